@@ -1,0 +1,202 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { splitFor } from "../rollout/stages";
+import type { AlbConfig, StackConfig } from "../stacks/schema";
+import { Track, TRACKS } from "./labels";
+import { CANARY_HEADER } from "./nginxRouting";
+import { CHARTS } from "./versions";
+
+/** Priorities of the listener rules: the header rule is evaluated before the weighted one. */
+export const HEADER_RULE_PRIORITY = 10;
+export const WEIGHTED_RULE_PRIORITY = 100;
+
+type ForwardAction = aws.types.input.lb.ListenerRuleAction;
+
+/** The weighted forward action of a stage: stable gets `100 - weight`, the canary `weight`. */
+export function weightedForward(weight: number, targetGroupArns: Record<Track, pulumi.Input<string>>, stickiness: AlbConfig["stickiness"]): ForwardAction {
+    const split = splitFor(weight);
+    return {
+        type: "forward",
+        forward: {
+            targetGroups: TRACKS.map((track) => ({ arn: targetGroupArns[track], weight: split[track] })),
+            stickiness: { enabled: stickiness.enabled, duration: stickiness.durationSeconds },
+        },
+    };
+}
+
+/** The VPC's address range: the ALB's nodes, and so its traffic to pod IPs, come from inside it. */
+export function vpcCidrOf(vpcId: string): pulumi.Output<string> {
+    return aws.ec2.getVpcOutput({ id: vpcId }).cidrBlock;
+}
+
+/** ALB targets are pod IPs in the VPC: the NetworkPolicy admits the VPC's CIDR. */
+export function albPeers(vpcCidr: pulumi.Input<string>): k8s.types.input.networking.v1.NetworkPolicyPeer[] {
+    return [{ ipBlock: { cidr: vpcCidr } }];
+}
+
+export interface AlbRoutingArgs {
+    readonly app: StackConfig["app"];
+    readonly namespace: pulumi.Input<string>;
+    /** Validated ALB config: `vpcId`, `subnetIds` and `certificateArn` are set when the router is `alb`. */
+    readonly alb: AlbConfig;
+    /** The VPC's CIDR (`vpcCidrOf`): the ALB's egress goes only there. */
+    readonly vpcCidr: pulumi.Input<string>;
+    /** The stage: the canary's percent of weighted traffic. */
+    readonly weight: number;
+    readonly serviceNames: Record<Track, pulumi.Input<string>>;
+    /** The Deployments: the rules wait for them, so traffic shifts only to pods that are ready. */
+    readonly workloads: pulumi.Resource[];
+}
+
+/**
+ * An ALB with an HTTPS listener (and an HTTP listener that only redirects), a target group per track
+ * filled by TargetGroupBindings, a header rule that pins `x-canary: always` to the canary, and the
+ * weighted rule that is the stage. Only the weighted rule changes when the stage changes.
+ */
+export class AlbRouting extends pulumi.ComponentResource {
+    public readonly loadBalancer: aws.lb.LoadBalancer;
+    public readonly targetGroups: Record<Track, aws.lb.TargetGroup>;
+    public readonly weightedRule: aws.lb.ListenerRule;
+    public readonly headerRule: aws.lb.ListenerRule;
+    public readonly controller?: k8s.helm.v3.Release;
+
+    constructor(name: string, args: AlbRoutingArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("canary:routing:AlbRouting", name, {}, opts);
+        const { app, alb } = args;
+        const vpcId = alb.vpcId as string;
+
+        const securityGroup = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            {
+                vpcId,
+                description: `ALB for ${app.name}`,
+                ingress: [443, 80].map((port) => ({ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: alb.allowedCidrs })),
+                // The ALB only talks to targets inside the VPC.
+                egress: [{ protocol: "tcp", fromPort: app.port, toPort: app.port, cidrBlocks: [args.vpcCidr] }],
+            },
+            { parent: this },
+        );
+        this.loadBalancer = new aws.lb.LoadBalancer(
+            `${name}-alb`,
+            {
+                loadBalancerType: "application",
+                internal: alb.internal,
+                subnets: alb.subnetIds,
+                securityGroups: [securityGroup.id],
+                dropInvalidHeaderFields: true,
+            },
+            { parent: this },
+        );
+        const targetGroup = (track: Track) =>
+            new aws.lb.TargetGroup(
+                `${name}-${track}`,
+                {
+                    vpcId,
+                    port: app.port,
+                    protocol: "HTTP",
+                    targetType: "ip",
+                    deregistrationDelay: 30,
+                    healthCheck: { path: app.healthPaths.readiness, matcher: "200", interval: 10, healthyThreshold: 2, unhealthyThreshold: 2 },
+                },
+                { parent: this },
+            );
+        this.targetGroups = { stable: targetGroup("stable"), canary: targetGroup("canary") };
+        const arns = { stable: this.targetGroups.stable.arn, canary: this.targetGroups.canary.arn };
+
+        const https = new aws.lb.Listener(
+            `${name}-https`,
+            {
+                loadBalancerArn: this.loadBalancer.arn,
+                port: 443,
+                protocol: "HTTPS",
+                sslPolicy: alb.sslPolicy,
+                certificateArn: alb.certificateArn,
+                // Requests for other hosts go to stable; the app host is matched by the rules below.
+                defaultActions: [{ type: "forward", targetGroupArn: arns.stable }],
+            },
+            { parent: this },
+        );
+        new aws.lb.Listener(
+            `${name}-http`,
+            {
+                loadBalancerArn: this.loadBalancer.arn,
+                port: 80,
+                protocol: "HTTP",
+                defaultActions: [{ type: "redirect", redirect: { port: "443", protocol: "HTTPS", statusCode: "HTTP_301" } }],
+            },
+            { parent: this },
+        );
+
+        if (alb.controller.install) {
+            this.controller = new k8s.helm.v3.Release(
+                `${name}-controller`,
+                {
+                    name: "aws-load-balancer-controller",
+                    chart: CHARTS.awsLoadBalancerController.chart,
+                    version: CHARTS.awsLoadBalancerController.version,
+                    repositoryOpts: { repo: CHARTS.awsLoadBalancerController.repo },
+                    namespace: "kube-system",
+                    values: {
+                        clusterName: alb.controller.clusterName,
+                        vpcId,
+                        serviceAccount: {
+                            create: true,
+                            name: "aws-load-balancer-controller",
+                            annotations: { "eks.amazonaws.com/role-arn": alb.controller.serviceAccountRoleArn },
+                        },
+                    },
+                },
+                { parent: this },
+            );
+        }
+        const bindingDeps = [...args.workloads, ...(this.controller ? [this.controller] : [])];
+        const bindings = TRACKS.map(
+            (track) =>
+                new k8s.apiextensions.CustomResource(
+                    `${name}-${track}-tgb`,
+                    {
+                        apiVersion: "elbv2.k8s.aws/v1beta1",
+                        kind: "TargetGroupBinding",
+                        metadata: { name: `${app.name}-${track}`, namespace: args.namespace },
+                        spec: {
+                            serviceRef: { name: args.serviceNames[track], port: app.port },
+                            targetGroupARN: arns[track],
+                            targetType: "ip",
+                            // The controller opens the pods' security group to the ALB, on the app port only.
+                            networking: {
+                                ingress: [{ from: [{ securityGroup: { groupID: securityGroup.id } }], ports: [{ port: app.port, protocol: "TCP" }] }],
+                            },
+                        },
+                    },
+                    { parent: this, dependsOn: bindingDeps },
+                ),
+        );
+
+        const ruleDeps = [...args.workloads, ...bindings];
+        this.headerRule = new aws.lb.ListenerRule(
+            `${name}-header`,
+            {
+                listenerArn: https.arn,
+                priority: HEADER_RULE_PRIORITY,
+                conditions: [{ hostHeader: { values: [app.host] } }, { httpHeader: { httpHeaderName: CANARY_HEADER.name, values: [CANARY_HEADER.value] } }],
+                actions: [{ type: "forward", targetGroupArn: arns.canary }],
+            },
+            { parent: this, dependsOn: ruleDeps },
+        );
+        this.weightedRule = new aws.lb.ListenerRule(
+            `${name}-weighted`,
+            {
+                listenerArn: https.arn,
+                priority: WEIGHTED_RULE_PRIORITY,
+                conditions: [{ hostHeader: { values: [app.host] } }],
+                actions: [weightedForward(args.weight, arns, alb.stickiness)],
+            },
+            { parent: this, dependsOn: ruleDeps },
+        );
+        this.registerOutputs({
+            dnsName: this.loadBalancer.dnsName,
+            targetGroupArns: arns,
+        });
+    }
+}

@@ -1,0 +1,27 @@
+/** Label conventions shared by workloads, selectors and the metric contract. */
+
+export type Track = "stable" | "canary";
+export const TRACKS: readonly Track[] = ["stable", "canary"];
+
+/** Labels every object of the app carries. */
+export function appLabels(app: string): Record<string, string> {
+    return { "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "canary" };
+}
+
+/**
+ * What a Service or Deployment selects on. No version here: a selector is immutable, and a new
+ * version must not replace the Deployment.
+ */
+export function trackSelector(app: string, track: Track): Record<string, string> {
+    return { "app.kubernetes.io/name": app, track };
+}
+
+/** Pod labels: the ServiceMonitor relabels these into `app`, `version` and `track`. */
+export function podLabels(app: string, track: Track, version: string): Record<string, string> {
+    return { ...appLabels(app), ...trackSelector(app, track), "app.kubernetes.io/version": version };
+}
+
+/** The object name of a track's Deployment and Service. */
+export function trackName(app: string, track: Track): string {
+    return `${app}-${track}`;
+}

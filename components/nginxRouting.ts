@@ -1,0 +1,108 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { splitFor } from "../rollout/stages";
+import type { NginxConfig, StackConfig } from "../stacks/schema";
+import { appLabels, Track } from "./labels";
+import { CHARTS } from "./versions";
+
+/** Requests with this header and value always reach the canary, at any weight (for testers and smoke tests). */
+export const CANARY_HEADER = { name: "x-canary", value: "always" } as const;
+
+const ANNOTATION = "nginx.ingress.kubernetes.io";
+
+/** The ingress-nginx canary annotations for a stage: the canary Ingress gets `weight` of 100. */
+export function canaryAnnotations(weight: number): Record<string, string> {
+    return {
+        [`${ANNOTATION}/canary`]: "true",
+        [`${ANNOTATION}/canary-weight`]: String(splitFor(weight).canary),
+        [`${ANNOTATION}/canary-weight-total`]: "100",
+        [`${ANNOTATION}/canary-by-header`]: CANARY_HEADER.name,
+        [`${ANNOTATION}/canary-by-header-value`]: CANARY_HEADER.value,
+    };
+}
+
+/** Only the ingress-nginx controller's namespace may reach the pods. */
+export function nginxPeers(nginx: NginxConfig): k8s.types.input.networking.v1.NetworkPolicyPeer[] {
+    return [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": nginx.namespace } } }];
+}
+
+export interface NginxRoutingArgs {
+    readonly app: StackConfig["app"];
+    readonly namespace: pulumi.Input<string>;
+    readonly nginx: NginxConfig;
+    /** The stage: the canary's percent of weighted traffic. */
+    readonly weight: number;
+    readonly serviceNames: Record<Track, pulumi.Input<string>>;
+    /**
+     * The Deployments: the Ingresses wait for them, so traffic shifts only once the pods it shifts to
+     * are ready (Pulumi awaits Deployment rollouts).
+     */
+    readonly workloads: pulumi.Resource[];
+}
+
+/** A stable Ingress and a canary Ingress with ingress-nginx canary annotations; optionally ingress-nginx itself. */
+export class NginxRouting extends pulumi.ComponentResource {
+    public readonly controller?: k8s.helm.v3.Release;
+    public readonly stableIngress: k8s.networking.v1.Ingress;
+    public readonly canaryIngress: k8s.networking.v1.Ingress;
+
+    constructor(name: string, args: NginxRoutingArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("canary:routing:NginxRouting", name, {}, opts);
+        const { app, nginx } = args;
+        if (nginx.install) {
+            this.controller = new k8s.helm.v3.Release(
+                `${name}-ingress-nginx`,
+                {
+                    name: "ingress-nginx",
+                    chart: CHARTS.ingressNginx.chart,
+                    version: CHARTS.ingressNginx.version,
+                    repositoryOpts: { repo: CHARTS.ingressNginx.repo },
+                    namespace: nginx.namespace,
+                    createNamespace: true,
+                    values: {
+                        controller: {
+                            ingressClassResource: { name: nginx.ingressClass, default: false },
+                            ingressClass: nginx.ingressClass,
+                            metrics: { enabled: true },
+                        },
+                    },
+                },
+                { parent: this },
+            );
+        }
+        const dependsOn = [...args.workloads, ...(this.controller ? [this.controller] : [])];
+        const ingress = (track: Track, annotations: Record<string, string>) =>
+            new k8s.networking.v1.Ingress(
+                `${name}-${track}`,
+                {
+                    metadata: {
+                        name: track === "stable" ? app.name : `${app.name}-canary`,
+                        namespace: args.namespace,
+                        labels: { ...appLabels(app.name), track },
+                        annotations,
+                    },
+                    spec: {
+                        ingressClassName: nginx.ingressClass,
+                        rules: [
+                            {
+                                host: app.host,
+                                http: {
+                                    paths: [
+                                        {
+                                            path: "/",
+                                            pathType: "Prefix",
+                                            backend: { service: { name: args.serviceNames[track], port: { name: "http" } } },
+                                        },
+                                    ],
+                                },
+                            },
+                        ],
+                    },
+                },
+                { parent: this, dependsOn },
+            );
+        this.stableIngress = ingress("stable", {});
+        this.canaryIngress = ingress("canary", canaryAnnotations(args.weight));
+        this.registerOutputs({ stableIngress: this.stableIngress.metadata.name, canaryIngress: this.canaryIngress.metadata.name });
+    }
+}

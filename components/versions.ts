@@ -1,0 +1,14 @@
+/**
+ * Every Helm chart the program installs, pinned. Bump versions here and nowhere else.
+ */
+
+export interface ChartPin {
+    readonly chart: string;
+    readonly version: string;
+    readonly repo: string;
+}
+
+export const CHARTS = {
+    ingressNginx: { chart: "ingress-nginx", version: "4.12.1", repo: "https://kubernetes.github.io/ingress-nginx" },
+    awsLoadBalancerController: { chart: "aws-load-balancer-controller", version: "1.13.0", repo: "https://aws.github.io/eks-charts" },
+} as const satisfies Record<string, ChartPin>;

@@ -1,0 +1,159 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig, TrackConfig } from "../stacks/schema";
+import { appLabels, podLabels, Track, TRACKS, trackName, trackSelector } from "./labels";
+
+type AppConfig = StackConfig["app"];
+type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+
+/** Writable scratch directories; the root filesystem is read-only. podinfo keeps its data in /data. */
+const WRITABLE_PATHS = ["/tmp", "/data"];
+
+/** A non-root uid/gid for images whose USER is a name, which `runAsNonRoot` cannot verify. */
+const RUN_AS = 10001;
+
+/** The container the Deployment runs for one track: probes, limits, a restricted security context, OTEL identity. */
+export function containerSpec(app: AppConfig, track: Track, spec: TrackConfig): k8s.types.input.core.v1.Container {
+    const probe = (path: string) => ({ httpGet: { path, port: "http" }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 });
+    return {
+        name: app.name,
+        image: spec.image,
+        ports: [{ name: "http", containerPort: app.port, protocol: "TCP" }],
+        readinessProbe: probe(app.healthPaths.readiness),
+        livenessProbe: { ...probe(app.healthPaths.liveness), initialDelaySeconds: 5 },
+        resources: spec.resources,
+        env: [
+            { name: "OTEL_SERVICE_NAME", value: app.name },
+            {
+                name: "OTEL_RESOURCE_ATTRIBUTES",
+                value: `service.version=${spec.version},service.namespace=${app.namespace},deployment.track=${track}`,
+            },
+        ],
+        securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+            capabilities: { drop: ["ALL"] },
+            seccompProfile: { type: "RuntimeDefault" },
+        },
+        volumeMounts: WRITABLE_PATHS.map((mountPath, i) => ({ name: `scratch-${i}`, mountPath })),
+    };
+}
+
+export function deploymentSpec(app: AppConfig, track: Track, spec: TrackConfig): k8s.types.input.apps.v1.DeploymentSpec {
+    return {
+        replicas: spec.replicas,
+        selector: { matchLabels: trackSelector(app.name, track) },
+        // Never below the replica count while rolling: this is what makes a one-step promotion safe.
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
+        template: {
+            metadata: { labels: podLabels(app.name, track, spec.version) },
+            spec: {
+                automountServiceAccountToken: false,
+                securityContext: {
+                    runAsNonRoot: true,
+                    runAsUser: RUN_AS,
+                    runAsGroup: RUN_AS,
+                    fsGroup: RUN_AS,
+                    seccompProfile: { type: "RuntimeDefault" },
+                },
+                containers: [containerSpec(app, track, spec)],
+                volumes: WRITABLE_PATHS.map((_, i) => ({ name: `scratch-${i}`, emptyDir: {} })),
+            },
+        },
+    };
+}
+
+/** Ingress to the app's port: from the router, and from the monitoring namespace that scrapes it. */
+export function networkPolicySpec(app: AppConfig, routerPeers: pulumi.Input<NetworkPolicyPeer>[], monitoringNamespace: string): k8s.types.input.networking.v1.NetworkPolicySpec {
+    return {
+        podSelector: { matchLabels: { "app.kubernetes.io/name": app.name } },
+        policyTypes: ["Ingress"],
+        ingress: [
+            {
+                from: [...routerPeers, { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": monitoringNamespace } } }],
+                ports: [{ port: app.port, protocol: "TCP" }],
+            },
+        ],
+    };
+}
+
+export interface CanaryWorkloadArgs {
+    /** The app's namespace (created by `Namespaces`; pass its name output so objects wait for it). */
+    readonly namespace: pulumi.Input<string>;
+    /** The validated app config: both tracks' images, versions, replicas, resources. */
+    readonly app: AppConfig;
+    /** Who may send traffic to the pods: the router's peers. */
+    readonly routerPeers: pulumi.Input<NetworkPolicyPeer>[];
+    /** Namespace whose Prometheus scrapes the pods; admitted by the NetworkPolicy. */
+    readonly monitoringNamespace: string;
+}
+
+interface TrackObjects {
+    readonly deployment: k8s.apps.v1.Deployment;
+    readonly service: k8s.core.v1.Service;
+}
+
+/**
+ * The stable and canary Deployments with a Service each, a PodDisruptionBudget for stable and a
+ * NetworkPolicy. Nothing here depends on the stage: changing the weight never touches these.
+ */
+export class CanaryWorkload extends pulumi.ComponentResource {
+    public readonly stable: TrackObjects;
+    public readonly canary: TrackObjects;
+    /** Service names by track, for the routers. */
+    public readonly serviceNames: Record<Track, pulumi.Output<string>>;
+
+    constructor(name: string, args: CanaryWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("canary:workload:CanaryWorkload", name, {}, opts);
+        const { app } = args;
+        const [stable, canary] = TRACKS.map((track) => this.track(name, args, track, app[track]));
+        this.stable = stable;
+        this.canary = canary;
+        this.serviceNames = { stable: stable.service.metadata.name, canary: canary.service.metadata.name };
+
+        new k8s.policy.v1.PodDisruptionBudget(
+            `${name}-stable-pdb`,
+            {
+                metadata: { name: trackName(app.name, "stable"), namespace: args.namespace, labels: appLabels(app.name) },
+                // One at a time: drains proceed, and never take the whole stable track at once.
+                spec: { maxUnavailable: 1, selector: { matchLabels: trackSelector(app.name, "stable") } },
+            },
+            { parent: this },
+        );
+        new k8s.networking.v1.NetworkPolicy(
+            `${name}-netpol`,
+            {
+                metadata: { name: app.name, namespace: args.namespace, labels: appLabels(app.name) },
+                spec: networkPolicySpec(app, args.routerPeers, args.monitoringNamespace),
+            },
+            { parent: this },
+        );
+        this.registerOutputs({ serviceNames: this.serviceNames });
+    }
+
+    private track(name: string, args: CanaryWorkloadArgs, track: Track, spec: TrackConfig): TrackObjects {
+        const { app } = args;
+        const objectName = trackName(app.name, track);
+        const deployment = new k8s.apps.v1.Deployment(
+            `${name}-${track}`,
+            {
+                metadata: { name: objectName, namespace: args.namespace, labels: podLabels(app.name, track, spec.version) },
+                spec: deploymentSpec(app, track, spec),
+            },
+            { parent: this },
+        );
+        const service = new k8s.core.v1.Service(
+            `${name}-${track}-svc`,
+            {
+                metadata: { name: objectName, namespace: args.namespace, labels: { ...appLabels(app.name), track } },
+                spec: {
+                    selector: trackSelector(app.name, track),
+                    ports: [{ name: "http", port: app.port, targetPort: "http", protocol: "TCP" }],
+                },
+            },
+            { parent: this },
+        );
+        return { deployment, service };
+    }
+}

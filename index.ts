@@ -1,0 +1,60 @@
+/**
+ * The canary program: read and validate the stack config, check the stage move, build the
+ * components, export what the next run and the `rollout` command read back.
+ */
+import { AlbRouting, albPeers, vpcCidrOf } from "./components/albRouting";
+import { MONITORING_NAMESPACE, Namespaces } from "./components/namespaces";
+import { NginxRouting, nginxPeers } from "./components/nginxRouting";
+import { CanaryWorkload } from "./components/workload";
+import { checkTransition, splitFor } from "./rollout/stages";
+import { ConfigError, readStackConfig } from "./stacks/config";
+import { CANARY_VERSION_OUTPUT, readAppliedStage, STAGE_OUTPUT } from "./stacks/previous";
+
+export = async () => {
+    // Everything that can be wrong with the config fails here, before a resource is registered.
+    const cfg = readStackConfig();
+    const { app } = cfg;
+    if (!cfg.allowStageSkip) {
+        const skip = checkTransition(await readAppliedStage(), cfg.weight, app.canary.version, cfg.stages);
+        if (skip) throw new ConfigError(skip);
+    }
+
+    const namespaces = new Namespaces("ns", { app: app.namespace });
+    const namespace = namespaces.app.metadata.name;
+    const vpcCidr = cfg.router === "alb" ? vpcCidrOf(cfg.alb.vpcId as string) : undefined;
+    const workload = new CanaryWorkload(app.name, {
+        namespace,
+        app,
+        routerPeers: vpcCidr ? albPeers(vpcCidr) : nginxPeers(cfg.nginx),
+        monitoringNamespace: MONITORING_NAMESPACE,
+    });
+    const routing = {
+        namespace,
+        app,
+        weight: cfg.weight,
+        serviceNames: workload.serviceNames,
+        workloads: [workload.stable.deployment, workload.canary.deployment],
+    };
+    const alb = vpcCidr ? new AlbRouting("route", { ...routing, alb: cfg.alb, vpcCidr }) : undefined;
+    if (!alb) new NginxRouting("route", { ...routing, nginx: cfg.nginx });
+
+    const split = splitFor(cfg.weight);
+    return {
+        environment: cfg.environment,
+        router: cfg.router,
+        // Read back by the next run to check its stage move.
+        [STAGE_OUTPUT]: cfg.weight,
+        stableWeight: split.stable,
+        canaryWeight: split.canary,
+        stableVersion: app.stable.version,
+        [CANARY_VERSION_OUTPUT]: app.canary.version,
+        stableImage: app.stable.image,
+        canaryImage: app.canary.image,
+        /** The version that finished its canary and became stable: what prod may run next. */
+        promotedVersion: app.stable.version,
+        host: app.host,
+        url: `https://${app.host}`,
+        albDnsName: alb?.loadBalancer.dnsName,
+        targetGroupArns: alb ? { stable: alb.targetGroups.stable.arn, canary: alb.targetGroups.canary.arn } : undefined,
+    };
+};

@@ -1,0 +1,61 @@
+/**
+ * The stage model: a stage is the canary's share of weighted traffic, in percent.
+ * Pure functions only; the program, the config validation and the `rollout` command share them.
+ */
+
+/** Default rollout stages, the canary weight of each `pulumi up` in turn. */
+export const DEFAULT_STAGES: readonly number[] = [5, 25, 50, 100];
+
+export interface TrafficSplit {
+    readonly stable: number;
+    readonly canary: number;
+}
+
+/** Stable gets what the canary does not, so the two always sum to 100. */
+export function splitFor(weight: number): TrafficSplit {
+    return { stable: 100 - weight, canary: weight };
+}
+
+/** The stage after `weight`, or undefined at the last stage. 0 (and any weight between stages) moves to the next larger stage. */
+export function nextStage(weight: number, stages: readonly number[]): number | undefined {
+    return stages.find((s) => s > weight);
+}
+
+/** What the stack last applied, read from its own outputs. */
+export interface AppliedStage {
+    readonly stage: number;
+    readonly canaryVersion?: string;
+}
+
+/**
+ * The weights a stack may move to from what it last applied: stay, the next stage, or 0 (rollback).
+ * A new canary version starts from 0 whatever the old one reached: its stages begin again.
+ */
+export function allowedWeights(previous: AppliedStage | undefined, canaryVersion: string, stages: readonly number[]): number[] {
+    const from = previous && previous.canaryVersion === canaryVersion ? previous.stage : 0;
+    const next = nextStage(from, stages);
+    return [...new Set([0, from, ...(next === undefined ? [] : [next])])].sort((a, b) => a - b);
+}
+
+/**
+ * Checks a stage move. Returns a message naming what was asked, what was applied and what is allowed,
+ * or undefined when the move is allowed.
+ */
+export function checkTransition(
+    previous: AppliedStage | undefined,
+    weight: number,
+    canaryVersion: string,
+    stages: readonly number[],
+): string | undefined {
+    const allowed = allowedWeights(previous, canaryVersion, stages);
+    if (allowed.includes(weight)) {
+        return undefined;
+    }
+    const applied = previous
+        ? `the stack last applied weight ${previous.stage} for canary version ${previous.canaryVersion ?? "(none)"}`
+        : "the stack has not applied a stage yet";
+    return (
+        `canary:weight = ${weight} skips a stage: ${applied}, so canary version ${canaryVersion} may move to ` +
+        `${allowed.join(", ")} (0 is rollback). Set canary:allowStageSkip to true to skip on purpose.`
+    );
+}

@@ -1,0 +1,52 @@
+/**
+ * Per-environment defaults: what differs between dev and prod. Defaults that do not differ live in
+ * the schema (`schema.ts`). A stack's own `Pulumi.<stack>.yaml` overrides any of them, key by key
+ * (objects merge, lists and scalars replace).
+ */
+
+export const ENVIRONMENTS = ["dev", "prod"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** podinfo serves the metric contract (`http_requests_total`, `http_request_duration_seconds`) on its HTTP port. */
+const PODINFO = "ghcr.io/stefanprodan/podinfo";
+
+const smallPod = {
+    requests: { cpu: "50m", memory: "64Mi" },
+    limits: { memory: "128Mi" },
+};
+
+const prodPod = {
+    requests: { cpu: "100m", memory: "128Mi" },
+    limits: { cpu: "1", memory: "256Mi" },
+};
+
+export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> = {
+    dev: {
+        router: "nginx",
+        // A dev cluster (kind, minikube) usually has no ingress controller yet.
+        nginx: { install: true },
+        pinnedImages: false,
+        app: {
+            name: "podinfo",
+            namespace: "podinfo",
+            port: 9898,
+            healthPaths: { readiness: "/readyz", liveness: "/healthz" },
+            host: "podinfo.127.0.0.1.nip.io",
+            stable: { image: `${PODINFO}:6.7.1`, replicas: 1, resources: smallPod },
+            canary: { replicas: 1, resources: smallPod },
+        },
+    },
+    prod: {
+        router: "alb",
+        pinnedImages: true,
+        app: {
+            name: "podinfo",
+            namespace: "podinfo",
+            port: 9898,
+            healthPaths: { readiness: "/readyz", liveness: "/healthz" },
+            stable: { image: `${PODINFO}:6.7.1`, replicas: 3, resources: prodPod },
+            // At weight 100 the canary takes all traffic, so it gets stable's capacity.
+            canary: { replicas: 3, resources: prodPod },
+        },
+    },
+};

@@ -1,0 +1,201 @@
+/**
+ * The one schema for every `canary:*` stack config key. Parsing returns the resolved config the
+ * program builds from, or issues that name the key, the value and what is allowed.
+ */
+import { z } from "zod";
+import { DEFAULT_STAGES } from "../rollout/stages";
+import { ENVIRONMENTS } from "./environments";
+import { isPinned, versionOf } from "./images";
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const HOSTNAME = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
+const CIDR = /^([0-9]{1,3}\.){3}[0-9]{1,3}\/([0-9]|[12][0-9]|3[0-2])$/;
+
+/**
+ * ALB security policies that refuse TLS 1.0 and 1.1.
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
+ */
+export const TLS12_POLICY_PREFIXES = ["ELBSecurityPolicy-TLS13-", "ELBSecurityPolicy-TLS-1-2-", "ELBSecurityPolicy-FS-1-2-"];
+
+const dnsLabel = z.string().regex(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', starting with a letter");
+const quantity = z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 100m, 1 or 128Mi");
+const httpPath = z.string().regex(/^\/\S*$/, "must be an HTTP path starting with '/'");
+const image = z.string().regex(/^[^\s]+$/, "must be an image reference such as ghcr.io/org/app:1.2.3").min(1);
+
+const resources = z.strictObject({
+    requests: z.strictObject({ cpu: quantity, memory: quantity }),
+    limits: z.strictObject({ cpu: quantity.optional(), memory: quantity }),
+});
+
+const track = z.strictObject({
+    /** Container image; pinned (tag other than latest, or digest) in environments with `pinnedImages`. */
+    image,
+    /** Version label and OTEL attribute; default: the image tag. */
+    version: z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a label value such as 1.2.3").optional(),
+    replicas: z.number().int("must be a whole number").min(0, "must be 0 or more"),
+    resources,
+});
+
+const app = z.strictObject({
+    name: dnsLabel,
+    namespace: dnsLabel,
+    port: z.number().int().min(1, "must be a port, 1 to 65535").max(65535, "must be a port, 1 to 65535"),
+    healthPaths: z.strictObject({ readiness: httpPath, liveness: httpPath }),
+    host: z.string().regex(HOSTNAME, "must be a DNS host name such as app.example.com"),
+    stable: track,
+    /** The canary; without an image it is the stable version and runs no pods. */
+    canary: track.partial({ image: true }),
+});
+
+const alb = z.strictObject({
+    vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, "must be a VPC id such as vpc-0abc123").optional(),
+    subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, "must be a subnet id such as subnet-0abc123")).min(2, "must list at least two subnets in different availability zones (an ALB needs two)").optional(),
+    certificateArn: z.string().regex(/^arn:aws[-a-z]*:acm:[-a-z0-9]+:[0-9]{12}:certificate\/[-0-9a-f]+$/, "must be an ACM certificate ARN").optional(),
+    sslPolicy: z
+        .string()
+        .refine((p) => TLS12_POLICY_PREFIXES.some((prefix) => p.startsWith(prefix)), `must be a TLS 1.2+ policy starting with ${TLS12_POLICY_PREFIXES.join(", ")}`)
+        .default("ELBSecurityPolicy-TLS13-1-2-2021-06"),
+    allowedCidrs: z.array(z.string().regex(CIDR, "must be an IPv4 CIDR such as 10.0.0.0/8")).min(1).default(["0.0.0.0/0"]),
+    internal: z.boolean().default(false),
+    stickiness: z
+        .strictObject({
+            enabled: z.boolean().default(false),
+            durationSeconds: z.number().int().min(1, "must be 1 to 604800 seconds").max(604800, "must be 1 to 604800 seconds").default(3600),
+        })
+        .default({ enabled: false, durationSeconds: 3600 }),
+    controller: z
+        .strictObject({
+            install: z.boolean().default(false),
+            clusterName: z.string().min(1).optional(),
+            /** IAM role for the controller's service account (IRSA). */
+            serviceAccountRoleArn: z.string().regex(/^arn:aws[-a-z]*:iam::[0-9]{12}:role\/.+$/, "must be an IAM role ARN").optional(),
+        })
+        .default({ install: false }),
+});
+
+const nginx = z.strictObject({
+    ingressClass: dnsLabel.default("nginx"),
+    /** Namespace of the ingress-nginx controller: the NetworkPolicy admits traffic from it. */
+    namespace: dnsLabel.default("ingress-nginx"),
+    install: z.boolean().default(false),
+});
+
+export const ROUTERS = ["alb", "nginx"] as const;
+
+export const stackConfigSchema = z.strictObject({
+    environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
+    weight: z.number({ error: "must be a number: 0 or one of canary:stages" }).default(0),
+    stages: z
+        .array(z.number().int("must be a whole percent").min(1, "must be 1 to 100").max(100, "must be 1 to 100"))
+        .min(1)
+        .default([...DEFAULT_STAGES]),
+    allowStageSkip: z.boolean().default(false),
+    pinnedImages: z.boolean(),
+    router: z.enum(ROUTERS, { error: `must be one of ${ROUTERS.join(", ")}` }),
+    app,
+    alb: alb.default(alb.parse({})),
+    nginx: nginx.default(nginx.parse({})),
+});
+
+type Parsed = z.infer<typeof stackConfigSchema>;
+
+export interface TrackConfig {
+    readonly image: string;
+    readonly version: string;
+    readonly replicas: number;
+    readonly resources: Parsed["app"]["stable"]["resources"];
+}
+
+export type AlbConfig = Parsed["alb"];
+export type NginxConfig = Parsed["nginx"];
+
+/** The validated, resolved stack config the program builds from. */
+export interface StackConfig extends Omit<Parsed, "app"> {
+    readonly app: Omit<Parsed["app"], "stable" | "canary"> & {
+        readonly stable: TrackConfig;
+        readonly canary: TrackConfig;
+    };
+    /** False after a promotion, when the canary is the stable version: it then runs no pods. */
+    readonly canaryDiffers: boolean;
+}
+
+/** A problem with one key: `path` is below `canary:`, e.g. `["app", "stable", "image"]`. */
+export interface ConfigIssue {
+    readonly path: (string | number)[];
+    readonly message: string;
+}
+
+/** Cross-key rules that one field's schema cannot see. */
+export function crossKeyIssues(c: Parsed): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const stages = c.stages;
+    if (stages.some((s, i) => i > 0 && s <= stages[i - 1]) || stages[stages.length - 1] !== 100) {
+        issues.push({ path: ["stages"], message: "must be strictly increasing whole percents ending in 100, e.g. [5, 25, 50, 100]" });
+    }
+    if (c.weight !== 0 && !stages.includes(c.weight)) {
+        issues.push({ path: ["weight"], message: `must be 0 or one of canary:stages [${stages.join(", ")}]` });
+    }
+    if (c.weight > 0 && c.app.canary.image === undefined) {
+        issues.push({ path: ["app", "canary", "image"], message: `is required while canary:weight is ${c.weight} (above 0): set the canary image` });
+    }
+    for (const t of ["stable", "canary"] as const) {
+        const img = c.app[t].image;
+        if (img === undefined) continue;
+        if (c.pinnedImages && !isPinned(img)) {
+            issues.push({ path: ["app", t, "image"], message: `must be pinned in environment ${c.environment}: a tag other than latest, or a digest` });
+        }
+        if (c.app[t].version === undefined && versionOf(img) === undefined) {
+            issues.push({ path: ["app", t, "version"], message: "is required when the image has neither tag nor digest" });
+        }
+    }
+    if (c.router === "alb") {
+        for (const key of ["vpcId", "subnetIds", "certificateArn"] as const) {
+            if (c.alb[key] === undefined) {
+                issues.push({ path: ["alb", key], message: "is required when canary:router is alb" });
+            }
+        }
+        if (c.alb.controller.install) {
+            for (const key of ["clusterName", "serviceAccountRoleArn"] as const) {
+                if (c.alb.controller[key] === undefined) {
+                    issues.push({ path: ["alb", "controller", key], message: "is required when canary:alb.controller.install is true" });
+                }
+            }
+        }
+    }
+    return issues;
+}
+
+function resolveTrack(t: Parsed["app"]["stable"]): TrackConfig {
+    return { ...t, version: t.version ?? (versionOf(t.image) as string) };
+}
+
+/** Fills in derived values: versions from image tags, and the canary as stable when it has no image. */
+export function resolve(c: Parsed): StackConfig {
+    const stable = resolveTrack(c.app.stable);
+    const canaryImage = c.app.canary.image;
+    const canary = canaryImage === undefined ? { ...stable, replicas: 0 } : resolveTrack({ ...c.app.canary, image: canaryImage });
+    const canaryDiffers = canary.image !== stable.image || canary.version !== stable.version;
+    return {
+        ...c,
+        app: { ...c.app, stable, canary: canaryDiffers ? canary : { ...canary, replicas: 0 } },
+        canaryDiffers,
+    };
+}
+
+export type ParseResult = { ok: true; config: StackConfig } | { ok: false; issues: ConfigIssue[] };
+
+export function parseStackConfig(raw: unknown): ParseResult {
+    const parsed = stackConfigSchema.safeParse(raw);
+    if (!parsed.success) {
+        return {
+            ok: false,
+            issues: parsed.error.issues.map((i) => ({
+                path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
+                message: i.message.replace(/^Invalid input: expected (\w+), received undefined$/, "is required (a $1)"),
+            })),
+        };
+    }
+    const issues = crossKeyIssues(parsed.data);
+    return issues.length > 0 ? { ok: false, issues } : { ok: true, config: resolve(parsed.data) };
+}

@@ -1,0 +1,156 @@
+/**
+ * Runs the real program (index.ts) under `pulumi.runtime.setMocks` with a stack's real
+ * `Pulumi.<stack>.yaml` config, and records every resource it registers: type, name, inputs,
+ * parent and dependencies, as the engine would receive them.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { deepMerge } from "../stacks/config";
+import type { AppliedStage } from "../rollout/stages";
+
+export const ROOT = path.resolve(__dirname, "..");
+export const STACKS = ["dev", "prod"] as const;
+export type StackName = (typeof STACKS)[number];
+
+export interface Registered {
+    readonly type: string;
+    readonly name: string;
+    readonly urn: string;
+    readonly parent: string;
+    readonly custom: boolean;
+    readonly inputs: Record<string, any>;
+    /** URNs of the resources it depends on (dependsOn and the resources its inputs came from). */
+    readonly dependencies: string[];
+}
+
+export interface RunResult {
+    readonly resources: Registered[];
+    readonly outputs: Record<string, any>;
+    readonly error?: Error;
+}
+
+export interface RunOptions {
+    readonly stack: StackName;
+    /** Config overrides, keyed without the `canary:` prefix, merged over the stack file. */
+    readonly config?: Record<string, unknown>;
+    /** What the stack's last `pulumi up` exported; default: the weight being applied, so any stage is a stay. */
+    readonly previous?: AppliedStage | null;
+    readonly organization?: string;
+}
+
+export const FAKE_VPC_CIDR = "10.20.0.0/16";
+
+/** The `config:` map of `Pulumi.<stack>.yaml`, keys without the project prefix. */
+export function stackFileConfig(stack: string): Record<string, unknown> {
+    const doc = YAML.parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) ?? {};
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries<unknown>(doc.config ?? {})) {
+        out[k.startsWith("canary:") ? k.slice("canary:".length) : `@${k}`] = v;
+    }
+    return out;
+}
+
+function toConfigMap(config: Record<string, unknown>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) {
+        const key = k.startsWith("@") ? k.slice(1) : `canary:${k}`;
+        out[key] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+    return out;
+}
+
+/** Awaits an Output's value: tests assert on values, never inside `apply`. */
+export function promiseOf<T>(o: pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
+}
+
+async function resolveDeep(v: any): Promise<any> {
+    if (pulumi.Output.isInstance(v)) return resolveDeep(await promiseOf(v));
+    if (Array.isArray(v)) return Promise.all(v.map(resolveDeep));
+    if (v && typeof v === "object") {
+        const entries = await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await resolveDeep(x)] as const));
+        return Object.fromEntries(entries);
+    }
+    return v;
+}
+
+/** Fake provider state: echo the inputs, and add the outputs AWS would compute. */
+function fakeState(type: string, name: string, inputs: Record<string, any>, previous: AppliedStage | null): Record<string, any> {
+    if (type === "pulumi:pulumi:StackReference") {
+        return { ...inputs, outputs: previous ? { stage: previous.stage, canaryVersion: previous.canaryVersion } : {}, secretOutputNames: [] };
+    }
+    if (type.startsWith("aws:")) {
+        return { ...inputs, arn: `arn:aws:fake:eu-west-1:123456789012:${name}`, dnsName: `${name}.elb.example`, id: `${name}-id` };
+    }
+    return inputs;
+}
+
+export async function runProgram(opts: RunOptions): Promise<RunResult> {
+    const fileConfig = stackFileConfig(opts.stack);
+    const config = deepMerge(fileConfig, opts.config ?? {}) as Record<string, unknown>;
+    const weight = typeof config.weight === "number" ? config.weight : 0;
+    const canaryVersion = (config.app as any)?.canary?.version ?? String((config.app as any)?.canary?.image ?? "").split(":").pop();
+    const previous = opts.previous === undefined ? { stage: weight, canaryVersion } : opts.previous;
+
+    const resources: Registered[] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => ({ id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs, previous) }),
+            call: (args) => {
+                if (args.token === "aws:ec2/getVpc:getVpc") return { id: args.inputs.id, cidrBlock: FAKE_VPC_CIDR };
+                throw new Error(`unexpected invoke ${args.token}`);
+            },
+        },
+        "canary",
+        opts.stack,
+        false,
+        opts.organization ?? "organization",
+    );
+    // Wrap the mock monitor to see what the engine would: parent and dependencies as well as inputs.
+    const monitor = pulumi.runtime.getMonitor() as any;
+    for (const method of ["registerResource", "readResource"]) {
+        const original = monitor[method].bind(monitor);
+        monitor[method] = (req: any, callback: (err: any, res: any) => void) => {
+            original(req, (err: any, res: any) => {
+                if (!err) {
+                    resources.push({
+                        type: req.getType(),
+                        name: req.getName(),
+                        urn: res.getUrn(),
+                        parent: req.getParent(),
+                        custom: method === "readResource" || req.getCustom(),
+                        inputs: pulumi.runtime.deserializeProperties(method === "readResource" ? req.getProperties() : req.getObject()),
+                        dependencies: req.getDependenciesList(),
+                    });
+                }
+                callback(err, res);
+            });
+        };
+    }
+    pulumi.runtime.setAllConfig(toConfigMap(config));
+
+    // The program's module exports its async entry point, as Pulumi's Node.js host expects.
+    const program: () => Promise<Record<string, any>> = require("../index");
+    let outputs: Record<string, any> = {};
+    let error: Error | undefined;
+    try {
+        outputs = await resolveDeep(await program());
+    } catch (e) {
+        error = e as Error;
+    }
+    await pulumi.runtime.disconnect();
+    return { resources, outputs, error };
+}
+
+/** Resources of one type token, e.g. `aws:lb/listenerRule:ListenerRule`. */
+export function ofType(resources: readonly Registered[], type: string): Registered[] {
+    return resources.filter((r) => r.type === type);
+}
+
+export function byName(resources: readonly Registered[], name: string): Registered {
+    const found = resources.find((r) => r.name === name);
+    if (!found) throw new Error(`no resource named ${name}; have ${resources.map((r) => r.name).join(", ")}`);
+    return found;
+}
