@@ -85,7 +85,11 @@ export const ROUTERS = ["alb", "nginx"] as const;
 
 export const stackConfigSchema = z.strictObject({
     environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
-    weight: z.number({ error: "must be a number: 0 or one of canary:stages" }).default(0),
+    weight: z
+        .number({ error: "must be a number: 0 or one of canary:stages" })
+        .min(0, "must be 0 to 100: 0 or one of canary:stages")
+        .max(100, "must be 0 to 100: 0 or one of canary:stages")
+        .default(0),
     stages: z
         .array(z.number().int("must be a whole percent").min(1, "must be 1 to 100").max(100, "must be 1 to 100"))
         .min(1)
@@ -133,7 +137,7 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     if (stages.some((s, i) => i > 0 && s <= stages[i - 1]) || stages[stages.length - 1] !== 100) {
         issues.push({ path: ["stages"], message: "must be strictly increasing whole percents ending in 100, e.g. [5, 25, 50, 100]" });
     }
-    if (c.weight !== 0 && !stages.includes(c.weight)) {
+    if (c.weight !== 0 && !stages.includes(c.weight) && c.weight >= 0 && c.weight <= 100) {
         issues.push({ path: ["weight"], message: `must be 0 or one of canary:stages [${stages.join(", ")}]` });
     }
     if (c.weight > 0 && c.app.canary.image === undefined) {
@@ -183,18 +187,21 @@ export function resolve(c: Parsed): StackConfig {
     };
 }
 
+/** Zod's issue, in the words of stack config: one issue per key, "is required" for a missing one. */
+function toConfigIssues(i: z.core.$ZodIssue): ConfigIssue[] {
+    const path = i.path.map((p) => (typeof p === "symbol" ? String(p) : p));
+    if (i.code === "unrecognized_keys") {
+        return i.keys.map((key) => ({ path: [...path, key], message: "is not a known key: check its spelling (README, Stack config)" }));
+    }
+    return [{ path, message: i.message.replace(/^Invalid input: expected (\w+), received undefined$/, "is required (a $1)") }];
+}
+
 export type ParseResult = { ok: true; config: StackConfig } | { ok: false; issues: ConfigIssue[] };
 
 export function parseStackConfig(raw: unknown): ParseResult {
     const parsed = stackConfigSchema.safeParse(raw);
     if (!parsed.success) {
-        return {
-            ok: false,
-            issues: parsed.error.issues.map((i) => ({
-                path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)),
-                message: i.message.replace(/^Invalid input: expected (\w+), received undefined$/, "is required (a $1)"),
-            })),
-        };
+        return { ok: false, issues: parsed.error.issues.flatMap(toConfigIssues) };
     }
     const issues = crossKeyIssues(parsed.data);
     return issues.length > 0 ? { ok: false, issues } : { ok: true, config: resolve(parsed.data) };

@@ -35,6 +35,8 @@ export interface RunOptions {
     readonly stack: StackName;
     /** Config overrides, keyed without the `canary:` prefix, merged over the stack file. */
     readonly config?: Record<string, unknown>;
+    /** The config to merge over instead of the stack file's (for tests that remove a key). */
+    readonly baseConfig?: Record<string, unknown>;
     /** What the stack's last `pulumi up` exported; default: the weight being applied, so any stage is a stay. */
     readonly previous?: AppliedStage | null;
     readonly organization?: string;
@@ -88,8 +90,7 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, prev
 }
 
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
-    const fileConfig = stackFileConfig(opts.stack);
-    const config = deepMerge(fileConfig, opts.config ?? {}) as Record<string, unknown>;
+    const config = deepMerge(opts.baseConfig ?? stackFileConfig(opts.stack), opts.config ?? {}) as Record<string, unknown>;
     const weight = typeof config.weight === "number" ? config.weight : 0;
     const canaryVersion = (config.app as any)?.canary?.version ?? String((config.app as any)?.canary?.image ?? "").split(":").pop();
     const previous = opts.previous === undefined ? { stage: weight, canaryVersion } : opts.previous;

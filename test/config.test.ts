@@ -1,0 +1,135 @@
+/**
+ * Bad stack config fails before any resource is registered, with one message that names the key,
+ * the value and what is allowed. Each case runs the real program under mocks.
+ */
+import * as assert from "assert";
+import { runProgram, RunOptions, stackFileConfig } from "./harness";
+
+/** The stack file's config with one key removed (a path below `canary:`). */
+function without(stack: "dev" | "prod", ...path: string[]): Record<string, unknown> {
+    const config = structuredClone(stackFileConfig(stack));
+    const parent = path.slice(0, -1).reduce<any>((o, k) => o[k], config);
+    delete parent[path[path.length - 1]];
+    return config;
+}
+
+interface BadCase {
+    readonly what: string;
+    readonly run: RunOptions;
+    /** Lines the error must contain: key, value and what is allowed. */
+    readonly messages: RegExp[];
+}
+
+const cases: BadCase[] = [
+    { what: "weight not a number", run: { stack: "dev", config: { weight: "abc" } }, messages: [/canary:weight = "abc": must be a number: 0 or one of canary:stages/] },
+    { what: "weight above 100", run: { stack: "dev", config: { weight: 150 } }, messages: [/canary:weight = 150: must be 0 to 100/] },
+    { what: "weight below 0", run: { stack: "prod", config: { weight: -5 } }, messages: [/canary:weight = -5: must be 0 to 100/] },
+    { what: "weight not a stage", run: { stack: "dev", config: { weight: 7 } }, messages: [/canary:weight = 7: must be 0 or one of canary:stages \[5, 25, 50, 100\]/] },
+    {
+        what: "stages not strictly increasing",
+        run: { stack: "dev", config: { stages: [5, 50, 25, 100] } },
+        messages: [/canary:stages = \[5,50,25,100\]: must be strictly increasing whole percents ending in 100/],
+    },
+    { what: "stages not ending in 100", run: { stack: "prod", config: { stages: [10, 50] } }, messages: [/canary:stages = \[10,50\]: must be strictly increasing whole percents ending in 100/] },
+    { what: "stage out of range", run: { stack: "dev", config: { stages: [0, 100] } }, messages: [/canary:stages\[0\] = 0: must be 1 to 100/] },
+    {
+        what: "canary image missing while weight > 0",
+        run: { stack: "dev", baseConfig: without("dev", "app", "canary", "image"), config: { weight: 5 } },
+        messages: [/canary:app\.canary\.image = \(not set\): is required while canary:weight is 5/],
+    },
+    {
+        what: "untagged image in prod",
+        run: { stack: "prod", config: { app: { stable: { image: "ghcr.io/stefanprodan/podinfo", version: "6.7.1" } } } },
+        messages: [/canary:app\.stable\.image = "ghcr\.io\/stefanprodan\/podinfo": must be pinned in environment prod: a tag other than latest, or a digest/],
+    },
+    {
+        what: ":latest image in prod",
+        run: { stack: "prod", config: { app: { canary: { image: "ghcr.io/stefanprodan/podinfo:latest" } } } },
+        messages: [/canary:app\.canary\.image = "ghcr\.io\/stefanprodan\/podinfo:latest": must be pinned in environment prod/],
+    },
+    { what: "unknown router", run: { stack: "dev", config: { router: "traefik" } }, messages: [/canary:router = "traefik": must be one of alb, nginx/] },
+    {
+        what: "alb without vpc, subnets or certificate",
+        run: { stack: "prod", baseConfig: without("prod", "alb") },
+        messages: [
+            /canary:alb\.vpcId = \(not set\): is required when canary:router is alb/,
+            /canary:alb\.subnetIds = \(not set\): is required when canary:router is alb/,
+            /canary:alb\.certificateArn = \(not set\): is required when canary:router is alb/,
+        ],
+    },
+    { what: "alb with one subnet", run: { stack: "prod", config: { alb: { subnetIds: ["subnet-0abc"] } } }, messages: [/canary:alb\.subnetIds = \["subnet-0abc"\]: must list at least two subnets/] },
+    { what: "alb with a TLS 1.0 policy", run: { stack: "prod", config: { alb: { sslPolicy: "ELBSecurityPolicy-2016-08" } } }, messages: [/canary:alb\.sslPolicy = "ELBSecurityPolicy-2016-08": must be a TLS 1\.2\+ policy/] },
+    {
+        what: "controller install without cluster name",
+        run: { stack: "prod", config: { alb: { controller: { install: true } } } },
+        messages: [/canary:alb\.controller\.clusterName = \(not set\): is required when canary:alb\.controller\.install is true/],
+    },
+    { what: "negative replicas", run: { stack: "dev", config: { app: { stable: { replicas: -1 } } } }, messages: [/canary:app\.stable\.replicas = -1: must be 0 or more/] },
+    { what: "fractional replicas", run: { stack: "prod", config: { app: { canary: { replicas: 1.5 } } } }, messages: [/canary:app\.canary\.replicas = 1\.5: must be a whole number/] },
+    { what: "a misspelt key", run: { stack: "dev", config: { wieght: 5 } }, messages: [/canary:wieght = 5: is not a known key/] },
+    { what: "a misspelt nested key", run: { stack: "dev", config: { app: { stabel: {} } } }, messages: [/canary:app\.stabel = \{\}: is not a known key/] },
+    { what: "a stack that names no environment", run: { stack: "dev", config: { environment: "staging" } }, messages: [/canary:environment = "staging": must be one of dev, prod/] },
+    { what: "a bad host", run: { stack: "prod", config: { app: { host: "Not A Host" } } }, messages: [/canary:app\.host = "Not A Host": must be a DNS host name/] },
+];
+
+describe("bad stack config fails before any resource is registered", () => {
+    for (const c of cases) {
+        it(c.what, async () => {
+            const { error, resources } = await runProgram({ ...c.run, previous: null });
+            assert.ok(error, "the program should have failed");
+            assert.strictEqual(error.name, "ConfigError");
+            for (const m of c.messages) assert.match(error.message, m);
+            assert.deepStrictEqual(
+                resources.map((r) => r.type),
+                [],
+                "nothing may be registered, not even the read of the stack's own outputs",
+            );
+        });
+    }
+
+    it("reports every bad key of a config at once", async () => {
+        const { error } = await runProgram({ stack: "dev", config: { router: "traefik", app: { stable: { replicas: -1 } } }, previous: null });
+        assert.match(error?.message ?? "", /canary:router = "traefik"[\s\S]*canary:app\.stable\.replicas = -1|canary:app\.stable\.replicas = -1[\s\S]*canary:router = "traefik"/);
+    });
+});
+
+describe("stage skips fail before any resource is created", () => {
+    const skips: [string, RunOptions, RegExp][] = [
+        [
+            "5 to 50",
+            { stack: "prod", config: { weight: 50 }, previous: { stage: 5, canaryVersion: "6.8.0" } },
+            /canary:weight = 50 skips a stage: the stack last applied weight 5 for canary version 6\.8\.0, so canary version 6\.8\.0 may move to 0, 5, 25/,
+        ],
+        [
+            "first up straight to 25",
+            { stack: "dev", config: { weight: 25 }, previous: null },
+            /canary:weight = 25 skips a stage: the stack has not applied a stage yet, so canary version 6\.8\.0 may move to 0, 5/,
+        ],
+        [
+            "a new canary version at the old one's stage",
+            { stack: "prod", config: { weight: 50, app: { canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } }, previous: { stage: 50, canaryVersion: "6.8.0" } },
+            /canary:weight = 50 skips a stage: the stack last applied weight 50 for canary version 6\.8\.0, so canary version 6\.9\.0 may move to 0, 5/,
+        ],
+    ];
+    for (const [what, run, message] of skips) {
+        it(what, async () => {
+            const { error, resources } = await runProgram(run);
+            assert.match(error?.message ?? "(no error)", message);
+            assert.match(error?.message ?? "", /Set canary:allowStageSkip to true/);
+            // The only registration is the read of the stack's own last outputs.
+            assert.deepStrictEqual(resources.map((r) => r.type), ["pulumi:pulumi:StackReference"]);
+        });
+    }
+
+    it("reads the previous stage from the stack's own outputs", async () => {
+        const { resources } = await runProgram({ stack: "prod", organization: "acme", config: { weight: 25 }, previous: { stage: 5, canaryVersion: "6.8.0" } });
+        const ref = resources.find((r) => r.type === "pulumi:pulumi:StackReference");
+        assert.strictEqual(ref?.inputs.name, "acme/canary/prod");
+    });
+
+    it("allows a skip with canary:allowStageSkip", async () => {
+        const { error, outputs } = await runProgram({ stack: "prod", config: { weight: 100, allowStageSkip: true }, previous: { stage: 5, canaryVersion: "6.8.0" } });
+        assert.ifError(error);
+        assert.strictEqual(outputs.stage, 100);
+    });
+});

@@ -1,0 +1,278 @@
+/**
+ * The program under mocks: what it sends for each stage on both stacks, and what a stage change
+ * touches.
+ */
+import * as assert from "assert";
+import { HEADER_RULE_PRIORITY, WEIGHTED_RULE_PRIORITY } from "../components/albRouting";
+import { CHARTS } from "../components/versions";
+import { byName, FAKE_VPC_CIDR, ofType, Registered, runProgram, STACKS, StackName } from "./harness";
+
+const RULE = "aws:lb/listenerRule:ListenerRule";
+const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+const NGINX = "nginx.ingress.kubernetes.io";
+/** What may change between two stages: the weighted routing and nothing else. */
+const ROUTING_TYPES = new Set([RULE, INGRESS]);
+const WEIGHTS = [0, 5, 25, 50, 100];
+
+function deploymentUrns(resources: Registered[]): string[] {
+    return ofType(resources, DEPLOYMENT).map((d) => d.urn);
+}
+
+/** The canary's and stable's weights as the router receives them, and whether a header route exists. */
+function routedWeights(stack: StackName, resources: Registered[]): { stable: number; canary: number; header: boolean } {
+    if (stack === "prod") {
+        const weighted = byName(resources, "route-weighted").inputs;
+        const header = byName(resources, "route-header").inputs;
+        const [stable, canary] = weighted.actions[0].forward.targetGroups;
+        assert.match(stable.arn, /route-stable$/);
+        assert.match(canary.arn, /route-canary$/);
+        const headerOk =
+            header.priority < weighted.priority &&
+            header.conditions.some((c: any) => c.httpHeader?.httpHeaderName === "x-canary" && c.httpHeader.values.includes("always")) &&
+            /route-canary$/.test(header.actions[0].targetGroupArn);
+        return { stable: stable.weight, canary: canary.weight, header: headerOk };
+    }
+    const stableIngress = byName(resources, "route-stable").inputs;
+    const canaryIngress = byName(resources, "route-canary").inputs;
+    assert.strictEqual(stableIngress.metadata.annotations?.[`${NGINX}/canary`], undefined, "the stable Ingress is not a canary");
+    const a = canaryIngress.metadata.annotations;
+    assert.strictEqual(a[`${NGINX}/canary`], "true");
+    assert.strictEqual(a[`${NGINX}/canary-weight-total`], "100");
+    const canary = Number(a[`${NGINX}/canary-weight`]);
+    return { stable: 100 - canary, canary, header: a[`${NGINX}/canary-by-header`] === "x-canary" && a[`${NGINX}/canary-by-header-value`] === "always" };
+}
+
+describe("program: weights at every stage", () => {
+    for (const stack of STACKS) {
+        for (const weight of WEIGHTS) {
+            it(`${stack} at weight ${weight}: the router gets canary ${weight}, stable ${100 - weight}, and the header route`, async () => {
+                const { error, resources, outputs } = await runProgram({ stack, config: { weight } });
+                assert.ifError(error);
+                const got = routedWeights(stack, resources);
+                assert.deepStrictEqual(got, { stable: 100 - weight, canary: weight, header: true });
+                assert.strictEqual(got.stable + got.canary, 100);
+                assert.deepStrictEqual([outputs.stage, outputs.stableWeight, outputs.canaryWeight], [weight, 100 - weight, weight]);
+            });
+        }
+    }
+});
+
+/** Every resource's inputs by URN. */
+function inputsByUrn(resources: Registered[]): Map<string, string> {
+    return new Map(resources.map((r) => [r.urn, JSON.stringify({ inputs: r.inputs, deps: [...r.dependencies].sort(), parent: r.parent })]));
+}
+
+function changedBetween(a: Registered[], b: Registered[]): Registered[] {
+    const before = inputsByUrn(a);
+    const after = inputsByUrn(b);
+    assert.deepStrictEqual([...after.keys()].sort(), [...before.keys()].sort(), "a stage change adds or removes no resource");
+    return b.filter((r) => before.get(r.urn) !== after.get(r.urn));
+}
+
+describe("program: a stage change touches only routing", () => {
+    const moves: [number, number][] = [
+        [5, 25],
+        [50, 0],
+        [0, 5],
+    ];
+    for (const stack of STACKS) {
+        for (const [from, to] of moves) {
+            it(`${stack}: ${from} → ${to} changes only the weighted routing`, async () => {
+                const a = await runProgram({ stack, config: { weight: from } });
+                const b = await runProgram({ stack, config: { weight: to }, previous: { stage: from, canaryVersion: "6.8.0" } });
+                assert.ifError(a.error);
+                assert.ifError(b.error);
+                const changed = changedBetween(a.resources, b.resources);
+                assert.deepStrictEqual(
+                    changed.map((r) => r.name),
+                    [stack === "prod" ? "route-weighted" : "route-canary"],
+                    `changed: ${changed.map((r) => `${r.type} ${r.name}`).join(", ")}`,
+                );
+                assert.ok(changed.every((r) => ROUTING_TYPES.has(r.type)));
+            });
+        }
+    }
+});
+
+describe("program: routing waits for both Deployments", () => {
+    for (const stack of STACKS) {
+        it(`${stack}: every weighted route depends on the stable and the canary Deployment`, async () => {
+            const { resources } = await runProgram({ stack, config: { weight: 25 } });
+            const deployments = deploymentUrns(resources);
+            assert.strictEqual(deployments.length, 2);
+            const routes = stack === "prod" ? ofType(resources, RULE) : ofType(resources, INGRESS);
+            assert.strictEqual(routes.length, 2);
+            for (const route of routes) {
+                for (const d of deployments) assert.ok(route.dependencies.includes(d), `${route.name} should depend on ${d}`);
+            }
+        });
+    }
+
+    it("prod: promotion in one up (stable takes the canary image, weight 0) routes only after both are ready", async () => {
+        const canaryImage = "ghcr.io/stefanprodan/podinfo:6.8.0";
+        const { error, resources, outputs } = await runProgram({
+            stack: "prod",
+            config: { weight: 0, app: { stable: { image: canaryImage } } },
+            previous: { stage: 100, canaryVersion: "6.8.0" },
+        });
+        assert.ifError(error);
+        const stable = byName(resources, "podinfo-stable").inputs;
+        const canary = byName(resources, "podinfo-canary").inputs;
+        assert.strictEqual(stable.spec.template.spec.containers[0].image, canaryImage);
+        assert.strictEqual(canary.spec.replicas, 0, "after promotion the canary is the stable version and runs no pods");
+        assert.deepStrictEqual(routedWeights("prod", resources), { stable: 100, canary: 0, header: true });
+        assert.strictEqual(outputs.promotedVersion, "6.8.0");
+        const rule = byName(resources, "route-weighted");
+        for (const d of deploymentUrns(resources)) assert.ok(rule.dependencies.includes(d));
+    });
+});
+
+describe("program: workload", () => {
+    for (const stack of STACKS) {
+        it(`${stack}: Deployments carry the track labels, probes, limits, OTEL identity and a restricted security context`, async () => {
+            const { resources } = await runProgram({ stack, config: { weight: 5 } });
+            for (const [track, version] of [
+                ["stable", "6.7.1"],
+                ["canary", "6.8.0"],
+            ]) {
+                const d = byName(resources, `podinfo-${track}`).inputs;
+                assert.deepStrictEqual(d.spec.selector.matchLabels, { "app.kubernetes.io/name": "podinfo", track }, "the selector has no version");
+                const labels = d.spec.template.metadata.labels;
+                assert.strictEqual(labels["app.kubernetes.io/name"], "podinfo");
+                assert.strictEqual(labels["app.kubernetes.io/version"], version);
+                assert.strictEqual(labels.track, track);
+                const pod = d.spec.template.spec;
+                assert.strictEqual(pod.securityContext.runAsNonRoot, true);
+                assert.strictEqual(pod.securityContext.seccompProfile.type, "RuntimeDefault");
+                const c = pod.containers[0];
+                assert.strictEqual(c.readinessProbe.httpGet.path, "/readyz");
+                assert.strictEqual(c.livenessProbe.httpGet.path, "/healthz");
+                assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory);
+                assert.deepStrictEqual(c.securityContext, {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    runAsNonRoot: true,
+                    capabilities: { drop: ["ALL"] },
+                    seccompProfile: { type: "RuntimeDefault" },
+                });
+                const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+                assert.strictEqual(env.OTEL_SERVICE_NAME, "podinfo");
+                assert.match(env.OTEL_RESOURCE_ATTRIBUTES, new RegExp(`service\\.version=${version.replace(/\./g, "\\.")}`));
+                assert.match(env.OTEL_RESOURCE_ATTRIBUTES, new RegExp(`deployment\\.track=${track}`));
+                const svc = byName(resources, `podinfo-${track}-svc`).inputs;
+                assert.deepStrictEqual(svc.spec.selector, { "app.kubernetes.io/name": "podinfo", track });
+            }
+            const pdb = byName(resources, "podinfo-stable-pdb").inputs;
+            assert.deepStrictEqual(pdb.spec.selector.matchLabels, { "app.kubernetes.io/name": "podinfo", track: "stable" });
+        });
+    }
+
+    it("dev: the NetworkPolicy admits only ingress-nginx and monitoring", async () => {
+        const { resources } = await runProgram({ stack: "dev", config: { weight: 0 } });
+        const from = byName(resources, "podinfo-netpol").inputs.spec.ingress[0].from;
+        assert.deepStrictEqual(
+            from.map((p: any) => p.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]),
+            ["ingress-nginx", "monitoring"],
+        );
+    });
+
+    it("prod: the NetworkPolicy admits only the VPC (the ALB) and monitoring", async () => {
+        const { resources } = await runProgram({ stack: "prod", config: { weight: 0 } });
+        const from = byName(resources, "podinfo-netpol").inputs.spec.ingress[0].from;
+        assert.deepStrictEqual(from, [{ ipBlock: { cidr: FAKE_VPC_CIDR } }, { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }]);
+    });
+
+    it("a canary equal to stable runs no pods; a different canary keeps its pods at weight 0", async () => {
+        const same = await runProgram({ stack: "dev", config: { app: { canary: { image: "ghcr.io/stefanprodan/podinfo:6.7.1" } } } });
+        assert.strictEqual(byName(same.resources, "podinfo-canary").inputs.spec.replicas, 0);
+        const rolledBack = await runProgram({ stack: "dev", config: { weight: 0 } });
+        assert.strictEqual(byName(rolledBack.resources, "podinfo-canary").inputs.spec.replicas, 1);
+    });
+
+    it("namespaces: app (restricted), monitoring and logging", async () => {
+        const { resources } = await runProgram({ stack: "dev" });
+        const ns = ofType(resources, "kubernetes:core/v1:Namespace").map((r) => [r.inputs.metadata.name, r.inputs.metadata.labels["pod-security.kubernetes.io/enforce"]]);
+        assert.deepStrictEqual(ns.sort(), [
+            ["logging", "privileged"],
+            ["monitoring", "privileged"],
+            ["podinfo", "restricted"],
+        ]);
+    });
+});
+
+describe("program: ALB (prod)", () => {
+    it("HTTPS with a TLS 1.2+ policy and the configured certificate; HTTP only redirects", async () => {
+        const { resources } = await runProgram({ stack: "prod", config: { weight: 5 } });
+        const https = byName(resources, "route-https").inputs;
+        assert.strictEqual(https.protocol, "HTTPS");
+        assert.strictEqual(https.port, 443);
+        assert.strictEqual(https.sslPolicy, "ELBSecurityPolicy-TLS13-1-2-2021-06");
+        assert.match(https.certificateArn, /^arn:aws:acm:/);
+        const http = byName(resources, "route-http").inputs;
+        assert.deepStrictEqual(http.defaultActions, [{ type: "redirect", redirect: { port: "443", protocol: "HTTPS", statusCode: "HTTP_301" } }]);
+        assert.deepStrictEqual([HEADER_RULE_PRIORITY < WEIGHTED_RULE_PRIORITY], [true]);
+    });
+
+    it("target groups are ip targets health-checked on the readiness path, bound to each Service", async () => {
+        const { resources } = await runProgram({ stack: "prod", config: { weight: 5 } });
+        for (const track of ["stable", "canary"]) {
+            const tg = byName(resources, `route-${track}`).inputs;
+            assert.strictEqual(tg.targetType, "ip");
+            assert.strictEqual(tg.port, 9898);
+            assert.strictEqual(tg.healthCheck.path, "/readyz");
+            const tgb = byName(resources, `route-${track}-tgb`).inputs;
+            assert.strictEqual(tgb.spec.serviceRef.name, `podinfo-${track}`);
+            assert.match(tgb.spec.targetGroupARN, new RegExp(`route-${track}$`));
+        }
+    });
+
+    it("stickiness follows config", async () => {
+        const { resources } = await runProgram({ stack: "prod", config: { weight: 25, alb: { stickiness: { enabled: true, durationSeconds: 600 } } } });
+        assert.deepStrictEqual(byName(resources, "route-weighted").inputs.actions[0].forward.stickiness, { enabled: true, duration: 600 });
+    });
+
+    it("installs the AWS Load Balancer Controller, pinned, when asked, and binds targets after it", async () => {
+        const { error, resources } = await runProgram({
+            stack: "prod",
+            config: { alb: { controller: { install: true, clusterName: "prod-eks", serviceAccountRoleArn: "arn:aws:iam::123456789012:role/alb-controller" } } },
+        });
+        assert.ifError(error);
+        const release = byName(resources, "route-controller");
+        assert.strictEqual(release.inputs.version, CHARTS.awsLoadBalancerController.version);
+        assert.strictEqual(release.inputs.values.clusterName, "prod-eks");
+        assert.ok(byName(resources, "route-stable-tgb").dependencies.includes(release.urn));
+    });
+
+    it("outputs: stage, versions, URL and target group ARNs", async () => {
+        const { outputs } = await runProgram({ stack: "prod", config: { weight: 25 }, previous: { stage: 5, canaryVersion: "6.8.0" } });
+        assert.strictEqual(outputs.stage, 25);
+        assert.strictEqual(outputs.stableVersion, "6.7.1");
+        assert.strictEqual(outputs.canaryVersion, "6.8.0");
+        assert.strictEqual(outputs.promotedVersion, "6.7.1");
+        assert.strictEqual(outputs.url, "https://podinfo.example.com");
+        assert.match(outputs.targetGroupArns.stable, /route-stable$/);
+        assert.match(outputs.targetGroupArns.canary, /route-canary$/);
+    });
+});
+
+describe("program: ingress-nginx (dev)", () => {
+    it("installs ingress-nginx, pinned, and the Ingresses wait for it", async () => {
+        const { resources } = await runProgram({ stack: "dev" });
+        const release = byName(resources, "route-ingress-nginx");
+        assert.strictEqual(release.inputs.chart, CHARTS.ingressNginx.chart);
+        assert.strictEqual(release.inputs.version, CHARTS.ingressNginx.version);
+        for (const i of ofType(resources, INGRESS)) assert.ok(i.dependencies.includes(release.urn));
+    });
+
+    it("does not install it when canary:nginx.install is false", async () => {
+        const { resources } = await runProgram({ stack: "dev", config: { nginx: { install: false } } });
+        assert.deepStrictEqual(ofType(resources, "kubernetes:helm.sh/v3:Release"), []);
+    });
+
+    it("outputs: stage, versions and URL, no target groups", async () => {
+        const { outputs } = await runProgram({ stack: "dev", config: { weight: 5 }, previous: { stage: 0, canaryVersion: "6.8.0" } });
+        assert.deepStrictEqual([outputs.stage, outputs.stableVersion, outputs.canaryVersion, outputs.url], [5, "6.7.1", "6.8.0", "https://podinfo.127.0.0.1.nip.io"]);
+        assert.strictEqual(outputs.targetGroupArns, undefined);
+    });
+});

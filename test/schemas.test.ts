@@ -1,0 +1,125 @@
+/**
+ * Every Kubernetes object the program registers validates against the upstream schema:
+ * `kubernetes-models` (generated from the Kubernetes OpenAPI spec) for built-in kinds, and the
+ * TargetGroupBinding CRD's v1beta1 schema (aws-load-balancer-controller) for that custom kind.
+ */
+import * as assert from "assert";
+import Ajv from "ajv";
+import { Registered, runProgram, RunOptions } from "./harness";
+
+/** The fields of `elbv2.k8s.aws_targetgroupbindings.yaml` (v1beta1) that this program uses, with their types and required lists. */
+const targetGroupBindingSpec = {
+    type: "object",
+    required: ["serviceRef", "targetGroupARN"],
+    properties: {
+        serviceRef: {
+            type: "object",
+            required: ["name", "port"],
+            properties: { name: { type: "string" }, port: { anyOf: [{ type: "integer" }, { type: "string" }] } },
+        },
+        targetGroupARN: { type: "string" },
+        targetType: { enum: ["instance", "ip"] },
+        ipAddressType: { enum: ["ipv4", "ipv6"] },
+        networking: {
+            type: "object",
+            properties: {
+                ingress: {
+                    type: "array",
+                    items: {
+                        type: "object",
+                        required: ["from", "ports"],
+                        properties: {
+                            from: {
+                                type: "array",
+                                items: {
+                                    type: "object",
+                                    properties: {
+                                        ipBlock: { type: "object", required: ["cidr"], properties: { cidr: { type: "string" } } },
+                                        securityGroup: { type: "object", required: ["groupID"], properties: { groupID: { type: "string" } } },
+                                    },
+                                },
+                            },
+                            ports: {
+                                type: "array",
+                                items: {
+                                    type: "object",
+                                    properties: { port: { anyOf: [{ type: "integer" }, { type: "string" }] }, protocol: { enum: ["TCP", "UDP"] } },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+};
+const validateTargetGroupBinding = new Ajv({ strict: false, allErrors: true }).compile({
+    type: "object",
+    required: ["apiVersion", "kind", "metadata", "spec"],
+    properties: { apiVersion: { const: "elbv2.k8s.aws/v1beta1" }, kind: { const: "TargetGroupBinding" }, spec: targetGroupBindingSpec },
+});
+
+/** The kubernetes-models class for an apiVersion and kind, e.g. `kubernetes-models/apps/v1/Deployment`. */
+function modelFor(apiVersion: string, kind: string): new (data: unknown) => { validate(): void } {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(`kubernetes-models/${apiVersion}/${kind}`);
+    return mod[kind];
+}
+
+function validate(r: Registered): void {
+    const { apiVersion, kind } = r.inputs;
+    if (apiVersion === "elbv2.k8s.aws/v1beta1") {
+        assert.ok(validateTargetGroupBinding(r.inputs), `${r.name}: ${JSON.stringify(validateTargetGroupBinding.errors)}`);
+        return;
+    }
+    const Model = modelFor(apiVersion, kind);
+    try {
+        new Model(r.inputs).validate();
+    } catch (e) {
+        assert.fail(`${r.type} ${r.name} does not validate: ${(e as Error).message}`);
+    }
+}
+
+/** Kubernetes objects, i.e. everything from the kubernetes provider but Helm releases (not objects themselves). */
+function kubernetesObjects(resources: Registered[]): Registered[] {
+    return resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release");
+}
+
+const runs: [string, RunOptions][] = [
+    ["dev at 0", { stack: "dev", config: { weight: 0 } }],
+    ["dev at 25", { stack: "dev", config: { weight: 25 } }],
+    ["dev after promotion", { stack: "dev", config: { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } } }],
+    ["prod at 5", { stack: "prod", config: { weight: 5 } }],
+    ["prod at 100", { stack: "prod", config: { weight: 100 } }],
+    [
+        "prod with the controller installed",
+        { stack: "prod", config: { alb: { controller: { install: true, clusterName: "prod", serviceAccountRoleArn: "arn:aws:iam::123456789012:role/x" } } } },
+    ],
+];
+
+describe("every Kubernetes object validates against the upstream schema", () => {
+    for (const [what, run] of runs) {
+        it(what, async () => {
+            const { error, resources } = await runProgram(run);
+            assert.ifError(error);
+            const objects = kubernetesObjects(resources);
+            assert.ok(objects.length >= 9, `expected the program's objects, got ${objects.length}`);
+            objects.forEach(validate);
+        });
+    }
+
+    it("rejects an invalid object (the validation is live)", () => {
+        const bad: Registered = {
+            type: "kubernetes:apps/v1:Deployment",
+            name: "bad",
+            urn: "urn",
+            parent: "",
+            custom: true,
+            dependencies: [],
+            inputs: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { replicas: "three", template: {} } },
+        };
+        assert.throws(() => validate(bad), /does not validate/);
+        const badTgb = { ...bad, inputs: { apiVersion: "elbv2.k8s.aws/v1beta1", kind: "TargetGroupBinding", metadata: {}, spec: { serviceRef: { name: "x" } } } };
+        assert.throws(() => validate(badTgb), /targetGroupARN|port/);
+    });
+});
