@@ -2,8 +2,13 @@
  * The canary program: read and validate the stack config, check the stage move, build the
  * components, export what the next run and the `rollout` command read back.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { AlbRouting, albPeers, vpcCidrOf } from "./components/albRouting";
-import { MONITORING_NAMESPACE, Namespaces } from "./components/namespaces";
+import { CanaryAlerts } from "./components/alerts";
+import { CanaryDashboard } from "./components/dashboard";
+import { Logging } from "./components/logging";
+import { MonitoringStack } from "./components/monitoring";
+import { LOGGING_NAMESPACE, MONITORING_NAMESPACE, Namespaces } from "./components/namespaces";
 import { NginxRouting, nginxPeers } from "./components/nginxRouting";
 import { CanaryWorkload } from "./components/workload";
 import { checkTransition, splitFor } from "./rollout/stages";
@@ -18,15 +23,29 @@ export = async () => {
         const skip = checkTransition(await readAppliedStage(), cfg.weight, app.canary.version, cfg.stages);
         if (skip) throw new ConfigError(skip);
     }
+    // Secret keys are read as secret Outputs: they reach the cluster only inside Secrets.
+    const secrets = new pulumi.Config();
 
     const namespaces = new Namespaces("ns", { app: app.namespace });
     const namespace = namespaces.app.metadata.name;
+    const monitoringNamespace = namespaces.monitoring.metadata.name;
+    const monitoring = new MonitoringStack("monitoring", {
+        namespace: monitoringNamespace,
+        monitoring: cfg.monitoring,
+        slackChannel: cfg.alertmanager.slackChannel,
+        slackWebhookUrl: secrets.getSecret("slackWebhookUrl"),
+        pagerdutyRoutingKey: secrets.getSecret("pagerdutyRoutingKey"),
+        grafanaAdminPassword: secrets.getSecret("grafanaAdminPassword"),
+    });
+    new Logging("logging", { logging: cfg.logging, namespace: namespaces.logging.metadata.name, namespaceName: LOGGING_NAMESPACE, monitoringNamespace });
+
     const vpcCidr = cfg.router === "alb" ? vpcCidrOf(cfg.alb.vpcId as string) : undefined;
     const workload = new CanaryWorkload(app.name, {
         namespace,
         app,
         routerPeers: vpcCidr ? albPeers(vpcCidr) : nginxPeers(cfg.nginx),
         monitoringNamespace: MONITORING_NAMESPACE,
+        crds: monitoring.release,
     });
     const routing = {
         namespace,
@@ -37,6 +56,10 @@ export = async () => {
     };
     const alb = vpcCidr ? new AlbRouting("route", { ...routing, alb: cfg.alb, vpcCidr }) : undefined;
     if (!alb) new NginxRouting("route", { ...routing, nginx: cfg.nginx });
+
+    const scope = { namespace: app.namespace, app: app.name };
+    new CanaryAlerts("alerts", { namespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, container: app.name, weight: cfg.weight, crds: monitoring.release });
+    new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts });
 
     const split = splitFor(cfg.weight);
     return {

@@ -5,6 +5,7 @@ import { splitFor } from "../rollout/stages";
 import type { AlbConfig, StackConfig } from "../stacks/schema";
 import { Track, TRACKS } from "./labels";
 import { CANARY_HEADER } from "./nginxRouting";
+import { pinnedRelease } from "./helm";
 import { CHARTS } from "./versions";
 
 /** Priorities of the listener rules: the header rule is evaluated before the weighted one. */
@@ -129,13 +130,11 @@ export class AlbRouting extends pulumi.ComponentResource {
         );
 
         if (alb.controller.install) {
-            this.controller = new k8s.helm.v3.Release(
+            this.controller = pinnedRelease(
                 `${name}-controller`,
                 {
-                    name: "aws-load-balancer-controller",
-                    chart: CHARTS.awsLoadBalancerController.chart,
-                    version: CHARTS.awsLoadBalancerController.version,
-                    repositoryOpts: { repo: CHARTS.awsLoadBalancerController.repo },
+                    pin: CHARTS.awsLoadBalancerController,
+                    releaseName: "aws-load-balancer-controller",
                     namespace: "kube-system",
                     values: {
                         clusterName: alb.controller.clusterName,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { splitFor } from "../rollout/stages";
 import type { NginxConfig, StackConfig } from "../stacks/schema";
 import { appLabels, Track } from "./labels";
+import { pinnedRelease } from "./helm";
 import { CHARTS } from "./versions";
 
 /** Requests with this header and value always reach the canary, at any weight (for testers and smoke tests). */
@@ -50,13 +51,11 @@ export class NginxRouting extends pulumi.ComponentResource {
         super("canary:routing:NginxRouting", name, {}, opts);
         const { app, nginx } = args;
         if (nginx.install) {
-            this.controller = new k8s.helm.v3.Release(
+            this.controller = pinnedRelease(
                 `${name}-ingress-nginx`,
                 {
-                    name: "ingress-nginx",
-                    chart: CHARTS.ingressNginx.chart,
-                    version: CHARTS.ingressNginx.version,
-                    repositoryOpts: { repo: CHARTS.ingressNginx.repo },
+                    pin: CHARTS.ingressNginx,
+                    releaseName: "ingress-nginx",
                     namespace: nginx.namespace,
                     createNamespace: true,
                     values: {

@@ -11,4 +11,7 @@ export interface ChartPin {
 export const CHARTS = {
     ingressNginx: { chart: "ingress-nginx", version: "4.12.1", repo: "https://kubernetes.github.io/ingress-nginx" },
     awsLoadBalancerController: { chart: "aws-load-balancer-controller", version: "1.13.0", repo: "https://aws.github.io/eks-charts" },
+    kubePrometheusStack: { chart: "kube-prometheus-stack", version: "79.5.0", repo: "https://prometheus-community.github.io/helm-charts" },
+    loki: { chart: "loki", version: "6.29.0", repo: "https://grafana.github.io/helm-charts" },
+    fluentBit: { chart: "fluent-bit", version: "0.48.9", repo: "https://fluent.github.io/helm-charts" },
 } as const satisfies Record<string, ChartPin>;

@@ -78,6 +78,36 @@ export function networkPolicySpec(app: AppConfig, routerPeers: pulumi.Input<Netw
     };
 }
 
+/** The pod label behind each series label of the metric contract. */
+const RELABEL: Record<string, string> = {
+    app: "app_kubernetes_io_name",
+    version: "app_kubernetes_io_version",
+    track: "track",
+};
+
+/**
+ * Scrapes both tracks' Services. Pod labels become `app`, `version` and `track` on every series;
+ * `namespace` is the operator's own target label. Go runtime series are dropped: nothing reads them.
+ */
+export function serviceMonitorSpec(app: AppConfig): Record<string, unknown> {
+    return {
+        selector: { matchLabels: appLabels(app.name) },
+        endpoints: [
+            {
+                port: "http",
+                path: "/metrics",
+                interval: "15s",
+                relabelings: Object.entries(RELABEL).map(([target, podLabel]) => ({
+                    action: "replace",
+                    sourceLabels: [`__meta_kubernetes_pod_label_${podLabel}`],
+                    targetLabel: target,
+                })),
+                metricRelabelings: [{ action: "drop", sourceLabels: ["__name__"], regex: "go_.*" }],
+            },
+        ],
+    };
+}
+
 export interface CanaryWorkloadArgs {
     /** The app's namespace (created by `Namespaces`; pass its name output so objects wait for it). */
     readonly namespace: pulumi.Input<string>;
@@ -87,6 +117,8 @@ export interface CanaryWorkloadArgs {
     readonly routerPeers: pulumi.Input<NetworkPolicyPeer>[];
     /** Namespace whose Prometheus scrapes the pods; admitted by the NetworkPolicy. */
     readonly monitoringNamespace: string;
+    /** The monitoring release that installs the ServiceMonitor CRD. */
+    readonly crds: pulumi.Resource;
 }
 
 interface TrackObjects {
@@ -128,6 +160,16 @@ export class CanaryWorkload extends pulumi.ComponentResource {
                 spec: networkPolicySpec(app, args.routerPeers, args.monitoringNamespace),
             },
             { parent: this },
+        );
+        new k8s.apiextensions.CustomResource(
+            `${name}-servicemonitor`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "ServiceMonitor",
+                metadata: { name: app.name, namespace: args.namespace, labels: appLabels(app.name) },
+                spec: serviceMonitorSpec(app),
+            },
+            { parent: this, dependsOn: [args.crds] },
         );
         this.registerOutputs({ serviceNames: this.serviceNames });
     }

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ENVIRONMENTS, ENVIRONMENT_DEFAULTS, Environment } from "./environments";
-import { ConfigIssue, parseStackConfig, StackConfig } from "./schema";
+import { ConfigIssue, parseStackConfig, SECRET_KEYS, StackConfig } from "./schema";
 
 /** A config error: `pulumi up` prints the message alone, without a stack trace. */
 export class ConfigError extends pulumi.RunError {
@@ -52,7 +52,7 @@ function keyName(project: string, path: readonly (string | number)[]): string {
 export function formatIssues(project: string, values: unknown, issues: readonly ConfigIssue[]): string {
     const lines = issues.map((i) => {
         const v = valueAt(values, i.path);
-        const shown = v === undefined ? "(not set)" : JSON.stringify(v);
+        const shown = v === undefined ? "(not set)" : SECRET_KEYS.has(String(i.path[0])) ? "[secret]" : JSON.stringify(v);
         return `  ${keyName(project, i.path)} = ${shown}: ${i.message}`;
     });
     return `Invalid stack config:\n${lines.join("\n")}`;

@@ -26,6 +26,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> 
         // A dev cluster (kind, minikube) usually has no ingress controller yet.
         nginx: { install: true },
         pinnedImages: false,
+        monitoring: { retention: "2d", prometheusResources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "1Gi" } } },
         app: {
             name: "podinfo",
             namespace: "podinfo",
@@ -39,6 +40,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> 
     prod: {
         router: "alb",
         pinnedImages: true,
+        monitoring: { retention: "15d", prometheusResources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } } },
         app: {
             name: "podinfo",
             namespace: "podinfo",

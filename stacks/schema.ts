@@ -81,6 +81,77 @@ const nginx = z.strictObject({
     install: z.boolean().default(false),
 });
 
+const PROMETHEUS_DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;
+const metricName = z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, "must be a Prometheus metric name");
+const ratio = (dflt: number) => z.number().gt(0, "must be a ratio above 0 and at most 1").max(1, "must be a ratio above 0 and at most 1").default(dflt);
+const positive = (dflt: number) => z.number().gt(0, "must be above 0").default(dflt);
+const factor = (dflt: number) => z.number().min(1, "must be a factor of at least 1").default(dflt);
+
+/** The app's metric contract; podinfo's names by default. */
+const metrics = z.strictObject({
+    requests: metricName.default("http_requests_total"),
+    duration: metricName.default("http_request_duration_seconds"),
+});
+
+/** Alert thresholds. Defaults are the seed rules' values. */
+const alerts = z.strictObject({
+    /** CanaryHighErrorRate: canary 5xx ratio above this for 2m. */
+    errorRatio: ratio(0.05),
+    /** CanaryHighLatency: canary p95 above this many seconds for 2m. */
+    latencyP95Seconds: positive(1),
+    /** CanaryVsStableErrorRatio: canary error ratio above this factor times stable's for 3m ... */
+    errorRatioVsStable: factor(2),
+    /** ... with stable's ratio taken as at least this floor, so a stable with no errors does not make any canary error fire. */
+    errorRatioFloor: ratio(0.01),
+    /** CanaryHigherLatency: canary p99 above this factor times stable's p99 for 5m. */
+    latencyP99VsStable: factor(1.5),
+    /** CanaryTrafficSplitMismatch: observed canary share this many percentage points away from the weight. */
+    trafficSplitTolerance: z.number().gt(0).max(100).default(10),
+    /** Requests per second (whole app) below which the traffic split is not judged: too few to measure a share. */
+    minRequestRate: z.number().min(0).default(0.1),
+    /** CanaryResourceUsage: a canary pod using more CPU than this factor of its request for 10m. */
+    cpuOfRequest: positive(1.5),
+    /** CanaryMemoryUsage: a canary pod's working set above this share of its memory limit for 5m. */
+    memoryOfLimit: ratio(0.9),
+    /** ErrorBudgetBurn: the availability SLO (share of non-5xx requests) over `periodDays`. */
+    slo: z
+        .strictObject({
+            objective: z.number().gt(0, "must be between 0 and 1, e.g. 0.999").lt(1, "must be between 0 and 1, e.g. 0.999").default(0.999),
+            periodDays: z.number().int().min(1).max(365).default(30),
+        })
+        .prefault({}),
+    /** Base of every alert's runbook_url: the docs/runbooks folder of this repository as your users reach it. */
+    runbookBaseUrl: z.url({ error: "must be a URL" }).default("https://github.com/example/canary/blob/main/docs/runbooks"),
+});
+
+const monitoring = z.strictObject({
+    /** Prometheus retention, e.g. 2d. */
+    retention: z.string().regex(PROMETHEUS_DURATION, "must be a Prometheus duration such as 2d or 15d"),
+    prometheusResources: resources,
+});
+
+const alertmanager = z.strictObject({
+    /** Slack channel for critical and warning alerts (with canary:slackWebhookUrl). */
+    slackChannel: z.string().regex(/^[#@]?[a-z0-9][-_a-z0-9]*$/, "must be a Slack channel such as #alerts").default("#alerts"),
+});
+
+export const LOG_OUTPUTS = ["loki", "elasticsearch", "stdout"] as const;
+
+const logging = z.strictObject({
+    /** Where Fluent Bit ships container logs. */
+    output: z.enum(LOG_OUTPUTS, { error: `must be one of ${LOG_OUTPUTS.join(", ")}` }).default("loki"),
+    elasticsearch: z
+        .strictObject({
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65535).default(9200),
+            index: z.string().min(1).default("canary"),
+            tls: z.boolean().default(true),
+        })
+        .optional(),
+    /** Size of Loki's filesystem volume (single binary; object storage is not set up here). */
+    lokiStorageSize: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi"),
+});
+
 export const ROUTERS = ["alb", "nginx"] as const;
 
 export const stackConfigSchema = z.strictObject({
@@ -98,9 +169,20 @@ export const stackConfigSchema = z.strictObject({
     pinnedImages: z.boolean(),
     router: z.enum(ROUTERS, { error: `must be one of ${ROUTERS.join(", ")}` }),
     app,
-    alb: alb.default(alb.parse({})),
-    nginx: nginx.default(nginx.parse({})),
+    alb: alb.prefault({}),
+    nginx: nginx.prefault({}),
+    metrics: metrics.prefault({}),
+    alerts: alerts.prefault({}),
+    monitoring,
+    alertmanager: alertmanager.prefault({}),
+    logging: logging.prefault({}),
+    slackWebhookUrl: z.url({ protocol: /^https$/, error: "must be an https:// Slack incoming-webhook URL" }).optional(),
+    pagerdutyRoutingKey: z.string().regex(/^[A-Za-z0-9]{32}$/, "must be a 32-character PagerDuty Events API v2 integration key").optional(),
+    grafanaAdminPassword: z.string().min(16, "must be at least 16 characters").optional(),
 });
+
+/** Keys whose values are secrets: set with `pulumi config set --secret`, never shown in an error message. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(["slackWebhookUrl", "pagerdutyRoutingKey", "grafanaAdminPassword"]);
 
 type Parsed = z.infer<typeof stackConfigSchema>;
 
@@ -152,6 +234,9 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
         if (c.app[t].version === undefined && versionOf(img) === undefined) {
             issues.push({ path: ["app", t, "version"], message: "is required when the image has neither tag nor digest" });
         }
+    }
+    if (c.logging.output === "elasticsearch" && c.logging.elasticsearch === undefined) {
+        issues.push({ path: ["logging", "elasticsearch"], message: "is required when canary:logging.output is elasticsearch: set host (and port, index)" });
     }
     if (c.router === "alb") {
         for (const key of ["vpcId", "subnetIds", "certificateArn"] as const) {

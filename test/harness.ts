@@ -20,7 +20,10 @@ export interface Registered {
     readonly urn: string;
     readonly parent: string;
     readonly custom: boolean;
+    /** Inputs as values (secrets unwrapped), for assertions on what the provider gets. */
     readonly inputs: Record<string, any>;
+    /** Inputs as sent, secrets still wrapped in Pulumi's secret envelope. */
+    readonly wireInputs: Record<string, any>;
     /** URNs of the resources it depends on (dependsOn and the resources its inputs came from). */
     readonly dependencies: string[];
 }
@@ -43,6 +46,21 @@ export interface RunOptions {
 }
 
 export const FAKE_VPC_CIDR = "10.20.0.0/16";
+
+/** Pulumi's wire envelope for a secret value: `{ [SECRET_SIG_KEY]: SECRET_SIG, value }`. */
+export const SECRET_SIG_KEY = pulumi.runtime.specialSigKey;
+export const SECRET_SIG = pulumi.runtime.specialSecretSig;
+
+export function isSecretEnvelope(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+function unwrapSecrets(v: any): any {
+    if (isSecretEnvelope(v)) return unwrapSecrets(v.value);
+    if (Array.isArray(v)) return v.map(unwrapSecrets);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+    return v;
+}
 
 /** The `config:` map of `Pulumi.<stack>.yaml`, keys without the project prefix. */
 export function stackFileConfig(stack: string): Record<string, unknown> {
@@ -83,6 +101,9 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, prev
     if (type === "pulumi:pulumi:StackReference") {
         return { ...inputs, outputs: previous ? { stage: previous.stage, canaryVersion: previous.canaryVersion } : {}, secretOutputNames: [] };
     }
+    if (type === "random:index/randomPassword:RandomPassword") {
+        return { ...inputs, result: "generated-password-".padEnd(inputs.length, "x") };
+    }
     if (type.startsWith("aws:")) {
         return { ...inputs, arn: `arn:aws:fake:eu-west-1:123456789012:${name}`, dnsName: `${name}.elb.example`, id: `${name}-id` };
     }
@@ -116,13 +137,15 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         monitor[method] = (req: any, callback: (err: any, res: any) => void) => {
             original(req, (err: any, res: any) => {
                 if (!err) {
+                    const wireInputs = pulumi.runtime.deserializeProperties(method === "readResource" ? req.getProperties() : req.getObject());
                     resources.push({
                         type: req.getType(),
                         name: req.getName(),
                         urn: res.getUrn(),
                         parent: req.getParent(),
                         custom: method === "readResource" || req.getCustom(),
-                        inputs: pulumi.runtime.deserializeProperties(method === "readResource" ? req.getProperties() : req.getObject()),
+                        inputs: unwrapSecrets(wireInputs),
+                        wireInputs,
                         dependencies: req.getDependenciesList(),
                     });
                 }

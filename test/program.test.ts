@@ -11,8 +11,9 @@ const RULE = "aws:lb/listenerRule:ListenerRule";
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const NGINX = "nginx.ingress.kubernetes.io";
-/** What may change between two stages: the weighted routing and nothing else. */
-const ROUTING_TYPES = new Set([RULE, INGRESS]);
+const PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
+/** What may change between two stages: the weighted routing, and the rule that records the configured weight. */
+const STAGE_TYPES = new Set([RULE, INGRESS, PROMETHEUS_RULE]);
 const WEIGHTS = [0, 5, 25, 50, 100];
 
 function deploymentUrns(resources: Registered[]): string[] {
@@ -78,18 +79,19 @@ describe("program: a stage change touches only routing", () => {
     ];
     for (const stack of STACKS) {
         for (const [from, to] of moves) {
-            it(`${stack}: ${from} → ${to} changes only the weighted routing`, async () => {
+            it(`${stack}: ${from} → ${to} changes only the weighted routing and the stage rule`, async () => {
                 const a = await runProgram({ stack, config: { weight: from } });
                 const b = await runProgram({ stack, config: { weight: to }, previous: { stage: from, canaryVersion: "6.8.0" } });
                 assert.ifError(a.error);
                 assert.ifError(b.error);
                 const changed = changedBetween(a.resources, b.resources);
                 assert.deepStrictEqual(
-                    changed.map((r) => r.name),
-                    [stack === "prod" ? "route-weighted" : "route-canary"],
+                    changed.map((r) => r.name).sort(),
+                    ["alerts-stage", stack === "prod" ? "route-weighted" : "route-canary"],
                     `changed: ${changed.map((r) => `${r.type} ${r.name}`).join(", ")}`,
                 );
-                assert.ok(changed.every((r) => ROUTING_TYPES.has(r.type)));
+                assert.ok(changed.every((r) => STAGE_TYPES.has(r.type)));
+                assert.deepStrictEqual(byName(b.resources, "alerts-stage").inputs.spec.groups[0].rules[0].expr, `vector(${to})`);
             });
         }
     }
@@ -267,7 +269,10 @@ describe("program: ingress-nginx (dev)", () => {
 
     it("does not install it when canary:nginx.install is false", async () => {
         const { resources } = await runProgram({ stack: "dev", config: { nginx: { install: false } } });
-        assert.deepStrictEqual(ofType(resources, "kubernetes:helm.sh/v3:Release"), []);
+        assert.deepStrictEqual(
+            ofType(resources, "kubernetes:helm.sh/v3:Release").filter((r) => r.inputs.chart === CHARTS.ingressNginx.chart),
+            [],
+        );
     });
 
     it("outputs: stage, versions and URL, no target groups", async () => {

@@ -1,6 +1,7 @@
 /**
  * Every Kubernetes object the program registers validates against the upstream schema:
- * `kubernetes-models` (generated from the Kubernetes OpenAPI spec) for built-in kinds, and the
+ * `kubernetes-models` (generated from the Kubernetes OpenAPI spec) for built-in kinds,
+ * `@kubernetes-models/prometheus-operator` for ServiceMonitor and PrometheusRule, and the
  * TargetGroupBinding CRD's v1beta1 schema (aws-load-balancer-controller) for that custom kind.
  */
 import * as assert from "assert";
@@ -59,11 +60,28 @@ const validateTargetGroupBinding = new Ajv({ strict: false, allErrors: true }).c
     properties: { apiVersion: { const: "elbv2.k8s.aws/v1beta1" }, kind: { const: "TargetGroupBinding" }, spec: targetGroupBindingSpec },
 });
 
-/** The kubernetes-models class for an apiVersion and kind, e.g. `kubernetes-models/apps/v1/Deployment`. */
-function modelFor(apiVersion: string, kind: string): new (data: unknown) => { validate(): void } {
+type Model = new (data: unknown) => { validate(): void };
+
+/**
+ * `@kubernetes-models/prometheus-operator` 6.x is ESM-only: load it with a real dynamic import,
+ * which TypeScript would otherwise compile to `require`.
+ */
+const importEsm = new Function("specifier", "return import(specifier)") as (s: string) => Promise<Record<string, Model>>;
+const esmModels = new Map<string, Model>();
+
+before(async () => {
+    for (const kind of ["ServiceMonitor", "PrometheusRule"]) {
+        const mod = await importEsm(`@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/${kind}`);
+        esmModels.set(`monitoring.coreos.com/v1/${kind}`, mod[kind]);
+    }
+});
+
+/** The model class for an apiVersion and kind, e.g. `kubernetes-models/apps/v1/Deployment`. */
+function modelFor(apiVersion: string, kind: string): Model {
+    const esm = esmModels.get(`${apiVersion}/${kind}`);
+    if (esm) return esm;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(`kubernetes-models/${apiVersion}/${kind}`);
-    return mod[kind];
+    return require(`kubernetes-models/${apiVersion}/${kind}`)[kind];
 }
 
 function validate(r: Registered): void {
@@ -116,10 +134,14 @@ describe("every Kubernetes object validates against the upstream schema", () => 
             parent: "",
             custom: true,
             dependencies: [],
+            wireInputs: {},
+            wireInputs: {},
             inputs: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { replicas: "three", template: {} } },
         };
         assert.throws(() => validate(bad), /does not validate/);
         const badTgb = { ...bad, inputs: { apiVersion: "elbv2.k8s.aws/v1beta1", kind: "TargetGroupBinding", metadata: {}, spec: { serviceRef: { name: "x" } } } };
         assert.throws(() => validate(badTgb), /targetGroupARN|port/);
+        const badRule = { ...bad, inputs: { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: { name: "x" }, spec: { groups: [{ rules: [{ expr: 1 }] }] } } };
+        assert.throws(() => validate(badRule), /does not validate/);
     });
 });

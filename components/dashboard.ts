@@ -1,0 +1,130 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { APP_LABELS, MetricNames, requestRate, Scope, scopeMatchers } from "../rollout/queries";
+import { DASHBOARD_LABEL } from "./monitoring";
+import { AlertThresholds, RECORD } from "./rules";
+import { errorBudget } from "./slo";
+
+export interface DashboardInput {
+    readonly scope: Scope;
+    readonly metrics: MetricNames;
+    readonly thresholds: AlertThresholds;
+}
+
+interface Target {
+    readonly expr: string;
+    readonly legendFormat: string;
+}
+
+interface Panel {
+    readonly title: string;
+    readonly unit: string;
+    readonly targets: Target[];
+}
+
+/** The panels and their queries: what a person watching a stage looks at, in reading order. */
+export function dashboardPanels(i: DashboardInput): Panel[] {
+    const s = scopeMatchers(i.scope);
+    const canary = scopeMatchers(i.scope, ['track="canary"']);
+    const budget = errorBudget(i.thresholds.slo.objective);
+    const period = `${i.thresholds.slo.periodDays}d`;
+    return [
+        {
+            title: "Traffic split: configured vs observed canary share",
+            unit: "percent",
+            targets: [
+                { expr: `${RECORD.configuredWeight}${s}`, legendFormat: "configured weight" },
+                { expr: `${RECORD.share}${canary} * 100`, legendFormat: "observed canary share" },
+            ],
+        },
+        { title: "Request rate by track", unit: "reqps", targets: [{ expr: `${RECORD.requests}${s}`, legendFormat: "{{track}}" }] },
+        { title: "Error ratio by track", unit: "percentunit", targets: [{ expr: `${RECORD.errorRatio}${s}`, legendFormat: "{{track}}" }] },
+        {
+            title: "Latency p95 and p99 by track",
+            unit: "s",
+            targets: [
+                { expr: `${RECORD.latency("p95")}${s}`, legendFormat: "p95 {{track}}" },
+                { expr: `${RECORD.latency("p99")}${s}`, legendFormat: "p99 {{track}}" },
+            ],
+        },
+        {
+            title: `Error budget left (${i.thresholds.slo.objective * 100}% over ${period})`,
+            unit: "percentunit",
+            targets: [
+                {
+                    expr: `1 - (sum by (namespace, app) (increase(${i.metrics.requests}${scopeMatchers(i.scope, ['status=~"5.."'])}[${period}])) / (sum by (namespace, app) (increase(${i.metrics.requests}${s}[${period}])) > 0)) / ${budget}`,
+                    legendFormat: "budget left",
+                },
+            ],
+        },
+        {
+            title: "Burn rate (1h, 6h)",
+            unit: "none",
+            targets: ["1h", "6h"].map((w) => ({ expr: `${RECORD.sloErrorRatio(w)}${s} / ${budget}`, legendFormat: w })),
+        },
+        { title: "Pods up by track", unit: "none", targets: [{ expr: `count by (track) (up${s} == 1)`, legendFormat: "{{track}}" }] },
+        { title: "Total request rate", unit: "reqps", targets: [{ expr: requestRate(i.metrics, i.scope, "5m", APP_LABELS), legendFormat: "all" }] },
+    ];
+}
+
+/** The Grafana dashboard model: a grid of time series, and an annotation at every stage change. */
+export function dashboardJson(i: DashboardInput): Record<string, unknown> {
+    const panels = dashboardPanels(i).map((p, n) => ({
+        id: n + 1,
+        type: "timeseries",
+        title: p.title,
+        datasource: { type: "prometheus", uid: "prometheus" },
+        gridPos: { h: 8, w: 12, x: (n % 2) * 12, y: Math.floor(n / 2) * 8 },
+        fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
+        targets: p.targets.map((t, k) => ({ refId: String.fromCharCode(65 + k), expr: t.expr, legendFormat: t.legendFormat })),
+    }));
+    return {
+        uid: `canary-${i.scope.app}`,
+        title: `Canary: ${i.scope.app} (${i.scope.namespace})`,
+        tags: ["canary"],
+        timezone: "utc",
+        schemaVersion: 39,
+        refresh: "30s",
+        time: { from: "now-6h", to: "now" },
+        annotations: {
+            list: [
+                {
+                    name: "Stage changes",
+                    datasource: { type: "prometheus", uid: "prometheus" },
+                    enable: true,
+                    iconColor: "orange",
+                    expr: stageChangeExpr(i.scope),
+                    titleFormat: "canary weight → {{value}}%",
+                    step: "1m",
+                },
+            ],
+        },
+        panels,
+    };
+}
+
+/** True (1) at the minute the configured weight changed: one annotation per `pulumi up` of a stage. */
+export function stageChangeExpr(scope: Scope): string {
+    return `${RECORD.configuredWeight}${scopeMatchers(scope)} and on (namespace, app) changes(${RECORD.configuredWeight}${scopeMatchers(scope)}[2m]) > 0`;
+}
+
+export interface CanaryDashboardArgs extends DashboardInput {
+    /** The namespace Grafana's sidecar watches (`monitoring`). */
+    readonly namespace: pulumi.Input<string>;
+}
+
+/** The dashboard as a ConfigMap that Grafana's sidecar loads (label `grafana_dashboard: "1"`). */
+export class CanaryDashboard extends pulumi.ComponentResource {
+    constructor(name: string, args: CanaryDashboardArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("canary:dashboard:CanaryDashboard", name, {}, opts);
+        const configMap = new k8s.core.v1.ConfigMap(
+            `${name}-dashboard`,
+            {
+                metadata: { name: `canary-${args.scope.app}-dashboard`, namespace: args.namespace, labels: { ...DASHBOARD_LABEL } },
+                data: { [`canary-${args.scope.app}.json`]: JSON.stringify(dashboardJson(args), null, 2) },
+            },
+            { parent: this },
+        );
+        this.registerOutputs({ configMap: configMap.metadata.name });
+    }
+}
