@@ -135,7 +135,6 @@ describe("every Kubernetes object validates against the upstream schema", () => 
             custom: true,
             dependencies: [],
             wireInputs: {},
-            wireInputs: {},
             inputs: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { replicas: "three", template: {} } },
         };
         assert.throws(() => validate(bad), /does not validate/);
