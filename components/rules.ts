@@ -151,7 +151,7 @@ export function canaryAlerts(i: RulesInput): AlertingRule[] {
         alert(
             "CanaryVsStableErrorRatio",
             "critical",
-            `${RECORD.errorRatio}${canary} > on (namespace, app) (${t.errorRatioVsStable} * clamp_min(${RECORD.errorRatio}${stable}, ${t.errorRatioFloor}))`,
+            `${RECORD.errorRatio}${canary} > on (namespace, app) group_left () (${t.errorRatioVsStable} * clamp_min(${RECORD.errorRatio}${stable}, ${t.errorRatioFloor}))`,
             "3m",
             "Canary fails more often than stable",
             `The canary of {{ $labels.app }} in {{ $labels.namespace }} fails {{ $value | humanizePercentage }} of requests, more than ${t.errorRatioVsStable}x stable's error ratio (taken as at least ${percent(t.errorRatioFloor)}).`,
@@ -159,7 +159,7 @@ export function canaryAlerts(i: RulesInput): AlertingRule[] {
         alert(
             "CanaryHigherLatency",
             "warning",
-            `${RECORD.latency("p99")}${canary} > on (namespace, app) (${t.latencyP99VsStable} * ${RECORD.latency("p99")}${stable})`,
+            `${RECORD.latency("p99")}${canary} > on (namespace, app) group_left () (${t.latencyP99VsStable} * ${RECORD.latency("p99")}${stable})`,
             "5m",
             "Canary p99 latency is higher than stable's",
             `The canary of {{ $labels.app }} in {{ $labels.namespace }} has a p99 latency of {{ $value | humanizeDuration }}, more than ${t.latencyP99VsStable}x stable's.`,

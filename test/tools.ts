@@ -1,0 +1,33 @@
+/**
+ * Real command-line tools the tests run: promtool (Debian `prometheus`) and amtool
+ * (`prometheus-alertmanager`). A missing tool fails the test with what to install; it never skips.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export interface ToolResult {
+    readonly status: number | null;
+    readonly output: string;
+}
+
+const INSTALL_HINT: Record<string, string> = {
+    promtool: "apt-get install prometheus",
+    amtool: "apt-get install prometheus-alertmanager",
+    prometheus: "apt-get install prometheus",
+};
+
+/** Runs a tool; throws (failing the test) if it is not installed. */
+export function runTool(tool: string, args: string[], cwd?: string): ToolResult {
+    const r = spawnSync(tool, args, { cwd, encoding: "utf8", timeout: 120_000 });
+    if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") {
+        throw new Error(`${tool} is not installed: ${INSTALL_HINT[tool] ?? "install it"} (.ci/run does this)`);
+    }
+    if (r.error) throw r.error;
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+export function tempDir(prefix: string): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), `canary-${prefix}-`));
+}
