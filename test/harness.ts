@@ -43,6 +43,8 @@ export interface RunOptions {
     /** What the stack's last `pulumi up` exported; default: the weight being applied, so any stage is a stay. */
     readonly previous?: AppliedStage | null;
     readonly organization?: string;
+    /** Config keys (without prefix) set as secrets, as `pulumi config set --secret` does. */
+    readonly secretKeys?: string[];
 }
 
 export const FAKE_VPC_CIDR = "10.20.0.0/16";
@@ -153,7 +155,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
             });
         };
     }
-    pulumi.runtime.setAllConfig(toConfigMap(config));
+    pulumi.runtime.setAllConfig(toConfigMap(config), (opts.secretKeys ?? []).map((k) => `canary:${k}`));
 
     // The program's module exports its async entry point, as Pulumi's Node.js host expects.
     const program: () => Promise<Record<string, any>> = require("../index");

@@ -9,7 +9,9 @@ import * as path from "path";
 
 export interface ToolResult {
     readonly status: number | null;
+    /** stdout and stderr together, for messages. */
     readonly output: string;
+    readonly stdout: string;
 }
 
 const INSTALL_HINT: Record<string, string> = {
@@ -25,7 +27,7 @@ export function runTool(tool: string, args: string[], cwd?: string): ToolResult 
         throw new Error(`${tool} is not installed: ${INSTALL_HINT[tool] ?? "install it"} (.ci/run does this)`);
     }
     if (r.error) throw r.error;
-    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+    return { status: r.status, output: `${r.stdout}${r.stderr}`, stdout: r.stdout };
 }
 
 export function tempDir(prefix: string): string {

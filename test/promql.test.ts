@@ -1,0 +1,55 @@
+/** Every PromQL expression the program ships (rules and dashboard) parses with Prometheus's own grammar. */
+import * as assert from "assert";
+import { parser } from "@prometheus-io/lezer-promql";
+import { dashboardPanels, stageChangeExpr } from "../components/dashboard";
+import { RuleGroup } from "../components/rules";
+import { byName, runProgram, STACKS } from "./harness";
+
+/** Parse errors of an expression: the grammar's error nodes, with their position. */
+export function promqlErrors(expr: string): string[] {
+    const errors: string[] = [];
+    parser.parse(expr).iterate({
+        enter: (node) => {
+            if (node.type.isError) errors.push(`at ${node.from}: "${expr.slice(Math.max(0, node.from - 20), node.to + 20)}"`);
+        },
+    });
+    return errors;
+}
+
+describe("PromQL: every expression parses (lezer-promql)", () => {
+    it("detects a broken expression (the check is live)", () => {
+        assert.notDeepStrictEqual(promqlErrors("sum by (app (rate(x[5m]))"), []);
+        assert.notDeepStrictEqual(promqlErrors("rate(x[5m]) >"), []);
+        assert.deepStrictEqual(promqlErrors('sum by (app) (rate(x{a="b"}[5m])) > 0'), []);
+    });
+
+    for (const stack of STACKS) {
+        it(`${stack}: rule expressions`, async () => {
+            const { error, resources } = await runProgram({ stack, config: { weight: 5 } });
+            assert.ifError(error);
+            const groups: RuleGroup[] = [...byName(resources, "alerts-rules").inputs.spec.groups, ...byName(resources, "alerts-stage").inputs.spec.groups];
+            const exprs = groups.flatMap((g) => g.rules.map((r) => r.expr));
+            assert.ok(exprs.length > 25, `expected the whole rule set, got ${exprs.length}`);
+            for (const e of exprs) assert.deepStrictEqual(promqlErrors(e), [], e);
+        });
+
+        it(`${stack}: dashboard panels and the stage-change annotation`, async () => {
+            const { resources } = await runProgram({ stack });
+            const cm = byName(resources, "dashboard-dashboard").inputs;
+            const model = JSON.parse(Object.values<string>(cm.data)[0]);
+            const exprs: string[] = [...model.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr)), ...model.annotations.list.map((a: any) => a.expr)];
+            assert.ok(exprs.length >= 10);
+            for (const e of exprs) assert.deepStrictEqual(promqlErrors(e), [], e);
+        });
+    }
+
+    it("the pure dashboard builders parse for another app and SLO", () => {
+        const input = {
+            scope: { namespace: "shop", app: "checkout" },
+            metrics: { requests: "requests_total", duration: "latency_seconds" },
+            thresholds: { slo: { objective: 0.995, periodDays: 28 } } as any,
+        };
+        for (const p of dashboardPanels(input)) for (const t of p.targets) assert.deepStrictEqual(promqlErrors(t.expr), [], t.expr);
+        assert.deepStrictEqual(promqlErrors(stageChangeExpr(input.scope)), []);
+    });
+});
