@@ -1,0 +1,111 @@
+/** What the monitoring, logging, ServiceMonitor and dashboard components send, under mocks. */
+import * as assert from "assert";
+import { fluentBitFilters, fluentBitOutput } from "../components/logging";
+import { CHARTS } from "../components/versions";
+import { byName, ofType, runProgram, STACKS } from "./harness";
+
+describe("observability components", () => {
+    for (const stack of STACKS) {
+        it(`${stack}: kube-prometheus-stack, pinned, picks up every ServiceMonitor and rule, with the environment's retention`, async () => {
+            const { error, resources } = await runProgram({ stack });
+            assert.ifError(error);
+            const release = byName(resources, "monitoring-kube-prometheus-stack").inputs;
+            assert.strictEqual(release.name, "kube-prometheus-stack");
+            assert.strictEqual(release.namespace, "monitoring");
+            assert.strictEqual(release.version, CHARTS.kubePrometheusStack.version);
+            const spec = release.values.prometheus.prometheusSpec;
+            assert.strictEqual(spec.serviceMonitorSelectorNilUsesHelmValues, false);
+            assert.strictEqual(spec.ruleSelectorNilUsesHelmValues, false);
+            assert.deepStrictEqual(spec.ruleNamespaceSelector, {});
+            assert.strictEqual(spec.retention, stack === "dev" ? "2d" : "15d");
+            assert.deepStrictEqual(release.values.grafana.sidecar.dashboards.label, "grafana_dashboard");
+            assert.deepStrictEqual(release.values["kube-state-metrics"].metricLabelsAllowlist, ["pods=[track,app.kubernetes.io/name,app.kubernetes.io/version]"]);
+        });
+    }
+
+    it("the ServiceMonitor scrapes both tracks and relabels app, version and track; drops go_*", async () => {
+        const { resources } = await runProgram({ stack: "dev" });
+        const sm = byName(resources, "podinfo-servicemonitor");
+        assert.deepStrictEqual(sm.inputs.spec.selector.matchLabels, { "app.kubernetes.io/name": "podinfo", "app.kubernetes.io/part-of": "canary" });
+        for (const svc of ["podinfo-stable-svc", "podinfo-canary-svc"]) {
+            const labels = byName(resources, svc).inputs.metadata.labels;
+            for (const [k, v] of Object.entries(sm.inputs.spec.selector.matchLabels)) assert.strictEqual(labels[k], v, `${svc} is selected`);
+        }
+        const ep = sm.inputs.spec.endpoints[0];
+        const targets = Object.fromEntries(ep.relabelings.map((r: any) => [r.targetLabel, r.sourceLabels[0]]));
+        assert.deepStrictEqual(targets, {
+            app: "__meta_kubernetes_pod_label_app_kubernetes_io_name",
+            version: "__meta_kubernetes_pod_label_app_kubernetes_io_version",
+            track: "__meta_kubernetes_pod_label_track",
+        });
+        assert.deepStrictEqual(ep.metricRelabelings, [{ action: "drop", sourceLabels: ["__name__"], regex: "go_.*" }]);
+        assert.ok(sm.dependencies.includes(byName(resources, "monitoring-kube-prometheus-stack").urn), "waits for the CRDs");
+    });
+
+    it("the dashboard is a ConfigMap Grafana's sidecar loads, with the panels a stage needs", async () => {
+        const { resources } = await runProgram({ stack: "prod" });
+        const cm = byName(resources, "dashboard-dashboard").inputs;
+        assert.strictEqual(cm.metadata.namespace, "monitoring");
+        assert.deepStrictEqual(cm.metadata.labels, { grafana_dashboard: "1" });
+        const model = JSON.parse(cm.data["canary-podinfo.json"]);
+        const titles = model.panels.map((p: any) => p.title).join(" | ");
+        for (const t of ["configured vs observed", "Request rate by track", "Error ratio by track", "p95 and p99", "Error budget", "Burn rate", "Pods up by track"]) {
+            assert.ok(titles.includes(t), `panel "${t}" in ${titles}`);
+        }
+        assert.strictEqual(model.annotations.list[0].name, "Stage changes");
+    });
+
+    it("logging: Loki and Fluent Bit (pinned) in `logging`, Loki as a Grafana datasource", async () => {
+        const { resources } = await runProgram({ stack: "dev" });
+        const loki = byName(resources, "logging-loki").inputs;
+        const fluentBit = byName(resources, "logging-fluent-bit");
+        assert.deepStrictEqual([loki.namespace, loki.version, loki.values.deploymentMode, loki.values.loki.storage.type], ["logging", CHARTS.loki.version, "SingleBinary", "filesystem"]);
+        assert.strictEqual(fluentBit.inputs.version, CHARTS.fluentBit.version);
+        assert.ok(fluentBit.dependencies.includes(byName(resources, "logging-loki").urn));
+        assert.match(fluentBit.inputs.values.config.outputs, /Name\s+loki/);
+        const ds = byName(resources, "logging-loki-datasource").inputs;
+        assert.deepStrictEqual([ds.metadata.namespace, ds.metadata.labels], ["monitoring", { grafana_datasource: "1" }]);
+        assert.strictEqual(JSON.parse(ds.data["loki.yaml"]).datasources[0].url, "http://loki.logging.svc.cluster.local:3100");
+    });
+
+    it("logging: Fluent Bit lifts track and version from the pod labels into each record", () => {
+        const filters = fluentBitFilters();
+        assert.match(filters, /Name\s+kubernetes[\s\S]*Labels\s+On/);
+        assert.match(filters, /Rename\s+label_track track/);
+        assert.match(filters, /Rename\s+label_app\.kubernetes\.io\/version version/);
+        assert.match(fluentBitOutput({ output: "loki", lokiStorageSize: "10Gi" }, "logging"), /Labels\s+.*track=\$track, version=\$version/);
+    });
+
+    it("logging: Elasticsearch and stdout outputs; no Loki then", async () => {
+        const es = await runProgram({ stack: "prod", config: { logging: { output: "elasticsearch", elasticsearch: { host: "es.example.com" } } } });
+        assert.ifError(es.error);
+        assert.throws(() => byName(es.resources, "logging-loki"));
+        const out = byName(es.resources, "logging-fluent-bit").inputs.values.config.outputs;
+        assert.match(out, /Name\s+es/);
+        assert.match(out, /Host\s+es\.example\.com/);
+        assert.match(out, /Port\s+9200/);
+        const stdout = await runProgram({ stack: "dev", config: { logging: { output: "stdout" } } });
+        assert.match(byName(stdout.resources, "logging-fluent-bit").inputs.values.config.outputs, /Name\s+stdout/);
+        assert.deepStrictEqual(ofType(stdout.resources, "kubernetes:core/v1:ConfigMap").map((c) => c.name), ["dashboard-dashboard"]);
+    });
+
+    it("logging: elasticsearch without a host is a config error", async () => {
+        const { error, resources } = await runProgram({ stack: "prod", config: { logging: { output: "elasticsearch" } }, previous: null });
+        assert.match(error?.message ?? "", /canary:logging\.elasticsearch = \(not set\): is required when canary:logging\.output is elasticsearch/);
+        assert.deepStrictEqual(resources, []);
+    });
+
+    it("alert thresholds come from stack config", async () => {
+        const { resources } = await runProgram({ stack: "dev", config: { alerts: { errorRatio: 0.02, slo: { objective: 0.99 } } } });
+        const rules = byName(resources, "alerts-rules").inputs.spec.groups.flatMap((g: any) => g.rules);
+        assert.match(rules.find((r: any) => r.alert === "CanaryHighErrorRate").expr, /> 0\.02$/);
+        const burn = rules.filter((r: any) => r.alert === "ErrorBudgetBurn").map((r: any) => r.expr.match(/\(([\d.]+) \* ([\d.]+)\)/).slice(1).join("*"));
+        assert.deepStrictEqual(burn, ["14.4*0.01", "6*0.01", "3*0.01", "1*0.01"]);
+    });
+
+    it("bad thresholds fail with the key named", async () => {
+        const { error } = await runProgram({ stack: "dev", config: { alerts: { errorRatio: 5, slo: { objective: 99.9 } } }, previous: null });
+        assert.match(error?.message ?? "", /canary:alerts\.errorRatio = 5: must be a ratio above 0 and at most 1/);
+        assert.match(error?.message ?? "", /canary:alerts\.slo\.objective = 99\.9: must be between 0 and 1/);
+    });
+});
