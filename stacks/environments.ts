@@ -20,6 +20,14 @@ const prodPod = {
     limits: { cpu: "1", memory: "256Mi" },
 };
 
+/** The default app, podinfo: the same in every environment. */
+const PODINFO_APP = {
+    name: "podinfo",
+    namespace: "podinfo",
+    port: 9898,
+    healthPaths: { readiness: "/readyz", liveness: "/healthz" },
+};
+
 export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> = {
     dev: {
         router: "nginx",
@@ -28,10 +36,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> 
         pinnedImages: false,
         monitoring: { retention: "2d", prometheusResources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "1Gi" } } },
         app: {
-            name: "podinfo",
-            namespace: "podinfo",
-            port: 9898,
-            healthPaths: { readiness: "/readyz", liveness: "/healthz" },
+            ...PODINFO_APP,
             host: "podinfo.127.0.0.1.nip.io",
             stable: { image: `${PODINFO}:6.7.1`, replicas: 1, resources: smallPod },
             canary: { replicas: 1, resources: smallPod },
@@ -42,10 +47,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> 
         pinnedImages: true,
         monitoring: { retention: "15d", prometheusResources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } } },
         app: {
-            name: "podinfo",
-            namespace: "podinfo",
-            port: 9898,
-            healthPaths: { readiness: "/readyz", liveness: "/healthz" },
+            ...PODINFO_APP,
             stable: { image: `${PODINFO}:6.7.1`, replicas: 3, resources: prodPod },
             // At weight 100 the canary takes all traffic, so it gets stable's capacity.
             canary: { replicas: 3, resources: prodPod },
