@@ -5,9 +5,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AlbRouting, albPeers, vpcCidrOf } from "./components/albRouting";
 import { CanaryAlerts } from "./components/alerts";
+import { IstioRouting, istioPeers } from "./components/istioRouting";
+import { ProgressiveDelivery } from "./components/progressiveDelivery";
+import { Tls } from "./components/tls";
 import { CanaryDashboard } from "./components/dashboard";
 import { Logging } from "./components/logging";
-import { MonitoringStack } from "./components/monitoring";
+import { MonitoringStack, PROMETHEUS_URL } from "./components/monitoring";
 import { LOGGING_NAMESPACE, MONITORING_NAMESPACE, Namespaces } from "./components/namespaces";
 import { NginxRouting, nginxPeers } from "./components/nginxRouting";
 import { CanaryWorkload } from "./components/workload";
@@ -40,26 +43,40 @@ export = async () => {
     new Logging("logging", { logging: cfg.logging, namespace: namespaces.logging.metadata.name, namespaceName: LOGGING_NAMESPACE, monitoringNamespace });
 
     const vpcCidr = cfg.router === "alb" ? vpcCidrOf(cfg.alb.vpcId as string) : undefined;
-    const workload = new CanaryWorkload(app.name, {
-        namespace,
-        app,
-        routerPeers: vpcCidr ? albPeers(vpcCidr) : nginxPeers(cfg.nginx),
-        monitoringNamespace: MONITORING_NAMESPACE,
-        crds: monitoring.release,
-    });
-    const routing = {
-        namespace,
-        app,
-        weight: cfg.weight,
-        serviceNames: workload.serviceNames,
-        workloads: [workload.stable.deployment, workload.canary.deployment],
-    };
-    const alb = vpcCidr ? new AlbRouting("route", { ...routing, alb: cfg.alb, vpcCidr }) : undefined;
-    if (!alb) new NginxRouting("route", { ...routing, nginx: cfg.nginx });
+    const routerPeers = vpcCidr ? albPeers(vpcCidr) : cfg.router === "istio" ? istioPeers(cfg.istio) : nginxPeers(cfg.nginx);
+    const workload = new CanaryWorkload(app.name, { namespace, app, routerPeers, monitoringNamespace: MONITORING_NAMESPACE, crds: monitoring.release });
+    const routing = { namespace, app, weight: cfg.weight, workloads: [workload.stable.deployment, workload.canary.deployment] };
+
+    // One router per stack; `weightedRoute` is the resource that carries the stage's weights.
+    let weightedRoute: pulumi.Resource;
+    let alb: AlbRouting | undefined;
+    if (vpcCidr) {
+        alb = new AlbRouting("route", { ...routing, serviceNames: workload.serviceNames, alb: cfg.alb, vpcCidr });
+        weightedRoute = alb.weightedRule;
+    } else if (cfg.router === "istio") {
+        weightedRoute = new IstioRouting("route", { ...routing, istio: cfg.istio }).virtualService;
+    } else {
+        const tls = cfg.tls.enabled ? new Tls("tls", { tls: cfg.tls, app: app.name, host: app.host, namespace, ingressClass: cfg.nginx.ingressClass }) : undefined;
+        weightedRoute = new NginxRouting("route", { ...routing, serviceNames: workload.serviceNames, nginx: cfg.nginx, tlsSecretName: tls?.secretName }).canaryIngress;
+    }
 
     const scope = { namespace: app.namespace, app: app.name };
     new CanaryAlerts("alerts", { namespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, container: app.name, weight: cfg.weight, crds: monitoring.release });
     new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts });
+    if (cfg.analysis.enabled) {
+        new ProgressiveDelivery("delivery", {
+            namespace,
+            scope,
+            metrics: cfg.metrics,
+            analysis: cfg.analysis,
+            errorRatioVsStable: cfg.alerts.errorRatioVsStable,
+            errorRatioFloor: cfg.alerts.errorRatioFloor,
+            prometheusUrl: PROMETHEUS_URL,
+            weight: cfg.weight,
+            canaryVersion: app.canary.version,
+            weightedRoute,
+        });
+    }
 
     const split = splitFor(cfg.weight);
     return {

@@ -105,6 +105,7 @@ export class AlbRouting extends pulumi.ComponentResource {
         this.targetGroups = { stable: targetGroup("stable"), canary: targetGroup("canary") };
         const arns = { stable: this.targetGroups.stable.arn, canary: this.targetGroups.canary.arn };
 
+        const certificateArn = alb.certificateArn ?? this.dnsValidatedCertificate(name, app.host, alb.hostedZoneId as string);
         const https = new aws.lb.Listener(
             `${name}-https`,
             {
@@ -112,7 +113,7 @@ export class AlbRouting extends pulumi.ComponentResource {
                 port: 443,
                 protocol: "HTTPS",
                 sslPolicy: alb.sslPolicy,
-                certificateArn: alb.certificateArn,
+                certificateArn,
                 // Requests for other hosts go to stable; the app host is matched by the rules below.
                 defaultActions: [{ type: "forward", targetGroupArn: arns.stable }],
             },
@@ -197,5 +198,18 @@ export class AlbRouting extends pulumi.ComponentResource {
             dnsName: this.loadBalancer.dnsName,
             targetGroupArns: arns,
         });
+    }
+
+    /** An ACM certificate for the host, validated by a DNS record in the hosted zone; its ARN once issued. */
+    private dnsValidatedCertificate(name: string, host: string, zoneId: string): pulumi.Output<string> {
+        const certificate = new aws.acm.Certificate(`${name}-certificate`, { domainName: host, validationMethod: "DNS" }, { parent: this });
+        const option = certificate.domainValidationOptions[0];
+        const record = new aws.route53.Record(
+            `${name}-certificate-validation`,
+            { zoneId, name: option.resourceRecordName, type: option.resourceRecordType, records: [option.resourceRecordValue], ttl: 60, allowOverwrite: true },
+            { parent: this },
+        );
+        return new aws.acm.CertificateValidation(`${name}-certificate-validation`, { certificateArn: certificate.arn, validationRecordFqdns: [record.fqdn] }, { parent: this })
+            .certificateArn;
     }
 }

@@ -39,6 +39,8 @@ export interface NginxRoutingArgs {
      * are ready (Pulumi awaits Deployment rollouts).
      */
     readonly workloads: pulumi.Resource[];
+    /** The Secret with the host's certificate (from `Tls`); without it the Ingresses serve plain HTTP. */
+    readonly tlsSecretName?: string;
 }
 
 /** A stable Ingress and a canary Ingress with ingress-nginx canary annotations; optionally ingress-nginx itself. */
@@ -82,6 +84,7 @@ export class NginxRouting extends pulumi.ComponentResource {
                     },
                     spec: {
                         ingressClassName: nginx.ingressClass,
+                        ...(args.tlsSecretName ? { tls: [{ hosts: [app.host], secretName: args.tlsSecretName }] } : {}),
                         rules: [
                             {
                                 host: app.host,

@@ -13,5 +13,7 @@ export const CHARTS = {
     awsLoadBalancerController: { chart: "aws-load-balancer-controller", version: "1.13.0", repo: "https://aws.github.io/eks-charts" },
     kubePrometheusStack: { chart: "kube-prometheus-stack", version: "79.5.0", repo: "https://prometheus-community.github.io/helm-charts" },
     loki: { chart: "loki", version: "6.29.0", repo: "https://grafana.github.io/helm-charts" },
+    argoRollouts: { chart: "argo-rollouts", version: "2.39.0", repo: "https://argoproj.github.io/argo-helm" },
+    certManager: { chart: "cert-manager", version: "v1.17.2", repo: "https://charts.jetstack.io" },
     fluentBit: { chart: "fluent-bit", version: "0.48.9", repo: "https://fluent.github.io/helm-charts" },
 } as const satisfies Record<string, ChartPin>;

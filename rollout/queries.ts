@@ -71,3 +71,8 @@ export function latencyQuantile(m: MetricNames, scope: Scope, q: number, window:
 export function scopeMatchers(scope: Scope, extra: Matchers = []): string {
     return matchers(scope, extra);
 }
+
+/** Requests counted over `window` (not a rate): how much evidence a measurement rests on. */
+export function requestCount(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
+    return `sum ${by(labels)} (increase(${m.requests}${matchers(scope, extra)}[${window}]))`;
+}

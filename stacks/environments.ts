@@ -34,6 +34,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> 
         // A dev cluster (kind, minikube) usually has no ingress controller yet.
         nginx: { install: true },
         pinnedImages: false,
+        tls: { issuer: "selfsigned" },
         monitoring: { retention: "2d", prometheusResources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "1Gi" } } },
         app: {
             ...PODINFO_APP,
@@ -45,6 +46,8 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> 
     prod: {
         router: "alb",
         pinnedImages: true,
+        // Only used with router nginx: an in-cluster prod gets a real certificate.
+        tls: { issuer: "acme" },
         monitoring: { retention: "15d", prometheusResources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } } },
         app: {
             ...PODINFO_APP,

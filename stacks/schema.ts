@@ -52,6 +52,8 @@ const alb = z.strictObject({
     vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, "must be a VPC id such as vpc-0abc123").optional(),
     subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, "must be a subnet id such as subnet-0abc123")).min(2, "must list at least two subnets in different availability zones (an ALB needs two)").optional(),
     certificateArn: z.string().regex(/^arn:aws[-a-z]*:acm:[-a-z0-9]+:[0-9]{12}:certificate\/[-0-9a-f]+$/, "must be an ACM certificate ARN").optional(),
+    /** A Route 53 hosted zone: without certificateArn, an ACM certificate is created and DNS-validated in it. */
+    hostedZoneId: z.string().regex(/^Z[A-Z0-9]+$/, "must be a Route 53 hosted zone id such as Z0123456789ABC").optional(),
     sslPolicy: z
         .string()
         .refine((p) => TLS12_POLICY_PREFIXES.some((prefix) => p.startsWith(prefix)), `must be a TLS 1.2+ policy starting with ${TLS12_POLICY_PREFIXES.join(", ")}`)
@@ -152,7 +154,42 @@ const logging = z.strictObject({
     lokiStorageSize: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi"),
 });
 
-export const ROUTERS = ["alb", "nginx"] as const;
+const istio = z.strictObject({
+    /** The Istio Gateway the VirtualService binds to, `<namespace>/<name>`. */
+    gateway: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "must be <namespace>/<name> of an Istio Gateway").default("istio-system/ingressgateway"),
+});
+
+/** Argo Rollouts analysis of each stage. */
+const analysis = z.strictObject({
+    /** Install Argo Rollouts and run an AnalysisRun for every stage above 0. */
+    enabled: z.boolean().default(true),
+    /** `pulumi up` of a stage waits for its AnalysisRun to succeed. */
+    wait: z.boolean().default(true),
+    interval: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 1m").default("1m"),
+    /** Measurements per metric in one run. */
+    count: z.number().int().min(1).max(100).default(5),
+    /** Failed measurements a metric tolerates before the run fails. */
+    failureLimit: z.number().int().min(0).default(1),
+    /** Inconclusive measurements (too few requests, no data) before the run is inconclusive. */
+    inconclusiveLimit: z.number().int().min(0).default(2),
+    /** Rate window of each measurement's queries. */
+    window: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 5m").default("5m"),
+    /** Canary requests within the window below which a measurement is inconclusive, not failed. */
+    minRequests: z.number().int().min(1).default(50),
+    /** Canary p95 above this factor times stable's p95 fails a measurement. */
+    latencyP95VsStable: factor(1.5),
+});
+
+const tls = z.strictObject({
+    /** Install cert-manager and issue a certificate for the app host (nginx router). */
+    enabled: z.boolean().default(true),
+    issuer: z.enum(["selfsigned", "acme"], { error: "must be selfsigned or acme" }),
+    /** ACME account e-mail; required with issuer acme. */
+    acmeEmail: z.email({ error: "must be an e-mail address" }).optional(),
+    acmeServer: z.url().default("https://acme-v02.api.letsencrypt.org/directory"),
+});
+
+export const ROUTERS = ["alb", "nginx", "istio"] as const;
 
 export const stackConfigSchema = z.strictObject({
     environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
@@ -176,6 +213,9 @@ export const stackConfigSchema = z.strictObject({
     monitoring,
     alertmanager: alertmanager.prefault({}),
     logging: logging.prefault({}),
+    istio: istio.prefault({}),
+    analysis: analysis.prefault({}),
+    tls,
     slackWebhookUrl: z.url({ protocol: /^https$/, error: "must be an https:// Slack incoming-webhook URL" }).optional(),
     pagerdutyRoutingKey: z.string().regex(/^[A-Za-z0-9]{32}$/, "must be a 32-character PagerDuty Events API v2 integration key").optional(),
     grafanaAdminPassword: z.string().min(16, "must be at least 16 characters").optional(),
@@ -238,11 +278,17 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     if (c.logging.output === "elasticsearch" && c.logging.elasticsearch === undefined) {
         issues.push({ path: ["logging", "elasticsearch"], message: "is required when canary:logging.output is elasticsearch: set host (and port, index)" });
     }
+    if (c.router === "nginx" && c.tls.enabled && c.tls.issuer === "acme" && c.tls.acmeEmail === undefined) {
+        issues.push({ path: ["tls", "acmeEmail"], message: "is required when canary:tls.issuer is acme" });
+    }
     if (c.router === "alb") {
-        for (const key of ["vpcId", "subnetIds", "certificateArn"] as const) {
+        for (const key of ["vpcId", "subnetIds"] as const) {
             if (c.alb[key] === undefined) {
                 issues.push({ path: ["alb", key], message: "is required when canary:router is alb" });
             }
+        }
+        if (c.alb.certificateArn === undefined && c.alb.hostedZoneId === undefined) {
+            issues.push({ path: ["alb", "certificateArn"], message: "is required when canary:router is alb (or set canary:alb.hostedZoneId to create one)" });
         }
         if (c.alb.controller.install) {
             for (const key of ["clusterName", "serviceAccountRoleArn"] as const) {

@@ -76,12 +76,20 @@ before(async () => {
     }
 });
 
+/** Schema packages of the custom API groups; built-in kinds come from `kubernetes-models`. */
+const PACKAGES: Record<string, string> = {
+    "argoproj.io": "@kubernetes-models/argo-rollouts",
+    "networking.istio.io": "@kubernetes-models/istio",
+    "cert-manager.io": "@kubernetes-models/cert-manager",
+};
+
 /** The model class for an apiVersion and kind, e.g. `kubernetes-models/apps/v1/Deployment`. */
 function modelFor(apiVersion: string, kind: string): Model {
     const esm = esmModels.get(`${apiVersion}/${kind}`);
     if (esm) return esm;
+    const pkg = PACKAGES[apiVersion.split("/")[0]] ?? "kubernetes-models";
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(`kubernetes-models/${apiVersion}/${kind}`)[kind];
+    return require(`${pkg}/${apiVersion}/${kind}`)[kind];
 }
 
 function validate(r: Registered): void {
@@ -103,11 +111,21 @@ function kubernetesObjects(resources: Registered[]): Registered[] {
     return resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release");
 }
 
+/** Kinds the program must register in at least one run, so that each schema package is exercised. */
+const EXPECTED_KINDS = [
+    "Deployment", "Service", "Ingress", "NetworkPolicy", "PodDisruptionBudget", "Namespace", "Secret", "ConfigMap",
+    "TargetGroupBinding", "ServiceMonitor", "PrometheusRule", "ClusterAnalysisTemplate", "AnalysisRun",
+    "ClusterIssuer", "Certificate", "VirtualService", "DestinationRule",
+];
+const seenKinds = new Set<string>();
+
 const runs: [string, RunOptions][] = [
     ["dev at 0", { stack: "dev", config: { weight: 0 } }],
     ["dev at 25", { stack: "dev", config: { weight: 25 } }],
     ["dev after promotion", { stack: "dev", config: { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } } }],
     ["prod at 5", { stack: "prod", config: { weight: 5 } }],
+    ["dev with istio at 50", { stack: "dev", config: { weight: 50, router: "istio" } }],
+    ["prod on nginx with ACME", { stack: "prod", config: { weight: 25, router: "nginx", tls: { acmeEmail: "ops@example.com" } } }],
     ["prod at 100", { stack: "prod", config: { weight: 100 } }],
     [
         "prod with the controller installed",
@@ -123,8 +141,13 @@ describe("every Kubernetes object validates against the upstream schema", () => 
             const objects = kubernetesObjects(resources);
             assert.ok(objects.length >= 9, `expected the program's objects, got ${objects.length}`);
             objects.forEach(validate);
+            objects.forEach((o) => seenKinds.add(o.inputs.kind));
         });
     }
+
+    it("covered every kind the program can register", () => {
+        assert.deepStrictEqual(EXPECTED_KINDS.filter((k) => !seenKinds.has(k)), []);
+    });
 
     it("rejects an invalid object (the validation is live)", () => {
         const bad: Registered = {

@@ -1,0 +1,100 @@
+/**
+ * The stage analysis as Argo Rollouts metrics, built from the same PromQL builders as the alert
+ * rules. Pure: ProgressiveDelivery puts them in a ClusterAnalysisTemplate and the stage's AnalysisRun.
+ */
+import { APP_LABELS, errorRatio, latencyQuantile, MetricNames, requestCount, Scope } from "../rollout/queries";
+import type { StackConfig } from "../stacks/schema";
+
+export type AnalysisConfig = StackConfig["analysis"];
+
+export interface AnalysisInput {
+    readonly scope: Scope;
+    readonly metrics: MetricNames;
+    readonly analysis: AnalysisConfig;
+    /** CanaryVsStableErrorRatio's factor and floor: the analysis judges errors as the alert does. */
+    readonly errorRatioVsStable: number;
+    readonly errorRatioFloor: number;
+    readonly prometheusUrl: string;
+}
+
+const CANARY = ['track="canary"'];
+const STABLE = ['track="stable"'];
+
+/**
+ * A usable measurement: a non-empty vector whose first value is a number. An empty result or NaN
+ * (no traffic) meets neither condition, so Argo counts it inconclusive instead of failing the run
+ * or erroring on `result[0]` (argo-rollouts issues about empty Prometheus results aborting rollouts).
+ */
+const USABLE = "len(result) > 0 && !isNaN(result[0]) && !isInf(result[0])";
+
+/** Canary error ratio minus the allowed one (factor × stable's, at least the floor): above 0 fails. */
+export function errorExcessQuery(i: AnalysisInput): string {
+    const w = i.analysis.window;
+    return `${errorRatio(i.metrics, i.scope, w, APP_LABELS, CANARY)} - on (namespace, app) (${i.errorRatioVsStable} * clamp_min(${errorRatio(i.metrics, i.scope, w, APP_LABELS, STABLE)}, ${i.errorRatioFloor}))`;
+}
+
+/** Canary p95 over stable p95. */
+export function latencyRatioQuery(i: AnalysisInput): string {
+    const w = i.analysis.window;
+    return `${latencyQuantile(i.metrics, i.scope, 0.95, w, APP_LABELS, CANARY)} / on (namespace, app) ${latencyQuantile(i.metrics, i.scope, 0.95, w, APP_LABELS, STABLE)}`;
+}
+
+export function canaryRequestsQuery(i: AnalysisInput): string {
+    return requestCount(i.metrics, i.scope, i.analysis.window, APP_LABELS, CANARY);
+}
+
+export function analysisMetrics(i: AnalysisInput): Record<string, unknown>[] {
+    const a = i.analysis;
+    const common = { interval: a.interval, count: a.count, failureLimit: a.failureLimit, inconclusiveLimit: a.inconclusiveLimit };
+    const prometheus = (query: string) => ({ prometheus: { address: i.prometheusUrl, query } });
+    return [
+        {
+            name: "canary-requests",
+            ...common,
+            // No failure condition: too few requests is inconclusive, never a failure.
+            successCondition: `${USABLE} && result[0] >= ${a.minRequests}`,
+            provider: prometheus(canaryRequestsQuery(i)),
+        },
+        {
+            name: "error-ratio-vs-stable",
+            ...common,
+            successCondition: `${USABLE} && result[0] <= 0`,
+            failureCondition: `${USABLE} && result[0] > 0`,
+            provider: prometheus(errorExcessQuery(i)),
+        },
+        {
+            name: "latency-p95-vs-stable",
+            ...common,
+            successCondition: `${USABLE} && result[0] <= ${a.latencyP95VsStable}`,
+            failureCondition: `${USABLE} && result[0] > ${a.latencyP95VsStable}`,
+            provider: prometheus(latencyRatioQuery(i)),
+        },
+    ];
+}
+
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+
+/** Seconds in a Prometheus duration such as `90s`, `1m` or `2h`. */
+export function durationSeconds(d: string): number {
+    const m = /^([0-9]+)(ms|s|m|h|d|w|y)$/.exec(d);
+    if (!m) throw new Error(`not a duration: ${d}`);
+    return Number(m[1]) * UNIT_SECONDS[m[2]];
+}
+
+/** Slack on top of the analysis itself: controller start-up and the first scrape of new pods. */
+export const ANALYSIS_TIMEOUT_MARGIN_SECONDS = 180;
+
+/** How long `pulumi up` waits for a stage's AnalysisRun: every measurement, plus the margin. */
+export function analysisTimeoutSeconds(a: AnalysisConfig): number {
+    return a.count * durationSeconds(a.interval) + ANALYSIS_TIMEOUT_MARGIN_SECONDS;
+}
+
+/**
+ * The AnalysisRun's name: the same for a repeated `pulumi up` of a stage (nothing changes), new for a
+ * new stage or version (a new run starts). A DNS label of at most 63 characters.
+ */
+export function analysisRunName(app: string, version: string, weight: number): string {
+    const safeVersion = version.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
+    const suffix = `-w${weight}`;
+    return `${app}-${safeVersion}`.slice(0, 63 - suffix.length).replace(/-+$/, "") + suffix;
+}

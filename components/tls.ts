@@ -1,0 +1,76 @@
+import * as certmanager from "@pulumi/kubernetes-cert-manager";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../stacks/schema";
+import { appLabels } from "./labels";
+import { CHARTS } from "./versions";
+
+export const CERT_MANAGER_NAMESPACE = "cert-manager";
+
+type TlsConfig = StackConfig["tls"];
+
+/** The ClusterIssuer spec: self-signed, or ACME with HTTP-01 answered through ingress-nginx. */
+export function issuerSpec(tls: TlsConfig, ingressClass: string): Record<string, unknown> {
+    if (tls.issuer === "selfsigned") return { selfSigned: {} };
+    return {
+        acme: {
+            email: tls.acmeEmail,
+            server: tls.acmeServer,
+            privateKeySecretRef: { name: "canary-acme-account" },
+            solvers: [{ http01: { ingress: { ingressClassName: ingressClass } } }],
+        },
+    };
+}
+
+export interface TlsArgs {
+    readonly tls: TlsConfig;
+    readonly app: string;
+    readonly host: string;
+    /** The app's namespace: the Certificate and its Secret live there, beside the Ingresses. */
+    readonly namespace: pulumi.Input<string>;
+    readonly ingressClass: string;
+}
+
+/** cert-manager (pinned chart), a ClusterIssuer that waits for it, and a Certificate for the app host. */
+export class Tls extends pulumi.ComponentResource {
+    /** The Secret cert-manager writes the certificate to: the Ingresses' TLS secret. */
+    public readonly secretName: string;
+    public readonly certificate: k8s.apiextensions.CustomResource;
+
+    constructor(name: string, args: TlsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("canary:tls:Tls", name, {}, opts);
+        const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: CERT_MANAGER_NAMESPACE } }, { parent: this });
+        const manager = new certmanager.CertManager(
+            `${name}-cert-manager`,
+            {
+                installCRDs: true,
+                helmOptions: {
+                    name: "cert-manager",
+                    chart: CHARTS.certManager.chart,
+                    version: CHARTS.certManager.version,
+                    repositoryOpts: { repo: CHARTS.certManager.repo },
+                    namespace: namespace.metadata.name,
+                },
+            },
+            { parent: this },
+        );
+        const issuerName = `canary-${args.tls.issuer}`;
+        const issuer = new k8s.apiextensions.CustomResource(
+            `${name}-issuer`,
+            { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: issuerName }, spec: issuerSpec(args.tls, args.ingressClass) },
+            { parent: this, dependsOn: [manager] },
+        );
+        this.secretName = `${args.app}-tls`;
+        this.certificate = new k8s.apiextensions.CustomResource(
+            `${name}-certificate`,
+            {
+                apiVersion: "cert-manager.io/v1",
+                kind: "Certificate",
+                metadata: { name: args.app, namespace: args.namespace, labels: appLabels(args.app) },
+                spec: { secretName: this.secretName, dnsNames: [args.host], issuerRef: { name: issuerName, kind: "ClusterIssuer", group: "cert-manager.io" } },
+            },
+            { parent: this, dependsOn: [issuer] },
+        );
+        this.registerOutputs({ secretName: this.secretName });
+    }
+}
