@@ -106,6 +106,13 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, prev
     if (type === "random:index/randomPassword:RandomPassword") {
         return { ...inputs, result: "generated-password-".padEnd(inputs.length, "x") };
     }
+    if (type === "aws:acm/certificate:Certificate") {
+        const record = { domainName: inputs.domainName, resourceRecordName: `_x.${inputs.domainName}.`, resourceRecordType: "CNAME", resourceRecordValue: "_y.acm-validations.aws." };
+        return { ...inputs, arn: `arn:aws:acm:eu-west-1:123456789012:certificate/${name}`, domainValidationOptions: [record] };
+    }
+    if (type === "aws:route53/record:Record") {
+        return { ...inputs, fqdn: inputs.name };
+    }
     if (type.startsWith("aws:")) {
         return { ...inputs, arn: `arn:aws:fake:eu-west-1:123456789012:${name}`, dnsName: `${name}.elb.example`, id: `${name}-id` };
     }
