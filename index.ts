@@ -17,6 +17,7 @@ import { CanaryWorkload } from "./components/workload";
 import { checkTransition, splitFor } from "./rollout/stages";
 import { ConfigError, readStackConfig } from "./stacks/config";
 import { CANARY_VERSION_OUTPUT, readAppliedStage, STAGE_OUTPUT } from "./stacks/previous";
+import { checkPromotion, PROMOTED_OUTPUT } from "./stacks/promotion";
 
 export = async () => {
     // Everything that can be wrong with the config fails here, before a resource is registered.
@@ -26,6 +27,8 @@ export = async () => {
         const skip = checkTransition(await readAppliedStage(), cfg.weight, app.canary.version, cfg.stages);
         if (skip) throw new ConfigError(skip);
     }
+    // prod runs only what dev promoted; checked before anything is created.
+    const promotionCheck = await checkPromotion(cfg);
     // Secret keys are read as secret Outputs: they reach the cluster only inside Secrets.
     const secrets = new pulumi.Config();
 
@@ -91,7 +94,9 @@ export = async () => {
         stableImage: app.stable.image,
         canaryImage: app.canary.image,
         /** The version that finished its canary and became stable: what prod may run next. */
-        promotedVersion: app.stable.version,
+        [PROMOTED_OUTPUT]: app.stable.version,
+        /** How the canary passed the promotion gate; "skipped (allowUnverified)" shows in the preview. */
+        promotionCheck,
         host: app.host,
         url: `https://${app.host}`,
         albDnsName: alb?.loadBalancer.dnsName,

@@ -48,6 +48,8 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> 
         pinnedImages: true,
         // Only used with router nginx: an in-cluster prod gets a real certificate.
         tls: { issuer: "acme" },
+        // prod only runs what dev has promoted.
+        promotion: { required: true },
         monitoring: { retention: "15d", prometheusResources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } } },
         app: {
             ...PODINFO_APP,

@@ -189,6 +189,16 @@ const tls = z.strictObject({
     acmeServer: z.url().default("https://acme-v02.api.letsencrypt.org/directory"),
 });
 
+/** Stack-to-stack promotion: this stack may only run a canary that another stack has promoted. */
+const promotion = z.strictObject({
+    /** Require the canary version to be the promoted version of `stack`. */
+    required: z.boolean().default(false),
+    /** The stack whose `promotedVersion` output gates this one; default `<org>/canary/dev`. */
+    stack: z.string().regex(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be a fully qualified stack name, <org>/<project>/<stack>").optional(),
+    /** Run an unpromoted canary anyway: logged as a warning and exported as `promotionCheck`. */
+    allowUnverified: z.boolean().default(false),
+});
+
 export const ROUTERS = ["alb", "nginx", "istio"] as const;
 
 export const stackConfigSchema = z.strictObject({
@@ -216,6 +226,7 @@ export const stackConfigSchema = z.strictObject({
     istio: istio.prefault({}),
     analysis: analysis.prefault({}),
     tls,
+    promotion: promotion.prefault({}),
     slackWebhookUrl: z.url({ protocol: /^https$/, error: "must be an https:// Slack incoming-webhook URL" }).optional(),
     pagerdutyRoutingKey: z.string().regex(/^[A-Za-z0-9]{32}$/, "must be a 32-character PagerDuty Events API v2 integration key").optional(),
     grafanaAdminPassword: z.string().min(16, "must be at least 16 characters").optional(),

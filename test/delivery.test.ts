@@ -4,7 +4,7 @@ import { analysisRunName, analysisTimeoutSeconds, durationSeconds, errorExcessQu
 import { RECORD } from "../components/rules";
 import { CHARTS } from "../components/versions";
 import { APP_LABELS, DEFAULT_METRICS, errorRatio, latencyQuantile } from "../rollout/queries";
-import { byName, ofType, Registered, runProgram, RunOptions, stackFileConfig } from "./harness";
+import { byName, DEV_STACK, ofType, Registered, runProgram, RunOptions, stackFileConfig } from "./harness";
 
 const RUN = "kubernetes:argoproj.io/v1alpha1:AnalysisRun";
 const scope = { namespace: "podinfo", app: "podinfo" };
@@ -76,7 +76,11 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         const a = await name({ stack: "prod", config: { weight: 25 } });
         const b = await name({ stack: "prod", config: { weight: 25 } });
         const c = await name({ stack: "prod", config: { weight: 50 } });
-        const d = await name({ stack: "prod", config: { weight: 25, app: { canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } } });
+        const d = await name({
+            stack: "prod",
+            config: { weight: 25, app: { canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } },
+            stackOutputs: { [DEV_STACK]: { promotedVersion: "6.9.0" } },
+        });
         assert.deepStrictEqual(a, ["podinfo-6-8-0-w25"]);
         assert.deepStrictEqual(b, a);
         assert.deepStrictEqual(c, ["podinfo-6-8-0-w50"]);

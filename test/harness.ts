@@ -43,6 +43,8 @@ export interface RunOptions {
     /** What the stack's last `pulumi up` exported; default: the weight being applied, so any stage is a stay. */
     readonly previous?: AppliedStage | null;
     readonly organization?: string;
+    /** Outputs of other stacks, by fully qualified name, for StackReferences (e.g. the dev stack prod checks). */
+    readonly stackOutputs?: Record<string, Record<string, unknown>>;
     /** Config keys (without prefix) set as secrets, as `pulumi config set --secret` does. */
     readonly secretKeys?: string[];
 }
@@ -99,9 +101,14 @@ async function resolveDeep(v: any): Promise<any> {
 }
 
 /** Fake provider state: echo the inputs, and add the outputs AWS would compute. */
-function fakeState(type: string, name: string, inputs: Record<string, any>, previous: AppliedStage | null): Record<string, any> {
+/** The dev stack's outputs prod reads by default: it promoted the canary the stack files name. */
+export const DEV_STACK = "organization/canary/dev";
+const DEFAULT_STACK_OUTPUTS = { [DEV_STACK]: { promotedVersion: "6.8.0" } };
+
+function fakeState(type: string, name: string, inputs: Record<string, any>, previous: AppliedStage | null, stacks: Record<string, Record<string, unknown>>): Record<string, any> {
     if (type === "pulumi:pulumi:StackReference") {
-        return { ...inputs, outputs: previous ? { stage: previous.stage, canaryVersion: previous.canaryVersion } : {}, secretOutputNames: [] };
+        const outputs = name === "applied-stage" ? (previous ? { stage: previous.stage, canaryVersion: previous.canaryVersion } : {}) : (stacks[inputs.name] ?? {});
+        return { ...inputs, outputs, secretOutputNames: [] };
     }
     if (type === "random:index/randomPassword:RandomPassword") {
         return { ...inputs, result: "generated-password-".padEnd(inputs.length, "x") };
@@ -128,7 +135,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const resources: Registered[] = [];
     await pulumi.runtime.setMocks(
         {
-            newResource: (args) => ({ id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs, previous) }),
+            newResource: (args) => ({ id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs, previous, opts.stackOutputs ?? DEFAULT_STACK_OUTPUTS) }),
             call: (args) => {
                 if (args.token === "aws:ec2/getVpc:getVpc") return { id: args.inputs.id, cidrBlock: FAKE_VPC_CIDR };
                 throw new Error(`unexpected invoke ${args.token}`);

@@ -1,0 +1,46 @@
+/**
+ * Promotion between stacks: prod may only run a canary version that the dev stack has promoted
+ * (its `promotedVersion` output), read through a StackReference.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "./config";
+import type { StackConfig } from "./schema";
+
+/** The output the gating stack exports: the version that finished its canary there. */
+export const PROMOTED_OUTPUT = "promotedVersion";
+
+export type PromotionResult = "verified" | "not required" | "no canary" | "skipped (allowUnverified)";
+
+/** The gating stack's name: configured, or the dev stack of this project and organization. */
+export function promotionStackName(cfg: StackConfig): string {
+    return cfg.promotion.stack ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/dev`;
+}
+
+/**
+ * Pure: the verdict for a canary version against the gating stack's promoted version. Throws a
+ * ConfigError naming both versions and the stack when the canary was not promoted there.
+ */
+export function judgePromotion(cfg: StackConfig, gate: string, promoted: string | undefined): PromotionResult {
+    if (!cfg.promotion.required) return "not required";
+    if (!cfg.canaryDiffers) return "no canary";
+    const canary = cfg.app.canary.version;
+    if (promoted === canary) return "verified";
+    if (cfg.promotion.allowUnverified) return "skipped (allowUnverified)";
+    throw new ConfigError(
+        `canary:app.canary version ${canary} has not been promoted in ${gate} (it exports ${PROMOTED_OUTPUT} = ${promoted ?? "nothing"}). ` +
+            `Promote ${canary} there first, or set canary:promotion.allowUnverified to true to run it anyway.`,
+    );
+}
+
+/** Reads the gating stack's promoted version (only when the check applies) and judges the canary. */
+export async function checkPromotion(cfg: StackConfig): Promise<PromotionResult> {
+    if (!cfg.promotion.required || !cfg.canaryDiffers) return judgePromotion(cfg, "", undefined);
+    const gate = promotionStackName(cfg);
+    const ref = new pulumi.StackReference("promotion-gate", { name: gate });
+    const { value } = await ref.getOutputDetails(PROMOTED_OUTPUT);
+    const result = judgePromotion(cfg, gate, typeof value === "string" ? value : undefined);
+    if (result === "skipped (allowUnverified)") {
+        pulumi.log.warn(`canary version ${cfg.app.canary.version} was not promoted in ${gate} (it promoted ${value ?? "nothing"}); running it because canary:promotion.allowUnverified is true`);
+    }
+    return result;
+}
