@@ -17,8 +17,6 @@ export interface CanaryAlertsArgs extends RulesInput {
  * and the stage rule (the configured weight), which changes with every stage.
  */
 export class CanaryAlerts extends pulumi.ComponentResource {
-    public readonly groups: RuleGroup[];
-
     constructor(name: string, args: CanaryAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:alerts:CanaryAlerts", name, {}, opts);
         const rule = (role: string, groups: RuleGroup[]) =>
@@ -32,11 +30,8 @@ export class CanaryAlerts extends pulumi.ComponentResource {
                 },
                 { parent: this, dependsOn: [args.crds] },
             );
-        const app = appRuleGroups(args);
-        const stage = stageRuleGroup(args.scope, args.weight);
-        rule("rules", app);
-        rule("stage", [stage]);
-        this.groups = [...app, stage];
+        rule("rules", appRuleGroups(args));
+        rule("stage", [stageRuleGroup(args.scope, args.weight)]);
         this.registerOutputs({});
     }
 }

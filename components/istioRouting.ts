@@ -2,14 +2,14 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { splitFor } from "../rollout/stages";
 import type { StackConfig } from "../stacks/schema";
-import { appLabels, Track, TRACKS } from "./labels";
+import { appLabels, namespacePeer, Track, TRACKS } from "./labels";
 import { CANARY_HEADER } from "./nginxRouting";
 
 type IstioConfig = StackConfig["istio"];
 
 /** The gateway's namespace may reach the pods (the NetworkPolicy's router peer). */
 export function istioPeers(istio: IstioConfig): k8s.types.input.networking.v1.NetworkPolicyPeer[] {
-    return [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": istio.gateway.split("/")[0] } } }];
+    return [namespacePeer(istio.gateway.split("/")[0])];
 }
 
 /** The VirtualService's HTTP routes: `x-canary: always` to the canary first, then the weighted split. */

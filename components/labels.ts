@@ -21,6 +21,11 @@ export function podLabels(app: string, track: Track, version: string): Record<st
     return { ...appLabels(app), ...trackSelector(app, track), "app.kubernetes.io/version": version };
 }
 
+/** A NetworkPolicy peer: every pod of one namespace (by the label Kubernetes sets on each namespace). */
+export function namespacePeer(namespace: string): { namespaceSelector: { matchLabels: Record<string, string> } } {
+    return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } };
+}
+
 /** The object name of a track's Deployment and Service. */
 export function trackName(app: string, track: Track): string {
     return `${app}-${track}`;

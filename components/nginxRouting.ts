@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { splitFor } from "../rollout/stages";
 import type { NginxConfig, StackConfig } from "../stacks/schema";
-import { appLabels, Track } from "./labels";
+import { appLabels, namespacePeer, Track } from "./labels";
 import { pinnedRelease } from "./helm";
 import { CHARTS } from "./versions";
 
@@ -24,7 +24,7 @@ export function canaryAnnotations(weight: number): Record<string, string> {
 
 /** Only the ingress-nginx controller's namespace may reach the pods. */
 export function nginxPeers(nginx: NginxConfig): k8s.types.input.networking.v1.NetworkPolicyPeer[] {
-    return [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": nginx.namespace } } }];
+    return [namespacePeer(nginx.namespace)];
 }
 
 export interface NginxRoutingArgs {

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig, TrackConfig } from "../stacks/schema";
-import { appLabels, podLabels, Track, TRACKS, trackName, trackSelector } from "./labels";
+import { appLabels, namespacePeer, podLabels, Track, TRACKS, trackName, trackSelector } from "./labels";
 
 type AppConfig = StackConfig["app"];
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -71,7 +71,7 @@ export function networkPolicySpec(app: AppConfig, routerPeers: pulumi.Input<Netw
         policyTypes: ["Ingress"],
         ingress: [
             {
-                from: [...routerPeers, { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": monitoringNamespace } } }],
+                from: [...routerPeers, namespacePeer(monitoringNamespace)],
                 ports: [{ port: app.port, protocol: "TCP" }],
             },
         ],

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { deepMerge } from "../stacks/config";
+import { versionOf } from "../stacks/images";
 import type { AppliedStage } from "../rollout/stages";
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -129,7 +130,8 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, prev
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const config = deepMerge(opts.baseConfig ?? stackFileConfig(opts.stack), opts.config ?? {}) as Record<string, unknown>;
     const weight = typeof config.weight === "number" ? config.weight : 0;
-    const canaryVersion = (config.app as any)?.canary?.version ?? String((config.app as any)?.canary?.image ?? "").split(":").pop();
+    const canary = (config.app as any)?.canary ?? {};
+    const canaryVersion = canary.version ?? (canary.image ? versionOf(canary.image) : undefined);
     const previous = opts.previous === undefined ? { stage: weight, canaryVersion } : opts.previous;
 
     const resources: Registered[] = [];
@@ -182,6 +184,22 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     }
     await pulumi.runtime.disconnect();
     return { resources, outputs, error };
+}
+
+/** Each resource's inputs, dependencies and parent by URN: what the engine would diff. */
+function inputsByUrn(resources: readonly Registered[]): Map<string, string> {
+    return new Map(resources.map((r) => [r.urn, JSON.stringify({ inputs: r.inputs, deps: [...r.dependencies].sort(), parent: r.parent })]));
+}
+
+/** `type name` of the resources that differ between two runs, or exist in one only, sorted. */
+export function changedBetween(a: readonly Registered[], b: readonly Registered[]): string[] {
+    const before = inputsByUrn(a);
+    const after = inputsByUrn(b);
+    const named = new Map([...a, ...b].map((r) => [r.urn, r]));
+    return [...new Set([...before.keys(), ...after.keys()])]
+        .filter((u) => before.get(u) !== after.get(u))
+        .map((u) => `${named.get(u)?.type} ${named.get(u)?.name}`)
+        .sort();
 }
 
 /** Resources of one type token, e.g. `aws:lb/listenerRule:ListenerRule`. */
