@@ -33,7 +33,8 @@ export const APP_LABELS = ["namespace", "app"] as const;
 /** Extra label matchers, written as PromQL, e.g. `track="canary"`. */
 export type Matchers = readonly string[];
 
-function matchers(scope: Scope, extra: Matchers = []): string {
+/** The scope's label matchers plus `extra`, e.g. `{namespace="podinfo", app="podinfo", track="canary"}`. */
+export function scopeMatchers(scope: Scope, extra: Matchers = []): string {
     return `{${[`namespace="${scope.namespace}"`, `app="${scope.app}"`, ...extra].join(", ")}}`;
 }
 
@@ -43,7 +44,7 @@ function by(labels: readonly string[]): string {
 
 /** Requests per second, summed by `labels`. */
 export function requestRate(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = TRACK_LABELS, extra: Matchers = []): string {
-    return `sum ${by(labels)} (rate(${m.requests}${matchers(scope, extra)}[${window}]))`;
+    return `sum ${by(labels)} (rate(${m.requests}${scopeMatchers(scope, extra)}[${window}]))`;
 }
 
 /**
@@ -64,15 +65,10 @@ export function errorRatio(m: MetricNames, scope: Scope, window: string, labels:
 
 /** A latency quantile from the histogram buckets. */
 export function latencyQuantile(m: MetricNames, scope: Scope, q: number, window: string, labels: readonly string[] = TRACK_LABELS, extra: Matchers = []): string {
-    return `histogram_quantile(${q}, sum ${by([...labels, "le"])} (rate(${m.duration}_bucket${matchers(scope, extra)}[${window}])))`;
-}
-
-/** The scope's own matchers, for rules over recorded series. */
-export function scopeMatchers(scope: Scope, extra: Matchers = []): string {
-    return matchers(scope, extra);
+    return `histogram_quantile(${q}, sum ${by([...labels, "le"])} (rate(${m.duration}_bucket${scopeMatchers(scope, extra)}[${window}])))`;
 }
 
 /** Requests counted over `window` (not a rate): how much evidence a measurement rests on. */
 export function requestCount(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
-    return `sum ${by(labels)} (increase(${m.requests}${matchers(scope, extra)}[${window}]))`;
+    return `sum ${by(labels)} (increase(${m.requests}${scopeMatchers(scope, extra)}[${window}]))`;
 }
