@@ -12,7 +12,7 @@ const PODINFO = "ghcr.io/stefanprodan/podinfo";
 
 const smallPod = {
     requests: { cpu: "50m", memory: "64Mi" },
-    limits: { memory: "128Mi" },
+    limits: { cpu: "500m", memory: "128Mi" },
 };
 
 const prodPod = {

@@ -23,10 +23,13 @@ const quantity = z.string().regex(QUANTITY, "must be a Kubernetes quantity such 
 const httpPath = z.string().regex(/^\/\S*$/, "must be an HTTP path starting with '/'");
 const image = z.string().regex(/^[^\s]+$/, "must be an image reference such as ghcr.io/org/app:1.2.3").min(1);
 
-const resources = z.strictObject({
-    requests: z.strictObject({ cpu: quantity, memory: quantity }),
-    limits: z.strictObject({ cpu: quantity.optional(), memory: quantity }),
-});
+const resourcesWithCpuLimit = <C extends z.ZodType>(cpuLimit: C) =>
+    z.strictObject({
+        requests: z.strictObject({ cpu: quantity, memory: quantity }),
+        limits: z.strictObject({ cpu: cpuLimit, memory: quantity }),
+    });
+/** The app's pods need both limits: the policy pack refuses a Deployment without them, so config cannot omit one. */
+const resources = resourcesWithCpuLimit(quantity);
 
 const track = z.strictObject({
     /** Container image; pinned (tag other than latest, or digest) in environments with `pinnedImages`. */
@@ -129,7 +132,8 @@ const alerts = z.strictObject({
 const monitoring = z.strictObject({
     /** Prometheus retention, e.g. 2d. */
     retention: z.string().regex(PROMETHEUS_DURATION, "must be a Prometheus duration such as 2d or 15d"),
-    prometheusResources: resources,
+    // Prometheus runs inside the chart, outside the Deployment policy; a CPU limit there only throttles queries.
+    prometheusResources: resourcesWithCpuLimit(quantity.optional()),
 });
 
 const alertmanager = z.strictObject({

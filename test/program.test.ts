@@ -135,7 +135,7 @@ describe("program: workload", () => {
                 const c = pod.containers[0];
                 assert.strictEqual(c.readinessProbe.httpGet.path, "/readyz");
                 assert.strictEqual(c.livenessProbe.httpGet.path, "/healthz");
-                assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory);
+                assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.cpu && c.resources.limits.memory);
                 assert.deepStrictEqual(c.securityContext, {
                     allowPrivilegeEscalation: false,
                     readOnlyRootFilesystem: true,
