@@ -72,3 +72,13 @@ export function latencyQuantile(m: MetricNames, scope: Scope, q: number, window:
 export function requestCount(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
     return `sum ${by(labels)} (increase(${m.requests}${scopeMatchers(scope, extra)}[${window}]))`;
 }
+
+/** Histogram bucket counts over `window` (not rates), by `labels` and `le`: the latency evidence. */
+export function bucketCount(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
+    return `sum ${by([...labels, "le"])} (increase(${m.duration}_bucket${scopeMatchers(scope, extra)}[${window}]))`;
+}
+
+/** Counter resets of the request counter over `window` (a pod restarted and its counts began again). */
+export function counterResets(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
+    return `sum ${by(labels)} (resets(${m.requests}${scopeMatchers(scope, extra)}[${window}]))`;
+}

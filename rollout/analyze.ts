@@ -1,0 +1,78 @@
+/**
+ * `rollout analyze`: reads canary and stable counts for the stage so far from Prometheus and judges
+ * them (`decide.ts`). Anything wrong with the data is HOLD with the reason, never PROMOTE.
+ */
+import { DecisionPolicy, DEFAULT_POLICY, judge, Judgement, TrackCounts } from "./decide";
+import { PrometheusClient, PrometheusError, Sample } from "./prometheus";
+import { bucketCount, counterResets, ERROR_STATUS, MetricNames, requestCount, Scope } from "./queries";
+import type { Track } from "../components/labels";
+
+const TRACK_LABEL = ["track"];
+const BOTH_TRACKS = [`track=~"stable|canary"`];
+
+/** The instant queries that give one window's evidence; the window is whole seconds. */
+export function evidenceQueries(m: MetricNames, scope: Scope, windowSeconds: number) {
+    const w = `${windowSeconds}s`;
+    return {
+        requests: requestCount(m, scope, w, TRACK_LABEL, BOTH_TRACKS),
+        errors: requestCount(m, scope, w, TRACK_LABEL, [...BOTH_TRACKS, `status=~"${ERROR_STATUS}"`]),
+        buckets: bucketCount(m, scope, w, TRACK_LABEL, BOTH_TRACKS),
+        resets: counterResets(m, scope, w, TRACK_LABEL, BOTH_TRACKS),
+    };
+}
+
+const forTrack = (samples: Sample[], track: Track) => samples.filter((s) => s.labels.track === track);
+/** `increase()` extrapolates to the window's edges; counts are whole requests. */
+const count = (samples: Sample[], track: Track) => Math.round(forTrack(samples, track).reduce((a, s) => a + s.value, 0));
+
+function countsOf(track: Track, r: Record<"requests" | "errors" | "buckets" | "resets", Sample[]>): TrackCounts {
+    const buckets = forTrack(r.buckets, track)
+        .map((s) => ({ le: s.labels.le === "+Inf" ? Infinity : Number(s.labels.le), count: Math.round(s.value) }))
+        .filter((b) => !Number.isNaN(b.le))
+        .sort((a, b) => a.le - b.le);
+    return { requests: count(r.requests, track), errors: count(r.errors, track), buckets, resets: count(r.resets, track) };
+}
+
+export interface AnalyzeOptions {
+    readonly prometheus: PrometheusClient;
+    readonly metrics: MetricNames;
+    readonly scope: Scope;
+    /** The start of the stage (the window's start). */
+    readonly since: Date;
+    readonly now: Date;
+    readonly policy?: DecisionPolicy;
+}
+
+const EMPTY: TrackCounts = { requests: 0, errors: 0, buckets: [], resets: 0 };
+
+function hold(reason: string): Judgement {
+    return { decision: "HOLD", reasons: [reason], canary: EMPTY, stable: EMPTY, evidence: {} };
+}
+
+export async function analyze(o: AnalyzeOptions): Promise<Judgement> {
+    const windowSeconds = Math.ceil((o.now.getTime() - o.since.getTime()) / 1000);
+    // Shorter than two scrapes gives empty vectors anyway; this names the cause.
+    if (windowSeconds < 2) return hold(`the window since ${o.since.toISOString()} is ${windowSeconds}s; wait for a few scrapes of the stage`);
+    const queries = evidenceQueries(o.metrics, o.scope, windowSeconds);
+    let results: Record<keyof typeof queries, Sample[]>;
+    try {
+        const entries = await Promise.all(Object.entries(queries).map(async ([k, q]) => [k, await o.prometheus.query(q, o.now)] as const));
+        results = Object.fromEntries(entries) as typeof results;
+    } catch (e) {
+        if (e instanceof PrometheusError) return hold(e.message);
+        throw e;
+    }
+    if (results.requests.length === 0) {
+        return hold(`Prometheus has no request series for namespace="${o.scope.namespace}", app="${o.scope.app}" in the last ${windowSeconds}s (empty vector)`);
+    }
+    return judge(countsOf("canary", results), countsOf("stable", results), o.policy ?? DEFAULT_POLICY);
+}
+
+/** `--since`: a duration back from now (`90s`, `15m`, `2h`) or an RFC 3339 time. */
+export function parseSince(value: string, now: Date): Date | undefined {
+    const d = /^(\d+)(s|m|h)$/.exec(value);
+    if (d) return new Date(now.getTime() - Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as "s" | "m" | "h"] * 1000);
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
+    const t = new Date(value);
+    return Number.isNaN(t.getTime()) || t > now ? undefined : t;
+}

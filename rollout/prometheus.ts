@@ -1,0 +1,63 @@
+/**
+ * A small Prometheus HTTP API client for instant queries. Every way an answer can be unusable
+ * (unreachable, timeout, non-2xx, not JSON, not a vector, NaN or infinite values) is a
+ * `PrometheusError` with the reason, which the analysis turns into HOLD.
+ */
+
+export class PrometheusError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "PrometheusError";
+    }
+}
+
+export interface Sample {
+    readonly labels: Record<string, string>;
+    readonly value: number;
+}
+
+export interface PrometheusClient {
+    /** Evaluates an instant vector query at `time`. */
+    query(promql: string, time: Date): Promise<Sample[]>;
+}
+
+/** Parses an instant-query response body; throws PrometheusError for anything but a finite vector. */
+export function parseVector(body: unknown, promql: string): Sample[] {
+    const b = body as { status?: unknown; data?: { resultType?: unknown; result?: unknown }; error?: unknown };
+    if (b?.status !== "success") throw new PrometheusError(`query failed (${String(b?.error ?? b?.status ?? "no status")}): ${promql}`);
+    if (b.data?.resultType !== "vector" || !Array.isArray(b.data.result)) throw new PrometheusError(`expected a vector, got ${String(b.data?.resultType)}: ${promql}`);
+    return b.data.result.map((r: any) => {
+        const raw = Array.isArray(r?.value) ? r.value[1] : undefined;
+        const value = typeof raw === "string" ? Number(raw) : NaN;
+        if (typeof r?.metric !== "object" || r.metric === null) throw new PrometheusError(`a sample without labels: ${promql}`);
+        if (!Number.isFinite(value)) throw new PrometheusError(`non-finite value ${String(raw)} for ${JSON.stringify(r.metric)}: ${promql}`);
+        return { labels: r.metric as Record<string, string>, value };
+    });
+}
+
+/** The client over HTTP (Node's fetch), each query bounded by `timeoutMs`. */
+export function httpPrometheus(baseUrl: string, timeoutMs = 10_000): PrometheusClient {
+    const base = baseUrl.replace(/\/+$/, "");
+    return {
+        async query(promql, time) {
+            const url = `${base}/api/v1/query?${new URLSearchParams({ query: promql, time: (time.getTime() / 1000).toFixed(3) })}`;
+            let res: Response;
+            try {
+                res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+            } catch (e) {
+                const err = e as Error & { cause?: { code?: string; message?: string } };
+                const why = err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
+                throw new PrometheusError(`Prometheus at ${base} is unreachable: ${why}`);
+            }
+            const text = await res.text();
+            if (!res.ok) throw new PrometheusError(`Prometheus at ${base} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
+            let body: unknown;
+            try {
+                body = JSON.parse(text);
+            } catch {
+                throw new PrometheusError(`Prometheus at ${base} answered something that is not JSON: ${text.slice(0, 80)}`);
+            }
+            return parseVector(body, promql);
+        },
+    };
+}

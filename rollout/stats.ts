@@ -1,0 +1,112 @@
+/**
+ * The statistics of the canary decision: a sequential probability ratio test (SPRT) on counts.
+ *
+ * Why an SPRT and not a fixed-horizon test or a rate snapshot: `rollout analyze` is asked again and
+ * again while a stage runs, and each look at a fixed-horizon test is another chance of a false alarm.
+ * The SPRT's statistic is the log likelihood ratio of "the canary fails k times as often as stable"
+ * (H1) against "as often as stable" (H0) over every canary request so far. Under H0 the likelihood
+ * ratio is a non-negative martingale with mean 1, so by Ville's inequality it ever reaches 1/α with
+ * probability at most α, however often and whenever it is looked at; symmetrically 1/LR under H1
+ * ever reaches 1/β with probability at most β. Those are the boundaries used (`anytimeBoundaries`):
+ * false rollback ≤ α and false promote ≤ β, for any number of looks. Wald's classic boundaries
+ * (`waldBoundaries`) are within a few percent of them and give the expected sample sizes (`waldAsn`)
+ * the benchmark compares against.
+ *
+ * H0's rate is stable's observed rate over the same window (stable serves the other 100 - w % of
+ * traffic, so it is measured far more precisely than the canary; the analysis insists on a minimum
+ * of stable requests before it trusts it).
+ *
+ * Reference: A. Wald, "Sequential Tests of Statistical Hypotheses", Ann. Math. Statist. 16 (1945);
+ * J. Ville (1939) for the maximal inequality.
+ */
+
+/** Log-likelihood-ratio boundaries: at or above `upper` accept H1, at or below `lower` accept H0. */
+export interface Boundaries {
+    readonly upper: number;
+    readonly lower: number;
+}
+
+/** Wald's approximate boundaries: A = ln((1-β)/α), B = ln(β/(1-α)). */
+export function waldBoundaries(alpha: number, beta: number): Boundaries {
+    return { upper: Math.log((1 - beta) / alpha), lower: Math.log(beta / (1 - alpha)) };
+}
+
+/** Boundaries valid at any stopping time (Ville): ln(1/α) and ln(β). */
+export function anytimeBoundaries(alpha: number, beta: number): Boundaries {
+    return { upper: Math.log(1 / alpha), lower: Math.log(beta) };
+}
+
+/** One Bernoulli observation's log likelihood ratio, for an event (error) and a non-event. */
+export function bernoulliSteps(p0: number, p1: number): { readonly event: number; readonly nonEvent: number } {
+    return { event: Math.log(p1 / p0), nonEvent: Math.log((1 - p1) / (1 - p0)) };
+}
+
+/** The log likelihood ratio of `events` in `n` trials, H1: p = p1 against H0: p = p0. */
+export function bernoulliLlr(n: number, events: number, p0: number, p1: number): number {
+    const s = bernoulliSteps(p0, p1);
+    return events * s.event + (n - events) * s.nonEvent;
+}
+
+/**
+ * Wald's expected sample size (average sample number) of the Bernoulli SPRT with Wald's boundaries,
+ * when the true rate is p1 (`"H1"`) or p0 (`"H0"`): E[N] = (P(accept H1)·A + P(accept H0)·B) / E[z].
+ */
+export function waldAsn(p0: number, p1: number, alpha: number, beta: number, under: "H0" | "H1"): number {
+    const { upper, lower } = waldBoundaries(alpha, beta);
+    const s = bernoulliSteps(p0, p1);
+    const p = under === "H1" ? p1 : p0;
+    const drift = p * s.event + (1 - p) * s.nonEvent;
+    const acceptH1 = under === "H1" ? 1 - beta : alpha;
+    return (acceptH1 * upper + (1 - acceptH1) * lower) / drift;
+}
+
+export type SprtOutcome = "H1" | "H0" | "continue";
+
+export interface SprtResult {
+    readonly outcome: SprtOutcome;
+    readonly llr: number;
+    readonly boundaries: Boundaries;
+    /** How far toward a decision, 0..1: the LLR's share of the boundary it is heading for. */
+    readonly progress: number;
+}
+
+export function sprt(llr: number, boundaries: Boundaries): SprtResult {
+    const outcome: SprtOutcome = llr >= boundaries.upper ? "H1" : llr <= boundaries.lower ? "H0" : "continue";
+    const progress = Math.min(1, llr >= 0 ? llr / boundaries.upper : llr / boundaries.lower);
+    return { outcome, llr, boundaries, progress };
+}
+
+/** The Wilson score interval of a proportion (z = 1.96 for 95%); [0, 1] with no trials. */
+export function wilson(events: number, n: number, z = 1.96): readonly [number, number] {
+    if (n <= 0) return [0, 1];
+    const p = events / n;
+    const z2 = z * z;
+    const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+    const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+    return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+/** A histogram's cumulative buckets: count of observations ≤ `le` (Infinity for `+Inf`). */
+export interface Bucket {
+    readonly le: number;
+    readonly count: number;
+}
+
+/** Observations above `bound` (a bucket boundary): the +Inf count minus the bound's bucket. */
+export function countAbove(buckets: readonly Bucket[], bound: number): number {
+    const total = buckets.find((b) => b.le === Infinity)?.count ?? 0;
+    const at = buckets.find((b) => b.le === bound);
+    if (!at) throw new Error(`no bucket with le=${bound}`);
+    return Math.max(0, total - at.count);
+}
+
+/**
+ * The latency bound to judge by: the smallest finite bucket boundary at or above the reference's
+ * `quantile` (stable's p99 by default), so that about 1 - quantile of stable's requests are slower.
+ */
+export function boundAtQuantile(buckets: readonly Bucket[], quantile: number): number | undefined {
+    const sorted = [...buckets].sort((a, b) => a.le - b.le);
+    const total = sorted.find((b) => b.le === Infinity)?.count ?? 0;
+    if (total <= 0) return undefined;
+    return sorted.find((b) => b.le !== Infinity && b.count >= quantile * total)?.le;
+}

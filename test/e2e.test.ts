@@ -1,0 +1,194 @@
+/**
+ * End to end: the Debian `prometheus` binary on 127.0.0.1 scrapes two demo-app processes (stable and
+ * canary) every second with the ServiceMonitor's own relabelling, load is driven at both, and the
+ * real `rollout` command decides. No fake HTTP stub: the counts come from Prometheus.
+ */
+import * as assert from "assert";
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as path from "path";
+import * as YAML from "yaml";
+import { serviceMonitorSpec } from "../components/workload";
+import { CliIo, defaultIo, main } from "../rollout/cli";
+import { loadStack } from "../rollout/stackFile";
+import { ROOT } from "./harness";
+import { tempDir } from "./tools";
+
+const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer().listen(0, "127.0.0.1", () => {
+            const port = (s.address() as net.AddressInfo).port;
+            s.close(() => resolve(port));
+        });
+        s.on("error", reject);
+    });
+}
+
+/** Starts a process and resolves once a line of its stdout matches `ready`. */
+function start(cmd: string, args: string[], ready: RegExp | null, log: string[]): Promise<ChildProcess> {
+    return new Promise((resolve, reject) => {
+        const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+        p.on("error", (e: NodeJS.ErrnoException) => reject(e.code === "ENOENT" ? new Error(`${cmd} is not installed: apt-get install prometheus (.ci/run does this)`) : e));
+        p.stderr!.on("data", (d) => log.push(String(d)));
+        p.stdout!.on("data", (d) => {
+            log.push(String(d));
+            if (ready?.test(String(d))) resolve(p);
+        });
+        p.on("exit", (code) => reject(new Error(`${cmd} exited ${code}: ${log.join("").slice(-2000)}`)));
+        if (!ready) resolve(p);
+    });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(check: () => Promise<boolean>, deadlineMs: number, what = "condition"): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    while (Date.now() < until) {
+        try {
+            if (await check()) return;
+        } catch {
+            /* not up yet */
+        }
+        await sleep(200);
+    }
+    throw new Error(`${what} not met within ${deadlineMs} ms`);
+}
+
+const waitReady = (url: string, deadlineMs: number) => waitFor(async () => (await fetch(url)).ok, deadlineMs, `${url} ready`);
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+function get(port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+        http.get({ host: "127.0.0.1", port, path: "/", agent }, (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode ?? 0));
+        }).on("error", reject);
+    });
+}
+
+/** Bounded load: exactly `n` requests to each port, 16 at a time per port. */
+async function load(ports: number[], n: number): Promise<void> {
+    await Promise.all(
+        ports.map(async (port) => {
+            let sent = 0;
+            await Promise.all(
+                Array.from({ length: 16 }, async () => {
+                    while (sent < n) {
+                        sent++;
+                        await get(port);
+                    }
+                }),
+            );
+        }),
+    );
+}
+
+/** The ServiceMonitor's relabelings as Prometheus `relabel_configs`, plus the operator's `namespace`. */
+function relabelConfigs(): Record<string, unknown>[] {
+    const app = loadStack(ROOT, "dev").config.app;
+    const endpoint = (serviceMonitorSpec(app).endpoints as any[])[0];
+    return [
+        ...endpoint.relabelings.map((r: any) => ({ action: r.action, source_labels: r.sourceLabels, target_label: r.targetLabel })),
+        { action: "replace", source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
+    ];
+}
+
+describe("rollout analyze against a real Prometheus scraping two demo-app processes", function () {
+    this.timeout(90_000);
+    const log: string[] = [];
+    const procs: ChildProcess[] = [];
+    let prometheus: ChildProcess;
+    let promUrl = "";
+    let ports: { stable: number; canary: number };
+    let dir = "";
+    const out: string[] = [];
+    let io: CliIo;
+
+    before(async () => {
+        dir = tempDir("e2e");
+        fs.copyFileSync(path.join(ROOT, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev.yaml"));
+        ports = { stable: await freePort(), canary: await freePort() };
+        for (const [track, version] of [["stable", "6.7.1"], ["canary", "6.8.0"]] as const) {
+            procs.push(await start(TS_NODE, ["--transpile-only", path.join(ROOT, "app", "main.ts"), "--port", String(ports[track]), "--version", version], /listening/, log));
+        }
+        const target = (track: "stable" | "canary", version: string) => ({
+            targets: [`127.0.0.1:${ports[track]}`],
+            labels: {
+                __meta_kubernetes_namespace: "podinfo",
+                __meta_kubernetes_pod_label_app_kubernetes_io_name: "podinfo",
+                __meta_kubernetes_pod_label_app_kubernetes_io_version: version,
+                __meta_kubernetes_pod_label_track: track,
+            },
+        });
+        const config = {
+            global: { scrape_interval: "1s", evaluation_interval: "1s" },
+            scrape_configs: [{ job_name: "podinfo", static_configs: [target("stable", "6.7.1"), target("canary", "6.8.0")], relabel_configs: relabelConfigs() }],
+        };
+        fs.writeFileSync(path.join(dir, "prometheus.yml"), YAML.stringify(config));
+        const promPort = await freePort();
+        promUrl = `http://127.0.0.1:${promPort}`;
+        prometheus = await start(
+            "prometheus",
+            [`--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`, `--web.listen-address=127.0.0.1:${promPort}`],
+            null,
+            log,
+        );
+        procs.push(prometheus);
+        await waitReady(`${promUrl}/-/ready`, 20_000);
+        // Load only once both targets have been scraped: a series first seen with requests already
+        // counted loses them to increase().
+        await waitFor(async () => {
+            const r = await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent('count(up{job="podinfo"} == 1)')}`)).json();
+            return r.data?.result?.[0]?.value?.[1] === "2";
+        }, 20_000);
+        io = { ...defaultIo(dir), out: (l) => out.push(l), err: (l) => out.push(l) };
+        assert.strictEqual(await main(["next", "--stack", "dev"], io), 0, out.join("\n"));
+    });
+
+    after(() => {
+        for (const p of procs) p.kill("SIGTERM");
+        agent.destroy();
+    });
+
+    it("a healthy canary is not rolled back (and is promoted once the evidence is in)", async () => {
+        const since = new Date(Date.now() - 1000).toISOString();
+        await sleep(2000);
+        await load([ports.stable, ports.canary], 6000);
+        await sleep(2500);
+        out.length = 0;
+        const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since, "--json"], io);
+        const result = JSON.parse(out[out.length - 1]);
+        assert.notStrictEqual(result.decision, "ROLLBACK", out.join("\n"));
+        assert.ok(result.canary.requests >= 5000, `Prometheus saw ${result.canary.requests} canary requests: ${out.join("\n")}`);
+        assert.strictEqual(code, result.decision === "PROMOTE" ? 0 : 3);
+        assert.strictEqual(result.decision, "PROMOTE", out.join("\n"));
+    });
+
+    it("a canary answering 20% errors is rolled back (exit 1)", async () => {
+        const faults = await fetch(`http://127.0.0.1:${ports.canary}/faults?errorRatio=0.2`, { method: "PUT" });
+        assert.strictEqual(faults.status, 200);
+        const since = new Date().toISOString();
+        await sleep(2000);
+        await load([ports.stable, ports.canary], 1500);
+        await sleep(2500);
+        out.length = 0;
+        const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since], io);
+        assert.strictEqual(code, 1, out.join("\n"));
+        assert.match(out.join("\n"), /decision: ROLLBACK/);
+        assert.match(out.join("\n"), /errors: canary \d+\/\d+ 5xx \(1\d\.\d\d%|errors: canary \d+\/\d+ 5xx \(2\d\.\d\d%/);
+    });
+
+    it("with Prometheus stopped the command answers HOLD, exit 3, with the reason", async () => {
+        prometheus.kill("SIGTERM");
+        await new Promise((r) => prometheus.once("exit", r));
+        const r = spawnSync(path.join(ROOT, "bin", "rollout"), ["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", "1m", "--json"], { cwd: dir, encoding: "utf8" });
+        assert.strictEqual(r.status, 3, `${r.stdout}${r.stderr}`);
+        const result = JSON.parse(r.stdout.trim().split("\n").pop()!);
+        assert.strictEqual(result.decision, "HOLD");
+        assert.match(result.reasons[0], /unreachable: ECONNREFUSED/);
+    });
+});

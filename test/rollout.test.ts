@@ -1,0 +1,340 @@
+/**
+ * The rollout command's pieces: the statistics against Wald's formulas and known values, the
+ * decision rules, the Prometheus client's failure modes (over real HTTP), the stack file edits and
+ * the CLI's exit codes, and `run --apply` through an injected Automation API workspace.
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as path from "path";
+import { analyze, parseSince } from "../rollout/analyze";
+import { StackHandle } from "../rollout/apply";
+import { CliIo, defaultIo, main } from "../rollout/cli";
+import { judge, TrackCounts } from "../rollout/decide";
+import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollout/prometheus";
+import { DEFAULT_METRICS } from "../rollout/queries";
+import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, sprt, waldAsn, waldBoundaries, wilson } from "../rollout/stats";
+import { ROOT } from "./harness";
+import { tempDir } from "./tools";
+
+const close = (actual: number, expected: number, tolerance: number, what = "") => assert.ok(Math.abs(actual - expected) <= tolerance, `${what} ${actual} is not within ${tolerance} of ${expected}`);
+
+describe("rollout statistics", () => {
+    it("Wald's boundaries and the anytime-valid ones", () => {
+        const w = waldBoundaries(0.01, 0.05);
+        close(w.upper, Math.log(95), 1e-12, "A");
+        close(w.lower, Math.log(0.05 / 0.99), 1e-12, "B");
+        close(w.upper, 4.5539, 1e-4);
+        close(w.lower, -2.9857, 1e-4);
+        const v = anytimeBoundaries(0.01, 0.05);
+        close(v.upper, 4.6052, 1e-4);
+        close(v.lower, -2.9957, 1e-4);
+    });
+
+    it("Wald's expected sample size for 0.5% → 1.0% errors, α = 1%, β = 5%: about 2,150 (H1) and 1,880 (H0)", () => {
+        // E[N | H1] = ((1-β)·A + β·B) / (p1·ln(p1/p0) + (1-p1)·ln((1-p1)/(1-p0)))
+        close(waldAsn(0.005, 0.01, 0.01, 0.05, "H1"), 2149, 2, "ASN H1");
+        close(waldAsn(0.005, 0.01, 0.01, 0.05, "H0"), 1881, 2, "ASN H0");
+    });
+
+    it("the LLR of counts and where it stands against the boundaries", () => {
+        close(bernoulliLlr(1000, 10, 0.005, 0.01), 10 * Math.log(2) + 990 * Math.log(0.99 / 0.995), 1e-9);
+        assert.strictEqual(sprt(5, anytimeBoundaries(0.01, 0.05)).outcome, "H1");
+        assert.strictEqual(sprt(-3.1, anytimeBoundaries(0.01, 0.05)).outcome, "H0");
+        const mid = sprt(2.3, anytimeBoundaries(0.01, 0.05));
+        assert.strictEqual(mid.outcome, "continue");
+        close(mid.progress, 0.5, 0.01);
+    });
+
+    it("Wilson intervals match published values", () => {
+        const [lo, hi] = wilson(5, 10);
+        close(lo, 0.2366, 1e-4);
+        close(hi, 0.7634, 1e-4);
+        close(wilson(0, 10)[1], 0.2775, 1e-4);
+        assert.deepStrictEqual(wilson(0, 0), [0, 1]);
+    });
+
+    it("slow share from cumulative buckets, and the bound at stable's p99", () => {
+        const buckets = [
+            { le: 0.1, count: 900 },
+            { le: 0.25, count: 985 },
+            { le: 0.5, count: 995 },
+            { le: Infinity, count: 1000 },
+        ];
+        assert.strictEqual(countAbove(buckets, 0.25), 15);
+        assert.strictEqual(boundAtQuantile(buckets, 0.99), 0.5);
+        assert.strictEqual(boundAtQuantile(buckets, 0.9), 0.1);
+        assert.strictEqual(boundAtQuantile([], 0.99), undefined);
+        assert.throws(() => countAbove(buckets, 0.3), /no bucket with le=0.3/);
+    });
+});
+
+const histogram = (n: number, slow: number) => [
+    { le: 0.1, count: n - slow },
+    { le: 0.25, count: n - slow },
+    { le: 0.5, count: n },
+    { le: Infinity, count: n },
+];
+const track = (requests: number, errors: number, slow = Math.round(requests * 0.005), resets = 0): TrackCounts => ({ requests, errors, buckets: histogram(requests, slow), resets });
+
+describe("rollout decisions", () => {
+    it("no canary requests, or too small a stable baseline: HOLD", () => {
+        assert.strictEqual(judge(track(0, 0), track(10_000, 50)).decision, "HOLD");
+        const small = judge(track(3000, 0), track(100, 0));
+        assert.strictEqual(small.decision, "HOLD");
+        assert.match(small.reasons[0], /stable served 100 requests .* needs 500/);
+    });
+
+    it("20% canary errors against 0.5%: ROLLBACK", () => {
+        const j = judge(track(200, 40), track(20_000, 100));
+        assert.strictEqual(j.decision, "ROLLBACK");
+        assert.strictEqual(j.evidence.errors!.sprt.outcome, "H1");
+    });
+
+    it("a healthy canary with enough requests: PROMOTE; with too few: HOLD", () => {
+        assert.strictEqual(judge(track(6000, 30), track(100_000, 500)).decision, "PROMOTE");
+        const early = judge(track(300, 1), track(6000, 30));
+        assert.strictEqual(early.decision, "HOLD");
+        assert.ok(early.reasons.includes("not enough evidence yet for either decision"));
+    });
+
+    it("a latency regression alone (slow share 4× stable's): ROLLBACK", () => {
+        const j = judge(track(6000, 30, 6000 * 0.04), track(100_000, 500, 1000));
+        assert.strictEqual(j.decision, "ROLLBACK");
+        assert.strictEqual(j.evidence.latency!.sprt.outcome, "H1");
+        assert.strictEqual(j.evidence.errors!.sprt.outcome, "H0");
+    });
+
+    it("counter resets block PROMOTE but not ROLLBACK; a missing histogram blocks PROMOTE", () => {
+        const reset = judge(track(6000, 30, 30, 1), track(100_000, 500));
+        assert.strictEqual(reset.decision, "HOLD");
+        assert.match(reset.reasons.join(), /counter reset/);
+        assert.strictEqual(judge(track(200, 40, 1, 1), track(20_000, 100)).decision, "ROLLBACK");
+        const noHistogram = judge({ ...track(6000, 30), buckets: [] }, { ...track(100_000, 500), buckets: [] });
+        assert.strictEqual(noHistogram.decision, "HOLD");
+        assert.match(noHistogram.reasons[0], /no latency histogram/);
+    });
+});
+
+/** A real HTTP server answering every request with `handler`. */
+async function server(handler: http.RequestListener): Promise<{ url: string; close: () => void }> {
+    const s = http.createServer(handler);
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    return { url: `http://127.0.0.1:${(s.address() as net.AddressInfo).port}`, close: () => s.close() };
+}
+
+const SCOPE = { namespace: "podinfo", app: "podinfo" };
+const NOW = new Date("2026-11-21T12:00:00Z");
+const analyzeAt = (prometheus: PrometheusClient) => analyze({ prometheus, metrics: DEFAULT_METRICS, scope: SCOPE, since: new Date(NOW.getTime() - 600_000), now: NOW });
+
+describe("rollout analyze: a Prometheus that cannot be trusted gives HOLD, never PROMOTE", () => {
+    const cases: [string, http.RequestListener, RegExp][] = [
+        ["answers 503", (_q, r) => (r.writeHead(503), r.end("overloaded")), /answered HTTP 503/],
+        ["answers HTML", (_q, r) => (r.writeHead(200), r.end("<html>")), /not JSON/],
+        ["answers an error status", (_q, r) => (r.writeHead(200), r.end(JSON.stringify({ status: "error", error: "bad_data" }))), /query failed \(bad_data\)/],
+        ["answers a matrix", (_q, r) => (r.writeHead(200), r.end(JSON.stringify({ status: "success", data: { resultType: "matrix", result: [] } }))), /expected a vector/],
+        ["answers NaN", (_q, r) => (r.writeHead(200), r.end(JSON.stringify({ status: "success", data: { resultType: "vector", result: [{ metric: { track: "canary" }, value: [1, "NaN"] }] } }))), /non-finite value NaN/],
+        ["answers empty vectors", (_q, r) => (r.writeHead(200), r.end(JSON.stringify({ status: "success", data: { resultType: "vector", result: [] } }))), /empty vector/],
+        ["does not answer in time", () => undefined, /no answer within 200 ms/],
+    ];
+    for (const [what, handler, reason] of cases) {
+        it(`Prometheus ${what}`, async () => {
+            const s = await server(handler);
+            try {
+                const j = await analyzeAt(httpPrometheus(s.url, 200));
+                assert.strictEqual(j.decision, "HOLD");
+                assert.match(j.reasons[0], reason);
+            } finally {
+                s.close();
+            }
+        });
+    }
+
+    it("Prometheus unreachable", async () => {
+        const s = await server(() => undefined);
+        s.close(); // a port nothing listens on any more
+        const j = await analyzeAt(httpPrometheus(s.url, 1000));
+        assert.strictEqual(j.decision, "HOLD");
+        assert.match(j.reasons[0], /unreachable: ECONNREFUSED/);
+    });
+
+    it("parses a vector, and refuses a sample without labels", () => {
+        const ok = parseVector({ status: "success", data: { resultType: "vector", result: [{ metric: { track: "stable" }, value: [1, "12.5"] }] } }, "q");
+        assert.deepStrictEqual(ok, [{ labels: { track: "stable" }, value: 12.5 }]);
+        assert.throws(() => parseVector({ status: "success", data: { resultType: "vector", result: [{ value: [1, "1"] }] } }, "q"), /without labels/);
+    });
+
+    it("--since: durations and past RFC 3339 times", () => {
+        assert.strictEqual(parseSince("15m", NOW)!.toISOString(), "2026-11-21T11:45:00.000Z");
+        assert.strictEqual(parseSince("2026-11-21T11:00:00Z", NOW)!.toISOString(), "2026-11-21T11:00:00.000Z");
+        for (const bad of ["15", "yesterday", "2026-11-21", "2026-11-22T00:00:00Z"]) assert.strictEqual(parseSince(bad, NOW), undefined, bad);
+    });
+});
+
+const STACK_FILE = `# dev stack: comments stay where they are
+config:
+  # the stage
+  canary:weight: 50 # inline comment
+  canary:app:
+    host: podinfo.127.0.0.1.nip.io
+    stable:
+      image: ghcr.io/stefanprodan/podinfo:6.7.1 # stable image
+    canary:
+      image: ghcr.io/stefanprodan/podinfo:6.8.0
+  canary:grafanaAdminPassword:
+    secure: AAABAHk0dGVzdHNlY3JldA==
+  kubernetes:context: kind-canary
+`;
+
+/** A project directory with one stack file, and a CLI whose output is captured. */
+function project(text = STACK_FILE, overrides: Partial<CliIo> = {}) {
+    const dir = tempDir("rollout");
+    const file = path.join(dir, "Pulumi.dev.yaml");
+    fs.writeFileSync(file, text);
+    const out: string[] = [];
+    const io: CliIo = { ...defaultIo(dir), out: (l) => out.push(l), err: (l) => out.push(l), ...overrides };
+    return { dir, file, out, io, run: (...argv: string[]) => main(argv, io), text: () => fs.readFileSync(file, "utf8") };
+}
+
+/** Lines that differ between two texts of the same length. */
+function changedLines(a: string, b: string): string[] {
+    const [x, y] = [a.split("\n"), b.split("\n")];
+    assert.strictEqual(x.length, y.length, "line count changed");
+    return y.filter((l, i) => l !== x[i]);
+}
+
+describe("rollout next / rollback / promote edit the stack file in place", () => {
+    it("next: only the weight changes; comments, order and secure values stay", async () => {
+        const p = project();
+        assert.strictEqual(await p.run("next", "--stack", "dev"), 0);
+        assert.deepStrictEqual(changedLines(STACK_FILE, p.text()), ["  canary:weight: 100 # inline comment"]);
+        assert.match(p.out.join("\n"), /canary:weight: 50 → 100/);
+    });
+
+    it("next at 100 refuses (exit 2) and leaves the file untouched", async () => {
+        const p = project(STACK_FILE.replace("canary:weight: 50", "canary:weight: 100"));
+        const before = p.text();
+        assert.strictEqual(await p.run("next", "--stack", "dev"), 2);
+        assert.match(p.out.join("\n"), /no next stage.*promote/);
+        assert.strictEqual(p.text(), before);
+    });
+
+    it("rollback sets 0; promote from 100 moves the canary image to stable and the weight to 0", async () => {
+        const p = project();
+        assert.strictEqual(await p.run("promote", "--stack", "dev"), 2, "promote only from 100");
+        assert.strictEqual(await p.run("rollback", "--stack", "dev"), 0);
+        assert.deepStrictEqual(changedLines(STACK_FILE, p.text()), ["  canary:weight: 0 # inline comment"]);
+
+        const q = project(STACK_FILE.replace("canary:weight: 50", "canary:weight: 100"));
+        const before = q.text();
+        assert.strictEqual(await q.run("promote", "--stack", "dev"), 0);
+        assert.deepStrictEqual(changedLines(before, q.text()), ["  canary:weight: 0 # inline comment", "      image: ghcr.io/stefanprodan/podinfo:6.8.0 # stable image"]);
+        assert.match(q.text(), /secure: AAABAHk0dGVzdHNlY3JldA==/);
+        // After promotion there is no canary to advance.
+        assert.strictEqual(await q.run("next", "--stack", "dev"), 2);
+    });
+
+    it("usage and config errors exit 2 with a clear message and touch nothing", async () => {
+        const p = project();
+        const cases: [string[], RegExp][] = [
+            [["next", "--stack", "../dev"], /is not a stack name/],
+            [["next", "--stack", "staging"], /no stack file Pulumi\.staging\.yaml .*stacks here: dev/],
+            [["deploy", "--stack", "dev"], /unknown command "deploy"/],
+            [["next"], /--stack is required/],
+            [["next", "--stack", "dev", "--force"], /unknown option --force/],
+            [["analyze", "--stack", "dev"], /analyze needs --prometheus URL/],
+            [["analyze", "--stack", "dev", "--prometheus", "http://127.0.0.1:9090", "--since", "soon"], /--since "soon" is neither/],
+        ];
+        for (const [argv, message] of cases) {
+            p.out.length = 0;
+            assert.strictEqual(await p.run(...argv), 2, argv.join(" "));
+            assert.match(p.out.join("\n"), message);
+        }
+        assert.strictEqual(p.text(), STACK_FILE);
+
+        const bad = project(STACK_FILE.replace("canary:weight: 50", "canary:weight: 30"));
+        assert.strictEqual(await bad.run("next", "--stack", "dev"), 2);
+        assert.match(bad.out.join("\n"), /canary:weight = 30: must be 0 or one of canary:stages \[5, 25, 50, 100\]/);
+        assert.strictEqual(bad.text(), STACK_FILE.replace("canary:weight: 50", "canary:weight: 30"));
+    });
+
+    it("status: stage, weights, versions, the next stage and what it changes", async () => {
+        const p = project();
+        assert.strictEqual(await p.run("status", "--stack", "dev", "--json"), 0);
+        const s = JSON.parse(p.out[0]);
+        assert.deepStrictEqual([s.stage, s.weights, s.stable.version, s.canary.version, s.next], [50, { stable: 50, canary: 50 }, "6.7.1", "6.8.0", 100]);
+        assert.match(s.nextChange, /stable 0%, canary 100%: `pulumi up` updates the canary Ingress's canary-weight annotation/);
+        const r = project(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8"));
+        fs.renameSync(r.file, path.join(r.dir, "Pulumi.prod.yaml"));
+        assert.strictEqual(await r.run("status", "--stack", "prod"), 0);
+        assert.match(r.out.join("\n"), /next: 5: stable 95%, canary 5%: `pulumi up` updates the weighted ALB listener rule/);
+    });
+});
+
+/** A Prometheus client answering fixed counts: for the `run` loop's control flow only. */
+function fixedPrometheus(canary: TrackCounts, stable: TrackCounts): PrometheusClient {
+    const series = (pick: (t: TrackCounts) => number): Sample[] => [
+        { labels: { track: "canary" }, value: pick(canary) },
+        { labels: { track: "stable" }, value: pick(stable) },
+    ];
+    return {
+        async query(q) {
+            if (q.includes("_bucket")) {
+                return (["canary", "stable"] as const).flatMap((t) => (t === "canary" ? canary : stable).buckets.map((b) => ({ labels: { track: t, le: b.le === Infinity ? "+Inf" : String(b.le) }, value: b.count })));
+            }
+            if (q.includes("resets(")) return series((t) => t.resets);
+            return q.includes('status=~"5.."') ? series((t) => t.errors) : series((t) => t.requests);
+        },
+    };
+}
+
+describe("rollout run: analyze until a decision, then next or rollback, and apply with the Automation API", () => {
+    const calls: string[] = [];
+    const workspace = (result = "succeeded") => async (args: { stackName: string; workDir: string }): Promise<StackHandle> => {
+        calls.push(`select ${args.stackName} ${path.basename(args.workDir)}`);
+        return {
+            async setConfig(key, v) {
+                calls.push(`set ${key}=${v.value}`);
+            },
+            async up() {
+                calls.push("up");
+                return { summary: { result } };
+            },
+        };
+    };
+    const io = (canary: TrackCounts, stable: TrackCounts, result?: string): Partial<CliIo> => ({
+        prometheus: () => fixedPrometheus(canary, stable),
+        sleep: async () => undefined,
+        selectStack: workspace(result),
+    });
+
+    beforeEach(() => (calls.length = 0));
+
+    it("PROMOTE → next, applied: select the stack, set canary:weight, up", async () => {
+        const p = project(STACK_FILE, io(track(6000, 30), track(100_000, 500)));
+        assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom", "--apply"), 0);
+        assert.deepStrictEqual(calls, [`select dev ${path.basename(p.dir)}`, "set canary:weight=100", "up"]);
+        assert.match(p.text(), /canary:weight: 100 # inline comment/);
+    });
+
+    it("ROLLBACK → rollback (exit 1); without --apply nothing is applied", async () => {
+        const p = project(STACK_FILE, io(track(200, 40), track(20_000, 100)));
+        assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom"), 1);
+        assert.deepStrictEqual(calls, []);
+        assert.match(p.text(), /canary:weight: 0 # inline comment/);
+    });
+
+    it("HOLD until the timeout leaves the file as it was (exit 3); a failed up exits 2", async () => {
+        let t = NOW.getTime();
+        const clock = { now: () => new Date((t += 60_000)) };
+        const p = project(STACK_FILE, { ...io(track(300, 1), track(6000, 30)), ...clock });
+        assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom", "--timeout", "5m"), 3);
+        assert.strictEqual(p.text(), STACK_FILE);
+        assert.ok(p.out.filter((l) => l.includes("HOLD: errors")).length >= 2, p.out.join("\n"));
+
+        const q = project(STACK_FILE, io(track(6000, 30), track(100_000, 500), "failed"));
+        assert.strictEqual(await q.run("run", "--stack", "dev", "--prometheus", "http://prom", "--apply"), 2);
+        assert.match(q.out.join("\n"), /pulumi up failed: pulumi up of dev ended failed/);
+    });
+});
