@@ -2,7 +2,7 @@
  * `rollout analyze`: reads canary and stable counts for the stage so far from Prometheus and judges
  * them (`decide.ts`). Anything wrong with the data is HOLD with the reason, never PROMOTE.
  */
-import { DecisionPolicy, DEFAULT_POLICY, judge, Judgement, TrackCounts } from "./decide";
+import { DecisionPolicy, DEFAULT_POLICY, judge, Judgement, StageContext, TrackCounts } from "./decide";
 import { PrometheusClient, PrometheusError, Sample } from "./prometheus";
 import { bucketCount, counterResets, ERROR_STATUS, MetricNames, requestCount, Scope } from "./queries";
 import type { Track } from "../components/labels";
@@ -40,6 +40,8 @@ export interface AnalyzeOptions {
     /** The start of the stage (the window's start). */
     readonly since: Date;
     readonly now: Date;
+    /** The stage being judged (its weight and the stages), for its share of the false-rollback budget. */
+    readonly stage: StageContext;
     readonly policy?: DecisionPolicy;
 }
 
@@ -65,7 +67,7 @@ export async function analyze(o: AnalyzeOptions): Promise<Judgement> {
     if (results.requests.length === 0) {
         return hold(`Prometheus has no request series for namespace="${o.scope.namespace}", app="${o.scope.app}" in the last ${windowSeconds}s (empty vector)`);
     }
-    return judge(countsOf("canary", results), countsOf("stable", results), o.policy ?? DEFAULT_POLICY);
+    return judge(countsOf("canary", results), countsOf("stable", results), o.stage, o.policy ?? DEFAULT_POLICY);
 }
 
 /** `--since`: a duration back from now (`90s`, `15m`, `2h`) or an RFC 3339 time. */

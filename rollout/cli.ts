@@ -155,7 +155,7 @@ function progressLine(j: Judgement): string {
 async function analyzeOnce(s: StackFile, a: Args, io: CliIo, since: Date): Promise<Judgement> {
     if (!a.flags.prometheus) throw new UsageError(`${a.command} needs --prometheus URL`);
     const client = io.prometheus(a.flags.prometheus, durationMs("query-timeout", a.flags["query-timeout"], 10_000));
-    return analyze({ prometheus: client, metrics: s.config.metrics, scope: { namespace: s.config.app.namespace, app: s.config.app.name }, since, now: io.now() });
+    return analyze({ prometheus: client, metrics: s.config.metrics, scope: { namespace: s.config.app.namespace, app: s.config.app.name }, since, now: io.now(), stage: { weight: s.config.weight, stages: s.config.stages } });
 }
 
 function sinceOf(a: Args, io: CliIo, fallback: string): Date {

@@ -17,8 +17,12 @@ export interface TrackCounts {
 }
 
 export interface DecisionPolicy {
-    /** Bound on false rollbacks (default 0.01). */
+    /** Bound on false rollbacks over the whole rollout, all stages and both tests (default 0.01). */
     readonly alpha: number;
+    /** Share of `alpha` spent on the first stage, where a bad canary should be caught (default 0.9). */
+    readonly firstStageShare: number;
+    /** Share of a stage's alpha spent on the latency test; the rest on errors (default 0.05). */
+    readonly latencyShare: number;
     /** Bound on false promotions (default 0.05). */
     readonly beta: number;
     /** The error-rate multiple of stable's that counts as a regression (default 2). */
@@ -29,14 +33,16 @@ export interface DecisionPolicy {
     readonly latencyQuantile: number;
     /** A fixed latency bound in seconds (a bucket boundary) instead of the quantile. */
     readonly latencyBound?: number;
-    /** Stable requests needed before its rates are trusted as the baseline (default 500). */
+    /** Stable requests needed before comparing at all (default 500). */
     readonly minStableRequests: number;
-    /** Floor of a baseline rate, so a stable without errors still gives a testable H0 (default 0.001). */
+    /** The rate below which differences do not matter: a stable that fails less than this is judged against it (default 0.001). */
     readonly minBaselineRate: number;
 }
 
 export const DEFAULT_POLICY: DecisionPolicy = {
     alpha: 0.01,
+    firstStageShare: 0.9,
+    latencyShare: 0.05,
     beta: 0.05,
     errorFactor: 2,
     latencyFactor: 2,
@@ -52,6 +58,8 @@ export interface TestEvidence {
     readonly event: string;
     readonly canary: { readonly n: number; readonly events: number; readonly ratio: number; readonly interval: readonly [number, number] };
     readonly stable: { readonly n: number; readonly events: number; readonly ratio: number; readonly interval: readonly [number, number] };
+    /** `conditional`: the canary's share of all events; `one-sample`: the canary's rate against the floor. */
+    readonly method: "conditional" | "one-sample";
     /** H0 rate (stable's, floored) and H1 rate (factor × H0). */
     readonly p0: number;
     readonly p1: number;
@@ -70,21 +78,62 @@ export interface Judgement {
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-function sequentialTest(name: TestEvidence["name"], event: string, canary: [number, number], stable: [number, number], factor: number, policy: DecisionPolicy): TestEvidence {
+/** The stage being judged: its weight and the rollout's stages. */
+export interface StageContext {
+    readonly weight: number;
+    readonly stages: readonly number[];
+}
+
+/**
+ * The false-rollback budget of one stage. Each stage's tests are valid on their own, so a rollout
+ * that passes three stages has three chances of a false rollback; spending `alpha` across them keeps
+ * the whole rollout's at most `alpha`. Most (90%) goes to the first stage, where a regression is caught at
+ * the least traffic; the later stages (100 is not compared: stable has no traffic) share the rest.
+ */
+export function stageAlpha(policy: DecisionPolicy, stage: StageContext): number {
+    const compared = stage.stages.filter((s) => s < 100);
+    if (compared.length <= 1) return policy.alpha;
+    const later = (policy.alpha * (1 - policy.firstStageShare)) / (compared.length - 1);
+    return stage.weight === compared[0] ? policy.alpha * policy.firstStageShare : later;
+}
+
+/**
+ * One sequential test of canary events (errors, slow requests) against stable's.
+ *
+ * Normally conditional: given that an event happened, it came from the canary with probability
+ * θ0 = n_c / (n_c + n_s) if both tracks fail at the same rate (H0), or θ1 = k·n_c / (k·n_c + n_s)
+ * if the canary fails k times as often (H1). That test needs no estimate of stable's rate, so it stays
+ * valid when stable is no bigger than the canary (the 50% stage). When stable is known to fail less
+ * often than the floor (its 95% upper bound is below it; no or very few events), the baseline is
+ * the floor itself, a constant, and the test is the one-sample SPRT of the canary's rate: floor
+ * against k × floor. A healthy canary of an app that never fails is then promoted rather than held.
+ */
+function sequentialTest(name: TestEvidence["name"], event: string, canary: [number, number], stable: [number, number], factor: number, policy: DecisionPolicy, alpha: number): TestEvidence {
     const [n, e] = canary;
     const [sn, se] = stable;
-    const p0 = Math.min(0.5, Math.max(policy.minBaselineRate, sn > 0 ? se / sn : 0));
+    const stableInterval = wilson(se, sn);
+    const boundaries = anytimeBoundaries(alpha, policy.beta);
+    const oneSample = stableInterval[1] < policy.minBaselineRate;
+    const p0 = oneSample ? policy.minBaselineRate : Math.max(policy.minBaselineRate, se / sn);
     const p1 = Math.min(0.99, factor * p0);
-    const result = sprt(bernoulliLlr(n, e, p0, p1), anytimeBoundaries(policy.alpha, policy.beta));
+    let llr: number;
+    if (oneSample) {
+        llr = bernoulliLlr(n, e, p0, p1);
+    } else {
+        const theta0 = n / (n + sn);
+        const theta1 = (factor * n) / (factor * n + sn);
+        llr = bernoulliLlr(e + se, e, theta0, theta1);
+    }
     return {
         name,
         event,
+        method: oneSample ? "one-sample" : "conditional",
         canary: { n, events: e, ratio: n > 0 ? e / n : 0, interval: wilson(e, n) },
-        stable: { n: sn, events: se, ratio: sn > 0 ? se / sn : 0, interval: wilson(se, sn) },
+        stable: { n: sn, events: se, ratio: sn > 0 ? se / sn : 0, interval: stableInterval },
         p0,
         p1,
-        sprt: result,
-        expectedRequests: { h1: waldAsn(p0, p1, policy.alpha, policy.beta, "H1"), h0: waldAsn(p0, p1, policy.alpha, policy.beta, "H0") },
+        sprt: sprt(llr, boundaries),
+        expectedRequests: { h1: waldAsn(p0, p1, alpha, policy.beta, "H1"), h0: waldAsn(p0, p1, alpha, policy.beta, "H0") },
     };
 }
 
@@ -103,13 +152,14 @@ const totalOf = (buckets: readonly Bucket[]) => buckets.find((b) => b.le === Inf
  * The decision: ROLLBACK when either test finds a regression; PROMOTE only when both find none, with
  * enough stable requests for a baseline and no counter reset in the window; HOLD otherwise.
  */
-export function judge(canary: TrackCounts, stable: TrackCounts, policy: DecisionPolicy = DEFAULT_POLICY): Judgement {
+export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageContext, policy: DecisionPolicy = DEFAULT_POLICY): Judgement {
+    const alpha = stageAlpha(policy, stage);
     const base = { canary, stable };
     if (canary.requests <= 0) return { ...base, decision: "HOLD", reasons: ["no canary requests in the window yet"], evidence: {} };
     if (stable.requests < policy.minStableRequests) {
         return { ...base, decision: "HOLD", reasons: [`stable served ${stable.requests} requests in the window; the baseline needs ${policy.minStableRequests}`], evidence: {} };
     }
-    const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], policy.errorFactor, policy);
+    const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], policy.errorFactor, policy, alpha * (1 - policy.latencyShare));
     const bound = policy.latencyBound ?? boundAtQuantile(stable.buckets, policy.latencyQuantile);
     const canTimeLatency = bound !== undefined && totalOf(canary.buckets) > 0 && canary.buckets.some((b) => b.le === bound) && stable.buckets.some((b) => b.le === bound);
     const latency = canTimeLatency
@@ -120,6 +170,7 @@ export function judge(canary: TrackCounts, stable: TrackCounts, policy: Decision
               [totalOf(stable.buckets), countAbove(stable.buckets, bound)],
               policy.latencyFactor,
               policy,
+              alpha * policy.latencyShare,
           )
         : undefined;
     const evidence = { errors, latency, latencyBound: bound };

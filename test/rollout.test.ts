@@ -11,10 +11,11 @@ import * as path from "path";
 import { analyze, parseSince } from "../rollout/analyze";
 import { StackHandle } from "../rollout/apply";
 import { CliIo, defaultIo, main } from "../rollout/cli";
-import { judge, TrackCounts } from "../rollout/decide";
+import { DEFAULT_POLICY, judge, stageAlpha, TrackCounts } from "../rollout/decide";
 import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollout/prometheus";
 import { DEFAULT_METRICS } from "../rollout/queries";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, sprt, waldAsn, waldBoundaries, wilson } from "../rollout/stats";
+import { bench, binomial, rng, zTestSampleSize } from "../bench/decisions";
 import { ROOT } from "./harness";
 import { tempDir } from "./tools";
 
@@ -76,42 +77,50 @@ const histogram = (n: number, slow: number) => [
     { le: 0.5, count: n },
     { le: Infinity, count: n },
 ];
+const STAGE5 = { weight: 5, stages: [5, 25, 50, 100] };
 const track = (requests: number, errors: number, slow = Math.round(requests * 0.005), resets = 0): TrackCounts => ({ requests, errors, buckets: histogram(requests, slow), resets });
 
 describe("rollout decisions", () => {
+    it("the false-rollback budget: 90% on the first stage, the rest shared by the later compared stages", () => {
+        close(stageAlpha(DEFAULT_POLICY, STAGE5), 0.009, 1e-12);
+        close(stageAlpha(DEFAULT_POLICY, { weight: 25, stages: [5, 25, 50, 100] }), 0.0005, 1e-12);
+        close(stageAlpha(DEFAULT_POLICY, { weight: 100, stages: [5, 25, 50, 100] }), 0.0005, 1e-12);
+        close(stageAlpha(DEFAULT_POLICY, { weight: 50, stages: [50, 100] }), 0.01, 1e-12);
+    });
+
     it("no canary requests, or too small a stable baseline: HOLD", () => {
-        assert.strictEqual(judge(track(0, 0), track(10_000, 50)).decision, "HOLD");
-        const small = judge(track(3000, 0), track(100, 0));
+        assert.strictEqual(judge(track(0, 0), track(10_000, 50), STAGE5).decision, "HOLD");
+        const small = judge(track(3000, 0), track(100, 0), STAGE5);
         assert.strictEqual(small.decision, "HOLD");
         assert.match(small.reasons[0], /stable served 100 requests .* needs 500/);
     });
 
     it("20% canary errors against 0.5%: ROLLBACK", () => {
-        const j = judge(track(200, 40), track(20_000, 100));
+        const j = judge(track(200, 40), track(20_000, 100), STAGE5);
         assert.strictEqual(j.decision, "ROLLBACK");
         assert.strictEqual(j.evidence.errors!.sprt.outcome, "H1");
     });
 
     it("a healthy canary with enough requests: PROMOTE; with too few: HOLD", () => {
-        assert.strictEqual(judge(track(6000, 30), track(100_000, 500)).decision, "PROMOTE");
-        const early = judge(track(300, 1), track(6000, 30));
+        assert.strictEqual(judge(track(6000, 30), track(100_000, 500), STAGE5).decision, "PROMOTE");
+        const early = judge(track(300, 1), track(6000, 30), STAGE5);
         assert.strictEqual(early.decision, "HOLD");
         assert.ok(early.reasons.includes("not enough evidence yet for either decision"));
     });
 
     it("a latency regression alone (slow share 4× stable's): ROLLBACK", () => {
-        const j = judge(track(6000, 30, 6000 * 0.04), track(100_000, 500, 1000));
+        const j = judge(track(6000, 30, 6000 * 0.04), track(100_000, 500, 1000), STAGE5);
         assert.strictEqual(j.decision, "ROLLBACK");
         assert.strictEqual(j.evidence.latency!.sprt.outcome, "H1");
         assert.strictEqual(j.evidence.errors!.sprt.outcome, "H0");
     });
 
     it("counter resets block PROMOTE but not ROLLBACK; a missing histogram blocks PROMOTE", () => {
-        const reset = judge(track(6000, 30, 30, 1), track(100_000, 500));
+        const reset = judge(track(6000, 30, 30, 1), track(100_000, 500), STAGE5);
         assert.strictEqual(reset.decision, "HOLD");
         assert.match(reset.reasons.join(), /counter reset/);
-        assert.strictEqual(judge(track(200, 40, 1, 1), track(20_000, 100)).decision, "ROLLBACK");
-        const noHistogram = judge({ ...track(6000, 30), buckets: [] }, { ...track(100_000, 500), buckets: [] });
+        assert.strictEqual(judge(track(200, 40, 1, 1), track(20_000, 100), STAGE5).decision, "ROLLBACK");
+        const noHistogram = judge({ ...track(6000, 30), buckets: [] }, { ...track(100_000, 500), buckets: [] }, STAGE5);
         assert.strictEqual(noHistogram.decision, "HOLD");
         assert.match(noHistogram.reasons[0], /no latency histogram/);
     });
@@ -126,7 +135,7 @@ async function server(handler: http.RequestListener): Promise<{ url: string; clo
 
 const SCOPE = { namespace: "podinfo", app: "podinfo" };
 const NOW = new Date("2026-11-21T12:00:00Z");
-const analyzeAt = (prometheus: PrometheusClient) => analyze({ prometheus, metrics: DEFAULT_METRICS, scope: SCOPE, since: new Date(NOW.getTime() - 600_000), now: NOW });
+const analyzeAt = (prometheus: PrometheusClient) => analyze({ prometheus, metrics: DEFAULT_METRICS, scope: SCOPE, since: new Date(NOW.getTime() - 600_000), now: NOW, stage: STAGE5 });
 
 describe("rollout analyze: a Prometheus that cannot be trusted gives HOLD, never PROMOTE", () => {
     const cases: [string, http.RequestListener, RegExp][] = [
@@ -336,5 +345,19 @@ describe("rollout run: analyze until a decision, then next or rollback, and appl
         const q = project(STACK_FILE, io(track(6000, 30), track(100_000, 500), "failed"));
         assert.strictEqual(await q.run("run", "--stack", "dev", "--prometheus", "http://prom", "--apply"), 2);
         assert.match(q.out.join("\n"), /pulumi up failed: pulumi up of dev ended failed/);
+    });
+});
+
+describe("the decision benchmark's machinery (the figures come from `npm run bench`)", () => {
+    it("the seeded binomial sampler has the right mean, and a run covers every scenario and policy", () => {
+        const r = rng(7);
+        const draws = Array.from({ length: 2000 }, () => binomial(r, 1000, 0.01));
+        close(draws.reduce((a, b) => a + b, 0) / draws.length, 10, 0.3, "mean of Binomial(1000, 1%)");
+        const rows = bench(10, 1);
+        assert.strictEqual(rows.length, 20);
+        assert.deepStrictEqual(bench(10, 1), rows, "the same seed gives the same figures");
+        // Sized for 95% power at one-sided α = 1%: a few thousand canary requests against a 19× larger stable.
+        const n = zTestSampleSize(0.005, 0.01, 19);
+        assert.ok(n > 4000 && n < 5000, `z-test sample size ${n}`);
     });
 });

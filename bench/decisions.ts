@@ -1,0 +1,311 @@
+/**
+ * `npm run bench [-- --json] [-- --runs N] [-- --seed S]`: decision quality of canary policies over
+ * simulated rollouts (not part of `npm test`). Each rollout draws request, error and latency-bucket
+ * counts per look interval from the scenario's rates with a seeded generator, and runs one policy
+ * until it rolls back, promotes, or runs out of time (1 hour per stage).
+ *
+ * Policies: this project's analysis (`rollout/decide.ts`, looked at every 15 s, the scrape interval,
+ * through stages 5/25/50); Flagger's default (1-minute checks of the canary's request success rate
+ * ≥ 99%, rollback after 5 failed checks, weight +10 per passed check up to 50); the seed rule (after a
+ * 5-minute window per stage, roll back if the canary's error rate > stable's + 1 point); a
+ * fixed-horizon two-proportion z-test at the first stage, sized for 95% power against 2× errors.
+ */
+import { DEFAULT_POLICY, judge, TrackCounts } from "../rollout/decide";
+import { DEFAULT_STAGES } from "../rollout/stages";
+import { Bucket } from "../rollout/stats";
+import { BUCKETS } from "../app/server";
+
+// ---- seeded randomness -------------------------------------------------------------------------
+
+/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+export function rng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+function normal(r: () => number): number {
+    return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+}
+
+/** Binomial(n, p): exact by geometric gaps while n·p is small, normal approximation above. */
+export function binomial(r: () => number, n: number, p: number): number {
+    if (n <= 0 || p <= 0) return 0;
+    if (p >= 1) return n;
+    const mean = n * p;
+    if (mean > 50 && n * (1 - p) > 50) return Math.min(n, Math.max(0, Math.round(mean + Math.sqrt(mean * (1 - p)) * normal(r))));
+    let k = 0;
+    let i = 0;
+    const logq = Math.log(1 - p);
+    for (;;) {
+        i += Math.floor(Math.log(1 - r()) / logq) + 1;
+        if (i > n) return k;
+        k++;
+    }
+}
+
+/** Poisson(mean) as a binomial over many tiny slots (exact enough for request arrivals). */
+const poisson = (r: () => number, mean: number) => binomial(r, Math.max(1, Math.ceil(mean * 1000)), mean / Math.max(1, Math.ceil(mean * 1000)));
+
+// ---- scenarios -----------------------------------------------------------------------------------
+
+interface TrackModel {
+    readonly errorRate: number;
+    /** Latency ~ lognormal(median, sigma). */
+    readonly medianSeconds: number;
+    readonly sigma: number;
+}
+
+export interface Scenario {
+    readonly name: string;
+    /** Total requests per second across both tracks. */
+    readonly rps: number;
+    readonly stable: TrackModel;
+    readonly canary: TrackModel;
+    /** Whether the canary is worse (a rollback is a detection) or not (a rollback is false). */
+    readonly regression: boolean;
+}
+
+const BASE: TrackModel = { errorRate: 0.005, medianSeconds: 0.05, sigma: 0.5 };
+export const SCENARIOS: Scenario[] = [
+    { name: "healthy", rps: 200, stable: BASE, canary: BASE, regression: false },
+    { name: "2x errors", rps: 200, stable: BASE, canary: { ...BASE, errorRate: 0.01 }, regression: true },
+    { name: "10x errors", rps: 200, stable: BASE, canary: { ...BASE, errorRate: 0.05 }, regression: true },
+    // Every request 1.5× slower, so p99 (and every quantile) is +50%.
+    { name: "p99 +50%", rps: 200, stable: BASE, canary: { ...BASE, medianSeconds: BASE.medianSeconds * 1.5 }, regression: true },
+    { name: "low traffic", rps: 20, stable: BASE, canary: BASE, regression: false },
+];
+
+/** Standard normal CDF (Abramowitz-Stegun 7.1.26 through erf). */
+function phi(x: number): number {
+    const t = 1 / (1 + 0.3275911 * (Math.abs(x) / Math.SQRT2));
+    const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-(x * x) / 2);
+    return x >= 0 ? (1 + y) / 2 : (1 - y) / 2;
+}
+
+/** P(latency ≤ le) for each bucket boundary. */
+const bucketCdf = (m: TrackModel) => BUCKETS.map((le) => phi(Math.log(le / m.medianSeconds) / m.sigma));
+
+/** Counts of one track over one interval: requests, errors, and cumulative buckets. */
+function draw(r: () => number, m: TrackModel, cdf: number[], requests: number): TrackCounts {
+    const errors = binomial(r, requests, m.errorRate);
+    // Multinomial over buckets by sequential conditional binomials.
+    const perBucket: number[] = [];
+    let left = requests;
+    let massLeft = 1;
+    for (let i = 0; i < cdf.length; i++) {
+        const mass = cdf[i] - (i > 0 ? cdf[i - 1] : 0);
+        const k = massLeft > 0 ? binomial(r, left, Math.min(1, mass / massLeft)) : 0;
+        perBucket.push(k);
+        left -= k;
+        massLeft -= mass;
+    }
+    let cumulative = 0;
+    const buckets: Bucket[] = BUCKETS.map((le, i) => ({ le, count: (cumulative += perBucket[i]) }));
+    buckets.push({ le: Infinity, count: requests });
+    return { requests, errors, buckets, resets: 0 };
+}
+
+function add(a: TrackCounts, b: TrackCounts): TrackCounts {
+    return {
+        requests: a.requests + b.requests,
+        errors: a.errors + b.errors,
+        buckets: b.buckets.map((x, i) => ({ le: x.le, count: x.count + (a.buckets[i]?.count ?? 0) })),
+        resets: 0,
+    };
+}
+
+const EMPTY: TrackCounts = { requests: 0, errors: 0, buckets: [], resets: 0 };
+
+/** Traffic at `weight` percent for `seconds`: the two tracks' counts. */
+function traffic(r: () => number, s: Scenario, cdfs: { stable: number[]; canary: number[] }, weight: number, seconds: number) {
+    const n = poisson(r, s.rps * seconds);
+    const canaryN = binomial(r, n, weight / 100);
+    return { canary: draw(r, s.canary, cdfs.canary, canaryN), stable: draw(r, s.stable, cdfs.stable, n - canaryN) };
+}
+
+// ---- policies ------------------------------------------------------------------------------------
+
+export type Outcome = "rollback" | "promote" | "timeout";
+export interface RunResult {
+    readonly outcome: Outcome;
+    readonly canaryRequests: number;
+    readonly seconds: number;
+}
+type Policy = (r: () => number, s: Scenario) => RunResult;
+
+const STAGE_LIMIT_SECONDS = 3600;
+/** The program's default stages; 100 is the soak before `promote`, with no stable to compare. */
+const STAGES = DEFAULT_STAGES;
+const cdfsOf = (s: Scenario) => ({ stable: bucketCdf(s.stable), canary: bucketCdf(s.canary) });
+
+/** This project: the SPRT analysis every 15 s (the scrape interval), per stage 5 → 25 → 50. */
+const sequential: Policy = (r, s) => {
+    const cdfs = cdfsOf(s);
+    let served = 0;
+    let t = 0;
+    for (const weight of STAGES.filter((w) => w < 100)) {
+        let canary = EMPTY;
+        let stable = EMPTY;
+        for (let elapsed = 0; ; elapsed += 15) {
+            if (elapsed >= STAGE_LIMIT_SECONDS) return { outcome: "timeout", canaryRequests: served, seconds: t };
+            const d = traffic(r, s, cdfs, weight, 15);
+            canary = add(canary, d.canary);
+            stable = add(stable, d.stable);
+            served += d.canary.requests;
+            t += 15;
+            const decision = judge(canary, stable, { weight, stages: STAGES }, DEFAULT_POLICY).decision;
+            if (decision === "ROLLBACK") return { outcome: "rollback", canaryRequests: served, seconds: t };
+            if (decision === "PROMOTE") break;
+        }
+    }
+    return { outcome: "promote", canaryRequests: served, seconds: t };
+};
+
+/** Flagger's defaults: interval 1m, threshold 5, stepWeight 10, maxWeight 50, request-success-rate ≥ 99. */
+const flagger: Policy = (r, s) => {
+    const cdfs = cdfsOf(s);
+    let weight = 10;
+    let failed = 0;
+    let served = 0;
+    for (let t = 60; t <= 5 * STAGE_LIMIT_SECONDS; t += 60) {
+        const d = traffic(r, s, cdfs, weight, 60).canary;
+        served += d.requests;
+        // No requests in the interval is a failed check in Flagger ("no values found").
+        const ok = d.requests > 0 && 1 - d.errors / d.requests >= 0.99;
+        if (!ok && ++failed >= 5) return { outcome: "rollback", canaryRequests: served, seconds: t };
+        if (ok) {
+            if (weight >= 50) return { outcome: "promote", canaryRequests: served, seconds: t };
+            weight += 10;
+        }
+    }
+    return { outcome: "timeout", canaryRequests: served, seconds: 5 * STAGE_LIMIT_SECONDS };
+};
+
+/** The seed rule: per stage, a 5-minute window, roll back if canary errors > stable's + 1 point. */
+const seedRule: Policy = (r, s) => {
+    const cdfs = cdfsOf(s);
+    let served = 0;
+    let t = 0;
+    for (const weight of [5, 25, 50]) {
+        const d = traffic(r, s, cdfs, weight, 300);
+        served += d.canary.requests;
+        t += 300;
+        const ratio = (c: TrackCounts) => (c.requests > 0 ? c.errors / c.requests : 0);
+        if (ratio(d.canary) > ratio(d.stable) + 0.01) return { outcome: "rollback", canaryRequests: served, seconds: t };
+    }
+    return { outcome: "promote", canaryRequests: served, seconds: t };
+};
+
+const Z_ALPHA = 2.3263; // one-sided α = 1%
+const Z_POWER = 1.6449; // 95% power
+
+/** Canary requests a two-proportion z-test needs for `p0` vs `p1` with stable `k` times larger. */
+export function zTestSampleSize(p0: number, p1: number, k: number): number {
+    const pbar = (p1 + k * p0) / (1 + k);
+    const num = Z_ALPHA * Math.sqrt(pbar * (1 - pbar) * (1 + 1 / k)) + Z_POWER * Math.sqrt((p0 * (1 - p0)) / k + p1 * (1 - p1));
+    return Math.ceil((num / (p1 - p0)) ** 2);
+}
+
+/** Fixed horizon at 5%: wait for the planned sample, test once, then roll back or promote. */
+const fixedHorizon: Policy = (r, s) => {
+    const cdfs = cdfsOf(s);
+    const need = zTestSampleSize(s.stable.errorRate, 2 * s.stable.errorRate, 95 / 5);
+    let canary = EMPTY;
+    let stable = EMPTY;
+    let t = 0;
+    while (canary.requests < need) {
+        if (t >= STAGE_LIMIT_SECONDS) return { outcome: "timeout", canaryRequests: canary.requests, seconds: t };
+        const d = traffic(r, s, cdfs, 5, 15);
+        canary = add(canary, d.canary);
+        stable = add(stable, d.stable);
+        t += 15;
+    }
+    const pc = canary.errors / canary.requests;
+    const ps = stable.errors / stable.requests;
+    const pooled = (canary.errors + stable.errors) / (canary.requests + stable.requests);
+    const z = (pc - ps) / Math.sqrt(pooled * (1 - pooled) * (1 / canary.requests + 1 / stable.requests) || 1);
+    return { outcome: z > Z_ALPHA ? "rollback" : "promote", canaryRequests: canary.requests, seconds: t };
+};
+
+export const POLICIES: Record<string, Policy> = {
+    "this project (SPRT)": sequential,
+    "Flagger default": flagger,
+    "seed rule": seedRule,
+    "fixed-horizon z-test": fixedHorizon,
+};
+
+// ---- the table -----------------------------------------------------------------------------------
+
+function quantile(xs: number[], q: number): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+
+export interface Row {
+    readonly scenario: string;
+    readonly policy: string;
+    readonly runs: number;
+    /** Rollbacks of a canary that is not worse, in percent (healthy scenarios), else null. */
+    readonly falseRollbackPct: number | null;
+    /** Rollbacks of a worse canary, in percent (regression scenarios), else null. */
+    readonly detectionPct: number | null;
+    readonly medianCanaryRequests: number;
+    readonly p95CanaryRequests: number;
+    readonly medianMinutes: number;
+    readonly timeoutPct: number;
+}
+
+export function bench(runs: number, seed: number): Row[] {
+    const rows: Row[] = [];
+    SCENARIOS.forEach((scenario, si) => {
+        Object.entries(POLICIES).forEach(([policy, run], pi) => {
+            // One stream per (scenario, policy): adding a policy does not change another's figures.
+            const r = rng(seed * 1009 + si * 101 + pi);
+            const results = Array.from({ length: runs }, () => run(r, scenario));
+            const pct = (o: Outcome) => (100 * results.filter((x) => x.outcome === o).length) / runs;
+            rows.push({
+                scenario: scenario.name,
+                policy,
+                runs,
+                falseRollbackPct: scenario.regression ? null : pct("rollback"),
+                detectionPct: scenario.regression ? pct("rollback") : null,
+                medianCanaryRequests: quantile(results.map((x) => x.canaryRequests), 0.5),
+                p95CanaryRequests: quantile(results.map((x) => x.canaryRequests), 0.95),
+                medianMinutes: quantile(results.map((x) => x.seconds / 60), 0.5),
+                timeoutPct: pct("timeout"),
+            });
+        });
+    });
+    return rows;
+}
+
+function table(rows: Row[]): string {
+    const head = ["scenario", "policy", "false rollback %", "detection %", "median canary req", "p95 canary req", "median min", "no decision %"];
+    const fmt = (x: number | null, d = 1) => (x === null ? "–" : x.toFixed(d));
+    const lines = rows.map((r) => [r.scenario, r.policy, fmt(r.falseRollbackPct), fmt(r.detectionPct), fmt(r.medianCanaryRequests, 0), fmt(r.p95CanaryRequests, 0), fmt(r.medianMinutes), fmt(r.timeoutPct)]);
+    return [head, head.map(() => "---"), ...lines].map((l) => `| ${l.join(" | ")} |`).join("\n");
+}
+
+if (require.main === module) {
+    const args = process.argv.slice(2);
+    const opt = (name: string, fallback: number) => {
+        const i = args.indexOf(`--${name}`);
+        return i >= 0 ? Number(args[i + 1]) : fallback;
+    };
+    const runs = opt("runs", 1000);
+    const seed = opt("seed", 20261121);
+    const started = Date.now();
+    const rows = bench(runs, seed);
+    if (args.includes("--json")) {
+        process.stdout.write(`${JSON.stringify({ runs, seed, rows })}\n`);
+    } else {
+        process.stdout.write(`${runs} rollouts per scenario and policy, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s\n\n${table(rows)}\n`);
+        process.stdout.write(`\nWald's SPRT expected sample size for 0.5% → 1.0%, α = 1%, β = 5%: ${Math.round(require("../rollout/stats").waldAsn(0.005, 0.01, 0.01, 0.05, "H1"))} canary requests\n`);
+    }
+}
