@@ -49,7 +49,7 @@ interface Args {
     readonly flags: Partial<Record<(typeof VALUE_FLAGS)[number], string>> & Partial<Record<(typeof BOOLEAN_FLAGS)[number], boolean>>;
 }
 
-export const USAGE = `usage: rollout <${COMMANDS.join("|")}> --stack <name> [--prometheus URL] [--since 15m|RFC3339] [--json] [--apply] [--interval 30s] [--timeout 30m]`;
+export const USAGE = `usage: rollout <${COMMANDS.join("|")}> --stack <name> [--prometheus URL] [--since 15m|RFC3339] [--json] [--apply] [--interval 15s] [--timeout 30m]`;
 
 export function parseArgs(argv: readonly string[]): Args {
     const [command, ...rest] = argv;
@@ -166,7 +166,8 @@ function sinceOf(a: Args, io: CliIo, fallback: string): Date {
 }
 
 async function run(s: StackFile, a: Args, io: CliIo): Promise<number> {
-    const interval = durationMs("interval", a.flags.interval, 30_000);
+    // Default: the ServiceMonitor's scrape interval; looking more often sees no new data.
+    const interval = durationMs("interval", a.flags.interval, 15_000);
     const deadline = io.now().getTime() + durationMs("timeout", a.flags.timeout, 30 * 60_000);
     // Without --since the stage is taken to start now: only evidence gathered from here on counts.
     const since = a.flags.since ? sinceOf(a, io, "") : io.now();
