@@ -185,7 +185,8 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
     it("with Prometheus stopped the command answers HOLD, exit 3, with the reason", async () => {
         prometheus.kill("SIGTERM");
         await new Promise((r) => prometheus.once("exit", r));
-        const r = spawnSync(path.join(ROOT, "bin", "rollout"), ["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", "1m", "--json"], { cwd: dir, encoding: "utf8" });
+        const r = spawnSync(path.join(ROOT, "rollout", "bin.js"), ["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", "1m", "--json"], { cwd: dir, encoding: "utf8" });
+        assert.ifError(r.error);
         assert.strictEqual(r.status, 3, `${r.stdout}${r.stderr}`);
         const result = JSON.parse(r.stdout.trim().split("\n").pop()!);
         assert.strictEqual(result.decision, "HOLD");
