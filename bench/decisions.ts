@@ -10,7 +10,7 @@
  * 5-minute window per stage, roll back if the canary's error rate > stable's + 1 point); a
  * fixed-horizon two-proportion z-test at the first stage, sized for 95% power against 2× errors.
  */
-import { DEFAULT_POLICY, judge, TrackCounts } from "../rollout/decide";
+import { DEFAULT_POLICY, EMPTY_COUNTS, judge, TrackCounts } from "../rollout/decide";
 import { DEFAULT_STAGES } from "../rollout/stages";
 import { Bucket } from "../rollout/stats";
 import { BUCKETS } from "../app/server";
@@ -120,8 +120,6 @@ function add(a: TrackCounts, b: TrackCounts): TrackCounts {
     };
 }
 
-const EMPTY: TrackCounts = { requests: 0, errors: 0, buckets: [], resets: 0 };
-
 /** Traffic at `weight` percent for `seconds`: the two tracks' counts. */
 function traffic(r: () => number, s: Scenario, cdfs: { stable: number[]; canary: number[] }, weight: number, seconds: number) {
     const n = poisson(r, s.rps * seconds);
@@ -150,8 +148,8 @@ const sequential: Policy = (r, s) => {
     let served = 0;
     let t = 0;
     for (const weight of STAGES.filter((w) => w < 100)) {
-        let canary = EMPTY;
-        let stable = EMPTY;
+        let canary = EMPTY_COUNTS;
+        let stable = EMPTY_COUNTS;
         for (let elapsed = 0; ; elapsed += 15) {
             if (elapsed >= STAGE_LIMIT_SECONDS) return { outcome: "timeout", canaryRequests: served, seconds: t };
             const d = traffic(r, s, cdfs, weight, 15);
@@ -216,8 +214,8 @@ export function zTestSampleSize(p0: number, p1: number, k: number): number {
 const fixedHorizon: Policy = (r, s) => {
     const cdfs = cdfsOf(s);
     const need = zTestSampleSize(s.stable.errorRate, 2 * s.stable.errorRate, 95 / 5);
-    let canary = EMPTY;
-    let stable = EMPTY;
+    let canary = EMPTY_COUNTS;
+    let stable = EMPTY_COUNTS;
     let t = 0;
     while (canary.requests < need) {
         if (t >= STAGE_LIMIT_SECONDS) return { outcome: "timeout", canaryRequests: canary.requests, seconds: t };

@@ -60,6 +60,12 @@ export const albRuleWeights = forTypes(
     },
 );
 
+/** A Deployment's init and app containers. */
+function containersOf(props: Record<string, any>): any[] {
+    const pod = props.spec?.template?.spec ?? {};
+    return [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
+}
+
 /** Why each field is needed: the restricted Pod Security Standard, probes for safe rollouts, limits for noisy neighbours. */
 function containerProblems(c: any, pod: any): string[] {
     const problems: string[] = [];
@@ -82,9 +88,8 @@ export const deploymentHardening = forTypes(
     "Deployments' containers have readiness and liveness probes, cpu and memory limits, and the restricted security context.",
     [TYPES.deployment],
     (props, report) => {
-        const pod = props.spec?.template?.spec ?? {};
-        for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
-            const problems = containerProblems(c, pod);
+        for (const c of containersOf(props)) {
+            const problems = containerProblems(c, props.spec?.template?.spec ?? {});
             if (problems.length > 0) report(`container ${c.name}: ${problems.join(", ")}`);
         }
     },
@@ -103,8 +108,7 @@ export const prodImagesPinned: ResourceValidationPolicy = {
         if (args.type !== TYPES.deployment) return;
         const prodStacks = args.getConfig<{ prodStacks?: string[] }>().prodStacks ?? ["prod"];
         if (!prodStacks.includes(stackOfUrn(args.urn))) return;
-        const pod = args.props.spec?.template?.spec ?? {};
-        for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+        for (const c of containersOf(args.props)) {
             if (typeof c.image !== "string" || !isPinned(c.image)) reportViolation(`container ${c.name}: image ${c.image} is untagged or :latest; pin a version tag or digest in prod`);
         }
     },

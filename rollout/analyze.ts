@@ -2,7 +2,7 @@
  * `rollout analyze`: reads canary and stable counts for the stage so far from Prometheus and judges
  * them (`decide.ts`). Anything wrong with the data is HOLD with the reason, never PROMOTE.
  */
-import { DecisionPolicy, DEFAULT_POLICY, judge, Judgement, StageContext, TrackCounts } from "./decide";
+import { DecisionPolicy, DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, StageContext, TrackCounts } from "./decide";
 import { PrometheusClient, PrometheusError, Sample } from "./prometheus";
 import { bucketCount, counterResets, ERROR_STATUS, MetricNames, requestCount, Scope } from "./queries";
 import type { Track } from "../components/labels";
@@ -45,10 +45,8 @@ export interface AnalyzeOptions {
     readonly policy?: DecisionPolicy;
 }
 
-const EMPTY: TrackCounts = { requests: 0, errors: 0, buckets: [], resets: 0 };
-
 function hold(reason: string): Judgement {
-    return { decision: "HOLD", reasons: [reason], canary: EMPTY, stable: EMPTY, evidence: {} };
+    return { decision: "HOLD", reasons: [reason], canary: EMPTY_COUNTS, stable: EMPTY_COUNTS, evidence: {} };
 }
 
 export async function analyze(o: AnalyzeOptions): Promise<Judgement> {

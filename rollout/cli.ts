@@ -122,8 +122,6 @@ function edit(s: StackFile, edits: Edit[], io: CliIo): StackFile {
     return written;
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-
 function printJudgement(j: Judgement, io: CliIo, json: boolean): void {
     if (json) {
         // The +Inf bucket stays "+Inf" (JSON has no Infinity), as Prometheus writes it.
@@ -133,14 +131,7 @@ function printJudgement(j: Judgement, io: CliIo, json: boolean): void {
     }
     io.out(`decision: ${j.decision}`);
     io.out(`requests: canary ${j.canary.requests} (${j.canary.errors} 5xx), stable ${j.stable.requests} (${j.stable.errors} 5xx)`);
-    for (const t of [j.evidence.errors, j.evidence.latency]) {
-        if (!t) continue;
-        const [lo, hi] = t.canary.interval;
-        io.out(
-            `${t.name}: canary ${pct(t.canary.ratio)} [95% ${pct(lo)}, ${pct(hi)}] ${t.event}, stable ${pct(t.stable.ratio)}; ` +
-                `LLR ${t.sprt.llr.toFixed(2)} (rollback at ${t.sprt.boundaries.upper.toFixed(2)}, promote at ${t.sprt.boundaries.lower.toFixed(2)}), ${Math.round(100 * t.sprt.progress)}% of the way`,
-        );
-    }
+    // The reasons carry each test's evidence: ratios, intervals, LLR and the distance to each boundary.
     for (const r of j.reasons) io.out(`- ${r}`);
 }
 
@@ -158,8 +149,7 @@ async function analyzeOnce(s: StackFile, a: Args, io: CliIo, since: Date): Promi
     return analyze({ prometheus: client, metrics: s.config.metrics, scope: { namespace: s.config.app.namespace, app: s.config.app.name }, since, now: io.now(), stage: { weight: s.config.weight, stages: s.config.stages } });
 }
 
-function sinceOf(a: Args, io: CliIo, fallback: string): Date {
-    const value = a.flags.since ?? fallback;
+function sinceOf(value: string, io: CliIo): Date {
     const since = parseSince(value, io.now());
     if (!since) throw new UsageError(`--since ${JSON.stringify(value)} is neither a duration (90s, 15m, 2h) nor a past RFC 3339 time`);
     return since;
@@ -170,7 +160,7 @@ async function run(s: StackFile, a: Args, io: CliIo): Promise<number> {
     const interval = durationMs("interval", a.flags.interval, 15_000);
     const deadline = io.now().getTime() + durationMs("timeout", a.flags.timeout, 30 * 60_000);
     // Without --since the stage is taken to start now: only evidence gathered from here on counts.
-    const since = a.flags.since ? sinceOf(a, io, "") : io.now();
+    const since = a.flags.since === undefined ? io.now() : sinceOf(a.flags.since, io);
     for (;;) {
         await io.sleep(interval);
         const j = await analyzeOnce(s, a, io, since);
@@ -213,7 +203,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
             case "promote":
                 return (edit(s, planPromote(s.config, s.doc), io), 0);
             case "analyze": {
-                const j = await analyzeOnce(s, a, io, sinceOf(a, io, "15m"));
+                const j = await analyzeOnce(s, a, io, sinceOf(a.flags.since ?? "15m", io));
                 printJudgement(j, io, a.flags.json === true);
                 return EXIT[j.decision];
             }

@@ -2,7 +2,7 @@
  * The stage decision from counts: PROMOTE, HOLD or ROLLBACK. Pure; `analyze.ts` gathers the counts
  * from Prometheus, the benchmark feeds simulated ones.
  */
-import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, Bucket, countAbove, sprt, SprtResult, waldAsn, wilson } from "./stats";
+import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, Bucket, countAbove, sprt, SprtResult, totalOf, waldAsn, wilson } from "./stats";
 
 export type Decision = "PROMOTE" | "HOLD" | "ROLLBACK";
 
@@ -76,7 +76,10 @@ export interface Judgement {
     readonly evidence: { readonly errors?: TestEvidence; readonly latency?: TestEvidence; readonly latencyBound?: number };
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+/** No requests seen: the counts of a window Prometheus could not give. */
+export const EMPTY_COUNTS: TrackCounts = { requests: 0, errors: 0, buckets: [], resets: 0 };
+
+export const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 /** The stage being judged: its weight and the rollout's stages. */
 export interface StageContext {
@@ -140,13 +143,12 @@ function sequentialTest(name: TestEvidence["name"], event: string, canary: [numb
 function describe(t: TestEvidence): string {
     const s = t.sprt;
     const verdict = s.outcome === "H1" ? "regression" : s.outcome === "H0" ? "no regression" : "undecided";
+    const [lo, hi] = t.canary.interval;
     return (
-        `${t.name}: canary ${t.canary.events}/${t.canary.n} ${t.event} (${pct(t.canary.ratio)}) vs stable ${pct(t.stable.ratio)}; ` +
-        `${verdict} (LLR ${s.llr.toFixed(2)}, rollback at ${s.boundaries.upper.toFixed(2)}, promote at ${s.boundaries.lower.toFixed(2)})`
+        `${t.name}: canary ${t.canary.events}/${t.canary.n} ${t.event} (${pct(t.canary.ratio)}, 95% ${pct(lo)}–${pct(hi)}) vs stable ${pct(t.stable.ratio)}; ` +
+        `${verdict} (LLR ${s.llr.toFixed(2)}, rollback at ${s.boundaries.upper.toFixed(2)}, promote at ${s.boundaries.lower.toFixed(2)}, ${Math.round(100 * s.progress)}% of the way)`
     );
 }
-
-const totalOf = (buckets: readonly Bucket[]) => buckets.find((b) => b.le === Infinity)?.count ?? 0;
 
 /**
  * The decision: ROLLBACK when either test finds a regression; PROMOTE only when both find none, with

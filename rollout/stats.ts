@@ -92,9 +92,14 @@ export interface Bucket {
     readonly count: number;
 }
 
+/** All observations: the +Inf bucket's count (0 without one). */
+export function totalOf(buckets: readonly Bucket[]): number {
+    return buckets.find((b) => b.le === Infinity)?.count ?? 0;
+}
+
 /** Observations above `bound` (a bucket boundary): the +Inf count minus the bound's bucket. */
 export function countAbove(buckets: readonly Bucket[], bound: number): number {
-    const total = buckets.find((b) => b.le === Infinity)?.count ?? 0;
+    const total = totalOf(buckets);
     const at = buckets.find((b) => b.le === bound);
     if (!at) throw new Error(`no bucket with le=${bound}`);
     return Math.max(0, total - at.count);
@@ -106,7 +111,7 @@ export function countAbove(buckets: readonly Bucket[], bound: number): number {
  */
 export function boundAtQuantile(buckets: readonly Bucket[], quantile: number): number | undefined {
     const sorted = [...buckets].sort((a, b) => a.le - b.le);
-    const total = sorted.find((b) => b.le === Infinity)?.count ?? 0;
+    const total = totalOf(sorted);
     if (total <= 0) return undefined;
     return sorted.find((b) => b.le !== Infinity && b.count >= quantile * total)?.le;
 }

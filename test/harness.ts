@@ -101,11 +101,11 @@ async function resolveDeep(v: any): Promise<any> {
     return v;
 }
 
-/** Fake provider state: echo the inputs, and add the outputs AWS would compute. */
 /** The dev stack's outputs prod reads by default: it promoted the canary the stack files name. */
 export const DEV_STACK = "organization/canary/dev";
 const DEFAULT_STACK_OUTPUTS = { [DEV_STACK]: { promotedVersion: "6.8.0" } };
 
+/** Fake provider state: echo the inputs, and add the outputs AWS would compute. */
 function fakeState(type: string, name: string, inputs: Record<string, any>, previous: AppliedStage | null, stacks: Record<string, Record<string, unknown>>): Record<string, any> {
     if (type === "pulumi:pulumi:StackReference") {
         const outputs = name === "applied-stage" ? (previous ? { stage: previous.stage, canaryVersion: previous.canaryVersion } : {}) : (stacks[inputs.name] ?? {});
