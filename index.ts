@@ -14,7 +14,7 @@ import { MonitoringStack, PROMETHEUS_URL } from "./components/monitoring";
 import { LOGGING_NAMESPACE, MONITORING_NAMESPACE, Namespaces } from "./components/namespaces";
 import { NginxRouting, nginxPeers } from "./components/nginxRouting";
 import { CanaryWorkload } from "./components/workload";
-import { checkTransition, splitFor } from "./rollout/stages";
+import { checkTransition, splitFor } from "./domain/stages";
 import { ConfigError, readStackConfig } from "./stacks/config";
 import { CANARY_VERSION_OUTPUT, readAppliedStage, STAGE_OUTPUT } from "./stacks/previous";
 import { checkPromotion, PROMOTED_OUTPUT } from "./stacks/promotion";

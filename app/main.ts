@@ -1,16 +1,48 @@
 /**
  * `npx ts-node --transpile-only app/main.ts --port 8080 --version 2.0.0 --errorRatio 0.2 --addedLatencyMs 30`
- * Prints `listening <port>` once it accepts connections (port 0 picks a free one).
+ * Prints `listening <port>` once it accepts connections (port 0 picks a free one). Bad options exit 2
+ * with the reason.
  */
-import { createApp, parseFaults } from "./server";
+import { numberOption, optionHelp, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
+import { createApp, FAULT_RANGES, parseFaults } from "./server";
 
-const args = process.argv.slice(2);
-const params = new URLSearchParams();
-for (let i = 0; i < args.length; i += 2) params.set(args[i].replace(/^--/, ""), args[i + 1] ?? "");
-const faults = parseFaults(params, { errorRatio: 0, addedLatencyMs: 0 });
-const server = createApp({ ...faults, version: params.get("version") ?? "0.0.0" });
-server.listen(Number(params.get("port") ?? 8080), "127.0.0.1", () => {
-    const address = server.address();
-    process.stdout.write(`listening ${typeof address === "object" && address ? address.port : ""}\n`);
-});
-process.on("SIGTERM", () => server.close(() => process.exit(0)));
+const OPTIONS: OptionSpec[] = [
+    { name: "port", value: "N", help: "port on 127.0.0.1 (default 8080; 0 picks a free one)" },
+    { name: "version", value: "V", help: "the version it reports (default 0.0.0)" },
+    { name: "errorRatio", value: "R", help: `share of requests answered 500, ${FAULT_RANGES.errorRatio.join(" to ")} (default 0)` },
+    { name: "addedLatencyMs", value: "MS", help: `latency added to every request, ${FAULT_RANGES.addedLatencyMs.join(" to ")} (default 0)` },
+    { name: "help", help: "this help" },
+];
+
+function start(argv: readonly string[]): void {
+    const o = parseOptions(argv, OPTIONS, "app");
+    if (o.help) {
+        process.stdout.write(["usage: app/main.ts [options]; PUT /faults?errorRatio=R&addedLatencyMs=MS changes the faults at run time", ...optionHelp(OPTIONS)].join("\n") + "\n");
+        return;
+    }
+    const faultParams = new URLSearchParams();
+    for (const key of Object.keys(FAULT_RANGES)) {
+        const v = stringOption(o, key);
+        if (v !== undefined) faultParams.set(key, v);
+    }
+    let faults;
+    try {
+        faults = parseFaults(faultParams, { errorRatio: 0, addedLatencyMs: 0 });
+    } catch (e) {
+        throw new UsageError(`app: --${(e as Error).message}`);
+    }
+    const server = createApp({ ...faults, version: stringOption(o, "version") ?? "0.0.0" });
+    server.listen(numberOption(o, "port", 8080, 0, 65535, true), "127.0.0.1", () => {
+        const address = server.address();
+        process.stdout.write(`listening ${typeof address === "object" && address ? address.port : ""}\n`);
+    });
+    process.on("SIGTERM", () => server.close(() => process.exit(0)));
+}
+
+try {
+    start(process.argv.slice(2));
+} catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    process.exit(2);
+}

@@ -49,8 +49,15 @@ export function createApp(opts: AppOptions): http.Server {
             return;
         }
         if (url.pathname === "/faults" && req.method === "PUT") {
-            // Change the injected faults at run time: PUT /faults?errorRatio=0.2&addedLatencyMs=50
-            faults = parseFaults(url.searchParams, faults);
+            // Change the injected faults at run time: PUT /faults?errorRatio=0.2&addedLatencyMs=50.
+            // A bad value changes nothing and is answered 400 with the reason; the app keeps serving.
+            try {
+                faults = parseFaults(url.searchParams, faults);
+            } catch (e) {
+                res.writeHead(400, { "content-type": "application/json" });
+                res.end(JSON.stringify({ error: (e as Error).message, faults }));
+                return;
+            }
             res.writeHead(200, { "content-type": "application/json" });
             res.end(JSON.stringify(faults));
             return;
@@ -67,14 +74,21 @@ export function createApp(opts: AppOptions): http.Server {
     });
 }
 
-/** Fault settings from query or CLI parameters; a bad value is an error naming it. */
+/** The fault keys and their ranges. */
+export const FAULT_RANGES: Readonly<Record<keyof Faults, readonly [number, number]>> = { errorRatio: [0, 1], addedLatencyMs: [0, 60_000] };
+
+/** Fault settings from query parameters; a bad or unknown key is an error naming it. */
 export function parseFaults(params: URLSearchParams, base: Faults): Faults {
-    const num = (key: keyof Faults, min: number, max: number): number => {
+    for (const key of params.keys()) {
+        if (!(key in FAULT_RANGES)) throw new Error(`unknown fault ${JSON.stringify(key)}: the faults are ${Object.keys(FAULT_RANGES).join(", ")}`);
+    }
+    const num = (key: keyof Faults): number => {
         const raw = params.get(key);
         if (raw === null) return base[key];
+        const [min, max] = FAULT_RANGES[key];
         const v = Number(raw);
-        if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${key}=${raw}: must be a number in ${min}..${max}`);
+        if (raw.trim() === "" || !Number.isFinite(v) || v < min || v > max) throw new Error(`${key}=${raw}: must be a number from ${min} to ${max}`);
         return v;
     };
-    return { errorRatio: num("errorRatio", 0, 1), addedLatencyMs: num("addedLatencyMs", 0, 60_000) };
+    return { errorRatio: num("errorRatio"), addedLatencyMs: num("addedLatencyMs") };
 }

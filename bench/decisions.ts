@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --runs N] [-- --seed S]`: decision quality of canary policies over
+ * `npm run bench -- [--json] [--runs N] [--seed S] [--help]`: decision quality of canary policies over
  * simulated rollouts (not part of `npm test`). Each rollout draws request, error and latency-bucket
  * counts per look interval from the scenario's rates with a seeded generator, and runs one policy
  * until it rolls back, promotes, or runs out of time (1 hour per stage).
@@ -10,9 +10,10 @@
  * 5-minute window per stage, roll back if the canary's error rate > stable's + 1 point); a
  * fixed-horizon two-proportion z-test at the first stage, sized for 95% power against 2× errors.
  */
-import { DEFAULT_POLICY, EMPTY_COUNTS, judge, TrackCounts } from "../rollout/decide";
-import { DEFAULT_STAGES } from "../rollout/stages";
-import { Bucket } from "../rollout/stats";
+import { DEFAULT_POLICY, EMPTY_COUNTS, judge, TrackCounts } from "../domain/decide";
+import { DEFAULT_STAGES } from "../domain/stages";
+import { Bucket, waldAsn } from "../domain/stats";
+import { numberOption, optionHelp, OptionSpec, parseOptions, UsageError } from "../lib/args";
 import { BUCKETS } from "../app/server";
 
 // ---- seeded randomness -------------------------------------------------------------------------
@@ -290,20 +291,46 @@ function table(rows: Row[]): string {
     return [head, head.map(() => "---"), ...lines].map((l) => `| ${l.join(" | ")} |`).join("\n");
 }
 
-if (require.main === module) {
-    const args = process.argv.slice(2);
-    const opt = (name: string, fallback: number) => {
-        const i = args.indexOf(`--${name}`);
-        return i >= 0 ? Number(args[i + 1]) : fallback;
+export const BENCH_OPTIONS: OptionSpec[] = [
+    { name: "runs", value: "N", help: "rollouts per scenario and policy, 1 to 100000 (default 1000)" },
+    { name: "seed", value: "S", help: "seed of the generator, a whole number from 0 to 4294967295 (default 20261121)" },
+    { name: "json", help: "print one JSON document {runs, seed, rows} instead of the table" },
+    { name: "help", help: "this help" },
+];
+
+/** The benchmark's options, validated: a bad value is a UsageError naming it. */
+export function benchOptions(argv: readonly string[]): { runs: number; seed: number; json: boolean; help: boolean } {
+    const o = parseOptions(argv, BENCH_OPTIONS, "bench");
+    return {
+        runs: numberOption(o, "runs", 1000, 1, 100_000, true),
+        seed: numberOption(o, "seed", 20261121, 0, 2 ** 32 - 1, true),
+        json: o.json === true,
+        help: o.help === true,
     };
-    const runs = opt("runs", 1000);
-    const seed = opt("seed", 20261121);
+}
+
+function main(argv: readonly string[]): void {
+    const { runs, seed, json, help } = benchOptions(argv);
+    if (help) {
+        process.stdout.write(["usage: npm run bench -- [options]: decision quality of canary policies over simulated rollouts", ...optionHelp(BENCH_OPTIONS)].join("\n") + "\n");
+        return;
+    }
     const started = Date.now();
     const rows = bench(runs, seed);
-    if (args.includes("--json")) {
+    if (json) {
         process.stdout.write(`${JSON.stringify({ runs, seed, rows })}\n`);
-    } else {
-        process.stdout.write(`${runs} rollouts per scenario and policy, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s\n\n${table(rows)}\n`);
-        process.stdout.write(`\nWald's SPRT expected sample size for 0.5% → 1.0%, α = 1%, β = 5%: ${Math.round(require("../rollout/stats").waldAsn(0.005, 0.01, 0.01, 0.05, "H1"))} canary requests\n`);
+        return;
+    }
+    process.stdout.write(`${runs} rollouts per scenario and policy, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s\n\n${table(rows)}\n`);
+    process.stdout.write(`\nWald's SPRT expected sample size for 0.5% → 1.0%, α = 1%, β = 5%: ${Math.round(waldAsn(0.005, 0.01, 0.01, 0.05, "H1"))} canary requests\n`);
+}
+
+if (require.main === module) {
+    try {
+        main(process.argv.slice(2));
+    } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        process.stderr.write(`${e.message}\n`);
+        process.exit(2);
     }
 }

@@ -1,9 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { splitFor } from "../rollout/stages";
+import { splitFor } from "../domain/stages";
 import type { AlbConfig, StackConfig } from "../stacks/schema";
-import { Track, TRACKS } from "./labels";
+import { Track, TRACKS } from "../domain/tracks";
 import { CANARY_HEADER } from "./nginxRouting";
 import { pinnedRelease } from "./helm";
 import { CHARTS } from "./versions";

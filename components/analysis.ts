@@ -2,7 +2,7 @@
  * The stage analysis as Argo Rollouts metrics, built from the same PromQL builders as the alert
  * rules. Pure: ProgressiveDelivery puts them in a ClusterAnalysisTemplate and the stage's AnalysisRun.
  */
-import { APP_LABELS, errorRatio, latencyQuantile, MetricNames, requestCount, Scope } from "../rollout/queries";
+import { APP_LABELS, errorRatio, latencyQuantile, MetricNames, requestCount, Scope } from "../domain/promql";
 import type { StackConfig } from "../stacks/schema";
 
 export type AnalysisConfig = StackConfig["analysis"];

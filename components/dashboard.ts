@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { APP_LABELS, MetricNames, requestRate, Scope, scopeMatchers } from "../rollout/queries";
+import { APP_LABELS, MetricNames, requestRate, Scope, scopeMatchers } from "../domain/promql";
 import { DASHBOARD_LABEL } from "./monitoring";
 import { AlertThresholds, RECORD } from "./rules";
 import { errorBudget } from "./slo";

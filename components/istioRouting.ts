@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { splitFor } from "../rollout/stages";
+import { splitFor } from "../domain/stages";
 import type { StackConfig } from "../stacks/schema";
-import { appLabels, namespacePeer, Track, TRACKS } from "./labels";
+import { Track, TRACKS } from "../domain/tracks";
+import { appLabels, namespacePeer } from "./labels";
 import { CANARY_HEADER } from "./nginxRouting";
 
 type IstioConfig = StackConfig["istio"];

@@ -1,7 +1,5 @@
 /** Label conventions shared by workloads, selectors and the metric contract. */
-
-export type Track = "stable" | "canary";
-export const TRACKS: readonly Track[] = ["stable", "canary"];
+import type { Track } from "../domain/tracks";
 
 /** Labels every object of the app carries. */
 export function appLabels(app: string): Record<string, string> {

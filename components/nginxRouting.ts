@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { splitFor } from "../rollout/stages";
+import { splitFor } from "../domain/stages";
 import type { NginxConfig, StackConfig } from "../stacks/schema";
-import { appLabels, namespacePeer, Track } from "./labels";
+import type { Track } from "../domain/tracks";
+import { appLabels, namespacePeer } from "./labels";
 import { pinnedRelease } from "./helm";
 import { CHARTS } from "./versions";
 

@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig, TrackConfig } from "../stacks/schema";
-import { appLabels, namespacePeer, podLabels, Track, TRACKS, trackName, trackSelector } from "./labels";
+import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
+import { Track, TRACKS } from "../domain/tracks";
+import { appLabels, namespacePeer, podLabels, trackName, trackSelector } from "./labels";
 
 type AppConfig = StackConfig["app"];
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -96,7 +98,7 @@ export function serviceMonitorSpec(app: AppConfig): Record<string, unknown> {
             {
                 port: "http",
                 path: "/metrics",
-                interval: "15s",
+                interval: `${SCRAPE_INTERVAL_SECONDS}s`,
                 relabelings: Object.entries(RELABEL).map(([target, podLabel]) => ({
                     action: "replace",
                     sourceLabels: [`__meta_kubernetes_pod_label_${podLabel}`],

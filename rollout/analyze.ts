@@ -2,10 +2,11 @@
  * `rollout analyze`: reads canary and stable counts for the stage so far from Prometheus and judges
  * them (`decide.ts`). Anything wrong with the data is HOLD with the reason, never PROMOTE.
  */
-import { DecisionPolicy, DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, StageContext, TrackCounts } from "./decide";
+import { DecisionPolicy, DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, StageContext, TrackCounts } from "../domain/decide";
 import { PrometheusClient, PrometheusError, Sample } from "./prometheus";
-import { bucketCount, counterResets, ERROR_STATUS, MetricNames, requestCount, Scope } from "./queries";
-import type { Track } from "../components/labels";
+import { bucketCount, counterResets, ERROR_STATUS, MetricNames, requestCount, SCRAPE_INTERVAL_SECONDS, Scope } from "../domain/promql";
+import { UsageError } from "../lib/args";
+import type { Track } from "../domain/tracks";
 
 const TRACK_LABEL = ["track"];
 const BOTH_TRACKS = [`track=~"stable|canary"`];
@@ -42,17 +43,27 @@ export interface AnalyzeOptions {
     readonly now: Date;
     /** The stage being judged (its weight and the stages), for its share of the false-rollback budget. */
     readonly stage: StageContext;
+    /** How often Prometheus scrapes the app (default the ServiceMonitor's, 15 s). */
+    readonly scrapeIntervalSeconds?: number;
     readonly policy?: DecisionPolicy;
 }
 
+/** HOLD with nothing read: the counts are unknown, not zero. */
 function hold(reason: string): Judgement {
-    return { decision: "HOLD", reasons: [reason], canary: EMPTY_COUNTS, stable: EMPTY_COUNTS, evidence: {} };
+    return { decision: "HOLD", reasons: [reason], canary: null, stable: null, evidence: {} };
 }
+
+/** The shortest window that can show an increase: two scrapes. */
+export const minimumWindowSeconds = (scrapeIntervalSeconds: number) => 2 * scrapeIntervalSeconds;
 
 export async function analyze(o: AnalyzeOptions): Promise<Judgement> {
     const windowSeconds = Math.ceil((o.now.getTime() - o.since.getTime()) / 1000);
-    // Shorter than two scrapes gives empty vectors anyway; this names the cause.
-    if (windowSeconds < 2) return hold(`the window since ${o.since.toISOString()} is ${windowSeconds}s; wait for a few scrapes of the stage`);
+    const minimum = minimumWindowSeconds(o.scrapeIntervalSeconds ?? SCRAPE_INTERVAL_SECONDS);
+    // A shorter window gives empty vectors, which would read like a label problem; this names the cause.
+    if (windowSeconds < minimum) {
+        const ready = new Date(o.since.getTime() + minimum * 1000).toISOString();
+        return hold(`the window since ${o.since.toISOString()} is ${windowSeconds}s, shorter than two scrape intervals (${minimum}s): nothing to judge before ${ready}`);
+    }
     const queries = evidenceQueries(o.metrics, o.scope, windowSeconds);
     let results: Record<keyof typeof queries, Sample[]>;
     try {
@@ -63,16 +74,26 @@ export async function analyze(o: AnalyzeOptions): Promise<Judgement> {
         throw e;
     }
     if (results.requests.length === 0) {
-        return hold(`Prometheus has no request series for namespace="${o.scope.namespace}", app="${o.scope.app}" in the last ${windowSeconds}s (empty vector)`);
+        return {
+            ...hold(`Prometheus has no request series for namespace="${o.scope.namespace}", app="${o.scope.app}" in the last ${windowSeconds}s (empty vector): check the scrape target and its labels`),
+            canary: EMPTY_COUNTS,
+            stable: EMPTY_COUNTS,
+        };
     }
     return judge(countsOf("canary", results), countsOf("stable", results), o.stage, o.policy ?? DEFAULT_POLICY);
 }
 
-/** `--since`: a duration back from now (`90s`, `15m`, `2h`) or an RFC 3339 time. */
-export function parseSince(value: string, now: Date): Date | undefined {
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** `--since`: a duration back from now (`90s`, `15m`, `2h`) or a past RFC 3339 time with its zone. */
+export function parseSince(value: string, now: Date): Date {
     const d = /^(\d+)(s|m|h)$/.exec(value);
     if (d) return new Date(now.getTime() - Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as "s" | "m" | "h"] * 1000);
-    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
+    const form = "a duration back from now (90s, 15m, 2h) or an RFC 3339 time with its zone (2026-11-22T10:00:00Z, 2026-11-22T11:00:00+01:00)";
+    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value)) throw new UsageError(`--since ${JSON.stringify(value)} has no time zone: add Z (UTC) or an offset such as +01:00`);
+    if (!RFC3339.test(value)) throw new UsageError(`--since ${JSON.stringify(value)} is not ${form}`);
     const t = new Date(value);
-    return Number.isNaN(t.getTime()) || t > now ? undefined : t;
+    if (Number.isNaN(t.getTime())) throw new UsageError(`--since ${JSON.stringify(value)} is not a valid date`);
+    if (t > now) throw new UsageError(`--since ${value} is in the future (now is ${now.toISOString()})`);
+    return t;
 }

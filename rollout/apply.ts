@@ -3,12 +3,12 @@
  * (LocalWorkspace: select the stack, set `canary:weight`, `up`). The workspace is injected, so tests
  * drive this code without a Pulumi CLI; `selectLocalStack` is the real one.
  */
-import { LocalWorkspace } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import { PROJECT } from "./stackFile";
 
 /** The part of an Automation API `Stack` this command uses. */
 export interface StackHandle {
-    setConfig(key: string, value: { value: string; secret?: boolean }): Promise<void>;
+    setConfig(key: string, value: { value: string; secret?: boolean }, path?: boolean): Promise<void>;
     up(opts: { onOutput?: (out: string) => void }): Promise<{ summary: { result: string } }>;
 }
 
@@ -16,11 +16,46 @@ export type SelectStack = (args: { stackName: string; workDir: string }) => Prom
 
 export const selectLocalStack: SelectStack = (args) => LocalWorkspace.selectStack(args);
 
-/** Sets the stage and runs `pulumi up`; returns the update's result, throws if it did not succeed. */
+/** Resolves to the CLI's version, or rejects with why the Automation API could not run it. */
+export type CheckPulumi = () => Promise<string>;
+
+/**
+ * The Automation API's own lookup (`pulumi version` from PATH, checked against the SDK's minimum),
+ * so a CLI that passes here is the one `up` will run.
+ */
+export const checkLocalPulumi: CheckPulumi = async () => {
+    try {
+        return (await PulumiCommand.get()).version?.toString() ?? "unknown";
+    } catch (e) {
+        throw new Error(pulumiMessage(e));
+    }
+};
+
+/**
+ * What Pulumi itself said: a failed CLI call carries its stderr (and stdout); the Automation API's
+ * own message wraps them in `code: … stdout: … stderr: …`.
+ */
+export function pulumiMessage(e: unknown): string {
+    const r = (e as { commandResult?: { stderr?: string; stdout?: string; err?: Error } }).commandResult;
+    if (!r) return (e as Error).message ?? String(e);
+    const said = [r.stderr, r.stdout].map((s) => (s ?? "").trim()).filter((s) => s !== "");
+    if (said.length > 0) return said.join("\n");
+    return r.err?.message ?? (e as Error).message;
+}
+
+/**
+ * Sets the stage and runs `pulumi up`; returns the update's result, throws with Pulumi's message if
+ * it did not succeed. The weight is set with `--path`, so the CLI stores the number 25, not the
+ * string "25", and the stack file stays what the schema expects.
+ */
 export async function applyStage(select: SelectStack, workDir: string, stackName: string, weight: number, log: (line: string) => void): Promise<string> {
-    const stack = await select({ stackName, workDir });
-    await stack.setConfig(`${PROJECT}:weight`, { value: String(weight) });
-    const { summary } = await stack.up({ onOutput: (out) => log(out.trimEnd()) });
-    if (summary.result !== "succeeded") throw new Error(`pulumi up of ${stackName} ended ${summary.result}`);
-    return summary.result;
+    try {
+        const stack = await select({ stackName, workDir });
+        await stack.setConfig(`${PROJECT}:weight`, { value: String(weight) }, true);
+        const { summary } = await stack.up({ onOutput: (out) => log(out.trimEnd()) });
+        if (summary.result !== "succeeded") throw new Error(`pulumi up of ${stackName} ended ${summary.result}`);
+        return summary.result;
+    } catch (e) {
+        throw new Error(pulumiMessage(e));
+    }
 }

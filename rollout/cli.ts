@@ -1,220 +1,153 @@
 /**
- * The `rollout` command: `npm run rollout -- <command> --stack <name> [options]`.
- *
- *   status                          the stage, weights, versions, the next stage and what it changes
- *   next | rollback | promote       edit Pulumi.<stack>.yaml in place and print the change
- *   analyze --prometheus URL        PROMOTE / HOLD / ROLLBACK for the stage so far
- *   run --prometheus URL [--apply]  analyze until a decision, then next or rollback (and `pulumi up`)
+ * The `rollout` command: `npm run rollout -- <command> --stack <name> [options]` (`rollout help`
+ * lists every command and option). Each command accepts only its own options; values are checked
+ * before anything is read or written.
  *
  * Exit codes: 0 PROMOTE (or a command done), 1 ROLLBACK, 3 HOLD, 2 usage or config error.
+ * With --json, stdout carries exactly one JSON document, whatever the outcome (errors included);
+ * progress goes to stderr.
  */
-import { analyze, parseSince } from "./analyze";
-import { applyStage, SelectStack, selectLocalStack } from "./apply";
-import type { Judgement } from "./decide";
-import { httpPrometheus, PrometheusClient } from "./prometheus";
-import { describeEdit, Edit, loadStack, planNext, planPromote, planRollback, StackFile, UsageError, writeEdits } from "./stackFile";
-import { nextStage, splitFor } from "./stages";
-import type { StackConfig } from "../stacks/schema";
+import { optionHelp, Options, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
+import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
+import { parseSince } from "./analyze";
+import { analysisArgs, analyzeStage, CliIo, EXIT, prometheusUrl } from "./context";
+import { editReport, judgementReport, Report, statusReport, toJson } from "./report";
+import { runStage } from "./run";
+import { loadStack, planNext, planPromote, planRollback, writeEdits } from "./stackFile";
 
-export const EXIT = { PROMOTE: 0, ROLLBACK: 1, USAGE: 2, HOLD: 3 } as const;
+export { CliIo, defaultIo, EXIT } from "./context";
 
-export interface CliIo {
-    readonly out: (line: string) => void;
-    readonly err: (line: string) => void;
-    /** The project directory holding the stack files. */
-    readonly root: string;
-    readonly now: () => Date;
-    readonly sleep: (ms: number) => Promise<void>;
-    readonly prometheus: (url: string, timeoutMs: number) => PrometheusClient;
-    readonly selectStack: SelectStack;
+const STACK: OptionSpec = { name: "stack", value: "NAME", help: "the stack: its file is Pulumi.<NAME>.yaml in the current directory (required)" };
+const JSON_OPT: OptionSpec = { name: "json", help: "print one JSON document on stdout instead of text" };
+const HELP: OptionSpec = { name: "help", help: "this help" };
+const ANALYSIS: OptionSpec[] = [
+    { name: "prometheus", value: "URL", help: "Prometheus base URL, http:// or https:// (required)" },
+    { name: "since", value: "WHEN", help: "the stage's start: 15m, 2h or an RFC 3339 time with zone (analyze: 15m ago; run: now)" },
+    { name: "query-timeout", value: "10s", help: "longest wait for one Prometheus query (default 10s)" },
+    { name: "scrape-interval", value: "15s", help: `how often Prometheus scrapes the app; the window must cover two (default ${SCRAPE_INTERVAL_SECONDS}s, the ServiceMonitor's)` },
+];
+
+interface CommandSpec {
+    readonly summary: string;
+    readonly options: readonly OptionSpec[];
+    readonly exits: string;
 }
 
-export const defaultIo = (root: string): CliIo => ({
-    out: (l) => process.stdout.write(`${l}\n`),
-    err: (l) => process.stderr.write(`${l}\n`),
-    root,
-    now: () => new Date(),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-    prometheus: httpPrometheus,
-    selectStack: selectLocalStack,
-});
+export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
+    status: { summary: "the stage, weights, versions, the next stage and what applying it changes", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
+    next: { summary: "write the next stage into the stack file", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
+    rollback: { summary: "write canary:weight 0 into the stack file", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
+    promote: { summary: "from 100 only: stable takes the canary's image (and version), weight 0", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
+    analyze: { summary: "PROMOTE, HOLD or ROLLBACK for the stage so far", options: [STACK, ...ANALYSIS, JSON_OPT, HELP], exits: "0 PROMOTE, 1 ROLLBACK, 3 HOLD, 2" },
+    run: {
+        summary: "analyze every interval until a decision, then write next or rollback (and apply it with --apply)",
+        options: [
+            STACK,
+            ...ANALYSIS,
+            { name: "interval", value: "15s", help: "time between looks (default 15s, the scrape interval)" },
+            { name: "timeout", value: "30m", help: "give up with HOLD after this long (default 30m)" },
+            { name: "apply", help: "then `pulumi up` the stack through the Automation API (needs the Pulumi CLI: checked first)" },
+            JSON_OPT,
+            HELP,
+        ],
+        exits: "0 PROMOTE, 1 ROLLBACK, 3 HOLD, 2",
+    },
+};
 
-const COMMANDS = ["status", "next", "rollback", "promote", "analyze", "run"] as const;
-type Command = (typeof COMMANDS)[number];
-const VALUE_FLAGS = ["stack", "prometheus", "since", "interval", "timeout", "query-timeout"] as const;
-const BOOLEAN_FLAGS = ["json", "apply"] as const;
+const EXIT_HELP = "exit codes: 0 PROMOTE or done, 1 ROLLBACK, 3 HOLD (no decision yet), 2 usage or config error";
 
-interface Args {
-    readonly command: Command;
-    readonly flags: Partial<Record<(typeof VALUE_FLAGS)[number], string>> & Partial<Record<(typeof BOOLEAN_FLAGS)[number], boolean>>;
+/** Every option once, its help naming the commands that take it when not all do. */
+function allOptions(): OptionSpec[] {
+    const names = Object.keys(COMMANDS);
+    const seen = new Map<string, OptionSpec>();
+    for (const c of Object.values(COMMANDS)) for (const o of c.options) seen.set(o.name, o);
+    return [...seen.values()].map((o) => {
+        const takers = names.filter((n) => COMMANDS[n].options.some((x) => x.name === o.name));
+        return takers.length === names.length ? o : { ...o, help: `${o.help} [${takers.join(", ")}]` };
+    });
 }
 
-export const USAGE = `usage: rollout <${COMMANDS.join("|")}> --stack <name> [--prometheus URL] [--since 15m|RFC3339] [--json] [--apply] [--interval 15s] [--timeout 30m]`;
+export function helpText(command?: string): string {
+    if (command !== undefined && COMMANDS[command]) {
+        const c = COMMANDS[command];
+        return [`usage: rollout ${command} --stack NAME [options]`, "", c.summary, "", "options:", ...optionHelp(c.options), "", `exit: ${c.exits}`, EXIT_HELP].join("\n");
+    }
+    const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+    return [
+        "usage: rollout <command> --stack NAME [options]      (npm run -s rollout -- <command> ...)",
+        "",
+        "commands:",
+        ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+        `  ${"help".padEnd(width)}  this help; \`rollout help <command>\` or \`rollout <command> --help\` for a command's options`,
+        "",
+        "options (and the commands that take them):",
+        ...optionHelp(allOptions()),
+        "",
+        "Options take --name value or --name=value.",
+        EXIT_HELP,
+    ].join("\n");
+}
 
-export function parseArgs(argv: readonly string[]): Args {
+export interface Args {
+    readonly command: string;
+    readonly options: Options;
+}
+
+export function parseArgs(argv: readonly string[]): Args | { readonly help: string } {
     const [command, ...rest] = argv;
-    if (!(COMMANDS as readonly string[]).includes(command)) throw new UsageError(`unknown command ${JSON.stringify(command ?? "")}\n${USAGE}`);
-    const flags: Record<string, string | boolean> = {};
-    for (let i = 0; i < rest.length; i++) {
-        const name = rest[i].replace(/^--/, "");
-        if (!rest[i].startsWith("--")) throw new UsageError(`unexpected argument ${JSON.stringify(rest[i])}\n${USAGE}`);
-        if ((BOOLEAN_FLAGS as readonly string[]).includes(name)) flags[name] = true;
-        else if ((VALUE_FLAGS as readonly string[]).includes(name)) {
-            const value = rest[++i];
-            if (value === undefined || value.startsWith("--")) throw new UsageError(`--${name} needs a value`);
-            flags[name] = value;
-        } else throw new UsageError(`unknown option --${name}\n${USAGE}`);
+    if (command === undefined) throw new UsageError(`no command given\n${helpText()}`);
+    if (command === "help" || command === "--help" || command === "-h") return { help: helpText(rest[0]) };
+    if (!COMMANDS[command]) throw new UsageError(`unknown command ${JSON.stringify(command)}: the commands are ${Object.keys(COMMANDS).join(", ")} (rollout help)`);
+    const options = parseOptions(rest, COMMANDS[command].options, command);
+    if (options.help) return { help: helpText(command) };
+    if (!options.stack) throw new UsageError(`${command}: --stack is required`);
+    if (COMMANDS[command].options.some((o) => o.name === "prometheus")) {
+        if (!options.prometheus) throw new UsageError(`${command}: --prometheus URL is required`);
+        prometheusUrl(stringOption(options, "prometheus") as string);
     }
-    if (!flags.stack) throw new UsageError(`--stack is required\n${USAGE}`);
-    return { command: command as Command, flags };
+    return { command, options };
 }
 
-/** `30s`, `5m`, `1h` in milliseconds. */
-function durationMs(flag: string, value: string | undefined, fallback: number): number {
-    if (value === undefined) return fallback;
-    const d = /^(\d+)(ms|s|m|h)$/.exec(value);
-    if (!d) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not a duration such as 30s, 5m or 1h`);
-    return Number(d[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[d[2] as "ms" | "s" | "m" | "h"];
-}
 
-/** What `pulumi up` changes when the weight moves to `to`: the routing resource of the stack's router. */
-export function stageChangeSummary(c: StackConfig, to: number): string {
-    const routing = { alb: "the weighted ALB listener rule", nginx: "the canary Ingress's canary-weight annotation", istio: "the VirtualService's route weights" }[c.router];
-    const analysis = c.analysis.enabled && to > 0 ? ", and starts the stage's AnalysisRun" : "";
-    const split = splitFor(to);
-    return `stable ${split.stable}%, canary ${split.canary}%: \`pulumi up\` updates ${routing} and the stage rule (app:canary_weight:configured)${analysis}`;
-}
-
-function status(s: StackFile, io: CliIo, json: boolean): number {
-    const c = s.config;
-    const next = c.canaryDiffers ? nextStage(c.weight, c.stages) : undefined;
-    const split = splitFor(c.weight);
-    const track = (t: "stable" | "canary") => ({ version: c.app[t].version, image: c.app[t].image, replicas: c.app[t].replicas });
-    const view = {
-        stack: s.stack,
-        environment: c.environment,
-        router: c.router,
-        stage: c.weight,
-        stages: c.stages,
-        weights: split,
-        stable: track("stable"),
-        canary: c.canaryDiffers ? track("canary") : null,
-        next: next ?? null,
-        nextChange: next === undefined ? null : stageChangeSummary(c, next),
-    };
-    if (json) {
-        io.out(JSON.stringify(view));
-        return 0;
-    }
-    io.out(`stack ${s.stack} (environment ${c.environment}, router ${c.router})`);
-    io.out(`stage: canary:weight ${c.weight} of [${c.stages.join(", ")}]; stable ${split.stable}%, canary ${split.canary}%`);
-    io.out(`stable: ${c.app.name} ${c.app.stable.version} (${c.app.stable.image})`);
-    io.out(c.canaryDiffers ? `canary: ${c.app.name} ${c.app.canary.version} (${c.app.canary.image})` : "canary: none (the canary is the stable version)");
-    if (next !== undefined) io.out(`next: ${next}: ${stageChangeSummary(c, next)}`);
-    else io.out(c.canaryDiffers ? "next: none; at 100, `promote` makes the canary the new stable" : "next: set canary:app.canary.image to start a rollout");
-    return 0;
-}
-
-function edit(s: StackFile, edits: Edit[], io: CliIo): StackFile {
-    const written = writeEdits(s, edits);
-    for (const e of edits) io.out(`${written.file}: ${describeEdit(e)}`);
-    if (edits.some((e) => e.key[0] === "weight")) io.out(stageChangeSummary(written.config, written.config.weight));
-    return written;
-}
-
-function printJudgement(j: Judgement, io: CliIo, json: boolean): void {
-    if (json) {
-        // The +Inf bucket stays "+Inf" (JSON has no Infinity), as Prometheus writes it.
-        const replacer = (_k: string, v: unknown) => (v === Infinity ? "+Inf" : v);
-        io.out(JSON.stringify({ decision: j.decision, reasons: j.reasons, canary: j.canary, stable: j.stable, evidence: j.evidence }, replacer));
-        return;
-    }
-    io.out(`decision: ${j.decision}`);
-    io.out(`requests: canary ${j.canary.requests} (${j.canary.errors} 5xx), stable ${j.stable.requests} (${j.stable.errors} 5xx)`);
-    // The reasons carry each test's evidence: ratios, intervals, LLR and the distance to each boundary.
-    for (const r of j.reasons) io.out(`- ${r}`);
-}
-
-function progressLine(j: Judgement): string {
-    const tests = [j.evidence.errors, j.evidence.latency].filter((t) => t !== undefined);
-    if (tests.length === 0) return `HOLD: ${j.reasons[0]}`;
-    return tests
-        .map((t) => `${t.name} ${Math.round(100 * t.sprt.progress)}% toward ${t.sprt.llr >= 0 ? "rollback" : "promote"} (${t.canary.n} canary requests; ~${Math.round(t.expectedRequests.h0)} to promote a healthy one)`)
-        .join("; ");
-}
-
-async function analyzeOnce(s: StackFile, a: Args, io: CliIo, since: Date): Promise<Judgement> {
-    if (!a.flags.prometheus) throw new UsageError(`${a.command} needs --prometheus URL`);
-    const client = io.prometheus(a.flags.prometheus, durationMs("query-timeout", a.flags["query-timeout"], 10_000));
-    return analyze({ prometheus: client, metrics: s.config.metrics, scope: { namespace: s.config.app.namespace, app: s.config.app.name }, since, now: io.now(), stage: { weight: s.config.weight, stages: s.config.stages } });
-}
-
-function sinceOf(value: string, io: CliIo): Date {
-    const since = parseSince(value, io.now());
-    if (!since) throw new UsageError(`--since ${JSON.stringify(value)} is neither a duration (90s, 15m, 2h) nor a past RFC 3339 time`);
-    return since;
-}
-
-async function run(s: StackFile, a: Args, io: CliIo): Promise<number> {
-    // Default: the ServiceMonitor's scrape interval; looking more often sees no new data.
-    const interval = durationMs("interval", a.flags.interval, 15_000);
-    const deadline = io.now().getTime() + durationMs("timeout", a.flags.timeout, 30 * 60_000);
-    // Without --since the stage is taken to start now: only evidence gathered from here on counts.
-    const since = a.flags.since === undefined ? io.now() : sinceOf(a.flags.since, io);
-    for (;;) {
-        await io.sleep(interval);
-        const j = await analyzeOnce(s, a, io, since);
-        io.out(`${io.now().toISOString()} ${j.decision}: ${progressLine(j)}`);
-        if (j.decision === "HOLD" && io.now().getTime() < deadline) continue;
-        printJudgement(j, io, false);
-        if (j.decision === "HOLD") {
-            io.out(`no decision before the timeout: the stack file is unchanged`);
-            return EXIT.HOLD;
+/** Runs one command; returns its exit code and its report. */
+async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): Promise<{ code: number; report: Report }> {
+    const s = loadStack(io.root, stringOption(a.options, "stack") as string);
+    const edit = (edits: ReturnType<typeof planNext>, promoted = false) => ({ code: 0, report: editReport(writeEdits(s, edits), edits, promoted) });
+    switch (a.command) {
+        case "status":
+            return { code: 0, report: statusReport(s) };
+        case "next":
+            return edit(planNext(s.config));
+        case "rollback":
+            return edit(planRollback(s.config));
+        case "promote":
+            return edit(planPromote(s.config, s.doc), true);
+        case "analyze": {
+            const since = parseSince(stringOption(a.options, "since") ?? "15m", io.now());
+            const j = await analyzeStage(s, analysisArgs(a.options, io), io, since);
+            return { code: EXIT[j.decision], report: judgementReport(j) };
         }
-        if (j.decision === "PROMOTE" && s.config.weight === 100) {
-            io.out("the last stage passed: run `promote` to make the canary the new stable");
-            return EXIT.PROMOTE;
-        }
-        const written = edit(s, j.decision === "PROMOTE" ? planNext(s.config) : planRollback(s.config), io);
-        if (a.flags.apply) {
-            try {
-                await applyStage(io.selectStack, io.root, s.stack, written.config.weight, io.out);
-            } catch (e) {
-                io.err(`pulumi up failed: ${(e as Error).message}`);
-                return EXIT.USAGE;
-            }
-            io.out(`applied canary:weight ${written.config.weight} to stack ${s.stack}`);
-        }
-        return EXIT[j.decision];
+        default:
+            return runStage(s, a.options, io, progress);
     }
 }
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+    const json = argv.includes("--json");
     try {
-        const a = parseArgs(argv);
-        const s = loadStack(io.root, a.flags.stack as string);
-        switch (a.command) {
-            case "status":
-                return status(s, io, a.flags.json === true);
-            case "next":
-                return (edit(s, planNext(s.config), io), 0);
-            case "rollback":
-                return (edit(s, planRollback(s.config), io), 0);
-            case "promote":
-                return (edit(s, planPromote(s.config, s.doc), io), 0);
-            case "analyze": {
-                const j = await analyzeOnce(s, a, io, sinceOf(a.flags.since ?? "15m", io));
-                printJudgement(j, io, a.flags.json === true);
-                return EXIT[j.decision];
-            }
-            case "run":
-                return await run(s, a, io);
+        const args = parseArgs(argv);
+        if ("help" in args) {
+            io.out(args.help);
+            return 0;
         }
+        const { code, report } = await dispatch(args, io, json ? io.err : io.out);
+        if (json) io.out(toJson(report.json));
+        else report.lines.forEach((l) => io.out(l));
+        return code;
     } catch (e) {
-        if (e instanceof UsageError) {
-            io.err(`rollout: ${e.message}`);
-            return EXIT.USAGE;
-        }
-        throw e;
+        if (!(e instanceof UsageError)) throw e;
+        if (json) io.out(toJson({ error: e.message, exit: EXIT.USAGE }));
+        else io.err(`rollout: ${e.message}`);
+        return EXIT.USAGE;
     }
 }

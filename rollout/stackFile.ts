@@ -7,19 +7,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { buildStackConfig } from "../stacks/config";
+import { buildStackConfig, decodeConfigValue } from "../stacks/config";
 import { StackConfig } from "../stacks/schema";
-import { nextStage } from "./stages";
+import { nextStage } from "../domain/stages";
+import { UsageError } from "../lib/args";
 
 export const PROJECT = "canary";
 
-/** A usage or config problem: the command exits 2 with this message. */
-export class UsageError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "UsageError";
-    }
-}
 
 /** Stack names as Pulumi allows them: letters, digits, `-`, `_`, `.`; no path separators. */
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -32,9 +26,10 @@ export interface StackFile {
 }
 
 /**
- * `canary:<key>` values of a parsed stack file, keys without the prefix. `secure:` values are left
- * out: the command cannot decrypt them (the program validates them at `pulumi up`), and it never
- * edits them.
+ * `canary:<key>` values of a parsed stack file, keys without the prefix, read as the program reads
+ * them: a string that holds JSON (`"25"`, `"true"`, as `pulumi config set` writes them) is its value.
+ * `secure:` values are left out: the command cannot decrypt them (the program validates them at
+ * `pulumi up`), and it never edits them.
  */
 export function rawConfig(doc: YAML.Document): Record<string, unknown> {
     const config = (doc.toJS()?.config ?? {}) as Record<string, unknown>;
@@ -42,7 +37,7 @@ export function rawConfig(doc: YAML.Document): Record<string, unknown> {
     for (const [k, v] of Object.entries(config)) {
         if (!k.startsWith(`${PROJECT}:`)) continue;
         if (typeof v === "object" && v !== null && "secure" in v) continue;
-        raw[k.slice(PROJECT.length + 1)] = v;
+        raw[k.slice(PROJECT.length + 1)] = typeof v === "string" ? decodeConfigValue(v) : v;
     }
     return raw;
 }

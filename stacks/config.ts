@@ -15,7 +15,7 @@ export class ConfigError extends pulumi.RunError {
 }
 
 /** Config values arrive as strings; structured ones (numbers, booleans, objects) are JSON. */
-function decode(value: string): unknown {
+export function decodeConfigValue(value: string): unknown {
     try {
         return JSON.parse(value);
     } catch {
@@ -91,7 +91,7 @@ export function readStackConfig(): StackConfig {
     const raw: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
         if (key.startsWith(prefix)) {
-            raw[key.slice(prefix.length)] = decode(value);
+            raw[key.slice(prefix.length)] = decodeConfigValue(value);
         }
     }
     return buildStackConfig(project, pulumi.getStack(), raw);

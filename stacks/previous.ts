@@ -3,7 +3,7 @@
  * Reading it is a read of the stack's last checkpoint: nothing is created in the cluster or in AWS.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { AppliedStage } from "../rollout/stages";
+import type { AppliedStage } from "../domain/stages";
 
 /** Output names the program exports and reads back on the next run. */
 export const STAGE_OUTPUT = "stage";

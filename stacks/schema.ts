@@ -3,7 +3,7 @@
  * program builds from, or issues that name the key, the value and what is allowed.
  */
 import { z } from "zod";
-import { DEFAULT_STAGES } from "../rollout/stages";
+import { DEFAULT_STAGES } from "../domain/stages";
 import { ENVIRONMENTS } from "./environments";
 import { isPinned, versionOf } from "./images";
 

@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { analysisRunName, analysisTimeoutSeconds, durationSeconds, errorExcessQuery, latencyRatioQuery } from "../components/analysis";
 import { RECORD } from "../components/rules";
 import { CHARTS } from "../components/versions";
-import { APP_LABELS, DEFAULT_METRICS, errorRatio, latencyQuantile } from "../rollout/queries";
+import { APP_LABELS, DEFAULT_METRICS, errorRatio, latencyQuantile } from "../domain/promql";
 import { byName, changedBetween, DEV_STACK, ofType, Registered, runProgram, RunOptions, stackFileConfig } from "./harness";
 
 const RUN = "kubernetes:argoproj.io/v1alpha1:AnalysisRun";

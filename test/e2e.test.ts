@@ -14,7 +14,7 @@ import { serviceMonitorSpec } from "../components/workload";
 import { CliIo, defaultIo, main } from "../rollout/cli";
 import { loadStack } from "../rollout/stackFile";
 import { ROOT } from "./harness";
-import { tempDir } from "./tools";
+import { requireTool, tempDir } from "./tools";
 
 const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
 
@@ -109,6 +109,8 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
     let io: CliIo;
 
     before(async () => {
+        // Without the server this suite would wait for a Prometheus that never starts: fail at once instead.
+        requireTool("prometheus");
         dir = tempDir("e2e");
         fs.copyFileSync(path.join(ROOT, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev.yaml"));
         ports = { stable: await freePort(), canary: await freePort() };
@@ -149,8 +151,9 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
         assert.strictEqual(await main(["next", "--stack", "dev"], io), 0, out.join("\n"));
     });
 
-    after(() => {
-        for (const p of procs) p.kill("SIGTERM");
+    after(async () => {
+        // Wait for the processes to exit: Prometheus writes into the temp dir until it has stopped.
+        await Promise.all(procs.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => new Promise((r) => (p.once("exit", r), p.kill("SIGTERM")))));
         agent.destroy();
     });
 
@@ -163,7 +166,7 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
         await load([ports.stable, ports.canary], 6000);
         await sleep(2500);
         out.length = 0;
-        const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since, "--json"], io);
+        const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since, "--scrape-interval", "1s", "--json"], io);
         const result = JSON.parse(out[out.length - 1]);
         assert.notStrictEqual(result.decision, "ROLLBACK", out.join("\n"));
         assert.ok(result.canary.requests >= 5000, `Prometheus saw ${result.canary.requests} canary requests: ${out.join("\n")}`);
@@ -182,7 +185,7 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
         await load([ports.stable, ports.canary], 1500);
         await sleep(2500);
         out.length = 0;
-        const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since], io);
+        const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since, "--scrape-interval=1s"], io);
         assert.strictEqual(code, 1, out.join("\n"));
         assert.match(out.join("\n"), /decision: ROLLBACK/);
         assert.match(out.join("\n"), /errors: canary \d+\/\d+ 5xx \(1\d\.\d\d%|errors: canary \d+\/\d+ 5xx \(2\d\.\d\d%/);

@@ -9,7 +9,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { deepMerge } from "../stacks/config";
 import { versionOf } from "../stacks/images";
-import type { AppliedStage } from "../rollout/stages";
+import type { AppliedStage } from "../domain/stages";
 
 export const ROOT = path.resolve(__dirname, "..");
 export const STACKS = ["dev", "prod"] as const;

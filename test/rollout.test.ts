@@ -4,17 +4,18 @@
  * the CLI's exit codes, and `run --apply` through an injected Automation API workspace.
  */
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { analyze, parseSince } from "../rollout/analyze";
-import { StackHandle } from "../rollout/apply";
-import { CliIo, defaultIo, main } from "../rollout/cli";
-import { DEFAULT_POLICY, judge, stageAlpha, TrackCounts } from "../rollout/decide";
+import { pulumiMessage, StackHandle } from "../rollout/apply";
+import { CliIo, COMMANDS, defaultIo, main } from "../rollout/cli";
+import { DEFAULT_POLICY, judge, stageAlpha, TrackCounts } from "../domain/decide";
 import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollout/prometheus";
-import { DEFAULT_METRICS } from "../rollout/queries";
-import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, sprt, waldAsn, waldBoundaries, wilson } from "../rollout/stats";
+import { DEFAULT_METRICS } from "../domain/promql";
+import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
 import { bench, binomial, rng, zTestSampleSize } from "../bench/decisions";
 import { ROOT } from "./harness";
 import { tempDir } from "./tools";
@@ -174,10 +175,35 @@ describe("rollout analyze: a Prometheus that cannot be trusted gives HOLD, never
         assert.throws(() => parseVector({ status: "success", data: { resultType: "vector", result: [{ value: [1, "1"] }] } }, "q"), /without labels/);
     });
 
-    it("--since: durations and past RFC 3339 times", () => {
-        assert.strictEqual(parseSince("15m", NOW)!.toISOString(), "2026-11-21T11:45:00.000Z");
-        assert.strictEqual(parseSince("2026-11-21T11:00:00Z", NOW)!.toISOString(), "2026-11-21T11:00:00.000Z");
-        for (const bad of ["15", "yesterday", "2026-11-21", "2026-11-22T00:00:00Z"]) assert.strictEqual(parseSince(bad, NOW), undefined, bad);
+    it("--since: durations and past RFC 3339 times; each refusal says what is wrong", () => {
+        assert.strictEqual(parseSince("15m", NOW).toISOString(), "2026-11-21T11:45:00.000Z");
+        assert.strictEqual(parseSince("2026-11-21T11:00:00Z", NOW).toISOString(), "2026-11-21T11:00:00.000Z");
+        assert.strictEqual(parseSince("2026-11-21T12:00:00+01:00", NOW).toISOString(), "2026-11-21T11:00:00.000Z");
+        const refusals: [string, RegExp][] = [
+            ["15", /is not a duration back from now \(90s, 15m, 2h\) or an RFC 3339 time with its zone/],
+            ["yesterday", /is not a duration/],
+            ["2026-11-21", /is not a duration/],
+            ["2026-11-21T11:00:00", /has no time zone: add Z \(UTC\) or an offset such as \+01:00/],
+            ["2026-11-21T11:00", /has no time zone/],
+            ["2026-11-22T00:00:00Z", /is in the future \(now is 2026-11-21T12:00:00.000Z\)/],
+            ["2026-13-45T11:00:00Z", /is not a valid date/],
+        ];
+        for (const [bad, message] of refusals) assert.throws(() => parseSince(bad, NOW), message, bad);
+    });
+
+    it("a window shorter than two scrape intervals is HOLD naming the cause, with counts unknown (not 0), before any query", async () => {
+        let queried = 0;
+        const j = await analyze({
+            prometheus: { query: async () => (queried++, []) },
+            metrics: DEFAULT_METRICS,
+            scope: SCOPE,
+            since: new Date(NOW.getTime() - 20_000),
+            now: NOW,
+            stage: STAGE5,
+        });
+        assert.strictEqual(j.decision, "HOLD");
+        assert.match(j.reasons[0], /is 20s, shorter than two scrape intervals \(30s\): nothing to judge before 2026-11-21T12:00:10.000Z/);
+        assert.deepStrictEqual([j.canary, j.stable, queried], [null, null, 0]);
     });
 });
 
@@ -252,8 +278,17 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
             [["deploy", "--stack", "dev"], /unknown command "deploy"/],
             [["next"], /--stack is required/],
             [["next", "--stack", "dev", "--force"], /unknown option --force/],
-            [["analyze", "--stack", "dev"], /analyze needs --prometheus URL/],
-            [["analyze", "--stack", "dev", "--prometheus", "http://127.0.0.1:9090", "--since", "soon"], /--since "soon" is neither/],
+            [["analyze", "--stack", "dev"], /analyze: --prometheus URL is required/],
+            [["analyze", "--stack", "dev", "--prometheus", "http://127.0.0.1:9090", "--since", "soon"], /--since "soon" is not a duration/],
+            [["status", "--stack", "dev", "--prometheus", "http://127.0.0.1:9090"], /status: unknown option --prometheus \(options here: --stack, --json, --help\)/],
+            [["next", "--stack", "dev", "--apply"], /next: unknown option --apply/],
+            [["analyze", "--stack", "dev", "--prometheus", "http://p", "--interval", "5s"], /analyze: unknown option --interval/],
+            [["next", "--stack", "dev", "--stack", "prod"], /--stack is given twice/],
+            [["next", "--stack"], /--stack needs a value \(NAME\)/],
+            [["next", "--stack="], /--stack needs a value \(NAME\), got an empty one/],
+            [["status", "--stack", "dev", "--json=yes"], /--json takes no value/],
+            [["next", "dev"], /unexpected argument "dev"/],
+            [[], /no command given/],
         ];
         for (const [argv, message] of cases) {
             p.out.length = 0;
@@ -266,6 +301,20 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
         assert.strictEqual(await bad.run("next", "--stack", "dev"), 2);
         assert.match(bad.out.join("\n"), /canary:weight = 30: must be 0 or one of canary:stages \[5, 25, 50, 100\]/);
         assert.strictEqual(bad.text(), STACK_FILE.replace("canary:weight: 50", "canary:weight: 30"));
+    });
+
+    it("a weight stored as the string \"25\" (as `pulumi config set canary:weight 25` writes it) is the number 25, as in the program", async () => {
+        const p = project(STACK_FILE.replace("canary:weight: 50", 'canary:weight: "25"'));
+        assert.strictEqual(await p.run("status", "--stack", "dev", "--json"), 0, p.out.join("\n"));
+        assert.strictEqual(JSON.parse(p.out[0]).stage, 25);
+        assert.strictEqual(await p.run("next", "--stack", "dev"), 0, p.out.join("\n"));
+        assert.match(p.text(), /canary:weight: 50 # inline comment/);
+    });
+
+    it("promote says what `pulumi up` then does: stable rolls out first, traffic moves back once it is ready", async () => {
+        const p = project(STACK_FILE.replace("canary:weight: 50", "canary:weight: 100"));
+        assert.strictEqual(await p.run("promote", "--stack", "dev"), 0);
+        assert.match(p.out.join("\n"), /rolls the stable Deployment out to ghcr.io\/stefanprodan\/podinfo:6.8.0 \(version 6.8.0, never below 1 ready pods\), moves all traffic back to stable only once that rollout is ready/);
     });
 
     it("status: stage, weights, versions, the next stage and what it changes", async () => {
@@ -303,8 +352,8 @@ describe("rollout run: analyze until a decision, then next or rollback, and appl
     const workspace = (result = "succeeded") => async (args: { stackName: string; workDir: string }): Promise<StackHandle> => {
         calls.push(`select ${args.stackName} ${path.basename(args.workDir)}`);
         return {
-            async setConfig(key, v) {
-                calls.push(`set ${key}=${v.value}`);
+            async setConfig(key, v, usePath) {
+                calls.push(`set ${key}=${v.value}${usePath ? " --path" : ""}`);
             },
             async up() {
                 calls.push("up");
@@ -312,39 +361,138 @@ describe("rollout run: analyze until a decision, then next or rollback, and appl
             },
         };
     };
-    const io = (canary: TrackCounts, stable: TrackCounts, result?: string): Partial<CliIo> => ({
-        prometheus: () => fixedPrometheus(canary, stable),
-        sleep: async () => undefined,
-        selectStack: workspace(result),
-    });
+    /** A clock that sleeping moves forward, and a Prometheus that records the window of each look. */
+    const io = (canary: TrackCounts, stable: TrackCounts, result?: string, checkPulumi: CliIo["checkPulumi"] = async () => "3.265.0"): Partial<CliIo> => {
+        let t = NOW.getTime();
+        const fixed = fixedPrometheus(canary, stable);
+        return {
+            now: () => new Date(t),
+            sleep: async (ms) => void (t += ms),
+            prometheus: () => ({ query: (q, at) => (calls.push(`look ${/\[(\d+)s\]/.exec(q)?.[1]}s`), fixed.query(q, at)) }),
+            selectStack: workspace(result),
+            checkPulumi,
+        };
+    };
+    const looks = () => calls.filter((c) => c.startsWith("look")).filter((_c, i) => i % 4 === 0);
+    const applied = () => calls.filter((c) => !c.startsWith("look"));
 
     beforeEach(() => (calls.length = 0));
 
-    it("PROMOTE → next, applied: select the stack, set canary:weight, up", async () => {
+    it("PROMOTE → next, applied: select the stack, set canary:weight as a number (--path), up", async () => {
         const p = project(STACK_FILE, io(track(6000, 30), track(100_000, 500)));
-        assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom", "--apply"), 0);
-        assert.deepStrictEqual(calls, [`select dev ${path.basename(p.dir)}`, "set canary:weight=100", "up"]);
+        assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom", "--apply"), 0, p.out.join("\n"));
+        assert.deepStrictEqual(applied(), [`select dev ${path.basename(p.dir)}`, "set canary:weight=100 --path", "up"]);
         assert.match(p.text(), /canary:weight: 100 # inline comment/);
+        assert.ok(p.out.includes("pulumi CLI 3.265.0"), p.out.join("\n"));
+    });
+
+    it("the first look waits for a window of two scrape intervals (30s by default, --scrape-interval=1s for 2s)", async () => {
+        const p = project(STACK_FILE, io(track(6000, 30), track(100_000, 500)));
+        assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom"), 0);
+        assert.deepStrictEqual(looks(), ["look 30s"]);
+        calls.length = 0;
+        const q = project(STACK_FILE, io(track(6000, 30), track(100_000, 500)));
+        assert.strictEqual(await q.run("run", "--stack=dev", "--prometheus=http://prom", "--scrape-interval=1s"), 0);
+        assert.deepStrictEqual(looks(), ["look 2s"]);
     });
 
     it("ROLLBACK → rollback (exit 1); without --apply nothing is applied", async () => {
         const p = project(STACK_FILE, io(track(200, 40), track(20_000, 100)));
         assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom"), 1);
-        assert.deepStrictEqual(calls, []);
+        assert.deepStrictEqual(applied(), []);
         assert.match(p.text(), /canary:weight: 0 # inline comment/);
     });
 
-    it("HOLD until the timeout leaves the file as it was (exit 3); a failed up exits 2", async () => {
-        let t = NOW.getTime();
-        const clock = { now: () => new Date((t += 60_000)) };
-        const p = project(STACK_FILE, { ...io(track(300, 1), track(6000, 30)), ...clock });
-        assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom", "--timeout", "5m"), 3);
+    it("HOLD until the timeout leaves the file as it was (exit 3), one decision prefix per line; a failed up exits 2 with Pulumi's message", async () => {
+        const p = project(STACK_FILE, io(track(300, 1), track(6000, 30)));
+        assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom", "--timeout", "5m", "--interval=1m"), 3);
         assert.strictEqual(p.text(), STACK_FILE);
-        assert.ok(p.out.filter((l) => l.includes("HOLD: errors")).length >= 2, p.out.join("\n"));
+        assert.ok(p.out.filter((l) => / HOLD: errors \d+% toward/.test(l)).length >= 4, p.out.join("\n"));
+        assert.ok(!p.out.some((l) => /HOLD: HOLD/.test(l)), p.out.join("\n"));
 
         const q = project(STACK_FILE, io(track(6000, 30), track(100_000, 500), "failed"));
         assert.strictEqual(await q.run("run", "--stack", "dev", "--prometheus", "http://prom", "--apply"), 2);
         assert.match(q.out.join("\n"), /pulumi up failed: pulumi up of dev ended failed/);
+    });
+
+    it("refused before the first look: weight 0, a URL without a scheme, a bad duration, no working Pulumi CLI with --apply", async () => {
+        const cases: [string, string[], Partial<CliIo>, RegExp][] = [
+            [STACK_FILE.replace("canary:weight: 50", "canary:weight: 0"), [], {}, /canary:weight is 0, so there is no stage to analyse/],
+            [STACK_FILE, ["--prometheus", "127.0.0.1:9090"], {}, /--prometheus "127.0.0.1:9090" is not a URL: write it with its scheme/],
+            [STACK_FILE, ["--prometheus", "ftp://prom"], {}, /the scheme must be http or https, not ftp/],
+            [STACK_FILE, ["--interval", "soon"], {}, /--interval "soon" is not a duration/],
+            [STACK_FILE, ["--apply"], { checkPulumi: async () => Promise.reject(new Error("spawn pulumi ENOENT")) }, /--apply needs a working Pulumi CLI and `pulumi version` failed: spawn pulumi ENOENT/],
+        ];
+        for (const [text, extra, overrides, message] of cases) {
+            calls.length = 0;
+            const argv = ["run", "--stack", "dev", ...(extra.includes("--prometheus") ? [] : ["--prometheus", "http://prom"]), ...extra];
+            const p = project(text, { ...io(track(6000, 30), track(100_000, 500)), ...overrides });
+            assert.strictEqual(await p.run(...argv), 2, argv.join(" "));
+            assert.match(p.out.join("\n"), message);
+            assert.deepStrictEqual(calls, [], `nothing was queried or applied for ${argv.join(" ")}`);
+            assert.strictEqual(p.text(), text);
+        }
+    });
+
+    it("the CLI check and a failed `up` report what Pulumi itself printed", () => {
+        const e = Object.assign(new Error("code: 255\n stdout: \n stderr: error: no stack named 'dev' found\n"), {
+            commandResult: { stdout: "", stderr: "error: no stack named 'dev' found\n", code: 255 },
+        });
+        assert.strictEqual(pulumiMessage(e), "error: no stack named 'dev' found");
+        assert.strictEqual(pulumiMessage(new Error("plain")), "plain");
+    });
+});
+
+describe("rollout help, option forms and --json", () => {
+    it("help, --help and <command> --help exit 0 and list every command, option and exit code", async () => {
+        const p = project();
+        for (const argv of [["help"], ["--help"], ["-h"]]) {
+            p.out.length = 0;
+            assert.strictEqual(await p.run(...argv), 0);
+            const text = p.out.join("\n");
+            for (const name of Object.keys(COMMANDS)) assert.match(text, new RegExp(`^  ${name} `, "m"), name);
+            for (const o of new Set(Object.values(COMMANDS).flatMap((c) => c.options.map((x) => x.name)))) assert.ok(text.includes(`--${o}`), o);
+            assert.match(text, /0 PROMOTE or done, 1 ROLLBACK, 3 HOLD \(no decision yet\), 2 usage or config error/);
+        }
+        p.out.length = 0;
+        assert.strictEqual(await p.run("run", "--help"), 0);
+        assert.match(p.out.join("\n"), /usage: rollout run --stack NAME[\s\S]*--query-timeout 10s[\s\S]*--apply[\s\S]*exit: 0 PROMOTE, 1 ROLLBACK, 3 HOLD, 2/);
+    });
+
+    it("--json: one JSON document on stdout for results and for errors; progress and text errors go elsewhere", async () => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const p = project(STACK_FILE, { out: (l) => out.push(l), err: (l) => err.push(l) });
+        assert.strictEqual(await p.run("status", "--stack", "dev", "--json"), 0);
+        assert.strictEqual(JSON.parse(out.join("\n")).stage, 50);
+        out.length = 0;
+        assert.strictEqual(await p.run("next", "--stack", "nope", "--json"), 2);
+        assert.deepStrictEqual(JSON.parse(out.join("\n")), { error: `no stack file Pulumi.nope.yaml in ${p.dir} (stacks here: dev)`, exit: 2 });
+        out.length = 0;
+        assert.strictEqual(await p.run("next", "--stack", "dev", "--json"), 0);
+        assert.deepStrictEqual(JSON.parse(out.join("\n")).edits, [{ key: "canary:weight", from: 50, to: 100 }]);
+    });
+
+    it("unreachable Prometheus: the counts are unknown, not 0, in text and JSON", async () => {
+        const s = await server(() => undefined);
+        s.close();
+        const p = project();
+        assert.strictEqual(await p.run("analyze", "--stack", "dev", "--prometheus", s.url, "--json"), 3);
+        const j = JSON.parse(p.out.join("\n"));
+        assert.deepStrictEqual([j.decision, j.canary, j.stable], ["HOLD", null, null]);
+        p.out.length = 0;
+        assert.strictEqual(await p.run("analyze", "--stack", "dev", "--prometheus", s.url), 3);
+        assert.match(p.out.join("\n"), /requests: unknown \(nothing could be read from Prometheus\)/);
+    });
+
+    it("`npm run -s rollout -- ... --json` prints parseable JSON, for a result and for an error", () => {
+        const npm = (...args: string[]) => spawnSync("npm", ["run", "-s", "rollout", "--", ...args], { cwd: ROOT, encoding: "utf8" });
+        const ok = npm("status", "--stack=dev", "--json");
+        assert.strictEqual(ok.status, 0, ok.stderr);
+        assert.strictEqual(JSON.parse(ok.stdout).stack, "dev");
+        const bad = npm("status", "--stack", "dev", "--since", "5m", "--json");
+        assert.strictEqual(bad.status, 2, bad.stderr);
+        assert.match(JSON.parse(bad.stdout).error, /status: unknown option --since/);
     });
 });
 

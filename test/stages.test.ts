@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { allowedWeights, checkTransition, DEFAULT_STAGES, nextStage, splitFor } from "../rollout/stages";
+import { allowedWeights, checkTransition, DEFAULT_STAGES, nextStage, splitFor } from "../domain/stages";
 
 describe("stage model (pure)", () => {
     it("splits every weight so stable and canary sum to 100", () => {

@@ -77,6 +77,23 @@ describe("GitHub workflows", () => {
         assert.ok(steps(wf.jobs.test).some((s) => s.run === "bash .ci/run"));
     });
 
+    it("Node.js: tests run on 22 and 24, every setup-node uses 22 or newer, as package.json's engines says", () => {
+        assert.deepStrictEqual(workflow("test.yml").jobs.test.strategy.matrix.node, [22, 24]);
+        let setups = 0;
+        for (const f of files) {
+            const doc = parse(f);
+            const all = [...Object.values<any>(doc.jobs ?? {}).flatMap((job) => steps(job).map((s) => ({ s, job }))), ...(doc.runs?.steps ?? []).map((s: Step) => ({ s, job: {} }))];
+            for (const { s, job } of all.filter(({ s }) => s.uses?.startsWith("actions/setup-node@"))) {
+                setups++;
+                const v = s.with?.["node-version"];
+                const versions = v === "${{ matrix.node }}" ? job.strategy.matrix.node : [v];
+                for (const n of versions) assert.ok(Number(n) >= 22, `${f}: node-version ${n}`);
+            }
+        }
+        assert.ok(setups >= 2, "the test workflow and the setup-stack action set up Node");
+        assert.strictEqual(JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).engines.node, ">=22");
+    });
+
     it("pull requests preview every stack with the policy pack and one PR comment edited in place", () => {
         const wf = workflow("preview.yml");
         assert.deepStrictEqual(Object.keys(wf.on), ["pull_request"]);

@@ -17,6 +17,12 @@ export interface MetricNames {
 
 export const DEFAULT_METRICS: MetricNames = { requests: "http_requests_total", duration: "http_request_duration_seconds" };
 
+/**
+ * How often the ServiceMonitor scrapes the app. A window shorter than two scrapes cannot show an
+ * increase, so the analysis waits for at least two.
+ */
+export const SCRAPE_INTERVAL_SECONDS = 15;
+
 /** The app a query is about. */
 export interface Scope {
     readonly namespace: string;

@@ -71,8 +71,9 @@ export interface TestEvidence {
 export interface Judgement {
     readonly decision: Decision;
     readonly reasons: string[];
-    readonly canary: TrackCounts;
-    readonly stable: TrackCounts;
+    /** The counts judged; null when nothing could be read (Prometheus failed, the window is too short). */
+    readonly canary: TrackCounts | null;
+    readonly stable: TrackCounts | null;
     readonly evidence: { readonly errors?: TestEvidence; readonly latency?: TestEvidence; readonly latencyBound?: number };
 }
 

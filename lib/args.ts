@@ -1,0 +1,89 @@
+/**
+ * Command-line options for the project's entry points (the `rollout` command, the demo app, the
+ * benchmark): `--name value` and `--name=value`, booleans without a value, every option checked
+ * against the list the command accepts, so a misspelt or misplaced option is an error, not ignored.
+ */
+
+/** A usage problem: the entry point prints the message and exits 2. */
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+export interface OptionSpec {
+    readonly name: string;
+    /** The value's placeholder in help (`URL`, `15s`); absent for a boolean flag. */
+    readonly value?: string;
+    readonly help: string;
+}
+
+export type Options = Readonly<Record<string, string | true>>;
+
+/** The help lines of `specs`, aligned. */
+export function optionHelp(specs: readonly OptionSpec[]): string[] {
+    const heads = specs.map((s) => `--${s.name}${s.value ? ` ${s.value}` : ""}`);
+    const width = Math.max(0, ...heads.map((h) => h.length));
+    return specs.map((s, i) => `  ${heads[i].padEnd(width)}  ${s.help}`);
+}
+
+/** Parses `argv` (options only) against `specs`; `where` names the command in messages. */
+export function parseOptions(argv: readonly string[], specs: readonly OptionSpec[], where: string): Options {
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    const out: Record<string, string | true> = {};
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
+        if (!m) throw new UsageError(`${where}: unexpected argument ${JSON.stringify(arg)} (options are --name value or --name=value)`);
+        const [, name, inline] = m;
+        const spec = byName.get(name);
+        if (!spec) {
+            const known = specs.map((s) => `--${s.name}`).join(", ") || "none";
+            throw new UsageError(`${where}: unknown option --${name} (options here: ${known})`);
+        }
+        if (name in out) throw new UsageError(`${where}: --${name} is given twice`);
+        if (!spec.value) {
+            if (inline !== undefined) throw new UsageError(`${where}: --${name} takes no value (got ${JSON.stringify(inline)})`);
+            out[name] = true;
+            continue;
+        }
+        const value = inline ?? argv[++i];
+        if (value === undefined || (inline === undefined && value.startsWith("--"))) throw new UsageError(`${where}: --${name} needs a value (${spec.value})`);
+        if (value === "") throw new UsageError(`${where}: --${name} needs a value (${spec.value}), got an empty one`);
+        out[name] = value;
+    }
+    return out;
+}
+
+/** A string option's value; a flag given where a value belongs cannot happen after `parseOptions`. */
+export const stringOption = (o: Options, name: string): string | undefined => (typeof o[name] === "string" ? (o[name] as string) : undefined);
+
+/** A number option within [min, max]; `integer` refuses fractions. */
+export function numberOption(o: Options, name: string, fallback: number, min: number, max: number, integer = false): number {
+    const raw = stringOption(o, name);
+    if (raw === undefined) return fallback;
+    const v = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+        throw new UsageError(`--${name} ${JSON.stringify(raw)}: must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}`);
+    }
+    return v;
+}
+
+const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** `500ms`, `30s`, `5m`, `1h` in milliseconds; undefined for anything else. */
+export function parseDuration(value: string): number | undefined {
+    const d = /^(\d+)(ms|s|m|h)$/.exec(value);
+    return d ? Number(d[1]) * UNITS[d[2] as keyof typeof UNITS] : undefined;
+}
+
+/** A duration option in milliseconds, at least `minMs`. */
+export function durationOption(o: Options, name: string, fallbackMs: number, minMs = 1): number {
+    const raw = stringOption(o, name);
+    if (raw === undefined) return fallbackMs;
+    const ms = parseDuration(raw);
+    if (ms === undefined) throw new UsageError(`--${name} ${JSON.stringify(raw)} is not a duration such as 30s, 5m or 1h`);
+    if (ms < minMs) throw new UsageError(`--${name} ${raw} is too short: at least ${minMs} ms`);
+    return ms;
+}

@@ -1,0 +1,72 @@
+/**
+ * What every `rollout` command shares: the exit codes, the injectable outside world (output, clock,
+ * Prometheus, Pulumi), and the analysis options read once for `analyze` and `run`.
+ */
+import { durationOption, Options, stringOption, UsageError } from "../lib/args";
+import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
+import { analyze } from "./analyze";
+import { checkLocalPulumi, CheckPulumi, SelectStack, selectLocalStack } from "./apply";
+import { httpPrometheus, PrometheusClient } from "./prometheus";
+import type { StackFile } from "./stackFile";
+
+export const EXIT = { PROMOTE: 0, ROLLBACK: 1, USAGE: 2, HOLD: 3 } as const;
+
+export interface CliIo {
+    readonly out: (line: string) => void;
+    readonly err: (line: string) => void;
+    /** The project directory holding the stack files. */
+    readonly root: string;
+    readonly now: () => Date;
+    readonly sleep: (ms: number) => Promise<void>;
+    readonly prometheus: (url: string, timeoutMs: number) => PrometheusClient;
+    readonly selectStack: SelectStack;
+    readonly checkPulumi: CheckPulumi;
+}
+
+export const defaultIo = (root: string): CliIo => ({
+    out: (l) => process.stdout.write(`${l}\n`),
+    err: (l) => process.stderr.write(`${l}\n`),
+    root,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    prometheus: httpPrometheus,
+    selectStack: selectLocalStack,
+    checkPulumi: checkLocalPulumi,
+});
+
+/** Only an absolute http(s) URL: anything else would only show up as a HOLD after the first look. */
+export function prometheusUrl(value: string): string {
+    let url: URL;
+    try {
+        url = new URL(value);
+    } catch {
+        throw new UsageError(`--prometheus ${JSON.stringify(value)} is not a URL: write it with its scheme, e.g. http://127.0.0.1:9090`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--prometheus ${JSON.stringify(value)}: the scheme must be http or https, not ${url.protocol.replace(/:$/, "")}`);
+    if (url.search || url.hash) throw new UsageError(`--prometheus ${JSON.stringify(value)}: give the base URL, without a query or fragment`);
+    return value;
+}
+
+/** What `analyze` and `run` need from the options, read and checked once. */
+export interface AnalysisArgs {
+    readonly client: PrometheusClient;
+    readonly scrapeIntervalSeconds: number;
+}
+
+export function analysisArgs(o: Options, io: CliIo): AnalysisArgs {
+    const timeout = durationOption(o, "query-timeout", 10_000, 100);
+    const scrape = durationOption(o, "scrape-interval", SCRAPE_INTERVAL_SECONDS * 1000, 1000);
+    return { client: io.prometheus(stringOption(o, "prometheus") as string, timeout), scrapeIntervalSeconds: scrape / 1000 };
+}
+
+export function analyzeStage(s: StackFile, a: AnalysisArgs, io: CliIo, since: Date) {
+    return analyze({
+        prometheus: a.client,
+        metrics: s.config.metrics,
+        scope: { namespace: s.config.app.namespace, app: s.config.app.name },
+        since,
+        now: io.now(),
+        stage: { weight: s.config.weight, stages: s.config.stages },
+        scrapeIntervalSeconds: a.scrapeIntervalSeconds,
+    });
+}

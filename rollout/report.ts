@@ -1,0 +1,101 @@
+/**
+ * What the `rollout` command prints: each result as text lines and as one JSON value, built from the
+ * same data so the two never disagree.
+ */
+import type { Judgement, TrackCounts } from "../domain/decide";
+import { nextStage, splitFor } from "../domain/stages";
+import type { Track } from "../domain/tracks";
+import type { StackConfig } from "../stacks/schema";
+import { describeEdit, Edit, PROJECT, StackFile } from "./stackFile";
+
+/** A result: text for people, a JSON value for scripts. */
+export interface Report {
+    readonly lines: string[];
+    readonly json: unknown;
+}
+
+/** What `pulumi up` changes when the weight moves to `to`: the routing resource of the stack's router. */
+export function stageChangeSummary(c: StackConfig, to: number): string {
+    const routing = { alb: "the weighted ALB listener rule", nginx: "the canary Ingress's canary-weight annotation", istio: "the VirtualService's route weights" }[c.router];
+    const analysis = c.analysis.enabled && to > 0 ? ", and starts the stage's AnalysisRun" : "";
+    const split = splitFor(to);
+    return `stable ${split.stable}%, canary ${split.canary}%: \`pulumi up\` updates ${routing} and the stage rule (app:canary_weight:configured)${analysis}`;
+}
+
+/** What `pulumi up` does after `promote`: the stable rollout first, then traffic back to stable. */
+export function promoteSummary(c: StackConfig): string {
+    const stable = c.app.stable;
+    return (
+        `\`pulumi up\` rolls the stable Deployment out to ${stable.image} (version ${stable.version}, never below ${stable.replicas} ready ` +
+        `pods), moves all traffic back to stable only once that rollout is ready, and scales the canary to 0 pods; ` +
+        `promotedVersion becomes ${stable.version}`
+    );
+}
+
+export function statusReport(s: StackFile): Report {
+    const c = s.config;
+    const next = c.canaryDiffers ? nextStage(c.weight, c.stages) : undefined;
+    const split = splitFor(c.weight);
+    const track = (t: Track) => ({ version: c.app[t].version, image: c.app[t].image, replicas: c.app[t].replicas });
+    const json = {
+        stack: s.stack,
+        environment: c.environment,
+        router: c.router,
+        stage: c.weight,
+        stages: c.stages,
+        weights: split,
+        stable: track("stable"),
+        canary: c.canaryDiffers ? track("canary") : null,
+        next: next ?? null,
+        nextChange: next === undefined ? null : stageChangeSummary(c, next),
+    };
+    const lines = [
+        `stack ${s.stack} (environment ${c.environment}, router ${c.router})`,
+        `stage: canary:weight ${c.weight} of [${c.stages.join(", ")}]; stable ${split.stable}%, canary ${split.canary}%`,
+        `stable: ${c.app.name} ${c.app.stable.version} (${c.app.stable.image})`,
+        c.canaryDiffers ? `canary: ${c.app.name} ${c.app.canary.version} (${c.app.canary.image})` : "canary: none (the canary is the stable version)",
+        next !== undefined
+            ? `next: ${next}: ${stageChangeSummary(c, next)}`
+            : c.canaryDiffers
+              ? "next: none; at 100, `promote` makes the canary the new stable"
+              : "next: set canary:app.canary.image to start a rollout",
+    ];
+    return { lines, json };
+}
+
+/** The edits written to the stack file and what applying them changes. */
+export function editReport(written: StackFile, edits: readonly Edit[], promoted: boolean): Report {
+    const c = written.config;
+    const change = promoted ? promoteSummary(c) : stageChangeSummary(c, c.weight);
+    return {
+        lines: [...edits.map((e) => `${written.file}: ${describeEdit(e)}`), change],
+        json: { stack: written.stack, file: written.file, edits: edits.map((e) => ({ key: `${PROJECT}:${e.key.join(".")}`, from: e.from ?? null, to: e.to })), change },
+    };
+}
+
+const countsLine = (t: TrackCounts) => `${t.requests} (${t.errors} 5xx)`;
+
+export function judgementReport(j: Judgement): Report {
+    const requests =
+        j.canary && j.stable ? `requests: canary ${countsLine(j.canary)}, stable ${countsLine(j.stable)}` : "requests: unknown (nothing could be read from Prometheus)";
+    // The reasons carry each test's evidence: ratios, intervals, LLR and the distance to each boundary.
+    return {
+        lines: [`decision: ${j.decision}`, requests, ...j.reasons.map((r) => `- ${r}`)],
+        json: { decision: j.decision, reasons: j.reasons, canary: j.canary, stable: j.stable, evidence: j.evidence },
+    };
+}
+
+/** One line per look of `run`: the decision once, then how far each test has come. */
+export function progressLine(at: Date, j: Judgement): string {
+    const tests = [j.evidence.errors, j.evidence.latency].filter((t) => t !== undefined);
+    const detail =
+        tests.length === 0
+            ? j.reasons[0]
+            : tests
+                  .map((t) => `${t.name} ${Math.round(100 * t.sprt.progress)}% toward ${t.sprt.llr >= 0 ? "rollback" : "promote"} (${t.canary.n} canary requests; ~${Math.round(t.expectedRequests.h0)} to promote a healthy one)`)
+                  .join("; ");
+    return `${at.toISOString()} ${j.decision}: ${detail}`;
+}
+
+/** JSON with the +Inf bucket as "+Inf" (JSON has no Infinity), as Prometheus writes it. */
+export const toJson = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (v === Infinity ? "+Inf" : v));
