@@ -3,11 +3,11 @@
  * the value and what is allowed. Each case runs the real program under mocks.
  */
 import * as assert from "assert";
-import { runProgram, RunOptions, stackFileConfig } from "./harness";
+import { runProgram, RunOptions, suiteConfig } from "./harness";
 
 /** The stack file's config with one key removed (a path below `canary:`). */
 function without(stack: "dev" | "prod", ...path: string[]): Record<string, unknown> {
-    const config = structuredClone(stackFileConfig(stack));
+    const config = structuredClone(suiteConfig(stack));
     const parent = path.slice(0, -1).reduce<any>((o, k) => o[k], config);
     delete parent[path[path.length - 1]];
     return config;

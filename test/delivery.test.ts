@@ -4,7 +4,7 @@ import { analysisRunName, analysisTimeoutSeconds, durationSeconds, errorExcessQu
 import { RECORD } from "../components/rules";
 import { CHARTS } from "../components/versions";
 import { APP_LABELS, DEFAULT_METRICS, errorRatio, latencyQuantile } from "../domain/promql";
-import { byName, changedBetween, DEV_STACK, ofType, Registered, runProgram, RunOptions, stackFileConfig } from "./harness";
+import { byName, changedBetween, DEV_STACK, ofType, Registered, runProgram, RunOptions, suiteConfig } from "./harness";
 
 const RUN = "kubernetes:argoproj.io/v1alpha1:AnalysisRun";
 const scope = { namespace: "podinfo", app: "podinfo" };
@@ -156,7 +156,7 @@ describe("TLS", () => {
     it("ALB: the configured ACM certificate, or one created and DNS-validated in the hosted zone", async () => {
         const given = await runProgram({ stack: "prod" });
         assert.deepStrictEqual(ofType(given.resources, "aws:acm/certificate:Certificate"), []);
-        const base = structuredClone(stackFileConfig("prod")) as any;
+        const base = structuredClone(suiteConfig("prod")) as any;
         delete base.alb.certificateArn;
         const { error, resources } = await runProgram({ stack: "prod", baseConfig: base, config: { alb: { hostedZoneId: "Z0123456789ABC" } } });
         assert.ifError(error);

@@ -9,8 +9,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { benchOptions } from "../bench/decisions";
 import { parseOptions } from "../lib/args";
+import { loadStack } from "../rollout/stackFile";
+import * as YAML from "yaml";
 import { ROOT } from "./harness";
-import { requireTool, tempDir } from "./tools";
+import { requireTool, runTool, tempDir } from "./tools";
 
 const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
 const tsNode = (file: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) =>
@@ -100,6 +102,21 @@ describe("the demo app: bad input is answered, never a crash", function () {
         const help = tsNode("app/main.ts", ["--help"]);
         assert.strictEqual(help.status, 0);
         assert.match(help.stdout, /--errorRatio R[\s\S]*--addedLatencyMs MS/);
+    });
+});
+
+describe("the demo app's scrape config (app/prometheus.yml, shown in the README)", () => {
+    it("is valid for promtool and labels both tracks as the dev stack's analysis selects them", () => {
+        const file = path.join(ROOT, "app", "prometheus.yml");
+        const r = runTool("promtool", ["check", "config", file]);
+        assert.strictEqual(r.status, 0, r.output);
+        const app = loadStack(ROOT, "dev").config.app;
+        const targets = YAML.parse(fs.readFileSync(file, "utf8")).scrape_configs[0].static_configs;
+        assert.deepStrictEqual(
+            targets.map((t: any) => [t.labels.namespace, t.labels.app, t.labels.track]),
+            [[app.namespace, app.name, "stable"], [app.namespace, app.name, "canary"]],
+        );
+        assert.ok(fs.readFileSync(path.join(ROOT, "README.md"), "utf8").includes("prometheus --config.file=app/prometheus.yml"));
     });
 });
 

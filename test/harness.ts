@@ -77,6 +77,18 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
     return out;
 }
 
+/**
+ * prod's stack file ships without a canary, so its first `up` runs stable only (README, "prod's first
+ * run"). The suites run prod as its canary PR makes it: with the canary version dev promoted.
+ */
+export const PROD_CANARY_PR = { app: { canary: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } };
+
+/** The config a suite runs a stack with: the stack file, and for prod its canary PR. */
+export function suiteConfig(stack: StackName): Record<string, unknown> {
+    const file = stackFileConfig(stack);
+    return stack === "prod" ? (deepMerge(file, PROD_CANARY_PR) as Record<string, unknown>) : file;
+}
+
 function toConfigMap(config: Record<string, unknown>): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
@@ -128,7 +140,7 @@ function fakeState(type: string, name: string, inputs: Record<string, any>, prev
 }
 
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
-    const config = deepMerge(opts.baseConfig ?? stackFileConfig(opts.stack), opts.config ?? {}) as Record<string, unknown>;
+    const config = deepMerge(opts.baseConfig ?? suiteConfig(opts.stack), opts.config ?? {}) as Record<string, unknown>;
     const weight = typeof config.weight === "number" ? config.weight : 0;
     const canary = (config.app as any)?.canary ?? {};
     const canaryVersion = canary.version ?? (canary.image ? versionOf(canary.image) : undefined);

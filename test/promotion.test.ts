@@ -1,7 +1,7 @@
 /** prod runs only a canary version that dev has promoted (StackReference to dev's `promotedVersion`). */
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { DEV_STACK, ofType, runProgram, RunOptions } from "./harness";
+import { DEV_STACK, ofType, PROD_CANARY_PR, runProgram, RunOptions, stackFileConfig } from "./harness";
 
 const REF = "pulumi:pulumi:StackReference";
 
@@ -71,6 +71,16 @@ describe("promotion between stacks", () => {
         assert.strictEqual(dev.outputs.promotionCheck, "not required");
         assert.deepStrictEqual(ofType(dev.resources, REF).map((r) => r.inputs.name), ["organization/canary/dev"], "dev reads only itself");
         assert.strictEqual(dev.outputs.promotedVersion, "6.7.1");
+    });
+
+    it("prod's first run: the shipped stack file runs stable only, with no dev stack to read and no previous stage", async () => {
+        const { error, outputs, resources } = await runProgram({ stack: "prod", baseConfig: stackFileConfig("prod"), stackOutputs: {}, previous: null });
+        assert.ifError(error);
+        assert.deepStrictEqual([outputs.promotionCheck, outputs.stage, outputs.canaryVersion, outputs.stableVersion], ["no canary", 0, "6.7.1", "6.7.1"]);
+        assert.ok(!ofType(resources, REF).some((r) => r.inputs.name === DEV_STACK), "nothing read from dev");
+        // Adding the canary before dev promoted it is the refusal the README describes.
+        const early = await runProgram({ stack: "prod", baseConfig: stackFileConfig("prod"), config: PROD_CANARY_PR, stackOutputs: {}, previous: null });
+        assert.match(early.error?.message ?? "", /canary:app\.canary version 6\.8\.0 has not been promoted in organization\/canary\/dev \(it exports promotedVersion = nothing\)/);
     });
 
     it("a malformed gating stack name is a config error", async () => {

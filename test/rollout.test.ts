@@ -326,7 +326,12 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
         const r = project(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8"));
         fs.renameSync(r.file, path.join(r.dir, "Pulumi.prod.yaml"));
         assert.strictEqual(await r.run("status", "--stack", "prod"), 0);
-        assert.match(r.out.join("\n"), /next: 5: stable 95%, canary 5%: `pulumi up` updates the weighted ALB listener rule/);
+        // The shipped prod file has no canary yet: its first run is stable only.
+        assert.match(r.out.join("\n"), /canary: none \(the canary is the stable version\)\nnext: set canary:app.canary.image to start a rollout/);
+        const q = project(STACK_FILE.replace("canary:weight: 50", "canary:weight: 0"));
+        fs.writeFileSync(path.join(q.dir, "Pulumi.prod.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8").replace("    stable:\n", "    canary:\n      image: ghcr.io/stefanprodan/podinfo:6.8.0\n    stable:\n"));
+        assert.strictEqual(await q.run("status", "--stack", "prod"), 0, q.out.join("\n"));
+        assert.match(q.out.join("\n"), /next: 5: stable 95%, canary 5%: `pulumi up` updates the weighted ALB listener rule/);
     });
 });
 
