@@ -3,7 +3,7 @@
  * Prints `listening <port>` once it accepts connections (port 0 picks a free one). Bad options exit 2
  * with the reason.
  */
-import { numberOption, optionHelp, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
+import { exitOnUsageError, numberOption, optionHelp, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
 import { createApp, FAULT_RANGES, parseFaults } from "./server";
 
 const OPTIONS: OptionSpec[] = [
@@ -39,10 +39,4 @@ function start(argv: readonly string[]): void {
     process.on("SIGTERM", () => server.close(() => process.exit(0)));
 }
 
-try {
-    start(process.argv.slice(2));
-} catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`${e.message}\n`);
-    process.exit(2);
-}
+exitOnUsageError(() => start(process.argv.slice(2)));

@@ -13,7 +13,7 @@
 import { DEFAULT_POLICY, EMPTY_COUNTS, judge, TrackCounts } from "../domain/decide";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { Bucket, waldAsn } from "../domain/stats";
-import { numberOption, optionHelp, OptionSpec, parseOptions, UsageError } from "../lib/args";
+import { exitOnUsageError, numberOption, optionHelp, OptionSpec, parseOptions } from "../lib/args";
 import { BUCKETS } from "../app/server";
 
 // ---- seeded randomness -------------------------------------------------------------------------
@@ -325,12 +325,4 @@ function main(argv: readonly string[]): void {
     process.stdout.write(`\nWald's SPRT expected sample size for 0.5% → 1.0%, α = 1%, β = 5%: ${Math.round(waldAsn(0.005, 0.01, 0.01, 0.05, "H1"))} canary requests\n`);
 }
 
-if (require.main === module) {
-    try {
-        main(process.argv.slice(2));
-    } catch (e) {
-        if (!(e instanceof UsageError)) throw e;
-        process.stderr.write(`${e.message}\n`);
-        process.exit(2);
-    }
-}
+if (require.main === module) exitOnUsageError(() => main(process.argv.slice(2)));

@@ -87,3 +87,14 @@ export function durationOption(o: Options, name: string, fallbackMs: number, min
     if (ms < minMs) throw new UsageError(`--${name} ${raw} is too short: at least ${minMs} ms`);
     return ms;
 }
+
+/** Runs an entry point: a UsageError prints its message and exits 2, with no stack trace. */
+export function exitOnUsageError(main: () => void): void {
+    try {
+        main();
+    } catch (e) {
+        if (!(e instanceof UsageError)) throw e;
+        process.stderr.write(`${e.message}\n`);
+        process.exit(2);
+    }
+}
