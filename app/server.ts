@@ -1,6 +1,6 @@
 /**
- * A demo app that serves the metric contract (`http_requests_total{status}`,
- * `http_request_duration_seconds`) with fault injection, for trying `rollout analyze` locally and
+ * A demo app that serves the metric contract (`http_request_duration_seconds{method, path, status}`,
+ * and podinfo's `http_requests_total{status}`) with fault injection, for trying `rollout analyze` locally and
  * for the end-to-end test. Not part of what the Pulumi program deploys (that is podinfo by default).
  */
 import * as http from "http";
@@ -23,29 +23,53 @@ export interface AppOptions extends Faults {
 /** Podinfo's buckets, so the demo's histogram has the shape the analysis sees in a cluster. */
 export const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/**
+ * The `path` label as podinfo writes it: the path with every run of non-alphanumerics as `_`,
+ * trimmed, lower-cased, `root` for `/` (stefanprodan/podinfo pkg/api/http/metrics.go, urlToLabel).
+ */
+export function pathLabel(pathname: string): string {
+    return pathname.replace(/[^a-zA-Z0-9]+/g, "_").replace(/^_+|_+$/g, "").toLowerCase() || "root";
+}
+
 export function createApp(opts: AppOptions): http.Server {
     const registry = new client.Registry();
+    // Like podinfo's middleware, every route is observed, probes and scrapes included: the histogram's
+    // `path` label is what tells them from user requests; the status-only counter cannot.
     const requests = new client.Counter({ name: "http_requests_total", help: "HTTP requests by status", labelNames: ["status"], registers: [registry] });
-    const duration = new client.Histogram({ name: "http_request_duration_seconds", help: "HTTP request duration", buckets: BUCKETS, registers: [registry] });
+    const duration = new client.Histogram({
+        name: "http_request_duration_seconds",
+        help: "HTTP request duration",
+        labelNames: ["method", "path", "status"],
+        buckets: BUCKETS,
+        registers: [registry],
+    });
     new client.Gauge({ name: "app_info", help: "the running version", labelNames: ["version"], registers: [registry] }).set({ version: opts.version }, 1);
-    // Zero-initialise the statuses the app answers: a series that first appears with a count already in
+    // Zero-initialise the user route's statuses: a series that first appears with a count already in
     // it loses those requests to `increase()`, which cannot see where a new series started.
-    for (const status of ["200", "500"]) requests.inc({ status }, 0);
+    for (const status of ["200", "500"]) {
+        requests.inc({ status }, 0);
+        duration.zero({ method: "GET", path: "root", status });
+    }
     const random = opts.random ?? Math.random;
     let faults: Faults = { errorRatio: opts.errorRatio, addedLatencyMs: opts.addedLatencyMs };
 
+    /** Answers and records the request as podinfo's middleware does. */
+    const answer = (req: http.IncomingMessage, res: http.ServerResponse, path: string, stop: (labels: Record<string, string>) => number, status: number, type: string, body: string) => {
+        res.writeHead(status, { "content-type": type });
+        res.end(body);
+        requests.inc({ status: String(status) });
+        stop({ method: req.method ?? "GET", path: pathLabel(path), status: String(status) });
+    };
+
     return http.createServer((req, res) => {
         const url = new URL(req.url ?? "/", "http://localhost");
+        const stop = duration.startTimer();
         if (url.pathname === "/metrics") {
-            registry.metrics().then((body) => {
-                res.writeHead(200, { "content-type": registry.contentType });
-                res.end(body);
-            });
+            registry.metrics().then((body) => answer(req, res, url.pathname, stop, 200, registry.contentType, body));
             return;
         }
         if (url.pathname === "/healthz" || url.pathname === "/readyz") {
-            res.writeHead(200, { "content-type": "text/plain" });
-            res.end("ok\n");
+            answer(req, res, url.pathname, stop, 200, "text/plain", "ok\n");
             return;
         }
         if (url.pathname === "/faults" && req.method === "PUT") {
@@ -54,23 +78,14 @@ export function createApp(opts: AppOptions): http.Server {
             try {
                 faults = parseFaults(url.searchParams, faults);
             } catch (e) {
-                res.writeHead(400, { "content-type": "application/json" });
-                res.end(JSON.stringify({ error: (e as Error).message, faults }));
+                answer(req, res, url.pathname, stop, 400, "application/json", JSON.stringify({ error: (e as Error).message, faults }));
                 return;
             }
-            res.writeHead(200, { "content-type": "application/json" });
-            res.end(JSON.stringify(faults));
+            answer(req, res, url.pathname, stop, 200, "application/json", JSON.stringify(faults));
             return;
         }
-        const stop = duration.startTimer();
         const fail = random() < faults.errorRatio;
-        setTimeout(() => {
-            const status = fail ? 500 : 200;
-            res.writeHead(status, { "content-type": "text/plain" });
-            res.end(fail ? "injected failure\n" : `hello from ${opts.version}\n`);
-            requests.inc({ status: String(status) });
-            stop();
-        }, faults.addedLatencyMs);
+        setTimeout(() => answer(req, res, url.pathname, stop, fail ? 500 : 200, "text/plain", fail ? "injected failure\n" : `hello from ${opts.version}\n`), faults.addedLatencyMs);
     });
 }
 

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { APP_LABELS, MetricNames, requestRate, Scope, scopeMatchers } from "../domain/promql";
+import { APP_LABELS, errorRatio, MetricNames, requestRate, Scope, scopeMatchers } from "../domain/promql";
 import { DASHBOARD_LABEL } from "./monitoring";
 import { AlertThresholds, RECORD } from "./rules";
 import { errorBudget } from "./slo";
@@ -52,7 +52,7 @@ export function dashboardPanels(i: DashboardInput): Panel[] {
             unit: "percentunit",
             targets: [
                 {
-                    expr: `1 - (sum by (namespace, app) (increase(${i.metrics.requests}${scopeMatchers(i.scope, ['status=~"5.."'])}[${period}])) / (sum by (namespace, app) (increase(${i.metrics.requests}${s}[${period}])) > 0)) / ${budget}`,
+                    expr: `1 - (${errorRatio(i.metrics, i.scope, period, APP_LABELS)}) / ${budget}`,
                     legendFormat: "budget left",
                 },
             ],

@@ -7,15 +7,23 @@
  * into these), never by version strings or job names.
  */
 
-/** Metric names of the app's metric contract; podinfo's by default. */
+/**
+ * The app's metric contract; podinfo's by default. Requests, errors and latency all come from one
+ * histogram with `status` and `path` labels, because only its `path` label can tell user requests
+ * from kubelet probes and Prometheus scrapes: podinfo's middleware observes every route, and its
+ * `http_requests_total` counter has only `status` (stefanprodan/podinfo pkg/api/http/metrics.go:
+ * `NewHistogramVec(..., []string{"method", "path", "status"})`, `NewCounterVec(..., []string{"status"})`;
+ * the path label is the route template with non-alphanumerics as `_`, lower-cased: `/healthz` →
+ * `healthz`, `/` → `root`).
+ */
 export interface MetricNames {
-    /** Counter with an HTTP `status` label. */
-    readonly requests: string;
-    /** Histogram base name (`_bucket`, `_sum`, `_count` are appended). */
+    /** Histogram base name: `_count` is the request count, `_bucket` the latency. */
     readonly duration: string;
+    /** Values of the `path` label that are not user requests (probes, scrapes); excluded everywhere. */
+    readonly excludedPaths: readonly string[];
 }
 
-export const DEFAULT_METRICS: MetricNames = { requests: "http_requests_total", duration: "http_request_duration_seconds" };
+export const DEFAULT_METRICS: MetricNames = { duration: "http_request_duration_seconds", excludedPaths: ["healthz", "readyz", "metrics"] };
 
 /**
  * How often the ServiceMonitor scrapes the app. A window shorter than two scrapes cannot show an
@@ -44,13 +52,26 @@ export function scopeMatchers(scope: Scope, extra: Matchers = []): string {
     return `{${[`namespace="${scope.namespace}"`, `app="${scope.app}"`, ...extra].join(", ")}}`;
 }
 
+/** A label value as a literal inside a PromQL regex string: regex metacharacters escaped. */
+const regexLiteral = (v: string) => v.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&");
+
+/** `extra` plus the matcher that drops the excluded paths: what makes a series count user requests only. */
+export function userRequestMatchers(m: MetricNames, extra: Matchers = []): Matchers {
+    return m.excludedPaths.length === 0 ? extra : [...extra, `path!~"${m.excludedPaths.map(regexLiteral).join("|")}"`];
+}
+
+/** The request counter (the histogram's `_count`) over user requests in `scope`. */
+const requests = (m: MetricNames, scope: Scope, extra: Matchers) => `${m.duration}_count${scopeMatchers(scope, userRequestMatchers(m, extra))}`;
+/** The latency buckets over user requests in `scope`. */
+const buckets = (m: MetricNames, scope: Scope, extra: Matchers) => `${m.duration}_bucket${scopeMatchers(scope, userRequestMatchers(m, extra))}`;
+
 function by(labels: readonly string[]): string {
     return `by (${labels.join(", ")})`;
 }
 
 /** Requests per second, summed by `labels`. */
 export function requestRate(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = TRACK_LABELS, extra: Matchers = []): string {
-    return `sum ${by(labels)} (rate(${m.requests}${scopeMatchers(scope, extra)}[${window}]))`;
+    return `sum ${by(labels)} (rate(${requests(m, scope, extra)}[${window}]))`;
 }
 
 /**
@@ -71,20 +92,20 @@ export function errorRatio(m: MetricNames, scope: Scope, window: string, labels:
 
 /** A latency quantile from the histogram buckets. */
 export function latencyQuantile(m: MetricNames, scope: Scope, q: number, window: string, labels: readonly string[] = TRACK_LABELS, extra: Matchers = []): string {
-    return `histogram_quantile(${q}, sum ${by([...labels, "le"])} (rate(${m.duration}_bucket${scopeMatchers(scope, extra)}[${window}])))`;
+    return `histogram_quantile(${q}, sum ${by([...labels, "le"])} (rate(${buckets(m, scope, extra)}[${window}])))`;
 }
 
 /** Requests counted over `window` (not a rate): how much evidence a measurement rests on. */
 export function requestCount(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
-    return `sum ${by(labels)} (increase(${m.requests}${scopeMatchers(scope, extra)}[${window}]))`;
+    return `sum ${by(labels)} (increase(${requests(m, scope, extra)}[${window}]))`;
 }
 
 /** Histogram bucket counts over `window` (not rates), by `labels` and `le`: the latency evidence. */
 export function bucketCount(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
-    return `sum ${by([...labels, "le"])} (increase(${m.duration}_bucket${scopeMatchers(scope, extra)}[${window}]))`;
+    return `sum ${by([...labels, "le"])} (increase(${buckets(m, scope, extra)}[${window}]))`;
 }
 
 /** Counter resets of the request counter over `window` (a pod restarted and its counts began again). */
 export function counterResets(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
-    return `sum ${by(labels)} (resets(${m.requests}${scopeMatchers(scope, extra)}[${window}]))`;
+    return `sum ${by(labels)} (resets(${requests(m, scope, extra)}[${window}]))`;
 }

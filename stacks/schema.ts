@@ -3,6 +3,7 @@
  * program builds from, or issues that name the key, the value and what is allowed.
  */
 import { z } from "zod";
+import { DEFAULT_METRICS } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { ENVIRONMENTS } from "./environments";
 import { isPinned, versionOf } from "./images";
@@ -92,10 +93,14 @@ const ratio = (dflt: number) => z.number().gt(0, "must be a ratio above 0 and at
 const positive = (dflt: number) => z.number().gt(0, "must be above 0").default(dflt);
 const factor = (dflt: number) => z.number().min(1, "must be a factor of at least 1").default(dflt);
 
-/** The app's metric contract; podinfo's names by default. */
+/** The app's metric contract (domain/promql.ts); podinfo's by default. */
 const metrics = z.strictObject({
-    requests: metricName.default("http_requests_total"),
-    duration: metricName.default("http_request_duration_seconds"),
+    /** Histogram with `status` and `path` labels: requests, errors and latency. */
+    duration: metricName.default(DEFAULT_METRICS.duration),
+    /** `path` label values that are probes or scrapes, not user requests. */
+    excludedPaths: z
+        .array(z.string().regex(/^[^"\\\s]+$/, "must be a path label value: no quotes, backslashes or spaces"))
+        .default([...DEFAULT_METRICS.excludedPaths]),
 });
 
 /** Alert thresholds. Defaults are the seed rules' values. */

@@ -61,13 +61,18 @@ async function waitFor(check: () => Promise<boolean>, deadlineMs: number, what =
 const waitReady = (url: string, deadlineMs: number) => waitFor(async () => (await fetch(url)).ok, deadlineMs, `${url} ready`);
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-function get(port: number): Promise<number> {
+function get(port: number, path = "/"): Promise<number> {
     return new Promise((resolve, reject) => {
-        http.get({ host: "127.0.0.1", port, path: "/", agent }, (res) => {
+        http.get({ host: "127.0.0.1", port, path, agent }, (res) => {
             res.resume();
             res.on("end", () => resolve(res.statusCode ?? 0));
         }).on("error", reject);
     });
+}
+
+/** Kubelet-like probes: `n` requests to /healthz and /readyz of `port`; not user requests, so never counted. */
+async function probes(port: number, n: number): Promise<void> {
+    for (let i = 0; i < n; i += 2) await Promise.all([get(port, "/healthz"), get(port, "/readyz")]);
 }
 
 /** Bounded load: exactly `n` requests to each port, 16 at a time per port. */
@@ -163,13 +168,19 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
         await sleep(2000);
         const since = new Date().toISOString();
         await sleep(1000);
-        await load([ports.stable, ports.canary], 6000);
+        // Probes on the canary only: counted, they would add 3,000 canary requests.
+        await Promise.all([load([ports.stable, ports.canary], 6000), probes(ports.canary, 3000)]);
         await sleep(2500);
         out.length = 0;
         const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since, "--scrape-interval", "1s", "--json"], io);
         const result = JSON.parse(out[out.length - 1]);
         assert.notStrictEqual(result.decision, "ROLLBACK", out.join("\n"));
         assert.ok(result.canary.requests >= 5000, `Prometheus saw ${result.canary.requests} canary requests: ${out.join("\n")}`);
+        // Both tracks got 6,000 user requests; the canary also got 3,000 probes. increase() extrapolates
+        // both windows alike, so counted user requests match within a few percent; with probes counted
+        // the canary would show about 1.5 times stable's.
+        const ratio = result.canary.requests / result.stable.requests;
+        assert.ok(ratio > 0.95 && ratio < 1.05, `canary ${result.canary.requests} vs stable ${result.stable.requests} user requests: probes counted?`);
         // The requirement is "never ROLLBACK a healthy canary"; PROMOTE needs the latency evidence too,
         // which scheduling jitter on a shared machine can leave short of the boundary (then HOLD).
         assert.ok(["PROMOTE", "HOLD"].includes(result.decision));
@@ -182,7 +193,8 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
         assert.strictEqual(faults.status, 200);
         const since = new Date().toISOString();
         await sleep(2000);
-        await load([ports.stable, ports.canary], 1500);
+        // 3,000 probe 200s on the canary would dilute its 20% to about 7% if they were counted.
+        await Promise.all([load([ports.stable, ports.canary], 1500), probes(ports.canary, 3000)]);
         await sleep(2500);
         out.length = 0;
         const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since, "--scrape-interval=1s"], io);

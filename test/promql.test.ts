@@ -3,6 +3,7 @@ import * as assert from "assert";
 import { parser } from "@prometheus-io/lezer-promql";
 import { dashboardPanels, stageChangeExpr } from "../components/dashboard";
 import { RuleGroup } from "../components/rules";
+import { bucketCount, counterResets, errorRate, latencyQuantile, requestCount, requestRate, userRequestMatchers } from "../domain/promql";
 import { byName, runProgram, STACKS } from "./harness";
 
 /** Parse errors of an expression: the grammar's error nodes, with their position. */
@@ -46,10 +47,25 @@ describe("PromQL: every expression parses (lezer-promql)", () => {
     it("the pure dashboard builders parse for another app and SLO", () => {
         const input = {
             scope: { namespace: "shop", app: "checkout" },
-            metrics: { requests: "requests_total", duration: "latency_seconds" },
+            metrics: { duration: "latency_seconds", excludedPaths: ["health.check", "/metrics", "a|b"] },
             thresholds: { slo: { objective: 0.995, periodDays: 28 } } as any,
         };
         for (const p of dashboardPanels(input)) for (const t of p.targets) assert.deepStrictEqual(promqlErrors(t.expr), [], t.expr);
         assert.deepStrictEqual(promqlErrors(stageChangeExpr(input.scope)), []);
+    });
+
+    it("user requests only: every request, error and latency series drops the excluded paths, regex-escaped", () => {
+        const m = { duration: "http_request_duration_seconds", excludedPaths: ["healthz", "health.check", "a|b"] };
+        const scope = { namespace: "podinfo", app: "podinfo" };
+        assert.deepStrictEqual(userRequestMatchers(m, ['track="canary"']), ['track="canary"', 'path!~"healthz|health\\\\.check|a\\\\|b"']);
+        assert.deepStrictEqual(userRequestMatchers({ ...m, excludedPaths: [] }), []);
+        const exprs = [requestRate(m, scope, "5m"), errorRate(m, scope, "5m"), latencyQuantile(m, scope, 0.99, "5m"), requestCount(m, scope, "5m"), bucketCount(m, scope, "5m"), counterResets(m, scope, "5m")];
+        for (const e of exprs) {
+            assert.deepStrictEqual(promqlErrors(e), [], e);
+            const selectors = e.match(/http_request_duration_seconds_(count|bucket)\{[^}]*\}/g) ?? [];
+            assert.ok(selectors.length > 0, e);
+            for (const sel of selectors) assert.ok(sel.includes('path!~"healthz|health\\\\.check|a\\\\|b"'), sel);
+        }
+        assert.ok(!exprs.join(" ").includes("http_requests_total"), "the status-only counter cannot tell probes from users");
     });
 });
