@@ -32,7 +32,7 @@ export = async () => {
     // Secret keys are read as secret Outputs: they reach the cluster only inside Secrets.
     const secrets = new pulumi.Config();
 
-    const namespaces = new Namespaces("ns", { app: app.namespace });
+    const namespaces = new Namespaces("ns", { app: app.namespace, readinessGates: cfg.router === "alb" });
     const namespace = namespaces.app.metadata.name;
     const monitoringNamespace = namespaces.monitoring.metadata.name;
     const monitoring = new MonitoringStack("monitoring", {
@@ -66,8 +66,8 @@ export = async () => {
     const scope = { namespace: app.namespace, app: app.name };
     new CanaryAlerts("alerts", { namespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, container: app.name, weight: cfg.weight, crds: monitoring.release });
     new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts });
-    if (cfg.analysis.enabled) {
-        new ProgressiveDelivery("delivery", {
+    const delivery = cfg.analysis.enabled
+        ? new ProgressiveDelivery("delivery", {
             namespace,
             scope,
             metrics: cfg.metrics,
@@ -78,23 +78,32 @@ export = async () => {
             weight: cfg.weight,
             canaryVersion: app.canary.version,
             weightedRoute,
-        });
-    }
+            metricsSources: [monitoring.release, workload.serviceMonitor],
+        })
+        : undefined;
+    // What the next run's guards read is written only for an update that passed: Pulumi keeps a
+    // stack's previous outputs when the program fails before registering them (pulumi/pulumi
+    // step_executor.go: "If there was an error, we only replace outputs that have new outputs"), so
+    // these outputs wait for the stage's analysis and, for the promoted version, for the stable
+    // rollout. A stage whose analysis failed is not recorded as applied; a failed promotion does not
+    // unlock prod.
+    const stagePassed = delivery?.passed ?? pulumi.output(true);
+    const stableReady = workload.stable.deployment.status.apply(() => true);
 
     const split = splitFor(cfg.weight);
     return {
         environment: cfg.environment,
         router: cfg.router,
         // Read back by the next run to check its stage move.
-        [STAGE_OUTPUT]: cfg.weight,
+        [STAGE_OUTPUT]: stagePassed.apply(() => cfg.weight),
         stableWeight: split.stable,
         canaryWeight: split.canary,
         stableVersion: app.stable.version,
-        [CANARY_VERSION_OUTPUT]: app.canary.version,
+        [CANARY_VERSION_OUTPUT]: stagePassed.apply(() => app.canary.version),
         stableImage: app.stable.image,
         canaryImage: app.canary.image,
         /** The version that finished its canary and became stable: what prod may run next. */
-        [PROMOTED_OUTPUT]: app.stable.version,
+        [PROMOTED_OUTPUT]: pulumi.all([stagePassed, stableReady]).apply(() => app.stable.version),
         /** How the canary passed the promotion gate; "skipped (allowUnverified)" shows in the preview. */
         promotionCheck,
         host: app.host,

@@ -140,6 +140,11 @@ export class AlbRouting extends pulumi.ComponentResource {
                     values: {
                         clusterName: alb.controller.clusterName,
                         vpcId,
+                        // The Service mutating webhook (failurePolicy Fail) races the first `up`'s
+                        // Service and Helm creates while the controller is not ready yet
+                        // (kubernetes-sigs/aws-load-balancer-controller#4140); it only serves
+                        // LoadBalancer Services, which this program does not create.
+                        enableServiceMutatorWebhook: false,
                         serviceAccount: {
                             create: true,
                             name: "aws-load-balancer-controller",
@@ -150,7 +155,11 @@ export class AlbRouting extends pulumi.ComponentResource {
                 { parent: this },
             );
         }
-        const bindingDeps = [...args.workloads, ...(this.controller ? [this.controller] : [])];
+        // The bindings wait for the controller and (through serviceRef) the Services, not the
+        // Deployments: with readiness gates injected (the namespace label), a pod of a rolling update
+        // is ready only once its target is healthy in the group, which needs the binding; a binding
+        // that waited for the Deployment would wait for itself.
+        const bindingDeps = this.controller ? [this.controller] : [];
         const bindings = TRACKS.map(
             (track) =>
                 new k8s.apiextensions.CustomResource(

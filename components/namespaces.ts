@@ -7,7 +7,17 @@ export const LOGGING_NAMESPACE = "logging";
 export interface NamespacesArgs {
     /** The app's namespace; its pods run under the `restricted` Pod Security Standard. */
     readonly app: string;
+    /**
+     * Let the AWS Load Balancer Controller inject readiness gates into the app's pods (ALB router), so
+     * a rolling update waits until each new pod is a healthy target and an old one is drained before it
+     * goes: otherwise a target group can hold only initial or draining targets, and the ALB answers
+     * 503s that never reach a pod, so no analysis sees them. Default false.
+     */
+    readonly readinessGates?: boolean;
 }
+
+/** The namespace label the controller's pod webhook selects on (its chart's mpod.elbv2.k8s.aws webhook). */
+export const READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject";
 
 /**
  * The app, `monitoring` and `logging` namespaces. The app namespace enforces the restricted pod
@@ -21,7 +31,7 @@ export class Namespaces extends pulumi.ComponentResource {
 
     constructor(name: string, args: NamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:namespaces:Namespaces", name, {}, opts);
-        const ns = (role: string, nsName: string, level: "restricted" | "privileged") =>
+        const ns = (role: string, nsName: string, level: "restricted" | "privileged", extra: Record<string, string> = {}) =>
             new k8s.core.v1.Namespace(
                 `${name}-${role}`,
                 {
@@ -30,12 +40,13 @@ export class Namespaces extends pulumi.ComponentResource {
                         labels: {
                             "app.kubernetes.io/part-of": "canary",
                             "pod-security.kubernetes.io/enforce": level,
+                            ...extra,
                         },
                     },
                 },
                 { parent: this },
             );
-        this.app = ns("app", args.app, "restricted");
+        this.app = ns("app", args.app, "restricted", args.readinessGates ? { [READINESS_GATE_LABEL]: "enabled" } : {});
         this.monitoring = ns("monitoring", MONITORING_NAMESPACE, "privileged");
         this.logging = ns("logging", LOGGING_NAMESPACE, "privileged");
         this.registerOutputs({ app: this.app.metadata.name, monitoring: this.monitoring.metadata.name, logging: this.logging.metadata.name });

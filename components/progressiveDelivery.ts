@@ -1,19 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AnalysisInput, analysisMetrics, analysisRunName, analysisTimeoutSeconds } from "./analysis";
+import { AnalysisInput, analysisMetrics, analysisRunName, analysisTimeoutSeconds, RunStatus, runVerdict, waitAnnotations } from "./analysis";
 import { pinnedRelease } from "./helm";
 import { appLabels } from "./labels";
 import { CHARTS } from "./versions";
 
 export const ARGO_ROLLOUTS_NAMESPACE = "argo-rollouts";
-
-/** The annotations that make `pulumi up` wait for the run to succeed, and for how long. */
-export function waitAnnotations(timeoutSeconds: number): Record<string, string> {
-    return {
-        "pulumi.com/waitFor": "jsonpath={.status.phase}=Successful",
-        "pulumi.com/timeoutSeconds": String(timeoutSeconds),
-    };
-}
 
 export interface ProgressiveDeliveryArgs extends AnalysisInput {
     /** The app's namespace: the AnalysisRun lives there. */
@@ -23,6 +15,8 @@ export interface ProgressiveDeliveryArgs extends AnalysisInput {
     readonly canaryVersion: string;
     /** The resource that carries the stage's weights: the run starts after traffic moved. */
     readonly weightedRoute: pulumi.Resource;
+    /** What the run's queries need to exist first: Prometheus (its Helm release) and the ServiceMonitor. */
+    readonly metricsSources: readonly pulumi.Resource[];
 }
 
 /**
@@ -32,6 +26,12 @@ export interface ProgressiveDeliveryArgs extends AnalysisInput {
 export class ProgressiveDelivery extends pulumi.ComponentResource {
     public readonly release: k8s.helm.v3.Release;
     public readonly analysisRun?: k8s.apiextensions.CustomResource;
+    /**
+     * Resolves once the stage passed: its run ended Successful (or nothing waits for it). Rejects with
+     * the run's reasons otherwise, so whatever is derived from it (the stage outputs the next run's
+     * guard reads) is never written for a stage that failed.
+     */
+    public readonly passed: pulumi.Output<boolean>;
 
     constructor(name: string, args: ProgressiveDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:delivery:ProgressiveDelivery", name, {}, opts);
@@ -52,22 +52,37 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [this.release] },
         );
+        this.passed = pulumi.output(true);
         if (args.weight > 0) {
-            this.analysisRun = new k8s.apiextensions.CustomResource(
+            const runName = analysisRunName(app, args.canaryVersion, args.weight, args.analysis.attempt);
+            const run = new k8s.apiextensions.CustomResource(
                 `${name}-run`,
                 {
                     apiVersion: "argoproj.io/v1alpha1",
                     kind: "AnalysisRun",
                     metadata: {
-                        name: analysisRunName(app, args.canaryVersion, args.weight),
+                        name: runName,
                         namespace: args.namespace,
                         labels: { ...appLabels(app), "canary.stage/weight": String(args.weight) },
                         annotations: args.analysis.wait ? waitAnnotations(analysisTimeoutSeconds(args.analysis)) : {},
                     },
                     spec: { metrics },
+                    // Output only: the run's phase and results, as the provider last saw them.
+                    status: undefined,
                 },
-                { parent: this, dependsOn: [this.release, args.weightedRoute] },
+                // On a fresh cluster the first stage's queries need Prometheus and the ServiceMonitor.
+                { parent: this, dependsOn: [this.release, args.weightedRoute, ...args.metricsSources] },
             );
+            this.analysisRun = run;
+            if (args.analysis.wait) {
+                // `status` is an output the typings do not declare: CustomResource makes one per input key.
+                const status = (run as unknown as { status: pulumi.Output<RunStatus | undefined> }).status;
+                this.passed = status.apply((status) => {
+                    const failed = runVerdict(runName, status);
+                    if (failed) throw new pulumi.ResourceError(failed, run);
+                    return true;
+                });
+            }
         }
         this.registerOutputs({ analysisRun: this.analysisRun?.metadata.name });
     }

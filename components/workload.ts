@@ -137,6 +137,8 @@ export class CanaryWorkload extends pulumi.ComponentResource {
     public readonly canary: TrackObjects;
     /** Service names by track, for the routers. */
     public readonly serviceNames: Record<Track, pulumi.Output<string>>;
+    /** Tells Prometheus to scrape both tracks: what the stage's analysis reads needs it first. */
+    public readonly serviceMonitor: k8s.apiextensions.CustomResource;
 
     constructor(name: string, args: CanaryWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:workload:CanaryWorkload", name, {}, opts);
@@ -163,7 +165,7 @@ export class CanaryWorkload extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        new k8s.apiextensions.CustomResource(
+        this.serviceMonitor = new k8s.apiextensions.CustomResource(
             `${name}-servicemonitor`,
             {
                 apiVersion: "monitoring.coreos.com/v1",

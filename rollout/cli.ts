@@ -13,7 +13,7 @@ import { parseSince } from "./analyze";
 import { analysisArgs, analyzeStage, CliIo, EXIT, prometheusUrl } from "./context";
 import { editReport, judgementReport, Report, statusReport, toJson } from "./report";
 import { runStage } from "./run";
-import { loadStack, planNext, planPromote, planRollback, writeEdits } from "./stackFile";
+import { loadStack, planNext, planPromote, planRetry, planRollback, writeEdits } from "./stackFile";
 
 export { CliIo, defaultIo, EXIT } from "./context";
 
@@ -37,6 +37,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     status: { summary: "the stage, weights, versions, the next stage and what applying it changes", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
     next: { summary: "write the next stage into the stack file", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
     rollback: { summary: "write canary:weight 0 into the stack file", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
+    retry: { summary: "start a new analysis run for the current stage (canary:analysis.attempt + 1), after one that failed or was inconclusive", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
     promote: { summary: "from 100 only: stable takes the canary's image (and version), weight 0", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
     analyze: { summary: "PROMOTE, HOLD or ROLLBACK for the stage so far", options: [STACK, ...ANALYSIS, JSON_OPT, HELP], exits: "0 PROMOTE, 1 ROLLBACK, 3 HOLD, 2" },
     run: {
@@ -120,6 +121,8 @@ async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): P
             return edit(planNext(s.config));
         case "rollback":
             return edit(planRollback(s.config));
+        case "retry":
+            return edit(planRetry(s.config));
         case "promote":
             return edit(planPromote(s.config, s.doc), true);
         case "analyze": {

@@ -63,10 +63,16 @@ export function statusReport(s: StackFile): Report {
     return { lines, json };
 }
 
+/** What `pulumi up` does after `retry`: the same weights, a new run of the stage's analysis. */
+export function retrySummary(c: StackConfig): string {
+    return `\`pulumi up\` keeps the weights (stable ${100 - c.weight}%, canary ${c.weight}%) and starts a new AnalysisRun for the stage (attempt ${c.analysis.attempt})`;
+}
+
 /** The edits written to the stack file and what applying them changes. */
 export function editReport(written: StackFile, edits: readonly Edit[], promoted: boolean): Report {
     const c = written.config;
-    const change = promoted ? promoteSummary(c) : stageChangeSummary(c, c.weight);
+    const retried = edits.some((e) => e.key.join(".") === "analysis.attempt");
+    const change = promoted ? promoteSummary(c) : retried ? retrySummary(c) : stageChangeSummary(c, c.weight);
     return {
         lines: [...edits.map((e) => `${written.file}: ${describeEdit(e)}`), change],
         json: { stack: written.stack, file: written.file, edits: edits.map((e) => ({ key: `${PROJECT}:${e.key.join(".")}`, from: e.from ?? null, to: e.to })), change },

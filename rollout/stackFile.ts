@@ -89,6 +89,13 @@ export function planNext(c: StackConfig): Edit[] {
     return [{ key: ["weight"], from: c.weight, to: next }];
 }
 
+/** `retry`: a new AnalysisRun for the current stage, after one that failed or was inconclusive. */
+export function planRetry(c: StackConfig): Edit[] {
+    if (c.weight === 0) throw new UsageError("canary:weight is 0: there is no stage analysis to retry");
+    if (!c.analysis.enabled) throw new UsageError("canary:analysis.enabled is false: there is no stage analysis to retry");
+    return [{ key: ["analysis", "attempt"], from: c.analysis.attempt, to: c.analysis.attempt + 1 }];
+}
+
 export function planRollback(c: StackConfig): Edit[] {
     if (c.weight === 0) throw new UsageError("canary:weight is already 0: nothing to roll back");
     return [{ key: ["weight"], from: c.weight, to: 0 }];

@@ -187,6 +187,8 @@ const analysis = z.strictObject({
     minRequests: z.number().int().min(1).default(50),
     /** Canary p95 above this factor times stable's p95 fails a measurement. */
     latencyP95VsStable: factor(1.5),
+    /** The stage's attempt: a new value starts a new AnalysisRun for the same stage (`rollout retry`). */
+    attempt: z.number().int("must be a whole number").min(0, "must be 0 or more").default(0),
 });
 
 const tls = z.strictObject({

@@ -1,16 +1,40 @@
 /** Progressive delivery (Argo Rollouts analysis per stage), TLS (cert-manager, ACM) and Istio routing. */
 import * as assert from "assert";
-import { analysisRunName, analysisTimeoutSeconds, durationSeconds, errorExcessQuery, latencyRatioQuery } from "../components/analysis";
+import { analysisRunName, analysisTimeoutSeconds, durationSeconds, errorExcessQuery, latencyRatioQuery, NEVER, runVerdict, TERMINAL_PHASES } from "../components/analysis";
 import { RECORD } from "../components/rules";
 import { CHARTS } from "../components/versions";
 import { APP_LABELS, DEFAULT_METRICS, errorRatio, latencyQuantile } from "../domain/promql";
 import { byName, changedBetween, DEV_STACK, ofType, Registered, runProgram, RunOptions, suiteConfig } from "./harness";
+import { waitForMatches } from "./tools";
 
 const RUN = "kubernetes:argoproj.io/v1alpha1:AnalysisRun";
 const scope = { namespace: "podinfo", app: "podinfo" };
 
 function analysisRuns(resources: Registered[]): Registered[] {
     return ofType(resources, RUN);
+}
+
+/**
+ * An Argo Rollouts condition (an expr-lang expression over `result`) as JavaScript: only the forms
+ * the program writes (`len`, `isNaN`, `isInf`, comparisons, `&&`, `false`).
+ */
+function argoCondition(condition: string, result: number[]): boolean {
+    const js = condition.replace(/len\(result\)/g, "result.length").replace(/!isInf\(/g, "!isInf(");
+    return new Function("result", "isNaN", "isInf", `return (${js});`)(result, Number.isNaN, (x: number) => x === Infinity || x === -Infinity);
+}
+
+/**
+ * A measurement's phase by Argo's rules: no failure condition means a false success condition is a
+ * failure; neither true is inconclusive (argoproj/argo-rollouts utils/evaluate/evaluate.go).
+ */
+function argoMeasurement(metric: { successCondition?: string; failureCondition?: string }, result: number[]): string {
+    let success = metric.successCondition ? argoCondition(metric.successCondition, result) : false;
+    let failure = metric.failureCondition ? argoCondition(metric.failureCondition, result) : false;
+    if (!metric.successCondition && !metric.failureCondition) return "Successful";
+    if (metric.successCondition && !metric.failureCondition) failure = !success;
+    if (!metric.successCondition && metric.failureCondition) success = !failure;
+    if (failure) return "Failed";
+    return success ? "Successful" : "Inconclusive";
 }
 
 describe("analysis (pure)", () => {
@@ -64,11 +88,19 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         for (const m of Object.values<any>(metrics)) {
             // Empty results and NaN meet no condition: inconclusive, never failed, never an error on result[0].
             assert.match(m.successCondition, /^len\(result\) > 0 && !isNaN\(result\[0\]\) && !isInf\(result\[0\]\) && /);
-            if (m.failureCondition) assert.match(m.failureCondition, /^len\(result\) > 0 && !isNaN\(result\[0\]\) && !isInf\(result\[0\]\) && /);
+            if (m.failureCondition !== NEVER) assert.match(m.failureCondition, /^len\(result\) > 0 && !isNaN\(result\[0\]\) && !isInf\(result\[0\]\) && /);
             assert.deepStrictEqual([m.interval, m.count, m.failureLimit, m.inconclusiveLimit], ["1m", 5, 1, 2]);
         }
-        assert.strictEqual(metrics["canary-requests"].failureCondition, undefined, "too few requests is inconclusive, not failed");
         assert.match(metrics["canary-requests"].successCondition, />= 50$/);
+        // Each metric's measurement as Argo Rollouts rates it (utils/evaluate/evaluate.go, EvaluateResult).
+        const phase = (name: string, result: number[]) => argoMeasurement(metrics[name], result);
+        assert.deepStrictEqual(
+            [[], [NaN], [10], [49], [50], [500]].map((r) => phase("canary-requests", r)),
+            ["Inconclusive", "Inconclusive", "Inconclusive", "Inconclusive", "Successful", "Successful"],
+            "too few canary requests is inconclusive, never failed",
+        );
+        assert.deepStrictEqual([[], [NaN], [-0.01], [0], [0.02]].map((r) => phase("error-ratio-vs-stable", r)), ["Inconclusive", "Inconclusive", "Successful", "Successful", "Failed"]);
+        assert.deepStrictEqual([[], [Infinity], [1.2], [1.5], [1.6]].map((r) => phase("latency-p95-vs-stable", r)), ["Inconclusive", "Inconclusive", "Successful", "Successful", "Failed"]);
     });
 
     it("the run's name is the same for the same stage, new for a new stage or version; none at weight 0", async () => {
@@ -96,11 +128,83 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         it(`${stack}/${router}: pulumi up waits for the run (waitFor, timeout), which starts after the routing moved`, async () => {
             const { resources } = await run({ stack, config: { weight: 5, router } });
             const [analysis] = analysisRuns(resources);
-            assert.deepStrictEqual(analysis.inputs.metadata.annotations, { "pulumi.com/waitFor": "jsonpath={.status.phase}=Successful", "pulumi.com/timeoutSeconds": "480" });
+            assert.deepStrictEqual(analysis.inputs.metadata.annotations, {
+                "pulumi.com/waitFor": "jsonpath={$[?@.phase=='Successful' || @.phase=='Failed' || @.phase=='Error' || @.phase=='Inconclusive']}",
+                "pulumi.com/timeoutSeconds": "480",
+            });
             assert.ok(analysis.dependencies.includes(byName(resources, route).urn), `the run depends on ${route}`);
+            // On a fresh cluster the first stage's queries need Prometheus and the ServiceMonitor first.
+            for (const source of ["monitoring-kube-prometheus-stack", "podinfo-servicemonitor"]) {
+                assert.ok(analysis.dependencies.includes(byName(resources, source).urn), `the run depends on ${source}`);
+            }
             assert.deepStrictEqual(analysis.inputs.spec.metrics, byName(resources, "delivery-template").inputs.spec.metrics);
         });
     }
+
+    it("the waitFor annotation, evaluated by theory/jsonpath (the provider's JSONPath library), ends the wait on every terminal phase and only on those", async () => {
+        const { resources } = await run({ stack: "dev", config: { weight: 5 } });
+        const annotation = analysisRuns(resources)[0].inputs.metadata.annotations["pulumi.com/waitFor"];
+        const phases = ["Pending", "Running", ...TERMINAL_PHASES];
+        const objects = [{ apiVersion: "argoproj.io/v1alpha1", kind: "AnalysisRun", metadata: { name: "r" } }, ...phases.map((phase) => ({ apiVersion: "argoproj.io/v1alpha1", kind: "AnalysisRun", metadata: { name: "r" }, status: { phase } }))];
+        assert.deepStrictEqual(waitForMatches(annotation, objects), [false, false, false, true, true, true, true]);
+        // The annotation it replaces waited for Successful only: a failed run waited out the timeout.
+        assert.deepStrictEqual(waitForMatches("jsonpath={.status.phase}=Successful", objects), [false, false, false, true, false, false, false]);
+    });
+
+    it("a run that ends Failed or Inconclusive fails `pulumi up` with the run's reasons, and the stage outputs are not written", async () => {
+        const failed = {
+            phase: "Failed",
+            message: 'Metric "error-ratio-vs-stable" assessed Failed due to failed (2) > failureLimit (1)',
+            metricResults: [
+                { name: "canary-requests", phase: "Successful", count: 2 },
+                { name: "error-ratio-vs-stable", phase: "Failed", count: 2, failed: 2 },
+            ],
+        };
+        const a = await runProgram({ stack: "dev", config: { weight: 5 }, analysisStatus: failed });
+        assert.match(a.error?.message ?? "", /the stage's analysis podinfo-6-8-0-w5 ended Failed: Metric "error-ratio-vs-stable" assessed Failed due to failed \(2\) > failureLimit \(1\); error-ratio-vs-stable Failed: 2 failed, 0 inconclusive, 0 errors of 2 measurements/);
+        assert.match(a.error?.message ?? "", /retry the stage with a new run \(`rollout retry`, `pulumi up`\)/);
+        assert.deepStrictEqual(a.outputs, {}, "no outputs: the engine keeps the previous ones (stage, canaryVersion)");
+        const b = await runProgram({ stack: "dev", config: { weight: 5 }, analysisStatus: { phase: "Inconclusive", message: "too few requests" } });
+        assert.match(b.error?.message ?? "", /ended Inconclusive: too few requests/);
+        const passed = await runProgram({ stack: "dev", config: { weight: 5 } });
+        assert.ifError(passed.error);
+        assert.deepStrictEqual([passed.outputs.stage, passed.outputs.canaryVersion], [5, "6.8.0"]);
+        // Without waiting there is no gate: the stage is recorded when `up` returns.
+        const unwaited = await runProgram({ stack: "dev", config: { weight: 5, analysis: { wait: false } }, analysisStatus: failed });
+        assert.ifError(unwaited.error);
+        assert.strictEqual(unwaited.outputs.stage, 5);
+    });
+
+    it("after a failed 25 the recorded stage is still 5: retrying 25 and rolling back are allowed, 50 is refused", async () => {
+        const previous = { stage: 5, canaryVersion: "6.8.0" };
+        for (const weight of [0, 25]) assert.ifError((await runProgram({ stack: "dev", config: { weight }, previous })).error);
+        const skip = await runProgram({ stack: "dev", config: { weight: 50 }, previous });
+        assert.match(skip.error?.message ?? "", /canary:weight = 50 skips a stage: the stack last applied weight 5/);
+    });
+
+    it("a retry (canary:analysis.attempt) starts a new run and changes nothing else", async () => {
+        const a = await run({ stack: "dev", config: { weight: 25 } });
+        const b = await run({ stack: "dev", config: { weight: 25, analysis: { attempt: 1 } } });
+        assert.deepStrictEqual(analysisRuns(b.resources).map((r) => r.inputs.metadata.name), ["podinfo-6-8-0-w25-a1"]);
+        assert.deepStrictEqual(changedBetween(a.resources, b.resources), [`${RUN} delivery-run`]);
+        assert.strictEqual(analysisRunName("podinfo", "6.8.0", 25, 0), "podinfo-6-8-0-w25");
+    });
+
+    it("a promotion whose stable rollout fails does not write promotedVersion (prod stays locked)", async () => {
+        const promote = { weight: 0, app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } };
+        const ok = await runProgram({ stack: "dev", config: promote });
+        assert.ifError(ok.error);
+        assert.strictEqual(ok.outputs.promotedVersion, "6.8.0");
+        const failed = await runProgram({ stack: "dev", config: promote, failResource: "podinfo-stable" });
+        assert.match(failed.error?.message ?? "", /podinfo-stable failed to become ready/);
+        assert.strictEqual(failed.outputs.promotedVersion, undefined);
+    });
+
+    it("runVerdict: Successful passes; anything else names the phase, the message and each metric that did not succeed", () => {
+        assert.strictEqual(runVerdict("r", { phase: "Successful" }), undefined);
+        assert.match(runVerdict("r", { phase: "Error", metricResults: [{ name: "m", phase: "Error", message: "connection refused", error: 5, count: 5 }] })!, /ended Error; m Error \(connection refused\): 0 failed, 0 inconclusive, 5 errors of 5 measurements/);
+        assert.match(runVerdict("r", undefined)!, /ended without a phase/);
+    });
 
     it("with canary:analysis.wait false the run starts but `pulumi up` does not wait for it", async () => {
         const { resources } = await run({ stack: "dev", config: { weight: 5, analysis: { wait: false } } });

@@ -48,7 +48,14 @@ export interface RunOptions {
     readonly stackOutputs?: Record<string, Record<string, unknown>>;
     /** Config keys (without prefix) set as secrets, as `pulumi config set --secret` does. */
     readonly secretKeys?: string[];
+    /** The status the stage's AnalysisRun ends with (default: Successful, the stage passed). */
+    readonly analysisStatus?: Record<string, unknown>;
+    /** A resource (by name) whose create or update fails, as a Deployment that never becomes ready. */
+    readonly failResource?: string;
 }
+
+/** A run that passed, as Argo Rollouts reports it. */
+export const PASSED_RUN = { phase: "Successful", message: "" };
 
 export const FAKE_VPC_CIDR = "10.20.0.0/16";
 
@@ -103,8 +110,16 @@ export function promiseOf<T>(o: pulumi.Input<T>): Promise<T> {
     return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
 }
 
+/**
+ * An Output's value, or its error: a failed resource or a throwing `apply` rejects (where `promiseOf`
+ * would wait for ever), as the engine sees a program that fails.
+ */
+function settled<T>(o: pulumi.Output<T>): Promise<T> {
+    return (o as unknown as { promise(): Promise<T> }).promise();
+}
+
 async function resolveDeep(v: any): Promise<any> {
-    if (pulumi.Output.isInstance(v)) return resolveDeep(await promiseOf(v));
+    if (pulumi.Output.isInstance(v)) return resolveDeep(await settled(v));
     if (Array.isArray(v)) return Promise.all(v.map(resolveDeep));
     if (v && typeof v === "object") {
         const entries = await Promise.all(Object.entries(v).map(async ([k, x]) => [k, await resolveDeep(x)] as const));
@@ -118,7 +133,10 @@ export const DEV_STACK = "organization/canary/dev";
 const DEFAULT_STACK_OUTPUTS = { [DEV_STACK]: { promotedVersion: "6.8.0" } };
 
 /** Fake provider state: echo the inputs, and add the outputs AWS would compute. */
-function fakeState(type: string, name: string, inputs: Record<string, any>, previous: AppliedStage | null, stacks: Record<string, Record<string, unknown>>): Record<string, any> {
+function fakeState(type: string, name: string, inputs: Record<string, any>, previous: AppliedStage | null, stacks: Record<string, Record<string, unknown>>, analysisStatus: Record<string, unknown>): Record<string, any> {
+    if (type === "kubernetes:argoproj.io/v1alpha1:AnalysisRun") {
+        return { ...inputs, status: analysisStatus };
+    }
     if (type === "pulumi:pulumi:StackReference") {
         const outputs = name === "applied-stage" ? (previous ? { stage: previous.stage, canaryVersion: previous.canaryVersion } : {}) : (stacks[inputs.name] ?? {});
         return { ...inputs, outputs, secretOutputNames: [] };
@@ -149,7 +167,10 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const resources: Registered[] = [];
     await pulumi.runtime.setMocks(
         {
-            newResource: (args) => ({ id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs, previous, opts.stackOutputs ?? DEFAULT_STACK_OUTPUTS) }),
+            newResource: (args) => {
+                if (args.name === opts.failResource) throw new Error(`${args.name} failed to become ready`);
+                return { id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs, previous, opts.stackOutputs ?? DEFAULT_STACK_OUTPUTS, opts.analysisStatus ?? PASSED_RUN) };
+            },
             call: (args) => {
                 if (args.token === "aws:ec2/getVpc:getVpc") return { id: args.inputs.id, cidrBlock: FAKE_VPC_CIDR };
                 throw new Error(`unexpected invoke ${args.token}`);

@@ -231,6 +231,25 @@ describe("program: ALB (prod)", () => {
         assert.strictEqual(release.inputs.version, CHARTS.awsLoadBalancerController.version);
         assert.strictEqual(release.inputs.values.clusterName, "prod-eks");
         assert.ok(byName(resources, "route-stable-tgb").dependencies.includes(release.urn));
+        // Its Service webhook (failurePolicy Fail) would race this update's Service creates.
+        assert.strictEqual(release.inputs.values.enableServiceMutatorWebhook, false);
+    });
+
+    it("ALB: readiness gates in the app namespace, and bindings that never wait for the Deployments they gate", async () => {
+        const { resources } = await runProgram({ stack: "prod", config: { weight: 25 } });
+        assert.strictEqual(byName(resources, "ns-app").inputs.metadata.labels["elbv2.k8s.aws/pod-readiness-gate-inject"], "enabled");
+        for (const track of ["stable", "canary"]) {
+            const tgb = byName(resources, `route-${track}-tgb`);
+            assert.ok(tgb.dependencies.includes(byName(resources, `podinfo-${track}-svc`).urn), `the ${track} binding waits for its Service`);
+            for (const deployment of ["podinfo-stable", "podinfo-canary"]) {
+                assert.ok(!tgb.dependencies.includes(byName(resources, deployment).urn), `the ${track} binding must not wait for ${deployment}: its pods wait for the binding`);
+            }
+        }
+        // Traffic still moves only after both Deployments are ready and both bindings exist.
+        const rule = byName(resources, "route-weighted");
+        for (const dep of ["podinfo-stable", "podinfo-canary", "route-stable-tgb", "route-canary-tgb"]) assert.ok(rule.dependencies.includes(byName(resources, dep).urn), dep);
+        const dev = await runProgram({ stack: "dev" });
+        assert.strictEqual(byName(dev.resources, "ns-app").inputs.metadata.labels["elbv2.k8s.aws/pod-readiness-gate-inject"], undefined, "no ALB, no gates");
     });
 
     it("outputs: stage, versions, URL and target group ARNs", async () => {

@@ -311,6 +311,18 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
         assert.match(p.text(), /canary:weight: 50 # inline comment/);
     });
 
+    it("retry: a new analysis run for the stage (canary:analysis.attempt + 1), weights unchanged; refused at 0", async () => {
+        const p = project();
+        assert.strictEqual(await p.run("retry", "--stack", "dev"), 0, p.out.join("\n"));
+        assert.match(p.text(), /canary:analysis:\n\s+attempt: 1/);
+        assert.match(p.out.join("\n"), /canary:analysis.attempt: 0 → 1[\s\S]*keeps the weights \(stable 50%, canary 50%\) and starts a new AnalysisRun for the stage \(attempt 1\)/);
+        assert.strictEqual(await p.run("retry", "--stack", "dev"), 0);
+        assert.match(p.text(), /attempt: 2/);
+        const z = project(STACK_FILE.replace("canary:weight: 50", "canary:weight: 0"));
+        assert.strictEqual(await z.run("retry", "--stack", "dev"), 2);
+        assert.match(z.out.join("\n"), /no stage analysis to retry/);
+    });
+
     it("promote says what `pulumi up` then does: stable rolls out first, traffic moves back once it is ready", async () => {
         const p = project(STACK_FILE.replace("canary:weight: 50", "canary:weight: 100"));
         assert.strictEqual(await p.run("promote", "--stack", "dev"), 0);

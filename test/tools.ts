@@ -15,6 +15,7 @@ export interface ToolResult {
 }
 
 const INSTALL_HINT: Record<string, string> = {
+    go: "Go 1.23 or newer (the machine image has it; https://go.dev/doc/install)",
     promtool: "apt-get install prometheus",
     amtool: "apt-get install prometheus-alertmanager",
     prometheus: "apt-get install prometheus",
@@ -48,4 +49,22 @@ export function tempDir(prefix: string): string {
 /** Removes every directory `tempDir` made (mocha's root `afterAll`, test/hooks.ts). */
 export function removeTempDirs(): void {
     for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+let waitForBinary: string | undefined;
+
+/**
+ * Evaluates a `pulumi.com/waitFor` JSONPath against objects with tools/waitfor: theory/jsonpath, the
+ * library pulumi-kubernetes uses, built once per run from the module pinned in tools/waitfor/go.mod.
+ */
+export function waitForMatches(annotation: string, objects: readonly unknown[]): boolean[] {
+    if (!waitForBinary) {
+        const out = path.join(tempDir("waitfor"), "waitfor");
+        const built = runTool("go", ["build", "-o", out, "."], path.join(__dirname, "..", "tools", "waitfor"));
+        if (built.status !== 0) throw new Error(`go build tools/waitfor failed: ${built.output}`);
+        waitForBinary = out;
+    }
+    const r = spawnSync(waitForBinary, [annotation], { input: objects.map((o) => JSON.stringify(o)).join("\n") + "\n", encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`waitfor ${annotation}: ${r.stderr}`);
+    return r.stdout.trim().split("\n").map((l) => l === "true");
 }
