@@ -85,7 +85,10 @@ export class NginxRouting extends pulumi.ComponentResource {
                     },
                     spec: {
                         ingressClassName: nginx.ingressClass,
-                        ...(args.tlsSecretName ? { tls: [{ hosts: [app.host], secretName: args.tlsSecretName }] } : {}),
+                        // TLS on the stable Ingress only: ingress-nginx builds the host's server from
+                        // non-canary Ingresses and ignores a canary Ingress's tls section, so a TLS
+                        // section here would only suggest it is served.
+                        ...(args.tlsSecretName && track === "stable" ? { tls: [{ hosts: [app.host], secretName: args.tlsSecretName }] } : {}),
                         rules: [
                             {
                                 host: app.host,
