@@ -13,8 +13,10 @@ import { Logging } from "./components/logging";
 import { MonitoringStack, PROMETHEUS_URL } from "./components/monitoring";
 import { LOGGING_NAMESPACE, MONITORING_NAMESPACE, Namespaces } from "./components/namespaces";
 import { NginxRouting, nginxPeers } from "./components/nginxRouting";
+import { kubernetesProvider } from "./components/kubernetesProvider";
 import { CanaryWorkload } from "./components/workload";
 import { checkTransition, splitFor } from "./domain/stages";
+import { checkClusterTarget, readClusterTarget } from "./stacks/cluster";
 import { ConfigError, readStackConfig } from "./stacks/config";
 import { CANARY_VERSION_OUTPUT, readAppliedStage, STAGE_OUTPUT } from "./stacks/previous";
 import { checkPromotion, PROMOTED_OUTPUT } from "./stacks/promotion";
@@ -23,6 +25,9 @@ export = async () => {
     // Everything that can be wrong with the config fails here, before a resource is registered.
     const cfg = readStackConfig();
     const { app } = cfg;
+    const cluster = readClusterTarget();
+    const unnamed = checkClusterTarget(cfg.environment, cluster);
+    if (unnamed) throw new ConfigError(unnamed);
     if (!cfg.allowStageSkip) {
         const skip = checkTransition(await readAppliedStage(), cfg.weight, app.canary.version, cfg.stages);
         if (skip) throw new ConfigError(skip);
@@ -31,8 +36,10 @@ export = async () => {
     const promotionCheck = await checkPromotion(cfg);
     // Secret keys are read as secret Outputs: they reach the cluster only inside Secrets.
     const secrets = new pulumi.Config();
+    // Every Kubernetes resource goes to the cluster the stack names, through this provider.
+    const k8s = { providers: { kubernetes: kubernetesProvider("k8s", cluster) } };
 
-    const namespaces = new Namespaces("ns", { app: app.namespace, readinessGates: cfg.router === "alb" });
+    const namespaces = new Namespaces("ns", { app: app.namespace, readinessGates: cfg.router === "alb" }, k8s);
     const namespace = namespaces.app.metadata.name;
     const monitoringNamespace = namespaces.monitoring.metadata.name;
     const monitoring = new MonitoringStack("monitoring", {
@@ -42,30 +49,30 @@ export = async () => {
         slackWebhookUrl: secrets.getSecret("slackWebhookUrl"),
         pagerdutyRoutingKey: secrets.getSecret("pagerdutyRoutingKey"),
         grafanaAdminPassword: secrets.getSecret("grafanaAdminPassword"),
-    });
-    new Logging("logging", { logging: cfg.logging, namespace: namespaces.logging.metadata.name, namespaceName: LOGGING_NAMESPACE, monitoringNamespace });
+    }, k8s);
+    new Logging("logging", { logging: cfg.logging, namespace: namespaces.logging.metadata.name, namespaceName: LOGGING_NAMESPACE, monitoringNamespace }, k8s);
 
     const vpcCidr = cfg.router === "alb" ? vpcCidrOf(cfg.alb.vpcId as string) : undefined;
     const routerPeers = vpcCidr ? albPeers(vpcCidr) : cfg.router === "istio" ? istioPeers(cfg.istio) : nginxPeers(cfg.nginx);
-    const workload = new CanaryWorkload(app.name, { namespace, app, routerPeers, monitoringNamespace: MONITORING_NAMESPACE, crds: monitoring.release });
+    const workload = new CanaryWorkload(app.name, { namespace, app, routerPeers, monitoringNamespace: MONITORING_NAMESPACE, crds: monitoring.release }, k8s);
     const routing = { namespace, app, weight: cfg.weight, workloads: [workload.stable.deployment, workload.canary.deployment] };
 
     // One router per stack; `weightedRoute` is the resource that carries the stage's weights.
     let weightedRoute: pulumi.Resource;
     let alb: AlbRouting | undefined;
     if (vpcCidr) {
-        alb = new AlbRouting("route", { ...routing, serviceNames: workload.serviceNames, alb: cfg.alb, vpcCidr });
+        alb = new AlbRouting("route", { ...routing, serviceNames: workload.serviceNames, alb: cfg.alb, vpcCidr }, k8s);
         weightedRoute = alb.weightedRule;
     } else if (cfg.router === "istio") {
-        weightedRoute = new IstioRouting("route", { ...routing, istio: cfg.istio }).virtualService;
+        weightedRoute = new IstioRouting("route", { ...routing, istio: cfg.istio }, k8s).virtualService;
     } else {
-        const tls = cfg.tls.enabled ? new Tls("tls", { tls: cfg.tls, app: app.name, host: app.host, namespace, ingressClass: cfg.nginx.ingressClass }) : undefined;
-        weightedRoute = new NginxRouting("route", { ...routing, serviceNames: workload.serviceNames, nginx: cfg.nginx, tlsSecretName: tls?.secretName }).canaryIngress;
+        const tls = cfg.tls.enabled ? new Tls("tls", { tls: cfg.tls, app: app.name, host: app.host, namespace, ingressClass: cfg.nginx.ingressClass }, k8s) : undefined;
+        weightedRoute = new NginxRouting("route", { ...routing, serviceNames: workload.serviceNames, nginx: cfg.nginx, tlsSecretName: tls?.secretName }, k8s).canaryIngress;
     }
 
     const scope = { namespace: app.namespace, app: app.name };
-    new CanaryAlerts("alerts", { namespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, container: app.name, weight: cfg.weight, crds: monitoring.release });
-    new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts });
+    new CanaryAlerts("alerts", { namespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, container: app.name, weight: cfg.weight, crds: monitoring.release }, k8s);
+    new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts }, k8s);
     const delivery = cfg.analysis.enabled
         ? new ProgressiveDelivery("delivery", {
             namespace,
@@ -79,7 +86,7 @@ export = async () => {
             canaryVersion: app.canary.version,
             weightedRoute,
             metricsSources: [monitoring.release, workload.serviceMonitor],
-        })
+        }, k8s)
         : undefined;
     // What the next run's guards read is written only for an update that passed: Pulumi keeps a
     // stack's previous outputs when the program fails before registering them (pulumi/pulumi

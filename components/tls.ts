@@ -52,7 +52,9 @@ export class Tls extends pulumi.ComponentResource {
                     namespace: namespace.metadata.name,
                 },
             },
-            { parent: this },
+            // A remote component is sent only the providers given to it, not its parent's: without
+            // this its Helm release would go to the default provider (the ambient kube context).
+            { parent: this, providers: opts?.providers },
         );
         const issuerName = `canary-${args.tls.issuer}`;
         const issuer = new k8s.apiextensions.CustomResource(

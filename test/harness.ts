@@ -27,6 +27,9 @@ export interface Registered {
     readonly wireInputs: Record<string, any>;
     /** URNs of the resources it depends on (dependsOn and the resources its inputs came from). */
     readonly dependencies: string[];
+    /** The provider reference (`<urn>::<id>`) a custom resource uses; for a component, its providers map. */
+    readonly provider: string;
+    readonly providers: Record<string, string>;
 }
 
 export interface RunResult {
@@ -198,6 +201,8 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
                         inputs: unwrapSecrets(wireInputs),
                         wireInputs,
                         dependencies: req.getDependenciesList(),
+                        provider: req.getProvider(),
+                        providers: method === "readResource" ? {} : Object.fromEntries(req.getProvidersMap().toArray()),
                     });
                 }
                 callback(err, res);

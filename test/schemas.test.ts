@@ -157,6 +157,8 @@ describe("every Kubernetes object validates against the upstream schema", () => 
             parent: "",
             custom: true,
             dependencies: [],
+            provider: "",
+            providers: {},
             wireInputs: {},
             inputs: { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x" }, spec: { replicas: "three", template: {} } },
         };

@@ -1,0 +1,45 @@
+/** Which cluster a stack deploys to: one explicit Kubernetes provider, and prod never on the ambient context. */
+import * as assert from "assert";
+import { checkClusterTarget } from "../stacks/cluster";
+import { runProgram, stackFileConfig, STACKS } from "./harness";
+
+const PROVIDER_TYPE = "pulumi:providers:kubernetes";
+
+describe("the Kubernetes provider and the cluster a stack names", () => {
+    for (const stack of STACKS) {
+        it(`${stack}: every Kubernetes resource uses the one explicit provider, built from the stack's kubernetes:* keys`, async () => {
+            const { error, resources } = await runProgram({ stack, config: { weight: 5 } });
+            assert.ifError(error);
+            const providers = resources.filter((r) => r.type === PROVIDER_TYPE);
+            assert.deepStrictEqual(providers.map((p) => p.name), ["k8s"]);
+            const ref = `${providers[0].urn}::${providers[0].name}-id`;
+            const kube = resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+            assert.ok(kube.length > 20, `${kube.length} Kubernetes resources`);
+            for (const r of kube) assert.strictEqual(r.provider, ref, `${r.type} ${r.name}`);
+            // The cert-manager component (dev) gets it through its providers map.
+            for (const c of resources.filter((r) => r.type.startsWith("kubernetes-cert-manager:"))) assert.strictEqual(c.providers.kubernetes, ref, c.name);
+            const context = stack === "prod" ? "prod-eks" : undefined;
+            assert.strictEqual(providers[0].inputs.context, context);
+        });
+    }
+
+    it("prod on the ambient context is refused before anything is registered, naming the keys to set", async () => {
+        const base = { ...stackFileConfig("prod") };
+        delete base["@kubernetes:context"];
+        const { error, resources } = await runProgram({ stack: "prod", baseConfig: base });
+        assert.strictEqual(error?.name, "ConfigError");
+        assert.match(error?.message ?? "", /a prod stack must name its cluster: set kubernetes:context .* or kubernetes:kubeconfig/);
+        assert.deepStrictEqual(resources, []);
+        // Rendering manifests needs no cluster.
+        const rendered = await runProgram({ stack: "prod", baseConfig: { ...base, "@kubernetes:renderYamlToDirectory": "/tmp/out" } });
+        assert.ifError(rendered.error);
+        assert.strictEqual(rendered.resources.find((r) => r.type === PROVIDER_TYPE)?.inputs.renderYamlToDirectory, "/tmp/out");
+    });
+
+    it("the rule itself: prod needs a context, a kubeconfig or a render directory; dev may use the current context", () => {
+        assert.match(checkClusterTarget("prod", {})!, /must name its cluster/);
+        assert.strictEqual(checkClusterTarget("prod", { context: "eks" }), undefined);
+        assert.strictEqual(checkClusterTarget("prod", { renderYamlToDirectory: "out" }), undefined);
+        assert.strictEqual(checkClusterTarget("dev", {}), undefined);
+    });
+});
