@@ -10,8 +10,8 @@ import { ProgressiveDelivery } from "./components/progressiveDelivery";
 import { Tls } from "./components/tls";
 import { CanaryDashboard } from "./components/dashboard";
 import { Logging } from "./components/logging";
-import { MonitoringStack, PROMETHEUS_URL } from "./components/monitoring";
-import { LOGGING_NAMESPACE, MONITORING_NAMESPACE, Namespaces } from "./components/namespaces";
+import { MonitoringStack, prometheusUrl } from "./components/monitoring";
+import { LOGGING_NAMESPACE, Namespaces } from "./components/namespaces";
 import { NginxRouting, nginxPeers } from "./components/nginxRouting";
 import { kubernetesProvider } from "./components/kubernetesProvider";
 import { CanaryWorkload } from "./components/workload";
@@ -39,22 +39,37 @@ export = async () => {
     // Every Kubernetes resource goes to the cluster the stack names, through this provider.
     const k8s = { providers: { kubernetes: kubernetesProvider("k8s", cluster) } };
 
-    const namespaces = new Namespaces("ns", { app: app.namespace, readinessGates: cfg.router === "alb" }, k8s);
+    // Bring your own: with an add-on's install switch off, the program creates only its own objects
+    // against the CRDs the cluster already has.
+    const namespaces = new Namespaces(
+        "ns",
+        { app: app.namespace, monitoring: cfg.monitoring.install ? cfg.monitoring.namespace : undefined, logging: cfg.logging.enabled, readinessGates: cfg.router === "alb" },
+        k8s,
+    );
     const namespace = namespaces.app.metadata.name;
-    const monitoringNamespace = namespaces.monitoring.metadata.name;
-    const monitoring = new MonitoringStack("monitoring", {
-        namespace: monitoringNamespace,
-        monitoring: cfg.monitoring,
-        slackChannel: cfg.alertmanager.slackChannel,
-        slackWebhookUrl: secrets.getSecret("slackWebhookUrl"),
-        pagerdutyRoutingKey: secrets.getSecret("pagerdutyRoutingKey"),
-        grafanaAdminPassword: secrets.getSecret("grafanaAdminPassword"),
-    }, k8s);
-    new Logging("logging", { logging: cfg.logging, namespace: namespaces.logging.metadata.name, namespaceName: LOGGING_NAMESPACE, monitoringNamespace }, k8s);
+    const monitoringNamespace = namespaces.monitoring?.metadata.name ?? cfg.monitoring.namespace;
+    const monitoring = cfg.monitoring.install
+        ? new MonitoringStack(
+              "monitoring",
+              {
+                  namespace: monitoringNamespace,
+                  monitoring: cfg.monitoring,
+                  slackChannel: cfg.alertmanager.slackChannel,
+                  slackWebhookUrl: secrets.getSecret("slackWebhookUrl"),
+                  pagerdutyRoutingKey: secrets.getSecret("pagerdutyRoutingKey"),
+                  grafanaAdminPassword: secrets.getSecret("grafanaAdminPassword"),
+              },
+              k8s,
+          )
+        : undefined;
+    const crds = monitoring?.release;
+    if (namespaces.logging) {
+        new Logging("logging", { logging: cfg.logging, namespace: namespaces.logging.metadata.name, namespaceName: LOGGING_NAMESPACE, monitoringNamespace }, k8s);
+    }
 
     const vpcCidr = cfg.router === "alb" ? vpcCidrOf(cfg.alb.vpcId as string) : undefined;
     const routerPeers = vpcCidr ? albPeers(vpcCidr) : cfg.router === "istio" ? istioPeers(cfg.istio) : nginxPeers(cfg.nginx);
-    const workload = new CanaryWorkload(app.name, { namespace, app, routerPeers, monitoringNamespace: MONITORING_NAMESPACE, crds: monitoring.release }, k8s);
+    const workload = new CanaryWorkload(app.name, { namespace, app, routerPeers, monitoringNamespace: cfg.monitoring.namespace, crds, serviceMonitorLabels: cfg.monitoring.serviceMonitorLabels }, k8s);
     const routing = { namespace, app, weight: cfg.weight, workloads: [workload.stable.deployment, workload.canary.deployment] };
 
     // One router per stack; `weightedRoute` is the resource that carries the stage's weights.
@@ -71,7 +86,7 @@ export = async () => {
     }
 
     const scope = { namespace: app.namespace, app: app.name };
-    new CanaryAlerts("alerts", { namespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, container: app.name, weight: cfg.weight, crds: monitoring.release }, k8s);
+    new CanaryAlerts("alerts", { namespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, container: app.name, weight: cfg.weight, crds, ruleLabels: cfg.monitoring.ruleLabels }, k8s);
     new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts }, k8s);
     const delivery = cfg.analysis.enabled
         ? new ProgressiveDelivery("delivery", {
@@ -81,11 +96,11 @@ export = async () => {
             analysis: cfg.analysis,
             errorRatioVsStable: cfg.alerts.errorRatioVsStable,
             errorRatioFloor: cfg.alerts.errorRatioFloor,
-            prometheusUrl: PROMETHEUS_URL,
+            prometheusUrl: cfg.monitoring.install ? prometheusUrl(cfg.monitoring.namespace) : (cfg.monitoring.prometheusUrl as string),
             weight: cfg.weight,
             canaryVersion: app.canary.version,
             weightedRoute,
-            metricsSources: [monitoring.release, workload.serviceMonitor],
+            metricsSources: [...(crds ? [crds] : []), workload.serviceMonitor],
         }, k8s)
         : undefined;
     // What the next run's guards read is written only for an update that passed: Pulumi keeps a

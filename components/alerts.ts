@@ -9,7 +9,10 @@ export interface CanaryAlertsArgs extends RulesInput {
     /** The stage, recorded as `app:canary_weight:configured`. */
     readonly weight: number;
     /** The monitoring release that installs the PrometheusRule CRD. */
-    readonly crds: pulumi.Resource;
+    /** What installs the PrometheusRule CRD (the monitoring release), if this stack installs it. */
+    readonly crds?: pulumi.Resource;
+    /** Labels the Prometheus's ruleSelector needs (bring-your-own monitoring). */
+    readonly ruleLabels?: Record<string, string>;
 }
 
 /**
@@ -25,10 +28,10 @@ export class CanaryAlerts extends pulumi.ComponentResource {
                 {
                     apiVersion: "monitoring.coreos.com/v1",
                     kind: "PrometheusRule",
-                    metadata: { name: `${args.scope.app}-canary-${role}`, namespace: args.namespace, labels: appLabels(args.scope.app) },
+                    metadata: { name: `${args.scope.app}-canary-${role}`, namespace: args.namespace, labels: { ...args.ruleLabels, ...appLabels(args.scope.app) } },
                     spec: { groups },
                 },
-                { parent: this, dependsOn: [args.crds] },
+                { parent: this, dependsOn: args.crds ? [args.crds] : [] },
             );
         rule("rules", appRuleGroups(args));
         rule("stage", [stageRuleGroup(args.scope, args.weight)]);

@@ -11,8 +11,10 @@ export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 /** Label the Grafana sidecars watch for dashboards and datasources. */
 export const DASHBOARD_LABEL = { grafana_dashboard: "1" } as const;
 export const DATASOURCE_LABEL = { grafana_datasource: "1" } as const;
-/** Prometheus inside the cluster (the chart's service, named after `fullnameOverride`). */
-export const PROMETHEUS_URL = "http://kps-prometheus.monitoring.svc.cluster.local:9090";
+/** The installed Prometheus inside the cluster (the chart's service, named after `fullnameOverride`). */
+export function prometheusUrl(namespace: string): string {
+    return `http://kps-prometheus.${namespace}.svc.cluster.local:9090`;
+}
 
 export interface MonitoringValuesInput {
     readonly monitoring: StackConfig["monitoring"];

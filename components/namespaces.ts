@@ -1,12 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-export const MONITORING_NAMESPACE = "monitoring";
 export const LOGGING_NAMESPACE = "logging";
 
 export interface NamespacesArgs {
     /** The app's namespace; its pods run under the `restricted` Pod Security Standard. */
     readonly app: string;
+    /** The monitoring namespace to create; undefined when an existing monitoring stack owns it. */
+    readonly monitoring?: string;
+    /** Whether to create the `logging` namespace (the stack installs log shipping). */
+    readonly logging: boolean;
     /**
      * Let the AWS Load Balancer Controller inject readiness gates into the app's pods (ALB router), so
      * a rolling update waits until each new pod is a healthy target and an old one is drained before it
@@ -26,8 +29,8 @@ export const READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject";
  */
 export class Namespaces extends pulumi.ComponentResource {
     public readonly app: k8s.core.v1.Namespace;
-    public readonly monitoring: k8s.core.v1.Namespace;
-    public readonly logging: k8s.core.v1.Namespace;
+    public readonly monitoring?: k8s.core.v1.Namespace;
+    public readonly logging?: k8s.core.v1.Namespace;
 
     constructor(name: string, args: NamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:namespaces:Namespaces", name, {}, opts);
@@ -47,8 +50,8 @@ export class Namespaces extends pulumi.ComponentResource {
                 { parent: this },
             );
         this.app = ns("app", args.app, "restricted", args.readinessGates ? { [READINESS_GATE_LABEL]: "enabled" } : {});
-        this.monitoring = ns("monitoring", MONITORING_NAMESPACE, "privileged");
-        this.logging = ns("logging", LOGGING_NAMESPACE, "privileged");
-        this.registerOutputs({ app: this.app.metadata.name, monitoring: this.monitoring.metadata.name, logging: this.logging.metadata.name });
+        this.monitoring = args.monitoring !== undefined ? ns("monitoring", args.monitoring, "privileged") : undefined;
+        this.logging = args.logging ? ns("logging", LOGGING_NAMESPACE, "privileged") : undefined;
+        this.registerOutputs({ app: this.app.metadata.name, monitoring: this.monitoring?.metadata.name, logging: this.logging?.metadata.name });
     }
 }

@@ -24,7 +24,8 @@ export interface ProgressiveDeliveryArgs extends AnalysisInput {
  * AnalysisRun per stage above 0, which `pulumi up` waits for when `analysis.wait` is on.
  */
 export class ProgressiveDelivery extends pulumi.ComponentResource {
-    public readonly release: k8s.helm.v3.Release;
+    /** The Argo Rollouts controller's release; undefined when the cluster runs its own. */
+    public readonly release?: k8s.helm.v3.Release;
     public readonly analysisRun?: k8s.apiextensions.CustomResource;
     /**
      * Resolves once the stage passed: its run ended Successful (or nothing waits for it). Rejects with
@@ -36,11 +37,14 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
     constructor(name: string, args: ProgressiveDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:delivery:ProgressiveDelivery", name, {}, opts);
         const app = args.scope.app;
-        this.release = pinnedRelease(
-            `${name}-argo-rollouts`,
-            { pin: CHARTS.argoRollouts, releaseName: "argo-rollouts", namespace: ARGO_ROLLOUTS_NAMESPACE, createNamespace: true, values: { dashboard: { enabled: false } } },
-            { parent: this },
-        );
+        this.release = args.analysis.installController
+            ? pinnedRelease(
+                  `${name}-argo-rollouts`,
+                  { pin: CHARTS.argoRollouts, releaseName: "argo-rollouts", namespace: ARGO_ROLLOUTS_NAMESPACE, createNamespace: true, values: { dashboard: { enabled: false } } },
+                  { parent: this },
+              )
+            : undefined;
+        const controller = this.release ? [this.release] : [];
         const metrics = analysisMetrics(args);
         new k8s.apiextensions.CustomResource(
             `${name}-template`,
@@ -50,7 +54,7 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
                 metadata: { name: `canary-${app}`, labels: appLabels(app) },
                 spec: { metrics },
             },
-            { parent: this, dependsOn: [this.release] },
+            { parent: this, dependsOn: controller },
         );
         this.passed = pulumi.output(true);
         if (args.weight > 0) {
@@ -71,7 +75,7 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
                     status: undefined,
                 },
                 // On a fresh cluster the first stage's queries need Prometheus and the ServiceMonitor.
-                { parent: this, dependsOn: [this.release, args.weightedRoute, ...args.metricsSources] },
+                { parent: this, dependsOn: [...controller, args.weightedRoute, ...args.metricsSources] },
             );
             this.analysisRun = run;
             if (args.analysis.wait) {

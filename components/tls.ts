@@ -39,8 +39,31 @@ export class Tls extends pulumi.ComponentResource {
 
     constructor(name: string, args: TlsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:tls:Tls", name, {}, opts);
+        const manager = args.tls.installCertManager ? this.installCertManager(name, opts) : undefined;
+        const issuerName = `canary-${args.tls.issuer}`;
+        const issuer = new k8s.apiextensions.CustomResource(
+            `${name}-issuer`,
+            { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: issuerName }, spec: issuerSpec(args.tls, args.ingressClass) },
+            { parent: this, dependsOn: manager ? [manager] : [] },
+        );
+        this.secretName = `${args.app}-tls`;
+        this.certificate = new k8s.apiextensions.CustomResource(
+            `${name}-certificate`,
+            {
+                apiVersion: "cert-manager.io/v1",
+                kind: "Certificate",
+                metadata: { name: args.app, namespace: args.namespace, labels: appLabels(args.app) },
+                spec: { secretName: this.secretName, dnsNames: [args.host], issuerRef: { name: issuerName, kind: "ClusterIssuer", group: "cert-manager.io" } },
+            },
+            { parent: this, dependsOn: [issuer] },
+        );
+        this.registerOutputs({ secretName: this.secretName });
+    }
+
+    /** cert-manager in its own namespace, with its CRDs (skipped when the cluster has one). */
+    private installCertManager(name: string, opts?: pulumi.ComponentResourceOptions): certmanager.CertManager {
         const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: CERT_MANAGER_NAMESPACE } }, { parent: this });
-        const manager = new certmanager.CertManager(
+        return new certmanager.CertManager(
             `${name}-cert-manager`,
             {
                 installCRDs: true,
@@ -56,23 +79,5 @@ export class Tls extends pulumi.ComponentResource {
             // this its Helm release would go to the default provider (the ambient kube context).
             { parent: this, providers: opts?.providers },
         );
-        const issuerName = `canary-${args.tls.issuer}`;
-        const issuer = new k8s.apiextensions.CustomResource(
-            `${name}-issuer`,
-            { apiVersion: "cert-manager.io/v1", kind: "ClusterIssuer", metadata: { name: issuerName }, spec: issuerSpec(args.tls, args.ingressClass) },
-            { parent: this, dependsOn: [manager] },
-        );
-        this.secretName = `${args.app}-tls`;
-        this.certificate = new k8s.apiextensions.CustomResource(
-            `${name}-certificate`,
-            {
-                apiVersion: "cert-manager.io/v1",
-                kind: "Certificate",
-                metadata: { name: args.app, namespace: args.namespace, labels: appLabels(args.app) },
-                spec: { secretName: this.secretName, dnsNames: [args.host], issuerRef: { name: issuerName, kind: "ClusterIssuer", group: "cert-manager.io" } },
-            },
-            { parent: this, dependsOn: [issuer] },
-        );
-        this.registerOutputs({ secretName: this.secretName });
     }
 }

@@ -120,7 +120,10 @@ export interface CanaryWorkloadArgs {
     /** Namespace whose Prometheus scrapes the pods; admitted by the NetworkPolicy. */
     readonly monitoringNamespace: string;
     /** The monitoring release that installs the ServiceMonitor CRD. */
-    readonly crds: pulumi.Resource;
+    /** What installs the ServiceMonitor CRD (the monitoring release), if this stack installs it. */
+    readonly crds?: pulumi.Resource;
+    /** Labels the Prometheus's serviceMonitorSelector needs (bring-your-own monitoring). */
+    readonly serviceMonitorLabels?: Record<string, string>;
 }
 
 interface TrackObjects {
@@ -170,10 +173,10 @@ export class CanaryWorkload extends pulumi.ComponentResource {
             {
                 apiVersion: "monitoring.coreos.com/v1",
                 kind: "ServiceMonitor",
-                metadata: { name: app.name, namespace: args.namespace, labels: appLabels(app.name) },
+                metadata: { name: app.name, namespace: args.namespace, labels: { ...args.serviceMonitorLabels, ...appLabels(app.name) } },
                 spec: serviceMonitorSpec(app),
             },
-            { parent: this, dependsOn: [args.crds] },
+            { parent: this, dependsOn: args.crds ? [args.crds] : [] },
         );
         this.registerOutputs({ serviceNames: this.serviceNames });
     }

@@ -134,7 +134,22 @@ const alerts = z.strictObject({
     runbookBaseUrl: z.url({ error: "must be a URL" }).default("https://github.com/example/canary/blob/main/docs/runbooks"),
 });
 
+const labelMap = z.record(
+    z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a label key such as release"),
+    z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, "must be a label value"),
+);
+
 const monitoring = z.strictObject({
+    /** Install kube-prometheus-stack; false uses one the cluster already runs (bring your own). */
+    install: z.boolean().default(true),
+    /** The namespace of the monitoring stack: created when installing; where the dashboard goes and what the NetworkPolicy admits. */
+    namespace: dnsLabel.default("monitoring"),
+    /** The Prometheus the stage analysis queries; required when not installing. */
+    prometheusUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://prometheus-operated.monitoring:9090" }).optional(),
+    /** Labels the existing Prometheus's ruleSelector needs on our PrometheusRules (e.g. release: kube-prometheus-stack). */
+    ruleLabels: labelMap.default({}),
+    /** Labels the existing Prometheus's serviceMonitorSelector needs on our ServiceMonitor. */
+    serviceMonitorLabels: labelMap.default({}),
     /** Prometheus retention, e.g. 2d. */
     retention: z.string().regex(PROMETHEUS_DURATION, "must be a Prometheus duration such as 2d or 15d"),
     // Prometheus runs inside the chart, outside the Deployment policy; a CPU limit there only throttles queries.
@@ -149,6 +164,8 @@ const alertmanager = z.strictObject({
 export const LOG_OUTPUTS = ["loki", "elasticsearch", "stdout"] as const;
 
 const logging = z.strictObject({
+    /** Install Fluent Bit (and Loki); false leaves log shipping to what the cluster has. */
+    enabled: z.boolean().default(true),
     /** Where Fluent Bit ships container logs. */
     output: z.enum(LOG_OUTPUTS, { error: `must be one of ${LOG_OUTPUTS.join(", ")}` }).default("loki"),
     elasticsearch: z
@@ -170,8 +187,10 @@ const istio = z.strictObject({
 
 /** Argo Rollouts analysis of each stage. */
 const analysis = z.strictObject({
-    /** Install Argo Rollouts and run an AnalysisRun for every stage above 0. */
+    /** Run an AnalysisRun for every stage above 0. */
     enabled: z.boolean().default(true),
+    /** Install the Argo Rollouts controller (Helm); false uses one the cluster already runs. */
+    installController: z.boolean().default(true),
     /** `pulumi up` of a stage waits for its AnalysisRun to succeed. */
     wait: z.boolean().default(true),
     interval: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 1m").default("1m"),
@@ -192,8 +211,10 @@ const analysis = z.strictObject({
 });
 
 const tls = z.strictObject({
-    /** Install cert-manager and issue a certificate for the app host (nginx router). */
+    /** Issue a certificate for the app host (nginx router). */
     enabled: z.boolean().default(true),
+    /** Install cert-manager (Helm); false uses one the cluster already runs (its CRDs and webhook). */
+    installCertManager: z.boolean().default(true),
     issuer: z.enum(["selfsigned", "acme"], { error: "must be selfsigned or acme" }),
     /** ACME account e-mail; required with issuer acme. */
     acmeEmail: z.email({ error: "must be an e-mail address" }).optional(),
@@ -300,6 +321,15 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     if (c.logging.output === "elasticsearch" && c.logging.elasticsearch === undefined) {
         issues.push({ path: ["logging", "elasticsearch"], message: "is required when canary:logging.output is elasticsearch: set host (and port, index)" });
     }
+    if (!c.monitoring.install) {
+        if (c.analysis.enabled && c.monitoring.prometheusUrl === undefined) {
+            issues.push({ path: ["monitoring", "prometheusUrl"], message: "is required when canary:monitoring.install is false: the Prometheus the stage analysis queries" });
+        }
+        // Receivers and Grafana's login belong to the monitoring stack this program would install.
+        for (const key of ["slackWebhookUrl", "pagerdutyRoutingKey", "grafanaAdminPassword"] as const) {
+            if (c[key] !== undefined) issues.push({ path: [key], message: "is used only when canary:monitoring.install is true: the existing stack's Alertmanager and Grafana keep their own" });
+        }
+    }
     if (c.router === "nginx" && c.tls.enabled && c.tls.issuer === "acme" && c.tls.acmeEmail === undefined) {
         issues.push({ path: ["tls", "acmeEmail"], message: "is required when canary:tls.issuer is acme" });
     }
@@ -346,6 +376,8 @@ function toConfigIssues(i: z.core.$ZodIssue): ConfigIssue[] {
     if (i.code === "unrecognized_keys") {
         return i.keys.map((key) => ({ path: [...path, key], message: "is not a known key: check its spelling (README, Stack config)" }));
     }
+    // A record key that fails its schema: zod reports "Invalid key in record"; its own message says why.
+    if (i.code === "invalid_key" && i.issues.length > 0) return [{ path, message: i.issues[0].message }];
     return [{ path, message: i.message.replace(/^Invalid input: expected (\w+), received undefined$/, "is required (a $1)") }];
 }
 

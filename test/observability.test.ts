@@ -73,7 +73,7 @@ describe("observability components", () => {
         assert.match(filters, /Name\s+kubernetes[\s\S]*Labels\s+On/);
         assert.match(filters, /Rename\s+label_track track/);
         assert.match(filters, /Rename\s+label_app\.kubernetes\.io\/version version/);
-        assert.match(fluentBitOutput({ output: "loki", lokiStorageSize: "10Gi" }, "logging"), /Labels\s+.*track=\$track, version=\$version/);
+        assert.match(fluentBitOutput({ enabled: true, output: "loki", lokiStorageSize: "10Gi" }, "logging"), /Labels\s+.*track=\$track, version=\$version/);
     });
 
     it("logging: Elasticsearch and stdout outputs; no Loki then", async () => {
