@@ -89,19 +89,23 @@ export = async () => {
     new CanaryAlerts("alerts", { namespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, container: app.name, weight: cfg.weight, crds, ruleLabels: cfg.monitoring.ruleLabels }, k8s);
     new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts }, k8s);
     const delivery = cfg.analysis.enabled
-        ? new ProgressiveDelivery("delivery", {
-            namespace,
-            scope,
-            metrics: cfg.metrics,
-            analysis: cfg.analysis,
-            errorRatioVsStable: cfg.alerts.errorRatioVsStable,
-            errorRatioFloor: cfg.alerts.errorRatioFloor,
-            prometheusUrl: cfg.monitoring.install ? prometheusUrl(cfg.monitoring.namespace) : (cfg.monitoring.prometheusUrl as string),
-            weight: cfg.weight,
-            canaryVersion: app.canary.version,
-            weightedRoute,
-            metricsSources: [...(crds ? [crds] : []), workload.serviceMonitor],
-        }, k8s)
+        ? new ProgressiveDelivery(
+              "delivery",
+              {
+                  namespace,
+                  scope,
+                  metrics: cfg.metrics,
+                  analysis: cfg.analysis,
+                  errorRatioVsStable: cfg.alerts.errorRatioVsStable,
+                  errorRatioFloor: cfg.alerts.errorRatioFloor,
+                  prometheusUrl: cfg.monitoring.install ? prometheusUrl(cfg.monitoring.namespace) : (cfg.monitoring.prometheusUrl as string),
+                  weight: cfg.weight,
+                  canaryVersion: app.canary.version,
+                  weightedRoute,
+                  metricsSources: [...(crds ? [crds] : []), workload.serviceMonitor],
+              },
+              k8s,
+          )
         : undefined;
     // What the next run's guards read is written only for an update that passed: Pulumi keeps a
     // stack's previous outputs when the program fails before registering them (pulumi/pulumi

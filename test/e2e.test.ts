@@ -177,10 +177,10 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
         assert.notStrictEqual(result.decision, "ROLLBACK", out.join("\n"));
         assert.ok(result.canary.requests >= 5000, `Prometheus saw ${result.canary.requests} canary requests: ${out.join("\n")}`);
         // Both tracks got 6,000 user requests; the canary also got 3,000 probes. increase() extrapolates
-        // both windows alike, so counted user requests match within a few percent; with probes counted
-        // the canary would show about 1.5 times stable's.
+        // each series to the window's edges from its own scrape times, so the two counts can differ by
+        // some percent; with probes counted the canary would show about 1.5 times stable's.
         const ratio = result.canary.requests / result.stable.requests;
-        assert.ok(ratio > 0.95 && ratio < 1.05, `canary ${result.canary.requests} vs stable ${result.stable.requests} user requests: probes counted?`);
+        assert.ok(ratio > 0.8 && ratio < 1.25, `canary ${result.canary.requests} vs stable ${result.stable.requests} user requests: probes counted?`);
         // The requirement is "never ROLLBACK a healthy canary"; PROMOTE needs the latency evidence too,
         // which scheduling jitter on a shared machine can leave short of the boundary (then HOLD).
         assert.ok(["PROMOTE", "HOLD"].includes(result.decision));
