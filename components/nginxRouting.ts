@@ -65,7 +65,10 @@ export class NginxRouting extends pulumi.ComponentResource {
                         controller: {
                             ingressClassResource: { name: nginx.ingressClass, default: false },
                             ingressClass: nginx.ingressClass,
-                            metrics: { enabled: true },
+                            service: { type: nginx.serviceType },
+                            // Nothing scrapes the controller's metrics (no ServiceMonitor for it here),
+                            // so its metrics endpoint stays off rather than half set up.
+                            metrics: { enabled: false },
                         },
                     },
                 },

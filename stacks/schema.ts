@@ -85,6 +85,12 @@ const nginx = z.strictObject({
     /** Namespace of the ingress-nginx controller: the NetworkPolicy admits traffic from it. */
     namespace: dnsLabel.default("ingress-nginx"),
     install: z.boolean().default(false),
+    /**
+     * The installed controller's Service type. The chart's default, LoadBalancer, never gets an
+     * address on kind or minikube without a tunnel, so Helm's wait (and `pulumi up`) would time out;
+     * NodePort works everywhere.
+     */
+    serviceType: z.enum(["NodePort", "LoadBalancer", "ClusterIP"], { error: "must be NodePort, LoadBalancer or ClusterIP" }).default("NodePort"),
 });
 
 const PROMETHEUS_DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;

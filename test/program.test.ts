@@ -273,6 +273,16 @@ describe("program: ingress-nginx (dev)", () => {
         for (const i of ofType(resources, INGRESS)) assert.ok(i.dependencies.includes(release.urn));
     });
 
+    it("its Service is a NodePort by default (no LoadBalancer address on kind or minikube), configurable; its metrics are off (nothing scrapes them)", async () => {
+        const { resources } = await runProgram({ stack: "dev" });
+        const values = byName(resources, "route-ingress-nginx").inputs.values.controller;
+        assert.deepStrictEqual([values.service, values.metrics], [{ type: "NodePort" }, { enabled: false }]);
+        const lb = await runProgram({ stack: "dev", config: { nginx: { serviceType: "LoadBalancer" } } });
+        assert.deepStrictEqual(byName(lb.resources, "route-ingress-nginx").inputs.values.controller.service, { type: "LoadBalancer" });
+        const bad = await runProgram({ stack: "dev", config: { nginx: { serviceType: "External" } } });
+        assert.match(bad.error?.message ?? "", /canary:nginx\.serviceType = "External": must be NodePort, LoadBalancer or ClusterIP/);
+    });
+
     it("does not install it when canary:nginx.install is false", async () => {
         const { resources } = await runProgram({ stack: "dev", config: { nginx: { install: false } } });
         assert.deepStrictEqual(
