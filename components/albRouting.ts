@@ -145,6 +145,9 @@ export class AlbRouting extends pulumi.ComponentResource {
                         // (kubernetes-sigs/aws-load-balancer-controller#4140); it only serves
                         // LoadBalancer Services, which this program does not create.
                         enableServiceMutatorWebhook: false,
+                        // The stack's region: otherwise the controller asks the instance metadata
+                        // service, which IMDSv2 hop limits often keep from pods.
+                        region: aws.config.region,
                         serviceAccount: {
                             create: true,
                             name: "aws-load-balancer-controller",

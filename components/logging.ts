@@ -12,8 +12,23 @@ export function lokiUrl(namespace: string): string {
     return `http://loki.${namespace}.svc.cluster.local:3100`;
 }
 
-function section(kind: "FILTER" | "OUTPUT", entries: [string, string | number][]): string {
+function section(kind: "INPUT" | "FILTER" | "OUTPUT", entries: [string, string | number][]): string {
     return [`[${kind}]`, ...entries.map(([k, v]) => `    ${k} ${v}`)].join("\n");
+}
+
+/**
+ * Fluent Bit inputs: the containers' log files only. The chart's default adds a `systemd` input
+ * (tag `host.*`) that no output here matches, so its records would be read and dropped.
+ */
+export function fluentBitInputs(): string {
+    return section("INPUT", [
+        ["Name", "tail"],
+        ["Path", "/var/log/containers/*.log"],
+        ["multiline.parser", "docker, cri"],
+        ["Tag", "kube.*"],
+        ["Mem_Buf_Limit", "5MB"],
+        ["Skip_Long_Lines", "On"],
+    ]);
 }
 
 /**
@@ -92,7 +107,12 @@ export function fluentBitOutput(logging: LoggingConfig, loggingNamespace: string
     }
 }
 
-/** Loki as one binary on a filesystem volume: enough for a canary's logs, no object store needed. */
+/**
+ * Loki as one binary on a filesystem volume: enough for a canary's logs, no object store needed. The
+ * compactor deletes what is older than the retention, so the volume does not fill up and stop
+ * ingestion (Loki keeps logs for ever otherwise; with retention on, Loki 3 needs a delete-request
+ * store). The chart renders `loki.compactor` and `loki.limits_config` into Loki's config.
+ */
 export function lokiValues(logging: LoggingConfig): Record<string, unknown> {
     return {
         deploymentMode: "SingleBinary",
@@ -100,11 +120,16 @@ export function lokiValues(logging: LoggingConfig): Record<string, unknown> {
             auth_enabled: false,
             commonConfig: { replication_factor: 1 },
             storage: { type: "filesystem" },
+            compactor: { retention_enabled: true, delete_request_store: "filesystem" },
+            limits_config: { retention_period: logging.lokiRetention },
             schemaConfig: {
                 configs: [{ from: "2024-04-01", store: "tsdb", object_store: "filesystem", schema: "v13", index: { prefix: "loki_index_", period: "24h" } }],
             },
         },
-        singleBinary: { replicas: 1, persistence: { enabled: true, size: logging.lokiStorageSize } },
+        singleBinary: {
+            replicas: 1,
+            persistence: { enabled: true, size: logging.lokiStorageSize, ...(logging.lokiStorageClass ? { storageClass: logging.lokiStorageClass } : {}) },
+        },
         backend: { replicas: 0 },
         read: { replicas: 0 },
         write: { replicas: 0 },
@@ -157,7 +182,7 @@ export class Logging extends pulumi.ComponentResource {
                 pin: CHARTS.fluentBit,
                 releaseName: "fluent-bit",
                 namespace: args.namespace,
-                values: { config: { filters: fluentBitFilters(), outputs: fluentBitOutput(logging, args.namespaceName) } },
+                values: { config: { inputs: fluentBitInputs(), filters: fluentBitFilters(), outputs: fluentBitOutput(logging, args.namespaceName) } },
             },
             { parent: this, dependsOn: loki ? [loki] : [] },
         );

@@ -40,7 +40,21 @@ export function monitoringValues(i: MonitoringValuesInput): Record<string, unkno
     return {
         fullnameOverride: "kps",
         prometheus: {
-            prometheusSpec: { ...anyRelease, retention: i.monitoring.retention, resources: i.monitoring.prometheusResources },
+            prometheusSpec: {
+                ...anyRelease,
+                retention: i.monitoring.retention,
+                resources: i.monitoring.prometheusResources,
+                // A PersistentVolumeClaim instead of the default emptyDir: a pod restart keeps the history.
+                storageSpec: {
+                    volumeClaimTemplate: {
+                        spec: {
+                            accessModes: ["ReadWriteOnce"],
+                            resources: { requests: { storage: i.monitoring.storage.size } },
+                            ...(i.monitoring.storage.storageClass ? { storageClassName: i.monitoring.storage.storageClass } : {}),
+                        },
+                    },
+                },
+            },
         },
         alertmanager: {
             config: alertmanagerConfig(i.receivers),

@@ -1,8 +1,8 @@
-import * as certmanager from "@pulumi/kubernetes-cert-manager";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../stacks/schema";
 import { appLabels } from "./labels";
+import { pinnedRelease } from "./helm";
 import { CHARTS } from "./versions";
 
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
@@ -39,7 +39,7 @@ export class Tls extends pulumi.ComponentResource {
 
     constructor(name: string, args: TlsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:tls:Tls", name, {}, opts);
-        const manager = args.tls.installCertManager ? this.installCertManager(name, opts) : undefined;
+        const manager = args.tls.installCertManager ? this.installCertManager(name) : undefined;
         const issuerName = `canary-${args.tls.issuer}`;
         const issuer = new k8s.apiextensions.CustomResource(
             `${name}-issuer`,
@@ -60,24 +60,18 @@ export class Tls extends pulumi.ComponentResource {
         this.registerOutputs({ secretName: this.secretName });
     }
 
-    /** cert-manager in its own namespace, with its CRDs (skipped when the cluster has one). */
-    private installCertManager(name: string, opts?: pulumi.ComponentResourceOptions): certmanager.CertManager {
+    /**
+     * cert-manager in its own namespace, with its CRDs (skipped when the cluster has one). The chart
+     * itself, through the one Helm helper: `crds.enabled` replaces the deprecated `installCRDs` (which is
+     * all the kubernetes-cert-manager component offers), and `crds.keep` keeps the CRDs, and with them
+     * every Certificate, when the release is uninstalled.
+     */
+    private installCertManager(name: string): k8s.helm.v3.Release {
         const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: CERT_MANAGER_NAMESPACE } }, { parent: this });
-        return new certmanager.CertManager(
+        return pinnedRelease(
             `${name}-cert-manager`,
-            {
-                installCRDs: true,
-                helmOptions: {
-                    name: "cert-manager",
-                    chart: CHARTS.certManager.chart,
-                    version: CHARTS.certManager.version,
-                    repositoryOpts: { repo: CHARTS.certManager.repo },
-                    namespace: namespace.metadata.name,
-                },
-            },
-            // A remote component is sent only the providers given to it, not its parent's: without
-            // this its Helm release would go to the default provider (the ambient kube context).
-            { parent: this, providers: opts?.providers },
+            { pin: CHARTS.certManager, releaseName: "cert-manager", namespace: namespace.metadata.name, values: { crds: { enabled: true, keep: true } } },
+            { parent: this },
         );
     }
 }

@@ -35,7 +35,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> 
         nginx: { install: true },
         pinnedImages: false,
         tls: { issuer: "selfsigned" },
-        monitoring: { retention: "2d", prometheusResources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "1Gi" } } },
+        monitoring: { retention: "30d", storage: { size: "10Gi" }, prometheusResources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "1Gi" } } },
         app: {
             ...PODINFO_APP,
             host: "podinfo.127.0.0.1.nip.io",
@@ -50,7 +50,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> 
         tls: { issuer: "acme" },
         // prod only runs what dev has promoted.
         promotion: { required: true },
-        monitoring: { retention: "15d", prometheusResources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } } },
+        monitoring: { retention: "30d", storage: { size: "50Gi" }, prometheusResources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } } },
         app: {
             ...PODINFO_APP,
             stable: { image: `${PODINFO}:6.7.1`, replicas: 3, resources: prodPod },

@@ -156,8 +156,14 @@ const monitoring = z.strictObject({
     ruleLabels: labelMap.default({}),
     /** Labels the existing Prometheus's serviceMonitorSelector needs on our ServiceMonitor. */
     serviceMonitorLabels: labelMap.default({}),
-    /** Prometheus retention, e.g. 2d. */
-    retention: z.string().regex(PROMETHEUS_DURATION, "must be a Prometheus duration such as 2d or 15d"),
+    /** Prometheus retention, e.g. 30d: at least the SLO period, which the error-budget panel and rules read. */
+    retention: z.string().regex(PROMETHEUS_DURATION, "must be a Prometheus duration such as 30d"),
+    /** Prometheus's PersistentVolumeClaim: history survives a pod restart. */
+    storage: z.strictObject({
+        size: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 50Gi"),
+        /** The StorageClass; the cluster's default when unset. */
+        storageClass: dnsLabel.optional(),
+    }),
     // Prometheus runs inside the chart, outside the Deployment policy; a CPU limit there only throttles queries.
     prometheusResources: resourcesWithCpuLimit(quantity.optional()),
 });
@@ -184,6 +190,10 @@ const logging = z.strictObject({
         .optional(),
     /** Size of Loki's filesystem volume (single binary; object storage is not set up here). */
     lokiStorageSize: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi"),
+    /** Loki's volume's StorageClass; the cluster's default when unset. */
+    lokiStorageClass: dnsLabel.optional(),
+    /** How long Loki keeps logs; the compactor deletes older ones so the volume does not fill up. */
+    lokiRetention: z.string().regex(/^[0-9]+(h|d|w)$/, "must be a duration such as 168h or 14d").default("14d"),
 });
 
 const istio = z.strictObject({
@@ -301,6 +311,14 @@ export interface ConfigIssue {
     readonly message: string;
 }
 
+const DAYS_PER_UNIT: Record<string, number> = { ms: 1 / 86_400_000, s: 1 / 86_400, m: 1 / 1440, h: 1 / 24, d: 1, w: 7, y: 365 };
+
+/** Days in a Prometheus duration such as `15d` or `720h`. */
+export function durationDays(d: string): number {
+    const m = /^([0-9]+)(ms|s|m|h|d|w|y)$/.exec(d);
+    return m ? Number(m[1]) * DAYS_PER_UNIT[m[2]] : NaN;
+}
+
 /** Cross-key rules that one field's schema cannot see. */
 export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -326,6 +344,12 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     }
     if (c.logging.output === "elasticsearch" && c.logging.elasticsearch === undefined) {
         issues.push({ path: ["logging", "elasticsearch"], message: "is required when canary:logging.output is elasticsearch: set host (and port, index)" });
+    }
+    if (c.monitoring.install && durationDays(c.monitoring.retention) < c.alerts.slo.periodDays) {
+        issues.push({
+            path: ["monitoring", "retention"],
+            message: `must cover the SLO period (canary:alerts.slo.periodDays = ${c.alerts.slo.periodDays} days): the error-budget panel and burn rates read that far back`,
+        });
     }
     if (!c.monitoring.install) {
         if (c.analysis.enabled && c.monitoring.prometheusUrl === undefined) {

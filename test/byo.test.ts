@@ -21,7 +21,6 @@ describe("bring your own add-ons (monitoring, Argo Rollouts, cert-manager, loggi
         const { error, resources } = await runProgram({ stack: "dev", config: { weight: 5, ...BYO } });
         assert.ifError(error);
         assert.deepStrictEqual(ofType(resources, "kubernetes:helm.sh/v3:Release").map((r) => r.name), []);
-        assert.deepStrictEqual(resources.filter((r) => r.type.startsWith("kubernetes-cert-manager:")), []);
         assert.deepStrictEqual(ofType(resources, "kubernetes:core/v1:Namespace").map((r) => r.inputs.metadata.name), ["podinfo"]);
         const kinds = new Set(resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).map((r) => r.type.split(":")[2]));
         for (const kind of ["ServiceMonitor", "PrometheusRule", "ConfigMap", "ClusterAnalysisTemplate", "AnalysisRun", "ClusterIssuer", "Certificate", "Ingress", "Deployment"]) {
@@ -39,7 +38,7 @@ describe("bring your own add-ons (monitoring, Argo Rollouts, cert-manager, loggi
 
     it("the defaults still install every add-on", async () => {
         const { resources } = await runProgram({ stack: "dev", config: { weight: 5 } });
-        assert.deepStrictEqual(ofType(resources, "kubernetes:helm.sh/v3:Release").map((r) => r.name).sort(), ["delivery-argo-rollouts", "logging-fluent-bit", "logging-loki", "monitoring-kube-prometheus-stack", "route-ingress-nginx"]);
+        assert.deepStrictEqual(ofType(resources, "kubernetes:helm.sh/v3:Release").map((r) => r.name).sort(), ["delivery-argo-rollouts", "logging-fluent-bit", "logging-loki", "monitoring-kube-prometheus-stack", "route-ingress-nginx", "tls-cert-manager"]);
         assert.deepStrictEqual(ofType(resources, "kubernetes:core/v1:Namespace").map((r) => r.inputs.metadata.name).sort(), ["cert-manager", "logging", "monitoring", "podinfo"]);
     });
 

@@ -16,8 +16,6 @@ describe("the Kubernetes provider and the cluster a stack names", () => {
             const kube = resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
             assert.ok(kube.length > 20, `${kube.length} Kubernetes resources`);
             for (const r of kube) assert.strictEqual(r.provider, ref, `${r.type} ${r.name}`);
-            // The cert-manager component (dev) gets it through its providers map.
-            for (const c of resources.filter((r) => r.type.startsWith("kubernetes-cert-manager:"))) assert.strictEqual(c.providers.kubernetes, ref, c.name);
             const context = stack === "prod" ? "prod-eks" : undefined;
             assert.strictEqual(providers[0].inputs.context, context);
         });

@@ -230,8 +230,9 @@ describe("TLS", () => {
         const { error, resources } = await runProgram({ stack: "dev", config: { weight: 5 } });
         assert.ifError(error);
         const manager = byName(resources, "tls-cert-manager");
-        assert.strictEqual(manager.type, "kubernetes-cert-manager:index:CertManager");
-        assert.deepStrictEqual([manager.inputs.helmOptions.version, manager.inputs.installCRDs], [CHARTS.certManager.version, true]);
+        assert.strictEqual(manager.type, "kubernetes:helm.sh/v3:Release");
+        // crds.enabled and crds.keep replace the deprecated installCRDs.
+        assert.deepStrictEqual([manager.inputs.chart, manager.inputs.version, manager.inputs.namespace, manager.inputs.values], ["cert-manager", CHARTS.certManager.version, "cert-manager", { crds: { enabled: true, keep: true } }]);
         const issuer = byName(resources, "tls-issuer");
         assert.deepStrictEqual(issuer.inputs.spec, { selfSigned: {} });
         assert.ok(issuer.dependencies.includes(manager.urn), "the ClusterIssuer depends on cert-manager");

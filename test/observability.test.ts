@@ -17,7 +17,7 @@ describe("observability components", () => {
             assert.strictEqual(spec.serviceMonitorSelectorNilUsesHelmValues, false);
             assert.strictEqual(spec.ruleSelectorNilUsesHelmValues, false);
             assert.deepStrictEqual(spec.ruleNamespaceSelector, {});
-            assert.strictEqual(spec.retention, stack === "dev" ? "2d" : "15d");
+            assert.strictEqual(spec.retention, "30d", "both environments keep the SLO period");
             assert.deepStrictEqual(release.values.grafana.sidecar.dashboards.label, "grafana_dashboard");
             assert.deepStrictEqual(release.values["kube-state-metrics"].metricLabelsAllowlist, ["pods=[track,app.kubernetes.io/name,app.kubernetes.io/version]"]);
         });
@@ -73,7 +73,37 @@ describe("observability components", () => {
         assert.match(filters, /Name\s+kubernetes[\s\S]*Labels\s+On/);
         assert.match(filters, /Rename\s+label_track track/);
         assert.match(filters, /Rename\s+label_app\.kubernetes\.io\/version version/);
-        assert.match(fluentBitOutput({ enabled: true, output: "loki", lokiStorageSize: "10Gi" }, "logging"), /Labels\s+.*track=\$track, version=\$version/);
+        assert.match(fluentBitOutput({ enabled: true, output: "loki", lokiStorageSize: "10Gi", lokiRetention: "14d" }, "logging"), /Labels\s+.*track=\$track, version=\$version/);
+    });
+
+    it("chart settings a real cluster needs: Prometheus keeps the SLO period on a volume, Loki deletes old logs, Fluent Bit reads only container logs", async () => {
+        for (const [stack, size] of [["dev", "10Gi"], ["prod", "50Gi"]] as const) {
+            const { resources } = await runProgram({ stack });
+            const spec = byName(resources, "monitoring-kube-prometheus-stack").inputs.values.prometheus.prometheusSpec;
+            assert.strictEqual(spec.retention, "30d", `${stack}: the SLO period (30 days) is kept`);
+            assert.deepStrictEqual(spec.storageSpec.volumeClaimTemplate.spec, { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } });
+            const loki = byName(resources, "logging-loki").inputs.values;
+            assert.deepStrictEqual([loki.loki.compactor, loki.loki.limits_config], [{ retention_enabled: true, delete_request_store: "filesystem" }, { retention_period: "14d" }]);
+            const config = byName(resources, "logging-fluent-bit").inputs.values.config;
+            const inputs = config.inputs.split("[INPUT]").slice(1);
+            assert.strictEqual(inputs.length, 1, "one input");
+            assert.match(inputs[0], /Name\s+tail\n\s+Path\s+\/var\/log\/containers\/\*\.log[\s\S]*Tag\s+kube\.\*/);
+            assert.doesNotMatch(config.inputs, /systemd/);
+            assert.match(config.outputs, /Match\s+kube\.\*/, "the outputs match what the input tags");
+        }
+        const classes = await runProgram({ stack: "dev", config: { monitoring: { storage: { size: "20Gi", storageClass: "gp3" } }, logging: { lokiStorageClass: "gp3", lokiRetention: "7d" } } });
+        assert.ifError(classes.error);
+        assert.strictEqual(byName(classes.resources, "monitoring-kube-prometheus-stack").inputs.values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName, "gp3");
+        const loki = byName(classes.resources, "logging-loki").inputs.values;
+        assert.deepStrictEqual([loki.singleBinary.persistence.storageClass, loki.loki.limits_config.retention_period], ["gp3", "7d"]);
+    });
+
+    it("a Prometheus retention shorter than the SLO period is refused; a shorter SLO period allows it", async () => {
+        const short = await runProgram({ stack: "prod", config: { monitoring: { retention: "15d" } }, previous: null });
+        assert.match(short.error?.message ?? "", /canary:monitoring\.retention = "15d": must cover the SLO period \(canary:alerts\.slo\.periodDays = 30 days\)/);
+        assert.deepStrictEqual(short.resources, []);
+        const week = await runProgram({ stack: "prod", config: { monitoring: { retention: "168h" }, alerts: { slo: { periodDays: 7 } } } });
+        assert.ifError(week.error);
     });
 
     it("logging: Elasticsearch and stdout outputs; no Loki then", async () => {

@@ -233,6 +233,7 @@ describe("program: ALB (prod)", () => {
         assert.ok(byName(resources, "route-stable-tgb").dependencies.includes(release.urn));
         // Its Service webhook (failurePolicy Fail) would race this update's Service creates.
         assert.strictEqual(release.inputs.values.enableServiceMutatorWebhook, false);
+        assert.strictEqual(release.inputs.values.region, "eu-west-1", "the stack's aws:region, not the instance metadata");
     });
 
     it("ALB: readiness gates in the app namespace, and bindings that never wait for the Deployments they gate", async () => {
