@@ -2,7 +2,7 @@
  * The stage analysis as Argo Rollouts metrics, built from the same PromQL builders as the alert
  * rules. Pure: ProgressiveDelivery puts them in a ClusterAnalysisTemplate and the stage's AnalysisRun.
  */
-import { APP_LABELS, errorRatio, latencyQuantile, MetricNames, requestCount, Scope } from "../domain/promql";
+import { APP_LABELS, durationSeconds, errorRatio, latencyQuantile, MetricNames, requestCount, Scope } from "../domain/promql";
 import type { StackConfig } from "../stacks/schema";
 
 export type AnalysisConfig = StackConfig["analysis"];
@@ -78,15 +78,6 @@ export function analysisMetrics(i: AnalysisInput): Record<string, unknown>[] {
             provider: prometheus(latencyRatioQuery(i)),
         },
     ];
-}
-
-const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
-
-/** Seconds in a Prometheus duration such as `90s`, `1m` or `2h`. */
-export function durationSeconds(d: string): number {
-    const m = /^([0-9]+)(ms|s|m|h|d|w|y)$/.exec(d);
-    if (!m) throw new Error(`not a duration: ${d}`);
-    return Number(m[1]) * UNIT_SECONDS[m[2]];
 }
 
 /** Slack on top of the analysis itself: controller start-up and the first scrape of new pods. */

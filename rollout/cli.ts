@@ -11,9 +11,9 @@ import { optionHelp, Options, OptionSpec, parseOptions, stringOption, UsageError
 import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { parseSince } from "./analyze";
 import { analysisArgs, analyzeStage, CliIo, EXIT, prometheusUrl } from "./context";
-import { editReport, judgementReport, Report, statusReport, toJson } from "./report";
+import { ChangeSummary, editReport, judgementReport, newStageSummary, promoteSummary, Report, retrySummary, statusReport, toJson } from "./report";
 import { runStage } from "./run";
-import { loadStack, planNext, planPromote, planRetry, planRollback, writeEdits } from "./stackFile";
+import { Edit, loadStack, planNext, planPromote, planRetry, planRollback, writeEdits } from "./stackFile";
 
 export { CliIo, defaultIo, EXIT } from "./context";
 
@@ -113,7 +113,7 @@ export function parseArgs(argv: readonly string[]): Args | { readonly help: stri
 /** Runs one command; returns its exit code and its report. */
 async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): Promise<{ code: number; report: Report }> {
     const s = loadStack(io.root, stringOption(a.options, "stack") as string);
-    const edit = (edits: ReturnType<typeof planNext>, promoted = false) => ({ code: 0, report: editReport(writeEdits(s, edits), edits, promoted) });
+    const edit = (edits: Edit[], summarize: ChangeSummary = newStageSummary) => ({ code: 0, report: editReport(writeEdits(s, edits), edits, summarize) });
     switch (a.command) {
         case "status":
             return { code: 0, report: statusReport(s) };
@@ -122,9 +122,9 @@ async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): P
         case "rollback":
             return edit(planRollback(s.config));
         case "retry":
-            return edit(planRetry(s.config));
+            return edit(planRetry(s.config), retrySummary);
         case "promote":
-            return edit(planPromote(s.config, s.doc), true);
+            return edit(planPromote(s.config, s.doc), promoteSummary);
         case "analyze": {
             const since = parseSince(stringOption(a.options, "since") ?? "15m", io.now());
             const j = await analyzeStage(s, analysisArgs(a.options, io), io, since);

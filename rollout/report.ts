@@ -9,10 +9,13 @@ import type { StackConfig } from "../stacks/schema";
 import { describeEdit, Edit, PROJECT, StackFile } from "./stackFile";
 
 /** A result: text for people, a JSON value for scripts. */
-export interface Report {
+export interface Report<J = unknown> {
     readonly lines: string[];
-    readonly json: unknown;
+    readonly json: J;
 }
+
+/** What `pulumi up` does with an edited stack file. */
+export type ChangeSummary = (c: StackConfig) => string;
 
 /** What `pulumi up` changes when the weight moves to `to`: the routing resource of the stack's router. */
 export function stageChangeSummary(c: StackConfig, to: number): string {
@@ -68,11 +71,19 @@ export function retrySummary(c: StackConfig): string {
     return `\`pulumi up\` keeps the weights (stable ${100 - c.weight}%, canary ${c.weight}%) and starts a new AnalysisRun for the stage (attempt ${c.analysis.attempt})`;
 }
 
+/** What `pulumi up` does after `next` or `rollback`: the new stage's weights. */
+export const newStageSummary: ChangeSummary = (c) => stageChangeSummary(c, c.weight);
+
+export interface EditJson {
+    readonly stack: string;
+    readonly file: string;
+    readonly edits: { key: string; from: unknown; to: unknown }[];
+    readonly change: string;
+}
+
 /** The edits written to the stack file and what applying them changes. */
-export function editReport(written: StackFile, edits: readonly Edit[], promoted: boolean): Report {
-    const c = written.config;
-    const retried = edits.some((e) => e.key.join(".") === "analysis.attempt");
-    const change = promoted ? promoteSummary(c) : retried ? retrySummary(c) : stageChangeSummary(c, c.weight);
+export function editReport(written: StackFile, edits: readonly Edit[], summarize: ChangeSummary): Report<EditJson> {
+    const change = summarize(written.config);
     return {
         lines: [...edits.map((e) => `${written.file}: ${describeEdit(e)}`), change],
         json: { stack: written.stack, file: written.file, edits: edits.map((e) => ({ key: `${PROJECT}:${e.key.join(".")}`, from: e.from ?? null, to: e.to })), change },

@@ -8,7 +8,7 @@ import { durationOption, Options, stringOption, UsageError } from "../lib/args";
 import { minimumWindowSeconds, parseSince } from "./analyze";
 import { applyStage } from "./apply";
 import { analysisArgs, analyzeStage, CliIo, EXIT } from "./context";
-import { editReport, judgementReport, progressLine, Report } from "./report";
+import { editReport, judgementReport, newStageSummary, progressLine, Report } from "./report";
 import { planNext, planRollback, StackFile, writeEdits } from "./stackFile";
 
 /** Checks the CLI the Automation API will run; a missing or broken one is a usage error now, not after the analysis. */
@@ -59,15 +59,15 @@ export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (l
         }
         const edits = j.decision === "PROMOTE" ? planNext(s.config) : planRollback(s.config);
         const written = writeEdits(s, edits);
-        const edited = editReport(written, edits, false);
-        const editJson = edited.json as { edits: unknown; change: string };
-        if (!o.apply) return done(EXIT[j.decision], edited.lines, { edits: editJson.edits, change: editJson.change, applied: false });
+        const edited = editReport(written, edits, newStageSummary);
+        const { edits: editJson, change } = edited.json;
+        if (!o.apply) return done(EXIT[j.decision], edited.lines, { edits: editJson, change, applied: false });
         try {
             await applyStage(io.selectStack, io.root, s.stack, written.config.weight, progress);
         } catch (e) {
             const error = `pulumi up failed: ${(e as Error).message}`;
-            return done(EXIT.USAGE, [...edited.lines, error], { edits: editJson.edits, change: editJson.change, applied: false, error });
+            return done(EXIT.USAGE, [...edited.lines, error], { edits: editJson, change, applied: false, error });
         }
-        return done(EXIT[j.decision], [...edited.lines, `applied canary:weight ${written.config.weight} to stack ${s.stack}`], { edits: editJson.edits, change: editJson.change, applied: true });
+        return done(EXIT[j.decision], [...edited.lines, `applied canary:weight ${written.config.weight} to stack ${s.stack}`], { edits: editJson, change, applied: true });
     }
 }

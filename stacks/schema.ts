@@ -3,7 +3,7 @@
  * program builds from, or issues that name the key, the value and what is allowed.
  */
 import { z } from "zod";
-import { DEFAULT_METRICS } from "../domain/promql";
+import { DEFAULT_METRICS, durationSeconds } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { ENVIRONMENTS } from "./environments";
 import { isPinned, versionOf } from "./images";
@@ -311,14 +311,6 @@ export interface ConfigIssue {
     readonly message: string;
 }
 
-const DAYS_PER_UNIT: Record<string, number> = { ms: 1 / 86_400_000, s: 1 / 86_400, m: 1 / 1440, h: 1 / 24, d: 1, w: 7, y: 365 };
-
-/** Days in a Prometheus duration such as `15d` or `720h`. */
-export function durationDays(d: string): number {
-    const m = /^([0-9]+)(ms|s|m|h|d|w|y)$/.exec(d);
-    return m ? Number(m[1]) * DAYS_PER_UNIT[m[2]] : NaN;
-}
-
 /** Cross-key rules that one field's schema cannot see. */
 export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -345,7 +337,7 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     if (c.logging.output === "elasticsearch" && c.logging.elasticsearch === undefined) {
         issues.push({ path: ["logging", "elasticsearch"], message: "is required when canary:logging.output is elasticsearch: set host (and port, index)" });
     }
-    if (c.monitoring.install && durationDays(c.monitoring.retention) < c.alerts.slo.periodDays) {
+    if (c.monitoring.install && durationSeconds(c.monitoring.retention) < c.alerts.slo.periodDays * 86_400) {
         issues.push({
             path: ["monitoring", "retention"],
             message: `must cover the SLO period (canary:alerts.slo.periodDays = ${c.alerts.slo.periodDays} days): the error-budget panel and burn rates read that far back`,

@@ -1,9 +1,9 @@
 /** Progressive delivery (Argo Rollouts analysis per stage), TLS (cert-manager, ACM) and Istio routing. */
 import * as assert from "assert";
-import { analysisRunName, analysisTimeoutSeconds, durationSeconds, errorExcessQuery, latencyRatioQuery, NEVER, runVerdict, TERMINAL_PHASES } from "../components/analysis";
+import { analysisRunName, analysisTimeoutSeconds, errorExcessQuery, latencyRatioQuery, NEVER, runVerdict, TERMINAL_PHASES } from "../components/analysis";
 import { RECORD } from "../components/rules";
 import { CHARTS } from "../components/versions";
-import { APP_LABELS, DEFAULT_METRICS, errorRatio, latencyQuantile } from "../domain/promql";
+import { APP_LABELS, DEFAULT_METRICS, durationSeconds, errorRatio, latencyQuantile } from "../domain/promql";
 import { byName, changedBetween, DEV_STACK, ofType, Registered, runProgram, RunOptions, suiteConfig } from "./harness";
 import { waitForMatches } from "./tools";
 
