@@ -5,11 +5,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AlbRouting, albPeers, vpcCidrOf } from "./components/albRouting";
 import { CanaryAlerts } from "./components/alerts";
+import { GatewayRouting, gatewayHttp01Solver, gatewayPeers, installedGateway } from "./components/gatewayRouting";
 import { IstioRouting, istioPeers } from "./components/istioRouting";
 import { ProgressiveDelivery } from "./components/progressiveDelivery";
-import { Tls } from "./components/tls";
+import { ingressHttp01Solver, Tls, tlsSecretName } from "./components/tls";
 import { CanaryDashboard } from "./components/dashboard";
 import { Logging } from "./components/logging";
+import { otlpEndpoint, Tracing, tracingEnv } from "./components/tracing";
 import { MonitoringStack, prometheusUrl } from "./components/monitoring";
 import { LOGGING_NAMESPACE, Namespaces } from "./components/namespaces";
 import { NginxRouting, nginxPeers } from "./components/nginxRouting";
@@ -18,6 +20,7 @@ import { CanaryWorkload } from "./components/workload";
 import { checkTransition, splitFor } from "./domain/stages";
 import { checkClusterTarget, readClusterTarget } from "./stacks/cluster";
 import { ConfigError, readStackConfig } from "./stacks/config";
+import { usesCertManager } from "./stacks/schema";
 import { CANARY_VERSION_OUTPUT, readAppliedStage, STAGE_OUTPUT } from "./stacks/previous";
 import { checkPromotion, PROMOTED_OUTPUT } from "./stacks/promotion";
 
@@ -67,9 +70,12 @@ export = async () => {
         new Logging("logging", { logging: cfg.logging, namespace: namespaces.logging.metadata.name, namespaceName: LOGGING_NAMESPACE, monitoringNamespace }, k8s);
     }
 
+    if (cfg.tracing.enabled) new Tracing("tracing", { tracing: cfg.tracing, namespace: monitoringNamespace }, k8s);
+    const traceExport = cfg.tracing.enabled ? tracingEnv(app.name, otlpEndpoint(cfg.monitoring.namespace)) : [];
+
     const vpcCidr = cfg.router === "alb" ? vpcCidrOf(cfg.alb.vpcId as string) : undefined;
-    const routerPeers = vpcCidr ? albPeers(vpcCidr) : cfg.router === "istio" ? istioPeers(cfg.istio) : nginxPeers(cfg.nginx);
-    const workload = new CanaryWorkload(app.name, { namespace, app, routerPeers, monitoringNamespace: cfg.monitoring.namespace, crds, serviceMonitorLabels: cfg.monitoring.serviceMonitorLabels }, k8s);
+    const routerPeers = vpcCidr ? albPeers(vpcCidr) : cfg.router === "gateway" ? gatewayPeers(cfg.gateway) : cfg.router === "istio" ? istioPeers(cfg.istio) : nginxPeers(cfg.nginx);
+    const workload = new CanaryWorkload(app.name, { namespace, app, routerPeers, monitoringNamespace: cfg.monitoring.namespace, crds, serviceMonitorLabels: cfg.monitoring.serviceMonitorLabels, env: traceExport }, k8s);
     const routing = { namespace, app, weight: cfg.weight, workloads: [workload.stable.deployment, workload.canary.deployment] };
 
     // One router per stack; `weightedRoute` is the resource that carries the stage's weights.
@@ -78,16 +84,26 @@ export = async () => {
     if (vpcCidr) {
         alb = new AlbRouting("route", { ...routing, serviceNames: workload.serviceNames, alb: cfg.alb, vpcCidr }, k8s);
         weightedRoute = alb.weightedRule;
+    } else if (cfg.router === "gateway") {
+        const tlsSecret = usesCertManager(cfg) ? tlsSecretName(app.name) : undefined;
+        const gateway = new GatewayRouting("route", { ...routing, serviceNames: workload.serviceNames, gateway: cfg.gateway, tlsSecretName: tlsSecret }, k8s);
+        if (tlsSecret) {
+            const tlsArgs = { tls: cfg.tls, app: app.name, host: app.host, namespace, http01: gatewayHttp01Solver(installedGateway(app)), gatewayApi: gateway.controller };
+            new Tls("tls", tlsArgs, k8s);
+        }
+        weightedRoute = gateway.httpRoute;
     } else if (cfg.router === "istio") {
         weightedRoute = new IstioRouting("route", { ...routing, istio: cfg.istio }, k8s).virtualService;
     } else {
-        const tls = cfg.tls.enabled ? new Tls("tls", { tls: cfg.tls, app: app.name, host: app.host, namespace, ingressClass: cfg.nginx.ingressClass }, k8s) : undefined;
+        const tlsArgs = { tls: cfg.tls, app: app.name, host: app.host, namespace, http01: ingressHttp01Solver(cfg.nginx.ingressClass) };
+        const tls = usesCertManager(cfg) ? new Tls("tls", tlsArgs, k8s) : undefined;
         weightedRoute = new NginxRouting("route", { ...routing, serviceNames: workload.serviceNames, nginx: cfg.nginx, tlsSecretName: tls?.secretName }, k8s).canaryIngress;
     }
 
     const scope = { namespace: app.namespace, app: app.name };
     new CanaryAlerts("alerts", { namespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, container: app.name, weight: cfg.weight, crds, ruleLabels: cfg.monitoring.ruleLabels }, k8s);
-    new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts }, k8s);
+    const canaryTraces = cfg.tracing.enabled ? { service: app.name, version: app.canary.version } : undefined;
+    new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, canaryTraces }, k8s);
     const delivery = cfg.analysis.enabled
         ? new ProgressiveDelivery(
               "delivery",

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { splitFor } from "../domain/stages";
 import type { AlbConfig, StackConfig } from "../stacks/schema";
 import { Track, TRACKS } from "../domain/tracks";
-import { CANARY_HEADER } from "./nginxRouting";
+import { CANARY_HEADER } from "./labels";
 import { pinnedRelease } from "./helm";
 import { CHARTS } from "./versions";
 

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { APP_LABELS, errorRatio, MetricNames, requestRate, Scope, scopeMatchers } from "../domain/promql";
 import { DASHBOARD_LABEL } from "./monitoring";
+import { TEMPO_DATASOURCE_UID } from "./tracing";
 import { AlertThresholds, RECORD } from "./rules";
 import { errorBudget } from "./slo";
 
@@ -9,6 +10,8 @@ export interface DashboardInput {
     readonly scope: Scope;
     readonly metrics: MetricNames;
     readonly thresholds: AlertThresholds;
+    /** With tracing on: the canary's traces, by the service name and version its spans carry. */
+    readonly canaryTraces?: { readonly service: string; readonly version: string };
 }
 
 interface Target {
@@ -16,10 +19,29 @@ interface Target {
     readonly legendFormat: string;
 }
 
+interface PanelLink {
+    readonly title: string;
+    readonly url: string;
+    readonly targetBlank: boolean;
+}
+
 interface Panel {
     readonly title: string;
     readonly unit: string;
     readonly targets: Target[];
+    readonly links?: PanelLink[];
+}
+
+/** The TraceQL query for the canary's spans: its service at the canary version (the resource attributes every OTEL SDK sets). */
+export function canaryTraceQuery(service: string, version: string): string {
+    return `{ resource.service.name = ${JSON.stringify(service)} && resource.service.version = ${JSON.stringify(version)} }`;
+}
+
+/** A Grafana Explore link running the canary's TraceQL query against the Tempo datasource. */
+export function canaryTracesLink(service: string, version: string): PanelLink {
+    const datasource = { type: "tempo", uid: TEMPO_DATASOURCE_UID };
+    const panes = { canary: { datasource: TEMPO_DATASOURCE_UID, queries: [{ refId: "A", datasource, queryType: "traceql", query: canaryTraceQuery(service, version) }], range: { from: "now-1h", to: "now" } } };
+    return { title: `Canary traces (${service} ${version}) in Tempo`, url: `/explore?schemaVersion=1&panes=${encodeURIComponent(JSON.stringify(panes))}`, targetBlank: false };
 }
 
 /** The panels and their queries: what a person watching a stage looks at, in reading order. */
@@ -28,6 +50,7 @@ export function dashboardPanels(i: DashboardInput): Panel[] {
     const canary = scopeMatchers(i.scope, ['track="canary"']);
     const budget = errorBudget(i.thresholds.slo.objective);
     const period = `${i.thresholds.slo.periodDays}d`;
+    const traceLinks = i.canaryTraces ? { links: [canaryTracesLink(i.canaryTraces.service, i.canaryTraces.version)] } : {};
     return [
         {
             title: "Traffic split: configured vs observed canary share",
@@ -46,6 +69,7 @@ export function dashboardPanels(i: DashboardInput): Panel[] {
                 { expr: `${RECORD.latency("p95")}${s}`, legendFormat: "p95 {{track}}" },
                 { expr: `${RECORD.latency("p99")}${s}`, legendFormat: "p99 {{track}}" },
             ],
+            ...traceLinks,
         },
         {
             title: `Error budget left (${i.thresholds.slo.objective * 100}% over ${period})`,
@@ -77,6 +101,7 @@ export function dashboardJson(i: DashboardInput): Record<string, unknown> {
         gridPos: { h: 8, w: 12, x: (n % 2) * 12, y: Math.floor(n / 2) * 8 },
         fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
         targets: p.targets.map((t, k) => ({ refId: String.fromCharCode(65 + k), expr: t.expr, legendFormat: t.legendFormat })),
+        ...(p.links ? { links: p.links } : {}),
     }));
     return {
         uid: `canary-${i.scope.app}`,

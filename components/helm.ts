@@ -21,7 +21,9 @@ export function pinnedRelease(name: string, args: PinnedReleaseArgs, opts: pulum
             name: args.releaseName,
             chart: args.pin.chart,
             version: args.pin.version,
-            repositoryOpts: { repo: args.pin.repo },
+            // An OCI chart is its own location: pulumi-kubernetes resolves an `oci://` chart name without a
+            // repository (helm_release.go, resolveChartName), so only repository charts carry one.
+            ...("repo" in args.pin ? { repositoryOpts: { repo: args.pin.repo } } : {}),
             namespace: args.namespace,
             createNamespace: args.createNamespace ?? false,
             values: args.values,

@@ -3,8 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { splitFor } from "../domain/stages";
 import type { StackConfig } from "../stacks/schema";
 import { Track, TRACKS } from "../domain/tracks";
-import { appLabels, namespacePeer } from "./labels";
-import { CANARY_HEADER } from "./nginxRouting";
+import { appLabels, CANARY_HEADER, namespacePeer } from "./labels";
 
 type IstioConfig = StackConfig["istio"];
 

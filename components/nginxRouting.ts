@@ -3,12 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { splitFor } from "../domain/stages";
 import type { NginxConfig, StackConfig } from "../stacks/schema";
 import type { Track } from "../domain/tracks";
-import { appLabels, namespacePeer } from "./labels";
+import { appLabels, CANARY_HEADER, namespacePeer } from "./labels";
 import { pinnedRelease } from "./helm";
 import { CHARTS } from "./versions";
-
-/** Requests with this header and value always reach the canary, at any weight (for testers and smoke tests). */
-export const CANARY_HEADER = { name: "x-canary", value: "always" } as const;
 
 const ANNOTATION = "nginx.ingress.kubernetes.io";
 

@@ -7,6 +7,7 @@ import { appLabels, namespacePeer, podLabels, trackName, trackSelector } from ".
 
 type AppConfig = StackConfig["app"];
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+export type EnvVar = { readonly name: string; readonly value: string };
 
 /** Writable scratch directories; the root filesystem is read-only. podinfo keeps its data in /data. */
 const WRITABLE_PATHS = ["/tmp", "/data"];
@@ -15,7 +16,7 @@ const WRITABLE_PATHS = ["/tmp", "/data"];
 const RUN_AS = 10001;
 
 /** The container the Deployment runs for one track: probes, limits, a restricted security context, OTEL identity. */
-export function containerSpec(app: AppConfig, track: Track, spec: TrackConfig): k8s.types.input.core.v1.Container {
+export function containerSpec(app: AppConfig, track: Track, spec: TrackConfig, extraEnv: EnvVar[] = []): k8s.types.input.core.v1.Container {
     const probe = (path: string) => ({ httpGet: { path, port: "http" }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 });
     return {
         name: app.name,
@@ -30,6 +31,7 @@ export function containerSpec(app: AppConfig, track: Track, spec: TrackConfig): 
                 name: "OTEL_RESOURCE_ATTRIBUTES",
                 value: `service.version=${spec.version},service.namespace=${app.namespace},deployment.track=${track}`,
             },
+            ...extraEnv,
         ],
         securityContext: {
             allowPrivilegeEscalation: false,
@@ -42,7 +44,7 @@ export function containerSpec(app: AppConfig, track: Track, spec: TrackConfig): 
     };
 }
 
-export function deploymentSpec(app: AppConfig, track: Track, spec: TrackConfig): k8s.types.input.apps.v1.DeploymentSpec {
+export function deploymentSpec(app: AppConfig, track: Track, spec: TrackConfig, extraEnv: EnvVar[] = []): k8s.types.input.apps.v1.DeploymentSpec {
     return {
         replicas: spec.replicas,
         selector: { matchLabels: trackSelector(app.name, track) },
@@ -59,7 +61,7 @@ export function deploymentSpec(app: AppConfig, track: Track, spec: TrackConfig):
                     fsGroup: RUN_AS,
                     seccompProfile: { type: "RuntimeDefault" },
                 },
-                containers: [containerSpec(app, track, spec)],
+                containers: [containerSpec(app, track, spec, extraEnv)],
                 volumes: WRITABLE_PATHS.map((_, i) => ({ name: `scratch-${i}`, emptyDir: {} })),
             },
         },
@@ -119,11 +121,12 @@ export interface CanaryWorkloadArgs {
     readonly routerPeers: pulumi.Input<NetworkPolicyPeer>[];
     /** Namespace whose Prometheus scrapes the pods; admitted by the NetworkPolicy. */
     readonly monitoringNamespace: string;
-    /** The monitoring release that installs the ServiceMonitor CRD. */
     /** What installs the ServiceMonitor CRD (the monitoring release), if this stack installs it. */
     readonly crds?: pulumi.Resource;
     /** Labels the Prometheus's serviceMonitorSelector needs (bring-your-own monitoring). */
     readonly serviceMonitorLabels?: Record<string, string>;
+    /** More environment for both tracks' containers: the trace exporter's, when tracing is on. */
+    readonly env?: EnvVar[];
 }
 
 interface TrackObjects {
@@ -188,7 +191,7 @@ export class CanaryWorkload extends pulumi.ComponentResource {
             `${name}-${track}`,
             {
                 metadata: { name: objectName, namespace: args.namespace, labels: podLabels(app.name, track, spec.version) },
-                spec: deploymentSpec(app, track, spec),
+                spec: deploymentSpec(app, track, spec, args.env),
             },
             { parent: this },
         );

@@ -15,6 +15,7 @@ import { TLS12_POLICY_PREFIXES } from "../stacks/schema";
 export const TYPES = {
     listenerRule: "aws:lb/listenerRule:ListenerRule",
     listener: "aws:lb/listener:Listener",
+    httpRoute: "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
     deployment: "kubernetes:apps/v1:Deployment",
     secret: "kubernetes:core/v1:Secret",
     prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
@@ -57,6 +58,25 @@ export const albRuleWeights = forTypes(
             const sum = weights.reduce((a, b) => a + b, 0);
             if (sum !== 100) report(`target group weights must sum to 100; got ${weights.join(" + ")} = ${sum}`);
         }
+    },
+);
+
+/** The Gateway API allows backend weights 0..1,000,000; our routing says a split's weights are percentages that sum to 100. */
+export const httpRouteWeights = forTypes(
+    "httproute-weights-sum-to-100",
+    "HTTPRoute rules that split traffic between backends use integer weights that sum to 100.",
+    [TYPES.httpRoute],
+    (props, report) => {
+        const rules: any[] = props.spec?.rules ?? [];
+        rules.forEach((rule, i) => {
+            const refs: any[] = rule?.backendRefs ?? [];
+            // One backend takes all of the rule's traffic whatever its weight: nothing is split.
+            if (refs.length < 2) return;
+            const weights = refs.map((r) => r.weight ?? 1);
+            if (weights.some((w) => !Number.isInteger(w) || w < 0)) report(`rule ${i}: backend weights must be whole numbers of 0 or more; got ${JSON.stringify(weights)}`);
+            const sum = weights.reduce((a, b) => a + b, 0);
+            if (sum !== 100) report(`rule ${i}: backend weights must sum to 100; got ${weights.join(" + ")} = ${sum}`);
+        });
     },
 );
 
@@ -213,5 +233,5 @@ export const helmChartsPinned = forTypes(
 
 /** All policies of the pack, with the stack files' plain-text config read from `projectDir`. */
 export function canaryPolicies(projectDir?: string): ResourceValidationPolicy[] {
-    return [albRuleWeights, deploymentHardening, prodImagesPinned, albListenersHttps, noPlaintextConfigSecrets(projectPlaintextConfig(projectDir)), alertsLabelled, helmChartsPinned];
+    return [albRuleWeights, httpRouteWeights, deploymentHardening, prodImagesPinned, albListenersHttps, noPlaintextConfigSecrets(projectPlaintextConfig(projectDir)), alertsLabelled, helmChartsPinned];
 }

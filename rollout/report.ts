@@ -19,7 +19,12 @@ export type ChangeSummary = (c: StackConfig) => string;
 
 /** What `pulumi up` changes when the weight moves to `to`: the routing resource of the stack's router. */
 export function stageChangeSummary(c: StackConfig, to: number): string {
-    const routing = { alb: "the weighted ALB listener rule", nginx: "the canary Ingress's canary-weight annotation", istio: "the VirtualService's route weights" }[c.router];
+    const routing = {
+        alb: "the weighted ALB listener rule",
+        gateway: "the HTTPRoute's backend weights",
+        nginx: "the canary Ingress's canary-weight annotation",
+        istio: "the VirtualService's route weights",
+    }[c.router];
     const analysis = c.analysis.enabled && to > 0 ? ", and starts the stage's AnalysisRun" : "";
     const split = splitFor(to);
     return `stable ${split.stable}%, canary ${split.canary}%: \`pulumi up\` updates ${routing} and the stage rule (app:canary_weight:configured)${analysis}`;

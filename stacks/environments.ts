@@ -30,9 +30,12 @@ const PODINFO_APP = {
 
 export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> = {
     dev: {
-        router: "nginx",
-        // A dev cluster (kind, minikube) usually has no ingress controller yet.
+        // The Gateway API: Envoy Gateway, installed by the stack (canary:gateway.install defaults to true).
+        router: "gateway",
+        // A dev cluster (kind, minikube) usually has no ingress controller yet: with router nginx, install it.
         nginx: { install: true },
+        // Traces beside metrics and logs: Tempo, and the app's pods exporting to it.
+        tracing: { enabled: true },
         pinnedImages: false,
         tls: { issuer: "selfsigned" },
         monitoring: { retention: "30d", storage: { size: "10Gi" }, prometheusResources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "1Gi" } } },

@@ -80,17 +80,39 @@ const alb = z.strictObject({
         .default({ install: false }),
 });
 
+/**
+ * The Service type of an installed router's entry (ingress-nginx's controller, Envoy Gateway's proxy).
+ * Both charts default to LoadBalancer, which never gets an address on kind or minikube without a
+ * tunnel, so Helm's wait (and `pulumi up`) would time out; NodePort works everywhere.
+ */
+const serviceType = z.enum(["NodePort", "LoadBalancer", "ClusterIP"], { error: "must be NodePort, LoadBalancer or ClusterIP" }).default("NodePort");
+
 const nginx = z.strictObject({
     ingressClass: dnsLabel.default("nginx"),
     /** Namespace of the ingress-nginx controller: the NetworkPolicy admits traffic from it. */
     namespace: dnsLabel.default("ingress-nginx"),
     install: z.boolean().default(false),
-    /**
-     * The installed controller's Service type. The chart's default, LoadBalancer, never gets an
-     * address on kind or minikube without a tunnel, so Helm's wait (and `pulumi up`) would time out;
-     * NodePort works everywhere.
-     */
-    serviceType: z.enum(["NodePort", "LoadBalancer", "ClusterIP"], { error: "must be NodePort, LoadBalancer or ClusterIP" }).default("NodePort"),
+    serviceType,
+});
+
+const gateway = z.strictObject({
+    /** Install Envoy Gateway (Helm), a GatewayClass and a Gateway for the app host; false attaches the route to `parentRef`. */
+    install: z.boolean().default(true),
+    /** Namespace of the gateway's data plane (Envoy Gateway runs its proxies in its own namespace): the NetworkPolicy admits it. */
+    namespace: dnsLabel.default("envoy-gateway-system"),
+    /** Name of the GatewayClass the stack installs. */
+    className: dnsLabel.default("canary"),
+    /** Service type of the installed gateway's Envoy proxies. */
+    serviceType,
+    /** The Gateway the cluster already has, which the HTTPRoute attaches to; required when `install` is false. */
+    parentRef: z
+        .strictObject({
+            name: dnsLabel,
+            namespace: dnsLabel,
+            /** The listener to attach to; every listener that admits the route when unset. */
+            sectionName: dnsLabel.optional(),
+        })
+        .optional(),
 });
 
 const PROMETHEUS_DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;
@@ -196,6 +218,17 @@ const logging = z.strictObject({
     lokiRetention: z.string().regex(/^[0-9]+(h|d|w)$/, "must be a duration such as 168h or 14d").default("14d"),
 });
 
+/** Traces: Grafana Tempo (single binary) receiving the app's OTLP traces, a Grafana datasource for it. */
+const tracing = z.strictObject({
+    enabled: z.boolean().default(false),
+    /** How long Tempo keeps traces (its block retention). */
+    retention: z.string().regex(/^[0-9]+(m|h)$/, "must be a duration in minutes or hours such as 72h").default("72h"),
+    /** Tempo's PersistentVolumeClaim. */
+    storageSize: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi"),
+    /** Its StorageClass; the cluster's default when unset. */
+    storageClass: dnsLabel.optional(),
+});
+
 const istio = z.strictObject({
     /** The Istio Gateway the VirtualService binds to, `<namespace>/<name>`. */
     gateway: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "must be <namespace>/<name> of an Istio Gateway").default("istio-system/ingressgateway"),
@@ -227,7 +260,7 @@ const analysis = z.strictObject({
 });
 
 const tls = z.strictObject({
-    /** Issue a certificate for the app host (nginx router). */
+    /** Issue a certificate for the app host with cert-manager (nginx router, or the Gateway the stack installs). */
     enabled: z.boolean().default(true),
     /** Install cert-manager (Helm); false uses one the cluster already runs (its CRDs and webhook). */
     installCertManager: z.boolean().default(true),
@@ -247,7 +280,7 @@ const promotion = z.strictObject({
     allowUnverified: z.boolean().default(false),
 });
 
-export const ROUTERS = ["alb", "nginx", "istio"] as const;
+export const ROUTERS = ["alb", "gateway", "nginx", "istio"] as const;
 
 export const stackConfigSchema = z.strictObject({
     environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
@@ -266,11 +299,13 @@ export const stackConfigSchema = z.strictObject({
     app,
     alb: alb.prefault({}),
     nginx: nginx.prefault({}),
+    gateway: gateway.prefault({}),
     metrics: metrics.prefault({}),
     alerts: alerts.prefault({}),
     monitoring,
     alertmanager: alertmanager.prefault({}),
     logging: logging.prefault({}),
+    tracing: tracing.prefault({}),
     istio: istio.prefault({}),
     analysis: analysis.prefault({}),
     tls,
@@ -294,6 +329,15 @@ export interface TrackConfig {
 
 export type AlbConfig = Parsed["alb"];
 export type NginxConfig = Parsed["nginx"];
+export type GatewayConfig = Parsed["gateway"];
+
+/**
+ * Whether the stack issues the app host's certificate with cert-manager: for ingress-nginx, and for a
+ * Gateway it installs (an existing Gateway's listeners and certificates are its owner's).
+ */
+export function usesCertManager(c: Pick<Parsed, "router" | "gateway" | "tls">): boolean {
+    return c.tls.enabled && (c.router === "nginx" || (c.router === "gateway" && c.gateway.install));
+}
 
 /** The validated, resolved stack config the program builds from. */
 export interface StackConfig extends Omit<Parsed, "app"> {
@@ -352,8 +396,16 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
             if (c[key] !== undefined) issues.push({ path: [key], message: "is used only when canary:monitoring.install is true: the existing stack's Alertmanager and Grafana keep their own" });
         }
     }
-    if (c.router === "nginx" && c.tls.enabled && c.tls.issuer === "acme" && c.tls.acmeEmail === undefined) {
+    if (usesCertManager(c) && c.tls.issuer === "acme" && c.tls.acmeEmail === undefined) {
         issues.push({ path: ["tls", "acmeEmail"], message: "is required when canary:tls.issuer is acme" });
+    }
+    if (c.router === "gateway") {
+        if (!c.gateway.install && c.gateway.parentRef === undefined) {
+            issues.push({ path: ["gateway", "parentRef"], message: "is required when canary:gateway.install is false: the Gateway (name, namespace) the HTTPRoute attaches to" });
+        }
+        if (c.gateway.install && c.gateway.parentRef !== undefined) {
+            issues.push({ path: ["gateway", "parentRef"], message: "is used only when canary:gateway.install is false: the installed Gateway is the route's parent" });
+        }
     }
     if (c.router === "alb") {
         for (const key of ["vpcId", "subnetIds"] as const) {

@@ -13,17 +13,18 @@ const BYO = {
     analysis: { installController: false },
     tls: { installCertManager: false },
     logging: { enabled: false },
-    nginx: { install: false },
+    tracing: { enabled: false },
+    gateway: { install: false, parentRef: { name: "shared", namespace: "gateways" }, namespace: "gateways" },
 };
 
-describe("bring your own add-ons (monitoring, Argo Rollouts, cert-manager, logging, ingress-nginx)", () => {
+describe("bring your own add-ons (monitoring, Argo Rollouts, cert-manager, logging, tracing, the gateway)", () => {
     it("dev with every add-on switched off: no Helm release and no add-on namespace, only the program's own objects, labelled for the existing selectors", async () => {
         const { error, resources } = await runProgram({ stack: "dev", config: { weight: 5, ...BYO } });
         assert.ifError(error);
         assert.deepStrictEqual(ofType(resources, "kubernetes:helm.sh/v3:Release").map((r) => r.name), []);
         assert.deepStrictEqual(ofType(resources, "kubernetes:core/v1:Namespace").map((r) => r.inputs.metadata.name), ["podinfo"]);
         const kinds = new Set(resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).map((r) => r.type.split(":")[2]));
-        for (const kind of ["ServiceMonitor", "PrometheusRule", "ConfigMap", "ClusterAnalysisTemplate", "AnalysisRun", "ClusterIssuer", "Certificate", "Ingress", "Deployment"]) {
+        for (const kind of ["ServiceMonitor", "PrometheusRule", "ConfigMap", "ClusterAnalysisTemplate", "AnalysisRun", "HTTPRoute", "Deployment"]) {
             assert.ok(kinds.has(kind), `the program still creates its ${kind}`);
         }
         const monitor = byName(resources, "podinfo-servicemonitor");
@@ -34,11 +35,29 @@ describe("bring your own add-ons (monitoring, Argo Rollouts, cert-manager, loggi
         assert.ok(run.inputs.spec.metrics.every((m: any) => m.provider.prometheus.address === "http://prometheus-operated.observability:9090"));
         const netpol = byName(resources, "podinfo-netpol").inputs;
         assert.ok(JSON.stringify(netpol.spec.ingress).includes('"kubernetes.io/metadata.name":"observability"'), "the existing monitoring namespace may scrape the pods");
+        // An existing Gateway's owner manages its listeners and certificates: no cert-manager objects here.
+        assert.deepStrictEqual(resources.filter((r) => r.name.startsWith("tls-")).map((r) => r.name), []);
+    });
+
+    it("ingress-nginx switched off: the Ingresses and the certificate against the existing controller and cert-manager", async () => {
+        const { error, resources } = await runProgram({ stack: "dev", config: { weight: 5, ...BYO, router: "nginx", nginx: { install: false } } });
+        assert.ifError(error);
+        assert.deepStrictEqual(ofType(resources, "kubernetes:helm.sh/v3:Release").map((r) => r.name), []);
+        const kinds = new Set(resources.filter((r) => r.custom).map((r) => r.type.split(":")[2]));
+        for (const kind of ["ClusterIssuer", "Certificate", "Ingress"]) assert.ok(kinds.has(kind), `the program still creates its ${kind}`);
     });
 
     it("the defaults still install every add-on", async () => {
         const { resources } = await runProgram({ stack: "dev", config: { weight: 5 } });
-        assert.deepStrictEqual(ofType(resources, "kubernetes:helm.sh/v3:Release").map((r) => r.name).sort(), ["delivery-argo-rollouts", "logging-fluent-bit", "logging-loki", "monitoring-kube-prometheus-stack", "route-ingress-nginx", "tls-cert-manager"]);
+        assert.deepStrictEqual(ofType(resources, "kubernetes:helm.sh/v3:Release").map((r) => r.name).sort(), [
+            "delivery-argo-rollouts",
+            "logging-fluent-bit",
+            "logging-loki",
+            "monitoring-kube-prometheus-stack",
+            "route-envoy-gateway",
+            "tls-cert-manager",
+            "tracing-tempo",
+        ]);
         assert.deepStrictEqual(ofType(resources, "kubernetes:core/v1:Namespace").map((r) => r.inputs.metadata.name).sort(), ["cert-manager", "logging", "monitoring", "podinfo"]);
     });
 

@@ -47,7 +47,7 @@ const cases: BadCase[] = [
         run: { stack: "prod", config: { app: { canary: { image: "ghcr.io/stefanprodan/podinfo:latest" } } } },
         messages: [/canary:app\.canary\.image = "ghcr\.io\/stefanprodan\/podinfo:latest": must be pinned in environment prod/],
     },
-    { what: "unknown router", run: { stack: "dev", config: { router: "traefik" } }, messages: [/canary:router = "traefik": must be one of alb, nginx/] },
+    { what: "unknown router", run: { stack: "dev", config: { router: "traefik" } }, messages: [/canary:router = "traefik": must be one of alb, gateway, nginx, istio/] },
     {
         what: "alb without vpc, subnets or certificate",
         run: { stack: "prod", baseConfig: without("prod", "alb") },

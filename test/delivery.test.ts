@@ -122,6 +122,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
 
     for (const [stack, router, route] of [
         ["prod", "alb", "route-weighted"],
+        ["dev", "gateway", "route-httproute"],
         ["dev", "nginx", "route-canary"],
         ["dev", "istio", "route-virtualservice"],
     ] as const) {
@@ -226,8 +227,8 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
 });
 
 describe("TLS", () => {
-    it("dev: cert-manager (pinned), a self-signed ClusterIssuer and a Certificate that wait for it; the Ingresses use its Secret", async () => {
-        const { error, resources } = await runProgram({ stack: "dev", config: { weight: 5 } });
+    it("dev on ingress-nginx: cert-manager (pinned), a self-signed ClusterIssuer and a Certificate that wait for it; the Ingresses use its Secret", async () => {
+        const { error, resources } = await runProgram({ stack: "dev", config: { weight: 5, router: "nginx" } });
         assert.ifError(error);
         const manager = byName(resources, "tls-cert-manager");
         assert.strictEqual(manager.type, "kubernetes:helm.sh/v3:Release");

@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import { fluentBitFilters, fluentBitOutput } from "../components/logging";
 import { CHARTS } from "../components/versions";
-import { byName, ofType, runProgram, STACKS } from "./harness";
+import { byName, ofType, Registered, runProgram, STACKS } from "./harness";
 
 describe("observability components", () => {
     for (const stack of STACKS) {
@@ -106,6 +106,43 @@ describe("observability components", () => {
         assert.ifError(week.error);
     });
 
+    it("tracing (dev): Tempo (pinned) on a volume in `monitoring`, a Grafana datasource, both tracks exporting OTLP to it", async () => {
+        const { error, resources } = await runProgram({ stack: "dev", config: { weight: 5 } });
+        assert.ifError(error);
+        const tempo = byName(resources, "tracing-tempo").inputs;
+        assert.deepStrictEqual([tempo.chart, tempo.version, tempo.repositoryOpts.repo, tempo.namespace], ["tempo", CHARTS.tempo.version, CHARTS.tempo.repo, "monitoring"]);
+        assert.deepStrictEqual(tempo.values, { tempo: { retention: "72h", reportingEnabled: false }, persistence: { enabled: true, size: "10Gi" } });
+        const datasource = byName(resources, "tracing-tempo-datasource").inputs;
+        assert.deepStrictEqual(datasource.metadata.labels, { grafana_datasource: "1" });
+        assert.deepStrictEqual(JSON.parse(datasource.data["tempo.yaml"]).datasources, [{ name: "Tempo", type: "tempo", uid: "tempo", access: "proxy", url: "http://tempo.monitoring:3200" }]);
+        for (const track of ["stable", "canary"]) {
+            const env = Object.fromEntries(byName(resources, `podinfo-${track}`).inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+            assert.strictEqual(env.OTEL_EXPORTER_OTLP_ENDPOINT, "http://tempo.monitoring:4317");
+            assert.strictEqual(env.OTEL_EXPORTER_OTLP_PROTOCOL, "grpc");
+            assert.strictEqual(env.PODINFO_OTEL_SERVICE_NAME, "podinfo", "podinfo traces only with its otel-service-name flag set");
+        }
+        const sized = await runProgram({ stack: "dev", config: { tracing: { retention: "336h", storageSize: "20Gi", storageClass: "fast" } } });
+        assert.deepStrictEqual(byName(sized.resources, "tracing-tempo").inputs.values.persistence, { enabled: true, size: "20Gi", storageClassName: "fast" });
+        const bad = await runProgram({ stack: "dev", config: { tracing: { retention: "3d" } } });
+        assert.match(bad.error?.message ?? "", /canary:tracing\.retention = "3d": must be a duration in minutes or hours such as 72h/);
+    });
+
+    it("tracing: the dashboard's latency panel links to the canary version's traces; off (prod's default) means no Tempo, no exporter, no link", async () => {
+        const dashboardOf = (r: Registered[]) => JSON.parse(byName(r, "dashboard-dashboard").inputs.data["canary-podinfo.json"]);
+        const dev = await runProgram({ stack: "dev", config: { weight: 5 } });
+        const latency = dashboardOf(dev.resources).panels.find((p: any) => p.title.startsWith("Latency"));
+        assert.strictEqual(latency.links.length, 1);
+        const panes = JSON.parse(new URL(latency.links[0].url, "http://grafana").searchParams.get("panes") as string);
+        assert.deepStrictEqual(panes.canary.queries[0].query, '{ resource.service.name = "podinfo" && resource.service.version = "6.8.0" }');
+        assert.deepStrictEqual(panes.canary.queries[0].datasource, { type: "tempo", uid: "tempo" });
+        const prod = await runProgram({ stack: "prod", config: { weight: 5 } });
+        assert.ifError(prod.error);
+        assert.ok(!prod.resources.some((r) => r.name.startsWith("tracing-")));
+        const env = byName(prod.resources, "podinfo-canary").inputs.spec.template.spec.containers[0].env.map((e: any) => e.name);
+        assert.ok(!env.includes("OTEL_EXPORTER_OTLP_ENDPOINT"));
+        assert.ok(dashboardOf(prod.resources).panels.every((p: any) => p.links === undefined));
+    });
+
     it("logging: Elasticsearch and stdout outputs; no Loki then", async () => {
         const es = await runProgram({ stack: "prod", config: { logging: { output: "elasticsearch", elasticsearch: { host: "es.example.com" } } } });
         assert.ifError(es.error);
@@ -116,7 +153,7 @@ describe("observability components", () => {
         assert.match(out, /Port\s+9200/);
         const stdout = await runProgram({ stack: "dev", config: { logging: { output: "stdout" } } });
         assert.match(byName(stdout.resources, "logging-fluent-bit").inputs.values.config.outputs, /Name\s+stdout/);
-        assert.deepStrictEqual(ofType(stdout.resources, "kubernetes:core/v1:ConfigMap").map((c) => c.name), ["dashboard-dashboard"]);
+        assert.ok(!ofType(stdout.resources, "kubernetes:core/v1:ConfigMap").some((c) => c.name === "logging-loki-datasource"), "no Loki, no Loki datasource");
     });
 
     it("logging: elasticsearch without a host is a config error", async () => {

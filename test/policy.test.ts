@@ -13,6 +13,7 @@ import {
     canaryPolicies,
     deploymentHardening,
     helmChartsPinned,
+    httpRouteWeights,
     noPlaintextConfigSecrets,
     plaintextConfigValues,
     prodImagesPinned,
@@ -60,6 +61,19 @@ describe("policy pack: each policy passes a good resource and flags a bad one", 
         assert.match((await violations(albRuleWeights, { type: TYPES.listenerRule, props: forward([97.5, 2.5]) })).join(), /integers in 0\.\.999/);
         // A plain forward to one target group has no weights to check.
         assert.deepStrictEqual(await violations(albRuleWeights, { type: TYPES.listenerRule, props: { actions: [{ type: "forward", targetGroupArn: "tg" }] } }), []);
+    });
+
+    it("HTTPRoute weights: whole numbers summing to 100 wherever a rule splits traffic", async () => {
+        const route = (...rules: { weight?: number }[][]) => ({
+            type: TYPES.httpRoute,
+            props: { spec: { rules: rules.map((refs) => ({ backendRefs: refs.map((r, i) => ({ name: `svc-${i}`, port: 80, ...r })) })) } },
+        });
+        assert.deepStrictEqual(await violations(httpRouteWeights, route([{}], [{ weight: 75 }, { weight: 25 }])), []);
+        assert.deepStrictEqual(await violations(httpRouteWeights, route([{ weight: 100 }, { weight: 0 }])), []);
+        assert.match((await violations(httpRouteWeights, route([{}], [{ weight: 90 }, { weight: 5 }]))).join(), /rule 1: backend weights must sum to 100; got 90 \+ 5 = 95/);
+        // Unweighted backends default to 1 each: an even split, not percentages.
+        assert.match((await violations(httpRouteWeights, route([{}, {}]))).join(), /got 1 \+ 1 = 2/);
+        assert.match((await violations(httpRouteWeights, route([{ weight: 97.5 }, { weight: 2.5 }]))).join(), /whole numbers/);
     });
 
     it("Deployments: probes, limits and the restricted security context", async () => {
@@ -160,7 +174,7 @@ describe("policy pack over the program: no mandatory violation in dev or prod", 
             assert.deepStrictEqual(found, []);
             // The run covers what the policies are about, so "no violation" is not "nothing checked".
             const types = new Set(resources.map((r) => r.type));
-            const expected = [TYPES.deployment, TYPES.secret, TYPES.prometheusRule, TYPES.helmRelease, ...(stack === "prod" ? [TYPES.listenerRule, TYPES.listener] : [])];
+            const expected = [TYPES.deployment, TYPES.secret, TYPES.prometheusRule, TYPES.helmRelease, ...(stack === "prod" ? [TYPES.listenerRule, TYPES.listener] : [TYPES.httpRoute])];
             assert.deepStrictEqual(expected.filter((t) => !types.has(t)), []);
         });
     }

@@ -3,12 +3,14 @@
  * touches.
  */
 import * as assert from "assert";
+import { isDeepStrictEqual } from "util";
 import { HEADER_RULE_PRIORITY, WEIGHTED_RULE_PRIORITY } from "../components/albRouting";
 import { CHARTS } from "../components/versions";
 import { byName, changedBetween, FAKE_VPC_CIDR, ofType, Registered, runProgram, STACKS, StackName } from "./harness";
 
 const RULE = "aws:lb/listenerRule:ListenerRule";
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
+const HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const NGINX = "nginx.ingress.kubernetes.io";
 const PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
@@ -20,9 +22,16 @@ function deploymentUrns(resources: Registered[]): string[] {
     return ofType(resources, DEPLOYMENT).map((d) => d.urn);
 }
 
-/** The canary's and stable's weights as the router receives them, and whether a header route exists. */
-function routedWeights(stack: StackName, resources: Registered[]): { stable: number; canary: number; header: boolean } {
-    if (stack === "prod") {
+/** The routers a stage is tested on: prod's ALB, dev's Gateway API, and dev on the retired ingress-nginx. */
+const ROUTED: { what: string; stack: StackName; config: Record<string, unknown>; route: string; routes: string }[] = [
+    { what: "prod (ALB)", stack: "prod", config: {}, route: `${RULE} route-weighted`, routes: RULE },
+    { what: "dev (Gateway API)", stack: "dev", config: {}, route: `${HTTP_ROUTE} route-httproute`, routes: HTTP_ROUTE },
+    { what: "dev on ingress-nginx", stack: "dev", config: { router: "nginx" }, route: `${INGRESS} route-canary`, routes: INGRESS },
+];
+
+/** The canary's and stable's weights as the router receives them, and whether the header route comes first. */
+function routedWeights(resources: Registered[]): { stable: number; canary: number; header: boolean } {
+    if (resources.some((r) => r.name === "route-weighted")) {
         const weighted = byName(resources, "route-weighted").inputs;
         const header = byName(resources, "route-header").inputs;
         const [stable, canary] = weighted.actions[0].forward.targetGroups;
@@ -32,6 +41,18 @@ function routedWeights(stack: StackName, resources: Registered[]): { stable: num
             header.priority < weighted.priority &&
             header.conditions.some((c: any) => c.httpHeader?.httpHeaderName === "x-canary" && c.httpHeader.values.includes("always")) &&
             /route-canary$/.test(header.actions[0].targetGroupArn);
+        return { stable: stable.weight, canary: canary.weight, header: headerOk };
+    }
+    if (resources.some((r) => r.name === "route-httproute")) {
+        const rules = byName(resources, "route-httproute").inputs.spec.rules;
+        assert.strictEqual(rules.length, 2);
+        const [header, weighted] = rules;
+        const [stable, canary] = weighted.backendRefs;
+        assert.deepStrictEqual([stable.name, canary.name, stable.port, canary.port], ["podinfo-stable", "podinfo-canary", 9898, 9898]);
+        assert.deepStrictEqual(weighted.matches, [{ path: { type: "PathPrefix", value: "/" } }]);
+        const headerOk =
+            isDeepStrictEqual(header.matches, [{ path: { type: "PathPrefix", value: "/" }, headers: [{ type: "Exact", name: "x-canary", value: "always" }] }]) &&
+            isDeepStrictEqual(header.backendRefs, [{ name: "podinfo-canary", port: 9898 }]);
         return { stable: stable.weight, canary: canary.weight, header: headerOk };
     }
     const stableIngress = byName(resources, "route-stable").inputs;
@@ -45,12 +66,12 @@ function routedWeights(stack: StackName, resources: Registered[]): { stable: num
 }
 
 describe("program: weights at every stage", () => {
-    for (const stack of STACKS) {
+    for (const { what, stack, config } of ROUTED) {
         for (const weight of WEIGHTS) {
-            it(`${stack} at weight ${weight}: the router gets canary ${weight}, stable ${100 - weight}, and the header route`, async () => {
-                const { error, resources, outputs } = await runProgram({ stack, config: { weight } });
+            it(`${what} at weight ${weight}: the router gets canary ${weight}, stable ${100 - weight}, and the header route`, async () => {
+                const { error, resources, outputs } = await runProgram({ stack, config: { ...config, weight } });
                 assert.ifError(error);
-                const got = routedWeights(stack, resources);
+                const got = routedWeights(resources);
                 assert.deepStrictEqual(got, { stable: 100 - weight, canary: weight, header: true });
                 assert.strictEqual(got.stable + got.canary, 100);
                 assert.deepStrictEqual([outputs.stage, outputs.stableWeight, outputs.canaryWeight], [weight, 100 - weight, weight]);
@@ -65,16 +86,15 @@ describe("program: a stage change touches only routing", () => {
         [50, 0],
         [0, 5],
     ];
-    for (const stack of STACKS) {
+    for (const { what, stack, config, route } of ROUTED) {
         for (const [from, to] of moves) {
-            it(`${stack}: ${from} → ${to} changes only the weighted routing, the stage rule and the stage's AnalysisRun`, async () => {
-                const a = await runProgram({ stack, config: { weight: from } });
-                const b = await runProgram({ stack, config: { weight: to }, previous: { stage: from, canaryVersion: "6.8.0" } });
+            it(`${what}: ${from} → ${to} changes only the weighted routing, the stage rule and the stage's AnalysisRun`, async () => {
+                const a = await runProgram({ stack, config: { ...config, weight: from } });
+                const b = await runProgram({ stack, config: { ...config, weight: to }, previous: { stage: from, canaryVersion: "6.8.0" } });
                 assert.ifError(a.error);
                 assert.ifError(b.error);
                 const changed = changedBetween(a.resources, b.resources);
                 // The weighted route, the rule that records the weight, and the stage's AnalysisRun (none at 0).
-                const route = stack === "prod" ? `${RULE} route-weighted` : `${INGRESS} route-canary`;
                 assert.deepStrictEqual(changed, [`${ANALYSIS_RUN} delivery-run`, route, `${PROMETHEUS_RULE} alerts-stage`].sort());
                 assert.deepStrictEqual(byName(b.resources, "alerts-stage").inputs.spec.groups[0].rules[0].expr, `vector(${to})`);
             });
@@ -83,13 +103,14 @@ describe("program: a stage change touches only routing", () => {
 });
 
 describe("program: routing waits for both Deployments", () => {
-    for (const stack of STACKS) {
-        it(`${stack}: every weighted route depends on the stable and the canary Deployment`, async () => {
-            const { resources } = await runProgram({ stack, config: { weight: 25 } });
+    for (const { what, stack, config, routes: type } of ROUTED) {
+        it(`${what}: every weighted route depends on the stable and the canary Deployment`, async () => {
+            const { resources } = await runProgram({ stack, config: { ...config, weight: 25 } });
             const deployments = deploymentUrns(resources);
             assert.strictEqual(deployments.length, 2);
-            const routes = stack === "prod" ? ofType(resources, RULE) : ofType(resources, INGRESS);
-            assert.strictEqual(routes.length, 2);
+            // The app's routes; the Gateway's HTTP-to-HTTPS redirect carries no app traffic.
+            const routes = ofType(resources, type).filter((r) => r.name !== "route-redirect");
+            assert.strictEqual(routes.length, type === HTTP_ROUTE ? 1 : 2);
             for (const route of routes) {
                 for (const d of deployments) assert.ok(route.dependencies.includes(d), `${route.name} should depend on ${d}`);
             }
@@ -108,7 +129,7 @@ describe("program: routing waits for both Deployments", () => {
         const canary = byName(resources, "podinfo-canary").inputs;
         assert.strictEqual(stable.spec.template.spec.containers[0].image, canaryImage);
         assert.strictEqual(canary.spec.replicas, 0, "after promotion the canary is the stable version and runs no pods");
-        assert.deepStrictEqual(routedWeights("prod", resources), { stable: 100, canary: 0, header: true });
+        assert.deepStrictEqual(routedWeights(resources), { stable: 100, canary: 0, header: true });
         assert.strictEqual(outputs.promotedVersion, "6.8.0");
         const rule = byName(resources, "route-weighted");
         for (const d of deploymentUrns(resources)) assert.ok(rule.dependencies.includes(d));
@@ -155,14 +176,19 @@ describe("program: workload", () => {
         });
     }
 
-    it("dev: the NetworkPolicy admits only ingress-nginx and monitoring", async () => {
-        const { resources } = await runProgram({ stack: "dev", config: { weight: 0 } });
-        const from = byName(resources, "podinfo-netpol").inputs.spec.ingress[0].from;
-        assert.deepStrictEqual(
-            from.map((p: any) => p.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]),
-            ["ingress-nginx", "monitoring"],
-        );
-    });
+    for (const [router, dataPlane] of [
+        ["gateway", "envoy-gateway-system"],
+        ["nginx", "ingress-nginx"],
+    ]) {
+        it(`dev on ${router}: the NetworkPolicy admits only ${dataPlane} (the router's data plane) and monitoring`, async () => {
+            const { resources } = await runProgram({ stack: "dev", config: { weight: 0, router } });
+            const from = byName(resources, "podinfo-netpol").inputs.spec.ingress[0].from;
+            assert.deepStrictEqual(
+                from.map((p: any) => p.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]),
+                [dataPlane, "monitoring"],
+            );
+        });
+    }
 
     it("prod: the NetworkPolicy admits only the VPC (the ALB) and monitoring", async () => {
         const { resources } = await runProgram({ stack: "prod", config: { weight: 0 } });
@@ -265,9 +291,10 @@ describe("program: ALB (prod)", () => {
     });
 });
 
-describe("program: ingress-nginx (dev)", () => {
+describe("program: ingress-nginx (dev with canary:router nginx)", () => {
+    const NGINX_DEV = { router: "nginx" };
     it("installs ingress-nginx, pinned, and the Ingresses wait for it", async () => {
-        const { resources } = await runProgram({ stack: "dev" });
+        const { resources } = await runProgram({ stack: "dev", config: NGINX_DEV });
         const release = byName(resources, "route-ingress-nginx");
         assert.strictEqual(release.inputs.chart, CHARTS.ingressNginx.chart);
         assert.strictEqual(release.inputs.version, CHARTS.ingressNginx.version);
@@ -275,21 +302,117 @@ describe("program: ingress-nginx (dev)", () => {
     });
 
     it("its Service is a NodePort by default (no LoadBalancer address on kind or minikube), configurable; its metrics are off (nothing scrapes them)", async () => {
-        const { resources } = await runProgram({ stack: "dev" });
+        const { resources } = await runProgram({ stack: "dev", config: NGINX_DEV });
         const values = byName(resources, "route-ingress-nginx").inputs.values.controller;
         assert.deepStrictEqual([values.service, values.metrics], [{ type: "NodePort" }, { enabled: false }]);
-        const lb = await runProgram({ stack: "dev", config: { nginx: { serviceType: "LoadBalancer" } } });
+        const lb = await runProgram({ stack: "dev", config: { ...NGINX_DEV, nginx: { serviceType: "LoadBalancer" } } });
         assert.deepStrictEqual(byName(lb.resources, "route-ingress-nginx").inputs.values.controller.service, { type: "LoadBalancer" });
-        const bad = await runProgram({ stack: "dev", config: { nginx: { serviceType: "External" } } });
+        const bad = await runProgram({ stack: "dev", config: { ...NGINX_DEV, nginx: { serviceType: "External" } } });
         assert.match(bad.error?.message ?? "", /canary:nginx\.serviceType = "External": must be NodePort, LoadBalancer or ClusterIP/);
     });
 
     it("does not install it when canary:nginx.install is false", async () => {
-        const { resources } = await runProgram({ stack: "dev", config: { nginx: { install: false } } });
+        const { resources } = await runProgram({ stack: "dev", config: { ...NGINX_DEV, nginx: { install: false } } });
         assert.deepStrictEqual(
             ofType(resources, "kubernetes:helm.sh/v3:Release").filter((r) => r.inputs.chart === CHARTS.ingressNginx.chart),
             [],
         );
+        assert.ok(ofType(resources, INGRESS).length === 2, "the Ingresses still go to the existing controller");
+    });
+});
+
+describe("program: Gateway API (dev)", () => {
+    const RELEASE = "kubernetes:helm.sh/v3:Release";
+    it("installs Envoy Gateway (pinned OCI chart), an EnvoyProxy with a NodePort Service, a GatewayClass and a Gateway, in order", async () => {
+        const { error, resources } = await runProgram({ stack: "dev", config: { weight: 5 } });
+        assert.ifError(error);
+        const release = byName(resources, "route-envoy-gateway");
+        assert.deepStrictEqual(
+            [release.inputs.chart, release.inputs.version, release.inputs.namespace, release.inputs.createNamespace, release.inputs.repositoryOpts],
+            ["oci://docker.io/envoyproxy/gateway-helm", CHARTS.envoyGateway.version, "envoy-gateway-system", true, undefined],
+        );
+        const proxy = byName(resources, "route-envoyproxy");
+        assert.deepStrictEqual(proxy.inputs.spec, { provider: { type: "Kubernetes", kubernetes: { envoyService: { type: "NodePort" } } } });
+        const gatewayClass = byName(resources, "route-gatewayclass");
+        assert.deepStrictEqual(gatewayClass.inputs.spec, {
+            controllerName: "gateway.envoyproxy.io/gatewayclass-controller",
+            parametersRef: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: "canary-proxy", namespace: "envoy-gateway-system" },
+        });
+        const gateway = byName(resources, "route-gateway");
+        assert.deepStrictEqual([gateway.inputs.metadata.name, gateway.inputs.metadata.namespace, gateway.inputs.spec.gatewayClassName], ["podinfo", "podinfo", "canary"]);
+        const listeners = gateway.inputs.spec.listeners;
+        assert.deepStrictEqual(
+            listeners.map((l: any) => [l.name, l.protocol, l.port, l.hostname, l.allowedRoutes.namespaces.from]),
+            [
+                ["http", "HTTP", 80, "podinfo.127.0.0.1.nip.io", "Same"],
+                ["https", "HTTPS", 443, "podinfo.127.0.0.1.nip.io", "Same"],
+            ],
+        );
+        assert.deepStrictEqual(listeners[1].tls, { mode: "Terminate", certificateRefs: [{ kind: "Secret", name: "podinfo-tls" }] });
+        assert.strictEqual(byName(resources, "tls-certificate").inputs.spec.secretName, "podinfo-tls", "the HTTPS listener serves the Certificate's Secret");
+        const route = byName(resources, "route-httproute");
+        assert.deepStrictEqual(route.inputs.spec.parentRefs, [{ name: "podinfo", namespace: "podinfo", sectionName: "https" }]);
+        assert.deepStrictEqual(route.inputs.spec.hostnames, ["podinfo.127.0.0.1.nip.io"]);
+        for (const [later, earlier] of [
+            [proxy, release],
+            [gatewayClass, proxy],
+            [gateway, gatewayClass],
+            [route, gateway],
+        ]) {
+            assert.ok(later.dependencies.includes(earlier.urn), `${later.name} should wait for ${earlier.name}`);
+        }
+    });
+
+    it("plain HTTP only redirects to HTTPS; without TLS the route is served on the HTTP listener and nothing redirects", async () => {
+        const { resources } = await runProgram({ stack: "dev" });
+        const redirect = byName(resources, "route-redirect").inputs.spec;
+        assert.deepStrictEqual(redirect.parentRefs, [{ name: "podinfo", namespace: "podinfo", sectionName: "http" }]);
+        assert.deepStrictEqual(redirect.rules, [{ filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https", statusCode: 301 } }] }]);
+        const plain = await runProgram({ stack: "dev", config: { tls: { enabled: false } } });
+        assert.ifError(plain.error);
+        assert.deepStrictEqual(byName(plain.resources, "route-gateway").inputs.spec.listeners.map((l: any) => l.name), ["http"]);
+        assert.deepStrictEqual(byName(plain.resources, "route-httproute").inputs.spec.parentRefs, [{ name: "podinfo", namespace: "podinfo", sectionName: "http" }]);
+        assert.ok(!plain.resources.some((r) => r.name === "route-redirect" || r.name.startsWith("tls-")));
+    });
+
+    it("cert-manager runs with Gateway API support, after the Gateway API CRDs; ACME answers HTTP-01 through the Gateway's HTTP listener", async () => {
+        const { resources } = await runProgram({ stack: "dev" });
+        const manager = byName(resources, "tls-cert-manager");
+        assert.deepStrictEqual(manager.inputs.values, { crds: { enabled: true, keep: true }, config: { enableGatewayAPI: true } });
+        assert.ok(manager.dependencies.includes(byName(resources, "route-envoy-gateway").urn));
+        const acme = await runProgram({ stack: "dev", config: { tls: { issuer: "acme", acmeEmail: "ops@example.com" } } });
+        assert.ifError(acme.error);
+        assert.deepStrictEqual(byName(acme.resources, "tls-issuer").inputs.spec.acme.solvers, [
+            { http01: { gatewayHTTPRoute: { parentRefs: [{ kind: "Gateway", name: "podinfo", namespace: "podinfo", sectionName: "http" }] } } },
+        ]);
+    });
+
+    it("the proxies' Service type is configurable; a bad one names the key", async () => {
+        const lb = await runProgram({ stack: "dev", config: { gateway: { serviceType: "LoadBalancer" } } });
+        assert.strictEqual(byName(lb.resources, "route-envoyproxy").inputs.spec.provider.kubernetes.envoyService.type, "LoadBalancer");
+        const bad = await runProgram({ stack: "dev", config: { gateway: { serviceType: "HostPort" } } });
+        assert.match(bad.error?.message ?? "", /canary:gateway\.serviceType = "HostPort": must be NodePort, LoadBalancer or ClusterIP/);
+    });
+
+    it("bring your own Gateway: canary:gateway.install false attaches the HTTPRoute to canary:gateway.parentRef and installs nothing", async () => {
+        const parentRef = { name: "shared", namespace: "gateways", sectionName: "https" };
+        const { error, resources } = await runProgram({ stack: "dev", config: { weight: 25, gateway: { install: false, parentRef, namespace: "gateways" } } });
+        assert.ifError(error);
+        assert.deepStrictEqual(byName(resources, "route-httproute").inputs.spec.parentRefs, [parentRef]);
+        assert.deepStrictEqual(routedWeights(resources), { stable: 75, canary: 25, header: true });
+        const installed = resources.filter((r) => ["route-envoy-gateway", "route-envoyproxy", "route-gatewayclass", "route-gateway", "route-redirect", "tls-certificate"].includes(r.name));
+        assert.deepStrictEqual(installed.map((r) => r.name), [], "the existing Gateway's owner manages its listeners and certificates");
+        assert.ok(!ofType(resources, RELEASE).some((r) => r.inputs.chart === CHARTS.envoyGateway.chart));
+        const from = byName(resources, "podinfo-netpol").inputs.spec.ingress[0].from;
+        assert.strictEqual(from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"], "gateways", "the NetworkPolicy admits the configured data plane");
+    });
+
+    it("refuses install false without a parentRef, and a parentRef with install true, naming the key", async () => {
+        const missing = await runProgram({ stack: "dev", config: { gateway: { install: false } } });
+        assert.match(missing.error?.message ?? "", /canary:gateway\.parentRef.*is required when canary:gateway\.install is false/);
+        const both = await runProgram({ stack: "dev", config: { gateway: { parentRef: { name: "shared", namespace: "gateways" } } } });
+        assert.match(both.error?.message ?? "", /canary:gateway\.parentRef.*is used only when canary:gateway\.install is false/);
+        for (const run of [missing, both]) assert.deepStrictEqual(run.resources.filter((r) => r.custom), [], "nothing is registered");
     });
 
     it("outputs: stage, versions and URL, no target groups", async () => {

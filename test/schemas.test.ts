@@ -54,6 +54,35 @@ const targetGroupBindingSpec = {
         },
     },
 };
+/**
+ * The fields of Envoy Gateway's `gateway.envoyproxy.io_envoyproxies.yaml` (v1alpha1, chart v1.9.1) that
+ * this program sets: the provider and its Envoy Service type, with the CRD's enums.
+ */
+const validateEnvoyProxy = new Ajv({ strict: false, allErrors: true }).compile({
+    type: "object",
+    required: ["apiVersion", "kind", "metadata", "spec"],
+    properties: {
+        apiVersion: { const: "gateway.envoyproxy.io/v1alpha1" },
+        kind: { const: "EnvoyProxy" },
+        spec: {
+            type: "object",
+            properties: {
+                provider: {
+                    type: "object",
+                    required: ["type"],
+                    properties: {
+                        type: { enum: ["Kubernetes", "Custom", "Host"] },
+                        kubernetes: {
+                            type: "object",
+                            properties: { envoyService: { type: "object", properties: { type: { enum: ["ClusterIP", "LoadBalancer", "NodePort"] } } } },
+                        },
+                    },
+                },
+            },
+        },
+    },
+});
+
 const validateTargetGroupBinding = new Ajv({ strict: false, allErrors: true }).compile({
     type: "object",
     required: ["apiVersion", "kind", "metadata", "spec"],
@@ -81,6 +110,7 @@ const PACKAGES: Record<string, string> = {
     "argoproj.io": "@kubernetes-models/argo-rollouts",
     "networking.istio.io": "@kubernetes-models/istio",
     "cert-manager.io": "@kubernetes-models/cert-manager",
+    "gateway.networking.k8s.io": "@kubernetes-models/gateway-api",
 };
 
 /** The model class for an apiVersion and kind, e.g. `kubernetes-models/apps/v1/Deployment`. */
@@ -96,6 +126,10 @@ function validate(r: Registered): void {
     const { apiVersion, kind } = r.inputs;
     if (apiVersion === "elbv2.k8s.aws/v1beta1") {
         assert.ok(validateTargetGroupBinding(r.inputs), `${r.name}: ${JSON.stringify(validateTargetGroupBinding.errors)}`);
+        return;
+    }
+    if (apiVersion === "gateway.envoyproxy.io/v1alpha1") {
+        assert.ok(validateEnvoyProxy(r.inputs), `${r.name}: ${JSON.stringify(validateEnvoyProxy.errors)}`);
         return;
     }
     const Model = modelFor(apiVersion, kind);
@@ -116,12 +150,16 @@ const EXPECTED_KINDS = [
     "Deployment", "Service", "Ingress", "NetworkPolicy", "PodDisruptionBudget", "Namespace", "Secret", "ConfigMap",
     "TargetGroupBinding", "ServiceMonitor", "PrometheusRule", "ClusterAnalysisTemplate", "AnalysisRun",
     "ClusterIssuer", "Certificate", "VirtualService", "DestinationRule",
+    "GatewayClass", "Gateway", "HTTPRoute", "EnvoyProxy",
 ];
 const seenKinds = new Set<string>();
 
 const runs: [string, RunOptions][] = [
     ["dev at 0", { stack: "dev", config: { weight: 0 } }],
     ["dev at 25", { stack: "dev", config: { weight: 25 } }],
+    ["dev at 5 with ACME through the Gateway", { stack: "dev", config: { weight: 5, tls: { issuer: "acme", acmeEmail: "ops@example.com" } } }],
+    ["dev with an existing Gateway at 50", { stack: "dev", config: { weight: 50, gateway: { install: false, parentRef: { name: "shared", namespace: "gateways", sectionName: "https" } } } }],
+    ["dev on ingress-nginx at 25", { stack: "dev", config: { weight: 25, router: "nginx" } }],
     ["dev after promotion", { stack: "dev", config: { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } } }],
     ["prod at 5", { stack: "prod", config: { weight: 5 } }],
     ["dev with istio at 50", { stack: "dev", config: { weight: 50, router: "istio" } }],
@@ -165,6 +203,10 @@ describe("every Kubernetes object validates against the upstream schema", () => 
         assert.throws(() => validate(bad), /does not validate/);
         const badTgb = { ...bad, inputs: { apiVersion: "elbv2.k8s.aws/v1beta1", kind: "TargetGroupBinding", metadata: {}, spec: { serviceRef: { name: "x" } } } };
         assert.throws(() => validate(badTgb), /targetGroupARN|port/);
+        const badRoute = { ...bad, inputs: { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: "x" }, spec: { rules: [{ backendRefs: [{ name: "s", port: 80, weight: -1 }] }] } } };
+        assert.throws(() => validate(badRoute), /does not validate/);
+        const badProxy = { ...bad, inputs: { apiVersion: "gateway.envoyproxy.io/v1alpha1", kind: "EnvoyProxy", metadata: {}, spec: { provider: { type: "Kubernetes", kubernetes: { envoyService: { type: "HostPort" } } } } } };
+        assert.throws(() => validate(badProxy), /envoyService/);
         const badRule = { ...bad, inputs: { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: { name: "x" }, spec: { groups: [{ rules: [{ expr: 1 }] }] } } };
         assert.throws(() => validate(badRule), /does not validate/);
     });

@@ -1,0 +1,190 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { splitFor } from "../domain/stages";
+import type { GatewayConfig, StackConfig } from "../stacks/schema";
+import { Track, TRACKS } from "../domain/tracks";
+import { appLabels, CANARY_HEADER, namespacePeer } from "./labels";
+import { pinnedRelease } from "./helm";
+import { CHARTS } from "./versions";
+
+const GATEWAY_API = "gateway.networking.k8s.io/v1";
+/** The controller name Envoy Gateway's chart configures (`config.envoyGateway.gateway.controllerName`). */
+export const ENVOY_GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller";
+
+/** The installed Gateway's listeners, by name: HTTPS serves the app, HTTP only redirects to it. */
+export const LISTENER = { http: "http", https: "https" } as const;
+
+type RouteMatch = { path: { type: "PathPrefix"; value: "/" }; headers?: { type: "Exact"; name: string; value: string }[] };
+type BackendRef = { name: pulumi.Input<string>; port: number; weight?: number };
+
+export interface HttpRouteRule {
+    readonly matches: RouteMatch[];
+    readonly backendRefs: BackendRef[];
+}
+
+/** A reference from a route to the Gateway (and optionally the listener) it attaches to. */
+export interface ParentRef {
+    readonly name: string;
+    readonly namespace: string;
+    readonly sectionName?: string;
+}
+
+/** The gateway's data plane namespace may reach the pods (the NetworkPolicy's router peer). */
+export function gatewayPeers(gateway: GatewayConfig): k8s.types.input.networking.v1.NetworkPolicyPeer[] {
+    return [namespacePeer(gateway.namespace)];
+}
+
+/**
+ * The HTTPRoute's rules: `x-canary: always` to the canary first, then one rule splitting the rest by
+ * the stage's weights (summing to 100). Listing the header rule first is for the reader: the Gateway
+ * API ranks rules by their matches, and a rule that also matches a header outranks one with the same
+ * path alone, so the order does not decide.
+ */
+export function httpRouteRules(serviceNames: Record<Track, pulumi.Input<string>>, port: number, weight: number): HttpRouteRule[] {
+    const everything = { type: "PathPrefix", value: "/" } as const;
+    const split = splitFor(weight);
+    return [
+        {
+            matches: [{ path: everything, headers: [{ type: "Exact", name: CANARY_HEADER.name, value: CANARY_HEADER.value }] }],
+            backendRefs: [{ name: serviceNames.canary, port }],
+        },
+        { matches: [{ path: everything }], backendRefs: TRACKS.map((track) => ({ name: serviceNames[track], port, weight: split[track] })) },
+    ];
+}
+
+/**
+ * The installed Gateway's listeners for the app host: HTTP always (it answers ACME HTTP-01 challenges
+ * and redirects the rest), HTTPS with the certificate's Secret when there is one. Routes come only
+ * from the Gateway's own namespace, the app's.
+ */
+export function gatewayListeners(host: string, tlsSecretName?: string): Record<string, unknown>[] {
+    const common = { hostname: host, allowedRoutes: { namespaces: { from: "Same" } } };
+    const http = { name: LISTENER.http, protocol: "HTTP", port: 80, ...common };
+    if (tlsSecretName === undefined) return [http];
+    return [http, { name: LISTENER.https, protocol: "HTTPS", port: 443, tls: { mode: "Terminate", certificateRefs: [{ kind: "Secret", name: tlsSecretName }] }, ...common }];
+}
+
+/** The ACME HTTP-01 solver for a Gateway the stack installs: cert-manager attaches its challenge route to the HTTP listener. */
+export function gatewayHttp01Solver(gateway: ParentRef): Record<string, unknown> {
+    return { gatewayHTTPRoute: { parentRefs: [{ kind: "Gateway", name: gateway.name, namespace: gateway.namespace, sectionName: LISTENER.http }] } };
+}
+
+/** The Gateway the stack installs for an app: in the app's namespace, named after it. */
+export function installedGateway(app: StackConfig["app"]): ParentRef {
+    return { name: app.name, namespace: app.namespace };
+}
+
+export interface GatewayRoutingArgs {
+    readonly app: StackConfig["app"];
+    readonly namespace: pulumi.Input<string>;
+    readonly gateway: GatewayConfig;
+    /** The stage: the canary's percent of weighted traffic. */
+    readonly weight: number;
+    readonly serviceNames: Record<Track, pulumi.Input<string>>;
+    /** The Deployments: the HTTPRoute waits for them, so traffic shifts only to ready pods. */
+    readonly workloads: pulumi.Resource[];
+    /** The Secret with the host's certificate; without it the installed Gateway serves plain HTTP. */
+    readonly tlsSecretName?: string;
+}
+
+/**
+ * An HTTPRoute with the header rule and the weighted rule; optionally Envoy Gateway itself, its
+ * GatewayClass and a Gateway for the app host. Only the HTTPRoute changes with the stage.
+ */
+export class GatewayRouting extends pulumi.ComponentResource {
+    /** The Envoy Gateway release (with the Gateway API CRDs), when the stack installs it. */
+    public readonly controller?: k8s.helm.v3.Release;
+    public readonly httpRoute: k8s.apiextensions.CustomResource;
+
+    constructor(name: string, args: GatewayRoutingArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("canary:routing:GatewayRouting", name, {}, opts);
+        const { app, gateway } = args;
+        let parentRef: ParentRef;
+        let parentDependsOn: pulumi.Resource[] = [];
+        if (gateway.install) {
+            this.controller = pinnedRelease(
+                `${name}-envoy-gateway`,
+                { pin: CHARTS.envoyGateway, releaseName: "envoy-gateway", namespace: gateway.namespace, createNamespace: true, values: {} },
+                { parent: this },
+            );
+            const gatewayObject = this.installGateway(name, args, this.controller);
+            const installed = installedGateway(app);
+            parentRef = { ...installed, sectionName: args.tlsSecretName ? LISTENER.https : LISTENER.http };
+            parentDependsOn = [gatewayObject];
+            if (args.tlsSecretName) this.redirectRoute(name, args, installed, gatewayObject);
+        } else {
+            parentRef = gateway.parentRef as ParentRef;
+        }
+        this.httpRoute = new k8s.apiextensions.CustomResource(
+            `${name}-httproute`,
+            {
+                apiVersion: GATEWAY_API,
+                kind: "HTTPRoute",
+                metadata: { name: app.name, namespace: args.namespace, labels: appLabels(app.name) },
+                spec: { parentRefs: [parentRef], hostnames: [app.host], rules: httpRouteRules(args.serviceNames, app.port, args.weight) },
+            },
+            { parent: this, dependsOn: [...args.workloads, ...parentDependsOn] },
+        );
+        this.registerOutputs({ httpRoute: this.httpRoute.metadata.name });
+    }
+
+    /**
+     * The proxy settings (an EnvoyProxy with the configured Service type: the chart's LoadBalancer
+     * never gets an address on kind), the GatewayClass that uses them, and the app's Gateway.
+     */
+    private installGateway(name: string, args: GatewayRoutingArgs, controller: k8s.helm.v3.Release): k8s.apiextensions.CustomResource {
+        const { app, gateway } = args;
+        const proxyName = `${gateway.className}-proxy`;
+        const proxy = new k8s.apiextensions.CustomResource(
+            `${name}-envoyproxy`,
+            {
+                apiVersion: "gateway.envoyproxy.io/v1alpha1",
+                kind: "EnvoyProxy",
+                metadata: { name: proxyName, namespace: gateway.namespace },
+                spec: { provider: { type: "Kubernetes", kubernetes: { envoyService: { type: gateway.serviceType } } } },
+            },
+            { parent: this, dependsOn: [controller] },
+        );
+        const gatewayClass = new k8s.apiextensions.CustomResource(
+            `${name}-gatewayclass`,
+            {
+                apiVersion: GATEWAY_API,
+                kind: "GatewayClass",
+                metadata: { name: gateway.className },
+                spec: {
+                    controllerName: ENVOY_GATEWAY_CONTROLLER,
+                    parametersRef: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: proxyName, namespace: gateway.namespace },
+                },
+            },
+            { parent: this, dependsOn: [proxy] },
+        );
+        return new k8s.apiextensions.CustomResource(
+            `${name}-gateway`,
+            {
+                apiVersion: GATEWAY_API,
+                kind: "Gateway",
+                metadata: { name: installedGateway(app).name, namespace: args.namespace, labels: appLabels(app.name) },
+                spec: { gatewayClassName: gateway.className, listeners: gatewayListeners(app.host, args.tlsSecretName) },
+            },
+            { parent: this, dependsOn: [gatewayClass] },
+        );
+    }
+
+    /** Plain HTTP only redirects to HTTPS (cert-manager's challenge routes match exact paths, so they still win). */
+    private redirectRoute(name: string, args: GatewayRoutingArgs, gateway: ParentRef, gatewayObject: pulumi.Resource): void {
+        new k8s.apiextensions.CustomResource(
+            `${name}-redirect`,
+            {
+                apiVersion: GATEWAY_API,
+                kind: "HTTPRoute",
+                metadata: { name: `${args.app.name}-https-redirect`, namespace: args.namespace, labels: appLabels(args.app.name) },
+                spec: {
+                    parentRefs: [{ ...gateway, sectionName: LISTENER.http }],
+                    hostnames: [args.app.host],
+                    rules: [{ filters: [{ type: "RequestRedirect", requestRedirect: { scheme: "https", statusCode: 301 } }] }],
+                },
+            },
+            { parent: this, dependsOn: [gatewayObject] },
+        );
+    }
+}
