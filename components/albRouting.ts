@@ -2,9 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { splitFor } from "../domain/stages";
-import type { AlbConfig, StackConfig } from "../stacks/schema";
+import type { AlbConfig } from "../stacks/schema";
 import { Track, TRACKS } from "../domain/tracks";
-import { CANARY_HEADER } from "./labels";
+import { CANARY_HEADER, RouterArgs, TrackServices } from "./routing";
 import { pinnedRelease } from "./helm";
 import { CHARTS } from "./versions";
 
@@ -36,18 +36,11 @@ export function albPeers(vpcCidr: pulumi.Input<string>): k8s.types.input.network
     return [{ ipBlock: { cidr: vpcCidr } }];
 }
 
-export interface AlbRoutingArgs {
-    readonly app: StackConfig["app"];
-    readonly namespace: pulumi.Input<string>;
+export interface AlbRoutingArgs extends RouterArgs, TrackServices {
     /** Validated ALB config: `vpcId`, `subnetIds` and `certificateArn` are set when the router is `alb`. */
     readonly alb: AlbConfig;
     /** The VPC's CIDR (`vpcCidrOf`): the ALB's egress goes only there. */
     readonly vpcCidr: pulumi.Input<string>;
-    /** The stage: the canary's percent of weighted traffic. */
-    readonly weight: number;
-    readonly serviceNames: Record<Track, pulumi.Input<string>>;
-    /** The Deployments: the rules wait for them, so traffic shifts only to pods that are ready. */
-    readonly workloads: pulumi.Resource[];
 }
 
 /**

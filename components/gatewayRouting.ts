@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { splitFor } from "../domain/stages";
 import type { GatewayConfig, StackConfig } from "../stacks/schema";
 import { Track, TRACKS } from "../domain/tracks";
-import { appLabels, CANARY_HEADER, namespacePeer } from "./labels";
+import { appLabels, namespacePeer } from "./labels";
+import { CANARY_HEADER, RouterArgs, TrackServices } from "./routing";
 import { pinnedRelease } from "./helm";
 import { CHARTS } from "./versions";
 
@@ -74,15 +75,8 @@ export function installedGateway(app: StackConfig["app"]): ParentRef {
     return { name: app.name, namespace: app.namespace };
 }
 
-export interface GatewayRoutingArgs {
-    readonly app: StackConfig["app"];
-    readonly namespace: pulumi.Input<string>;
+export interface GatewayRoutingArgs extends RouterArgs, TrackServices {
     readonly gateway: GatewayConfig;
-    /** The stage: the canary's percent of weighted traffic. */
-    readonly weight: number;
-    readonly serviceNames: Record<Track, pulumi.Input<string>>;
-    /** The Deployments: the HTTPRoute waits for them, so traffic shifts only to ready pods. */
-    readonly workloads: pulumi.Resource[];
     /** The Secret with the host's certificate; without it the installed Gateway serves plain HTTP. */
     readonly tlsSecretName?: string;
 }

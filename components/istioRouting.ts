@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { splitFor } from "../domain/stages";
 import type { StackConfig } from "../stacks/schema";
 import { Track, TRACKS } from "../domain/tracks";
-import { appLabels, CANARY_HEADER, namespacePeer } from "./labels";
+import { appLabels, namespacePeer } from "./labels";
+import { CANARY_HEADER, RouterArgs } from "./routing";
 
 type IstioConfig = StackConfig["istio"];
 
@@ -22,13 +23,8 @@ export function virtualServiceHttp(serviceHost: string, port: number, weight: nu
     ];
 }
 
-export interface IstioRoutingArgs {
-    readonly app: StackConfig["app"];
-    readonly namespace: pulumi.Input<string>;
+export interface IstioRoutingArgs extends RouterArgs {
     readonly istio: IstioConfig;
-    readonly weight: number;
-    /** The Deployments: the VirtualService waits for them, so traffic shifts only to ready pods. */
-    readonly workloads: pulumi.Resource[];
 }
 
 /**

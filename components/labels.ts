@@ -28,6 +28,3 @@ export function namespacePeer(namespace: string): { namespaceSelector: { matchLa
 export function trackName(app: string, track: Track): string {
     return `${app}-${track}`;
 }
-
-/** Requests with this header and value always reach the canary, at any weight (for testers and smoke tests); every router honours it. */
-export const CANARY_HEADER = { name: "x-canary", value: "always" } as const;

@@ -1,9 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { splitFor } from "../domain/stages";
-import type { NginxConfig, StackConfig } from "../stacks/schema";
+import type { NginxConfig } from "../stacks/schema";
 import type { Track } from "../domain/tracks";
-import { appLabels, CANARY_HEADER, namespacePeer } from "./labels";
+import { appLabels, namespacePeer } from "./labels";
+import { CANARY_HEADER, RouterArgs, TrackServices } from "./routing";
 import { pinnedRelease } from "./helm";
 import { CHARTS } from "./versions";
 
@@ -25,18 +26,8 @@ export function nginxPeers(nginx: NginxConfig): k8s.types.input.networking.v1.Ne
     return [namespacePeer(nginx.namespace)];
 }
 
-export interface NginxRoutingArgs {
-    readonly app: StackConfig["app"];
-    readonly namespace: pulumi.Input<string>;
+export interface NginxRoutingArgs extends RouterArgs, TrackServices {
     readonly nginx: NginxConfig;
-    /** The stage: the canary's percent of weighted traffic. */
-    readonly weight: number;
-    readonly serviceNames: Record<Track, pulumi.Input<string>>;
-    /**
-     * The Deployments: the Ingresses wait for them, so traffic shifts only once the pods it shifts to
-     * are ready (Pulumi awaits Deployment rollouts).
-     */
-    readonly workloads: pulumi.Resource[];
     /** The Secret with the host's certificate (from `Tls`); without it the Ingresses serve plain HTTP. */
     readonly tlsSecretName?: string;
 }

@@ -107,11 +107,12 @@ export function countAbove(buckets: readonly Bucket[], bound: number): number {
 
 /**
  * The latency bound to judge by: the smallest finite bucket boundary at or above the reference's
- * `quantile` (stable's p99 by default), so that about 1 - quantile of stable's requests are slower.
+ * `quantile` (stable's p99 by default), so that about 1 - quantile of stable's requests are slower,
+ * and not below `floor` seconds.
  */
-export function boundAtQuantile(buckets: readonly Bucket[], quantile: number): number | undefined {
+export function boundAtQuantile(buckets: readonly Bucket[], quantile: number, floor = 0): number | undefined {
     const sorted = [...buckets].sort((a, b) => a.le - b.le);
     const total = totalOf(sorted);
     if (total <= 0) return undefined;
-    return sorted.find((b) => b.le !== Infinity && b.count >= quantile * total)?.le;
+    return sorted.find((b) => b.le !== Infinity && b.le >= floor && b.count >= quantile * total)?.le;
 }

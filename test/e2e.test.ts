@@ -168,8 +168,10 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
         await sleep(2000);
         const since = new Date().toISOString();
         await sleep(1000);
-        // Probes on the canary only: counted, they would add 3,000 canary requests.
-        await Promise.all([load([ports.stable, ports.canary], 6000), probes(ports.canary, 3000)]);
+        // Probes on the canary only, inside the window: counted, they would add 3,000 canary requests.
+        // They go before the user load, so both processes serve the same load while latency is measured.
+        await probes(ports.canary, 3000);
+        await load([ports.stable, ports.canary], 6000);
         await sleep(2500);
         out.length = 0;
         const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since, "--scrape-interval", "1s", "--json"], io);
