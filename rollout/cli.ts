@@ -13,6 +13,7 @@ import { parseSince } from "./analyze";
 import { analysisArgs, analyzeStage, CliIo, EXIT, prometheusUrl } from "./context";
 import { ChangeSummary, editReport, judgementReport, newStageSummary, promoteSummary, Report, retrySummary, statusReport, toJson } from "./report";
 import { runStage } from "./run";
+import { judgeServer, listen } from "./serve";
 import { Edit, loadStack, planNext, planPromote, planRetry, planRollback, writeEdits } from "./stackFile";
 
 export { CliIo, defaultIo, EXIT } from "./context";
@@ -31,6 +32,8 @@ interface CommandSpec {
     readonly summary: string;
     readonly options: readonly OptionSpec[];
     readonly exits: string;
+    /** Works without a stack file (the judge service takes everything from its requests). */
+    readonly stackless?: true;
 }
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
@@ -53,6 +56,18 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         ],
         exits: "0 PROMOTE, 1 ROLLBACK, 3 HOLD, 2",
     },
+    serve: {
+        summary: "the judge as an HTTP service: GET /judge?namespace=&app=&weight=&run= answers analyze's decision as JSON, until SIGTERM",
+        options: [
+            ANALYSIS[0],
+            ANALYSIS[2],
+            ANALYSIS[3],
+            { name: "listen", value: "HOST:PORT", help: "where to listen (default 127.0.0.1:8080; 0.0.0.0:8080 in a pod)" },
+            HELP,
+        ],
+        exits: "0 stopped, 2",
+        stackless: true,
+    },
 };
 
 const EXIT_HELP = "exit codes: 0 PROMOTE or done, 1 ROLLBACK, 3 HOLD (no decision yet), 2 usage or config error";
@@ -71,7 +86,7 @@ function allOptions(): OptionSpec[] {
 export function helpText(command?: string): string {
     if (command !== undefined && COMMANDS[command]) {
         const c = COMMANDS[command];
-        return [`usage: rollout ${command} --stack NAME [options]`, "", c.summary, "", "options:", ...optionHelp(c.options), "", `exit: ${c.exits}`, EXIT_HELP].join("\n");
+        return [`usage: rollout ${command}${c.stackless ? "" : " --stack NAME"} [options]`, "", c.summary, "", "options:", ...optionHelp(c.options), "", `exit: ${c.exits}`, EXIT_HELP].join("\n");
     }
     const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
     return [
@@ -101,7 +116,7 @@ export function parseArgs(argv: readonly string[]): Args | { readonly help: stri
     if (!COMMANDS[command]) throw new UsageError(`unknown command ${JSON.stringify(command)}: the commands are ${Object.keys(COMMANDS).join(", ")} (rollout help)`);
     const options = parseOptions(rest, COMMANDS[command].options, command);
     if (options.help) return { help: helpText(command) };
-    if (!options.stack) throw new UsageError(`${command}: --stack is required`);
+    if (!options.stack && !COMMANDS[command].stackless) throw new UsageError(`${command}: --stack is required`);
     if (COMMANDS[command].options.some((o) => o.name === "prometheus")) {
         if (!options.prometheus) throw new UsageError(`${command}: --prometheus URL is required`);
         prometheusUrl(stringOption(options, "prometheus") as string);
@@ -112,6 +127,7 @@ export function parseArgs(argv: readonly string[]): Args | { readonly help: stri
 
 /** Runs one command; returns its exit code and its report. */
 async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): Promise<{ code: number; report: Report }> {
+    if (a.command === "serve") return serve(a.options, io);
     const s = loadStack(io.root, stringOption(a.options, "stack") as string);
     const edit = (edits: Edit[], summarize: ChangeSummary = newStageSummary) => ({ code: 0, report: editReport(writeEdits(s, edits), edits, summarize) });
     switch (a.command) {
@@ -133,6 +149,19 @@ async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): P
         default:
             return runStage(s, a.options, io, progress);
     }
+}
+
+/** `serve`: the judge on `--listen` until `io.stopped()` (SIGTERM or SIGINT), then a clean close. */
+async function serve(o: Options, io: CliIo): Promise<{ code: number; report: Report }> {
+    const [, host, port] = /^(.+):(\d{1,5})$/.exec(stringOption(o, "listen") ?? "127.0.0.1:8080") ?? [];
+    if (host === undefined || Number(port) > 65535) throw new UsageError(`serve: --listen ${JSON.stringify(stringOption(o, "listen"))} is not HOST:PORT, e.g. 0.0.0.0:8080`);
+    const a = analysisArgs(o, io);
+    const server = judgeServer({ prometheus: a.client, scrapeIntervalSeconds: a.scrapeIntervalSeconds, now: io.now });
+    const address = await listen(server, host, Number(port));
+    io.err(`judge listening on http://${address.address}:${address.port} (GET /judge, /healthz)`);
+    await io.stopped();
+    await new Promise((r) => server.close(r));
+    return { code: 0, report: { lines: ["judge stopped"], json: { stopped: true } } };
 }
 
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {

@@ -21,6 +21,8 @@ export interface CliIo {
     readonly prometheus: (url: string, timeoutMs: number) => PrometheusClient;
     readonly selectStack: SelectStack;
     readonly checkPulumi: CheckPulumi;
+    /** Resolves when a long-running command (`serve`) should stop: SIGTERM or SIGINT. */
+    readonly stopped: () => Promise<void>;
 }
 
 export const defaultIo = (root: string): CliIo => ({
@@ -32,6 +34,7 @@ export const defaultIo = (root: string): CliIo => ({
     prometheus: httpPrometheus,
     selectStack: selectLocalStack,
     checkPulumi: checkLocalPulumi,
+    stopped: () => new Promise((resolve) => ["SIGTERM", "SIGINT"].forEach((signal) => process.once(signal, () => resolve()))),
 });
 
 /** Only an absolute http(s) URL: anything else would only show up as a HOLD after the first look. */

@@ -102,12 +102,20 @@ function relabelConfigs(): Record<string, unknown>[] {
     ];
 }
 
-describe("rollout analyze against a real Prometheus scraping two demo-app processes", function () {
+/** What the judge service answers for the dev stack's scope at weight 5 (the stage `next` wrote), with `extra` query parameters. */
+async function askJudge(judgeUrl: string, extra: Record<string, string>): Promise<{ status: number; body: any }> {
+    const query = new URLSearchParams({ namespace: "podinfo", app: "podinfo", weight: "5", ...extra });
+    const res = await fetch(`${judgeUrl}/judge?${query}`);
+    return { status: res.status, body: await res.json() };
+}
+
+describe("rollout analyze and the judge service against a real Prometheus scraping two demo-app processes", function () {
     this.timeout(90_000);
     const log: string[] = [];
     const procs: ChildProcess[] = [];
     let prometheus: ChildProcess;
     let promUrl = "";
+    let judgeUrl = "";
     let ports: { stable: number; canary: number };
     let dir = "";
     const out: string[] = [];
@@ -154,6 +162,12 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
         }, 20_000);
         io = { ...defaultIo(dir), out: (l) => out.push(l), err: (l) => out.push(l) };
         assert.strictEqual(await main(["next", "--stack", "dev"], io), 0, out.join("\n"));
+        // The judge as its own process over real HTTP, as it runs anywhere outside a cluster.
+        const judgePort = await freePort();
+        judgeUrl = `http://127.0.0.1:${judgePort}`;
+        const judgeArgs = ["serve", "--prometheus", promUrl, "--listen", `127.0.0.1:${judgePort}`, "--scrape-interval", "1s"];
+        procs.push(await start(path.join(ROOT, "rollout", "bin.js"), judgeArgs, null, log));
+        await waitReady(`${judgeUrl}/healthz`, 20_000);
     });
 
     after(async () => {
@@ -188,6 +202,26 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
         assert.ok(["PROMOTE", "HOLD"].includes(result.decision));
         assert.strictEqual(code, result.decision === "PROMOTE" ? 0 : 3);
         assert.strictEqual(result.evidence.errors.sprt.outcome, "H0", "no 5xx at all: the error test promotes");
+        // One judge: the service answers what the command answered, over the same window.
+        const judged = await askJudge(judgeUrl, { since, stages: "5,25,50,100" });
+        assert.strictEqual(judged.status, 200, JSON.stringify(judged.body));
+        assert.strictEqual(judged.body.decision, result.decision, JSON.stringify(judged.body.reasons));
+        assert.strictEqual(judged.body.since, new Date(since).toISOString());
+    });
+
+    it("the judge service: no data for an app is HOLD; a run's window starts when the judge first sees it; a bad query is a 400", async () => {
+        const none = await askJudge(judgeUrl, { since: "2m", app: "nothing-here" });
+        assert.deepStrictEqual([none.status, none.body.decision], [200, "HOLD"]);
+        assert.match(none.body.reasons[0], /no request series for namespace="podinfo", app="nothing-here"/);
+        const first = await askJudge(judgeUrl, { run: "podinfo-5-6.8.0-0" });
+        assert.deepStrictEqual([first.status, first.body.decision], [200, "HOLD"]);
+        assert.match(first.body.reasons[0], /shorter than two scrape intervals/);
+        await sleep(1100);
+        const again = await askJudge(judgeUrl, { run: "podinfo-5-6.8.0-0" });
+        assert.strictEqual(again.body.since, first.body.since, "the same run keeps its window's start");
+        const bad = await askJudge(judgeUrl, { run: "x", weight: "7" });
+        assert.strictEqual(bad.status, 400);
+        assert.match(bad.body.error, /weight=7 is not one of the stages 5,25,50,100/);
     });
 
     it("a canary answering 20% errors is rolled back (exit 1)", async () => {
@@ -202,10 +236,12 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
         const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since, "--scrape-interval=1s"], io);
         assert.strictEqual(code, 1, out.join("\n"));
         assert.match(out.join("\n"), /decision: ROLLBACK/);
+        const judged = await askJudge(judgeUrl, { since });
+        assert.strictEqual(judged.body.decision, "ROLLBACK", JSON.stringify(judged.body.reasons));
         assert.match(out.join("\n"), /errors: canary \d+\/\d+ 5xx \(1\d\.\d\d%|errors: canary \d+\/\d+ 5xx \(2\d\.\d\d%/);
     });
 
-    it("with Prometheus stopped the command answers HOLD, exit 3, with the reason", async () => {
+    it("with Prometheus stopped the command and the judge answer HOLD (exit 3), with the reason", async () => {
         prometheus.kill("SIGTERM");
         await new Promise((r) => prometheus.once("exit", r));
         const r = spawnSync(path.join(ROOT, "rollout", "bin.js"), ["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", "1m", "--json"], { cwd: dir, encoding: "utf8" });
@@ -214,5 +250,8 @@ describe("rollout analyze against a real Prometheus scraping two demo-app proces
         const result = JSON.parse(r.stdout.trim().split("\n").pop()!);
         assert.strictEqual(result.decision, "HOLD");
         assert.match(result.reasons[0], /unreachable: ECONNREFUSED/);
+        const judged = await askJudge(judgeUrl, { since: "1m" });
+        assert.deepStrictEqual([judged.status, judged.body.decision], [200, "HOLD"]);
+        assert.match(judged.body.reasons[0], /unreachable: ECONNREFUSED/);
     });
 });

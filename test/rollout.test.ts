@@ -14,6 +14,7 @@ import { pulumiMessage, StackHandle } from "../rollout/apply";
 import { CliIo, COMMANDS, defaultIo, main } from "../rollout/cli";
 import { DEFAULT_POLICY, judge, stageAlpha, TrackCounts } from "../domain/decide";
 import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollout/prometheus";
+import { judgeQuery, judgeServer, listen } from "../rollout/serve";
 import { DEFAULT_METRICS } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
 import { bench, binomial, rng, zTestSampleSize } from "../bench/decisions";
@@ -536,6 +537,107 @@ describe("rollout help, option forms and --json", () => {
         assert.match(JSON.parse(bad.stdout).error, /status: unknown option --since/);
     });
 });
+
+describe("rollout serve: the judge as an HTTP service", () => {
+    const params = (q: Record<string, string>) => new URLSearchParams({ namespace: "podinfo", app: "podinfo", weight: "25", ...q });
+
+    it("reads a request's app, stage, metric contract and window; refuses what it cannot judge, naming the parameter", () => {
+        const runs = new Map<string, Date>();
+        const q = judgeQuery(params({ run: "podinfo-25-6.8.0-0", stages: "10,25,100", duration: "app_seconds", excludedPaths: "livez" }), NOW, runs);
+        assert.deepStrictEqual(q, {
+            scope: SCOPE,
+            metrics: { duration: "app_seconds", excludedPaths: ["livez"] },
+            stage: { weight: 25, stages: [10, 25, 100] },
+            since: NOW,
+            run: "podinfo-25-6.8.0-0",
+        });
+        const later = new Date(NOW.getTime() + 60_000);
+        assert.strictEqual(judgeQuery(params({ run: "podinfo-25-6.8.0-0" }), later, runs).since, NOW, "a run keeps the start it was first seen at");
+        assert.deepStrictEqual(judgeQuery(params({ since: "5m" }), NOW, runs).metrics, DEFAULT_METRICS);
+        assert.deepStrictEqual(judgeQuery(params({ since: "2026-11-21T11:00:00Z" }), NOW, runs).since, new Date("2026-11-21T11:00:00Z"));
+        for (const [q, message] of [
+            [{ run: "r", namespace: "Bad_NS" }, /namespace="Bad_NS" is not the app's namespace/],
+            [{ run: "r", weight: "0" }, /weight=0 is not one of the stages 5,25,50,100/],
+            [{ run: "r", stages: "50,25,100" }, /stages="50,25,100" is not strictly increasing/],
+            [{ run: "r", duration: "a-b" }, /duration="a-b" is not a Prometheus metric name/],
+            [{ run: "r", excludedPaths: 'a,"b' }, /excludedPaths: "\\"b" is not a path label value/],
+            [{}, /exactly one of run .* and since/],
+            [{ run: "r", since: "5m" }, /exactly one of run .* and since/],
+            [{ run: "Run_1" }, /run="Run_1" is not a Kubernetes object name/],
+            [{ since: "tomorrow" }, /is not a duration back from now/],
+        ] as const) {
+            assert.throws(() => judgeQuery(params(q as Record<string, string>), NOW, runs), message as RegExp);
+        }
+        assert.throws(() => judgeQuery(new URLSearchParams({ app: "podinfo", weight: "5", run: "r" }), NOW, runs), /namespace is required/);
+    });
+
+    it("answers over real HTTP: the judgement as JSON, HOLD when Prometheus fails, 400/404/405 for what is not a judgement", async () => {
+        const healthy = fixedPrometheus(track(6000, 30), track(100_000, 500));
+        const judge = judgeServer({ prometheus: healthy, scrapeIntervalSeconds: 15, now: () => NOW });
+        const address = await listen(judge, "127.0.0.1", 0);
+        const base = `http://127.0.0.1:${address.port}`;
+        try {
+            const ok = await fetch(`${base}/judge?${params({ since: "10m" })}`);
+            assert.strictEqual(ok.status, 200);
+            assert.strictEqual(ok.headers.get("content-type"), "application/json");
+            const body = await ok.json();
+            assert.deepStrictEqual([body.decision, body.canary.requests, body.stable.requests, body.since], ["PROMOTE", 6000, 100_000, "2026-11-21T11:50:00.000Z"]);
+            assert.strictEqual(body.evidence.errors.sprt.outcome, "H0");
+            const bad = await fetch(`${base}/judge?${params({})}`);
+            assert.strictEqual(bad.status, 400);
+            assert.match((await bad.json()).error, /exactly one of run/);
+            assert.strictEqual((await fetch(`${base}/metrics`)).status, 404);
+            assert.strictEqual((await fetch(`${base}/judge`, { method: "POST" })).status, 405);
+            assert.deepStrictEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
+        } finally {
+            await new Promise((r) => judge.close(r));
+        }
+        const down = await server((_req, res) => (res.writeHead(503), res.end("overloaded")));
+        const holding = judgeServer({ prometheus: httpPrometheus(down.url, 1000), scrapeIntervalSeconds: 15, now: () => NOW });
+        const at = await listen(holding, "127.0.0.1", 0);
+        try {
+            const body = await (await fetch(`http://127.0.0.1:${at.port}/judge?${params({ since: "10m" })}`)).json();
+            assert.strictEqual(body.decision, "HOLD");
+            assert.match(body.reasons[0], /answered HTTP 503/);
+        } finally {
+            down.close();
+            await new Promise((r) => holding.close(r));
+        }
+    });
+
+    it("`rollout serve` needs no stack: it listens until stopped, then exits 0; --listen and --prometheus are checked first", async () => {
+        let stop = () => {};
+        const listening: string[] = [];
+        const p = project(STACK_FILE, { err: (l) => listening.push(l), stopped: () => new Promise<void>((r) => (stop = r)) });
+        const code = p.run("serve", "--prometheus", "http://127.0.0.1:9", "--listen", "127.0.0.1:0");
+        await waitUntil(() => listening.length > 0);
+        const [, url] = /listening on (http:\/\/[^ ]+)/.exec(listening[0]) ?? [];
+        assert.deepStrictEqual(await (await fetch(`${url}/healthz`)).json(), { ok: true });
+        stop();
+        assert.strictEqual(await code, 0);
+        assert.deepStrictEqual(p.out, ["judge stopped"]);
+        for (const [argv, message] of [
+            [["serve"], /serve: --prometheus URL is required/],
+            [["serve", "--prometheus", "http://x:9090", "--listen", "8080"], /--listen "8080" is not HOST:PORT/],
+            [["serve", "--prometheus", "http://x:9090", "--stack", "dev"], /serve: unknown option --stack/],
+        ] as const) {
+            listening.length = 0;
+            assert.strictEqual(await p.run(...argv), 2);
+            assert.match(listening.join("\n"), message, "usage errors go to stderr");
+        }
+        p.out.length = 0;
+        assert.strictEqual(await p.run("serve", "--help"), 0);
+        assert.match(p.out.join("\n"), /usage: rollout serve \[options\][\s\S]*--listen HOST:PORT/);
+    });
+});
+
+async function waitUntil(check: () => boolean, deadlineMs = 5000): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    while (!check()) {
+        if (Date.now() > until) throw new Error("not met in time");
+        await new Promise((r) => setTimeout(r, 20));
+    }
+}
 
 describe("the decision benchmark's machinery (the figures come from `npm run bench`)", () => {
     it("the seeded binomial sampler has the right mean, and a run covers every scenario and policy", () => {

@@ -1,0 +1,125 @@
+/**
+ * `rollout serve`: the judge as an HTTP service. `GET /judge?...` answers the same `judge()` as
+ * `rollout analyze` (PROMOTE, HOLD or ROLLBACK with reasons and evidence, as JSON), for whatever asks
+ * over HTTP: an Argo Rollouts `web` metric, a workflow, a person with curl. Everything the judgement
+ * depends on is in the request, so one service judges any app and stage; the only state is when each
+ * run was first seen, which starts its window.
+ */
+import * as http from "http";
+import type { AddressInfo } from "net";
+import { DEFAULT_METRICS, MetricNames, Scope } from "../domain/promql";
+import { DEFAULT_STAGES } from "../domain/stages";
+import { UsageError } from "../lib/args";
+import { analyze, parseSince } from "./analyze";
+import type { PrometheusClient } from "./prometheus";
+import { toJson } from "./report";
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const RUN_ID = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const PATH_LABEL = /^[^"\\\s,]+$/;
+
+/** What one `/judge` request asks about. */
+export interface JudgeQuery {
+    readonly scope: Scope;
+    readonly metrics: MetricNames;
+    readonly stage: { readonly weight: number; readonly stages: readonly number[] };
+    /** The window's start: `since`, or when the judge first saw `run`. */
+    readonly since: Date;
+    readonly run?: string;
+}
+
+/** Where each run's window starts: the first time the judge was asked about it. */
+export type RunStarts = Map<string, Date>;
+
+function required(p: URLSearchParams, name: string, pattern: RegExp, what: string): string {
+    const v = p.get(name);
+    if (v === null || v === "") throw new UsageError(`${name} is required: ${what}`);
+    if (!pattern.test(v)) throw new UsageError(`${name}=${JSON.stringify(v)} is not ${what}`);
+    return v;
+}
+
+function stagesOf(raw: string | null): number[] {
+    if (raw === null) return [...DEFAULT_STAGES];
+    const stages = raw.split(",").map(Number);
+    const ok = stages.every((s, i) => Number.isInteger(s) && s >= 1 && s <= 100 && (i === 0 || s > stages[i - 1])) && stages[stages.length - 1] === 100;
+    if (!ok) throw new UsageError(`stages=${JSON.stringify(raw)} is not strictly increasing whole percents ending in 100, e.g. 5,25,50,100`);
+    return stages;
+}
+
+/**
+ * Reads a `/judge` request's query. `run` (the AnalysisRun's name) starts its window when first seen;
+ * `since` (RFC 3339 or a duration back from now) gives it explicitly. Exactly one of the two.
+ */
+export function judgeQuery(params: URLSearchParams, now: Date, runs: RunStarts): JudgeQuery {
+    const scope = {
+        namespace: required(params, "namespace", DNS_LABEL, "the app's namespace (a DNS label)"),
+        app: required(params, "app", DNS_LABEL, "the app's name (a DNS label)"),
+    };
+    const stages = stagesOf(params.get("stages"));
+    const weight = Number(required(params, "weight", /^\d+$/, "the stage's canary weight"));
+    if (!stages.includes(weight)) throw new UsageError(`weight=${weight} is not one of the stages ${stages.join(",")}: only a stage above 0 is judged`);
+    const duration = params.get("duration") ?? DEFAULT_METRICS.duration;
+    if (!METRIC_NAME.test(duration)) throw new UsageError(`duration=${JSON.stringify(duration)} is not a Prometheus metric name`);
+    const excludedRaw = params.get("excludedPaths");
+    const excludedPaths = excludedRaw === null ? [...DEFAULT_METRICS.excludedPaths] : excludedRaw === "" ? [] : excludedRaw.split(",");
+    const badPath = excludedPaths.find((p) => !PATH_LABEL.test(p));
+    if (badPath !== undefined) throw new UsageError(`excludedPaths: ${JSON.stringify(badPath)} is not a path label value`);
+    const run = params.get("run");
+    const sinceRaw = params.get("since");
+    if ((run === null) === (sinceRaw === null)) throw new UsageError("give exactly one of run (the analysis run's name: its window starts when the judge first sees it) and since (the window's start)");
+    let since: Date;
+    if (run !== null) {
+        if (!RUN_ID.test(run)) throw new UsageError(`run=${JSON.stringify(run)} is not a Kubernetes object name`);
+        since = runs.get(run) ?? now;
+        runs.set(run, since);
+    } else {
+        since = parseSince(sinceRaw as string, now);
+    }
+    return { scope, metrics: { duration, excludedPaths }, stage: { weight, stages }, since, ...(run !== null ? { run } : {}) };
+}
+
+export interface JudgeServerOptions {
+    readonly prometheus: PrometheusClient;
+    readonly scrapeIntervalSeconds: number;
+    readonly now: () => Date;
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(`${toJson(body)}\n`);
+}
+
+/**
+ * The HTTP server: `GET /judge` (200 with the judgement; 400 with `{error}` for a bad query, which an
+ * Argo web metric records as an Error measurement, not as a decision) and `GET /healthz`.
+ */
+export function judgeServer(o: JudgeServerOptions): http.Server {
+    const runs: RunStarts = new Map();
+    return http.createServer((req, res) => {
+        const url = new URL(req.url ?? "/", "http://judge");
+        if (req.method !== "GET") return send(res, 405, { error: `${req.method} is not allowed: GET /judge or /healthz` });
+        if (url.pathname === "/healthz") return send(res, 200, { ok: true });
+        if (url.pathname !== "/judge") return send(res, 404, { error: `no ${url.pathname}: GET /judge?namespace=...&app=...&weight=...&run=...` });
+        const now = o.now();
+        let q: JudgeQuery;
+        try {
+            q = judgeQuery(url.searchParams, now, runs);
+        } catch (e) {
+            if (e instanceof UsageError) return send(res, 400, { error: e.message });
+            throw e;
+        }
+        analyze({ prometheus: o.prometheus, metrics: q.metrics, scope: q.scope, since: q.since, now, stage: q.stage, scrapeIntervalSeconds: o.scrapeIntervalSeconds }).then(
+            (j) => send(res, 200, { ...j, since: q.since.toISOString(), now: now.toISOString(), ...(q.run ? { run: q.run } : {}) }),
+            (e: Error) => send(res, 500, { error: e.message }),
+        );
+    });
+}
+
+/** Starts listening on `host:port` (port 0: any free one) and resolves with the address it got. */
+export function listen(server: http.Server, host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => resolve(server.address() as AddressInfo));
+    });
+}
