@@ -3,11 +3,15 @@
  * preview (and comment) on pull requests, `up` only on main, and take credentials from secrets.
  */
 import * as assert from "assert";
-import { execFileSync } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
+import type { AddressInfo } from "net";
 import * as path from "path";
 import * as YAML from "yaml";
+import { runVerdict } from "../components/analysis";
 import { ROOT, STACKS } from "./harness";
+import { tempDir } from "./tools";
 
 /**
  * The inputs pulumi/actions v6 documents (README "Configuration" and "Extra options",
@@ -45,6 +49,12 @@ const pulumiStep = (job: any): Step => {
     assert.strictEqual(found.length, 1, "one pulumi/actions step per job");
     return found[0];
 };
+/** The job's `run` step that calls `script` (a file in .github/scripts). */
+const scriptStep = (job: any, script: string): Step => {
+    const found = steps(job).filter((s) => s.run?.includes(`.github/scripts/${script}`));
+    assert.strictEqual(found.length, 1, `one step runs ${script}`);
+    return found[0];
+};
 
 describe("GitHub workflows", () => {
     const files = yamlFiles(GITHUB);
@@ -63,11 +73,12 @@ describe("GitHub workflows", () => {
                     assert.strictEqual(s.uses, "pulumi/actions@v6", f);
                     const unknown = Object.keys(s.with ?? {}).filter((k) => !PULUMI_ACTION_INPUTS.has(k));
                     assert.deepStrictEqual(unknown, [], `${f}: inputs pulumi/actions does not document`);
-                    assert.ok(s.with?.command && s.with?.["stack-name"], `${f}: command and stack-name`);
+                    // Without a command the action only installs the CLI (for the scripts); with one, it needs its stack.
+                    if (s.with !== undefined) assert.ok(s.with.command && s.with["stack-name"], `${f}: command and stack-name`);
                 }
             }
         }
-        assert.strictEqual(calls, 2);
+        assert.strictEqual(calls, 3, "preview; the CLI for deploy's and watch's scripts");
     });
 
     it("tests run on every push and pull request, with the CI script", () => {
@@ -118,15 +129,34 @@ describe("GitHub workflows", () => {
         assert.strictEqual(job.strategy.matrix.stack, "${{ fromJSON(needs.changes.outputs.stacks) }}");
         assert.strictEqual(job.strategy["max-parallel"], 1);
         assert.deepStrictEqual(job.concurrency, { group: "pulumi-up-${{ matrix.stack }}", "cancel-in-progress": false });
-        const w = pulumiStep(job).with!;
-        assert.strictEqual(w.command, "up");
-        assert.strictEqual(w.policyPacks, "policy");
-        assert.ok(fs.existsSync(path.join(ROOT, w.policyPacks as string, "PulumiPolicy.yaml")));
+        assert.strictEqual(pulumiStep(job).with, undefined, "the action only installs the CLI");
+        const up = scriptStep(job, "stage-up.sh");
+        assert.strictEqual(up.run, 'bash .github/scripts/stage-up.sh "${{ matrix.stack }}"');
+        assert.strictEqual(up.env?.STACK_NAME, "${{ vars.PULUMI_ORG }}/canary/${{ matrix.stack }}");
+        assert.deepStrictEqual(job.permissions, { contents: "write" }, "an automatic rollback commits the stack file");
         assert.ok(steps(wf.jobs.changes).some((s) => s.run?.includes(".github/scripts/changed-stacks.sh")));
-        // Nothing else in the repository runs `pulumi up`.
-        for (const f of files.filter((f) => !f.endsWith("deploy.yml"))) {
+        // Every `pulumi up` is in the two scripts, each with the policy pack.
+        const scripts = path.join(GITHUB, "scripts");
+        const ups = fs.readdirSync(scripts).filter((f) => /"\$pulumi" up /.test(fs.readFileSync(path.join(scripts, f), "utf8")));
+        assert.deepStrictEqual(ups.sort(), ["rollback.sh", "stage-up.sh"]);
+        for (const f of ups) assert.match(fs.readFileSync(path.join(scripts, f), "utf8"), /"\$pulumi" up --yes --stack "\$STACK_NAME" --policy-pack policy /, f);
+        assert.ok(fs.existsSync(path.join(ROOT, "policy", "PulumiPolicy.yaml")));
+        for (const f of files) {
             for (const job of Object.values<any>(parse(f).jobs ?? {})) assert.ok(steps(job).every((s) => s.with?.command !== "up"), f);
         }
+    });
+
+    it("watch: every 10 minutes, each stack in the same concurrency group as its updates, rolling back only through rollback.sh", () => {
+        const wf = workflow("watch.yml");
+        assert.deepStrictEqual(wf.on.schedule, [{ cron: "*/10 * * * *" }]);
+        const job = wf.jobs.watch;
+        assert.deepStrictEqual(job.strategy.matrix.stack, [...STACKS]);
+        assert.deepStrictEqual(job.concurrency, workflow("deploy.yml").jobs.up.concurrency, "never beside an update of the same stack");
+        assert.deepStrictEqual(job.permissions, { contents: "write" });
+        const step = scriptStep(job, "watch.sh");
+        assert.strictEqual(step.env?.PROMETHEUS_URL, "${{ vars[format('PROMETHEUS_URL_{0}', matrix.stack)] }}");
+        assert.match(fs.readFileSync(path.join(GITHUB, "scripts", "watch.sh"), "utf8"), /bash "\$here\/rollback\.sh"/);
+        for (const f of fs.readdirSync(path.join(GITHUB, "scripts"))) execFileSync("bash", ["-n", path.join(GITHUB, "scripts", f)]);
     });
 
     it("credentials come from repository secrets, never inline", () => {
@@ -177,5 +207,169 @@ describe("changed-stacks.sh: which stacks a push to main updates", () => {
     it("an unknown base commit (first push, force push) updates every stack", () => {
         const out = execFileSync("bash", [script, "0000000000000000000000000000000000000000", "HEAD"], { encoding: "utf8" });
         assert.deepStrictEqual(JSON.parse(out), ["dev", "prod"]);
+    });
+});
+
+/**
+ * The automatic rollback path, run for real: the scripts with a fake `pulumi` on PATH (it records its
+ * calls and answers as the real program would, with `runVerdict`'s own message), the real `rollout`
+ * bin, and a scratch git repository pushing to a bare `origin`.
+ */
+describe("automatic rollback: stage-up.sh, rollback.sh and watch.sh", function () {
+    this.timeout(60_000);
+    const SCRIPTS = path.join(GITHUB, "scripts");
+    const FAILED = runVerdict("podinfo-5-6.8.0-0", {
+        phase: "Failed",
+        message: "Metric \"judge\" assessed Failed due to failed (1) > failureLimit (0)",
+        metricResults: [{ name: "judge", phase: "Failed", count: 3, failed: 1, inconclusive: 2 }],
+    }) as string;
+    const INCONCLUSIVE = runVerdict("podinfo-5-6.8.0-0", { phase: "Inconclusive", message: "too few requests" }) as string;
+
+    interface Sandbox {
+        readonly work: string;
+        readonly origin: string;
+        readonly env: NodeJS.ProcessEnv;
+        /** Each `pulumi` call's arguments, in order. */
+        calls(): string[];
+        /** What origin's main says: the stack file's weight line and the last commit's message. */
+        originMain(): { weight: string; message: string; commits: number };
+    }
+
+    /** A repository at `weight` with a fake pulumi whose n-th call prints `answers[n].out` and exits `answers[n].code`. */
+    function sandbox(weight: number, answers: { out: string; code: number }[]): Sandbox {
+        const dir = tempDir("rollback");
+        const [work, origin, bin] = ["work", "origin.git", "bin"].map((d) => path.join(dir, d));
+        fs.mkdirSync(bin);
+        answers.forEach((a, i) => (fs.writeFileSync(path.join(bin, `out-${i + 1}`), a.out), fs.writeFileSync(path.join(bin, `code-${i + 1}`), String(a.code))));
+        fs.writeFileSync(
+            path.join(bin, "pulumi"),
+            `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> "${bin}/calls"\nn=$(wc -l < "${bin}/calls")\ncat "${bin}/out-$n" 2>/dev/null\nexit "$(cat "${bin}/code-$n" 2>/dev/null || echo 0)"\n`,
+            { mode: 0o755 },
+        );
+        const git = (cwd: string, ...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd, encoding: "utf8" });
+        git(dir, "init", "--quiet", "--bare", "-b", "main", origin);
+        git(dir, "init", "--quiet", "-b", "main", work);
+        const stackFile = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace(/canary:weight: 0/, `canary:weight: ${weight}`);
+        fs.writeFileSync(path.join(work, "Pulumi.dev.yaml"), stackFile);
+        git(work, "add", ".");
+        git(work, "commit", "--quiet", "-m", "dev at weight " + weight);
+        git(work, "remote", "add", "origin", origin);
+        git(work, "push", "--quiet", "origin", "main");
+        return {
+            work,
+            origin,
+            env: {
+                ...process.env,
+                PATH: `${bin}:${process.env.PATH}`,
+                STACK_NAME: "acme/canary/dev",
+                MESSAGE: "dev: canary 5%",
+                ROLLOUT: `node ${path.join(ROOT, "rollout", "bin.js")}`,
+            },
+            calls: () => (fs.existsSync(path.join(bin, "calls")) ? fs.readFileSync(path.join(bin, "calls"), "utf8").trim().split("\n") : []),
+            originMain: () => ({
+                weight: (/canary:weight: .*/.exec(git(origin, "show", "main:Pulumi.dev.yaml")) ?? [""])[0],
+                message: git(origin, "log", "-1", "--format=%B", "main").trim(),
+                commits: Number(git(origin, "rev-list", "--count", "main").trim()),
+            }),
+        };
+    }
+
+    /** Runs a script without blocking the event loop (watch.sh talks to a Prometheus served by this process). */
+    function script(name: string, args: string[], s: Sandbox): Promise<{ code: number; stderr: string }> {
+        return new Promise((resolve) => {
+            const p = execFile("bash", [path.join(SCRIPTS, name), ...args], { cwd: s.work, env: s.env, encoding: "utf8" }, (error, _stdout, stderr) =>
+                resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
+            );
+            p.stdin?.end();
+        });
+    }
+
+    const programError = (verdict: string) => `Updating (acme/canary/dev)\nerror: Running program '/repo' failed with an unhandled exception:\nError: ${verdict}\n`;
+
+    it("a stage whose analysis failed: back to weight 0 (a second up), committed to main with the judge's reasons", async () => {
+        const s = sandbox(5, [
+            { out: programError(FAILED), code: 255 },
+            { out: "Update succeeded\n", code: 0 },
+        ]);
+        const r = await script("stage-up.sh", ["dev"], s);
+        assert.strictEqual(r.code, 1, "the failed stage stays red");
+        const calls = s.calls();
+        assert.strictEqual(calls.length, 2, calls.join("\n"));
+        assert.match(calls[0], /^up --yes --stack acme\/canary\/dev --policy-pack policy --diff --message dev: canary 5%$/);
+        assert.match(calls[1], /^up --yes --stack acme\/canary\/dev --policy-pack policy --message automatic rollback of dev: the stage's analysis podinfo-5-6\.8\.0-0 ended Failed/);
+        const main = s.originMain();
+        assert.strictEqual(main.weight, "canary:weight: 0");
+        assert.strictEqual(main.commits, 2);
+        assert.match(main.message, /^dev: automatic rollback to weight 0\n\nthe stage's analysis podinfo-5-6\.8\.0-0 ended Failed: Metric "judge" assessed Failed due to failed \(1\) > failureLimit \(0\); judge Failed: 1 failed, 2 inconclusive, 0 errors of 3 measurements\.$/);
+    });
+
+    for (const [what, out] of [
+        ["an Inconclusive analysis (HOLD)", programError(INCONCLUSIVE)],
+        ["a failure that is not the analysis", "error: failed to connect to the cluster\n"],
+    ] as const) {
+        it(`${what}: nothing rolled back, nothing committed`, async () => {
+            const s = sandbox(5, [{ out, code: 255 }]);
+            const r = await script("stage-up.sh", ["dev"], s);
+            assert.strictEqual(r.code, 1);
+            assert.strictEqual(s.calls().length, 1);
+            assert.match(r.stderr, /nothing rolled back/);
+            assert.deepStrictEqual(s.originMain(), { weight: "canary:weight: 5", message: "dev at weight 5", commits: 1 });
+        });
+    }
+
+    it("a successful update: exit 0, one up, no commit; a rollback whose own up fails commits nothing", async () => {
+        const ok = sandbox(5, [{ out: "Update succeeded\n", code: 0 }]);
+        assert.strictEqual((await script("stage-up.sh", ["dev"], ok)).code, 0);
+        assert.strictEqual(ok.calls().length, 1);
+        assert.strictEqual(ok.originMain().commits, 1);
+        const stuck = sandbox(5, [
+            { out: programError(FAILED), code: 255 },
+            { out: "error: the cluster is unreachable\n", code: 255 },
+        ]);
+        const r = await script("stage-up.sh", ["dev"], stuck);
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /the rollback update of dev failed.*a person must look/);
+        assert.strictEqual(stuck.originMain().commits, 1);
+    });
+
+    it("watch.sh: ROLLBACK from the judge rolls back and commits; HOLD and weight 0 change nothing", async () => {
+        // A Prometheus answering the canary's 20% errors against stable's 0.5%.
+        const counts = { canary: { requests: 400, errors: 80 }, stable: { requests: 20_000, errors: 100 } };
+        const prometheus = http.createServer((req, res) => {
+            const q = new URL(req.url ?? "/", "http://p").searchParams.get("query") ?? "";
+            const vector = (value: (t: "canary" | "stable") => number, labels: Record<string, string> = {}) =>
+                (["canary", "stable"] as const).map((t) => ({ metric: { track: t, ...labels }, value: [0, String(value(t))] }));
+            const result = q.includes("_bucket")
+                ? [...vector((t) => counts[t].requests, { le: "0.25" }), ...vector((t) => counts[t].requests, { le: "+Inf" })]
+                : q.includes("resets(")
+                  ? vector(() => 0)
+                  : vector((t) => (q.includes('status=~"5.."') ? counts[t].errors : counts[t].requests));
+            res.writeHead(200, { "content-type": "application/json" });
+            res.end(JSON.stringify({ status: "success", data: { resultType: "vector", result } }));
+        });
+        await new Promise<void>((r) => prometheus.listen(0, "127.0.0.1", r));
+        try {
+            const s = sandbox(5, [{ out: "Update succeeded\n", code: 0 }]);
+            const env = { ...s.env, PROMETHEUS_URL: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}` };
+            const r = await script("watch.sh", ["dev"], { ...s, env });
+            assert.strictEqual(r.code, 0, r.stderr);
+            assert.deepStrictEqual(s.calls().length, 1);
+            const main = s.originMain();
+            assert.strictEqual(main.weight, "canary:weight: 0");
+            assert.match(main.message, /^dev: automatic rollback to weight 0\n\nthe judge answered ROLLBACK at weight 5: errors: canary 80\/400 5xx \(20\.00%/);
+
+            const hold = sandbox(5, []);
+            const held = await script("watch.sh", ["dev"], { ...hold, env: { ...hold.env, PROMETHEUS_URL: "http://127.0.0.1:9" } });
+            assert.strictEqual(held.code, 0, held.stderr);
+            assert.match(held.stderr, /at weight 5: HOLD: nothing to do/);
+            assert.deepStrictEqual([hold.calls(), hold.originMain().commits], [[], 1]);
+
+            const idle = sandbox(0, []);
+            const none = await script("watch.sh", ["dev"], { ...idle, env: { ...idle.env, PROMETHEUS_URL: "http://127.0.0.1:9" } });
+            assert.strictEqual(none.code, 0);
+            assert.match(none.stderr, /at weight 0: nothing to judge/);
+        } finally {
+            prometheus.close();
+        }
     });
 });

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Rolls one stack back to weight 0 without a person: writes canary:weight 0 into its stack file
+# (`rollout rollback`), applies it (`pulumi up`), and only then commits the file to main with the
+# judge's reasons, so git says what runs. Pushes retry over concurrent commits; the caller holds the
+# stack's concurrency group, so no other update of this stack runs meanwhile.
+#
+#   rollback.sh STACK REASONS   with STACK_NAME (<org>/canary/<stack>)
+#
+# PULUMI (default pulumi) and ROLLOUT (default "npm run -s rollout --") are the commands it runs;
+# BRANCH (default main) is where the commit goes.
+set -euo pipefail
+stack="$1"
+reasons="$2"
+: "${STACK_NAME:?the fully qualified stack name, <org>/canary/<stack>}"
+pulumi="${PULUMI:-pulumi}"
+read -r -a rollout <<< "${ROLLOUT:-npm run -s rollout --}"
+branch="${BRANCH:-main}"
+file="Pulumi.$stack.yaml"
+
+"${rollout[@]}" rollback --stack "$stack"
+if ! "$pulumi" up --yes --stack "$STACK_NAME" --policy-pack policy --message "automatic rollback of $stack: $reasons"; then
+    echo "rollback: the rollback update of $stack failed; $file says weight 0 but is not committed: a person must look" >&2
+    exit 1
+fi
+git add "$file"
+git -c user.name="canary-rollback" -c user.email="canary-rollback@users.noreply.github.com" \
+    commit --quiet -m "$stack: automatic rollback to weight 0" -m "$reasons"
+for attempt in 1 2 3; do
+    if git pull --quiet --rebase origin "$branch" && git push --quiet origin "HEAD:$branch"; then
+        echo "rollback: $stack is at weight 0, committed to $branch" >&2
+        exit 0
+    fi
+    sleep $((attempt * 5))
+done
+echo "rollback: $stack is at weight 0 but the commit could not be pushed to $branch" >&2
+exit 1

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `pulumi up` of one stack; when the update failed because the stage's analysis ended Failed (the
+# judge found a regression), roll the stack back to weight 0 on its own (rollback.sh). A failure for
+# any other reason, or an analysis that ended Inconclusive (HOLD: not enough evidence), rolls nothing
+# back: HOLD never rolls back. Exits 0 only when the update itself succeeded.
+#
+#   stage-up.sh STACK        with STACK_NAME (<org>/canary/<stack>) and MESSAGE (the update message)
+#
+# PULUMI (default pulumi) and ROLLOUT (default "npm run -s rollout --") are the commands it runs.
+set -euo pipefail
+stack="$1"
+: "${STACK_NAME:?the fully qualified stack name, <org>/canary/<stack>}"
+pulumi="${PULUMI:-pulumi}"
+here="$(cd "$(dirname "$0")" && pwd)"
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+if "$pulumi" up --yes --stack "$STACK_NAME" --policy-pack policy --diff --message "${MESSAGE:-$stack}" 2>&1 | tee "$log"; then
+    exit 0
+fi
+# The program's own words for a failed run (components/analysis.ts, runVerdict), up to its advice.
+reasons="$(grep -o "the stage's analysis [^ ]* ended Failed.*" "$log" | head -n 1 | sed "s/ The stage's weights are applied.*//" || true)"
+if [ -z "$reasons" ]; then
+    echo "stage-up: the update of $stack failed, but not on a failed analysis (an Inconclusive run holds, other errors need a person): nothing rolled back" >&2
+    exit 1
+fi
+echo "stage-up: $reasons" >&2
+bash "$here/rollback.sh" "$stack" "$reasons"
+# The stage failed even though the rollback succeeded: the run stays red.
+exit 1
