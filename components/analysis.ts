@@ -1,8 +1,9 @@
 /**
- * The stage analysis as Argo Rollouts metrics, built from the same PromQL builders as the alert
- * rules. Pure: ProgressiveDelivery puts them in a ClusterAnalysisTemplate and the stage's AnalysisRun.
+ * The stage analysis as one Argo Rollouts metric that asks the judge (`rollout serve`, the same
+ * `judge()` as `rollout analyze`) through Argo's `web` provider. Pure: ProgressiveDelivery puts it in a
+ * ClusterAnalysisTemplate and the stage's AnalysisRun.
  */
-import { APP_LABELS, durationSeconds, errorRatio, latencyQuantile, MetricNames, requestCount, Scope } from "../domain/promql";
+import { durationSeconds, MetricNames, Scope } from "../domain/promql";
 import type { StackConfig } from "../stacks/schema";
 
 export type AnalysisConfig = StackConfig["analysis"];
@@ -11,73 +12,59 @@ export interface AnalysisInput {
     readonly scope: Scope;
     readonly metrics: MetricNames;
     readonly analysis: AnalysisConfig;
-    /** CanaryVsStableErrorRatio's factor and floor: the analysis judges errors as the alert does. */
-    readonly errorRatioVsStable: number;
-    readonly errorRatioFloor: number;
-    readonly prometheusUrl: string;
+    readonly stages: readonly number[];
 }
 
-const CANARY = ['track="canary"'];
-const STABLE = ['track="stable"'];
+/** The run's arguments the metric reads (Argo substitutes `{{args.<name>}}` in a run's metrics). */
+export const RUN_ARGS = ["run", "weight"] as const;
 
 /**
- * A usable measurement: a non-empty vector whose first value is a number. An empty result or NaN
- * (no traffic) meets neither condition, so Argo counts it inconclusive instead of failing the run
- * or erroring on `result[0]` (argo-rollouts issues about empty Prometheus results aborting rollouts).
+ * The judge's URL for this app: its scope, stages and metric contract in the query, and the run and
+ * the stage as Argo arguments, so the template is the same at every stage and only the run changes.
+ * The arguments stay literal `{{args.…}}` (URLSearchParams would escape the braces Argo looks for).
  */
-const USABLE = "len(result) > 0 && !isNaN(result[0]) && !isInf(result[0])";
-
-/** A condition that is never true. */
-export const NEVER = "false";
-
-/** Canary error ratio minus the allowed one (factor × stable's, at least the floor): above 0 fails. */
-export function errorExcessQuery(i: AnalysisInput): string {
-    const w = i.analysis.window;
-    return `${errorRatio(i.metrics, i.scope, w, APP_LABELS, CANARY)} - on (namespace, app) (${i.errorRatioVsStable} * clamp_min(${errorRatio(i.metrics, i.scope, w, APP_LABELS, STABLE)}, ${i.errorRatioFloor}))`;
+export function judgeUrl(base: string, i: Pick<AnalysisInput, "scope" | "metrics" | "stages">): string {
+    const fixed = new URLSearchParams({
+        namespace: i.scope.namespace,
+        app: i.scope.app,
+        stages: i.stages.join(","),
+        duration: i.metrics.duration,
+        excludedPaths: i.metrics.excludedPaths.join(","),
+    });
+    return `${base.replace(/\/+$/, "")}/judge?${fixed}${RUN_ARGS.map((a) => `&${a}={{args.${a}}}`).join("")}`;
 }
 
-/** Canary p95 over stable p95. */
-export function latencyRatioQuery(i: AnalysisInput): string {
-    const w = i.analysis.window;
-    return `${latencyQuantile(i.metrics, i.scope, 0.95, w, APP_LABELS, CANARY)} / on (namespace, app) ${latencyQuantile(i.metrics, i.scope, 0.95, w, APP_LABELS, STABLE)}`;
+/** Questions to the judge in a stage: one per interval until the deadline. */
+export function measurementCount(a: AnalysisConfig): number {
+    return Math.ceil(durationSeconds(a.deadline) / durationSeconds(a.interval));
 }
 
-export function canaryRequestsQuery(i: AnalysisInput): string {
-    return requestCount(i.metrics, i.scope, i.analysis.window, APP_LABELS, CANARY);
-}
-
-export function analysisMetrics(i: AnalysisInput): Record<string, unknown>[] {
-    const a = i.analysis;
-    const common = { interval: a.interval, count: a.count, failureLimit: a.failureLimit, inconclusiveLimit: a.inconclusiveLimit };
-    const prometheus = (query: string) => ({ prometheus: { address: i.prometheusUrl, query } });
-    return [
-        {
-            name: "canary-requests",
-            ...common,
-            successCondition: `${USABLE} && result[0] >= ${a.minRequests}`,
-            // A failure condition that never holds: too few requests is inconclusive, never a failure.
-            // Without one, Argo counts every measurement whose success condition is false as failed
-            // (argoproj/argo-rollouts utils/evaluate/evaluate.go, EvaluateResult: "Without a failure
-            // condition, a measurement is considered a failure if the measurement's success condition
-            // is not true").
-            failureCondition: NEVER,
-            provider: prometheus(canaryRequestsQuery(i)),
-        },
-        {
-            name: "error-ratio-vs-stable",
-            ...common,
-            successCondition: `${USABLE} && result[0] <= 0`,
-            failureCondition: `${USABLE} && result[0] > 0`,
-            provider: prometheus(errorExcessQuery(i)),
-        },
-        {
-            name: "latency-p95-vs-stable",
-            ...common,
-            successCondition: `${USABLE} && result[0] <= ${a.latencyP95VsStable}`,
-            failureCondition: `${USABLE} && result[0] > ${a.latencyP95VsStable}`,
-            provider: prometheus(latencyRatioQuery(i)),
-        },
-    ];
+/**
+ * The metric, "until a decision" by Argo Rollouts' own rules (analysis/analysis.go v1.8,
+ * assessMetricStatus and assessMetricFailureInconclusiveOrError):
+ * - PROMOTE is a Successful measurement, and `consecutiveSuccessLimit: 1` ends the metric Successful at
+ *   once ("ConsecutiveSuccessLimit Reached");
+ * - ROLLBACK is a Failed measurement, and `failureLimit: 0` ends it Failed at once ("failed > failureLimit");
+ * - HOLD meets neither condition: Inconclusive, tolerated by `inconclusiveLimit` = count, so the metric
+ *   keeps measuring; at `count` with neither limit reached it ends Inconclusive ("ConsecutiveSuccessLimit
+ *   Not Reached and FailureLimit Not Violated");
+ * - an unreachable judge or a non-2xx answer is an Error measurement, and five in a row (Argo's default
+ *   `consecutiveErrorLimit`, 4) end the run Error.
+ * The measured value is the judge's `summary` ("DECISION: reasons"), so the run's status carries why.
+ */
+export function judgeMetric(url: string, a: AnalysisConfig): Record<string, unknown> {
+    const count = measurementCount(a);
+    return {
+        name: "judge",
+        interval: a.interval,
+        count,
+        failureLimit: 0,
+        inconclusiveLimit: count,
+        consecutiveSuccessLimit: 1,
+        successCondition: 'result startsWith "PROMOTE"',
+        failureCondition: 'result startsWith "ROLLBACK"',
+        provider: { web: { url, jsonPath: "{$.summary}", timeoutSeconds: 30 } },
+    };
 }
 
 /** Slack on top of the analysis itself: controller start-up and the first scrape of new pods. */
@@ -85,7 +72,7 @@ export const ANALYSIS_TIMEOUT_MARGIN_SECONDS = 180;
 
 /** How long `pulumi up` waits for a stage's AnalysisRun: every measurement, plus the margin. */
 export function analysisTimeoutSeconds(a: AnalysisConfig): number {
-    return a.count * durationSeconds(a.interval) + ANALYSIS_TIMEOUT_MARGIN_SECONDS;
+    return measurementCount(a) * durationSeconds(a.interval) + ANALYSIS_TIMEOUT_MARGIN_SECONDS;
 }
 
 /**
@@ -123,7 +110,17 @@ export function waitAnnotations(timeoutSeconds: number): Record<string, string> 
 export interface RunStatus {
     readonly phase?: string;
     readonly message?: string;
-    readonly metricResults?: readonly { name: string; phase?: string; message?: string; count?: number; failed?: number; inconclusive?: number; error?: number }[];
+    readonly metricResults?: readonly {
+        name: string;
+        phase?: string;
+        message?: string;
+        count?: number;
+        failed?: number;
+        inconclusive?: number;
+        error?: number;
+        /** Argo keeps the latest measurements; the last one's value is the judge's last answer. */
+        measurements?: readonly { value?: string }[];
+    }[];
 }
 
 /**
@@ -134,7 +131,11 @@ export function runVerdict(name: string, status: RunStatus | undefined): string 
     if (status?.phase === "Successful") return undefined;
     const metrics = (status?.metricResults ?? [])
         .filter((m) => m.phase !== "Successful")
-        .map((m) => `${m.name} ${m.phase ?? "unknown"}${m.message ? ` (${m.message})` : ""}: ${m.failed ?? 0} failed, ${m.inconclusive ?? 0} inconclusive, ${m.error ?? 0} errors of ${m.count ?? 0} measurements`);
+        .map((m) => {
+            const last = m.measurements?.[m.measurements.length - 1]?.value;
+            const counts = `${m.failed ?? 0} failed, ${m.inconclusive ?? 0} inconclusive, ${m.error ?? 0} errors of ${m.count ?? 0} measurements`;
+            return `${m.name} ${m.phase ?? "unknown"}${m.message ? ` (${m.message})` : ""}: ${counts}${last ? `; last answer: ${last}` : ""}`;
+        });
     return (
         `the stage's analysis ${name} ended ${status?.phase ?? "without a phase"}${status?.message ? `: ${status.message}` : ""}` +
         `${metrics.length > 0 ? `; ${metrics.join("; ")}` : ""}. ` +

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AnalysisInput, analysisMetrics, analysisRunName, analysisTimeoutSeconds, RunStatus, runVerdict, waitAnnotations } from "./analysis";
+import { AnalysisInput, analysisRunName, analysisTimeoutSeconds, judgeMetric, judgeUrl, RUN_ARGS, RunStatus, runVerdict, waitAnnotations } from "./analysis";
+import { Judge, judgeServiceUrl } from "./judge";
 import { pinnedRelease } from "./helm";
 import { appLabels } from "./labels";
 import { CHARTS } from "./versions";
@@ -8,8 +9,10 @@ import { CHARTS } from "./versions";
 export const ARGO_ROLLOUTS_NAMESPACE = "argo-rollouts";
 
 export interface ProgressiveDeliveryArgs extends AnalysisInput {
-    /** The app's namespace: the AnalysisRun lives there. */
+    /** The app's namespace: the AnalysisRun (and the installed judge) live there. */
     readonly namespace: pulumi.Input<string>;
+    /** The Prometheus the installed judge reads. */
+    readonly prometheusUrl: string;
     /** The stage; at 0 there is no AnalysisRun. */
     readonly weight: number;
     readonly canaryVersion: string;
@@ -20,8 +23,9 @@ export interface ProgressiveDeliveryArgs extends AnalysisInput {
 }
 
 /**
- * Argo Rollouts (Helm, pinned), a ClusterAnalysisTemplate of the app's stage analysis, and one
- * AnalysisRun per stage above 0, which `pulumi up` waits for when `analysis.wait` is on.
+ * Argo Rollouts (Helm, pinned), the judge (in the cluster, or one given by URL), a
+ * ClusterAnalysisTemplate of the app's stage analysis, and one AnalysisRun per stage above 0 that asks
+ * the judge until it decides, which `pulumi up` waits for when `analysis.wait` is on.
  */
 export class ProgressiveDelivery extends pulumi.ComponentResource {
     /** The Argo Rollouts controller's release; undefined when the cluster runs its own. */
@@ -45,14 +49,16 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
               )
             : undefined;
         const controller = this.release ? [this.release] : [];
-        const metrics = analysisMetrics(args);
+        const judge = args.analysis.judge.install ? new Judge(`${name}-judge`, { namespace: args.namespace, image: args.analysis.judge.image, prometheusUrl: args.prometheusUrl }, { parent: this }) : undefined;
+        const judgeBase = judge ? judgeServiceUrl(args.scope.namespace) : (args.analysis.judge.url as string);
+        const metrics = [judgeMetric(judgeUrl(judgeBase, args), args.analysis)];
         new k8s.apiextensions.CustomResource(
             `${name}-template`,
             {
                 apiVersion: "argoproj.io/v1alpha1",
                 kind: "ClusterAnalysisTemplate",
                 metadata: { name: `canary-${app}`, labels: appLabels(app) },
-                spec: { metrics },
+                spec: { args: RUN_ARGS.map((arg) => ({ name: arg })), metrics },
             },
             { parent: this, dependsOn: controller },
         );
@@ -70,12 +76,19 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
                         labels: { ...appLabels(app), "canary.stage/weight": String(args.weight) },
                         annotations: args.analysis.wait ? waitAnnotations(analysisTimeoutSeconds(args.analysis)) : {},
                     },
-                    spec: { metrics },
+                    spec: {
+                        args: [
+                            { name: "run", value: runName },
+                            { name: "weight", value: String(args.weight) },
+                        ],
+                        metrics,
+                    },
                     // Output only: the run's phase and results, as the provider last saw them.
                     status: undefined,
                 },
-                // On a fresh cluster the first stage's queries need Prometheus and the ServiceMonitor.
-                { parent: this, dependsOn: [...controller, args.weightedRoute, ...args.metricsSources] },
+                // The run's first question starts the stage's window at the judge, so it starts once the
+                // route moved; on a fresh cluster the judge's queries need Prometheus and the ServiceMonitor.
+                { parent: this, dependsOn: [...controller, ...(judge ? [judge.deployment, judge.service] : []), args.weightedRoute, ...args.metricsSources] },
             );
             this.analysisRun = run;
             if (args.analysis.wait) {

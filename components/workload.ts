@@ -4,6 +4,7 @@ import type { StackConfig, TrackConfig } from "../stacks/schema";
 import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { Track, TRACKS } from "../domain/tracks";
 import { appLabels, namespacePeer, podLabels, trackName, trackSelector } from "./labels";
+import { RESTRICTED_CONTAINER, restrictedPod } from "./podSecurity";
 
 type AppConfig = StackConfig["app"];
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -33,13 +34,7 @@ export function containerSpec(app: AppConfig, track: Track, spec: TrackConfig, e
             },
             ...extraEnv,
         ],
-        securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            runAsNonRoot: true,
-            capabilities: { drop: ["ALL"] },
-            seccompProfile: { type: "RuntimeDefault" },
-        },
+        securityContext: RESTRICTED_CONTAINER,
         volumeMounts: WRITABLE_PATHS.map((mountPath, i) => ({ name: `scratch-${i}`, mountPath })),
     };
 }
@@ -54,13 +49,7 @@ export function deploymentSpec(app: AppConfig, track: Track, spec: TrackConfig, 
             metadata: { labels: podLabels(app.name, track, spec.version) },
             spec: {
                 automountServiceAccountToken: false,
-                securityContext: {
-                    runAsNonRoot: true,
-                    runAsUser: RUN_AS,
-                    runAsGroup: RUN_AS,
-                    fsGroup: RUN_AS,
-                    seccompProfile: { type: "RuntimeDefault" },
-                },
+                securityContext: { ...restrictedPod(RUN_AS), fsGroup: RUN_AS },
                 containers: [containerSpec(app, track, spec, extraEnv)],
                 volumes: WRITABLE_PATHS.map((_, i) => ({ name: `scratch-${i}`, emptyDir: {} })),
             },

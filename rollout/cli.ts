@@ -10,10 +10,12 @@
 import { optionHelp, Options, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
 import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { parseSince } from "./analyze";
-import { analysisArgs, analyzeStage, CliIo, EXIT, prometheusUrl } from "./context";
-import { ChangeSummary, editReport, judgementReport, newStageSummary, promoteSummary, Report, retrySummary, statusReport, toJson } from "./report";
+import { analysisArgs, analyzeStage, CliIo, EXIT } from "./context";
+import { prometheusUrl } from "./prometheus";
+import { toJson } from "../lib/json";
+import { ChangeSummary, editReport, judgementReport, newStageSummary, promoteSummary, Report, retrySummary, statusReport } from "./report";
 import { runStage } from "./run";
-import { judgeServer, listen } from "./serve";
+import { judgeSettings, runJudge, SERVE_OPTIONS } from "./serve";
 import { Edit, loadStack, planNext, planPromote, planRetry, planRollback, writeEdits } from "./stackFile";
 
 export { CliIo, defaultIo, EXIT } from "./context";
@@ -58,13 +60,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
     serve: {
         summary: "the judge as an HTTP service: GET /judge?namespace=&app=&weight=&run= answers analyze's decision as JSON, until SIGTERM",
-        options: [
-            ANALYSIS[0],
-            ANALYSIS[2],
-            ANALYSIS[3],
-            { name: "listen", value: "HOST:PORT", help: "where to listen (default 127.0.0.1:8080; 0.0.0.0:8080 in a pod)" },
-            HELP,
-        ],
+        options: [...SERVE_OPTIONS, HELP],
         exits: "0 stopped, 2",
         stackless: true,
     },
@@ -151,16 +147,9 @@ async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): P
     }
 }
 
-/** `serve`: the judge on `--listen` until `io.stopped()` (SIGTERM or SIGINT), then a clean close. */
+/** `serve`: the judge until SIGTERM or SIGINT (`io.stopped()`). */
 async function serve(o: Options, io: CliIo): Promise<{ code: number; report: Report }> {
-    const [, host, port] = /^(.+):(\d{1,5})$/.exec(stringOption(o, "listen") ?? "127.0.0.1:8080") ?? [];
-    if (host === undefined || Number(port) > 65535) throw new UsageError(`serve: --listen ${JSON.stringify(stringOption(o, "listen"))} is not HOST:PORT, e.g. 0.0.0.0:8080`);
-    const a = analysisArgs(o, io);
-    const server = judgeServer({ prometheus: a.client, scrapeIntervalSeconds: a.scrapeIntervalSeconds, now: io.now });
-    const address = await listen(server, host, Number(port));
-    io.err(`judge listening on http://${address.address}:${address.port} (GET /judge, /healthz)`);
-    await io.stopped();
-    await new Promise((r) => server.close(r));
+    await runJudge(judgeSettings(o), io);
     return { code: 0, report: { lines: ["judge stopped"], json: { stopped: true } } };
 }
 

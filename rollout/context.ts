@@ -2,11 +2,12 @@
  * What every `rollout` command shares: the exit codes, the injectable outside world (output, clock,
  * Prometheus, Pulumi), and the analysis options read once for `analyze` and `run`.
  */
-import { durationOption, Options, stringOption, UsageError } from "../lib/args";
+import { durationOption, Options, stringOption } from "../lib/args";
 import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { analyze } from "./analyze";
 import { checkLocalPulumi, CheckPulumi, SelectStack, selectLocalStack } from "./apply";
 import { httpPrometheus, PrometheusClient } from "./prometheus";
+import { untilSignalled } from "./serve";
 import type { StackFile } from "./stackFile";
 
 export const EXIT = { PROMOTE: 0, ROLLBACK: 1, USAGE: 2, HOLD: 3 } as const;
@@ -34,21 +35,8 @@ export const defaultIo = (root: string): CliIo => ({
     prometheus: httpPrometheus,
     selectStack: selectLocalStack,
     checkPulumi: checkLocalPulumi,
-    stopped: () => new Promise((resolve) => ["SIGTERM", "SIGINT"].forEach((signal) => process.once(signal, () => resolve()))),
+    stopped: untilSignalled,
 });
-
-/** Only an absolute http(s) URL: anything else would only show up as a HOLD after the first look. */
-export function prometheusUrl(value: string): string {
-    let url: URL;
-    try {
-        url = new URL(value);
-    } catch {
-        throw new UsageError(`--prometheus ${JSON.stringify(value)} is not a URL: write it with its scheme, e.g. http://127.0.0.1:9090`);
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--prometheus ${JSON.stringify(value)}: the scheme must be http or https, not ${url.protocol.replace(/:$/, "")}`);
-    if (url.search || url.hash) throw new UsageError(`--prometheus ${JSON.stringify(value)}: give the base URL, without a query or fragment`);
-    return value;
-}
 
 /** What `analyze` and `run` need from the options, read and checked once. */
 export interface AnalysisArgs {

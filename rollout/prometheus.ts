@@ -3,6 +3,7 @@
  * (unreachable, timeout, non-2xx, not JSON, not a vector, NaN or infinite values) is a
  * `PrometheusError` with the reason, which the analysis turns into HOLD.
  */
+import { UsageError } from "../lib/args";
 
 export class PrometheusError extends Error {
     constructor(message: string) {
@@ -60,4 +61,17 @@ export function httpPrometheus(baseUrl: string, timeoutMs = 10_000): PrometheusC
             return parseVector(body, promql);
         },
     };
+}
+
+/** Only an absolute http(s) URL: anything else would only show up as a HOLD after the first look. */
+export function prometheusUrl(value: string): string {
+    let url: URL;
+    try {
+        url = new URL(value);
+    } catch {
+        throw new UsageError(`--prometheus ${JSON.stringify(value)} is not a URL: write it with its scheme, e.g. http://127.0.0.1:9090`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--prometheus ${JSON.stringify(value)}: the scheme must be http or https, not ${url.protocol.replace(/:$/, "")}`);
+    if (url.search || url.hash) throw new UsageError(`--prometheus ${JSON.stringify(value)}: give the base URL, without a query or fragment`);
+    return value;
 }

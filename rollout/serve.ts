@@ -9,10 +9,11 @@ import * as http from "http";
 import type { AddressInfo } from "net";
 import { DEFAULT_METRICS, MetricNames, Scope } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
-import { UsageError } from "../lib/args";
+import { durationOption, Options, OptionSpec, stringOption, UsageError } from "../lib/args";
+import { toJson } from "../lib/json";
+import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { analyze, parseSince } from "./analyze";
-import type { PrometheusClient } from "./prometheus";
-import { toJson } from "./report";
+import { httpPrometheus, PrometheusClient, prometheusUrl } from "./prometheus";
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -110,7 +111,8 @@ export function judgeServer(o: JudgeServerOptions): http.Server {
             throw e;
         }
         analyze({ prometheus: o.prometheus, metrics: q.metrics, scope: q.scope, since: q.since, now, stage: q.stage, scrapeIntervalSeconds: o.scrapeIntervalSeconds }).then(
-            (j) => send(res, 200, { ...j, since: q.since.toISOString(), now: now.toISOString(), ...(q.run ? { run: q.run } : {}) }),
+            // `summary` is what an Argo web metric reads (its value, kept in the run's status): the decision first, then why.
+            (j) => send(res, 200, { summary: `${j.decision}: ${j.reasons.join("; ")}`, ...j, since: q.since.toISOString(), now: now.toISOString(), ...(q.run ? { run: q.run } : {}) }),
             (e: Error) => send(res, 500, { error: e.message }),
         );
     });
@@ -123,3 +125,57 @@ export function listen(server: http.Server, host: string, port: number): Promise
         server.listen(port, host, () => resolve(server.address() as AddressInfo));
     });
 }
+
+/** The judge's options, the same for `rollout serve` and the judge's own entry point (`judgeMain.ts`). */
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+    { name: "prometheus", value: "URL", help: "Prometheus base URL, http:// or https:// (required)" },
+    { name: "query-timeout", value: "10s", help: "longest wait for one Prometheus query (default 10s)" },
+    { name: "scrape-interval", value: "15s", help: `how often Prometheus scrapes the app; the window must cover two (default ${SCRAPE_INTERVAL_SECONDS}s, the ServiceMonitor's)` },
+    { name: "listen", value: "HOST:PORT", help: "where to listen (default 127.0.0.1:8080; 0.0.0.0:8080 in a pod)" },
+];
+
+export interface JudgeSettings {
+    readonly prometheusUrl: string;
+    readonly queryTimeoutMs: number;
+    readonly scrapeIntervalSeconds: number;
+    readonly host: string;
+    readonly port: number;
+}
+
+/** The judge's settings from its options, each checked before it listens. */
+export function judgeSettings(o: Options): JudgeSettings {
+    const prometheus = stringOption(o, "prometheus");
+    if (prometheus === undefined) throw new UsageError("serve: --prometheus URL is required");
+    const listenAt = stringOption(o, "listen") ?? "127.0.0.1:8080";
+    const [, host, port] = /^(.+):(\d{1,5})$/.exec(listenAt) ?? [];
+    if (host === undefined || Number(port) > 65535) throw new UsageError(`serve: --listen ${JSON.stringify(listenAt)} is not HOST:PORT, e.g. 0.0.0.0:8080`);
+    return {
+        prometheusUrl: prometheusUrl(prometheus),
+        queryTimeoutMs: durationOption(o, "query-timeout", 10_000, 100),
+        scrapeIntervalSeconds: durationOption(o, "scrape-interval", SCRAPE_INTERVAL_SECONDS * 1000, 1000) / 1000,
+        host,
+        port: Number(port),
+    };
+}
+
+/** What the judge needs from outside: where to say it listens, the clock, and when to stop. */
+export interface JudgeIo {
+    readonly err: (line: string) => void;
+    readonly now: () => Date;
+    /** Resolves when the judge should stop (SIGTERM or SIGINT in a process). */
+    readonly stopped: () => Promise<void>;
+    readonly prometheus?: (url: string, timeoutMs: number) => PrometheusClient;
+}
+
+/** Runs the judge until `io.stopped()`, then closes it cleanly. */
+export async function runJudge(s: JudgeSettings, io: JudgeIo): Promise<void> {
+    const client = (io.prometheus ?? httpPrometheus)(s.prometheusUrl, s.queryTimeoutMs);
+    const server = judgeServer({ prometheus: client, scrapeIntervalSeconds: s.scrapeIntervalSeconds, now: io.now });
+    const address = await listen(server, s.host, s.port);
+    io.err(`judge listening on http://${address.address}:${address.port} (GET /judge, /healthz)`);
+    await io.stopped();
+    await new Promise((r) => server.close(r));
+}
+
+/** Stops on SIGTERM (the kubelet's) or SIGINT. */
+export const untilSignalled = (): Promise<void> => new Promise((resolve) => ["SIGTERM", "SIGINT"].forEach((signal) => process.once(signal, () => resolve())));

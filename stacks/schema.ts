@@ -234,29 +234,34 @@ const istio = z.strictObject({
     gateway: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "must be <namespace>/<name> of an Istio Gateway").default("istio-system/ingressgateway"),
 });
 
-/** Argo Rollouts analysis of each stage. */
+/** The judge node image: Node.js 22 (the version the project runs on), by exact version tag. */
+export const DEFAULT_JUDGE_IMAGE = "docker.io/library/node:22.23.3-alpine";
+
+/** Argo Rollouts analysis of each stage: the judge asked every interval until it decides. */
 const analysis = z.strictObject({
     /** Run an AnalysisRun for every stage above 0. */
     enabled: z.boolean().default(true),
     /** Install the Argo Rollouts controller (Helm); false uses one the cluster already runs. */
     installController: z.boolean().default(true),
-    /** `pulumi up` of a stage waits for its AnalysisRun to succeed. */
+    /** `pulumi up` of a stage waits for its AnalysisRun to end. */
     wait: z.boolean().default(true),
+    /** Time between two questions to the judge. */
     interval: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 1m").default("1m"),
-    /** Measurements per metric in one run. */
-    count: z.number().int().min(1).max(100).default(5),
-    /** Failed measurements a metric tolerates before the run fails. */
-    failureLimit: z.number().int().min(0).default(1),
-    /** Inconclusive measurements (too few requests, no data) before the run is inconclusive. */
-    inconclusiveLimit: z.number().int().min(0).default(2),
-    /** Rate window of each measurement's queries. */
-    window: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 5m").default("5m"),
-    /** Canary requests within the window below which a measurement is inconclusive, not failed. */
-    minRequests: z.number().int().min(1).default(50),
-    /** Canary p95 above this factor times stable's p95 fails a measurement. */
-    latencyP95VsStable: factor(1.5),
+    /** The longest a stage is judged: HOLD until then ends the run Inconclusive. */
+    deadline: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 30m").default("30m"),
     /** The stage's attempt: a new value starts a new AnalysisRun for the same stage (`rollout retry`). */
     attempt: z.number().int("must be a whole number").min(0, "must be 0 or more").default(0),
+    /** The judge service (`rollout serve`) the run asks. */
+    judge: z
+        .strictObject({
+            /** Run the judge in the app's namespace: a Node image with the judge's code in a ConfigMap. */
+            install: z.boolean().default(true),
+            /** The node image the installed judge runs (any Node.js 22+; pin by digest with image@sha256:...). */
+            image: image.default(DEFAULT_JUDGE_IMAGE),
+            /** A judge that runs elsewhere, its base URL; required when `install` is false. */
+            url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://judge.example:8080" }).optional(),
+        })
+        .prefault({}),
 });
 
 const tls = z.strictObject({
@@ -386,6 +391,15 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
             path: ["monitoring", "retention"],
             message: `must cover the SLO period (canary:alerts.slo.periodDays = ${c.alerts.slo.periodDays} days): the error-budget panel and burn rates read that far back`,
         });
+    }
+    if (c.analysis.enabled && !c.analysis.judge.install && c.analysis.judge.url === undefined) {
+        issues.push({ path: ["analysis", "judge", "url"], message: "is required when canary:analysis.judge.install is false: the judge (rollout serve) the stage's analysis asks" });
+    }
+    if (c.analysis.judge.install && c.analysis.judge.url !== undefined) {
+        issues.push({ path: ["analysis", "judge", "url"], message: "is used only when canary:analysis.judge.install is false: the installed judge is asked" });
+    }
+    if (c.analysis.enabled && durationSeconds(c.analysis.deadline) < 2 * durationSeconds(c.analysis.interval)) {
+        issues.push({ path: ["analysis", "deadline"], message: `must be at least two intervals (canary:analysis.interval = ${c.analysis.interval}): the judge needs more than one look` });
     }
     if (!c.monitoring.install) {
         if (c.analysis.enabled && c.monitoring.prometheusUrl === undefined) {

@@ -32,7 +32,9 @@ describe("bring your own add-ons (monitoring, Argo Rollouts, cert-manager, loggi
         for (const rule of ofType(resources, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")) assert.strictEqual(rule.inputs.metadata.labels.release, "kube-prometheus-stack", rule.name);
         assert.strictEqual(byName(resources, "dashboard-dashboard").inputs.metadata.namespace, "observability");
         const run = ofType(resources, "kubernetes:argoproj.io/v1alpha1:AnalysisRun")[0];
-        assert.ok(run.inputs.spec.metrics.every((m: any) => m.provider.prometheus.address === "http://prometheus-operated.observability:9090"));
+        // The judge the program runs reads the existing Prometheus.
+        assert.ok(run.inputs.spec.metrics.every((m: any) => m.provider.web.url.startsWith("http://canary-judge.podinfo.svc:8080/judge?")));
+        assert.ok(byName(resources, "delivery-judge-deployment").inputs.spec.template.spec.containers[0].command.includes("http://prometheus-operated.observability:9090"));
         const netpol = byName(resources, "podinfo-netpol").inputs;
         assert.ok(JSON.stringify(netpol.spec.ingress).includes('"kubernetes.io/metadata.name":"observability"'), "the existing monitoring namespace may scrape the pods");
         // An existing Gateway's owner manages its listeners and certificates: no cert-manager objects here.

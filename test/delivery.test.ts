@@ -1,11 +1,17 @@
 /** Progressive delivery (Argo Rollouts analysis per stage), TLS (cert-manager, ACM) and Istio routing. */
 import * as assert from "assert";
-import { analysisRunName, analysisTimeoutSeconds, errorExcessQuery, latencyRatioQuery, NEVER, runVerdict, TERMINAL_PHASES } from "../components/analysis";
-import { RECORD } from "../components/rules";
+import { spawn } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { analysisRunName, analysisTimeoutSeconds, judgeUrl, measurementCount, runVerdict, TERMINAL_PHASES } from "../components/analysis";
+import { judgeBundle } from "../components/judge";
 import { CHARTS } from "../components/versions";
-import { APP_LABELS, DEFAULT_METRICS, durationSeconds, errorRatio, latencyQuantile } from "../domain/promql";
+import { DEFAULT_METRICS, durationSeconds } from "../domain/promql";
+import { DEFAULT_JUDGE_IMAGE } from "../stacks/schema";
 import { byName, changedBetween, DEV_STACK, ofType, Registered, runProgram, RunOptions, suiteConfig } from "./harness";
-import { waitForMatches } from "./tools";
+import { tempDir, waitForMatches } from "./tools";
 
 const RUN = "kubernetes:argoproj.io/v1alpha1:AnalysisRun";
 const scope = { namespace: "podinfo", app: "podinfo" };
@@ -15,26 +21,52 @@ function analysisRuns(resources: Registered[]): Registered[] {
 }
 
 /**
- * An Argo Rollouts condition (an expr-lang expression over `result`) as JavaScript: only the forms
- * the program writes (`len`, `isNaN`, `isInf`, comparisons, `&&`, `false`).
+ * An Argo Rollouts condition over a web metric's string value, for the one form the program writes:
+ * `result startsWith "<WORD>"` (expr-lang's string operator).
  */
-function argoCondition(condition: string, result: number[]): boolean {
-    const js = condition.replace(/len\(result\)/g, "result.length").replace(/!isInf\(/g, "!isInf(");
-    return new Function("result", "isNaN", "isInf", `return (${js});`)(result, Number.isNaN, (x: number) => x === Infinity || x === -Infinity);
+function argoCondition(condition: string, result: string): boolean {
+    const m = /^result startsWith "([A-Z]+)"$/.exec(condition);
+    assert.ok(m, `a condition this test does not read: ${condition}`);
+    return result.startsWith(m[1]);
+}
+
+/** A measurement's phase by Argo's rules (utils/evaluate/evaluate.go v1.8.0, EvaluateResult); `null` is a failed request (Error). */
+function argoMeasurement(metric: any, value: string | null): string {
+    if (value === null) return "Error";
+    const success = argoCondition(metric.successCondition, value);
+    const failure = argoCondition(metric.failureCondition, value);
+    if (failure) return "Failed";
+    return success ? "Successful" : "Inconclusive";
 }
 
 /**
- * A measurement's phase by Argo's rules: no failure condition means a false success condition is a
- * failure; neither true is inconclusive (argoproj/argo-rollouts utils/evaluate/evaluate.go).
+ * The metric's phase after these answers by Argo's rules (analysis/analysis.go v1.8.0: the counters of
+ * runMeasurements, then assessMetricStatus and assessMetricFailureInconclusiveOrError, with
+ * defaults.DefaultConsecutiveErrorLimit 4). "Running" while it goes on; answers after the end are not asked.
  */
-function argoMeasurement(metric: { successCondition?: string; failureCondition?: string }, result: number[]): string {
-    let success = metric.successCondition ? argoCondition(metric.successCondition, result) : false;
-    let failure = metric.failureCondition ? argoCondition(metric.failureCondition, result) : false;
-    if (!metric.successCondition && !metric.failureCondition) return "Successful";
-    if (metric.successCondition && !metric.failureCondition) failure = !success;
-    if (!metric.successCondition && metric.failureCondition) success = !failure;
-    if (failure) return "Failed";
-    return success ? "Successful" : "Inconclusive";
+function argoMetricPhase(metric: any, answers: (string | null)[]): { phase: string; asked: number } {
+    const r = { count: 0, failed: 0, inconclusive: 0, consecutiveError: 0, consecutiveSuccess: 0 };
+    const consecutiveErrorLimit = metric.consecutiveErrorLimit ?? 4;
+    for (let i = 0; i < answers.length; i++) {
+        const phase = argoMeasurement(metric, answers[i]);
+        if (phase === "Error") (r.consecutiveError++, (r.consecutiveSuccess = 0));
+        else {
+            r.count++;
+            r.consecutiveError = 0;
+            r.consecutiveSuccess = phase === "Successful" ? r.consecutiveSuccess + 1 : 0;
+            if (phase === "Failed") r.failed++;
+            if (phase === "Inconclusive") r.inconclusive++;
+        }
+        let ended: string | undefined;
+        if (metric.failureLimit >= 0 && r.failed > metric.failureLimit) ended = "Failed";
+        if (r.inconclusive > metric.inconclusiveLimit) ended = "Inconclusive";
+        if (r.consecutiveError > consecutiveErrorLimit) ended = "Error";
+        if (!ended && metric.consecutiveSuccessLimit > 0 && r.consecutiveSuccess >= metric.consecutiveSuccessLimit) ended = "Successful";
+        // Count reached with both limits applicable and neither reached: Inconclusive.
+        if (!ended && r.count >= metric.count) ended = "Inconclusive";
+        if (ended) return { phase: ended, asked: i + 1 };
+    }
+    return { phase: "Running", asked: answers.length };
 }
 
 describe("analysis (pure)", () => {
@@ -52,55 +84,131 @@ describe("analysis (pure)", () => {
         });
     }
 
-    it("durations and the wait timeout: every measurement plus a margin", () => {
+    it("durations and the wait timeout: every question until the deadline, plus a margin", () => {
         assert.deepStrictEqual(["30s", "1m", "2h"].map(durationSeconds), [30, 60, 7200]);
         assert.throws(() => durationSeconds("1 minute"));
-        assert.strictEqual(analysisTimeoutSeconds({ count: 5, interval: "1m" } as any), 5 * 60 + 180);
+        assert.strictEqual(measurementCount({ interval: "1m", deadline: "30m" } as any), 30);
+        assert.strictEqual(measurementCount({ interval: "45s", deadline: "10m" } as any), 14, "the deadline rounds up to a whole question");
+        assert.strictEqual(analysisTimeoutSeconds({ interval: "1m", deadline: "30m" } as any), 30 * 60 + 180);
     });
 
-    it("the analysis queries are built from the alert rules' builders", () => {
-        const input = { scope, metrics: DEFAULT_METRICS, analysis: { window: "5m" } as any, errorRatioVsStable: 2, errorRatioFloor: 0.01, prometheusUrl: "x" };
-        const canaryRatio = errorRatio(DEFAULT_METRICS, scope, "5m", APP_LABELS, ['track="canary"']);
-        const stableRatio = errorRatio(DEFAULT_METRICS, scope, "5m", APP_LABELS, ['track="stable"']);
-        assert.strictEqual(errorExcessQuery(input), `${canaryRatio} - on (namespace, app) (2 * clamp_min(${stableRatio}, 0.01))`);
+    it("the judge's URL: the app, stages and metric contract fixed, the run and the stage as Argo arguments", () => {
+        const url = judgeUrl("http://canary-judge.podinfo.svc:8080/", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100] });
         assert.strictEqual(
-            latencyRatioQuery(input),
-            `${latencyQuantile(DEFAULT_METRICS, scope, 0.95, "5m", APP_LABELS, ['track="canary"'])} / on (namespace, app) ${latencyQuantile(DEFAULT_METRICS, scope, 0.95, "5m", APP_LABELS, ['track="stable"'])}`,
+            url,
+            "http://canary-judge.podinfo.svc:8080/judge?namespace=podinfo&app=podinfo&stages=5%2C25%2C50%2C100&duration=http_request_duration_seconds&excludedPaths=healthz%2Creadyz%2Cmetrics&run={{args.run}}&weight={{args.weight}}",
         );
+        // What the judge reads once Argo substituted the arguments.
+        const asked = new URL(url.replace("{{args.run}}", "podinfo-6-8-0-w25").replace("{{args.weight}}", "25"));
+        assert.deepStrictEqual(Object.fromEntries(asked.searchParams), {
+            namespace: "podinfo",
+            app: "podinfo",
+            stages: "5,25,50,100",
+            duration: "http_request_duration_seconds",
+            excludedPaths: "healthz,readyz,metrics",
+            run: "podinfo-6-8-0-w25",
+            weight: "25",
+        });
     });
 });
 
 describe("progressive delivery: one AnalysisRun per stage", () => {
     const run = (opts: RunOptions) => runProgram(opts).then((r) => (assert.ifError(r.error), r));
 
-    it("installs Argo Rollouts (pinned) and a ClusterAnalysisTemplate whose queries are the rules' builders' output", async () => {
+    it("installs Argo Rollouts (pinned) and a ClusterAnalysisTemplate with one metric: the judge, asked until it decides", async () => {
         const { resources } = await run({ stack: "dev", config: { weight: 5 } });
         const release = byName(resources, "delivery-argo-rollouts").inputs;
         assert.deepStrictEqual([release.chart, release.version, release.namespace], ["argo-rollouts", CHARTS.argoRollouts.version, "argo-rollouts"]);
         const template = byName(resources, "delivery-template").inputs;
-        const metrics = Object.fromEntries(template.spec.metrics.map((m: any) => [m.name, m]));
-        assert.deepStrictEqual(Object.keys(metrics), ["canary-requests", "error-ratio-vs-stable", "latency-p95-vs-stable"]);
-        const rules = byName(resources, "alerts-rules").inputs.spec.groups.flatMap((g: any) => g.rules);
-        const recorded = rules.find((r: any) => r.record === RECORD.errorRatio).expr;
-        assert.strictEqual(recorded, errorRatio(DEFAULT_METRICS, scope, "5m"), "the recording rule is the builder's output");
-        assert.ok(metrics["error-ratio-vs-stable"].provider.prometheus.query.includes(errorRatio(DEFAULT_METRICS, scope, "5m", APP_LABELS, ['track="canary"'])));
-        assert.strictEqual(metrics["error-ratio-vs-stable"].provider.prometheus.address, "http://kps-prometheus.monitoring.svc.cluster.local:9090");
-        for (const m of Object.values<any>(metrics)) {
-            // Empty results and NaN meet no condition: inconclusive, never failed, never an error on result[0].
-            assert.match(m.successCondition, /^len\(result\) > 0 && !isNaN\(result\[0\]\) && !isInf\(result\[0\]\) && /);
-            if (m.failureCondition !== NEVER) assert.match(m.failureCondition, /^len\(result\) > 0 && !isNaN\(result\[0\]\) && !isInf\(result\[0\]\) && /);
-            assert.deepStrictEqual([m.interval, m.count, m.failureLimit, m.inconclusiveLimit], ["1m", 5, 1, 2]);
-        }
-        assert.match(metrics["canary-requests"].successCondition, />= 50$/);
-        // Each metric's measurement as Argo Rollouts rates it (utils/evaluate/evaluate.go, EvaluateResult).
-        const phase = (name: string, result: number[]) => argoMeasurement(metrics[name], result);
+        assert.deepStrictEqual(template.spec.args, [{ name: "run" }, { name: "weight" }]);
+        const [metric] = template.spec.metrics;
+        assert.strictEqual(template.spec.metrics.length, 1, "no threshold metrics beside the judge");
         assert.deepStrictEqual(
-            [[], [NaN], [10], [49], [50], [500]].map((r) => phase("canary-requests", r)),
-            ["Inconclusive", "Inconclusive", "Inconclusive", "Inconclusive", "Successful", "Successful"],
-            "too few canary requests is inconclusive, never failed",
+            { ...metric, provider: undefined },
+            {
+                name: "judge",
+                interval: "1m",
+                count: 30,
+                failureLimit: 0,
+                inconclusiveLimit: 30,
+                consecutiveSuccessLimit: 1,
+                successCondition: 'result startsWith "PROMOTE"',
+                failureCondition: 'result startsWith "ROLLBACK"',
+                provider: undefined,
+            },
         );
-        assert.deepStrictEqual([[], [NaN], [-0.01], [0], [0.02]].map((r) => phase("error-ratio-vs-stable", r)), ["Inconclusive", "Inconclusive", "Successful", "Successful", "Failed"]);
-        assert.deepStrictEqual([[], [Infinity], [1.2], [1.5], [1.6]].map((r) => phase("latency-p95-vs-stable", r)), ["Inconclusive", "Inconclusive", "Successful", "Successful", "Failed"]);
+        assert.deepStrictEqual(metric.provider.web, { url: judgeUrl("http://canary-judge.podinfo.svc:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100] }), jsonPath: "{$.summary}", timeoutSeconds: 30 });
+    });
+
+    it("Argo Rollouts' own rules turn the judge's answers into the run's end: PROMOTE Successful, ROLLBACK Failed, HOLD until the deadline then Inconclusive", async () => {
+        const { resources } = await run({ stack: "dev", config: { weight: 5, analysis: { interval: "1m", deadline: "5m" } } });
+        const [metric] = byName(resources, "delivery-template").inputs.spec.metrics;
+        const PROMOTE = "PROMOTE: errors: no regression; latency: no regression";
+        const ROLLBACK = "ROLLBACK: errors: canary 40/200 5xx (20.00%) vs stable 0.50%; regression";
+        const HOLD = "HOLD: not enough evidence yet for either decision";
+        const cases: [string, (string | null)[], { phase: string; asked: number }][] = [
+            ["PROMOTE at once", [PROMOTE], { phase: "Successful", asked: 1 }],
+            ["HOLD, then PROMOTE", [HOLD, HOLD, PROMOTE], { phase: "Successful", asked: 3 }],
+            ["ROLLBACK at once", [ROLLBACK], { phase: "Failed", asked: 1 }],
+            ["HOLD, then ROLLBACK", [HOLD, HOLD, HOLD, ROLLBACK], { phase: "Failed", asked: 4 }],
+            ["HOLD until the deadline", [HOLD, HOLD, HOLD, HOLD, HOLD, PROMOTE], { phase: "Inconclusive", asked: 5 }],
+            ["still HOLD before the deadline", [HOLD, HOLD], { phase: "Running", asked: 2 }],
+            ["an unreachable judge now and then", [null, HOLD, null, PROMOTE], { phase: "Successful", asked: 4 }],
+            ["an unreachable judge five times in a row", [null, null, null, null, null], { phase: "Error", asked: 5 }],
+        ];
+        for (const [what, answers, want] of cases) assert.deepStrictEqual(argoMetricPhase(metric, answers), want, what);
+        // Each phase the run can end in stops `pulumi up`'s wait.
+        for (const [, , want] of cases.filter(([, , w]) => w.phase !== "Running")) assert.ok((TERMINAL_PHASES as readonly string[]).includes(want.phase));
+    });
+
+    it("the judge runs in the app namespace: the bundled `rollout serve` in a ConfigMap, the pinned node image, hardened, rolled on a new bundle", async () => {
+        const { resources } = await run({ stack: "dev", config: { weight: 5 } });
+        const code = byName(resources, "delivery-judge-code").inputs;
+        assert.deepStrictEqual([code.metadata.name, code.metadata.namespace], ["canary-judge", "podinfo"]);
+        assert.strictEqual(code.data["judge.js"], judgeBundle());
+        const d = byName(resources, "delivery-judge-deployment").inputs;
+        const c = d.spec.template.spec.containers[0];
+        assert.strictEqual(c.image, DEFAULT_JUDGE_IMAGE);
+        assert.deepStrictEqual(c.command, ["node", "/judge/judge.js", "--prometheus", "http://kps-prometheus.monitoring.svc.cluster.local:9090", "--listen", "0.0.0.0:8080"]);
+        assert.strictEqual(d.spec.template.metadata.annotations["canary.judge/code-sha256"], createHash("sha256").update(judgeBundle()).digest("hex"));
+        assert.deepStrictEqual(d.spec.template.spec.volumes, [{ name: "code", configMap: { name: "canary-judge" } }]);
+        assert.strictEqual(byName(resources, "delivery-judge-service").inputs.spec.ports[0].port, 8080);
+        const runs = analysisRuns(resources);
+        for (const dep of ["delivery-judge-deployment", "delivery-judge-service"]) assert.ok(runs[0].dependencies.includes(byName(resources, dep).urn), `the run waits for ${dep}`);
+        // Bring your own judge: nothing installed, the run asks the given URL.
+        const byo = await run({ stack: "dev", config: { weight: 5, analysis: { judge: { install: false, url: "http://judge.ops:8080" } } } });
+        assert.ok(!byo.resources.some((r) => r.name.startsWith("delivery-judge")));
+        assert.match(analysisRuns(byo.resources)[0].inputs.spec.metrics[0].provider.web.url, /^http:\/\/judge\.ops:8080\/judge\?namespace=podinfo&/);
+        const missing = await runProgram({ stack: "dev", config: { analysis: { judge: { install: false } } } });
+        assert.match(missing.error?.message ?? "", /canary:analysis\.judge\.url = \(not set\): is required when canary:analysis\.judge\.install is false/);
+        const short = await runProgram({ stack: "dev", config: { analysis: { interval: "5m", deadline: "5m" } } });
+        assert.match(short.error?.message ?? "", /canary:analysis\.deadline = "5m": must be at least two intervals/);
+    });
+
+    it("the judge's bundle runs on a plain node: it answers /healthz, and HOLD when its Prometheus is unreachable", async () => {
+        const dir = tempDir("judge-bundle");
+        fs.writeFileSync(path.join(dir, "judge.js"), judgeBundle());
+        const port = await new Promise<number>((resolve) => {
+            const s = net.createServer().listen(0, "127.0.0.1", () => {
+                const p = (s.address() as net.AddressInfo).port;
+                s.close(() => resolve(p));
+            });
+        });
+        const judge = spawn(process.execPath, [path.join(dir, "judge.js"), "--prometheus", "http://127.0.0.1:9", "--listen", `127.0.0.1:${port}`], { stdio: "ignore" });
+        try {
+            const base = `http://127.0.0.1:${port}`;
+            const until = Date.now() + 10_000;
+            while (!(await fetch(`${base}/healthz`).then((r) => r.ok, () => false))) {
+                assert.ok(Date.now() < until, "the bundled judge did not start");
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            const body = await (await fetch(`${base}/judge?namespace=podinfo&app=podinfo&weight=5&since=5m`)).json();
+            assert.strictEqual(body.decision, "HOLD");
+            assert.match(body.summary, /^HOLD: Prometheus at http:\/\/127\.0\.0\.1:9 is unreachable/);
+        } finally {
+            await new Promise((r) => (judge.once("exit", r), judge.kill("SIGTERM")));
+        }
+        assert.strictEqual(judge.exitCode, 0, "SIGTERM stops it cleanly");
     });
 
     it("the run's name is the same for the same stage, new for a new stage or version; none at weight 0", async () => {
@@ -131,7 +239,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
             const [analysis] = analysisRuns(resources);
             assert.deepStrictEqual(analysis.inputs.metadata.annotations, {
                 "pulumi.com/waitFor": "jsonpath={$[?@.phase=='Successful' || @.phase=='Failed' || @.phase=='Error' || @.phase=='Inconclusive']}",
-                "pulumi.com/timeoutSeconds": "480",
+                "pulumi.com/timeoutSeconds": "1980",
             });
             assert.ok(analysis.dependencies.includes(byName(resources, route).urn), `the run depends on ${route}`);
             // On a fresh cluster the first stage's queries need Prometheus and the ServiceMonitor first.
@@ -139,6 +247,10 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
                 assert.ok(analysis.dependencies.includes(byName(resources, source).urn), `the run depends on ${source}`);
             }
             assert.deepStrictEqual(analysis.inputs.spec.metrics, byName(resources, "delivery-template").inputs.spec.metrics);
+            assert.deepStrictEqual(analysis.inputs.spec.args, [
+                { name: "run", value: analysis.inputs.metadata.name },
+                { name: "weight", value: "5" },
+            ]);
         });
     }
 
@@ -217,12 +329,12 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         assert.deepStrictEqual(resources.filter((r) => r.name.startsWith("delivery")), []);
     });
 
-    it("interval, count and limits come from config", async () => {
-        const { resources } = await run({ stack: "prod", config: { weight: 5, analysis: { interval: "30s", count: 10, failureLimit: 2, inconclusiveLimit: 3 } } });
+    it("interval and deadline come from config: the questions, their limits and the wait follow", async () => {
+        const { resources } = await run({ stack: "prod", config: { weight: 5, analysis: { interval: "30s", deadline: "10m" } } });
         const [analysis] = analysisRuns(resources);
-        const m = analysis.inputs.spec.metrics[1];
-        assert.deepStrictEqual([m.interval, m.count, m.failureLimit, m.inconclusiveLimit], ["30s", 10, 2, 3]);
-        assert.strictEqual(analysis.inputs.metadata.annotations["pulumi.com/timeoutSeconds"], String(10 * 30 + 180));
+        const m = analysis.inputs.spec.metrics[0];
+        assert.deepStrictEqual([m.interval, m.count, m.failureLimit, m.inconclusiveLimit, m.consecutiveSuccessLimit], ["30s", 20, 0, 20, 1]);
+        assert.strictEqual(analysis.inputs.metadata.annotations["pulumi.com/timeoutSeconds"], String(20 * 30 + 180));
     });
 });
 
@@ -303,7 +415,7 @@ describe("Istio routing", () => {
             { name: "canary", labels: { track: "canary" } },
         ]);
         const vs = byName(resources, "route-virtualservice");
-        for (const d of ofType(resources, "kubernetes:apps/v1:Deployment")) assert.ok(vs.dependencies.includes(d.urn));
+        for (const d of ofType(resources, "kubernetes:apps/v1:Deployment").filter((d) => d.name.startsWith("podinfo-"))) assert.ok(vs.dependencies.includes(d.urn), d.name);
         const from = byName(resources, "podinfo-netpol").inputs.spec.ingress[0].from;
         assert.strictEqual(from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"], "istio-system");
     });

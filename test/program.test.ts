@@ -18,8 +18,11 @@ const ANALYSIS_RUN = "kubernetes:argoproj.io/v1alpha1:AnalysisRun";
 
 const WEIGHTS = [0, 5, 25, 50, 100];
 
+/** The app's two Deployments (not the judge's). */
 function deploymentUrns(resources: Registered[]): string[] {
-    return ofType(resources, DEPLOYMENT).map((d) => d.urn);
+    return ofType(resources, DEPLOYMENT)
+        .filter((d) => d.name.startsWith("podinfo-"))
+        .map((d) => d.urn);
 }
 
 /** The routers a stage is tested on: prod's ALB, dev's Gateway API, and dev on the retired ingress-nginx. */

@@ -1,0 +1,103 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import * as esbuild from "esbuild";
+import * as path from "path";
+import { RESTRICTED_CONTAINER, restrictedPod } from "./podSecurity";
+
+/** The judge's name in the app namespace (Deployment, Service, ConfigMap) and its port. */
+export const JUDGE_NAME = "canary-judge";
+export const JUDGE_PORT = 8080;
+/** The uid of the `node` user in the official Node.js images. */
+const NODE_UID = 1000;
+/** The judge's entry point: `rollout serve` without the rest of the command. */
+const ENTRY = path.join(__dirname, "..", "rollout", "judgeMain.ts");
+
+let bundled: string | undefined;
+
+/**
+ * The judge's code as one CommonJS file for Node.js 22 (esbuild): what `rollout serve` runs, with
+ * its imports (domain/, lib/, the Prometheus client), and nothing a plain `node` lacks. Built once
+ * per program run; the same sources give the same bytes.
+ */
+export function judgeBundle(): string {
+    bundled ??= esbuild.buildSync({ entryPoints: [ENTRY], bundle: true, platform: "node", target: "node22", format: "cjs", write: false, legalComments: "none", logLevel: "silent" })
+        .outputFiles[0].text;
+    return bundled;
+}
+
+/** The judge's in-cluster URL. */
+export function judgeServiceUrl(namespace: string): string {
+    return `http://${JUDGE_NAME}.${namespace}.svc:${JUDGE_PORT}`;
+}
+
+const LABELS = { "app.kubernetes.io/name": JUDGE_NAME, "app.kubernetes.io/part-of": "canary" };
+
+/** The judge's Deployment spec: the node image running the bundle from the ConfigMap, hardened as the app's pods. */
+export function judgeDeploymentSpec(image: string, prometheusUrl: string, codeHash: string): k8s.types.input.apps.v1.DeploymentSpec {
+    const probe = { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, timeoutSeconds: 2 };
+    return {
+        replicas: 1,
+        selector: { matchLabels: { "app.kubernetes.io/name": JUDGE_NAME } },
+        template: {
+            // A new bundle rolls the pod: the ConfigMap's content alone would not.
+            metadata: { labels: LABELS, annotations: { "canary.judge/code-sha256": codeHash } },
+            spec: {
+                automountServiceAccountToken: false,
+                securityContext: restrictedPod(NODE_UID),
+                containers: [
+                    {
+                        name: "judge",
+                        image,
+                        command: ["node", "/judge/judge.js", "--prometheus", prometheusUrl, "--listen", `0.0.0.0:${JUDGE_PORT}`],
+                        ports: [{ name: "http", containerPort: JUDGE_PORT, protocol: "TCP" }],
+                        readinessProbe: probe,
+                        livenessProbe: { ...probe, initialDelaySeconds: 5 },
+                        resources: { requests: { cpu: "20m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+                        securityContext: RESTRICTED_CONTAINER,
+                        volumeMounts: [{ name: "code", mountPath: "/judge", readOnly: true }],
+                    },
+                ],
+                volumes: [{ name: "code", configMap: { name: JUDGE_NAME } }],
+            },
+        },
+    };
+}
+
+export interface JudgeArgs {
+    readonly namespace: pulumi.Input<string>;
+    readonly image: string;
+    /** The Prometheus the judge reads. */
+    readonly prometheusUrl: string;
+}
+
+/** The judge service in the app's namespace: its code in a ConfigMap, a Deployment running it, a Service. */
+export class Judge extends pulumi.ComponentResource {
+    public readonly deployment: k8s.apps.v1.Deployment;
+    public readonly service: k8s.core.v1.Service;
+
+    constructor(name: string, args: JudgeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("canary:delivery:Judge", name, {}, opts);
+        const code = judgeBundle();
+        const configMap = new k8s.core.v1.ConfigMap(
+            `${name}-code`,
+            { metadata: { name: JUDGE_NAME, namespace: args.namespace, labels: LABELS }, data: { "judge.js": code } },
+            { parent: this },
+        );
+        const hash = createHash("sha256").update(code).digest("hex");
+        this.deployment = new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            { metadata: { name: JUDGE_NAME, namespace: args.namespace, labels: LABELS }, spec: judgeDeploymentSpec(args.image, args.prometheusUrl, hash) },
+            { parent: this, dependsOn: [configMap] },
+        );
+        this.service = new k8s.core.v1.Service(
+            `${name}-service`,
+            {
+                metadata: { name: JUDGE_NAME, namespace: args.namespace, labels: LABELS },
+                spec: { selector: { "app.kubernetes.io/name": JUDGE_NAME }, ports: [{ name: "http", port: JUDGE_PORT, targetPort: "http", protocol: "TCP" }] },
+            },
+            { parent: this },
+        );
+        this.registerOutputs({ service: this.service.metadata.name });
+    }
+}
