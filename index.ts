@@ -11,6 +11,8 @@ import { ProgressiveDelivery } from "./components/progressiveDelivery";
 import { ingressHttp01Solver, Tls, tlsSecretName } from "./components/tls";
 import { CanaryDashboard } from "./components/dashboard";
 import { Logging } from "./components/logging";
+import { analysisRunName } from "./components/analysis";
+import { LoadTest, loadTarget } from "./components/loadTest";
 import { otlpEndpoint, Tracing, tracingEnv } from "./components/tracing";
 import { MonitoringStack, prometheusUrl } from "./components/monitoring";
 import { LOGGING_NAMESPACE, Namespaces } from "./components/namespaces";
@@ -122,6 +124,22 @@ export = async () => {
               k8s,
           )
         : undefined;
+    // Traffic for the stage's analysis, through the router, so the stage's weights split it.
+    const target = loadTarget(cfg, usesCertManager(cfg));
+    if (cfg.loadTest.enabled && target !== undefined) {
+        const loadArgs = {
+            namespace,
+            loadTest: cfg.loadTest,
+            weight: cfg.weight,
+            jobName: analysisRunName(`${app.name}-load`, app.canary.version, cfg.weight, cfg.analysis.attempt),
+            image: cfg.analysis.judge.image,
+            target,
+            host: app.host,
+            duration: cfg.loadTest.duration ?? cfg.analysis.deadline,
+            weightedRoute,
+        };
+        new LoadTest("load", loadArgs, k8s);
+    }
     // What the next run's guards read is written only for an update that passed: Pulumi keeps a
     // stack's previous outputs when the program fails before registering them (pulumi/pulumi
     // step_executor.go: "If there was an error, we only replace outputs that have new outputs"), so

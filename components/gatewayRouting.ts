@@ -12,6 +12,11 @@ const GATEWAY_API = "gateway.networking.k8s.io/v1";
 /** The controller name Envoy Gateway's chart configures (`config.envoyGateway.gateway.controllerName`). */
 export const ENVOY_GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller";
 
+/** The Service Envoy Gateway makes for the installed Gateway's proxies (named by the EnvoyProxy, so pods can reach the entry). */
+export function envoyServiceName(className: string): string {
+    return `${className}-envoy`;
+}
+
 /** The installed Gateway's listeners, by name: HTTPS serves the app, HTTP only redirects to it. */
 export const LISTENER = { http: "http", https: "https" } as const;
 
@@ -135,7 +140,7 @@ export class GatewayRouting extends pulumi.ComponentResource {
                 apiVersion: "gateway.envoyproxy.io/v1alpha1",
                 kind: "EnvoyProxy",
                 metadata: { name: proxyName, namespace: gateway.namespace },
-                spec: { provider: { type: "Kubernetes", kubernetes: { envoyService: { type: gateway.serviceType } } } },
+                spec: { provider: { type: "Kubernetes", kubernetes: { envoyService: { type: gateway.serviceType, name: envoyServiceName(gateway.className) } } } },
             },
             { parent: this, dependsOn: [controller] },
         );

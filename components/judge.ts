@@ -1,30 +1,16 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import * as esbuild from "esbuild";
-import * as path from "path";
-import { RESTRICTED_CONTAINER, restrictedPod } from "./podSecurity";
+import { bundle, bundlePodSpec } from "./bundle";
 
 /** The judge's name in the app namespace (Deployment, Service, ConfigMap) and its port. */
 export const JUDGE_NAME = "canary-judge";
 export const JUDGE_PORT = 8080;
-/** The uid of the `node` user in the official Node.js images. */
-const NODE_UID = 1000;
-/** The judge's entry point: `rollout serve` without the rest of the command. */
-const ENTRY = path.join(__dirname, "..", "rollout", "judgeMain.ts");
-
-let bundled: string | undefined;
-
 /**
- * The judge's code as one CommonJS file for Node.js 22 (esbuild): what `rollout serve` runs, with
- * its imports (domain/, lib/, the Prometheus client), and nothing a plain `node` lacks. Built once
- * per program run; the same sources give the same bytes.
+ * The judge's code: `rollout serve` without the rest of the command (its imports are domain/, lib/ and
+ * the Prometheus client), as one file.
  */
-export function judgeBundle(): string {
-    bundled ??= esbuild.buildSync({ entryPoints: [ENTRY], bundle: true, platform: "node", target: "node22", format: "cjs", write: false, legalComments: "none", logLevel: "silent" })
-        .outputFiles[0].text;
-    return bundled;
-}
+export const judgeBundle = (): string => bundle("rollout/judgeMain.ts");
 
 /** The judge's in-cluster URL. */
 export function judgeServiceUrl(namespace: string): string {
@@ -42,24 +28,18 @@ export function judgeDeploymentSpec(image: string, prometheusUrl: string, codeHa
         template: {
             // A new bundle rolls the pod: the ConfigMap's content alone would not.
             metadata: { labels: LABELS, annotations: { "canary.judge/code-sha256": codeHash } },
-            spec: {
-                automountServiceAccountToken: false,
-                securityContext: restrictedPod(NODE_UID),
-                containers: [
-                    {
-                        name: "judge",
-                        image,
-                        command: ["node", "/judge/judge.js", "--prometheus", prometheusUrl, "--listen", `0.0.0.0:${JUDGE_PORT}`],
-                        ports: [{ name: "http", containerPort: JUDGE_PORT, protocol: "TCP" }],
-                        readinessProbe: probe,
-                        livenessProbe: { ...probe, initialDelaySeconds: 5 },
-                        resources: { requests: { cpu: "20m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
-                        securityContext: RESTRICTED_CONTAINER,
-                        volumeMounts: [{ name: "code", mountPath: "/judge", readOnly: true }],
-                    },
-                ],
-                volumes: [{ name: "code", configMap: { name: JUDGE_NAME } }],
-            },
+            spec: bundlePodSpec(
+                {
+                    name: "judge",
+                    image,
+                    configMap: JUDGE_NAME,
+                    dir: "judge",
+                    file: "judge.js",
+                    args: ["--prometheus", prometheusUrl, "--listen", `0.0.0.0:${JUDGE_PORT}`],
+                    resources: { requests: { cpu: "20m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+                },
+                { ports: [{ name: "http", containerPort: JUDGE_PORT, protocol: "TCP" }], readinessProbe: probe, livenessProbe: { ...probe, initialDelaySeconds: 5 } },
+            ),
         },
     };
 }

@@ -10,6 +10,9 @@ import { CHARTS } from "./versions";
 
 const ANNOTATION = "nginx.ingress.kubernetes.io";
 
+/** The installed controller's Service: the chart's `<fullname>-controller`, and the release is named ingress-nginx. */
+export const NGINX_CONTROLLER_SERVICE = "ingress-nginx-controller";
+
 /** The ingress-nginx canary annotations for a stage: the canary Ingress gets `weight` of 100. */
 export function canaryAnnotations(weight: number): Record<string, string> {
     return {

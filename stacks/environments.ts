@@ -36,6 +36,8 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> 
         nginx: { install: true },
         // Traces beside metrics and logs: Tempo, and the app's pods exporting to it.
         tracing: { enabled: true },
+        // Nobody uses a dev app: without this traffic every stage would only HOLD.
+        loadTest: { enabled: true },
         pinnedImages: false,
         tls: { issuer: "selfsigned" },
         monitoring: { retention: "30d", storage: { size: "10Gi" }, prometheusResources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "1Gi" } } },

@@ -264,6 +264,23 @@ const analysis = z.strictObject({
         .prefault({}),
 });
 
+/** Traffic during each stage's analysis: a bounded Job per stage above 0 sending requests through the router. */
+const loadTest = z.strictObject({
+    enabled: z.boolean().default(false),
+    /** Requests per second. */
+    rate: z.number().gt(0, "must be above 0 requests per second").max(10_000, "must be at most 10000 requests per second").default(10),
+    /** How long each stage's Job sends; default: the analysis deadline. */
+    duration: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 30m").optional(),
+    path: httpPath.default("/"),
+    /** More request headers (e.g. x-canary: always to load the canary only). */
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header name"), z.string()).default({}),
+    /**
+     * The router's entry as the cluster reaches it; derived for an installed Envoy Gateway or
+     * ingress-nginx, required otherwise.
+     */
+    target: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://envoy.gateway-system.svc:443" }).optional(),
+});
+
 const tls = z.strictObject({
     /** Issue a certificate for the app host with cert-manager (nginx router, or the Gateway the stack installs). */
     enabled: z.boolean().default(true),
@@ -314,6 +331,7 @@ export const stackConfigSchema = z.strictObject({
     istio: istio.prefault({}),
     analysis: analysis.prefault({}),
     tls,
+    loadTest: loadTest.prefault({}),
     promotion: promotion.prefault({}),
     slackWebhookUrl: z.url({ protocol: /^https$/, error: "must be an https:// Slack incoming-webhook URL" }).optional(),
     pagerdutyRoutingKey: z.string().regex(/^[A-Za-z0-9]{32}$/, "must be a 32-character PagerDuty Events API v2 integration key").optional(),
@@ -335,6 +353,11 @@ export interface TrackConfig {
 export type AlbConfig = Parsed["alb"];
 export type NginxConfig = Parsed["nginx"];
 export type GatewayConfig = Parsed["gateway"];
+
+/** Whether the stack installs the router's entry (Envoy Gateway's proxies, ingress-nginx's controller), whose in-cluster address it then knows. */
+export function installsRouterEntry(c: Pick<Parsed, "router" | "gateway" | "nginx">): boolean {
+    return (c.router === "gateway" && c.gateway.install) || (c.router === "nginx" && c.nginx.install);
+}
 
 /**
  * Whether the stack issues the app host's certificate with cert-manager: for ingress-nginx, and for a
@@ -400,6 +423,9 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     }
     if (c.analysis.enabled && durationSeconds(c.analysis.deadline) < 2 * durationSeconds(c.analysis.interval)) {
         issues.push({ path: ["analysis", "deadline"], message: `must be at least two intervals (canary:analysis.interval = ${c.analysis.interval}): the judge needs more than one look` });
+    }
+    if (c.loadTest.enabled && c.loadTest.target === undefined && !installsRouterEntry(c)) {
+        issues.push({ path: ["loadTest", "target"], message: `is required when canary:loadTest.enabled is true with router ${c.router}${c.router === "gateway" || c.router === "nginx" ? " not installed by the stack" : ""}: the router's entry as the cluster reaches it` });
     }
     if (!c.monitoring.install) {
         if (c.analysis.enabled && c.monitoring.prometheusUrl === undefined) {

@@ -235,7 +235,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         ["dev", "istio", "route-virtualservice"],
     ] as const) {
         it(`${stack}/${router}: pulumi up waits for the run (waitFor, timeout), which starts after the routing moved`, async () => {
-            const { resources } = await run({ stack, config: { weight: 5, router } });
+            const { resources } = await run({ stack, config: { weight: 5, router, ...(router === "istio" ? { loadTest: { target: ISTIO_ENTRY } } : {}) } });
             const [analysis] = analysisRuns(resources);
             assert.deepStrictEqual(analysis.inputs.metadata.annotations, {
                 "pulumi.com/waitFor": "jsonpath={$[?@.phase=='Successful' || @.phase=='Failed' || @.phase=='Error' || @.phase=='Inconclusive']}",
@@ -299,7 +299,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         const a = await run({ stack: "dev", config: { weight: 25 } });
         const b = await run({ stack: "dev", config: { weight: 25, analysis: { attempt: 1 } } });
         assert.deepStrictEqual(analysisRuns(b.resources).map((r) => r.inputs.metadata.name), ["podinfo-6-8-0-w25-a1"]);
-        assert.deepStrictEqual(changedBetween(a.resources, b.resources), [`${RUN} delivery-run`]);
+        assert.deepStrictEqual(changedBetween(a.resources, b.resources), [`${RUN} delivery-run`, "kubernetes:batch/v1:Job load-job"], "a new run, and a new load for it");
         assert.strictEqual(analysisRunName("podinfo", "6.8.0", 25, 0), "podinfo-6-8-0-w25");
     });
 
@@ -389,9 +389,12 @@ describe("TLS", () => {
     });
 });
 
+/** The Istio ingress gateway's Service as pods reach it: the program cannot know it, so the load test is told. */
+const ISTIO_ENTRY = "http://istio-ingressgateway.istio-system.svc:80";
+
 describe("Istio routing", () => {
     const istio = (weight: number, previous?: number) =>
-        runProgram({ stack: "dev", config: { router: "istio", weight }, ...(previous === undefined ? {} : { previous: { stage: previous, canaryVersion: "6.8.0" } }) });
+        runProgram({ stack: "dev", config: { router: "istio", weight, loadTest: { target: ISTIO_ENTRY } }, ...(previous === undefined ? {} : { previous: { stage: previous, canaryVersion: "6.8.0" } }) });
 
     for (const weight of [0, 5, 25, 50, 100]) {
         it(`weight ${weight}: stable ${100 - weight}, canary ${weight}, sum 100, and the header route`, async () => {
@@ -425,7 +428,7 @@ describe("Istio routing", () => {
         const b = await istio(25, 5);
         assert.deepStrictEqual(
             changedBetween(a.resources, b.resources).map((c) => c.split(" ")[1]).sort(),
-            ["alerts-stage", "delivery-run", "route-virtualservice"],
+            ["alerts-stage", "delivery-run", "load-job", "route-virtualservice"],
         );
     });
 });

@@ -26,10 +26,10 @@ function deploymentUrns(resources: Registered[]): string[] {
 }
 
 /** The routers a stage is tested on: prod's ALB, dev's Gateway API, and dev on the retired ingress-nginx. */
-const ROUTED: { what: string; stack: StackName; config: Record<string, unknown>; route: string; routes: string }[] = [
-    { what: "prod (ALB)", stack: "prod", config: {}, route: `${RULE} route-weighted`, routes: RULE },
-    { what: "dev (Gateway API)", stack: "dev", config: {}, route: `${HTTP_ROUTE} route-httproute`, routes: HTTP_ROUTE },
-    { what: "dev on ingress-nginx", stack: "dev", config: { router: "nginx" }, route: `${INGRESS} route-canary`, routes: INGRESS },
+const ROUTED: { what: string; stack: StackName; config: Record<string, unknown>; route: string; routes: string; load: boolean }[] = [
+    { what: "prod (ALB)", stack: "prod", config: {}, route: `${RULE} route-weighted`, routes: RULE, load: false },
+    { what: "dev (Gateway API)", stack: "dev", config: {}, route: `${HTTP_ROUTE} route-httproute`, routes: HTTP_ROUTE, load: true },
+    { what: "dev on ingress-nginx", stack: "dev", config: { router: "nginx" }, route: `${INGRESS} route-canary`, routes: INGRESS, load: true },
 ];
 
 /** The canary's and stable's weights as the router receives them, and whether the header route comes first. */
@@ -89,16 +89,17 @@ describe("program: a stage change touches only routing", () => {
         [50, 0],
         [0, 5],
     ];
-    for (const { what, stack, config, route } of ROUTED) {
+    for (const { what, stack, config, route, load } of ROUTED) {
         for (const [from, to] of moves) {
-            it(`${what}: ${from} → ${to} changes only the weighted routing, the stage rule and the stage's AnalysisRun`, async () => {
+            it(`${what}: ${from} → ${to} changes only the weighted routing, the stage rule, the stage's AnalysisRun${load ? " and its load test" : ""}`, async () => {
                 const a = await runProgram({ stack, config: { ...config, weight: from } });
                 const b = await runProgram({ stack, config: { ...config, weight: to }, previous: { stage: from, canaryVersion: "6.8.0" } });
                 assert.ifError(a.error);
                 assert.ifError(b.error);
                 const changed = changedBetween(a.resources, b.resources);
                 // The weighted route, the rule that records the weight, and the stage's AnalysisRun (none at 0).
-                assert.deepStrictEqual(changed, [`${ANALYSIS_RUN} delivery-run`, route, `${PROMETHEUS_RULE} alerts-stage`].sort());
+                const stageObjects = [`${ANALYSIS_RUN} delivery-run`, route, `${PROMETHEUS_RULE} alerts-stage`, ...(load ? ["kubernetes:batch/v1:Job load-job"] : [])];
+                assert.deepStrictEqual(changed, stageObjects.sort());
                 assert.deepStrictEqual(byName(b.resources, "alerts-stage").inputs.spec.groups[0].rules[0].expr, `vector(${to})`);
             });
         }
@@ -315,7 +316,7 @@ describe("program: ingress-nginx (dev with canary:router nginx)", () => {
     });
 
     it("does not install it when canary:nginx.install is false", async () => {
-        const { resources } = await runProgram({ stack: "dev", config: { ...NGINX_DEV, nginx: { install: false } } });
+        const { resources } = await runProgram({ stack: "dev", config: { ...NGINX_DEV, nginx: { install: false }, loadTest: { target: "http://nginx.edge.svc:80" } } });
         assert.deepStrictEqual(
             ofType(resources, "kubernetes:helm.sh/v3:Release").filter((r) => r.inputs.chart === CHARTS.ingressNginx.chart),
             [],
@@ -335,7 +336,7 @@ describe("program: Gateway API (dev)", () => {
             ["oci://docker.io/envoyproxy/gateway-helm", CHARTS.envoyGateway.version, "envoy-gateway-system", true, undefined],
         );
         const proxy = byName(resources, "route-envoyproxy");
-        assert.deepStrictEqual(proxy.inputs.spec, { provider: { type: "Kubernetes", kubernetes: { envoyService: { type: "NodePort" } } } });
+        assert.deepStrictEqual(proxy.inputs.spec, { provider: { type: "Kubernetes", kubernetes: { envoyService: { type: "NodePort", name: "canary-envoy" } } } });
         const gatewayClass = byName(resources, "route-gatewayclass");
         assert.deepStrictEqual(gatewayClass.inputs.spec, {
             controllerName: "gateway.envoyproxy.io/gatewayclass-controller",
@@ -399,7 +400,8 @@ describe("program: Gateway API (dev)", () => {
 
     it("bring your own Gateway: canary:gateway.install false attaches the HTTPRoute to canary:gateway.parentRef and installs nothing", async () => {
         const parentRef = { name: "shared", namespace: "gateways", sectionName: "https" };
-        const { error, resources } = await runProgram({ stack: "dev", config: { weight: 25, gateway: { install: false, parentRef, namespace: "gateways" } } });
+        const entry = "https://shared-envoy.gateways.svc:443";
+        const { error, resources } = await runProgram({ stack: "dev", config: { weight: 25, gateway: { install: false, parentRef, namespace: "gateways" }, loadTest: { target: entry } } });
         assert.ifError(error);
         assert.deepStrictEqual(byName(resources, "route-httproute").inputs.spec.parentRefs, [parentRef]);
         assert.deepStrictEqual(routedWeights(resources), { stable: 75, canary: 25, header: true });

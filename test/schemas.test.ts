@@ -74,7 +74,7 @@ const validateEnvoyProxy = new Ajv({ strict: false, allErrors: true }).compile({
                         type: { enum: ["Kubernetes", "Custom", "Host"] },
                         kubernetes: {
                             type: "object",
-                            properties: { envoyService: { type: "object", properties: { type: { enum: ["ClusterIP", "LoadBalancer", "NodePort"] } } } },
+                            properties: { envoyService: { type: "object", properties: { type: { enum: ["ClusterIP", "LoadBalancer", "NodePort"] }, name: { type: "string" } } } },
                         },
                     },
                 },
@@ -150,7 +150,7 @@ const EXPECTED_KINDS = [
     "Deployment", "Service", "Ingress", "NetworkPolicy", "PodDisruptionBudget", "Namespace", "Secret", "ConfigMap",
     "TargetGroupBinding", "ServiceMonitor", "PrometheusRule", "ClusterAnalysisTemplate", "AnalysisRun",
     "ClusterIssuer", "Certificate", "VirtualService", "DestinationRule",
-    "GatewayClass", "Gateway", "HTTPRoute", "EnvoyProxy",
+    "GatewayClass", "Gateway", "HTTPRoute", "EnvoyProxy", "Job",
 ];
 const seenKinds = new Set<string>();
 
@@ -158,11 +158,11 @@ const runs: [string, RunOptions][] = [
     ["dev at 0", { stack: "dev", config: { weight: 0 } }],
     ["dev at 25", { stack: "dev", config: { weight: 25 } }],
     ["dev at 5 with ACME through the Gateway", { stack: "dev", config: { weight: 5, tls: { issuer: "acme", acmeEmail: "ops@example.com" } } }],
-    ["dev with an existing Gateway at 50", { stack: "dev", config: { weight: 50, gateway: { install: false, parentRef: { name: "shared", namespace: "gateways", sectionName: "https" } } } }],
+    ["dev with an existing Gateway at 50", { stack: "dev", config: { weight: 50, gateway: { install: false, parentRef: { name: "shared", namespace: "gateways", sectionName: "https" } }, loadTest: { target: "https://shared.gateways.svc:443" } } }],
     ["dev on ingress-nginx at 25", { stack: "dev", config: { weight: 25, router: "nginx" } }],
     ["dev after promotion", { stack: "dev", config: { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } } }],
     ["prod at 5", { stack: "prod", config: { weight: 5 } }],
-    ["dev with istio at 50", { stack: "dev", config: { weight: 50, router: "istio" } }],
+    ["dev with istio at 50", { stack: "dev", config: { weight: 50, router: "istio", loadTest: { target: "http://istio-ingressgateway.istio-system.svc:80" } } }],
     ["prod on nginx with ACME", { stack: "prod", config: { weight: 25, router: "nginx", tls: { acmeEmail: "ops@example.com" } } }],
     ["prod at 100", { stack: "prod", config: { weight: 100 } }],
     [

@@ -1,0 +1,54 @@
+import type * as k8s from "@pulumi/kubernetes";
+import * as esbuild from "esbuild";
+import * as path from "path";
+import { RESTRICTED_CONTAINER, restrictedPod } from "./podSecurity";
+
+const ROOT = path.join(__dirname, "..");
+const built = new Map<string, string>();
+
+/**
+ * One entry point (a path below the project) and its imports as one CommonJS file for Node.js 22
+ * (esbuild): code the cluster runs on a stock node image, from a ConfigMap, with no registry of ours.
+ * Built once per program run; the same sources give the same bytes.
+ */
+export function bundle(entry: string): string {
+    let code = built.get(entry);
+    if (code === undefined) {
+        const result = esbuild.buildSync({ entryPoints: [path.join(ROOT, entry)], bundle: true, platform: "node", target: "node22", format: "cjs", write: false, legalComments: "none", logLevel: "silent" });
+        code = result.outputFiles[0].text;
+        built.set(entry, code);
+    }
+    return code;
+}
+
+/** The uid of the `node` user in the official Node.js images. */
+const NODE_UID = 1000;
+
+/**
+ * A pod spec that runs one bundle on a stock node image: the ConfigMap `configMap` (holding `file`)
+ * mounted read-only at `/<dir>`, `node /<dir>/<file> ...args` as the `node` user under the restricted
+ * profile, with the given extras (ports, probes) and resources.
+ */
+export function bundlePodSpec(
+    b: { name: string; image: string; configMap: string; dir: string; file: string; args: string[]; resources: k8s.types.input.core.v1.ResourceRequirements },
+    extras: Partial<k8s.types.input.core.v1.Container> = {},
+    pod: Partial<k8s.types.input.core.v1.PodSpec> = {},
+): k8s.types.input.core.v1.PodSpec {
+    return {
+        ...pod,
+        automountServiceAccountToken: false,
+        securityContext: restrictedPod(NODE_UID),
+        containers: [
+            {
+                name: b.name,
+                image: b.image,
+                command: ["node", `/${b.dir}/${b.file}`, ...b.args],
+                ...extras,
+                resources: b.resources,
+                securityContext: RESTRICTED_CONTAINER,
+                volumeMounts: [{ name: "code", mountPath: `/${b.dir}`, readOnly: true }],
+            },
+        ],
+        volumes: [{ name: "code", configMap: { name: b.configMap } }],
+    };
+}

@@ -1,0 +1,110 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import { durationSeconds } from "../domain/promql";
+import type { GatewayConfig, NginxConfig, StackConfig } from "../stacks/schema";
+import { bundle, bundlePodSpec } from "./bundle";
+import { envoyServiceName } from "./gatewayRouting";
+import { NGINX_CONTROLLER_SERVICE } from "./nginxRouting";
+
+type LoadTestConfig = StackConfig["loadTest"];
+
+const NAME = "canary-load";
+const LABELS = { "app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "canary" };
+/** How long past its duration the Job may run before Kubernetes stops it: start-up and the last answers. */
+const DEADLINE_MARGIN_SECONDS = 120;
+
+/** The load test's code: `rollout/loadMain.ts` and what it imports, as one file. */
+export const loadBundle = (): string => bundle("rollout/loadMain.ts");
+
+/**
+ * The router's entry as pods reach it, for a router the stack installs: Envoy Gateway's proxy Service
+ * (named by the EnvoyProxy) or ingress-nginx's controller Service; HTTPS when the stack serves TLS
+ * (plain HTTP then only redirects). The configured `canary:loadTest.target` wins.
+ */
+export function loadTarget(c: { loadTest: LoadTestConfig; router: string; gateway: GatewayConfig; nginx: NginxConfig }, tls: boolean): string | undefined {
+    if (c.loadTest.target !== undefined) return c.loadTest.target;
+    const entry = tls ? { scheme: "https", port: 443 } : { scheme: "http", port: 80 };
+    const service =
+        c.router === "gateway" && c.gateway.install
+            ? `${envoyServiceName(c.gateway.className)}.${c.gateway.namespace}`
+            : c.router === "nginx" && c.nginx.install
+              ? `${NGINX_CONTROLLER_SERVICE}.${c.nginx.namespace}`
+              : undefined;
+    return service === undefined ? undefined : `${entry.scheme}://${service}.svc:${entry.port}`;
+}
+
+/** The load generator's options. */
+export function loadArgs(loadTest: LoadTestConfig, target: string, host: string, durationSpec: string): string[] {
+    const headers = Object.keys(loadTest.headers).length > 0 ? ["--headers", JSON.stringify(loadTest.headers)] : [];
+    return ["--target", target, "--host", host, "--rate", String(loadTest.rate), "--duration", durationSpec, "--path", loadTest.path, ...headers];
+}
+
+/** The Job: one try, stopped by Kubernetes at the duration plus a margin, never awaited by `pulumi up`. */
+export function loadJobSpec(image: string, args: string[], durationSpec: string, codeHash: string): k8s.types.input.batch.v1.JobSpec {
+    return {
+        backoffLimit: 0,
+        activeDeadlineSeconds: durationSeconds(durationSpec) + DEADLINE_MARGIN_SECONDS,
+        template: {
+            metadata: { labels: LABELS, annotations: { "canary.load/code-sha256": codeHash } },
+            spec: bundlePodSpec(
+                {
+                    name: "load",
+                    image,
+                    configMap: NAME,
+                    dir: "load",
+                    file: "load.js",
+                    args,
+                    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
+                },
+                {},
+                { restartPolicy: "Never" },
+            ),
+        },
+    };
+}
+
+export interface LoadTestArgs {
+    readonly namespace: pulumi.Input<string>;
+    readonly loadTest: LoadTestConfig;
+    /** The stage: a Job only above 0. */
+    readonly weight: number;
+    /** The Job's name: new for every stage and attempt, so each stage gets its own bounded run. */
+    readonly jobName: string;
+    readonly image: string;
+    readonly target: string;
+    readonly host: string;
+    /** How long to send: `canary:loadTest.duration`, or the analysis deadline. */
+    readonly duration: string;
+    /** The resource carrying the stage's weights: the load starts once they apply. */
+    readonly weightedRoute: pulumi.Resource;
+}
+
+/**
+ * The load test: its code in a ConfigMap (whatever the stage, so a stage change touches only the Job)
+ * and, above weight 0, the stage's Job running it on the judge's node image.
+ */
+export class LoadTest extends pulumi.ComponentResource {
+    public readonly job?: k8s.batch.v1.Job;
+
+    constructor(name: string, args: LoadTestArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("canary:delivery:LoadTest", name, {}, opts);
+        const code = loadBundle();
+        const configMap = new k8s.core.v1.ConfigMap(`${name}-code`, { metadata: { name: NAME, namespace: args.namespace, labels: LABELS }, data: { "load.js": code } }, { parent: this });
+        const hash = createHash("sha256").update(code).digest("hex");
+        if (args.weight <= 0) {
+            this.registerOutputs({});
+            return;
+        }
+        this.job = new k8s.batch.v1.Job(
+            `${name}-job`,
+            {
+                // `up` must not wait out the load: the stage's analysis decides, usually well before it ends.
+                metadata: { name: args.jobName, namespace: args.namespace, labels: LABELS, annotations: { "pulumi.com/skipAwait": "true" } },
+                spec: loadJobSpec(args.image, loadArgs(args.loadTest, args.target, args.host, args.duration), args.duration, hash),
+            },
+            { parent: this, dependsOn: [configMap, args.weightedRoute] },
+        );
+        this.registerOutputs({ job: this.job.metadata.name });
+    }
+}
