@@ -25,7 +25,7 @@ export function stageChangeSummary(c: StackConfig, to: number): string {
         nginx: "the canary Ingress's canary-weight annotation",
         istio: "the VirtualService's route weights",
     }[c.router];
-    const analysis = c.analysis.enabled && to > 0 ? ", and starts the stage's AnalysisRun" : "";
+    const analysis = c.analysis.enabled && to > 0 ? `, and starts the stage's AnalysisRun${c.loadTest.enabled ? " and load-test Job" : ""}` : "";
     const split = splitFor(to);
     return `stable ${split.stable}%, canary ${split.canary}%: \`pulumi up\` updates ${routing} and the stage rule (app:canary_weight:configured)${analysis}`;
 }

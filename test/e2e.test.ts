@@ -10,6 +10,7 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import * as YAML from "yaml";
+import { judgeBundle } from "../components/judge";
 import { serviceMonitorSpec } from "../components/workload";
 import { CliIo, defaultIo, main } from "../rollout/cli";
 import { loadStack } from "../rollout/stackFile";
@@ -162,11 +163,13 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         }, 20_000);
         io = { ...defaultIo(dir), out: (l) => out.push(l), err: (l) => out.push(l) };
         assert.strictEqual(await main(["next", "--stack", "dev"], io), 0, out.join("\n"));
-        // The judge as its own process over real HTTP, as it runs anywhere outside a cluster.
+        // The judge as the cluster runs it: the program's bundle on a plain node, its own process, over
+        // real HTTP (`rollout serve` is the same server; its command line is tested in rollout.test.ts).
         const judgePort = await freePort();
         judgeUrl = `http://127.0.0.1:${judgePort}`;
-        const judgeArgs = ["serve", "--prometheus", promUrl, "--listen", `127.0.0.1:${judgePort}`, "--scrape-interval", "1s"];
-        procs.push(await start(path.join(ROOT, "rollout", "bin.js"), judgeArgs, null, log));
+        fs.writeFileSync(path.join(dir, "judge.js"), judgeBundle());
+        const judgeArgs = [path.join(dir, "judge.js"), "--prometheus", promUrl, "--listen", `127.0.0.1:${judgePort}`, "--scrape-interval", "1s"];
+        procs.push(await start(process.execPath, judgeArgs, null, log));
         await waitReady(`${judgeUrl}/healthz`, 20_000);
     });
 

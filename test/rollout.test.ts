@@ -359,7 +359,7 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
         assert.strictEqual(await p.run("status", "--stack", "dev", "--json"), 0);
         const s = JSON.parse(p.out[0]);
         assert.deepStrictEqual([s.stage, s.weights, s.stable.version, s.canary.version, s.next], [50, { stable: 50, canary: 50 }, "6.7.1", "6.8.0", 100]);
-        assert.match(s.nextChange, /stable 0%, canary 100%: `pulumi up` updates the HTTPRoute's backend weights/);
+        assert.match(s.nextChange, /stable 0%, canary 100%: `pulumi up` updates the HTTPRoute's backend weights and the stage rule \(app:canary_weight:configured\), and starts the stage's AnalysisRun and load-test Job$/);
         const r = project(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8"));
         fs.renameSync(r.file, path.join(r.dir, "Pulumi.prod.yaml"));
         assert.strictEqual(await r.run("status", "--stack", "prod"), 0);
