@@ -23,7 +23,8 @@ import { checkTransition, splitFor } from "./domain/stages";
 import { checkClusterTarget, readClusterTarget } from "./stacks/cluster";
 import { ConfigError, readStackConfig } from "./stacks/config";
 import { usesCertManager } from "./stacks/schema";
-import { CANARY_VERSION_OUTPUT, readAppliedStage, STAGE_OUTPUT } from "./stacks/previous";
+import { CANARY_EVIDENCE_OUTPUT, CANARY_VERSION_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, readPrevious, STAGE_OUTPUT } from "./stacks/previous";
+import { withStage } from "./domain/evidence";
 import { checkPromotion, PROMOTED_OUTPUT } from "./stacks/promotion";
 
 export = async () => {
@@ -33,8 +34,9 @@ export = async () => {
     const cluster = readClusterTarget();
     const unnamed = checkClusterTarget(cfg.environment, cluster);
     if (unnamed) throw new ConfigError(unnamed);
+    const previous = await readPrevious();
     if (!cfg.allowStageSkip) {
-        const skip = checkTransition(await readAppliedStage(), cfg.weight, app.canary.version, cfg.stages);
+        const skip = checkTransition(previous.applied, cfg.weight, app.canary.version, cfg.stages);
         if (skip) throw new ConfigError(skip);
     }
     // prod runs only what dev promoted; checked before anything is created.
@@ -148,6 +150,14 @@ export = async () => {
     // unlock prod.
     const stagePassed = delivery?.passed ?? pulumi.output(true);
     const stableReady = workload.stable.deployment.status.apply(() => true);
+    // Evidence per version, from each passed stage's analysis: the canary's grows stage by stage; once
+    // the canary is promoted (it is the stable version now), its evidence is what other stacks read.
+    const ownEvidence = (version: string) => [previous.canaryEvidence, previous.promotionEvidence].find((e) => e?.version === version);
+    const canaryEvidence = pulumi.all([stagePassed, delivery?.evidence ?? pulumi.output(undefined)]).apply(([, e]) => {
+        if (!cfg.canaryDiffers) return undefined;
+        const before = ownEvidence(app.canary.version);
+        return e && cfg.weight > 0 ? withStage(before, app.canary.version, cfg.stages, cfg.weight, e) : before;
+    });
 
     const split = splitFor(cfg.weight);
     return {
@@ -163,6 +173,9 @@ export = async () => {
         canaryImage: app.canary.image,
         /** The version that finished its canary and became stable: what prod may run next. */
         [PROMOTED_OUTPUT]: pulumi.all([stagePassed, stableReady]).apply(() => app.stable.version),
+        [CANARY_EVIDENCE_OUTPUT]: canaryEvidence,
+        /** The promoted version's evidence: each compared stage's decision, requests, LLRs and α, as its analysis recorded them. */
+        [PROMOTION_EVIDENCE_OUTPUT]: pulumi.all([stagePassed, stableReady]).apply(() => ownEvidence(app.stable.version)),
         /** How the canary passed the promotion gate; "skipped (allowUnverified)" shows in the preview. */
         promotionCheck,
         host: app.host,

@@ -3,6 +3,7 @@
  * `judge()` as `rollout analyze`) through Argo's `web` provider. Pure: ProgressiveDelivery puts it in a
  * ClusterAnalysisTemplate and the stage's AnalysisRun.
  */
+import type { StageEvidence } from "../domain/evidence";
 import { durationSeconds, MetricNames, Scope } from "../domain/promql";
 import type { StackConfig } from "../stacks/schema";
 
@@ -50,7 +51,9 @@ export function measurementCount(a: AnalysisConfig): number {
  *   Not Reached and FailureLimit Not Violated");
  * - an unreachable judge or a non-2xx answer is an Error measurement, and five in a row (Argo's default
  *   `consecutiveErrorLimit`, 4) end the run Error.
- * The measured value is the judge's `summary` ("DECISION: reasons"), so the run's status carries why.
+ * The measured value is the judge's `gate` object (decision, reasons, requests, log-likelihood ratios,
+ * α), which Argo keeps as JSON in the run's status: the run carries why, and the evidence that
+ * promotion reads (`stageEvidence`).
  */
 export function judgeMetric(url: string, a: AnalysisConfig): Record<string, unknown> {
     const count = measurementCount(a);
@@ -61,9 +64,9 @@ export function judgeMetric(url: string, a: AnalysisConfig): Record<string, unkn
         failureLimit: 0,
         inconclusiveLimit: count,
         consecutiveSuccessLimit: 1,
-        successCondition: 'result startsWith "PROMOTE"',
-        failureCondition: 'result startsWith "ROLLBACK"',
-        provider: { web: { url, jsonPath: "{$.summary}", timeoutSeconds: 30 } },
+        successCondition: 'result.decision == "PROMOTE"',
+        failureCondition: 'result.decision == "ROLLBACK"',
+        provider: { web: { url, jsonPath: "{$.gate}", timeoutSeconds: 30 } },
     };
 }
 
@@ -132,7 +135,8 @@ export function runVerdict(name: string, status: RunStatus | undefined): string 
     const metrics = (status?.metricResults ?? [])
         .filter((m) => m.phase !== "Successful")
         .map((m) => {
-            const last = m.measurements?.[m.measurements.length - 1]?.value;
+            const answer = lastAnswer(m);
+            const last = answer ? `${answer.decision}: ${answer.reasons.join("; ")}` : undefined;
             const counts = `${m.failed ?? 0} failed, ${m.inconclusive ?? 0} inconclusive, ${m.error ?? 0} errors of ${m.count ?? 0} measurements`;
             return `${m.name} ${m.phase ?? "unknown"}${m.message ? ` (${m.message})` : ""}: ${counts}${last ? `; last answer: ${last}` : ""}`;
         });
@@ -142,4 +146,30 @@ export function runVerdict(name: string, status: RunStatus | undefined): string 
         "The stage's weights are applied but the stack does not record the stage as passed. Roll back (`rollout rollback`, " +
         "`pulumi up`), or retry the stage with a new run (`rollout retry`, `pulumi up`)."
     );
+}
+
+type MetricResult = NonNullable<RunStatus["metricResults"]>[number];
+
+/** The judge's last answer in a metric's result (Argo stores the web metric's value as JSON), if it is one. */
+function lastAnswer(m: MetricResult): (StageEvidence & { reasons: string[] }) | undefined {
+    const value = m.measurements?.[m.measurements.length - 1]?.value;
+    if (value === undefined) return undefined;
+    try {
+        const a = JSON.parse(value);
+        return typeof a?.decision === "string" && Array.isArray(a.reasons) ? a : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * The evidence of a stage that passed, from its run's status: the judge's answer that ended it. Not
+ * re-computed: what the gate decided on is what promotion carries.
+ */
+export function stageEvidence(status: RunStatus | undefined): StageEvidence | undefined {
+    if (status?.phase !== "Successful") return undefined;
+    const judge = status.metricResults?.find((m) => m.name === "judge");
+    const a = judge ? lastAnswer(judge) : undefined;
+    if (a?.decision !== "PROMOTE") return undefined;
+    return { decision: a.decision, canaryRequests: a.canaryRequests, stableRequests: a.stableRequests, llr: a.llr, alpha: a.alpha };
 }

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AnalysisInput, analysisRunName, analysisTimeoutSeconds, judgeMetric, judgeUrl, RUN_ARGS, RunStatus, runVerdict, waitAnnotations } from "./analysis";
+import type { StageEvidence } from "../domain/evidence";
+import { AnalysisInput, analysisRunName, analysisTimeoutSeconds, judgeMetric, judgeUrl, RUN_ARGS, RunStatus, runVerdict, stageEvidence, waitAnnotations } from "./analysis";
 import { Judge, judgeServiceUrl } from "./judge";
 import { pinnedRelease } from "./helm";
 import { appLabels } from "./labels";
@@ -37,6 +38,8 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
      * guard reads) is never written for a stage that failed.
      */
     public readonly passed: pulumi.Output<boolean>;
+    /** The judge's answer that passed the stage (its evidence), when the run ended on one. */
+    public readonly evidence: pulumi.Output<StageEvidence | undefined>;
 
     constructor(name: string, args: ProgressiveDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:delivery:ProgressiveDelivery", name, {}, opts);
@@ -63,6 +66,7 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
             { parent: this, dependsOn: controller },
         );
         this.passed = pulumi.output(true);
+        this.evidence = pulumi.output(undefined);
         if (args.weight > 0) {
             const runName = analysisRunName(app, args.canaryVersion, args.weight, args.analysis.attempt);
             const run = new k8s.apiextensions.CustomResource(
@@ -99,6 +103,7 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
                     if (failed) throw new pulumi.ResourceError(failed, run);
                     return true;
                 });
+                this.evidence = pulumi.all([this.passed, status]).apply(([, s]) => stageEvidence(s));
             }
         }
         this.registerOutputs({ analysisRun: this.analysisRun?.metadata.name });

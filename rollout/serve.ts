@@ -7,6 +7,8 @@
  */
 import * as http from "http";
 import type { AddressInfo } from "net";
+import { DEFAULT_POLICY, stageAlpha } from "../domain/decide";
+import { gateAnswer } from "../domain/evidence";
 import { DEFAULT_METRICS, MetricNames, Scope } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { durationOption, Options, OptionSpec, stringOption, UsageError } from "../lib/args";
@@ -111,8 +113,9 @@ export function judgeServer(o: JudgeServerOptions): http.Server {
             throw e;
         }
         analyze({ prometheus: o.prometheus, metrics: q.metrics, scope: q.scope, since: q.since, now, stage: q.stage, scrapeIntervalSeconds: o.scrapeIntervalSeconds }).then(
-            // `summary` is what an Argo web metric reads (its value, kept in the run's status): the decision first, then why.
-            (j) => send(res, 200, { summary: `${j.decision}: ${j.reasons.join("; ")}`, ...j, since: q.since.toISOString(), now: now.toISOString(), ...(q.run ? { run: q.run } : {}) }),
+            // `gate` is what the stage's Argo web metric reads and its run keeps (the measurement's value):
+            // the decision, why, and the evidence that promotion carries on.
+            (j) => send(res, 200, { gate: gateAnswer(j, stageAlpha(DEFAULT_POLICY, q.stage)), ...j, since: q.since.toISOString(), now: now.toISOString(), ...(q.run ? { run: q.run } : {}) }),
             (e: Error) => send(res, 500, { error: e.message }),
         );
     });

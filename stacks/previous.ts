@@ -3,23 +3,39 @@
  * Reading it is a read of the stack's last checkpoint: nothing is created in the cluster or in AWS.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { VersionEvidence } from "../domain/evidence";
 import type { AppliedStage } from "../domain/stages";
 
 /** Output names the program exports and reads back on the next run. */
 export const STAGE_OUTPUT = "stage";
 export const CANARY_VERSION_OUTPUT = "canaryVersion";
+/** The current canary's evidence, stage by stage; and the promoted version's, which another stack's gate reads. */
+export const CANARY_EVIDENCE_OUTPUT = "canaryEvidence";
+export const PROMOTION_EVIDENCE_OUTPUT = "promotionEvidence";
+
+/** What the stack's last successful `pulumi up` exported that the next one builds on. */
+export interface Previous {
+    /** The applied stage; undefined before the first successful `pulumi up`. */
+    readonly applied?: AppliedStage;
+    readonly canaryEvidence?: VersionEvidence;
+    readonly promotionEvidence?: VersionEvidence;
+}
 
 /** The fully qualified name of the running stack. */
 export function selfStackName(): string {
     return `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 }
 
-/** The previous stage, or undefined before the stack's first successful `pulumi up`. */
-export async function readAppliedStage(): Promise<AppliedStage | undefined> {
+const asEvidence = (v: unknown): VersionEvidence | undefined => (typeof v === "object" && v !== null && typeof (v as VersionEvidence).version === "string" ? (v as VersionEvidence) : undefined);
+
+/** The previous stage and evidence, read once through one reference to the stack itself. */
+export async function readPrevious(): Promise<Previous> {
     const self = new pulumi.StackReference("applied-stage", { name: selfStackName() });
-    const [stage, version] = await Promise.all([self.getOutputDetails(STAGE_OUTPUT), self.getOutputDetails(CANARY_VERSION_OUTPUT)]);
-    if (typeof stage.value !== "number") {
-        return undefined;
-    }
-    return { stage: stage.value, canaryVersion: typeof version.value === "string" ? version.value : undefined };
+    const names = [STAGE_OUTPUT, CANARY_VERSION_OUTPUT, CANARY_EVIDENCE_OUTPUT, PROMOTION_EVIDENCE_OUTPUT];
+    const [stage, version, canaryEvidence, promotionEvidence] = await Promise.all(names.map((n) => self.getOutputDetails(n)));
+    return {
+        applied: typeof stage.value === "number" ? { stage: stage.value, canaryVersion: typeof version.value === "string" ? version.value : undefined } : undefined,
+        canaryEvidence: asEvidence(canaryEvidence.value),
+        promotionEvidence: asEvidence(promotionEvidence.value),
+    };
 }

@@ -3,7 +3,9 @@
  * (its `promotedVersion` output), read through a StackReference.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { missingEvidence, VersionEvidence } from "../domain/evidence";
 import { ConfigError } from "./config";
+import { PROMOTION_EVIDENCE_OUTPUT } from "./previous";
 import type { StackConfig } from "./schema";
 
 /** The output the gating stack exports: the version that finished its canary there. */
@@ -17,18 +19,23 @@ export function promotionStackName(cfg: StackConfig): string {
 }
 
 /**
- * Pure: the verdict for a canary version against the gating stack's promoted version. Throws a
- * ConfigError naming both versions and the stack when the canary was not promoted there.
+ * Pure: the verdict for a canary version against the gating stack's promoted version and its evidence:
+ * a PROMOTE at every compared stage there, each on at least `canary:promotion.minCanaryRequests` canary
+ * requests. Throws a ConfigError naming the stack, the versions and what is missing otherwise.
  */
-export function judgePromotion(cfg: StackConfig, gate: string, promoted: string | undefined): PromotionResult {
+export function judgePromotion(cfg: StackConfig, gate: string, promoted: string | undefined, evidence?: VersionEvidence): PromotionResult {
     if (!cfg.promotion.required) return "not required";
     if (!cfg.canaryDiffers) return "no canary";
     const canary = cfg.app.canary.version;
-    if (promoted === canary) return "verified";
+    const missing = promoted === canary ? missingEvidence(evidence, canary, cfg.promotion.minCanaryRequests) : [];
+    if (promoted === canary && missing.length === 0) return "verified";
     if (cfg.promotion.allowUnverified) return "skipped (allowUnverified)";
+    const why =
+        promoted !== canary
+            ? `has not been promoted in ${gate} (it exports ${PROMOTED_OUTPUT} = ${promoted ?? "nothing"})`
+            : `was promoted in ${gate} without the evidence prod requires (${PROMOTION_EVIDENCE_OUTPUT}): ${missing.join("; ")}`;
     throw new ConfigError(
-        `canary:app.canary version ${canary} has not been promoted in ${gate} (it exports ${PROMOTED_OUTPUT} = ${promoted ?? "nothing"}). ` +
-            `Promote ${canary} there first, or set canary:promotion.allowUnverified to true to run it anyway.`,
+        `canary:app.canary version ${canary} ${why}. Promote ${canary} there through every stage first, or set canary:promotion.allowUnverified to true to run it anyway.`,
     );
 }
 
@@ -37,8 +44,8 @@ export async function checkPromotion(cfg: StackConfig): Promise<PromotionResult>
     if (!cfg.promotion.required || !cfg.canaryDiffers) return judgePromotion(cfg, "", undefined);
     const gate = promotionStackName(cfg);
     const ref = new pulumi.StackReference("promotion-gate", { name: gate });
-    const { value } = await ref.getOutputDetails(PROMOTED_OUTPUT);
-    const result = judgePromotion(cfg, gate, typeof value === "string" ? value : undefined);
+    const [{ value }, evidence] = await Promise.all([ref.getOutputDetails(PROMOTED_OUTPUT), ref.getOutputDetails(PROMOTION_EVIDENCE_OUTPUT)]);
+    const result = judgePromotion(cfg, gate, typeof value === "string" ? value : undefined, evidence.value as VersionEvidence | undefined);
     if (result === "skipped (allowUnverified)") {
         pulumi.log.warn(`canary version ${cfg.app.canary.version} was not promoted in ${gate} (it promoted ${value ?? "nothing"}); running it because canary:promotion.allowUnverified is true`);
     }

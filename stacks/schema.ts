@@ -300,6 +300,12 @@ const promotion = z.strictObject({
     stack: z.string().regex(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be a fully qualified stack name, <org>/<project>/<stack>").optional(),
     /** Run an unpromoted canary anyway: logged as a warning and exported as `promotionCheck`. */
     allowUnverified: z.boolean().default(false),
+    /**
+     * Canary requests each compared stage of the gating stack must have judged. Default 1,000: about half
+     * the requests Wald's test expects to promote a healthy canary in the benchmark's setting (1,881 at
+     * 0.5% errors, `npm run bench`), so a PROMOTE on a handful of requests does not carry a version on.
+     */
+    minCanaryRequests: z.number().int("must be a whole number").min(0, "must be 0 or more").default(1000),
 });
 
 export const ROUTERS = ["alb", "gateway", "nginx", "istio"] as const;

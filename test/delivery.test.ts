@@ -10,7 +10,7 @@ import { judgeBundle } from "../components/judge";
 import { CHARTS } from "../components/versions";
 import { DEFAULT_METRICS, durationSeconds } from "../domain/promql";
 import { DEFAULT_JUDGE_IMAGE } from "../stacks/schema";
-import { byName, changedBetween, DEV_STACK, ofType, Registered, runProgram, RunOptions, suiteConfig } from "./harness";
+import { byName, changedBetween, DEV_EVIDENCE, DEV_STACK, ofType, Registered, runProgram, RunOptions, suiteConfig } from "./harness";
 import { tempDir, waitForMatches } from "./tools";
 
 const RUN = "kubernetes:argoproj.io/v1alpha1:AnalysisRun";
@@ -21,17 +21,17 @@ function analysisRuns(resources: Registered[]): Registered[] {
 }
 
 /**
- * An Argo Rollouts condition over a web metric's string value, for the one form the program writes:
- * `result startsWith "<WORD>"` (expr-lang's string operator).
+ * An Argo Rollouts condition over a web metric's value (the object its JSONPath selected), for the one
+ * form the program writes: `result.decision == "<WORD>"` (expr-lang member access and equality).
  */
-function argoCondition(condition: string, result: string): boolean {
-    const m = /^result startsWith "([A-Z]+)"$/.exec(condition);
+function argoCondition(condition: string, result: { decision: string }): boolean {
+    const m = /^result\.decision == "([A-Z]+)"$/.exec(condition);
     assert.ok(m, `a condition this test does not read: ${condition}`);
-    return result.startsWith(m[1]);
+    return result.decision === m[1];
 }
 
 /** A measurement's phase by Argo's rules (utils/evaluate/evaluate.go v1.8.0, EvaluateResult); `null` is a failed request (Error). */
-function argoMeasurement(metric: any, value: string | null): string {
+function argoMeasurement(metric: any, value: { decision: string } | null): string {
     if (value === null) return "Error";
     const success = argoCondition(metric.successCondition, value);
     const failure = argoCondition(metric.failureCondition, value);
@@ -44,7 +44,7 @@ function argoMeasurement(metric: any, value: string | null): string {
  * runMeasurements, then assessMetricStatus and assessMetricFailureInconclusiveOrError, with
  * defaults.DefaultConsecutiveErrorLimit 4). "Running" while it goes on; answers after the end are not asked.
  */
-function argoMetricPhase(metric: any, answers: (string | null)[]): { phase: string; asked: number } {
+function argoMetricPhase(metric: any, answers: ({ decision: string } | null)[]): { phase: string; asked: number } {
     const r = { count: 0, failed: 0, inconclusive: 0, consecutiveError: 0, consecutiveSuccess: 0 };
     const consecutiveErrorLimit = metric.consecutiveErrorLimit ?? 4;
     for (let i = 0; i < answers.length; i++) {
@@ -132,21 +132,19 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
                 failureLimit: 0,
                 inconclusiveLimit: 30,
                 consecutiveSuccessLimit: 1,
-                successCondition: 'result startsWith "PROMOTE"',
-                failureCondition: 'result startsWith "ROLLBACK"',
+                successCondition: 'result.decision == "PROMOTE"',
+                failureCondition: 'result.decision == "ROLLBACK"',
                 provider: undefined,
             },
         );
-        assert.deepStrictEqual(metric.provider.web, { url: judgeUrl("http://canary-judge.podinfo.svc:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100] }), jsonPath: "{$.summary}", timeoutSeconds: 30 });
+        assert.deepStrictEqual(metric.provider.web, { url: judgeUrl("http://canary-judge.podinfo.svc:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100] }), jsonPath: "{$.gate}", timeoutSeconds: 30 });
     });
 
     it("Argo Rollouts' own rules turn the judge's answers into the run's end: PROMOTE Successful, ROLLBACK Failed, HOLD until the deadline then Inconclusive", async () => {
         const { resources } = await run({ stack: "dev", config: { weight: 5, analysis: { interval: "1m", deadline: "5m" } } });
         const [metric] = byName(resources, "delivery-template").inputs.spec.metrics;
-        const PROMOTE = "PROMOTE: errors: no regression; latency: no regression";
-        const ROLLBACK = "ROLLBACK: errors: canary 40/200 5xx (20.00%) vs stable 0.50%; regression";
-        const HOLD = "HOLD: not enough evidence yet for either decision";
-        const cases: [string, (string | null)[], { phase: string; asked: number }][] = [
+        const [PROMOTE, ROLLBACK, HOLD] = ["PROMOTE", "ROLLBACK", "HOLD"].map((decision) => ({ decision }));
+        const cases: [string, ({ decision: string } | null)[], { phase: string; asked: number }][] = [
             ["PROMOTE at once", [PROMOTE], { phase: "Successful", asked: 1 }],
             ["HOLD, then PROMOTE", [HOLD, HOLD, PROMOTE], { phase: "Successful", asked: 3 }],
             ["ROLLBACK at once", [ROLLBACK], { phase: "Failed", asked: 1 }],
@@ -204,7 +202,8 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
             }
             const body = await (await fetch(`${base}/judge?namespace=podinfo&app=podinfo&weight=5&since=5m`)).json();
             assert.strictEqual(body.decision, "HOLD");
-            assert.match(body.summary, /^HOLD: Prometheus at http:\/\/127\.0\.0\.1:9 is unreachable/);
+            assert.strictEqual(body.gate.decision, "HOLD");
+            assert.match(body.gate.reasons[0], /^Prometheus at http:\/\/127\.0\.0\.1:9 is unreachable/);
         } finally {
             await new Promise((r) => (judge.once("exit", r), judge.kill("SIGTERM")));
         }
@@ -219,7 +218,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         const d = await name({
             stack: "prod",
             config: { weight: 25, app: { canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } },
-            stackOutputs: { [DEV_STACK]: { promotedVersion: "6.9.0" } },
+            stackOutputs: { [DEV_STACK]: { promotedVersion: "6.9.0", promotionEvidence: { ...DEV_EVIDENCE, version: "6.9.0" } } },
         });
         assert.deepStrictEqual(a, ["podinfo-6-8-0-w25"]);
         assert.deepStrictEqual(b, a);
@@ -277,6 +276,13 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         assert.match(a.error?.message ?? "", /the stage's analysis podinfo-6-8-0-w5 ended Failed: Metric "error-ratio-vs-stable" assessed Failed due to failed \(2\) > failureLimit \(1\); error-ratio-vs-stable Failed: 2 failed, 0 inconclusive, 0 errors of 2 measurements/);
         assert.match(a.error?.message ?? "", /retry the stage with a new run \(`rollout retry`, `pulumi up`\)/);
         assert.deepStrictEqual(a.outputs, {}, "no outputs: the engine keeps the previous ones (stage, canaryVersion)");
+        // The judge's last answer, as Argo keeps it (the web metric's value as JSON), says why.
+        const judged = {
+            phase: "Failed",
+            metricResults: [{ name: "judge", phase: "Failed", count: 2, failed: 1, inconclusive: 1, measurements: [{ value: JSON.stringify({ decision: "ROLLBACK", reasons: ["errors: canary 40/200 5xx (20.00%) vs stable 0.50%; regression"] }) }] }],
+        };
+        const c = await runProgram({ stack: "dev", config: { weight: 5 }, analysisStatus: judged });
+        assert.match(c.error?.message ?? "", /judge Failed: 1 failed, 1 inconclusive, 0 errors of 2 measurements; last answer: ROLLBACK: errors: canary 40\/200 5xx \(20\.00%\) vs stable 0\.50%; regression\./);
         const b = await runProgram({ stack: "dev", config: { weight: 5 }, analysisStatus: { phase: "Inconclusive", message: "too few requests" } });
         assert.match(b.error?.message ?? "", /ended Inconclusive: too few requests/);
         const passed = await runProgram({ stack: "dev", config: { weight: 5 } });

@@ -9,6 +9,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { deepMerge } from "../stacks/config";
 import { versionOf } from "../stacks/images";
+import type { StageEvidence, VersionEvidence } from "../domain/evidence";
 import type { AppliedStage } from "../domain/stages";
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -46,6 +47,8 @@ export interface RunOptions {
     readonly baseConfig?: Record<string, unknown>;
     /** What the stack's last `pulumi up` exported; default: the weight being applied, so any stage is a stay. */
     readonly previous?: AppliedStage | null;
+    /** The evidence outputs the stack's last `pulumi up` exported (`canaryEvidence`, `promotionEvidence`). */
+    readonly previousEvidence?: { readonly canaryEvidence?: VersionEvidence; readonly promotionEvidence?: VersionEvidence };
     readonly organization?: string;
     /** Outputs of other stacks, by fully qualified name, for StackReferences (e.g. the dev stack prod checks). */
     readonly stackOutputs?: Record<string, Record<string, unknown>>;
@@ -131,17 +134,30 @@ async function resolveDeep(v: any): Promise<any> {
     return v;
 }
 
-/** The dev stack's outputs prod reads by default: it promoted the canary the stack files name. */
+/** A stage the judge passed on `canaryRequests` requests, as its analysis recorded it. */
+export const promotedStage = (canaryRequests: number): StageEvidence => ({ decision: "PROMOTE", canaryRequests, stableRequests: 20 * canaryRequests, llr: { errors: -3.2, latency: -3.1 }, alpha: 0.009 });
+
+/** dev's evidence for 6.8.0: a PROMOTE at each compared stage (5, 25, 50) on enough requests. */
+export const DEV_EVIDENCE: VersionEvidence = { version: "6.8.0", plan: [5, 25, 50, 100], stages: { "5": promotedStage(2400), "25": promotedStage(3100), "50": promotedStage(5200) } };
+
+/** The dev stack's outputs prod reads by default: it promoted the canary the stack files name, with its evidence. */
 export const DEV_STACK = "organization/canary/dev";
-const DEFAULT_STACK_OUTPUTS = { [DEV_STACK]: { promotedVersion: "6.8.0" } };
+const DEFAULT_STACK_OUTPUTS = { [DEV_STACK]: { promotedVersion: "6.8.0", promotionEvidence: DEV_EVIDENCE } };
 
 /** Fake provider state: echo the inputs, and add the outputs AWS would compute. */
-function fakeState(type: string, name: string, inputs: Record<string, any>, previous: AppliedStage | null, stacks: Record<string, Record<string, unknown>>, analysisStatus: Record<string, unknown>): Record<string, any> {
+function fakeState(
+    type: string,
+    name: string,
+    inputs: Record<string, any>,
+    previous: (AppliedStage & Record<string, unknown>) | null,
+    stacks: Record<string, Record<string, unknown>>,
+    analysisStatus: Record<string, unknown>,
+): Record<string, any> {
     if (type === "kubernetes:argoproj.io/v1alpha1:AnalysisRun") {
         return { ...inputs, status: analysisStatus };
     }
     if (type === "pulumi:pulumi:StackReference") {
-        const outputs = name === "applied-stage" ? (previous ? { stage: previous.stage, canaryVersion: previous.canaryVersion } : {}) : (stacks[inputs.name] ?? {});
+        const outputs = name === "applied-stage" ? (previous ?? {}) : (stacks[inputs.name] ?? {});
         return { ...inputs, outputs, secretOutputNames: [] };
     }
     if (type === "random:index/randomPassword:RandomPassword") {
@@ -165,7 +181,8 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const weight = typeof config.weight === "number" ? config.weight : 0;
     const canary = (config.app as any)?.canary ?? {};
     const canaryVersion = canary.version ?? (canary.image ? versionOf(canary.image) : undefined);
-    const previous = opts.previous === undefined ? { stage: weight, canaryVersion } : opts.previous;
+    const applied = opts.previous === undefined ? { stage: weight, canaryVersion } : opts.previous;
+    const previous = applied === null ? null : { ...applied, ...opts.previousEvidence };
 
     const resources: Registered[] = [];
     await pulumi.runtime.setMocks(

@@ -1,7 +1,7 @@
 /** prod runs only a canary version that dev has promoted (StackReference to dev's `promotedVersion`). */
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { DEV_STACK, ofType, PROD_CANARY_PR, runProgram, RunOptions, stackFileConfig } from "./harness";
+import { DEV_EVIDENCE, DEV_STACK, ofType, promotedStage, PROD_CANARY_PR, runProgram, RunOptions, stackFileConfig } from "./harness";
 
 const REF = "pulumi:pulumi:StackReference";
 
@@ -57,7 +57,7 @@ describe("promotion between stacks", () => {
         const { error, resources } = await runProgram({
             stack: "prod",
             config: { promotion: { stack: "acme/canary/staging" } },
-            stackOutputs: { "acme/canary/staging": { promotedVersion: "6.8.0" } },
+            stackOutputs: { "acme/canary/staging": { promotedVersion: "6.8.0", promotionEvidence: DEV_EVIDENCE } },
         });
         assert.ifError(error);
         assert.ok(ofType(resources, REF).some((r) => r.inputs.name === "acme/canary/staging"));
@@ -86,5 +86,83 @@ describe("promotion between stacks", () => {
     it("a malformed gating stack name is a config error", async () => {
         const { error } = await runProgram({ stack: "prod", config: { promotion: { stack: "dev" } }, previous: null });
         assert.match(error?.message ?? "", /canary:promotion\.stack = "dev": must be a fully qualified stack name/);
+    });
+});
+
+describe("promotion carries evidence: prod requires a PROMOTE at every compared stage of dev, on enough requests", () => {
+    const withDev = (evidence: unknown) => ({ [DEV_STACK]: { promotedVersion: "6.8.0", promotionEvidence: evidence } });
+    const customResources = (resources: { type: string; custom: boolean }[]) => resources.filter((r) => r.custom && r.type !== REF);
+
+    it("refuses, before anything is registered, a version whose dev evidence lacks a stage, holds one, or has too few requests there, naming each", async () => {
+        const { "50": _, ...twoStages } = DEV_EVIDENCE.stages;
+        const cases: [unknown, RegExp][] = [
+            [undefined, /without the evidence prod requires \(promotionEvidence\): no evidence for version 6\.8\.0/],
+            [{ ...DEV_EVIDENCE, version: "6.7.1" }, /no evidence for version 6\.8\.0 \(the evidence is for 6\.7\.1\)/],
+            [{ ...DEV_EVIDENCE, stages: twoStages }, /stage 50: not judged/],
+            [{ ...DEV_EVIDENCE, stages: { ...DEV_EVIDENCE.stages, "25": promotedStage(300) } }, /stage 25: 300 canary requests, fewer than 1000/],
+            [{ ...DEV_EVIDENCE, stages: { ...DEV_EVIDENCE.stages, "5": { ...promotedStage(4000), decision: "HOLD" } } }, /stage 5: HOLD, not PROMOTE/],
+        ];
+        for (const [evidence, message] of cases) {
+            const { error, resources } = await runProgram({ stack: "prod", config: { weight: 5 }, stackOutputs: withDev(evidence) });
+            assert.strictEqual(error?.name, "ConfigError");
+            assert.match(error?.message ?? "", message);
+            assert.match(error?.message ?? "", /canary:app\.canary version 6\.8\.0 was promoted in organization\/canary\/dev without the evidence/);
+            assert.deepStrictEqual(customResources(resources), [], "nothing registered");
+        }
+    });
+
+    it("canary:promotion.minCanaryRequests sets the bar; allowUnverified still overrides, visibly", async () => {
+        const thin = { ...DEV_EVIDENCE, stages: { ...DEV_EVIDENCE.stages, "25": promotedStage(300) } };
+        const lower = await runProgram({ stack: "prod", config: { weight: 5, promotion: { minCanaryRequests: 200 } }, stackOutputs: withDev(thin) });
+        assert.ifError(lower.error);
+        assert.strictEqual(lower.outputs.promotionCheck, "verified");
+        const { error, outputs, warnings } = await runCapturingWarnings({ stack: "prod", config: { weight: 5, promotion: { allowUnverified: true } }, stackOutputs: withDev(thin) });
+        assert.ifError(error);
+        assert.strictEqual(outputs.promotionCheck, "skipped (allowUnverified)");
+        assert.strictEqual(warnings.length, 1);
+    });
+
+    /** A run that passed on the judge's answer: what Argo keeps in the run's status (the web metric's value as JSON). */
+    const passedOn = (canaryRequests: number) => ({
+        phase: "Successful",
+        message: "",
+        metricResults: [{ name: "judge", phase: "Successful", count: 3, inconclusive: 2, measurements: [{ value: JSON.stringify({ ...promotedStage(canaryRequests), reasons: ["errors: no regression"] }) }] }],
+    });
+
+    it("dev records each passed stage's evidence from its run, carries it stage to stage, and hands it on at promotion", async () => {
+        const at5 = await runProgram({ stack: "dev", config: { weight: 5 }, previous: { stage: 0, canaryVersion: "6.8.0" }, analysisStatus: passedOn(2400) });
+        assert.ifError(at5.error);
+        assert.deepStrictEqual(at5.outputs.canaryEvidence, { version: "6.8.0", plan: [5, 25, 50, 100], stages: { "5": promotedStage(2400) } });
+        const at25 = await runProgram({
+            stack: "dev",
+            config: { weight: 25 },
+            previous: { stage: 5, canaryVersion: "6.8.0" },
+            previousEvidence: { canaryEvidence: at5.outputs.canaryEvidence },
+            analysisStatus: passedOn(3100),
+        });
+        assert.deepStrictEqual(Object.keys(at25.outputs.canaryEvidence.stages), ["5", "25"]);
+        // A stage that did not pass writes nothing: the engine keeps the previous outputs.
+        const failed = await runProgram({ stack: "dev", config: { weight: 50 }, previous: { stage: 25, canaryVersion: "6.8.0" }, analysisStatus: { phase: "Failed" } });
+        assert.deepStrictEqual(failed.outputs, {});
+        // Promotion: stable takes the canary; its evidence becomes the promoted version's.
+        const promoted = await runProgram({
+            stack: "dev",
+            config: { weight: 0, app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } },
+            previous: { stage: 100, canaryVersion: "6.8.0" },
+            previousEvidence: { canaryEvidence: DEV_EVIDENCE },
+        });
+        assert.ifError(promoted.error);
+        assert.deepStrictEqual([promoted.outputs.promotedVersion, promoted.outputs.promotionEvidence, promoted.outputs.canaryEvidence], ["6.8.0", DEV_EVIDENCE, undefined]);
+        // A new canary starts its own evidence; the promoted version's stays.
+        const next = await runProgram({
+            stack: "dev",
+            config: { weight: 5, app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" }, canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } },
+            previous: { stage: 0, canaryVersion: "6.8.0" },
+            previousEvidence: { promotionEvidence: DEV_EVIDENCE },
+            analysisStatus: passedOn(2000),
+        });
+        assert.ifError(next.error);
+        assert.deepStrictEqual(next.outputs.canaryEvidence, { version: "6.9.0", plan: [5, 25, 50, 100], stages: { "5": promotedStage(2000) } });
+        assert.deepStrictEqual(next.outputs.promotionEvidence, DEV_EVIDENCE);
     });
 });

@@ -583,6 +583,17 @@ describe("rollout serve: the judge as an HTTP service", () => {
             const body = await ok.json();
             assert.deepStrictEqual([body.decision, body.canary.requests, body.stable.requests, body.since], ["PROMOTE", 6000, 100_000, "2026-11-21T11:50:00.000Z"]);
             assert.strictEqual(body.evidence.errors.sprt.outcome, "H0");
+            // What the stage's analysis records and promotion carries: the decision's own figures, and the stage's α (25 is a later stage: 5% of 1%).
+            assert.deepStrictEqual({ ...body.gate, alpha: undefined }, {
+                decision: "PROMOTE",
+                reasons: body.reasons,
+                canaryRequests: 6000,
+                stableRequests: 100_000,
+                llr: { errors: body.evidence.errors.sprt.llr, latency: body.evidence.latency.sprt.llr },
+                alpha: undefined,
+            });
+            close(body.gate.alpha, stageAlpha(DEFAULT_POLICY, { weight: 25, stages: [5, 25, 50, 100] }), 1e-15);
+            close(body.gate.alpha, 0.0005, 1e-12);
             const bad = await fetch(`${base}/judge?${params({})}`);
             assert.strictEqual(bad.status, 400);
             assert.match((await bad.json()).error, /exactly one of run/);
