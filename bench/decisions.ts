@@ -10,7 +10,7 @@
  * 5-minute window per stage, roll back if the canary's error rate > stable's + 1 point); a
  * fixed-horizon two-proportion z-test at the first stage, sized for 95% power against 2× errors.
  */
-import { DEFAULT_POLICY, EMPTY_COUNTS, judge, TrackCounts } from "../domain/decide";
+import { DEFAULT_POLICY, EMPTY_COUNTS, judge, stageAlpha, TrackCounts } from "../domain/decide";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { Bucket, waldAsn } from "../domain/stats";
 import { exitOnUsageError, numberOption, optionHelp, OptionSpec, parseOptions } from "../lib/args";
@@ -284,6 +284,48 @@ export function bench(runs: number, seed: number): Row[] {
     return rows;
 }
 
+/** Expected canary requests at one compared stage, and the minutes the canary's share of the traffic takes to serve them. */
+export interface StageCost {
+    readonly weight: number;
+    readonly requests: number;
+    readonly minutes: number;
+}
+
+/**
+ * Wald's expected canary requests to promote a healthy canary (H0) at each compared stage, with α as
+ * the policy spends it there, its β, and H1 at `factor` × `p0`, in requests and in minutes of the
+ * scenario's canary traffic. No sequential test with these error rates needs fewer on average.
+ */
+function expectedCost(s: Scenario, p0: number, factor: number, alphaShare: number): { stages: StageCost[]; requests: number; minutes: number } {
+    const stages = STAGES.filter((w) => w < 100).map((weight) => {
+        const requests = waldAsn(p0, factor * p0, stageAlpha(DEFAULT_POLICY, { weight, stages: STAGES }) * alphaShare, DEFAULT_POLICY.beta, "H0");
+        return { weight, requests, minutes: requests / ((s.rps * weight) / 100) / 60 };
+    });
+    return { stages, requests: stages.reduce((a, x) => a + x.requests, 0), minutes: stages.reduce((a, x) => a + x.minutes, 0) };
+}
+
+/**
+ * A healthy scenario's floor: the errors test's expected cost (the scenario's error rate against twice
+ * it, the α share errors get), the statistical limit of a healthy rollout; and, beside it, the latency
+ * test's expected cost as the policy defines it (the share slower than the bucket boundary at stable's
+ * p99, floored at the minimum baseline rate, against twice it, with latency's α share), which is what
+ * a PROMOTE also waits for.
+ */
+export function healthyFloor(s: Scenario) {
+    const p = DEFAULT_POLICY;
+    const cdf = bucketCdf(s.stable);
+    const boundIndex = cdf.findIndex((c) => c >= p.latencyQuantile);
+    const slowShare = Math.max(p.minBaselineRate, 1 - cdf[boundIndex === -1 ? cdf.length - 1 : boundIndex]);
+    return {
+        scenario: s.name,
+        errors: expectedCost(s, Math.max(p.minBaselineRate, s.stable.errorRate), p.errorFactor, 1 - p.latencyShare),
+        latency: expectedCost(s, slowShare, p.latencyFactor, p.latencyShare),
+    };
+}
+
+/** The floors of the healthy scenarios, for the table and the JSON. */
+export const floors = () => SCENARIOS.filter((s) => !s.regression).map(healthyFloor);
+
 function table(rows: Row[]): string {
     const head = ["scenario", "policy", "false rollback %", "detection %", "median canary req", "p95 canary req", "median min", "no decision %"];
     const fmt = (x: number | null, d = 1) => (x === null ? "–" : x.toFixed(d));
@@ -318,11 +360,20 @@ function main(argv: readonly string[]): void {
     const started = Date.now();
     const rows = bench(runs, seed);
     if (json) {
-        process.stdout.write(`${JSON.stringify({ runs, seed, rows })}\n`);
+        process.stdout.write(`${JSON.stringify({ runs, seed, rows, floors: floors() })}\n`);
         return;
     }
     process.stdout.write(`${runs} rollouts per scenario and policy, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s\n\n${table(rows)}\n`);
     process.stdout.write(`\nWald's SPRT expected sample size for 0.5% → 1.0%, α = 1%, β = 5%: ${Math.round(waldAsn(0.005, 0.01, 0.01, 0.05, "H1"))} canary requests\n`);
+    // The floor beside this project's healthy rollouts: how far the policy is from the statistical limit.
+    const cost = (c: ReturnType<typeof expectedCost>) =>
+        `${Math.round(c.requests)} canary requests, ${c.minutes.toFixed(1)} min (${c.stages.map((x) => `${x.weight}%: ${Math.round(x.requests)}, ${x.minutes.toFixed(1)} min`).join("; ")})`;
+    for (const f of floors()) {
+        const own = rows.find((r) => r.scenario === f.scenario && r.policy === "this project (SPRT)");
+        process.stdout.write(`\n${f.scenario}: floor (errors test, Wald's expected requests to promote) ${cost(f.errors)}\n`);
+        process.stdout.write(`${f.scenario}: latency test as defined (share above stable's p99 bucket, floored) ${cost(f.latency)}\n`);
+        if (own) process.stdout.write(`${f.scenario}: this project's median ${own.medianMinutes.toFixed(1)} min is ${(own.medianMinutes / f.errors.minutes).toFixed(2)} × the floor\n`);
+    }
 }
 
 if (require.main === module) exitOnUsageError(() => main(process.argv.slice(2)));

@@ -17,7 +17,7 @@ import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollou
 import { judgeQuery, judgeServer, listen } from "../rollout/serve";
 import { DEFAULT_METRICS } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
-import { bench, binomial, rng, zTestSampleSize } from "../bench/decisions";
+import { bench, binomial, floors, rng, zTestSampleSize } from "../bench/decisions";
 import { ROOT } from "./harness";
 import { tempDir } from "./tools";
 
@@ -661,5 +661,17 @@ describe("the decision benchmark's machinery (the figures come from `npm run ben
         // Sized for 95% power at one-sided α = 1%: a few thousand canary requests against a 19× larger stable.
         const n = zTestSampleSize(0.005, 0.01, 19);
         assert.ok(n > 4000 && n < 5000, `z-test sample size ${n}`);
+    });
+
+    it("the floor: Wald's expected requests to promote at each compared stage, with the stage's α, in requests and minutes of canary traffic", () => {
+        const [healthy] = floors();
+        assert.strictEqual(healthy.scenario, "healthy");
+        const atFive = healthy.errors.stages[0];
+        const alphaAtFive = stageAlpha(DEFAULT_POLICY, { weight: 5, stages: [5, 25, 50, 100] }) * (1 - DEFAULT_POLICY.latencyShare);
+        close(atFive.requests, waldAsn(0.005, 0.01, alphaAtFive, 0.05, "H0"), 1e-9);
+        close(atFive.minutes, atFive.requests / (200 * 0.05) / 60, 1e-9, "the canary gets 5% of 200 requests/s");
+        assert.deepStrictEqual(healthy.errors.stages.map((x) => x.weight), [5, 25, 50]);
+        assert.ok(healthy.errors.minutes > 4 && healthy.errors.minutes < 5, `the errors floor is about 4 to 5 minutes: ${healthy.errors.minutes}`);
+        assert.ok(healthy.latency.requests > healthy.errors.requests, "the latency test, at its floored baseline, costs more than the errors test");
     });
 });
