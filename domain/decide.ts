@@ -17,20 +17,32 @@ export interface TrackCounts {
 }
 
 export interface DecisionPolicy {
-    /** Bound on false rollbacks over the whole rollout, all stages and both tests (default 0.01). */
+    /** Bound on false rollbacks over the whole rollout, all stages and all tests (default 0.01). */
     readonly alpha: number;
     /** Share of `alpha` spent on the first stage, where a bad canary should be caught (default 0.9). */
     readonly firstStageShare: number;
-    /** Share of a stage's alpha spent on the latency test; the rest on errors (default 0.05). */
+    /** Share of a stage's alpha spent on the latency test (default 0.05). */
     readonly latencyShare: number;
+    /** Share of a stage's alpha spent on the tail test (default 0.05); errors get the rest. */
+    readonly tailShare: number;
     /** Bound on false promotions (default 0.05). */
     readonly beta: number;
     /** The error-rate multiple of stable's that counts as a regression (default 2). */
     readonly errorFactor: number;
     /** The slow-share multiple of stable's that counts as a regression (default 2). */
     readonly latencyFactor: number;
-    /** Latency bound: this quantile of stable's requests, as a bucket boundary (default 0.99). */
+    /**
+     * The latency test's bound: this quantile of stable's requests, as a bucket boundary (default 0.9).
+     * Slow events this frequent inform quickly: at p99 a healthy stage needed five times the requests of
+     * the errors test (`npm run bench`, the floor lines), and p90 also caught a wider tail sooner.
+     */
     readonly latencyQuantile: number;
+    /**
+     * The tail test's bound (default 0.99): a second latency test, for rare slow outliers that a p90
+     * bound cannot see. It can roll back; it never holds a PROMOTE back, as its evidence for "no
+     * regression" takes five times as long to gather.
+     */
+    readonly tailQuantile: number;
     /** A fixed latency bound in seconds (a bucket boundary) instead of the quantile. */
     readonly latencyBound?: number;
     /**
@@ -50,10 +62,12 @@ export const DEFAULT_POLICY: DecisionPolicy = {
     alpha: 0.01,
     firstStageShare: 0.9,
     latencyShare: 0.05,
+    tailShare: 0.05,
     beta: 0.05,
     errorFactor: 2,
     latencyFactor: 2,
-    latencyQuantile: 0.99,
+    latencyQuantile: 0.9,
+    tailQuantile: 0.99,
     minLatencyBound: 0.025,
     minStableRequests: 500,
     minBaselineRate: 0.001,
@@ -61,7 +75,7 @@ export const DEFAULT_POLICY: DecisionPolicy = {
 
 /** One sequential test's evidence, as printed. */
 export interface TestEvidence {
-    readonly name: "errors" | "latency";
+    readonly name: "errors" | "latency" | "tail";
     /** What counts as an event: 5xx responses, or requests slower than the bound. */
     readonly event: string;
     readonly canary: { readonly n: number; readonly events: number; readonly ratio: number; readonly interval: readonly [number, number] };
@@ -82,7 +96,14 @@ export interface Judgement {
     /** The counts judged; null when nothing could be read (Prometheus failed, the window is too short). */
     readonly canary: TrackCounts | null;
     readonly stable: TrackCounts | null;
-    readonly evidence: { readonly errors?: TestEvidence; readonly latency?: TestEvidence; readonly latencyBound?: number };
+    readonly evidence: {
+        readonly errors?: TestEvidence;
+        readonly latency?: TestEvidence;
+        readonly latencyBound?: number;
+        /** The rollback-only tail test, when its bound differs from the latency test's. */
+        readonly tail?: TestEvidence;
+        readonly tailBound?: number;
+    };
 }
 
 /** No requests seen: the counts of a window Prometheus could not give. */
@@ -151,7 +172,7 @@ function sequentialTest(name: TestEvidence["name"], event: string, canary: [numb
 
 function describe(t: TestEvidence): string {
     const s = t.sprt;
-    const verdict = s.outcome === "H1" ? "regression" : s.outcome === "H0" ? "no regression" : "undecided";
+    const verdict = (s.outcome === "H1" ? "regression" : s.outcome === "H0" ? "no regression" : "undecided") + (t.name === "tail" ? ", can only roll back" : "");
     const [lo, hi] = t.canary.interval;
     return (
         `${t.name}: canary ${t.canary.events}/${t.canary.n} ${t.event} (${pct(t.canary.ratio)}, 95% ${pct(lo)}–${pct(hi)}) vs stable ${pct(t.stable.ratio)}; ` +
@@ -160,8 +181,19 @@ function describe(t: TestEvidence): string {
 }
 
 /**
- * The decision: ROLLBACK when either test finds a regression; PROMOTE only when both find none, with
- * enough stable requests for a baseline and no counter reset in the window; HOLD otherwise.
+ * One latency test: the share of requests slower than `bound` (a bucket boundary both tracks have),
+ * or undefined when there is no such bound.
+ */
+function latencyTest(name: "latency" | "tail", bound: number | undefined, canary: TrackCounts, stable: TrackCounts, policy: DecisionPolicy, alpha: number): TestEvidence | undefined {
+    const timeable = bound !== undefined && totalOf(canary.buckets) > 0 && canary.buckets.some((b) => b.le === bound) && stable.buckets.some((b) => b.le === bound);
+    if (!timeable) return undefined;
+    return sequentialTest(name, `slower than ${bound}s`, [totalOf(canary.buckets), countAbove(canary.buckets, bound)], [totalOf(stable.buckets), countAbove(stable.buckets, bound)], policy.latencyFactor, policy, alpha);
+}
+
+/**
+ * The decision: ROLLBACK when any test finds a regression; PROMOTE only when the errors and latency
+ * tests find none (the tail test can only roll back), with enough stable requests for a baseline and
+ * no counter reset in the window; HOLD otherwise.
  */
 export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageContext, policy: DecisionPolicy = DEFAULT_POLICY): Judgement {
     const alpha = stageAlpha(policy, stage);
@@ -170,24 +202,15 @@ export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageCont
     if (stable.requests < policy.minStableRequests) {
         return { ...base, decision: "HOLD", reasons: [`stable served ${stable.requests} requests in the window; the baseline needs ${policy.minStableRequests}`], evidence: {} };
     }
-    const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], policy.errorFactor, policy, alpha * (1 - policy.latencyShare));
+    const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], policy.errorFactor, policy, alpha * (1 - policy.latencyShare - policy.tailShare));
     const bound = policy.latencyBound ?? boundAtQuantile(stable.buckets, policy.latencyQuantile, policy.minLatencyBound);
-    const canTimeLatency = bound !== undefined && totalOf(canary.buckets) > 0 && canary.buckets.some((b) => b.le === bound) && stable.buckets.some((b) => b.le === bound);
-    const latency = canTimeLatency
-        ? sequentialTest(
-              "latency",
-              `slower than ${bound}s`,
-              [totalOf(canary.buckets), countAbove(canary.buckets, bound)],
-              [totalOf(stable.buckets), countAbove(stable.buckets, bound)],
-              policy.latencyFactor,
-              policy,
-              alpha * policy.latencyShare,
-          )
-        : undefined;
-    const evidence = { errors, latency, latencyBound: bound };
+    const latency = latencyTest("latency", bound, canary, stable, policy, alpha * policy.latencyShare);
+    const tailAt = policy.latencyBound === undefined ? boundAtQuantile(stable.buckets, policy.tailQuantile, policy.minLatencyBound) : undefined;
+    const tail = tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, alpha * policy.tailShare) : undefined;
+    const evidence = { errors, latency, latencyBound: bound, ...(tail ? { tail, tailBound: tailAt } : {}) };
     const tests = [errors, ...(latency ? [latency] : [])];
-    const reasons = tests.map(describe);
-    if (tests.some((t) => t.sprt.outcome === "H1")) return { ...base, decision: "ROLLBACK", reasons, evidence };
+    const reasons = [...tests, ...(tail ? [tail] : [])].map(describe);
+    if ([...tests, ...(tail ? [tail] : [])].some((t) => t.sprt.outcome === "H1")) return { ...base, decision: "ROLLBACK", reasons, evidence };
     const holds: string[] = [];
     if (!latency) holds.push(bound === undefined ? "no latency histogram for stable in the window" : `no latency bucket le=${bound} for both tracks`);
     if (canary.resets + stable.resets > 0) holds.push(`${canary.resets + stable.resets} counter reset(s) in the window (pods restarted): not promoting on interrupted counts`);

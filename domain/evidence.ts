@@ -11,8 +11,8 @@ export interface StageEvidence {
     readonly decision: Decision;
     readonly canaryRequests: number | null;
     readonly stableRequests: number | null;
-    /** Each test's log-likelihood ratio at the decision. */
-    readonly llr: { readonly errors: number | null; readonly latency: number | null };
+    /** Each test's log-likelihood ratio at the decision (the tail test's when it ran). */
+    readonly llr: { readonly errors: number | null; readonly latency: number | null; readonly tail?: number };
     /** The share of the false-rollback budget this stage spent. */
     readonly alpha: number;
 }
@@ -28,7 +28,7 @@ export function gateAnswer(j: Judgement, alpha: number): GateAnswer {
         reasons: j.reasons,
         canaryRequests: j.canary?.requests ?? null,
         stableRequests: j.stable?.requests ?? null,
-        llr: { errors: j.evidence.errors?.sprt.llr ?? null, latency: j.evidence.latency?.sprt.llr ?? null },
+        llr: { errors: j.evidence.errors?.sprt.llr ?? null, latency: j.evidence.latency?.sprt.llr ?? null, ...(j.evidence.tail ? { tail: j.evidence.tail.sprt.llr } : {}) },
         alpha,
     };
 }

@@ -107,8 +107,8 @@ export function countAbove(buckets: readonly Bucket[], bound: number): number {
 
 /**
  * The latency bound to judge by: the smallest finite bucket boundary at or above the reference's
- * `quantile` (stable's p99 by default), so that about 1 - quantile of stable's requests are slower,
- * and not below `floor` seconds.
+ * `quantile` (stable's p90 for the latency test, p99 for the tail test), so that about 1 - quantile
+ * of stable's requests are slower, and not below `floor` seconds.
  */
 export function boundAtQuantile(buckets: readonly Bucket[], quantile: number, floor = 0): number | undefined {
     const sorted = [...buckets].sort((a, b) => a.le - b.le);

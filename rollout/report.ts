@@ -109,7 +109,7 @@ export function judgementReport(j: Judgement): Report {
 
 /** One line per look of `run`: the decision once, then how far each test has come. */
 export function progressLine(at: Date, j: Judgement): string {
-    const tests = [j.evidence.errors, j.evidence.latency].filter((t) => t !== undefined);
+    const tests = [j.evidence.errors, j.evidence.latency, j.evidence.tail].filter((t) => t !== undefined);
     const detail =
         tests.length === 0
             ? j.reasons[0]
