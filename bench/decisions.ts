@@ -12,7 +12,7 @@
  */
 import { DEFAULT_POLICY, EMPTY_COUNTS, judge, stageAlpha, TrackCounts } from "../domain/decide";
 import { DEFAULT_STAGES } from "../domain/stages";
-import { Bucket, waldAsn } from "../domain/stats";
+import { boundAtQuantile, Bucket, countAbove, waldAsn } from "../domain/stats";
 import { exitOnUsageError, numberOption, optionHelp, OptionSpec, parseOptions } from "../lib/args";
 import { BUCKETS } from "../app/server";
 
@@ -315,9 +315,10 @@ function expectedCost(s: Scenario, p0: number, factor: number, alphaShare: numbe
  */
 export function healthyFloor(s: Scenario) {
     const p = DEFAULT_POLICY;
-    const cdf = bucketCdf(s.stable);
-    const boundIndex = cdf.findIndex((c) => c >= p.latencyQuantile);
-    const slowShare = Math.max(p.minBaselineRate, 1 - cdf[boundIndex === -1 ? cdf.length - 1 : boundIndex]);
+    // Stable's expected histogram, as shares, and the bound the judge picks from it.
+    const buckets = [...bucketCdf(s.stable).map((count, i) => ({ le: BUCKETS[i], count })), { le: Infinity, count: 1 }];
+    const bound = boundAtQuantile(buckets, p.latencyQuantile, p.minLatencyBound);
+    const slowShare = Math.max(p.minBaselineRate, bound === undefined ? 0 : countAbove(buckets, bound));
     return {
         scenario: s.name,
         errors: expectedCost(s, Math.max(p.minBaselineRate, s.stable.errorRate), p.errorFactor, 1 - p.latencyShare - p.tailShare),

@@ -3,7 +3,7 @@
  * `judge()` as `rollout analyze`) through Argo's `web` provider. Pure: ProgressiveDelivery puts it in a
  * ClusterAnalysisTemplate and the stage's AnalysisRun.
  */
-import type { StageEvidence } from "../domain/evidence";
+import type { GateAnswer, StageEvidence } from "../domain/evidence";
 import { durationSeconds, MetricNames, Scope } from "../domain/promql";
 import type { StackConfig } from "../stacks/schema";
 
@@ -151,7 +151,7 @@ export function runVerdict(name: string, status: RunStatus | undefined): string 
 type MetricResult = NonNullable<RunStatus["metricResults"]>[number];
 
 /** The judge's last answer in a metric's result (Argo stores the web metric's value as JSON), if it is one. */
-function lastAnswer(m: MetricResult): (StageEvidence & { reasons: string[] }) | undefined {
+function lastAnswer(m: MetricResult): GateAnswer | undefined {
     const value = m.measurements?.[m.measurements.length - 1]?.value;
     if (value === undefined) return undefined;
     try {

@@ -1,4 +1,6 @@
-import type * as k8s from "@pulumi/kubernetes";
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import * as esbuild from "esbuild";
 import * as path from "path";
 import { RESTRICTED_CONTAINER, restrictedPod } from "./podSecurity";
@@ -19,6 +21,20 @@ export function bundle(entry: string): string {
         built.set(entry, code);
     }
     return code;
+}
+
+/**
+ * A bundle in a ConfigMap (key `file`), and the bundle's hash, for a pod template annotation: a new
+ * bundle then rolls the pods, which a changed ConfigMap alone would not.
+ */
+export function bundleConfigMap(
+    resourceName: string,
+    b: { entry: string; name: string; namespace: pulumi.Input<string>; labels: Record<string, string>; file: string },
+    opts: pulumi.CustomResourceOptions,
+): { configMap: k8s.core.v1.ConfigMap; hash: string } {
+    const code = bundle(b.entry);
+    const configMap = new k8s.core.v1.ConfigMap(resourceName, { metadata: { name: b.name, namespace: b.namespace, labels: b.labels }, data: { [b.file]: code } }, opts);
+    return { configMap, hash: createHash("sha256").update(code).digest("hex") };
 }
 
 /** The uid of the `node` user in the official Node.js images. */

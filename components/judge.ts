@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
-import { bundle, bundlePodSpec } from "./bundle";
+import { bundle, bundleConfigMap, bundlePodSpec } from "./bundle";
+import { appLabels } from "./labels";
 
 /** The judge's name in the app namespace (Deployment, Service, ConfigMap) and its port. */
 export const JUDGE_NAME = "canary-judge";
@@ -10,21 +10,23 @@ export const JUDGE_PORT = 8080;
  * The judge's code: `rollout serve` without the rest of the command (its imports are domain/, lib/ and
  * the Prometheus client), as one file.
  */
-export const judgeBundle = (): string => bundle("rollout/judgeMain.ts");
+const JUDGE_ENTRY = "rollout/judgeMain.ts";
+export const judgeBundle = (): string => bundle(JUDGE_ENTRY);
 
 /** The judge's in-cluster URL. */
 export function judgeServiceUrl(namespace: string): string {
     return `http://${JUDGE_NAME}.${namespace}.svc:${JUDGE_PORT}`;
 }
 
-const LABELS = { "app.kubernetes.io/name": JUDGE_NAME, "app.kubernetes.io/part-of": "canary" };
+const LABELS = appLabels(JUDGE_NAME);
+const SELECTOR = { "app.kubernetes.io/name": JUDGE_NAME };
 
 /** The judge's Deployment spec: the node image running the bundle from the ConfigMap, hardened as the app's pods. */
 export function judgeDeploymentSpec(image: string, prometheusUrl: string, codeHash: string): k8s.types.input.apps.v1.DeploymentSpec {
     const probe = { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, timeoutSeconds: 2 };
     return {
         replicas: 1,
-        selector: { matchLabels: { "app.kubernetes.io/name": JUDGE_NAME } },
+        selector: { matchLabels: SELECTOR },
         template: {
             // A new bundle rolls the pod: the ConfigMap's content alone would not.
             metadata: { labels: LABELS, annotations: { "canary.judge/code-sha256": codeHash } },
@@ -58,13 +60,8 @@ export class Judge extends pulumi.ComponentResource {
 
     constructor(name: string, args: JudgeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:delivery:Judge", name, {}, opts);
-        const code = judgeBundle();
-        const configMap = new k8s.core.v1.ConfigMap(
-            `${name}-code`,
-            { metadata: { name: JUDGE_NAME, namespace: args.namespace, labels: LABELS }, data: { "judge.js": code } },
-            { parent: this },
-        );
-        const hash = createHash("sha256").update(code).digest("hex");
+        const code = { entry: JUDGE_ENTRY, name: JUDGE_NAME, namespace: args.namespace, labels: LABELS, file: "judge.js" };
+        const { configMap, hash } = bundleConfigMap(`${name}-code`, code, { parent: this });
         this.deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             { metadata: { name: JUDGE_NAME, namespace: args.namespace, labels: LABELS }, spec: judgeDeploymentSpec(args.image, args.prometheusUrl, hash) },
@@ -74,7 +71,7 @@ export class Judge extends pulumi.ComponentResource {
             `${name}-service`,
             {
                 metadata: { name: JUDGE_NAME, namespace: args.namespace, labels: LABELS },
-                spec: { selector: { "app.kubernetes.io/name": JUDGE_NAME }, ports: [{ name: "http", port: JUDGE_PORT, targetPort: "http", protocol: "TCP" }] },
+                spec: { selector: SELECTOR, ports: [{ name: "http", port: JUDGE_PORT, targetPort: "http", protocol: "TCP" }] },
             },
             { parent: this },
         );

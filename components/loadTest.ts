@@ -1,37 +1,34 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
 import { durationSeconds } from "../domain/promql";
-import type { GatewayConfig, NginxConfig, StackConfig } from "../stacks/schema";
-import { bundle, bundlePodSpec } from "./bundle";
+import { installsRouterEntry, StackConfig } from "../stacks/schema";
+import { bundle, bundleConfigMap, bundlePodSpec } from "./bundle";
+import { appLabels } from "./labels";
 import { envoyServiceName } from "./gatewayRouting";
 import { NGINX_CONTROLLER_SERVICE } from "./nginxRouting";
 
 type LoadTestConfig = StackConfig["loadTest"];
 
 const NAME = "canary-load";
-const LABELS = { "app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "canary" };
+const LABELS = appLabels(NAME);
 /** How long past its duration the Job may run before Kubernetes stops it: start-up and the last answers. */
 const DEADLINE_MARGIN_SECONDS = 120;
 
 /** The load test's code: `rollout/loadMain.ts` and what it imports, as one file. */
-export const loadBundle = (): string => bundle("rollout/loadMain.ts");
+const ENTRY = "rollout/loadMain.ts";
+export const loadBundle = (): string => bundle(ENTRY);
 
 /**
  * The router's entry as pods reach it, for a router the stack installs: Envoy Gateway's proxy Service
  * (named by the EnvoyProxy) or ingress-nginx's controller Service; HTTPS when the stack serves TLS
  * (plain HTTP then only redirects). The configured `canary:loadTest.target` wins.
  */
-export function loadTarget(c: { loadTest: LoadTestConfig; router: string; gateway: GatewayConfig; nginx: NginxConfig }, tls: boolean): string | undefined {
+export function loadTarget(c: Pick<StackConfig, "loadTest" | "router" | "gateway" | "nginx">, tls: boolean): string | undefined {
     if (c.loadTest.target !== undefined) return c.loadTest.target;
+    if (!installsRouterEntry(c)) return undefined;
     const entry = tls ? { scheme: "https", port: 443 } : { scheme: "http", port: 80 };
-    const service =
-        c.router === "gateway" && c.gateway.install
-            ? `${envoyServiceName(c.gateway.className)}.${c.gateway.namespace}`
-            : c.router === "nginx" && c.nginx.install
-              ? `${NGINX_CONTROLLER_SERVICE}.${c.nginx.namespace}`
-              : undefined;
-    return service === undefined ? undefined : `${entry.scheme}://${service}.svc:${entry.port}`;
+    const service = c.router === "gateway" ? `${envoyServiceName(c.gateway.className)}.${c.gateway.namespace}` : `${NGINX_CONTROLLER_SERVICE}.${c.nginx.namespace}`;
+    return `${entry.scheme}://${service}.svc:${entry.port}`;
 }
 
 /** The load generator's options. */
@@ -89,9 +86,7 @@ export class LoadTest extends pulumi.ComponentResource {
 
     constructor(name: string, args: LoadTestArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:delivery:LoadTest", name, {}, opts);
-        const code = loadBundle();
-        const configMap = new k8s.core.v1.ConfigMap(`${name}-code`, { metadata: { name: NAME, namespace: args.namespace, labels: LABELS }, data: { "load.js": code } }, { parent: this });
-        const hash = createHash("sha256").update(code).digest("hex");
+        const { configMap, hash } = bundleConfigMap(`${name}-code`, { entry: ENTRY, name: NAME, namespace: args.namespace, labels: LABELS, file: "load.js" }, { parent: this });
         if (args.weight <= 0) {
             this.registerOutputs({});
             return;

@@ -208,9 +208,11 @@ export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageCont
     const tailAt = policy.latencyBound === undefined ? boundAtQuantile(stable.buckets, policy.tailQuantile, policy.minLatencyBound) : undefined;
     const tail = tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, alpha * policy.tailShare) : undefined;
     const evidence = { errors, latency, latencyBound: bound, ...(tail ? { tail, tailBound: tailAt } : {}) };
+    // What a PROMOTE waits for; the tail test can only add a ROLLBACK.
     const tests = [errors, ...(latency ? [latency] : [])];
-    const reasons = [...tests, ...(tail ? [tail] : [])].map(describe);
-    if ([...tests, ...(tail ? [tail] : [])].some((t) => t.sprt.outcome === "H1")) return { ...base, decision: "ROLLBACK", reasons, evidence };
+    const all = tail ? [...tests, tail] : tests;
+    const reasons = all.map(describe);
+    if (all.some((t) => t.sprt.outcome === "H1")) return { ...base, decision: "ROLLBACK", reasons, evidence };
     const holds: string[] = [];
     if (!latency) holds.push(bound === undefined ? "no latency histogram for stable in the window" : `no latency bucket le=${bound} for both tracks`);
     if (canary.resets + stable.resets > 0) holds.push(`${canary.resets + stable.resets} counter reset(s) in the window (pods restarted): not promoting on interrupted counts`);

@@ -8,10 +8,9 @@
  * progress goes to stderr.
  */
 import { optionHelp, Options, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
-import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { parseSince } from "./analyze";
 import { analysisArgs, analyzeStage, CliIo, EXIT } from "./context";
-import { prometheusUrl } from "./prometheus";
+import { PROMETHEUS_OPTION, prometheusUrl, QUERY_OPTIONS } from "./prometheus";
 import { toJson } from "../lib/json";
 import { ChangeSummary, editReport, judgementReport, newStageSummary, promoteSummary, Report, retrySummary, statusReport } from "./report";
 import { runStage } from "./run";
@@ -24,10 +23,9 @@ const STACK: OptionSpec = { name: "stack", value: "NAME", help: "the stack: its 
 const JSON_OPT: OptionSpec = { name: "json", help: "print one JSON document on stdout instead of text" };
 const HELP: OptionSpec = { name: "help", help: "this help" };
 const ANALYSIS: OptionSpec[] = [
-    { name: "prometheus", value: "URL", help: "Prometheus base URL, http:// or https:// (required)" },
+    PROMETHEUS_OPTION,
     { name: "since", value: "WHEN", help: "the stage's start: 15m, 2h or an RFC 3339 time with zone (analyze: 15m ago; run: now)" },
-    { name: "query-timeout", value: "10s", help: "longest wait for one Prometheus query (default 10s)" },
-    { name: "scrape-interval", value: "15s", help: `how often Prometheus scrapes the app; the window must cover two (default ${SCRAPE_INTERVAL_SECONDS}s, the ServiceMonitor's)` },
+    ...QUERY_OPTIONS,
 ];
 
 interface CommandSpec {

@@ -2,11 +2,10 @@
  * What every `rollout` command shares: the exit codes, the injectable outside world (output, clock,
  * Prometheus, Pulumi), and the analysis options read once for `analyze` and `run`.
  */
-import { durationOption, Options, stringOption } from "../lib/args";
-import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
+import { Options, stringOption } from "../lib/args";
 import { analyze } from "./analyze";
 import { checkLocalPulumi, CheckPulumi, SelectStack, selectLocalStack } from "./apply";
-import { httpPrometheus, PrometheusClient } from "./prometheus";
+import { httpPrometheus, PrometheusClient, queryOptions } from "./prometheus";
 import { untilSignalled } from "./serve";
 import type { StackFile } from "./stackFile";
 
@@ -45,9 +44,8 @@ export interface AnalysisArgs {
 }
 
 export function analysisArgs(o: Options, io: CliIo): AnalysisArgs {
-    const timeout = durationOption(o, "query-timeout", 10_000, 100);
-    const scrape = durationOption(o, "scrape-interval", SCRAPE_INTERVAL_SECONDS * 1000, 1000);
-    return { client: io.prometheus(stringOption(o, "prometheus") as string, timeout), scrapeIntervalSeconds: scrape / 1000 };
+    const q = queryOptions(o);
+    return { client: io.prometheus(stringOption(o, "prometheus") as string, q.queryTimeoutMs), scrapeIntervalSeconds: q.scrapeIntervalSeconds };
 }
 
 export function analyzeStage(s: StackFile, a: AnalysisArgs, io: CliIo, since: Date) {

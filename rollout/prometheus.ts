@@ -3,7 +3,23 @@
  * (unreachable, timeout, non-2xx, not JSON, not a vector, NaN or infinite values) is a
  * `PrometheusError` with the reason, which the analysis turns into HOLD.
  */
-import { UsageError } from "../lib/args";
+import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
+import { durationOption, Options, OptionSpec, UsageError } from "../lib/args";
+
+/** The options of every command that reads Prometheus (`analyze`, `run`, `serve`). */
+export const PROMETHEUS_OPTION: OptionSpec = { name: "prometheus", value: "URL", help: "Prometheus base URL, http:// or https:// (required)" };
+export const QUERY_OPTIONS: readonly OptionSpec[] = [
+    { name: "query-timeout", value: "10s", help: "longest wait for one Prometheus query (default 10s)" },
+    { name: "scrape-interval", value: "15s", help: `how often Prometheus scrapes the app; the window must cover two (default ${SCRAPE_INTERVAL_SECONDS}s, the ServiceMonitor's)` },
+];
+
+/** `--query-timeout` and `--scrape-interval`, read and checked once for every command that takes them. */
+export function queryOptions(o: Options): { queryTimeoutMs: number; scrapeIntervalSeconds: number } {
+    return {
+        queryTimeoutMs: durationOption(o, "query-timeout", 10_000, 100),
+        scrapeIntervalSeconds: durationOption(o, "scrape-interval", SCRAPE_INTERVAL_SECONDS * 1000, 1000) / 1000,
+    };
+}
 
 export class PrometheusError extends Error {
     constructor(message: string) {

@@ -11,11 +11,10 @@ import { DEFAULT_POLICY, stageAlpha } from "../domain/decide";
 import { gateAnswer } from "../domain/evidence";
 import { DEFAULT_METRICS, MetricNames, Scope } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
-import { durationOption, Options, OptionSpec, stringOption, UsageError } from "../lib/args";
+import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 import { toJson } from "../lib/json";
-import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { analyze, parseSince } from "./analyze";
-import { httpPrometheus, PrometheusClient, prometheusUrl } from "./prometheus";
+import { httpPrometheus, PROMETHEUS_OPTION, PrometheusClient, prometheusUrl, QUERY_OPTIONS, queryOptions } from "./prometheus";
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -131,9 +130,8 @@ export function listen(server: http.Server, host: string, port: number): Promise
 
 /** The judge's options, the same for `rollout serve` and the judge's own entry point (`judgeMain.ts`). */
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
-    { name: "prometheus", value: "URL", help: "Prometheus base URL, http:// or https:// (required)" },
-    { name: "query-timeout", value: "10s", help: "longest wait for one Prometheus query (default 10s)" },
-    { name: "scrape-interval", value: "15s", help: `how often Prometheus scrapes the app; the window must cover two (default ${SCRAPE_INTERVAL_SECONDS}s, the ServiceMonitor's)` },
+    PROMETHEUS_OPTION,
+    ...QUERY_OPTIONS,
     { name: "listen", value: "HOST:PORT", help: "where to listen (default 127.0.0.1:8080; 0.0.0.0:8080 in a pod)" },
 ];
 
@@ -152,13 +150,7 @@ export function judgeSettings(o: Options): JudgeSettings {
     const listenAt = stringOption(o, "listen") ?? "127.0.0.1:8080";
     const [, host, port] = /^(.+):(\d{1,5})$/.exec(listenAt) ?? [];
     if (host === undefined || Number(port) > 65535) throw new UsageError(`serve: --listen ${JSON.stringify(listenAt)} is not HOST:PORT, e.g. 0.0.0.0:8080`);
-    return {
-        prometheusUrl: prometheusUrl(prometheus),
-        queryTimeoutMs: durationOption(o, "query-timeout", 10_000, 100),
-        scrapeIntervalSeconds: durationOption(o, "scrape-interval", SCRAPE_INTERVAL_SECONDS * 1000, 1000) / 1000,
-        host,
-        port: Number(port),
-    };
+    return { prometheusUrl: prometheusUrl(prometheus), ...queryOptions(o), host, port: Number(port) };
 }
 
 /** What the judge needs from outside: where to say it listens, the clock, and when to stop. */
