@@ -24,7 +24,7 @@ import { checkClusterTarget, readClusterTarget } from "./stacks/cluster";
 import { ConfigError, readStackConfig } from "./stacks/config";
 import { usesCertManager } from "./stacks/schema";
 import { CANARY_EVIDENCE_OUTPUT, CANARY_VERSION_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, readPrevious, STAGE_OUTPUT } from "./stacks/previous";
-import { withStage } from "./domain/evidence";
+import { carriedLlrs, withStage } from "./domain/evidence";
 import { checkPromotion, PROMOTED_OUTPUT } from "./stacks/promotion";
 
 export = async () => {
@@ -107,7 +107,9 @@ export = async () => {
     const scope = { namespace: app.namespace, app: app.name };
     new CanaryAlerts("alerts", { namespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, container: app.name, weight: cfg.weight, crds, ruleLabels: cfg.monitoring.ruleLabels }, k8s);
     const canaryTraces = cfg.tracing.enabled ? { service: app.name, version: app.canary.version } : undefined;
-    new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, canaryTraces }, k8s);
+    new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, ratios: cfg.analysis.ratios, canaryTraces }, k8s);
+    // Each version's evidence as the stack recorded it: the canary's is what its next stage carries on.
+    const ownEvidence = (version: string) => [previous.canaryEvidence, previous.promotionEvidence].find((e) => e?.version === version);
     const delivery = cfg.analysis.enabled
         ? new ProgressiveDelivery(
               "delivery",
@@ -120,6 +122,7 @@ export = async () => {
                   prometheusUrl: cfg.monitoring.install ? prometheusUrl(cfg.monitoring.namespace) : (cfg.monitoring.prometheusUrl as string),
                   weight: cfg.weight,
                   canaryVersion: app.canary.version,
+                  carried: carriedLlrs(ownEvidence(app.canary.version), app.canary.version, cfg.stages, cfg.weight),
                   weightedRoute,
                   metricsSources: [...(crds ? [crds] : []), workload.serviceMonitor],
               },
@@ -152,7 +155,6 @@ export = async () => {
     const stableReady = workload.stable.deployment.status.apply(() => true);
     // Evidence per version, from each passed stage's analysis: the canary's grows stage by stage; once
     // the canary is promoted (it is the stable version now), its evidence is what other stacks read.
-    const ownEvidence = (version: string) => [previous.canaryEvidence, previous.promotionEvidence].find((e) => e?.version === version);
     const canaryEvidence = pulumi.all([stagePassed, delivery?.evidence ?? pulumi.output(undefined)]).apply(([, e]) => {
         if (!cfg.canaryDiffers) return undefined;
         const before = ownEvidence(app.canary.version);

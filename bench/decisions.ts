@@ -10,7 +10,8 @@
  * 5-minute window per stage, roll back if the canary's error rate > stable's + 1 point); a
  * fixed-horizon two-proportion z-test at the first stage, sized for 95% power against 2× errors.
  */
-import { DEFAULT_POLICY, EMPTY_COUNTS, judge, stageAlpha, TrackCounts } from "../domain/decide";
+import { DEFAULT_POLICY, EMPTY_COUNTS, judge, Llrs, stageAlpha, TrackCounts } from "../domain/decide";
+import { gateAnswer, sumLlrs } from "../domain/evidence";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { boundAtQuantile, Bucket, countAbove, waldAsn } from "../domain/stats";
 import { exitOnUsageError, numberOption, optionHelp, OptionSpec, parseOptions } from "../lib/args";
@@ -68,6 +69,11 @@ export interface Scenario {
     readonly rps: number;
     readonly stable: TrackModel;
     readonly canary: TrackModel;
+    /**
+     * The least weight at which the canary behaves as `canary`; below it, as stable (a load-dependent
+     * regression, which only shows once the canary takes this share of the traffic). Default: every weight.
+     */
+    readonly fromWeight?: number;
     /** Whether the canary is worse (a rollback is a detection) or not (a rollback is false). */
     readonly regression: boolean;
 }
@@ -82,6 +88,9 @@ export const SCENARIOS: Scenario[] = [
     // The median unchanged and the tail wider: p99 +50% (σ + ln 1.5 / z₀.₉₉), p90 only +25%.
     { name: "tail +50%", rps: 200, stable: BASE, canary: { ...BASE, sigma: BASE.sigma + Math.log(1.5) / 2.3263 }, regression: true },
     { name: "low traffic", rps: 20, stable: BASE, canary: BASE, regression: false },
+    // Load-dependent: healthy at 5%, twice the errors from 25% (or 50%) on, e.g. a pool that runs dry.
+    { name: "2x errors from 25%", rps: 200, stable: BASE, canary: { ...BASE, errorRate: 0.01 }, fromWeight: 25, regression: true },
+    { name: "2x errors from 50%", rps: 200, stable: BASE, canary: { ...BASE, errorRate: 0.01 }, fromWeight: 50, regression: true },
 ];
 
 /** Standard normal CDF (Abramowitz-Stegun 7.1.26 through erf). */
@@ -93,9 +102,19 @@ function phi(x: number): number {
 
 /** P(latency ≤ le) for each bucket boundary. */
 const bucketCdf = (m: TrackModel) => BUCKETS.map((le) => phi(Math.log(le / m.medianSeconds) / m.sigma));
+const cdfs = new Map<TrackModel, number[]>();
+/** `bucketCdf`, computed once per model. */
+function cdfOf(m: TrackModel): number[] {
+    if (!cdfs.has(m)) cdfs.set(m, bucketCdf(m));
+    return cdfs.get(m) as number[];
+}
+
+/** How the canary behaves at `weight`. */
+const canaryAt = (s: Scenario, weight: number) => (weight >= (s.fromWeight ?? 0) ? s.canary : s.stable);
 
 /** Counts of one track over one interval: requests, errors, and cumulative buckets. */
-function draw(r: () => number, m: TrackModel, cdf: number[], requests: number): TrackCounts {
+function draw(r: () => number, m: TrackModel, requests: number): TrackCounts {
+    const cdf = cdfOf(m);
     const errors = binomial(r, requests, m.errorRate);
     // Multinomial over buckets by sequential conditional binomials.
     const perBucket: number[] = [];
@@ -124,10 +143,10 @@ function add(a: TrackCounts, b: TrackCounts): TrackCounts {
 }
 
 /** Traffic at `weight` percent for `seconds`: the two tracks' counts. */
-function traffic(r: () => number, s: Scenario, cdfs: { stable: number[]; canary: number[] }, weight: number, seconds: number) {
+function traffic(r: () => number, s: Scenario, weight: number, seconds: number) {
     const n = poisson(r, s.rps * seconds);
     const canaryN = binomial(r, n, weight / 100);
-    return { canary: draw(r, s.canary, cdfs.canary, canaryN), stable: draw(r, s.stable, cdfs.stable, n - canaryN) };
+    return { canary: draw(r, canaryAt(s, weight), canaryN), stable: draw(r, s.stable, n - canaryN) };
 }
 
 // ---- policies ------------------------------------------------------------------------------------
@@ -143,26 +162,32 @@ type Policy = (r: () => number, s: Scenario) => RunResult;
 const STAGE_LIMIT_SECONDS = 3600;
 /** The program's default stages; 100 is the soak before `promote`, with no stable to compare. */
 const STAGES = DEFAULT_STAGES;
-const cdfsOf = (s: Scenario) => ({ stable: bucketCdf(s.stable), canary: bucketCdf(s.canary) });
 
-/** This project: the SPRT analysis every 15 s (the scrape interval), per stage 5 → 25 → 50. */
+/**
+ * This project: the SPRT analysis every 15 s (the scrape interval), per stage 5 → 25 → 50, each stage
+ * going on from the evidence the stages before it passed on (as the program hands it to the next
+ * stage's run).
+ */
 const sequential: Policy = (r, s) => {
-    const cdfs = cdfsOf(s);
     let served = 0;
     let t = 0;
+    let carried: Llrs | undefined;
     for (const weight of STAGES.filter((w) => w < 100)) {
         let canary = EMPTY_COUNTS;
         let stable = EMPTY_COUNTS;
-        for (let elapsed = 0; ; elapsed += 15) {
-            if (elapsed >= STAGE_LIMIT_SECONDS) return { outcome: "timeout", canaryRequests: served, seconds: t };
-            const d = traffic(r, s, cdfs, weight, 15);
+        for (let elapsed = 15; ; elapsed += 15) {
+            if (elapsed > STAGE_LIMIT_SECONDS) return { outcome: "timeout", canaryRequests: served, seconds: t };
+            const d = traffic(r, s, weight, 15);
             canary = add(canary, d.canary);
             stable = add(stable, d.stable);
             served += d.canary.requests;
             t += 15;
-            const decision = judge(canary, stable, { weight, stages: STAGES }, DEFAULT_POLICY).decision;
-            if (decision === "ROLLBACK") return { outcome: "rollback", canaryRequests: served, seconds: t };
-            if (decision === "PROMOTE") break;
+            const j = judge(canary, stable, { weight, stages: STAGES, seconds: elapsed, ...(carried ? { carried } : {}) }, DEFAULT_POLICY);
+            if (j.decision === "ROLLBACK") return { outcome: "rollback", canaryRequests: served, seconds: t };
+            if (j.decision === "PROMOTE") {
+                carried = sumLlrs(carried, gateAnswer(j, 0).llr);
+                break;
+            }
         }
     }
     return { outcome: "promote", canaryRequests: served, seconds: t };
@@ -170,12 +195,11 @@ const sequential: Policy = (r, s) => {
 
 /** Flagger's defaults: interval 1m, threshold 5, stepWeight 10, maxWeight 50, request-success-rate ≥ 99. */
 const flagger: Policy = (r, s) => {
-    const cdfs = cdfsOf(s);
     let weight = 10;
     let failed = 0;
     let served = 0;
     for (let t = 60; t <= 5 * STAGE_LIMIT_SECONDS; t += 60) {
-        const d = traffic(r, s, cdfs, weight, 60).canary;
+        const d = traffic(r, s, weight, 60).canary;
         served += d.requests;
         // No requests in the interval is a failed check in Flagger ("no values found").
         const ok = d.requests > 0 && 1 - d.errors / d.requests >= 0.99;
@@ -190,11 +214,10 @@ const flagger: Policy = (r, s) => {
 
 /** The seed rule: per stage, a 5-minute window, roll back if canary errors > stable's + 1 point. */
 const seedRule: Policy = (r, s) => {
-    const cdfs = cdfsOf(s);
     let served = 0;
     let t = 0;
     for (const weight of [5, 25, 50]) {
-        const d = traffic(r, s, cdfs, weight, 300);
+        const d = traffic(r, s, weight, 300);
         served += d.canary.requests;
         t += 300;
         const ratio = (c: TrackCounts) => (c.requests > 0 ? c.errors / c.requests : 0);
@@ -215,14 +238,13 @@ export function zTestSampleSize(p0: number, p1: number, k: number): number {
 
 /** Fixed horizon at 5%: wait for the planned sample, test once, then roll back or promote. */
 const fixedHorizon: Policy = (r, s) => {
-    const cdfs = cdfsOf(s);
     const need = zTestSampleSize(s.stable.errorRate, 2 * s.stable.errorRate, 95 / 5);
     let canary = EMPTY_COUNTS;
     let stable = EMPTY_COUNTS;
     let t = 0;
     while (canary.requests < need) {
         if (t >= STAGE_LIMIT_SECONDS) return { outcome: "timeout", canaryRequests: canary.requests, seconds: t };
-        const d = traffic(r, s, cdfs, 5, 15);
+        const d = traffic(r, s, 5, 15);
         canary = add(canary, d.canary);
         stable = add(stable, d.stable);
         t += 15;
@@ -300,7 +322,8 @@ export interface StageCost {
  */
 function expectedCost(s: Scenario, p0: number, factor: number, alphaShare: number): { stages: StageCost[]; requests: number; minutes: number } {
     const stages = STAGES.filter((w) => w < 100).map((weight) => {
-        const requests = waldAsn(p0, factor * p0, stageAlpha(DEFAULT_POLICY, { weight, stages: STAGES }) * alphaShare, DEFAULT_POLICY.beta, "H0");
+        // Every stage's test is the chain's (evidence carried), so each spends the chain's budget.
+        const requests = waldAsn(p0, factor * p0, stageAlpha(DEFAULT_POLICY, { weight, stages: STAGES, carried: {} }) * alphaShare, DEFAULT_POLICY.beta, "H0");
         return { weight, requests, minutes: requests / ((s.rps * weight) / 100) / 60 };
     });
     return { stages, requests: stages.reduce((a, x) => a + x.requests, 0), minutes: stages.reduce((a, x) => a + x.minutes, 0) };

@@ -4,7 +4,7 @@
  * ClusterAnalysisTemplate and the stage's AnalysisRun.
  */
 import type { GateAnswer, StageEvidence } from "../domain/evidence";
-import { durationSeconds, MetricNames, Scope } from "../domain/promql";
+import { durationSeconds, formatRatio, MetricNames, RatioMetric, Scope } from "../domain/promql";
 import type { StackConfig } from "../stacks/schema";
 
 export type AnalysisConfig = StackConfig["analysis"];
@@ -16,15 +16,18 @@ export interface AnalysisInput {
     readonly stages: readonly number[];
 }
 
-/** The run's arguments the metric reads (Argo substitutes `{{args.<name>}}` in a run's metrics). */
-export const RUN_ARGS = ["run", "weight"] as const;
+/**
+ * The run's arguments the metric reads (Argo substitutes `{{args.<name>}}` in a run's metrics): the
+ * run, its stage, and the evidence its tests carry in from the stages before (`formatLlrs`).
+ */
+export const RUN_ARGS = ["run", "weight", "carry"] as const;
 
 /**
  * The judge's URL for this app: its scope, stages and metric contract in the query, and the run and
  * the stage as Argo arguments, so the template is the same at every stage and only the run changes.
  * The arguments stay literal `{{args.…}}` (URLSearchParams would escape the braces Argo looks for).
  */
-export function judgeUrl(base: string, i: Pick<AnalysisInput, "scope" | "metrics" | "stages">): string {
+export function judgeUrl(base: string, i: Pick<AnalysisInput, "scope" | "metrics" | "stages"> & { readonly ratios: readonly RatioMetric[] }): string {
     const fixed = new URLSearchParams({
         namespace: i.scope.namespace,
         app: i.scope.app,
@@ -32,6 +35,7 @@ export function judgeUrl(base: string, i: Pick<AnalysisInput, "scope" | "metrics
         duration: i.metrics.duration,
         excludedPaths: i.metrics.excludedPaths.join(","),
     });
+    for (const r of i.ratios) fixed.append("ratio", formatRatio(r));
     return `${base.replace(/\/+$/, "")}/judge?${fixed}${RUN_ARGS.map((a) => `&${a}={{args.${a}}}`).join("")}`;
 }
 
@@ -171,5 +175,5 @@ export function stageEvidence(status: RunStatus | undefined): StageEvidence | un
     const judge = status.metricResults?.find((m) => m.name === "judge");
     const a = judge ? lastAnswer(judge) : undefined;
     if (a?.decision !== "PROMOTE") return undefined;
-    return { decision: a.decision, canaryRequests: a.canaryRequests, stableRequests: a.stableRequests, llr: a.llr, alpha: a.alpha };
+    return { decision: a.decision, canaryRequests: a.canaryRequests, stableRequests: a.stableRequests, llr: a.llr, carried: a.carried ?? {}, alpha: a.alpha };
 }

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { APP_LABELS, errorRatio, MetricNames, requestRate, Scope, scopeMatchers } from "../domain/promql";
+import { APP_LABELS, errorRatio, MetricNames, RatioMetric, ratioShare, requestRate, Scope, scopeMatchers } from "../domain/promql";
 import { DASHBOARD_LABEL } from "./monitoring";
 import { TEMPO_DATASOURCE_UID } from "./tracing";
 import { AlertThresholds, RECORD } from "./rules";
@@ -10,6 +10,8 @@ export interface DashboardInput {
     readonly scope: Scope;
     readonly metrics: MetricNames;
     readonly thresholds: AlertThresholds;
+    /** The ratio metrics the judge weighs (`canary:analysis.ratios`): one panel each. */
+    readonly ratios: readonly RatioMetric[];
     /** With tracing on: the canary's traces, by the service name and version its spans carry. */
     readonly canaryTraces?: { readonly service: string; readonly version: string };
 }
@@ -71,6 +73,12 @@ export function dashboardPanels(i: DashboardInput): Panel[] {
             ],
             ...traceLinks,
         },
+        // The business metrics the judge weighs beside errors and latency, canary against stable.
+        ...i.ratios.map((r) => ({
+            title: `${r.name}: ${r.events} / ${r.total} by track (${r.bad === "up" ? "higher" : "lower"} is worse)`,
+            unit: "percentunit",
+            targets: [{ expr: ratioShare(r, i.scope, "5m"), legendFormat: "{{track}}" }],
+        })),
         {
             title: `Error budget left (${i.thresholds.slo.objective * 100}% over ${period})`,
             unit: "percentunit",

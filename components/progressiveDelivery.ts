@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { StageEvidence } from "../domain/evidence";
+import type { Llrs } from "../domain/decide";
+import { formatLlrs, StageEvidence } from "../domain/evidence";
 import { AnalysisInput, analysisRunName, analysisTimeoutSeconds, judgeMetric, judgeUrl, RUN_ARGS, RunStatus, runVerdict, stageEvidence, waitAnnotations } from "./analysis";
 import { Judge, judgeServiceUrl } from "./judge";
 import { pinnedRelease } from "./helm";
@@ -17,6 +18,8 @@ export interface ProgressiveDeliveryArgs extends AnalysisInput {
     /** The stage; at 0 there is no AnalysisRun. */
     readonly weight: number;
     readonly canaryVersion: string;
+    /** The evidence the stage's tests carry in from the stages this version passed (`carriedLlrs`). */
+    readonly carried?: Llrs;
     /** The resource that carries the stage's weights: the run starts after traffic moved. */
     readonly weightedRoute: pulumi.Resource;
     /** What the run's queries need to exist first: Prometheus (its Helm release) and the ServiceMonitor. */
@@ -54,7 +57,7 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
         const controller = this.release ? [this.release] : [];
         const judge = args.analysis.judge.install ? new Judge(`${name}-judge`, { namespace: args.namespace, image: args.analysis.judge.image, prometheusUrl: args.prometheusUrl }, { parent: this }) : undefined;
         const judgeBase = judge ? judgeServiceUrl(args.scope.namespace) : (args.analysis.judge.url as string);
-        const metrics = [judgeMetric(judgeUrl(judgeBase, args), args.analysis)];
+        const metrics = [judgeMetric(judgeUrl(judgeBase, { ...args, ratios: args.analysis.ratios }), args.analysis)];
         new k8s.apiextensions.CustomResource(
             `${name}-template`,
             {
@@ -84,6 +87,7 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
                         args: [
                             { name: "run", value: runName },
                             { name: "weight", value: String(args.weight) },
+                            { name: "carry", value: formatLlrs(args.carried) },
                         ],
                         metrics,
                     },

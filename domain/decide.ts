@@ -2,6 +2,7 @@
  * The stage decision from counts: PROMOTE, HOLD or ROLLBACK. Pure; `analyze.ts` gathers the counts
  * from Prometheus, the benchmark feeds simulated ones.
  */
+import type { RatioMetric } from "./promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, Bucket, countAbove, sprt, SprtResult, totalOf, waldAsn, wilson } from "./stats";
 
 export type Decision = "PROMOTE" | "HOLD" | "ROLLBACK";
@@ -14,17 +15,33 @@ export interface TrackCounts {
     readonly buckets: readonly Bucket[];
     /** Counter resets seen in the window (pod restarts). */
     readonly resets: number;
+    /** Each ratio metric's counts over the window, by its name (`canary:analysis.ratios`). */
+    readonly ratios?: Readonly<Record<string, RatioCounts>>;
+}
+
+/** A ratio metric's counts: events and the total they are a share of. */
+export interface RatioCounts {
+    readonly events: number;
+    readonly total: number;
 }
 
 export interface DecisionPolicy {
     /** Bound on false rollbacks over the whole rollout, all stages and all tests (default 0.01). */
     readonly alpha: number;
-    /** Share of `alpha` spent on the first stage, where a bad canary should be caught (default 0.9). */
+    /**
+     * Share of `alpha` for the test that starts at the first stage and, with its evidence carried,
+     * goes on through the later ones (default 0.9). A test that starts fresh at a later stage gets an
+     * equal part of the rest (`stageAlpha`).
+     */
     readonly firstStageShare: number;
     /** Share of a stage's alpha spent on the latency test (default 0.05). */
     readonly latencyShare: number;
     /** Share of a stage's alpha spent on the tail test (default 0.05); errors get the rest. */
     readonly tailShare: number;
+    /** Share of a stage's alpha spent on the ratio metrics, when there are any, split equally (default 0.05; taken from errors'). */
+    readonly ratioShare: number;
+    /** The multiple of stable's share (or, for a ratio whose drop is bad, its inverse) that counts as a ratio metric's regression (default 2). */
+    readonly ratioFactor: number;
     /** Bound on false promotions (default 0.05). */
     readonly beta: number;
     /** The error-rate multiple of stable's that counts as a regression (default 2). */
@@ -52,6 +69,12 @@ export interface DecisionPolicy {
      * noise no user feels, which the test would otherwise call a regression.
      */
     readonly minLatencyBound: number;
+    /**
+     * The least time at a stage before it is promoted, in seconds (default 45): with evidence carried
+     * from the stages before, the test could otherwise promote a stage at its first look, before a
+     * regression that only shows at this stage's load had time to show. See `judge`.
+     */
+    readonly minStageSeconds: number;
     /** Stable requests needed before comparing at all (default 500). */
     readonly minStableRequests: number;
     /** The rate below which differences do not matter: a stable that fails less than this is judged against it (default 0.001). */
@@ -63,20 +86,24 @@ export const DEFAULT_POLICY: DecisionPolicy = {
     firstStageShare: 0.9,
     latencyShare: 0.05,
     tailShare: 0.05,
+    ratioShare: 0.05,
+    ratioFactor: 2,
     beta: 0.05,
     errorFactor: 2,
     latencyFactor: 2,
     latencyQuantile: 0.9,
     tailQuantile: 0.99,
     minLatencyBound: 0.025,
+    minStageSeconds: 45,
     minStableRequests: 500,
     minBaselineRate: 0.001,
 };
 
 /** One sequential test's evidence, as printed. */
 export interface TestEvidence {
-    readonly name: "errors" | "latency" | "tail";
-    /** What counts as an event: 5xx responses, or requests slower than the bound. */
+    /** `errors`, `latency`, `tail`, or a ratio metric's name. */
+    readonly name: string;
+    /** What counts as an event: 5xx responses, requests slower than the bound, a ratio metric's events. */
     readonly event: string;
     readonly canary: { readonly n: number; readonly events: number; readonly ratio: number; readonly interval: readonly [number, number] };
     readonly stable: { readonly n: number; readonly events: number; readonly ratio: number; readonly interval: readonly [number, number] };
@@ -85,6 +112,9 @@ export interface TestEvidence {
     /** H0 rate (stable's, floored) and H1 rate (factor × H0). */
     readonly p0: number;
     readonly p1: number;
+    /** This stage's own log-likelihood ratio, and what was carried from the stages before; `sprt` judges their sum. */
+    readonly stageLlr: number;
+    readonly carried: number;
     readonly sprt: SprtResult;
     /** Wald's expected canary requests to reach a decision when the canary is at H1 / at H0. */
     readonly expectedRequests: { readonly h1: number; readonly h0: number };
@@ -93,6 +123,8 @@ export interface TestEvidence {
 export interface Judgement {
     readonly decision: Decision;
     readonly reasons: string[];
+    /** What a HOLD waits for besides more evidence (the stage's least time, a reset, a missing histogram): the first of `reasons`. */
+    readonly holds?: readonly string[];
     /** The counts judged; null when nothing could be read (Prometheus failed, the window is too short). */
     readonly canary: TrackCounts | null;
     readonly stable: TrackCounts | null;
@@ -103,31 +135,60 @@ export interface Judgement {
         /** The rollback-only tail test, when its bound differs from the latency test's. */
         readonly tail?: TestEvidence;
         readonly tailBound?: number;
+        /** One test per ratio metric that both tracks counted in the window. */
+        readonly ratios?: readonly TestEvidence[];
     };
 }
+
+/** The judge's own tests; a ratio metric may not take one of their names (evidence is keyed by name). */
+export const BUILT_IN_TESTS: readonly string[] = ["errors", "latency", "tail"];
+
+/** Every test a judgement ran: errors, latency, tail, then the ratio metrics. */
+export function testsOf(j: Judgement): TestEvidence[] {
+    const e = j.evidence;
+    return [e.errors, e.latency, e.tail, ...(e.ratios ?? [])].filter((t): t is TestEvidence => t !== undefined);
+}
+
+/** The HOLD reason of tests that have not reached a boundary yet (the progress line shows how far they are instead). */
+export const NOT_ENOUGH_EVIDENCE = "not enough evidence yet for either decision";
 
 /** No requests seen: the counts of a window Prometheus could not give. */
 export const EMPTY_COUNTS: TrackCounts = { requests: 0, errors: 0, buckets: [], resets: 0 };
 
 export const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-/** The stage being judged: its weight and the rollout's stages. */
+/** Each test's log-likelihood ratio, by test name (`errors`, `latency`, `tail`). */
+export type Llrs = Readonly<Record<string, number>>;
+
+/** The stage being judged. */
 export interface StageContext {
     readonly weight: number;
     readonly stages: readonly number[];
+    /** How long this stage has been judged, in seconds (the window). */
+    readonly seconds: number;
+    /**
+     * Each test's log-likelihood ratio summed over every compared stage before this one, all passed
+     * by this version (`carriedLlrs`): the tests go on from there instead of starting again.
+     */
+    readonly carried?: Llrs;
 }
 
 /**
- * The false-rollback budget of one stage. Each stage's tests are valid on their own, so a rollout
- * that passes three stages has three chances of a false rollback; spending `alpha` across them keeps
- * the whole rollout's at most `alpha`. Most (90%) goes to the first stage, where a regression is caught at
- * the least traffic; the later stages (100 is not compared: stable has no traffic) share the rest.
+ * The false-rollback budget of the test that judges a stage. A test's likelihood ratio over the
+ * requests of several stages is the product of each stage's, and under "no regression" that product
+ * is still one non-negative martingale with mean 1 (each stage's weight is fixed before its requests
+ * arrive): Ville's bound holds for the whole chain, however many stages and looks. So the test that
+ * starts at the first compared stage and carries its evidence on is one test with one budget, 90% of
+ * `alpha`. A test that starts afresh at a later stage (nothing carried: a person's `rollout analyze`,
+ * or a stage before it was skipped) is another chance of a false rollback and gets an equal part of the
+ * other 10%, so that whichever way each stage is judged the rollout's chance stays at most `alpha`.
  */
-export function stageAlpha(policy: DecisionPolicy, stage: StageContext): number {
+export function stageAlpha(policy: DecisionPolicy, stage: Pick<StageContext, "weight" | "stages" | "carried">): number {
     const compared = stage.stages.filter((s) => s < 100);
     if (compared.length <= 1) return policy.alpha;
+    const start = stage.carried ? compared[0] : stage.weight;
     const later = (policy.alpha * (1 - policy.firstStageShare)) / (compared.length - 1);
-    return stage.weight === compared[0] ? policy.alpha * policy.firstStageShare : later;
+    return start === compared[0] ? policy.alpha * policy.firstStageShare : later;
 }
 
 /**
@@ -141,7 +202,7 @@ export function stageAlpha(policy: DecisionPolicy, stage: StageContext): number 
  * the floor itself, a constant, and the test is the one-sample SPRT of the canary's rate: floor
  * against k × floor. A healthy canary of an app that never fails is then promoted rather than held.
  */
-function sequentialTest(name: TestEvidence["name"], event: string, canary: [number, number], stable: [number, number], factor: number, policy: DecisionPolicy, alpha: number): TestEvidence {
+function sequentialTest(name: TestEvidence["name"], event: string, canary: [number, number], stable: [number, number], factor: number, policy: DecisionPolicy, alpha: number, carried = 0): TestEvidence {
     const [n, e] = canary;
     const [sn, se] = stable;
     const stableInterval = wilson(se, sn);
@@ -165,7 +226,9 @@ function sequentialTest(name: TestEvidence["name"], event: string, canary: [numb
         stable: { n: sn, events: se, ratio: sn > 0 ? se / sn : 0, interval: stableInterval },
         p0,
         p1,
-        sprt: sprt(llr, boundaries),
+        stageLlr: llr,
+        carried,
+        sprt: sprt(carried + llr, boundaries),
         expectedRequests: { h1: waldAsn(p0, p1, alpha, policy.beta, "H1"), h0: waldAsn(p0, p1, alpha, policy.beta, "H0") },
     };
 }
@@ -174,9 +237,10 @@ function describe(t: TestEvidence): string {
     const s = t.sprt;
     const verdict = (s.outcome === "H1" ? "regression" : s.outcome === "H0" ? "no regression" : "undecided") + (t.name === "tail" ? ", can only roll back" : "");
     const [lo, hi] = t.canary.interval;
+    const llr = t.carried !== 0 ? `LLR ${s.llr.toFixed(2)} = ${t.carried.toFixed(2)} carried ${t.stageLlr >= 0 ? "+" : "-"} ${Math.abs(t.stageLlr).toFixed(2)} this stage` : `LLR ${s.llr.toFixed(2)}`;
     return (
         `${t.name}: canary ${t.canary.events}/${t.canary.n} ${t.event} (${pct(t.canary.ratio)}, 95% ${pct(lo)}–${pct(hi)}) vs stable ${pct(t.stable.ratio)}; ` +
-        `${verdict} (LLR ${s.llr.toFixed(2)}, rollback at ${s.boundaries.upper.toFixed(2)}, promote at ${s.boundaries.lower.toFixed(2)}, ${Math.round(100 * s.progress)}% of the way)`
+        `${verdict} (${llr}, rollback at ${s.boundaries.upper.toFixed(2)}, promote at ${s.boundaries.lower.toFixed(2)}, ${Math.round(100 * s.progress)}% of the way)`
     );
 }
 
@@ -184,38 +248,71 @@ function describe(t: TestEvidence): string {
  * One latency test: the share of requests slower than `bound` (a bucket boundary both tracks have),
  * or undefined when there is no such bound.
  */
-function latencyTest(name: "latency" | "tail", bound: number | undefined, canary: TrackCounts, stable: TrackCounts, policy: DecisionPolicy, alpha: number): TestEvidence | undefined {
+function latencyTest(name: "latency" | "tail", bound: number | undefined, canary: TrackCounts, stable: TrackCounts, policy: DecisionPolicy, alpha: number, carried: number | undefined): TestEvidence | undefined {
     const timeable = bound !== undefined && totalOf(canary.buckets) > 0 && canary.buckets.some((b) => b.le === bound) && stable.buckets.some((b) => b.le === bound);
     if (!timeable) return undefined;
-    return sequentialTest(name, `slower than ${bound}s`, [totalOf(canary.buckets), countAbove(canary.buckets, bound)], [totalOf(stable.buckets), countAbove(stable.buckets, bound)], policy.latencyFactor, policy, alpha);
+    return sequentialTest(name, `slower than ${bound}s`, [totalOf(canary.buckets), countAbove(canary.buckets, bound)], [totalOf(stable.buckets), countAbove(stable.buckets, bound)], policy.latencyFactor, policy, alpha, carried);
 }
 
 /**
- * The decision: ROLLBACK when any test finds a regression; PROMOTE only when the errors and latency
- * tests find none (the tail test can only roll back), with enough stable requests for a baseline and
- * no counter reset in the window; HOLD otherwise.
+ * A ratio metric's test: the canary's share of events against stable's, by the same conditional
+ * test as the errors, with H1 at `ratioFactor` times stable's share, or at its inverse for a metric
+ * whose drop is the regression (half the conversions).
  */
-export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageContext, policy: DecisionPolicy = DEFAULT_POLICY): Judgement {
+function ratioTest(r: RatioMetric, canary: TrackCounts, stable: TrackCounts, policy: DecisionPolicy, alpha: number, carried: number): TestEvidence {
+    // increase() extrapolates each counter on its own: events can come out a little above their total.
+    const pair = (c: RatioCounts): [number, number] => [c.total, Math.min(c.events, c.total)];
+    const c = canary.ratios?.[r.name] as RatioCounts;
+    const s = stable.ratios?.[r.name] as RatioCounts;
+    const factor = r.bad === "up" ? policy.ratioFactor : 1 / policy.ratioFactor;
+    return sequentialTest(r.name, `${r.events} per ${r.total}${r.bad === "down" ? ", lower is worse" : ""}`, pair(c), pair(s), factor, policy, alpha, carried);
+}
+
+/**
+ * The decision: ROLLBACK when any test finds a regression; PROMOTE only when the errors, latency and
+ * ratio tests find none (the tail test can only roll back), with enough stable requests for a baseline and
+ * no counter reset in the window; HOLD otherwise.
+ *
+ * With evidence carried from the stages before (`stage.carried`), each test judges the sum of the
+ * carried and this stage's log-likelihood ratios, so a healthy canary does not prove itself again
+ * from nothing at every stage. Two things keep a later stage from passing on the earlier stages'
+ * evidence alone: the stage runs at least `minStageSeconds`, and this stage's own evidence must lean
+ * toward "no regression" (its own LLR at most 0) in every test a PROMOTE waits for. A regression that
+ * only shows at this stage's load pushes its own LLR up, so it holds the stage and, given time, rolls
+ * it back. Both only add conditions to a PROMOTE: the bound on false promotions still holds, and the
+ * bound on false rollbacks is the chain's (`stageAlpha`).
+ */
+export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageContext, policy: DecisionPolicy = DEFAULT_POLICY, ratios: readonly RatioMetric[] = []): Judgement {
     const alpha = stageAlpha(policy, stage);
+    const carried = (name: string) => stage.carried?.[name] ?? 0;
     const base = { canary, stable };
     if (canary.requests <= 0) return { ...base, decision: "HOLD", reasons: ["no canary requests in the window yet"], evidence: {} };
     if (stable.requests < policy.minStableRequests) {
         return { ...base, decision: "HOLD", reasons: [`stable served ${stable.requests} requests in the window; the baseline needs ${policy.minStableRequests}`], evidence: {} };
     }
-    const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], policy.errorFactor, policy, alpha * (1 - policy.latencyShare - policy.tailShare));
+    const ratioAlpha = ratios.length > 0 ? (alpha * policy.ratioShare) / ratios.length : 0;
+    const errorsAlpha = alpha * (1 - policy.latencyShare - policy.tailShare - (ratios.length > 0 ? policy.ratioShare : 0));
+    const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], policy.errorFactor, policy, errorsAlpha, carried("errors"));
     const bound = policy.latencyBound ?? boundAtQuantile(stable.buckets, policy.latencyQuantile, policy.minLatencyBound);
-    const latency = latencyTest("latency", bound, canary, stable, policy, alpha * policy.latencyShare);
+    const latency = latencyTest("latency", bound, canary, stable, policy, alpha * policy.latencyShare, carried("latency"));
     const tailAt = policy.latencyBound === undefined ? boundAtQuantile(stable.buckets, policy.tailQuantile, policy.minLatencyBound) : undefined;
-    const tail = tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, alpha * policy.tailShare) : undefined;
-    const evidence = { errors, latency, latencyBound: bound, ...(tail ? { tail, tailBound: tailAt } : {}) };
+    const tail = tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, alpha * policy.tailShare, carried("tail")) : undefined;
+    const counted = ratios.filter((r) => (canary.ratios?.[r.name]?.total ?? 0) > 0 && (stable.ratios?.[r.name]?.total ?? 0) > 0);
+    const ratioTests = counted.map((r) => ratioTest(r, canary, stable, policy, ratioAlpha, carried(r.name)));
+    const evidence = { errors, latency, latencyBound: bound, ...(tail ? { tail, tailBound: tailAt } : {}), ...(ratios.length > 0 ? { ratios: ratioTests } : {}) };
     // What a PROMOTE waits for; the tail test can only add a ROLLBACK.
-    const tests = [errors, ...(latency ? [latency] : [])];
+    const tests = [errors, ...(latency ? [latency] : []), ...ratioTests];
     const all = tail ? [...tests, tail] : tests;
     const reasons = all.map(describe);
     if (all.some((t) => t.sprt.outcome === "H1")) return { ...base, decision: "ROLLBACK", reasons, evidence };
     const holds: string[] = [];
     if (!latency) holds.push(bound === undefined ? "no latency histogram for stable in the window" : `no latency bucket le=${bound} for both tracks`);
+    for (const r of ratios.filter((r) => !counted.includes(r))) holds.push(`${r.name}: no ${r.total} counted for both tracks in the window`);
     if (canary.resets + stable.resets > 0) holds.push(`${canary.resets + stable.resets} counter reset(s) in the window (pods restarted): not promoting on interrupted counts`);
-    if (tests.some((t) => t.sprt.outcome === "continue")) holds.push("not enough evidence yet for either decision");
-    return holds.length > 0 ? { ...base, decision: "HOLD", reasons: [...holds, ...reasons], evidence } : { ...base, decision: "PROMOTE", reasons, evidence };
+    if (tests.some((t) => t.sprt.outcome === "continue")) holds.push(NOT_ENOUGH_EVIDENCE);
+    for (const t of tests.filter((t) => stage.carried !== undefined && t.stageLlr > 0)) {
+        holds.push(`${t.name}: this stage's own evidence leans toward a regression (LLR +${t.stageLlr.toFixed(2)}); the stages before do not promote it alone`);
+    }
+    if (stage.seconds < policy.minStageSeconds) holds.push(`the stage has been judged for ${stage.seconds}s; it is promoted after at least ${policy.minStageSeconds}s at its weight`);
+    return holds.length > 0 ? { ...base, decision: "HOLD", reasons: [...holds, ...reasons], holds, evidence } : { ...base, decision: "PROMOTE", reasons, evidence };
 }

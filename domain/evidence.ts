@@ -4,16 +4,18 @@
  * budget. Pure: the judge writes a stage's evidence into its answer, the program keeps it per version
  * from the stage's analysis results, and prod's gate reads it.
  */
-import type { Decision, Judgement } from "./decide";
+import { testsOf, type Decision, type Judgement, type Llrs } from "./decide";
 
 /** One stage's judgement, as the stage's analysis recorded it. */
 export interface StageEvidence {
     readonly decision: Decision;
     readonly canaryRequests: number | null;
     readonly stableRequests: number | null;
-    /** Each test's log-likelihood ratio at the decision (the tail test's when it ran). */
-    readonly llr: { readonly errors: number | null; readonly latency: number | null; readonly tail?: number };
-    /** The share of the false-rollback budget this stage spent. */
+    /** Each test's log-likelihood ratio from this stage's own requests at the decision, by test name (the tests that ran). */
+    readonly llr: Llrs;
+    /** What each test carried in from the stages before (empty: the tests started at this stage). */
+    readonly carried: Llrs;
+    /** The false-rollback budget of the tests that judged this stage (`stageAlpha`). */
     readonly alpha: number;
 }
 
@@ -23,12 +25,14 @@ export interface GateAnswer extends StageEvidence {
 }
 
 export function gateAnswer(j: Judgement, alpha: number): GateAnswer {
+    const tests = testsOf(j);
     return {
         decision: j.decision,
         reasons: j.reasons,
         canaryRequests: j.canary?.requests ?? null,
         stableRequests: j.stable?.requests ?? null,
-        llr: { errors: j.evidence.errors?.sprt.llr ?? null, latency: j.evidence.latency?.sprt.llr ?? null, ...(j.evidence.tail ? { tail: j.evidence.tail.sprt.llr } : {}) },
+        llr: Object.fromEntries(tests.map((t) => [t.name, t.stageLlr])),
+        carried: Object.fromEntries(tests.filter((t) => t.carried !== 0).map((t) => [t.name, t.carried])),
         alpha,
     };
 }
@@ -64,4 +68,48 @@ export function missingEvidence(e: VersionEvidence | undefined, version: string,
 export function withStage(previous: VersionEvidence | undefined, version: string, plan: readonly number[], weight: number, stage: StageEvidence): VersionEvidence {
     const stages = previous?.version === version ? previous.stages : {};
     return { version, plan, stages: { ...stages, [String(weight)]: stage } };
+}
+
+/**
+ * What a stage's tests carry in: each test's own log-likelihood ratios summed over the compared
+ * stages before `weight`, when this version passed every one of them with a PROMOTE on record.
+ * Undefined otherwise (the first stage, a new version, a stage skipped or passed without evidence):
+ * the tests start afresh, with a fresh test's budget.
+ */
+export function carriedLlrs(e: VersionEvidence | undefined, version: string, stages: readonly number[], weight: number): Llrs | undefined {
+    const before = comparedStages(stages).filter((s) => s < weight);
+    if (e?.version !== version || before.length === 0) return undefined;
+    const passed = before.map((s) => e.stages[String(s)]);
+    if (passed.some((s) => s?.decision !== "PROMOTE")) return undefined;
+    return passed.reduce<Llrs>((sum, s) => sumLlrs(sum, s.llr), {});
+}
+
+/** Two sets of log-likelihood ratios added test by test. */
+export function sumLlrs(a: Llrs | undefined, b: Llrs): Llrs {
+    const sums: Record<string, number> = { ...a };
+    for (const [name, llr] of Object.entries(b)) sums[name] = (sums[name] ?? 0) + llr;
+    return sums;
+}
+
+const TEST_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** Carried evidence as one URL-safe argument, `errors:-3.0512,latency:-4.1003`; "" for none. */
+export function formatLlrs(l: Llrs | undefined): string {
+    return Object.entries(l ?? {})
+        .map(([name, llr]) => `${name}:${llr.toFixed(4)}`)
+        .join(",");
+}
+
+/** Reads `formatLlrs`' form; "" is nothing carried. Throws an Error naming the bad part. */
+export function parseLlrs(raw: string): Llrs | undefined {
+    if (raw === "") return undefined;
+    const entries = raw.split(",").map((part) => {
+        const [name, value, ...rest] = part.split(":");
+        const llr = Number(value);
+        if (!TEST_NAME.test(name) || rest.length > 0 || value === undefined || value.trim() === "" || !Number.isFinite(llr)) {
+            throw new Error(`${JSON.stringify(part)} is not test:llr, e.g. errors:-3.05`);
+        }
+        return [name, llr] as const;
+    });
+    return Object.fromEntries(entries);
 }

@@ -26,6 +26,24 @@ export interface MetricNames {
 export const DEFAULT_METRICS: MetricNames = { duration: "http_request_duration_seconds", excludedPaths: ["healthz", "readyz", "metrics"] };
 
 /**
+ * A business metric judged like the errors (`canary:analysis.ratios`): a pair of the app's counters,
+ * events and their total (checkouts failed and checkouts, conversions and visits), and which way is bad.
+ */
+export interface RatioMetric {
+    /** The test's name, in reasons, evidence and the dashboard. */
+    readonly name: string;
+    /** The counter of events, e.g. `checkouts_failed_total`. */
+    readonly events: string;
+    /** The counter of what the events are a share of, e.g. `checkouts_total`. */
+    readonly total: string;
+    /** `up`: a higher share is the regression (failures); `down`: a lower one is (conversions). */
+    readonly bad: "up" | "down";
+}
+
+/** A ratio metric as one query parameter of the judge: `name,events,total,bad`. */
+export const formatRatio = (r: RatioMetric) => [r.name, r.events, r.total, r.bad].join(",");
+
+/**
  * How often the ServiceMonitor scrapes the app. A window shorter than two scrapes cannot show an
  * increase, so the analysis waits for at least two.
  */
@@ -117,4 +135,14 @@ export function bucketCount(m: MetricNames, scope: Scope, window: string, labels
 /** Counter resets of the request counter over `window` (a pod restarted and its counts began again). */
 export function counterResets(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
     return `sum ${by(labels)} (resets(${requests(m, scope, extra)}[${window}]))`;
+}
+
+/** An app counter's increase over `window`, summed by `labels`: a ratio metric's events or total. */
+export function counterCount(metric: string, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
+    return `sum ${by(labels)} (increase(${metric}${scopeMatchers(scope, extra)}[${window}]))`;
+}
+
+/** A ratio metric's share per second-averaged window, by `labels`: events over total, no result without a total. */
+export function ratioShare(r: RatioMetric, scope: Scope, window: string, labels: readonly string[] = TRACK_LABELS): string {
+    return `sum ${by(labels)} (rate(${r.events}${scopeMatchers(scope)}[${window}])) / (sum ${by(labels)} (rate(${r.total}${scopeMatchers(scope)}[${window}])) > 0)`;
 }

@@ -4,7 +4,7 @@
  */
 import { DecisionPolicy, DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, StageContext, TrackCounts } from "../domain/decide";
 import { PrometheusClient, PrometheusError, Sample } from "./prometheus";
-import { bucketCount, counterResets, ERROR_STATUS, MetricNames, requestCount, SCRAPE_INTERVAL_SECONDS, Scope } from "../domain/promql";
+import { bucketCount, counterCount, counterResets, ERROR_STATUS, MetricNames, RatioMetric, requestCount, SCRAPE_INTERVAL_SECONDS, Scope } from "../domain/promql";
 import { UsageError } from "../lib/args";
 import type { Track } from "../domain/tracks";
 
@@ -12,13 +12,15 @@ const TRACK_LABEL = ["track"];
 const BOTH_TRACKS = [`track=~"stable|canary"`];
 
 /** The instant queries that give one window's evidence; the window is whole seconds. */
-export function evidenceQueries(m: MetricNames, scope: Scope, windowSeconds: number) {
+export function evidenceQueries(m: MetricNames, scope: Scope, windowSeconds: number, ratios: readonly RatioMetric[] = []): Record<string, string> {
     const w = `${windowSeconds}s`;
+    const counter = (metric: string) => counterCount(metric, scope, w, TRACK_LABEL, BOTH_TRACKS);
     return {
         requests: requestCount(m, scope, w, TRACK_LABEL, BOTH_TRACKS),
         errors: requestCount(m, scope, w, TRACK_LABEL, [...BOTH_TRACKS, `status=~"${ERROR_STATUS}"`]),
         buckets: bucketCount(m, scope, w, TRACK_LABEL, BOTH_TRACKS),
         resets: counterResets(m, scope, w, TRACK_LABEL, BOTH_TRACKS),
+        ...Object.fromEntries(ratios.flatMap((r) => [[`${r.name}.events`, counter(r.events)], [`${r.name}.total`, counter(r.total)]])),
     };
 }
 
@@ -26,12 +28,15 @@ const forTrack = (samples: Sample[], track: Track) => samples.filter((s) => s.la
 /** `increase()` extrapolates to the window's edges; counts are whole requests. */
 const count = (samples: Sample[], track: Track) => Math.round(forTrack(samples, track).reduce((a, s) => a + s.value, 0));
 
-function countsOf(track: Track, r: Record<"requests" | "errors" | "buckets" | "resets", Sample[]>): TrackCounts {
+function countsOf(track: Track, r: Record<string, Sample[]>, ratios: readonly RatioMetric[]): TrackCounts {
     const buckets = forTrack(r.buckets, track)
         .map((s) => ({ le: s.labels.le === "+Inf" ? Infinity : Number(s.labels.le), count: Math.round(s.value) }))
         .filter((b) => !Number.isNaN(b.le))
         .sort((a, b) => a.le - b.le);
-    return { requests: count(r.requests, track), errors: count(r.errors, track), buckets, resets: count(r.resets, track) };
+    const base = { requests: count(r.requests, track), errors: count(r.errors, track), buckets, resets: count(r.resets, track) };
+    if (ratios.length === 0) return base;
+    // No events series yet is none counted; no total series leaves the ratio unjudged (`judge` holds).
+    return { ...base, ratios: Object.fromEntries(ratios.map((m) => [m.name, { events: count(r[`${m.name}.events`], track), total: count(r[`${m.name}.total`], track) }])) };
 }
 
 export interface AnalyzeOptions {
@@ -41,8 +46,10 @@ export interface AnalyzeOptions {
     /** The start of the stage (the window's start). */
     readonly since: Date;
     readonly now: Date;
-    /** The stage being judged (its weight and the stages), for its share of the false-rollback budget. */
-    readonly stage: StageContext;
+    /** The stage being judged (its weight, the stages, what it carries in); the window is its time so far. */
+    readonly stage: Omit<StageContext, "seconds">;
+    /** The ratio metrics judged beside errors and latency (`canary:analysis.ratios`). */
+    readonly ratios?: readonly RatioMetric[];
     /** How often Prometheus scrapes the app (default the ServiceMonitor's, 15 s). */
     readonly scrapeIntervalSeconds?: number;
     readonly policy?: DecisionPolicy;
@@ -64,11 +71,12 @@ export async function analyze(o: AnalyzeOptions): Promise<Judgement> {
         const ready = new Date(o.since.getTime() + minimum * 1000).toISOString();
         return hold(`the window since ${o.since.toISOString()} is ${windowSeconds}s, shorter than two scrape intervals (${minimum}s): nothing to judge before ${ready}`);
     }
-    const queries = evidenceQueries(o.metrics, o.scope, windowSeconds);
-    let results: Record<keyof typeof queries, Sample[]>;
+    const ratios = o.ratios ?? [];
+    const queries = evidenceQueries(o.metrics, o.scope, windowSeconds, ratios);
+    let results: Record<string, Sample[]>;
     try {
         const entries = await Promise.all(Object.entries(queries).map(async ([k, q]) => [k, await o.prometheus.query(q, o.now)] as const));
-        results = Object.fromEntries(entries) as typeof results;
+        results = Object.fromEntries(entries);
     } catch (e) {
         if (e instanceof PrometheusError) return hold(e.message);
         throw e;
@@ -80,7 +88,7 @@ export async function analyze(o: AnalyzeOptions): Promise<Judgement> {
             stable: EMPTY_COUNTS,
         };
     }
-    return judge(countsOf("canary", results), countsOf("stable", results), o.stage, o.policy ?? DEFAULT_POLICY);
+    return judge(countsOf("canary", results, ratios), countsOf("stable", results, ratios), { ...o.stage, seconds: windowSeconds }, o.policy ?? DEFAULT_POLICY, ratios);
 }
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;

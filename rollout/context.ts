@@ -56,6 +56,7 @@ export function analyzeStage(s: StackFile, a: AnalysisArgs, io: CliIo, since: Da
         since,
         now: io.now(),
         stage: { weight: s.config.weight, stages: s.config.stages },
+        ratios: s.config.analysis.ratios,
         scrapeIntervalSeconds: a.scrapeIntervalSeconds,
     });
 }

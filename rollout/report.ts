@@ -2,7 +2,7 @@
  * What the `rollout` command prints: each result as text lines and as one JSON value, built from the
  * same data so the two never disagree.
  */
-import type { Judgement, TrackCounts } from "../domain/decide";
+import { NOT_ENOUGH_EVIDENCE, testsOf, type Judgement, type TrackCounts } from "../domain/decide";
 import { nextStage, splitFor } from "../domain/stages";
 import type { Track } from "../domain/tracks";
 import type { StackConfig } from "../stacks/schema";
@@ -109,12 +109,13 @@ export function judgementReport(j: Judgement): Report {
 
 /** One line per look of `run`: the decision once, then how far each test has come. */
 export function progressLine(at: Date, j: Judgement): string {
-    const tests = [j.evidence.errors, j.evidence.latency, j.evidence.tail].filter((t) => t !== undefined);
+    const tests = testsOf(j);
     const detail =
         tests.length === 0
             ? j.reasons[0]
             : tests
                   .map((t) => `${t.name} ${Math.round(100 * t.sprt.progress)}% toward ${t.sprt.llr >= 0 ? "rollback" : "promote"} (${t.canary.n} canary requests; ~${Math.round(t.expectedRequests.h0)} to promote a healthy one)`)
                   .join("; ");
-    return `${at.toISOString()} ${j.decision}: ${detail}`;
+    const waiting = (j.holds ?? []).filter((h) => h !== NOT_ENOUGH_EVIDENCE);
+    return `${at.toISOString()} ${j.decision}: ${detail}${waiting.length > 0 && tests.length > 0 ? `; ${waiting.join("; ")}` : ""}`;
 }

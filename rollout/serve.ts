@@ -7,9 +7,9 @@
  */
 import * as http from "http";
 import type { AddressInfo } from "net";
-import { DEFAULT_POLICY, stageAlpha } from "../domain/decide";
-import { gateAnswer } from "../domain/evidence";
-import { DEFAULT_METRICS, MetricNames, Scope } from "../domain/promql";
+import { BUILT_IN_TESTS, DEFAULT_POLICY, Llrs, stageAlpha } from "../domain/decide";
+import { gateAnswer, parseLlrs } from "../domain/evidence";
+import { DEFAULT_METRICS, MetricNames, RatioMetric, Scope } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 import { toJson } from "../lib/json";
@@ -25,7 +25,8 @@ const PATH_LABEL = /^[^"\\\s,]+$/;
 export interface JudgeQuery {
     readonly scope: Scope;
     readonly metrics: MetricNames;
-    readonly stage: { readonly weight: number; readonly stages: readonly number[] };
+    readonly ratios: readonly RatioMetric[];
+    readonly stage: { readonly weight: number; readonly stages: readonly number[]; readonly carried?: Llrs };
     /** The window's start: `since`, or when the judge first saw `run`. */
     readonly since: Date;
     readonly run?: string;
@@ -41,6 +42,20 @@ function required(p: URLSearchParams, name: string, pattern: RegExp, what: strin
     return v;
 }
 
+/** `ratio=name,events,total,up|down` (repeated): the ratio metrics judged with the errors and latency. */
+function ratiosOf(raws: readonly string[]): RatioMetric[] {
+    const ratios = raws.map((raw) => {
+        const [name, events, total, bad, ...rest] = raw.split(",");
+        const ok = DNS_LABEL.test(name) && !BUILT_IN_TESTS.includes(name) && METRIC_NAME.test(events ?? "") && METRIC_NAME.test(total ?? "") && events !== total && (bad === "up" || bad === "down") && rest.length === 0;
+        if (!ok) throw new UsageError(`ratio=${JSON.stringify(raw)} is not name,events,total,up|down with a name other than errors, latency and tail, and two counters, e.g. checkout-failures,checkouts_failed_total,checkouts_total,up`);
+        return { name, events, total, bad } as RatioMetric;
+    });
+    const names = ratios.map((r) => r.name);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) throw new UsageError(`ratio: ${twice} is given twice; each ratio needs its own name`);
+    return ratios;
+}
+
 function stagesOf(raw: string | null): number[] {
     if (raw === null) return [...DEFAULT_STAGES];
     const stages = raw.split(",").map(Number);
@@ -51,7 +66,8 @@ function stagesOf(raw: string | null): number[] {
 
 /**
  * Reads a `/judge` request's query. `run` (the AnalysisRun's name) starts its window when first seen;
- * `since` (RFC 3339 or a duration back from now) gives it explicitly. Exactly one of the two.
+ * `since` (RFC 3339 or a duration back from now) gives it explicitly. Exactly one of the two. `carry`
+ * (`errors:-3.05,latency:-4.1`, or empty) is the evidence the stage's tests go on from.
  */
 export function judgeQuery(params: URLSearchParams, now: Date, runs: RunStarts): JudgeQuery {
     const scope = {
@@ -67,6 +83,13 @@ export function judgeQuery(params: URLSearchParams, now: Date, runs: RunStarts):
     const excludedPaths = excludedRaw === null ? [...DEFAULT_METRICS.excludedPaths] : excludedRaw === "" ? [] : excludedRaw.split(",");
     const badPath = excludedPaths.find((p) => !PATH_LABEL.test(p));
     if (badPath !== undefined) throw new UsageError(`excludedPaths: ${JSON.stringify(badPath)} is not a path label value`);
+    let carried: Llrs | undefined;
+    try {
+        carried = parseLlrs(params.get("carry") ?? "");
+    } catch (e) {
+        throw new UsageError(`carry: ${(e as Error).message} (the evidence carried from the stages before, or empty)`);
+    }
+    if (carried !== undefined && weight === stages[0]) throw new UsageError(`carry: the first stage (${weight}) has no stages before it to carry evidence from`);
     const run = params.get("run");
     const sinceRaw = params.get("since");
     if ((run === null) === (sinceRaw === null)) throw new UsageError("give exactly one of run (the analysis run's name: its window starts when the judge first sees it) and since (the window's start)");
@@ -78,7 +101,8 @@ export function judgeQuery(params: URLSearchParams, now: Date, runs: RunStarts):
     } else {
         since = parseSince(sinceRaw as string, now);
     }
-    return { scope, metrics: { duration, excludedPaths }, stage: { weight, stages }, since, ...(run !== null ? { run } : {}) };
+    const ratios = ratiosOf(params.getAll("ratio"));
+    return { scope, metrics: { duration, excludedPaths }, ratios, stage: { weight, stages, ...(carried ? { carried } : {}) }, since, ...(run !== null ? { run } : {}) };
 }
 
 export interface JudgeServerOptions {
@@ -111,7 +135,7 @@ export function judgeServer(o: JudgeServerOptions): http.Server {
             if (e instanceof UsageError) return send(res, 400, { error: e.message });
             throw e;
         }
-        analyze({ prometheus: o.prometheus, metrics: q.metrics, scope: q.scope, since: q.since, now, stage: q.stage, scrapeIntervalSeconds: o.scrapeIntervalSeconds }).then(
+        analyze({ prometheus: o.prometheus, metrics: q.metrics, ratios: q.ratios, scope: q.scope, since: q.since, now, stage: q.stage, scrapeIntervalSeconds: o.scrapeIntervalSeconds }).then(
             // `gate` is what the stage's Argo web metric reads and its run keeps (the measurement's value):
             // the decision, why, and the evidence that promotion carries on.
             (j) => send(res, 200, { gate: gateAnswer(j, stageAlpha(DEFAULT_POLICY, q.stage)), ...j, since: q.since.toISOString(), now: now.toISOString(), ...(q.run ? { run: q.run } : {}) }),

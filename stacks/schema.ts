@@ -3,6 +3,7 @@
  * program builds from, or issues that name the key, the value and what is allowed.
  */
 import { z } from "zod";
+import { BUILT_IN_TESTS } from "../domain/decide";
 import { DEFAULT_METRICS, durationSeconds } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { ENVIRONMENTS } from "./environments";
@@ -237,6 +238,19 @@ const istio = z.strictObject({
 /** The judge node image: Node.js 22 (the version the project runs on), by exact version tag. */
 export const DEFAULT_JUDGE_IMAGE = "docker.io/library/node:22.23.3-alpine";
 
+/** A business metric judged like the errors: a pair of the app's counters and the direction that is bad. */
+const ratioMetric = z
+    .strictObject({
+        name: dnsLabel.refine((n) => !BUILT_IN_TESTS.includes(n), `must not be one of the judge's own tests (${BUILT_IN_TESTS.join(", ")})`),
+        /** The counter of events, e.g. checkouts_failed_total. */
+        events: metricName,
+        /** The counter they are a share of, e.g. checkouts_total. */
+        total: metricName,
+        /** up: a higher share is the regression (failures); down: a lower one is (conversions). */
+        bad: z.enum(["up", "down"], { error: "must be up (a higher share is worse) or down (a lower share is worse)" }),
+    })
+    .refine((r) => r.events !== r.total, { message: "events and total must be two different counters", path: ["total"] });
+
 /** Argo Rollouts analysis of each stage: the judge asked every interval until it decides. */
 const analysis = z.strictObject({
     /** Run an AnalysisRun for every stage above 0. */
@@ -249,6 +263,11 @@ const analysis = z.strictObject({
     interval: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 1m").default("1m"),
     /** The longest a stage is judged: HOLD until then ends the run Inconclusive. */
     deadline: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 30m").default("30m"),
+    /** Business metrics judged with the errors and latency: a PROMOTE waits for them, a regression rolls back. */
+    ratios: z
+        .array(ratioMetric)
+        .refine((rs) => new Set(rs.map((r) => r.name)).size === rs.length, "each ratio needs its own name")
+        .default([]),
     /** The stage's attempt: a new value starts a new AnalysisRun for the same stage (`rollout retry`). */
     attempt: z.number().int("must be a whole number").min(0, "must be 0 or more").default(0),
     /** The judge service (`rollout serve`) the run asks. */

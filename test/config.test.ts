@@ -70,6 +70,29 @@ const cases: BadCase[] = [
     { what: "a misspelt nested key", run: { stack: "dev", config: { app: { stabel: {} } } }, messages: [/canary:app\.stabel = \{\}: is not a known key/] },
     { what: "a stack that names no environment", run: { stack: "dev", config: { environment: "staging" } }, messages: [/canary:environment = "staging": must be one of dev, prod/] },
     { what: "a bad host", run: { stack: "prod", config: { app: { host: "Not A Host" } } }, messages: [/canary:app\.host = "Not A Host": must be a DNS host name/] },
+    {
+        what: "a ratio metric named like a built-in test, with a bad direction and one counter twice",
+        run: { stack: "dev", config: { analysis: { ratios: [{ name: "errors", events: "a_total", total: "a_total", bad: "sideways" }] } } },
+        messages: [
+            /canary:analysis\.ratios\[0\]\.name = "errors": must not be one of the judge's own tests \(errors, latency, tail\)/,
+            /canary:analysis\.ratios\[0\]\.bad = "sideways": must be up \(a higher share is worse\) or down \(a lower share is worse\)/,
+        ],
+    },
+    {
+        what: "a ratio metric's counter that is not a metric name",
+        run: { stack: "dev", config: { analysis: { ratios: [{ name: "conv", events: "orders-total", total: "visits_total", bad: "down" }] } } },
+        messages: [/canary:analysis\.ratios\[0\]\.events = "orders-total": must be a Prometheus metric name/],
+    },
+    {
+        what: "two ratio metrics with one name",
+        run: { stack: "dev", config: { analysis: { ratios: [{ name: "conv", events: "orders_total", total: "visits_total", bad: "down" }, { name: "conv", events: "a_total", total: "b_total", bad: "up" }] } } },
+        messages: [/canary:analysis\.ratios = .*: each ratio needs its own name/],
+    },
+    {
+        what: "a ratio metric whose events and total are one counter",
+        run: { stack: "dev", config: { analysis: { ratios: [{ name: "conv", events: "a_total", total: "a_total", bad: "down" }] } } },
+        messages: [/canary:analysis\.ratios\[0\]\.total = .*: events and total must be two different counters/],
+    },
 ];
 
 describe("bad stack config fails before any resource is registered", () => {

@@ -10,6 +10,7 @@ import { judgeBundle } from "../components/judge";
 import { CHARTS } from "../components/versions";
 import { DEFAULT_METRICS, durationSeconds } from "../domain/promql";
 import { DEFAULT_JUDGE_IMAGE } from "../stacks/schema";
+import { judgeQuery } from "../rollout/serve";
 import { byName, changedBetween, DEV_EVIDENCE, DEV_STACK, ofType, Registered, runProgram, RunOptions, suiteConfig } from "./harness";
 import { tempDir, waitForMatches } from "./tools";
 
@@ -93,13 +94,19 @@ describe("analysis (pure)", () => {
     });
 
     it("the judge's URL: the app, stages and metric contract fixed, the run and the stage as Argo arguments", () => {
-        const url = judgeUrl("http://canary-judge.podinfo.svc:8080/", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100] });
+        const url = judgeUrl("http://canary-judge.podinfo.svc:8080/", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [] });
         assert.strictEqual(
             url,
-            "http://canary-judge.podinfo.svc:8080/judge?namespace=podinfo&app=podinfo&stages=5%2C25%2C50%2C100&duration=http_request_duration_seconds&excludedPaths=healthz%2Creadyz%2Cmetrics&run={{args.run}}&weight={{args.weight}}",
+            "http://canary-judge.podinfo.svc:8080/judge?namespace=podinfo&app=podinfo&stages=5%2C25%2C50%2C100&duration=http_request_duration_seconds&excludedPaths=healthz%2Creadyz%2Cmetrics&run={{args.run}}&weight={{args.weight}}&carry={{args.carry}}",
         );
+        // Each ratio metric is one `ratio` parameter, which the judge reads back as it was configured.
+        const checkout = { name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" } as const;
+        const withRatio = judgeUrl("http://judge:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [checkout] });
+        assert.match(withRatio, /&ratio=checkout-failures%2Ccheckouts_failed_total%2Ccheckouts_total%2Cup&run=/);
+        const query = new URL(withRatio.replace(/\{\{args\.(\w+)\}\}/g, (_m, a) => ({ run: "r", weight: "25", carry: "" })[a as string] as string)).searchParams;
+        assert.deepStrictEqual(judgeQuery(query, new Date(), new Map()).ratios, [checkout]);
         // What the judge reads once Argo substituted the arguments.
-        const asked = new URL(url.replace("{{args.run}}", "podinfo-6-8-0-w25").replace("{{args.weight}}", "25"));
+        const asked = new URL(url.replace("{{args.run}}", "podinfo-6-8-0-w25").replace("{{args.weight}}", "25").replace("{{args.carry}}", "errors:-3.2000,latency:-3.1000"));
         assert.deepStrictEqual(Object.fromEntries(asked.searchParams), {
             namespace: "podinfo",
             app: "podinfo",
@@ -108,6 +115,7 @@ describe("analysis (pure)", () => {
             excludedPaths: "healthz,readyz,metrics",
             run: "podinfo-6-8-0-w25",
             weight: "25",
+            carry: "errors:-3.2000,latency:-3.1000",
         });
     });
 });
@@ -120,7 +128,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         const release = byName(resources, "delivery-argo-rollouts").inputs;
         assert.deepStrictEqual([release.chart, release.version, release.namespace], ["argo-rollouts", CHARTS.argoRollouts.version, "argo-rollouts"]);
         const template = byName(resources, "delivery-template").inputs;
-        assert.deepStrictEqual(template.spec.args, [{ name: "run" }, { name: "weight" }]);
+        assert.deepStrictEqual(template.spec.args, [{ name: "run" }, { name: "weight" }, { name: "carry" }]);
         const [metric] = template.spec.metrics;
         assert.strictEqual(template.spec.metrics.length, 1, "no threshold metrics beside the judge");
         assert.deepStrictEqual(
@@ -137,7 +145,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
                 provider: undefined,
             },
         );
-        assert.deepStrictEqual(metric.provider.web, { url: judgeUrl("http://canary-judge.podinfo.svc:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100] }), jsonPath: "{$.gate}", timeoutSeconds: 30 });
+        assert.deepStrictEqual(metric.provider.web, { url: judgeUrl("http://canary-judge.podinfo.svc:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [] }), jsonPath: "{$.gate}", timeoutSeconds: 30 });
     });
 
     it("Argo Rollouts' own rules turn the judge's answers into the run's end: PROMOTE Successful, ROLLBACK Failed, HOLD until the deadline then Inconclusive", async () => {
@@ -249,6 +257,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
             assert.deepStrictEqual(analysis.inputs.spec.args, [
                 { name: "run", value: analysis.inputs.metadata.name },
                 { name: "weight", value: "5" },
+                { name: "carry", value: "" },
             ]);
         });
     }

@@ -135,7 +135,7 @@ async function resolveDeep(v: any): Promise<any> {
 }
 
 /** A stage the judge passed on `canaryRequests` requests, as its analysis recorded it. */
-export const promotedStage = (canaryRequests: number): StageEvidence => ({ decision: "PROMOTE", canaryRequests, stableRequests: 20 * canaryRequests, llr: { errors: -3.2, latency: -3.1 }, alpha: 0.009 });
+export const promotedStage = (canaryRequests: number): StageEvidence => ({ decision: "PROMOTE", canaryRequests, stableRequests: 20 * canaryRequests, llr: { errors: -3.2, latency: -3.1 }, carried: {}, alpha: 0.009 });
 
 /** dev's evidence for 6.8.0: a PROMOTE at each compared stage (5, 25, 50) on enough requests. */
 export const DEV_EVIDENCE: VersionEvidence = { version: "6.8.0", plan: [5, 25, 50, 100], stages: { "5": promotedStage(2400), "25": promotedStage(3100), "50": promotedStage(5200) } };

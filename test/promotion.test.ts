@@ -141,6 +141,16 @@ describe("promotion carries evidence: prod requires a PROMOTE at every compared 
             analysisStatus: passedOn(3100),
         });
         assert.deepStrictEqual(Object.keys(at25.outputs.canaryEvidence.stages), ["5", "25"]);
+        // Each stage's run carries in the evidence of the stages this version passed before it.
+        const carryOf = (r: typeof at5) => ofType(r.resources, "kubernetes:argoproj.io/v1alpha1:AnalysisRun")[0].inputs.spec.args.find((a: { name: string }) => a.name === "carry").value;
+        assert.strictEqual(carryOf(at5), "", "the first stage starts afresh");
+        assert.strictEqual(carryOf(at25), "errors:-3.2000,latency:-3.1000");
+        const at50 = await runProgram({ stack: "dev", config: { weight: 50 }, previous: { stage: 25, canaryVersion: "6.8.0" }, previousEvidence: { canaryEvidence: at25.outputs.canaryEvidence }, analysisStatus: passedOn(5200) });
+        assert.strictEqual(carryOf(at50), "errors:-6.4000,latency:-6.2000");
+        // Without this version's evidence for every stage before (a skipped stage, another version's), the stage starts afresh.
+        const skipped = { ...at25.outputs.canaryEvidence, stages: { "25": promotedStage(3100) } };
+        const afresh = await runProgram({ stack: "dev", config: { weight: 50 }, previous: { stage: 25, canaryVersion: "6.8.0" }, previousEvidence: { canaryEvidence: skipped }, analysisStatus: passedOn(5200) });
+        assert.strictEqual(carryOf(afresh), "");
         // A stage that did not pass writes nothing: the engine keeps the previous outputs.
         const failed = await runProgram({ stack: "dev", config: { weight: 50 }, previous: { stage: 25, canaryVersion: "6.8.0" }, analysisStatus: { phase: "Failed" } });
         assert.deepStrictEqual(failed.outputs, {});

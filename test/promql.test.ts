@@ -4,6 +4,7 @@ import { parser } from "@prometheus-io/lezer-promql";
 import { dashboardPanels, stageChangeExpr } from "../components/dashboard";
 import { RuleGroup } from "../components/rules";
 import { bucketCount, counterResets, errorRate, latencyQuantile, requestCount, requestRate, userRequestMatchers } from "../domain/promql";
+import { evidenceQueries } from "../rollout/analyze";
 import { byName, runProgram, STACKS } from "./harness";
 
 /** Parse errors of an expression: the grammar's error nodes, with their position. */
@@ -44,13 +45,29 @@ describe("PromQL: every expression parses (lezer-promql)", () => {
         });
     }
 
+    it("the analysis's queries parse, a ratio metric's two counters included, by track and in the app's scope", () => {
+        const m = { duration: "http_request_duration_seconds", excludedPaths: ["healthz"] };
+        const queries = evidenceQueries(m, { namespace: "shop", app: "checkout" }, 300, [{ name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" }]);
+        assert.deepStrictEqual(Object.keys(queries), ["requests", "errors", "buckets", "resets", "checkout-failures.events", "checkout-failures.total"]);
+        assert.strictEqual(queries["checkout-failures.events"], 'sum by (track) (increase(checkouts_failed_total{namespace="shop", app="checkout", track=~"stable|canary"}[300s]))');
+        for (const q of Object.values(queries)) assert.deepStrictEqual(promqlErrors(q), [], q);
+    });
+
     it("the pure dashboard builders parse for another app and SLO", () => {
         const input = {
             scope: { namespace: "shop", app: "checkout" },
             metrics: { duration: "latency_seconds", excludedPaths: ["health.check", "/metrics", "a|b"] },
             thresholds: { slo: { objective: 0.995, periodDays: 28 } } as any,
+            ratios: [{ name: "conversion", events: "orders_total", total: "shop:visits_total", bad: "down" as const }],
         };
-        for (const p of dashboardPanels(input)) for (const t of p.targets) assert.deepStrictEqual(promqlErrors(t.expr), [], t.expr);
+        const panels = dashboardPanels(input);
+        assert.deepStrictEqual(panels.filter((p) => p.title.startsWith("conversion")).map((p) => [p.title, p.targets[0].expr]), [
+            [
+                "conversion: orders_total / shop:visits_total by track (lower is worse)",
+                'sum by (namespace, app, track) (rate(orders_total{namespace="shop", app="checkout"}[5m])) / (sum by (namespace, app, track) (rate(shop:visits_total{namespace="shop", app="checkout"}[5m])) > 0)',
+            ],
+        ]);
+        for (const p of panels) for (const t of p.targets) assert.deepStrictEqual(promqlErrors(t.expr), [], t.expr);
         assert.deepStrictEqual(promqlErrors(stageChangeExpr(input.scope)), []);
     });
 

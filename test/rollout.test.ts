@@ -13,6 +13,7 @@ import { analyze, parseSince } from "../rollout/analyze";
 import { pulumiMessage, StackHandle } from "../rollout/apply";
 import { CliIo, COMMANDS, defaultIo, main } from "../rollout/cli";
 import { DEFAULT_POLICY, judge, stageAlpha, TrackCounts } from "../domain/decide";
+import { gateAnswer } from "../domain/evidence";
 import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollout/prometheus";
 import { judgeQuery, judgeServer, listen } from "../rollout/serve";
 import { DEFAULT_METRICS } from "../domain/promql";
@@ -83,7 +84,7 @@ const histogram = (n: number, slow: number) => [
     { le: 0.5, count: n },
     { le: Infinity, count: n },
 ];
-const STAGE5 = { weight: 5, stages: [5, 25, 50, 100] };
+const STAGE5 = { weight: 5, stages: [5, 25, 50, 100], seconds: 300 };
 const track = (requests: number, errors: number, slow = Math.round(requests * 0.005), resets = 0): TrackCounts => ({ requests, errors, buckets: histogram(requests, slow), resets });
 
 describe("rollout decisions", () => {
@@ -92,6 +93,72 @@ describe("rollout decisions", () => {
         close(stageAlpha(DEFAULT_POLICY, { weight: 25, stages: [5, 25, 50, 100] }), 0.0005, 1e-12);
         close(stageAlpha(DEFAULT_POLICY, { weight: 100, stages: [5, 25, 50, 100] }), 0.0005, 1e-12);
         close(stageAlpha(DEFAULT_POLICY, { weight: 50, stages: [50, 100] }), 0.01, 1e-12);
+    });
+
+    it("ratio metrics: the same conditional test on a pair of counters, up or down is the regression; a PROMOTE waits for them", () => {
+        const failures = { name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" } as const;
+        const conversion = { name: "conversion", events: "orders_total", total: "visits_total", bad: "down" } as const;
+        const withRatios = (t: TrackCounts, r: Record<string, { events: number; total: number }>): TrackCounts => ({ ...t, ratios: r });
+        // Healthy everywhere: 2% failed checkouts and 10% conversion on both tracks.
+        const stable = withRatios(track(100_000, 500), { "checkout-failures": { events: 400, total: 20_000 }, conversion: { events: 10_000, total: 100_000 } });
+        const healthy = judge(withRatios(track(6000, 30), { "checkout-failures": { events: 24, total: 1200 }, conversion: { events: 600, total: 6000 } }), stable, STAGE5, DEFAULT_POLICY, [failures, conversion]);
+        assert.strictEqual(healthy.decision, "PROMOTE", healthy.reasons.join("\n"));
+        assert.deepStrictEqual(healthy.evidence.ratios!.map((t) => [t.name, t.method, t.p1 / t.p0, t.sprt.outcome]), [
+            ["checkout-failures", "conditional", 2, "H0"],
+            ["conversion", "conditional", 0.5, "H0"],
+        ]);
+        // Their α comes out of the errors test's share: errors 85%, latency 5%, tail 5%, ratios 5% split equally.
+        close(healthy.evidence.errors!.sprt.boundaries.upper, Math.log(1 / (0.009 * 0.85)), 1e-9);
+        close(healthy.evidence.ratios![0].sprt.boundaries.upper, Math.log(1 / (0.009 * 0.025)), 1e-9);
+        // No 5xx more and no slower, but checkouts fail at 8% (soft failures answered 200): rolled back on the ratio alone.
+        const failing = judge(withRatios(track(6000, 30), { "checkout-failures": { events: 96, total: 1200 }, conversion: { events: 600, total: 6000 } }), stable, STAGE5, DEFAULT_POLICY, [failures, conversion]);
+        assert.strictEqual(failing.decision, "ROLLBACK");
+        assert.deepStrictEqual([failing.evidence.errors!.sprt.outcome, failing.evidence.ratios![0].sprt.outcome], ["H0", "H1"]);
+        assert.match(failing.reasons.join("\n"), /checkout-failures: canary 96\/1200 checkouts_failed_total per checkouts_total \(8\.00%.*regression/);
+        // A drop is the regression for conversion: 4% against stable's 10%.
+        const dropping = judge(withRatios(track(6000, 30), { "checkout-failures": { events: 24, total: 1200 }, conversion: { events: 240, total: 6000 } }), stable, STAGE5, DEFAULT_POLICY, [failures, conversion]);
+        assert.strictEqual(dropping.decision, "ROLLBACK");
+        assert.match(dropping.reasons.join("\n"), /conversion: canary 240\/6000 orders_total per visits_total, lower is worse \(4\.00%.*regression/);
+        // More conversions is no regression.
+        assert.strictEqual(judge(withRatios(track(6000, 30), { "checkout-failures": { events: 24, total: 1200 }, conversion: { events: 900, total: 6000 } }), stable, STAGE5, DEFAULT_POLICY, [failures, conversion]).decision, "PROMOTE");
+        // A ratio neither track counted holds the PROMOTE, naming the counter.
+        const uncounted = judge(track(6000, 30), track(100_000, 500), STAGE5, DEFAULT_POLICY, [failures]);
+        assert.strictEqual(uncounted.decision, "HOLD");
+        assert.deepStrictEqual(uncounted.holds, ["checkout-failures: no checkouts_total counted for both tracks in the window"]);
+        // The evidence a stage records carries each ratio's LLR by its name, like the built-in tests'.
+        assert.deepStrictEqual(Object.keys(gateAnswer(healthy, 0.009).llr), ["errors", "latency", "checkout-failures", "conversion"]);
+    });
+
+    it("evidence carried from the stages before: one test over the rollout, its budget the first stage's", () => {
+        const stage25 = { weight: 25, stages: [5, 25, 50, 100], seconds: 60 };
+        // The chain that starts at 5 and goes on carries the first stage's 90%; a fresh test at 25 gets 5%.
+        close(stageAlpha(DEFAULT_POLICY, { ...stage25, carried: { errors: -3.2 } }), 0.009, 1e-12);
+        // This stage alone: 5/1000 5xx vs stable's 15/3000, LLR about -1.0, not yet a decision.
+        const canary = track(1000, 5);
+        const stable = track(3000, 15);
+        const fresh = judge(canary, stable, stage25);
+        assert.strictEqual(fresh.decision, "HOLD");
+        close(fresh.evidence.errors!.sprt.boundaries.upper, Math.log(1 / (0.0005 * 0.9)), 1e-9);
+        const carried = { errors: -3.2, latency: -3.2 };
+        const onward = judge(canary, stable, { ...stage25, carried });
+        assert.strictEqual(onward.decision, "PROMOTE", onward.reasons.join("\n"));
+        const errors = onward.evidence.errors!;
+        close(errors.sprt.llr, errors.carried + errors.stageLlr, 1e-12);
+        assert.strictEqual(errors.carried, -3.2);
+        close(errors.stageLlr, fresh.evidence.errors!.sprt.llr, 1e-12);
+        close(errors.sprt.boundaries.upper, Math.log(1 / (0.009 * 0.9)), 1e-9, "the chain's boundary, not a fresh later stage's");
+        assert.match(onward.reasons[0], /LLR -4\.\d\d = -3\.20 carried - 1\.\d\d this stage/);
+        // The stage's least time: the carried evidence does not promote before minStageSeconds at this weight.
+        const early = judge(canary, stable, { ...stage25, seconds: 30, carried });
+        assert.strictEqual(early.decision, "HOLD");
+        assert.deepStrictEqual(early.holds, ["the stage has been judged for 30s; it is promoted after at least 45s at its weight"]);
+        // This stage's own evidence leans toward a regression (10/1000 against 0.5%): the stages before do not outvote it.
+        const leaning = judge(track(1000, 10), stable, { ...stage25, carried: { errors: -5, latency: -3.2 } });
+        assert.ok(leaning.evidence.errors!.sprt.llr < Math.log(0.05) && leaning.evidence.errors!.stageLlr > 0);
+        assert.strictEqual(leaning.decision, "HOLD");
+        assert.match(leaning.holds!.join("\n"), /errors: this stage's own evidence leans toward a regression \(LLR \+1\.\d\d\)/);
+        // A regression at this stage rolls back from where the chain stands: 40/1000 against 0.5%.
+        assert.strictEqual(judge(track(1000, 40), stable, { ...stage25, carried }).decision, "ROLLBACK");
     });
 
     it("no canary requests, or too small a stable baseline: HOLD", () => {
@@ -455,14 +522,16 @@ describe("rollout run: analyze until a decision, then next or rollback, and appl
         assert.ok(p.out.includes("pulumi CLI 3.265.0"), p.out.join("\n"));
     });
 
-    it("the first look waits for a window of two scrape intervals (30s by default, --scrape-interval=1s for 2s)", async () => {
+    it("the first look waits for a window of two scrape intervals (30s by default, --scrape-interval=1s for 2s); PROMOTE after the stage's least time", async () => {
         const p = project(STACK_FILE, io(track(6000, 30), track(100_000, 500)));
         assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom"), 0);
-        assert.deepStrictEqual(looks(), ["look 30s"]);
+        // The counts already suffice at 30 s; the stage is promoted once it has run minStageSeconds (45 s).
+        assert.deepStrictEqual(looks(), ["look 30s", "look 45s"]);
+        assert.match(p.out.join("\n"), /HOLD[\s\S]*judged for 30s; it is promoted after at least 45s/);
         calls.length = 0;
         const q = project(STACK_FILE, io(track(6000, 30), track(100_000, 500)));
         assert.strictEqual(await q.run("run", "--stack=dev", "--prometheus=http://prom", "--scrape-interval=1s"), 0);
-        assert.deepStrictEqual(looks(), ["look 2s"]);
+        assert.deepStrictEqual([looks()[0], looks().at(-1)], ["look 2s", "look 47s"]);
     });
 
     it("ROLLBACK → rollback (exit 1); without --apply nothing is applied", async () => {
@@ -574,6 +643,7 @@ describe("rollout serve: the judge as an HTTP service", () => {
         assert.deepStrictEqual(q, {
             scope: SCOPE,
             metrics: { duration: "app_seconds", excludedPaths: ["livez"] },
+            ratios: [],
             stage: { weight: 25, stages: [10, 25, 100] },
             since: NOW,
             run: "podinfo-25-6.8.0-0",
@@ -582,6 +652,9 @@ describe("rollout serve: the judge as an HTTP service", () => {
         assert.strictEqual(judgeQuery(params({ run: "podinfo-25-6.8.0-0" }), later, runs).since, NOW, "a run keeps the start it was first seen at");
         assert.deepStrictEqual(judgeQuery(params({ since: "5m" }), NOW, runs).metrics, DEFAULT_METRICS);
         assert.deepStrictEqual(judgeQuery(params({ since: "2026-11-21T11:00:00Z" }), NOW, runs).since, new Date("2026-11-21T11:00:00Z"));
+        // The evidence the stage carries in, as the run's `carry` argument gives it; empty: none.
+        assert.deepStrictEqual(judgeQuery(params({ since: "5m", carry: "errors:-3.0512,latency:-4.1,tail:0.3" }), NOW, runs).stage.carried, { errors: -3.0512, latency: -4.1, tail: 0.3 });
+        assert.ok(!("carried" in judgeQuery(params({ since: "5m", carry: "" }), NOW, runs).stage));
         for (const [q, message] of [
             [{ run: "r", namespace: "Bad_NS" }, /namespace="Bad_NS" is not the app's namespace/],
             [{ run: "r", weight: "0" }, /weight=0 is not one of the stages 5,25,50,100/],
@@ -592,6 +665,11 @@ describe("rollout serve: the judge as an HTTP service", () => {
             [{ run: "r", since: "5m" }, /exactly one of run .* and since/],
             [{ run: "Run_1" }, /run="Run_1" is not a Kubernetes object name/],
             [{ since: "tomorrow" }, /is not a duration back from now/],
+            [{ since: "5m", carry: "errors=-3" }, /carry: "errors=-3" is not test:llr/],
+            [{ since: "5m", ratio: "errors,a_total,b_total,up" }, /ratio="errors,a_total,b_total,up" is not name,events,total,up\|down with a name other than errors/],
+            [{ since: "5m", ratio: "conv,a_total,b_total,sideways" }, /ratio="conv,a_total,b_total,sideways" is not name,events,total,up\|down/],
+            [{ since: "5m", carry: "errors:-3,latency:x" }, /carry: "latency:x" is not test:llr/],
+            [{ since: "5m", carry: "errors:-3", weight: "5" }, /carry: the first stage \(5\) has no stages before it/],
         ] as const) {
             assert.throws(() => judgeQuery(params(q as Record<string, string>), NOW, runs), message as RegExp);
         }
@@ -616,7 +694,8 @@ describe("rollout serve: the judge as an HTTP service", () => {
                 reasons: body.reasons,
                 canaryRequests: 6000,
                 stableRequests: 100_000,
-                llr: { errors: body.evidence.errors.sprt.llr, latency: body.evidence.latency.sprt.llr },
+                llr: { errors: body.evidence.errors.stageLlr, latency: body.evidence.latency.stageLlr },
+                carried: {},
                 alpha: undefined,
             });
             close(body.gate.alpha, stageAlpha(DEFAULT_POLICY, { weight: 25, stages: [5, 25, 50, 100] }), 1e-15);
@@ -683,7 +762,7 @@ describe("the decision benchmark's machinery (the figures come from `npm run ben
         const draws = Array.from({ length: 2000 }, () => binomial(r, 1000, 0.01));
         close(draws.reduce((a, b) => a + b, 0) / draws.length, 10, 0.3, "mean of Binomial(1000, 1%)");
         const rows = bench(10, 1);
-        assert.strictEqual(rows.length, 24, "6 scenarios × 4 policies");
+        assert.strictEqual(rows.length, 32, "8 scenarios × 4 policies");
         assert.deepStrictEqual(bench(10, 1), rows, "the same seed gives the same figures");
         // Sized for 95% power at one-sided α = 1%: a few thousand canary requests against a 19× larger stable.
         const n = zTestSampleSize(0.005, 0.01, 19);
