@@ -2,6 +2,10 @@
  * A demo app that serves the metric contract (`http_request_duration_seconds{method, path, status}`,
  * and podinfo's `http_requests_total{status}`) with fault injection, for trying `rollout analyze` locally and
  * for the end-to-end test. Not part of what the Pulumi program deploys (that is podinfo by default).
+ *
+ * It also serves a business metric's pair of counters: `GET /checkout` counts `checkouts_total`, and
+ * a checkout that fails (a declined payment, answered 200 with `{"ok":false}`: no 5xx for the errors
+ * test to see) counts `checkouts_failed_total`; `canary:analysis.ratios` judges the pair.
  */
 import * as http from "http";
 import * as client from "prom-client";
@@ -11,7 +15,15 @@ export interface Faults {
     readonly errorRatio: number;
     /** Latency added to every request, in milliseconds (default 0). */
     readonly addedLatencyMs: number;
+    /** Share of checkouts that fail, 0..1 (some always do: cards are declined). */
+    readonly checkoutFailRatio: number;
 }
+
+/** The faults when none are given: no 5xx, no added latency, 2% of checkouts declined. */
+export const DEFAULT_FAULTS: Faults = { errorRatio: 0, addedLatencyMs: 0, checkoutFailRatio: 0.02 };
+
+/** The demo's business metric, as `canary:analysis.ratios` names it (README, "The demo app"). */
+export const CHECKOUT_RATIO = { name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" } as const;
 
 export interface AppOptions extends Faults {
     /** Reported as `app_info{version}`; the pod label carries it in a cluster. */
@@ -44,14 +56,16 @@ export function createApp(opts: AppOptions): http.Server {
         registers: [registry],
     });
     new client.Gauge({ name: "app_info", help: "the running version", labelNames: ["version"], registers: [registry] }).set({ version: opts.version }, 1);
-    // Zero-initialise the user route's statuses: a series that first appears with a count already in
-    // it loses those requests to `increase()`, which cannot see where a new series started.
+    // Created at 0, like the statuses below: a series that first appears with a count already in it
+    // loses those events to `increase()`, which cannot see where a new series started.
+    const checkouts = new client.Counter({ name: CHECKOUT_RATIO.total, help: "checkouts attempted", registers: [registry] });
+    const checkoutsFailed = new client.Counter({ name: CHECKOUT_RATIO.events, help: "checkouts that failed (payment declined)", registers: [registry] });
     for (const status of ["200", "500"]) {
         requests.inc({ status }, 0);
-        duration.zero({ method: "GET", path: "root", status });
+        for (const path of ["root", "checkout"]) duration.zero({ method: "GET", path, status });
     }
     const random = opts.random ?? Math.random;
-    let faults: Faults = { errorRatio: opts.errorRatio, addedLatencyMs: opts.addedLatencyMs };
+    let faults: Faults = { errorRatio: opts.errorRatio, addedLatencyMs: opts.addedLatencyMs, checkoutFailRatio: opts.checkoutFailRatio };
 
     /** Answers and records the request as podinfo's middleware does. */
     const answer = (req: http.IncomingMessage, res: http.ServerResponse, path: string, stop: (labels: Record<string, string>) => number, status: number, type: string, body: string) => {
@@ -85,12 +99,19 @@ export function createApp(opts: AppOptions): http.Server {
             return;
         }
         const fail = random() < faults.errorRatio;
-        setTimeout(() => answer(req, res, url.pathname, stop, fail ? 500 : 200, "text/plain", fail ? "injected failure\n" : `hello from ${opts.version}\n`), faults.addedLatencyMs);
+        setTimeout(() => {
+            if (fail) return answer(req, res, url.pathname, stop, 500, "text/plain", "injected failure\n");
+            if (url.pathname !== "/checkout") return answer(req, res, url.pathname, stop, 200, "text/plain", `hello from ${opts.version}\n`);
+            const declined = random() < faults.checkoutFailRatio;
+            checkouts.inc();
+            if (declined) checkoutsFailed.inc();
+            answer(req, res, url.pathname, stop, 200, "application/json", JSON.stringify(declined ? { ok: false, reason: "payment declined" } : { ok: true }));
+        }, faults.addedLatencyMs);
     });
 }
 
 /** The fault keys and their ranges. */
-export const FAULT_RANGES: Readonly<Record<keyof Faults, readonly [number, number]>> = { errorRatio: [0, 1], addedLatencyMs: [0, 60_000] };
+export const FAULT_RANGES: Readonly<Record<keyof Faults, readonly [number, number]>> = { errorRatio: [0, 1], addedLatencyMs: [0, 60_000], checkoutFailRatio: [0, 1] };
 
 /** Fault settings from query parameters; a bad or unknown key is an error naming it. */
 export function parseFaults(params: URLSearchParams, base: Faults): Faults {
@@ -105,5 +126,5 @@ export function parseFaults(params: URLSearchParams, base: Faults): Faults {
         if (raw.trim() === "" || !Number.isFinite(v) || v < min || v > max) throw new Error(`${key}=${raw}: must be a number from ${min} to ${max}`);
         return v;
     };
-    return { errorRatio: num("errorRatio"), addedLatencyMs: num("addedLatencyMs") };
+    return { errorRatio: num("errorRatio"), addedLatencyMs: num("addedLatencyMs"), checkoutFailRatio: num("checkoutFailRatio") };
 }

@@ -63,17 +63,27 @@ describe("the demo app: bad input is answered, never a crash", function () {
             ["errorRatio=2", /errorRatio=2: must be a number from 0 to 1/],
             ["errorRatio=abc", /errorRatio=abc: must be a number/],
             ["addedLatencyMs=-5", /addedLatencyMs=-5: must be a number from 0 to 60000/],
-            ["errorRate=0.5", /unknown fault "errorRate": the faults are errorRatio, addedLatencyMs/],
+            ["errorRate=0.5", /unknown fault "errorRate": the faults are errorRatio, addedLatencyMs, checkoutFailRatio/],
+            ["checkoutFailRatio=1.5", /checkoutFailRatio=1\.5: must be a number from 0 to 1/],
         ] as [string, RegExp][]) {
             const r = await fetch(`${url}/faults?${query}`, { method: "PUT" });
             assert.strictEqual(r.status, 400, query);
             const body = await r.json();
             assert.match(body.error, message);
-            assert.deepStrictEqual(body.faults, { errorRatio: 0, addedLatencyMs: 0 });
+            assert.deepStrictEqual(body.faults, { errorRatio: 0, addedLatencyMs: 0, checkoutFailRatio: 0.02 });
         }
         const ok = await fetch(`${url}/faults?errorRatio=1`, { method: "PUT" });
-        assert.deepStrictEqual(await ok.json(), { errorRatio: 1, addedLatencyMs: 0 });
+        assert.deepStrictEqual(await ok.json(), { errorRatio: 1, addedLatencyMs: 0, checkoutFailRatio: 0.02 });
         assert.strictEqual((await fetch(`${url}/`)).status, 500, "errorRatio=1 fails every request");
+        // A failed checkout is a business outcome, answered 200: only the ratio metric sees it.
+        await fetch(`${url}/faults?errorRatio=0&checkoutFailRatio=1`, { method: "PUT" });
+        const declined = await fetch(`${url}/checkout`);
+        assert.deepStrictEqual([declined.status, await declined.json()], [200, { ok: false, reason: "payment declined" }]);
+        await fetch(`${url}/faults?checkoutFailRatio=0`, { method: "PUT" });
+        assert.deepStrictEqual(await (await fetch(`${url}/checkout`)).json(), { ok: true });
+        const metrics = await (await fetch(`${url}/metrics`)).text();
+        assert.match(metrics, /^checkouts_total 2$/m);
+        assert.match(metrics, /^checkouts_failed_total 1$/m);
         assert.strictEqual((await fetch(`${url}/healthz`)).status, 200);
     });
 

@@ -7,7 +7,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import type { AddressInfo } from "net";
 import * as path from "path";
-import { createApp } from "../app/server";
+import { createApp, DEFAULT_FAULTS } from "../app/server";
 import { loadBundle } from "../components/loadTest";
 import { requestOptions, loadSettings } from "../rollout/load";
 import { DEFAULT_JUDGE_IMAGE } from "../stacks/schema";
@@ -87,7 +87,7 @@ describe("load test: a bounded Job per stage above 0, through the router's entry
     it("the bundled generator sends its rate to a real server for its duration, then exits 0 with its counts", async function () {
         this.timeout(30_000);
         let served = 0;
-        const app = createApp({ version: "1.0.0", errorRatio: 0, addedLatencyMs: 0 });
+        const app = createApp({ ...DEFAULT_FAULTS, version: "1.0.0" });
         app.on("request", (req) => {
             if (req.headers.host === "podinfo.example.com") served++;
         });
