@@ -256,8 +256,11 @@ const fixedHorizon: Policy = (r, s) => {
     return { outcome: z > Z_ALPHA ? "rollback" : "promote", canaryRequests: canary.requests, seconds: t };
 };
 
+/** This project's policy's name in the rows. */
+const OWN = "this project (SPRT)";
+
 export const POLICIES: Record<string, Policy> = {
-    "this project (SPRT)": sequential,
+    [OWN]: sequential,
     "Flagger default": flagger,
     "seed rule": seedRule,
     "fixed-horizon z-test": fixedHorizon,
@@ -352,6 +355,37 @@ export function healthyFloor(s: Scenario) {
 /** The floors of the healthy scenarios, for the table and the JSON. */
 export const floors = () => SCENARIOS.filter((s) => !s.regression).map(healthyFloor);
 
+/** Wald's expected canary requests to detect 2× errors (0.5% → 1%) at α = 1%, β = 5%: the yardstick of detection speed. */
+export const WALD_ASN_2X = waldAsn(0.005, 0.01, 0.01, 0.05, "H1");
+
+/** One of the goals issue 15 set for this project's policy, and whether the rows meet it. */
+export interface Goal {
+    readonly goal: string;
+    readonly value: number;
+    readonly met: boolean;
+}
+
+/**
+ * The goals, from the rows and the floors: healthy median at most 1.25 × the floor, false rollbacks at
+ * most 1% (every healthy scenario), 2× errors detected in at least 99% with a median at most 1.25 ×
+ * Wald's expected sample size, p99 +50% detected in at least 99%.
+ */
+export function goals(rows: readonly Row[], fl: readonly ReturnType<typeof healthyFloor>[]): Goal[] {
+    const own = (scenario: string) => rows.find((r) => r.scenario === scenario && r.policy === OWN) as Row;
+    const healthy = own("healthy");
+    const floor = fl.find((f) => f.scenario === "healthy")?.errors.minutes ?? NaN;
+    const worstFalse = Math.max(...rows.filter((r) => r.policy === OWN && r.falseRollbackPct !== null).map((r) => r.falseRollbackPct as number));
+    const twice = own("2x errors");
+    const checks: [string, number, (v: number) => boolean][] = [
+        ["healthy median minutes / floor ≤ 1.25", healthy.medianMinutes / floor, (v) => v <= 1.25],
+        ["false rollback % (worst healthy scenario) ≤ 1", worstFalse, (v) => v <= 1],
+        ["2x errors detection % ≥ 99", twice.detectionPct as number, (v) => v >= 99],
+        [`2x errors median canary requests / Wald's ${Math.round(WALD_ASN_2X)} ≤ 1.25`, twice.medianCanaryRequests / WALD_ASN_2X, (v) => v <= 1.25],
+        ["p99 +50% detection % ≥ 99", own("p99 +50%").detectionPct as number, (v) => v >= 99],
+    ];
+    return checks.map(([goal, value, ok]) => ({ goal, value, met: ok(value) }));
+}
+
 function table(rows: Row[]): string {
     const head = ["scenario", "policy", "false rollback %", "detection %", "median canary req", "p95 canary req", "median min", "no decision %"];
     const fmt = (x: number | null, d = 1) => (x === null ? "–" : x.toFixed(d));
@@ -386,20 +420,21 @@ function main(argv: readonly string[]): void {
     const started = Date.now();
     const rows = bench(runs, seed);
     if (json) {
-        process.stdout.write(`${JSON.stringify({ runs, seed, rows, floors: floors() })}\n`);
+        process.stdout.write(`${JSON.stringify({ runs, seed, rows, floors: floors(), goals: goals(rows, floors()) })}\n`);
         return;
     }
     process.stdout.write(`${runs} rollouts per scenario and policy, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s\n\n${table(rows)}\n`);
-    process.stdout.write(`\nWald's SPRT expected sample size for 0.5% → 1.0%, α = 1%, β = 5%: ${Math.round(waldAsn(0.005, 0.01, 0.01, 0.05, "H1"))} canary requests\n`);
+    process.stdout.write(`\nWald's SPRT expected sample size for 0.5% → 1.0%, α = 1%, β = 5%: ${Math.round(WALD_ASN_2X)} canary requests\n`);
     // The floor beside this project's healthy rollouts: how far the policy is from the statistical limit.
     const cost = (c: ReturnType<typeof expectedCost>) =>
         `${Math.round(c.requests)} canary requests, ${c.minutes.toFixed(1)} min (${c.stages.map((x) => `${x.weight}%: ${Math.round(x.requests)}, ${x.minutes.toFixed(1)} min`).join("; ")})`;
     for (const f of floors()) {
-        const own = rows.find((r) => r.scenario === f.scenario && r.policy === "this project (SPRT)");
+        const own = rows.find((r) => r.scenario === f.scenario && r.policy === OWN);
         process.stdout.write(`\n${f.scenario}: floor (errors test, Wald's expected requests to promote) ${cost(f.errors)}\n`);
         process.stdout.write(`${f.scenario}: latency test as defined (share above stable's p${DEFAULT_POLICY.latencyQuantile * 100} bucket, floored) ${cost(f.latency)}\n`);
         if (own) process.stdout.write(`${f.scenario}: this project's median ${own.medianMinutes.toFixed(1)} min is ${(own.medianMinutes / f.errors.minutes).toFixed(2)} × the floor\n`);
     }
+    process.stdout.write(`\n${goals(rows, floors()).map((g) => `goal: ${g.goal}: ${g.value.toFixed(2)}, ${g.met ? "met" : "NOT met"}`).join("\n")}\n`);
 }
 
 if (require.main === module) exitOnUsageError(() => main(process.argv.slice(2)));

@@ -18,7 +18,7 @@ import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollou
 import { judgeQuery, judgeServer, listen } from "../rollout/serve";
 import { DEFAULT_METRICS } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
-import { bench, binomial, floors, rng, zTestSampleSize } from "../bench/decisions";
+import { bench, binomial, floors, goals, rng, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
 import { ROOT } from "./harness";
 import { tempDir } from "./tools";
 
@@ -767,6 +767,28 @@ describe("the decision benchmark's machinery (the figures come from `npm run ben
         // Sized for 95% power at one-sided α = 1%: a few thousand canary requests against a 19× larger stable.
         const n = zTestSampleSize(0.005, 0.01, 19);
         assert.ok(n > 4000 && n < 5000, `z-test sample size ${n}`);
+    });
+
+    it("the goals: each compares this project's row with its bound, and a row past a bound is reported not met", () => {
+        const row = (scenario: string, o: Partial<Row>): Row => ({ scenario, policy: "this project (SPRT)", runs: 1000, falseRollbackPct: null, detectionPct: null, medianCanaryRequests: 0, p95CanaryRequests: 0, medianMinutes: 0, timeoutPct: 0, ...o });
+        const fl = floors();
+        const floorMinutes = fl[0].errors.minutes;
+        const rows = [
+            row("healthy", { falseRollbackPct: 0.9, medianMinutes: 1.2 * floorMinutes }),
+            row("low traffic", { falseRollbackPct: 1.4 }),
+            row("2x errors", { detectionPct: 99.5, medianCanaryRequests: 2 * WALD_ASN_2X }),
+            row("p99 +50%", { detectionPct: 100 }),
+        ];
+        assert.deepStrictEqual(
+            goals(rows, fl).map((g) => [g.met, Math.round(100 * g.value) / 100]),
+            [
+                [true, 1.2],
+                [false, 1.4],
+                [true, 99.5],
+                [false, 2],
+                [true, 100],
+            ],
+        );
     });
 
     it("the floor: Wald's expected requests to promote at each compared stage, with the stage's α, in requests and minutes of canary traffic", () => {
