@@ -157,7 +157,7 @@ export const EMPTY_COUNTS: TrackCounts = { requests: 0, errors: 0, buckets: [], 
 
 export const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-/** Each test's log-likelihood ratio, by test name (`errors`, `latency`, `tail`). */
+/** Each test's log-likelihood ratio, by test name (`errors`, `latency`, `tail`, a ratio metric's name). */
 export type Llrs = Readonly<Record<string, number>>;
 
 /** The stage being judged. */

@@ -151,6 +151,10 @@ describe("promotion carries evidence: prod requires a PROMOTE at every compared 
         const skipped = { ...at25.outputs.canaryEvidence, stages: { "25": promotedStage(3100) } };
         const afresh = await runProgram({ stack: "dev", config: { weight: 50 }, previous: { stage: 25, canaryVersion: "6.8.0" }, previousEvidence: { canaryEvidence: skipped }, analysisStatus: passedOn(5200) });
         assert.strictEqual(carryOf(afresh), "");
+        // Evidence written before tests were keyed by name (a null LLR) carries what it has.
+        const older = { ...at25.outputs.canaryEvidence, stages: { "5": { ...promotedStage(2400), llr: { errors: -3.2, latency: null } }, "25": promotedStage(3100) } };
+        const fromOlder = await runProgram({ stack: "dev", config: { weight: 50 }, previous: { stage: 25, canaryVersion: "6.8.0" }, previousEvidence: { canaryEvidence: older }, analysisStatus: passedOn(5200) });
+        assert.strictEqual(carryOf(fromOlder), "errors:-6.4000,latency:-3.1000");
         // A stage that did not pass writes nothing: the engine keeps the previous outputs.
         const failed = await runProgram({ stack: "dev", config: { weight: 50 }, previous: { stage: 25, canaryVersion: "6.8.0" }, analysisStatus: { phase: "Failed" } });
         assert.deepStrictEqual(failed.outputs, {});
