@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { BUILT_IN_TESTS } from "../domain/decide";
-import { DEFAULT_METRICS, durationSeconds } from "../domain/promql";
+import { DEFAULT_METRICS, durationSeconds, SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { ENVIRONMENTS } from "./environments";
 import { isPinned, versionOf } from "./images";
@@ -260,7 +260,9 @@ const analysis = z.strictObject({
     /** `pulumi up` of a stage waits for its AnalysisRun to end. */
     wait: z.boolean().default(true),
     /** Time between two questions to the judge. */
-    interval: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 1m").default("1m"),
+    // The scrape interval: a look more often sees no new counts, a look less often (1m) made the
+    // benchmark's healthy rollout about a minute longer, as each stage's decision waits for the next look.
+    interval: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 15s").default(`${SCRAPE_INTERVAL_SECONDS}s`),
     /** The longest a stage is judged: HOLD until then ends the run Inconclusive. */
     deadline: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 30m").default("30m"),
     /** Business metrics judged with the errors and latency: a PROMOTE waits for them, a regression rolls back. */

@@ -135,10 +135,10 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
             { ...metric, provider: undefined },
             {
                 name: "judge",
-                interval: "1m",
-                count: 30,
+                interval: "15s",
+                count: 120,
                 failureLimit: 0,
-                inconclusiveLimit: 30,
+                inconclusiveLimit: 120,
                 consecutiveSuccessLimit: 1,
                 successCondition: 'result.decision == "PROMOTE"',
                 failureCondition: 'result.decision == "ROLLBACK"',
