@@ -93,6 +93,11 @@ export function sumLlrs(a: Llrs | undefined, b: Llrs): Llrs {
 
 const TEST_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
+/** Why evidence cannot be carried into this stage (the first compared stage has none before it), or undefined. */
+export function carryProblem(carried: Llrs | undefined, weight: number, stages: readonly number[]): string | undefined {
+    return carried !== undefined && comparedStages(stages).filter((s) => s < weight).length === 0 ? `the first stage (${weight}) has no stages before it to carry evidence from` : undefined;
+}
+
 /** Carried evidence as one URL-safe argument, `errors:-3.0512,latency:-4.1003`; "" for none. */
 export function formatLlrs(l: Llrs | undefined): string {
     return Object.entries(l ?? {})

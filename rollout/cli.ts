@@ -25,6 +25,7 @@ const HELP: OptionSpec = { name: "help", help: "this help" };
 const ANALYSIS: OptionSpec[] = [
     PROMETHEUS_OPTION,
     { name: "since", value: "WHEN", help: "the stage's start: 15m, 2h or an RFC 3339 time with zone (analyze: 15m ago; run: now)" },
+    { name: "carry", value: "TEST:LLR,...", help: "go on from the evidence of the stages this version passed (each test's LLR summed, as the stage's run gets it: errors:-3.2,latency:-3.1); default: start afresh" },
     ...QUERY_OPTIONS,
 ];
 
@@ -137,7 +138,7 @@ async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): P
             return edit(planPromote(s.config, s.doc), promoteSummary);
         case "analyze": {
             const since = parseSince(stringOption(a.options, "since") ?? "15m", io.now());
-            const j = await analyzeStage(s, analysisArgs(a.options, io), io, since);
+            const j = await analyzeStage(s, analysisArgs(a.options, io, s), io, since);
             return { code: EXIT[j.decision], report: judgementReport(j) };
         }
         default:

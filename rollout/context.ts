@@ -2,7 +2,9 @@
  * What every `rollout` command shares: the exit codes, the injectable outside world (output, clock,
  * Prometheus, Pulumi), and the analysis options read once for `analyze` and `run`.
  */
-import { Options, stringOption } from "../lib/args";
+import type { Llrs } from "../domain/decide";
+import { carryProblem, parseLlrs } from "../domain/evidence";
+import { Options, stringOption, UsageError } from "../lib/args";
 import { analyze } from "./analyze";
 import { checkLocalPulumi, CheckPulumi, SelectStack, selectLocalStack } from "./apply";
 import { httpPrometheus, PrometheusClient, queryOptions } from "./prometheus";
@@ -41,11 +43,22 @@ export const defaultIo = (root: string): CliIo => ({
 export interface AnalysisArgs {
     readonly client: PrometheusClient;
     readonly scrapeIntervalSeconds: number;
+    /** `--carry`: the evidence the stage's tests go on from, as the stage's run is given it. */
+    readonly carried?: Llrs;
 }
 
-export function analysisArgs(o: Options, io: CliIo): AnalysisArgs {
+export function analysisArgs(o: Options, io: CliIo, s: StackFile): AnalysisArgs {
     const q = queryOptions(o);
-    return { client: io.prometheus(stringOption(o, "prometheus") as string, q.queryTimeoutMs), scrapeIntervalSeconds: q.scrapeIntervalSeconds };
+    const raw = stringOption(o, "carry");
+    let carried: Llrs | undefined;
+    try {
+        carried = raw === undefined ? undefined : parseLlrs(raw);
+    } catch (e) {
+        throw new UsageError(`--carry ${(e as Error).message}`);
+    }
+    const problem = carryProblem(carried, s.config.weight, s.config.stages);
+    if (problem) throw new UsageError(`--carry: ${problem}`);
+    return { client: io.prometheus(stringOption(o, "prometheus") as string, q.queryTimeoutMs), scrapeIntervalSeconds: q.scrapeIntervalSeconds, ...(carried ? { carried } : {}) };
 }
 
 export function analyzeStage(s: StackFile, a: AnalysisArgs, io: CliIo, since: Date) {
@@ -55,7 +68,7 @@ export function analyzeStage(s: StackFile, a: AnalysisArgs, io: CliIo, since: Da
         scope: { namespace: s.config.app.namespace, app: s.config.app.name },
         since,
         now: io.now(),
-        stage: { weight: s.config.weight, stages: s.config.stages },
+        stage: { weight: s.config.weight, stages: s.config.stages, ...(a.carried ? { carried: a.carried } : {}) },
         ratios: s.config.analysis.ratios,
         scrapeIntervalSeconds: a.scrapeIntervalSeconds,
     });

@@ -29,7 +29,7 @@ export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (l
     if (s.config.weight === 0) {
         throw new UsageError("run: canary:weight is 0, so there is no stage to analyse: `rollout next` writes the first stage and `pulumi up` applies it");
     }
-    const analysis = analysisArgs(o, io);
+    const analysis = analysisArgs(o, io, s);
     // Default: the ServiceMonitor's scrape interval; looking more often sees no new data.
     const interval = durationOption(o, "interval", 15_000, 1000);
     const timeout = durationOption(o, "timeout", 30 * 60_000, 1000);

@@ -8,7 +8,7 @@
 import * as http from "http";
 import type { AddressInfo } from "net";
 import { BUILT_IN_TESTS, DEFAULT_POLICY, Llrs, stageAlpha } from "../domain/decide";
-import { gateAnswer, parseLlrs } from "../domain/evidence";
+import { carryProblem, gateAnswer, parseLlrs } from "../domain/evidence";
 import { DEFAULT_METRICS, MetricNames, RatioMetric, Scope } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
@@ -89,7 +89,8 @@ export function judgeQuery(params: URLSearchParams, now: Date, runs: RunStarts):
     } catch (e) {
         throw new UsageError(`carry: ${(e as Error).message} (the evidence carried from the stages before, or empty)`);
     }
-    if (carried !== undefined && weight === stages[0]) throw new UsageError(`carry: the first stage (${weight}) has no stages before it to carry evidence from`);
+    const problem = carryProblem(carried, weight, stages);
+    if (problem) throw new UsageError(`carry: ${problem}`);
     const run = params.get("run");
     const sinceRaw = params.get("since");
     if ((run === null) === (sinceRaw === null)) throw new UsageError("give exactly one of run (the analysis run's name: its window starts when the judge first sees it) and since (the window's start)");

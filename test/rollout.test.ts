@@ -514,6 +514,29 @@ describe("rollout run: analyze until a decision, then next or rollback, and appl
 
     beforeEach(() => (calls.length = 0));
 
+    it("analyze --carry goes on from the stages before, as the stage's run does; a bad value or a first stage is refused before any query", async () => {
+        // At 50 this stage alone (5/1000 against 0.5%) is short of a decision; with the stages' evidence it promotes.
+        const p = project(STACK_FILE, io(track(1000, 5), track(3000, 15)));
+        assert.strictEqual(await p.run("analyze", "--stack", "dev", "--prometheus", "http://prom", "--json"), 3);
+        p.out.length = 0;
+        assert.strictEqual(await p.run("analyze", "--stack", "dev", "--prometheus", "http://prom", "--carry", "errors:-3.2,latency:-3.2", "--json"), 0, p.out.join("\n"));
+        const result = JSON.parse(p.out[p.out.length - 1]);
+        assert.deepStrictEqual([result.decision, result.evidence.errors.carried], ["PROMOTE", -3.2]);
+        close(result.evidence.errors.sprt.boundaries.upper, Math.log(1 / (0.009 * 0.9)), 1e-9, "the chain's budget");
+        calls.length = 0;
+        for (const [text, argv, message] of [
+            [STACK_FILE, ["--carry", "errors=-3"], /--carry "errors=-3" is not test:llr/],
+            [STACK_FILE.replace("canary:weight: 50", "canary:weight: 5"), ["--carry", "errors:-3"], /--carry: the first stage \(5\) has no stages before it/],
+        ] as const) {
+            const q = project(text, io(track(1000, 5), track(3000, 15)));
+            assert.strictEqual(await q.run("analyze", "--stack", "dev", "--prometheus", "http://prom", ...argv), 2);
+            assert.match(q.out.join("\n"), message);
+            assert.strictEqual(await q.run("run", "--stack", "dev", "--prometheus", "http://prom", ...argv), 2);
+            assert.match(q.out.join("\n"), message);
+        }
+        assert.deepStrictEqual(calls, [], "nothing was asked of Prometheus");
+    });
+
     it("PROMOTE → next, applied: select the stack, set canary:weight as a number (--path), up", async () => {
         const p = project(STACK_FILE, io(track(6000, 30), track(100_000, 500)));
         assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom", "--apply"), 0, p.out.join("\n"));
