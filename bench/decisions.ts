@@ -10,8 +10,8 @@
  * 5-minute window per stage, roll back if the canary's error rate > stable's + 1 point); a
  * fixed-horizon two-proportion z-test at the first stage, sized for 95% power against 2× errors.
  */
-import { DEFAULT_POLICY, EMPTY_COUNTS, judge, Llrs, stageAlpha, TrackCounts } from "../domain/decide";
-import { gateAnswer, sumLlrs } from "../domain/evidence";
+import { DEFAULT_POLICY, EMPTY_COUNTS, judge, stageAlpha, TrackCounts } from "../domain/decide";
+import { carriedLlrs, gateAnswer, VersionEvidence, withStage } from "../domain/evidence";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { boundAtQuantile, Bucket, countAbove, waldAsn } from "../domain/stats";
 import { exitOnUsageError, numberOption, optionHelp, OptionSpec, parseOptions } from "../lib/args";
@@ -171,8 +171,11 @@ const STAGES = DEFAULT_STAGES;
 const sequential: Policy = (r, s) => {
     let served = 0;
     let t = 0;
-    let carried: Llrs | undefined;
+    // The canary's evidence as the program keeps it stage by stage, and what each stage carries from it.
+    let evidence: VersionEvidence | undefined;
     for (const weight of STAGES.filter((w) => w < 100)) {
+        const carried = carriedLlrs(evidence, "canary", STAGES, weight);
+        const stage = { weight, stages: STAGES, ...(carried ? { carried } : {}) };
         let canary = EMPTY_COUNTS;
         let stable = EMPTY_COUNTS;
         for (let elapsed = 15; ; elapsed += 15) {
@@ -182,10 +185,10 @@ const sequential: Policy = (r, s) => {
             stable = add(stable, d.stable);
             served += d.canary.requests;
             t += 15;
-            const j = judge(canary, stable, { weight, stages: STAGES, seconds: elapsed, ...(carried ? { carried } : {}) }, DEFAULT_POLICY);
+            const j = judge(canary, stable, { ...stage, seconds: elapsed }, DEFAULT_POLICY);
             if (j.decision === "ROLLBACK") return { outcome: "rollback", canaryRequests: served, seconds: t };
             if (j.decision === "PROMOTE") {
-                carried = sumLlrs(carried, gateAnswer(j, 0).llr);
+                evidence = withStage(evidence, "canary", STAGES, weight, gateAnswer(j, stageAlpha(DEFAULT_POLICY, stage)));
                 break;
             }
         }

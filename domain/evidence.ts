@@ -85,7 +85,7 @@ export function carriedLlrs(e: VersionEvidence | undefined, version: string, sta
 }
 
 /** Two sets of log-likelihood ratios added test by test (a value that is not a finite number, as in evidence recorded before tests were keyed by name, adds nothing). */
-export function sumLlrs(a: Llrs | undefined, b: Llrs): Llrs {
+function sumLlrs(a: Llrs | undefined, b: Llrs): Llrs {
     const sums: Record<string, number> = { ...a };
     for (const [name, llr] of Object.entries(b)) if (Number.isFinite(llr)) sums[name] = (sums[name] ?? 0) + llr;
     return sums;
