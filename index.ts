@@ -110,6 +110,7 @@ export = async () => {
     new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, ratios: cfg.analysis.ratios, canaryTraces }, k8s);
     // Each version's evidence as the stack recorded it: the canary's is what its next stage carries on.
     const ownEvidence = (version: string) => [previous.canaryEvidence, previous.promotionEvidence].find((e) => e?.version === version);
+    const canaryBefore = ownEvidence(app.canary.version);
     const delivery = cfg.analysis.enabled
         ? new ProgressiveDelivery(
               "delivery",
@@ -122,7 +123,7 @@ export = async () => {
                   prometheusUrl: cfg.monitoring.install ? prometheusUrl(cfg.monitoring.namespace) : (cfg.monitoring.prometheusUrl as string),
                   weight: cfg.weight,
                   canaryVersion: app.canary.version,
-                  carried: carriedLlrs(ownEvidence(app.canary.version), app.canary.version, cfg.stages, cfg.weight),
+                  carried: carriedLlrs(canaryBefore, app.canary.version, cfg.stages, cfg.weight),
                   weightedRoute,
                   metricsSources: [...(crds ? [crds] : []), workload.serviceMonitor],
               },
@@ -157,8 +158,7 @@ export = async () => {
     // the canary is promoted (it is the stable version now), its evidence is what other stacks read.
     const canaryEvidence = pulumi.all([stagePassed, delivery?.evidence ?? pulumi.output(undefined)]).apply(([, e]) => {
         if (!cfg.canaryDiffers) return undefined;
-        const before = ownEvidence(app.canary.version);
-        return e && cfg.weight > 0 ? withStage(before, app.canary.version, cfg.stages, cfg.weight, e) : before;
+        return e && cfg.weight > 0 ? withStage(canaryBefore, app.canary.version, cfg.stages, cfg.weight, e) : canaryBefore;
     });
 
     const split = splitFor(cfg.weight);

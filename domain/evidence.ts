@@ -5,6 +5,7 @@
  * from the stage's analysis results, and prod's gate reads it.
  */
 import { testsOf, type Decision, type Judgement, type Llrs } from "./decide";
+import { DNS_LABEL } from "./promql";
 
 /** One stage's judgement, as the stage's analysis recorded it. */
 export interface StageEvidence {
@@ -49,6 +50,9 @@ export function comparedStages(stages: readonly number[]): number[] {
     return stages.filter((s) => s < 100);
 }
 
+/** The compared stages a stage at `weight` comes after: those whose evidence it carries. */
+const comparedBefore = (stages: readonly number[], weight: number) => comparedStages(stages).filter((s) => s < weight);
+
 /**
  * What a version's evidence lacks for promotion: a PROMOTE at every compared stage, each on at least
  * `minCanaryRequests` canary requests. Empty when it has all of it.
@@ -77,7 +81,7 @@ export function withStage(previous: VersionEvidence | undefined, version: string
  * the tests start afresh, with a fresh test's budget.
  */
 export function carriedLlrs(e: VersionEvidence | undefined, version: string, stages: readonly number[], weight: number): Llrs | undefined {
-    const before = comparedStages(stages).filter((s) => s < weight);
+    const before = comparedBefore(stages, weight);
     if (e?.version !== version || before.length === 0) return undefined;
     const passed = before.map((s) => e.stages[String(s)]);
     if (passed.some((s) => s?.decision !== "PROMOTE")) return undefined;
@@ -91,11 +95,9 @@ function sumLlrs(a: Llrs | undefined, b: Llrs): Llrs {
     return sums;
 }
 
-const TEST_NAME = /^[a-z][a-z0-9-]{0,62}$/;
-
 /** Why evidence cannot be carried into this stage (the first compared stage has none before it), or undefined. */
 export function carryProblem(carried: Llrs | undefined, weight: number, stages: readonly number[]): string | undefined {
-    return carried !== undefined && comparedStages(stages).filter((s) => s < weight).length === 0 ? `the first stage (${weight}) has no stages before it to carry evidence from` : undefined;
+    return carried !== undefined && comparedBefore(stages, weight).length === 0 ? `the first stage (${weight}) has no stages before it to carry evidence from` : undefined;
 }
 
 /** Carried evidence as one URL-safe argument, `errors:-3.0512,latency:-4.1003`; "" for none. */
@@ -111,7 +113,7 @@ export function parseLlrs(raw: string): Llrs | undefined {
     const entries = raw.split(",").map((part) => {
         const [name, value, ...rest] = part.split(":");
         const llr = Number(value);
-        if (!TEST_NAME.test(name) || rest.length > 0 || value === undefined || value.trim() === "" || !Number.isFinite(llr)) {
+        if (!DNS_LABEL.test(name) || rest.length > 0 || value === undefined || value.trim() === "" || !Number.isFinite(llr)) {
             throw new Error(`${JSON.stringify(part)} is not test:llr, e.g. errors:-3.05`);
         }
         return [name, llr] as const;

@@ -7,6 +7,8 @@
  * into these), never by version strings or job names.
  */
 
+import { BUILT_IN_TESTS } from "./decide";
+
 /**
  * The app's metric contract; podinfo's by default. Requests, errors and latency all come from one
  * histogram with `status` and `path` labels, because only its `path` label can tell user requests
@@ -40,8 +42,21 @@ export interface RatioMetric {
     readonly bad: "up" | "down";
 }
 
+/** A DNS label (RFC 1123): a namespace, an app's name, a ratio metric's name. */
+export const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A Prometheus metric name. */
+export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
 /** A ratio metric as one query parameter of the judge: `name,events,total,bad`. */
 export const formatRatio = (r: RatioMetric) => [r.name, r.events, r.total, r.bad].join(",");
+
+/** Reads `formatRatio`'s form, with the rules the stack config has for a ratio; throws an Error saying what the form is. */
+export function parseRatio(raw: string): RatioMetric {
+    const [name, events, total, bad, ...rest] = raw.split(",");
+    const ok = DNS_LABEL.test(name) && !BUILT_IN_TESTS.includes(name) && METRIC_NAME.test(events ?? "") && METRIC_NAME.test(total ?? "") && events !== total && (bad === "up" || bad === "down") && rest.length === 0;
+    if (!ok) throw new Error(`${JSON.stringify(raw)} is not name,events,total,up|down with a name other than ${BUILT_IN_TESTS.join(", ")}, and two counters, e.g. checkout-failures,checkouts_failed_total,checkouts_total,up`);
+    return { name, events, total, bad };
+}
 
 /**
  * How often the ServiceMonitor scrapes the app. A window shorter than two scrapes cannot show an

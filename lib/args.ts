@@ -88,13 +88,28 @@ export function durationOption(o: Options, name: string, fallbackMs: number, min
     return ms;
 }
 
-/** Runs an entry point: a UsageError prints its message and exits 2, with no stack trace. */
-export function exitOnUsageError(main: () => void): void {
+/**
+ * An absolute http(s) URL given as `--<name>` (`what` prefixes the message, e.g. "load: "); anything else
+ * is a UsageError that says how to write it.
+ */
+export function httpUrlOption(name: string, value: string, example: string, what = ""): URL {
+    let url: URL;
+    try {
+        url = new URL(value);
+    } catch {
+        throw new UsageError(`${what}--${name} ${JSON.stringify(value)} is not a URL: write it with its scheme, e.g. ${example}`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`${what}--${name} ${JSON.stringify(value)}: the scheme must be http or https, not ${url.protocol.replace(/:$/, "")}`);
+    return url;
+}
+
+/** Runs an entry point: a UsageError prints its message (after `prefix`) and exits 2, with no stack trace. */
+export function exitOnUsageError(main: () => void, prefix = ""): void {
     try {
         main();
     } catch (e) {
         if (!(e instanceof UsageError)) throw e;
-        process.stderr.write(`${e.message}\n`);
+        process.stderr.write(`${prefix}${e.message}\n`);
         process.exit(2);
     }
 }

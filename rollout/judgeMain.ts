@@ -3,18 +3,14 @@
  * and nothing else of the `rollout` command, so the bundle carries no stack-file or Pulumi code.
  * Options as `rollout serve`'s.
  */
-import { parseOptions, UsageError } from "../lib/args";
+import { exitOnUsageError, parseOptions } from "../lib/args";
 import { runJudge, judgeSettings, SERVE_OPTIONS, untilSignalled } from "./serve";
 
 const err = (line: string) => process.stderr.write(`${line}\n`);
-try {
+exitOnUsageError(() => {
     const settings = judgeSettings(parseOptions(process.argv.slice(2), SERVE_OPTIONS, "judge"));
     runJudge(settings, { err, now: () => new Date(), stopped: untilSignalled }).then(
         () => process.exit(0),
         (e: Error) => (err(`judge: ${e.stack ?? e}`), process.exit(1)),
     );
-} catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    err(`judge: ${e.message}`);
-    process.exit(2);
-}
+}, "judge: ");

@@ -5,7 +5,7 @@
  */
 import * as http from "http";
 import * as https from "https";
-import { durationOption, numberOption, Options, OptionSpec, stringOption, UsageError } from "../lib/args";
+import { durationOption, httpUrlOption, numberOption, Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 
 export const LOAD_OPTIONS: readonly OptionSpec[] = [
     { name: "target", value: "URL", help: "the router's entry, http:// or https:// (required)" },
@@ -31,13 +31,7 @@ export function loadSettings(o: Options): LoadSettings {
     const host = stringOption(o, "host");
     if (raw === undefined) throw new UsageError("load: --target URL is required");
     if (host === undefined) throw new UsageError("load: --host HOST is required");
-    let target: URL;
-    try {
-        target = new URL(raw);
-    } catch {
-        throw new UsageError(`load: --target ${JSON.stringify(raw)} is not a URL`);
-    }
-    if (target.protocol !== "http:" && target.protocol !== "https:") throw new UsageError(`load: --target ${JSON.stringify(raw)}: the scheme must be http or https`);
+    const target = httpUrlOption("target", raw, "https://envoy.gateway-system.svc:443", "load: ");
     const path = stringOption(o, "path") ?? "/";
     if (!path.startsWith("/")) throw new UsageError(`load: --path ${JSON.stringify(path)} must start with /`);
     let headers: Record<string, string> = {};

@@ -3,20 +3,16 @@
  * Prints its counts every 30 s and at the end as JSON lines; exits 0 when the duration is over, 2 on
  * bad options.
  */
-import { parseOptions, UsageError } from "../lib/args";
+import { exitOnUsageError, parseOptions } from "../lib/args";
 import { toJson } from "../lib/json";
 import { LOAD_OPTIONS, loadSettings, runLoad } from "./load";
 
 const err = (line: string) => process.stderr.write(`${line}\n`);
-try {
+exitOnUsageError(() => {
     const settings = loadSettings(parseOptions(process.argv.slice(2), LOAD_OPTIONS, "load"));
     err(`load: ${settings.rate} requests/s to ${settings.target.origin}${settings.path} (host ${settings.host}) for ${settings.durationMs / 1000}s`);
     runLoad(settings, (counts) => process.stdout.write(`${toJson({ progress: counts })}\n`)).then(
         (counts) => (process.stdout.write(`${toJson({ done: counts })}\n`), process.exit(0)),
         (e: Error) => (err(`load: ${e.stack ?? e}`), process.exit(1)),
     );
-} catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    err(e.message);
-    process.exit(2);
-}
+});

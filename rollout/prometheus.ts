@@ -4,7 +4,7 @@
  * `PrometheusError` with the reason, which the analysis turns into HOLD.
  */
 import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
-import { durationOption, Options, OptionSpec, UsageError } from "../lib/args";
+import { durationOption, httpUrlOption, Options, OptionSpec, UsageError } from "../lib/args";
 
 /** The options of every command that reads Prometheus (`analyze`, `run`, `serve`). */
 export const PROMETHEUS_OPTION: OptionSpec = { name: "prometheus", value: "URL", help: "Prometheus base URL, http:// or https:// (required)" };
@@ -81,13 +81,7 @@ export function httpPrometheus(baseUrl: string, timeoutMs = 10_000): PrometheusC
 
 /** Only an absolute http(s) URL: anything else would only show up as a HOLD after the first look. */
 export function prometheusUrl(value: string): string {
-    let url: URL;
-    try {
-        url = new URL(value);
-    } catch {
-        throw new UsageError(`--prometheus ${JSON.stringify(value)} is not a URL: write it with its scheme, e.g. http://127.0.0.1:9090`);
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--prometheus ${JSON.stringify(value)}: the scheme must be http or https, not ${url.protocol.replace(/:$/, "")}`);
+    const url = httpUrlOption("prometheus", value, "http://127.0.0.1:9090");
     if (url.search || url.hash) throw new UsageError(`--prometheus ${JSON.stringify(value)}: give the base URL, without a query or fragment`);
     return value;
 }

@@ -7,17 +7,15 @@
  */
 import * as http from "http";
 import type { AddressInfo } from "net";
-import { BUILT_IN_TESTS, DEFAULT_POLICY, Llrs, stageAlpha } from "../domain/decide";
+import { DEFAULT_POLICY, Llrs, stageAlpha } from "../domain/decide";
 import { carryProblem, gateAnswer, parseLlrs } from "../domain/evidence";
-import { DEFAULT_METRICS, MetricNames, RatioMetric, Scope } from "../domain/promql";
+import { DEFAULT_METRICS, DNS_LABEL, METRIC_NAME, MetricNames, parseRatio, RatioMetric, Scope } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 import { toJson } from "../lib/json";
 import { analyze, parseSince } from "./analyze";
 import { httpPrometheus, PROMETHEUS_OPTION, PrometheusClient, prometheusUrl, QUERY_OPTIONS, queryOptions } from "./prometheus";
 
-const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const RUN_ID = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const PATH_LABEL = /^[^"\\\s,]+$/;
 
@@ -45,10 +43,11 @@ function required(p: URLSearchParams, name: string, pattern: RegExp, what: strin
 /** `ratio=name,events,total,up|down` (repeated): the ratio metrics judged with the errors and latency. */
 function ratiosOf(raws: readonly string[]): RatioMetric[] {
     const ratios = raws.map((raw) => {
-        const [name, events, total, bad, ...rest] = raw.split(",");
-        const ok = DNS_LABEL.test(name) && !BUILT_IN_TESTS.includes(name) && METRIC_NAME.test(events ?? "") && METRIC_NAME.test(total ?? "") && events !== total && (bad === "up" || bad === "down") && rest.length === 0;
-        if (!ok) throw new UsageError(`ratio=${JSON.stringify(raw)} is not name,events,total,up|down with a name other than errors, latency and tail, and two counters, e.g. checkout-failures,checkouts_failed_total,checkouts_total,up`);
-        return { name, events, total, bad } as RatioMetric;
+        try {
+            return parseRatio(raw);
+        } catch (e) {
+            throw new UsageError(`ratio=${(e as Error).message}`);
+        }
     });
     const names = ratios.map((r) => r.name);
     const twice = names.find((n, i) => names.indexOf(n) !== i);

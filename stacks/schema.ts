@@ -4,12 +4,11 @@
  */
 import { z } from "zod";
 import { BUILT_IN_TESTS } from "../domain/decide";
-import { DEFAULT_METRICS, durationSeconds, SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
+import { DEFAULT_METRICS, DNS_LABEL, durationSeconds, METRIC_NAME, SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { ENVIRONMENTS } from "./environments";
 import { isPinned, versionOf } from "./images";
 
-const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 const CIDR = /^([0-9]{1,3}\.){3}[0-9]{1,3}\/([0-9]|[12][0-9]|3[0-2])$/;
@@ -117,7 +116,7 @@ const gateway = z.strictObject({
 });
 
 const PROMETHEUS_DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;
-const metricName = z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, "must be a Prometheus metric name");
+const metricName = z.string().regex(METRIC_NAME, "must be a Prometheus metric name");
 const ratio = (dflt: number) => z.number().gt(0, "must be a ratio above 0 and at most 1").max(1, "must be a ratio above 0 and at most 1").default(dflt);
 const positive = (dflt: number) => z.number().gt(0, "must be above 0").default(dflt);
 const factor = (dflt: number) => z.number().min(1, "must be a factor of at least 1").default(dflt);
@@ -259,9 +258,11 @@ const analysis = z.strictObject({
     installController: z.boolean().default(true),
     /** `pulumi up` of a stage waits for its AnalysisRun to end. */
     wait: z.boolean().default(true),
-    /** Time between two questions to the judge. */
-    // The scrape interval: a look more often sees no new counts, a look less often (1m) made the
-    // benchmark's healthy rollout about a minute longer, as each stage's decision waits for the next look.
+    /**
+     * Time between two questions to the judge; default the scrape interval: a look more often sees no
+     * new counts, a look less often (1m) made the benchmark's healthy rollout about a minute longer,
+     * as each stage's decision waits for the next look.
+     */
     interval: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 15s").default(`${SCRAPE_INTERVAL_SECONDS}s`),
     /** The longest a stage is judged: HOLD until then ends the run Inconclusive. */
     deadline: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 30m").default("30m"),
