@@ -20,20 +20,27 @@ import { NginxRouting, nginxPeers } from "./components/nginxRouting";
 import { kubernetesProvider } from "./components/kubernetesProvider";
 import { CanaryWorkload } from "./components/workload";
 import { checkTransition, splitFor } from "./domain/stages";
-import { checkClusterTarget, readClusterTarget } from "./stacks/cluster";
+import { checkClusterTarget, readClusterTarget, rendersOnly } from "./stacks/cluster";
 import { ConfigError, readStackConfig } from "./stacks/config";
 import { usesCertManager } from "./stacks/schema";
 import { CANARY_EVIDENCE_OUTPUT, CANARY_VERSION_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, readPrevious, STAGE_OUTPUT } from "./stacks/previous";
 import { carriedLlrs, withStage } from "./domain/evidence";
 import { checkPromotion, PROMOTED_OUTPUT } from "./stacks/promotion";
+import { stageGate } from "./stacks/gate";
 
 export = async () => {
     // Everything that can be wrong with the config fails here, before a resource is registered.
     const cfg = readStackConfig();
     const { app } = cfg;
     const cluster = readClusterTarget();
-    const unnamed = checkClusterTarget(cfg.environment, cluster);
-    if (unnamed) throw new ConfigError(unnamed);
+    const refusals = checkClusterTarget(cfg.environment, cluster);
+    if (refusals.length > 0) throw new ConfigError(refusals.join("\n"));
+    // Rendered manifests are applied by something else (GitOps): nothing runs the stage's AnalysisRun
+    // here, so `pulumi up` cannot wait for a verdict. The run is rendered for the cluster to start, the
+    // stage is recorded as rendered and unverified (`stageGate`), and it adds no evidence, so it can
+    // never satisfy prod's promotion check.
+    const rendering = rendersOnly(cluster);
+    const analysis = rendering ? { ...cfg.analysis, wait: false } : cfg.analysis;
     const previous = await readPrevious();
     if (!cfg.allowStageSkip) {
         const skip = checkTransition(previous.applied, cfg.weight, app.canary.version, cfg.stages);
@@ -83,7 +90,7 @@ export = async () => {
     const routing = { namespace, app, weight: cfg.weight, workloads: [workload.stable.deployment, workload.canary.deployment] };
 
     // One router per stack; `weightedRoute` is the resource that carries the stage's weights.
-    let weightedRoute: pulumi.Resource;
+    let weightedRoute: pulumi.CustomResource;
     let alb: AlbRouting | undefined;
     if (vpcCidr) {
         alb = new AlbRouting("route", { ...routing, serviceNames: workload.serviceNames, alb: cfg.alb, vpcCidr }, k8s);
@@ -118,7 +125,7 @@ export = async () => {
                   namespace,
                   scope,
                   metrics: cfg.metrics,
-                  analysis: cfg.analysis,
+                  analysis,
                   stages: cfg.stages,
                   prometheusUrl: cfg.monitoring.install ? prometheusUrl(cfg.monitoring.namespace) : (cfg.monitoring.prometheusUrl as string),
                   weight: cfg.weight,
@@ -152,7 +159,8 @@ export = async () => {
     // these outputs wait for the stage's analysis and, for the promoted version, for the stable
     // rollout. A stage whose analysis failed is not recorded as applied; a failed promotion does not
     // unlock prod.
-    const stagePassed = delivery?.passed ?? pulumi.output(true);
+    // The stage is applied once its weights are: a weighted route that failed to update records nothing.
+    const stagePassed = pulumi.all([delivery?.passed ?? true, weightedRoute.id]).apply(() => true);
     const stableReady = workload.stable.deployment.status.apply(() => true);
     // Evidence per version, from each passed stage's analysis: the canary's grows stage by stage; once
     // the canary is promoted (it is the stable version now), its evidence is what other stacks read.
@@ -167,6 +175,8 @@ export = async () => {
         router: cfg.router,
         // Read back by the next run to check its stage move.
         [STAGE_OUTPUT]: stagePassed.apply(() => cfg.weight),
+        /** How the recorded stage was verified: the judge's PROMOTE, or only applied or rendered. */
+        stageGate: stagePassed.apply(() => stageGate(cfg.weight, analysis, rendering)),
         stableWeight: split.stable,
         canaryWeight: split.canary,
         stableVersion: app.stable.version,

@@ -66,14 +66,14 @@ step() {
 }
 
 build_cli() {
-    (cd tools/pulumi-cli && go build -mod=readonly -trimpath -o "$bin/.pulumi.tmp" \
+    (cd tools/pulumi-cli && go build -mod=readonly -o "$bin/.pulumi.tmp" \
         -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$CLI_VERSION" \
         github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
     mv "$bin/.pulumi.tmp" "$bin/pulumi"
 }
 
 build_host() {
-    (cd tools/pulumi-language-nodejs && go build -mod=readonly -trimpath -o "$bin/.host.tmp" -ldflags "-s -w" \
+    (cd tools/pulumi-language-nodejs && go build -mod=readonly -o "$bin/.host.tmp" -ldflags "-s -w" \
         github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs)
     mv "$bin/.host.tmp" "$bin/pulumi-language-nodejs"
 }
@@ -96,7 +96,7 @@ build_provider() {
         go mod edit -dropreplace github.com/pulumi/pulumi-kubernetes/sdk/v4 -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$PROVIDER_VERSION"
         cp "$root/tools/pulumi-kubernetes/go.sum" go.sum
         (cd cmd/pulumi-resource-kubernetes && VERSION=$PROVIDER_VERSION go run -mod=readonly generate.go)
-        go build -mod=readonly -trimpath -o "$bin/.provider.tmp" \
+        go build -mod=readonly -o "$bin/.provider.tmp" \
             -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PROVIDER_VERSION" \
             ./cmd/pulumi-resource-kubernetes
     )

@@ -23,15 +23,32 @@ export function readClusterTarget(): ClusterTarget {
 }
 
 /**
- * A prod stack must name its cluster: on the ambient context, `pulumi up --stack prod` after working on
- * dev would put prod's objects into dev's cluster. Returns the refusal, naming the keys to set, or
- * undefined when the target is named (or nothing is applied: rendering to a directory).
+ * Where the stack's cluster keys cannot work, one refusal each, naming the keys:
+ * - a prod stack must name its cluster: on the ambient context, `pulumi up --stack prod` after working
+ *   on dev would put prod's objects into dev's cluster (rendering to a directory applies nothing);
+ * - a kubeconfig with a render directory: the provider refuses the pair itself ("kubeconfig arg is not
+ *   compatible with renderYamlToDirectory arg", pulumi-kubernetes provider/pkg/provider/provider.go),
+ *   but only once resources are registered.
  */
-export function checkClusterTarget(environment: Environment, target: ClusterTarget): string | undefined {
-    if (environment !== "prod") return undefined;
-    if (target.context !== undefined || target.kubeconfig !== undefined || target.renderYamlToDirectory !== undefined) return undefined;
-    return (
-        "a prod stack must name its cluster: set kubernetes:context (`pulumi config set kubernetes:context <context> --stack <stack>`) " +
-        "or kubernetes:kubeconfig (`pulumi config set --secret kubernetes:kubeconfig <path or contents>`). The current kube context is not used for prod."
-    );
+export function checkClusterTarget(environment: Environment, target: ClusterTarget): string[] {
+    const refusals: string[] = [];
+    const rendering = target.renderYamlToDirectory !== undefined;
+    if (environment === "prod" && target.context === undefined && target.kubeconfig === undefined && !rendering) {
+        refusals.push(
+            "a prod stack must name its cluster: set kubernetes:context (`pulumi config set kubernetes:context <context> --stack <stack>`) " +
+                "or kubernetes:kubeconfig (`pulumi config set --secret kubernetes:kubeconfig <path or contents>`). The current kube context is not used for prod.",
+        );
+    }
+    if (rendering && target.kubeconfig !== undefined) {
+        refusals.push(
+            `kubernetes:kubeconfig cannot be used with kubernetes:renderYamlToDirectory (${JSON.stringify(target.renderYamlToDirectory)}): ` +
+                "rendering applies nothing to a cluster. Remove one of them (`pulumi config rm kubernetes:kubeconfig`).",
+        );
+    }
+    return refusals;
+}
+
+/** The stack renders manifests for something else to apply: nothing here reaches a cluster, or runs in one. */
+export function rendersOnly(target: ClusterTarget): boolean {
+    return target.renderYamlToDirectory !== undefined;
 }

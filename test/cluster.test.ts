@@ -1,5 +1,6 @@
 /** Which cluster a stack deploys to: one explicit Kubernetes provider, and prod never on the ambient context. */
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { checkClusterTarget } from "../stacks/cluster";
 import { runProgram, stackFileConfig, STACKS } from "./harness";
 
@@ -35,9 +36,20 @@ describe("the Kubernetes provider and the cluster a stack names", () => {
     });
 
     it("the rule itself: prod needs a context, a kubeconfig or a render directory; dev may use the current context", () => {
-        assert.match(checkClusterTarget("prod", {})!, /must name its cluster/);
-        assert.strictEqual(checkClusterTarget("prod", { context: "eks" }), undefined);
-        assert.strictEqual(checkClusterTarget("prod", { renderYamlToDirectory: "out" }), undefined);
-        assert.strictEqual(checkClusterTarget("dev", {}), undefined);
+        assert.match(checkClusterTarget("prod", {}).join(), /must name its cluster/);
+        assert.deepStrictEqual(checkClusterTarget("prod", { context: "eks" }), []);
+        assert.deepStrictEqual(checkClusterTarget("prod", { renderYamlToDirectory: "out" }), []);
+        assert.deepStrictEqual(checkClusterTarget("dev", {}), []);
+    });
+
+    it("a kubeconfig with a render directory is refused naming both keys, before anything is registered", async () => {
+        const kubeconfig = pulumi.output("apiVersion: v1");
+        const [refusal, ...more] = checkClusterTarget("dev", { kubeconfig, renderYamlToDirectory: "out" });
+        assert.match(refusal, /kubernetes:kubeconfig cannot be used with kubernetes:renderYamlToDirectory \("out"\)/);
+        assert.deepStrictEqual(more, []);
+        const { error, resources } = await runProgram({ stack: "dev", config: { "@kubernetes:renderYamlToDirectory": "/tmp/out", "@kubernetes:kubeconfig": "apiVersion: v1" } });
+        assert.strictEqual(error?.name, "ConfigError");
+        assert.match(error?.message ?? "", /kubernetes:kubeconfig cannot be used with kubernetes:renderYamlToDirectory/);
+        assert.deepStrictEqual(resources, []);
     });
 });

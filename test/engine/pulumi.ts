@@ -1,0 +1,81 @@
+/**
+ * The real Pulumi engine for the engine lane: the toolchain's CLI (scripts/toolchain.sh: the official
+ * CLI, or the one built from Go modules) on a file backend in a temp dir with a passphrase. The
+ * engine never reaches beyond this machine: no update check, no plugin downloads, no cloud backend.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { ROOT } from "../harness";
+import { tempDir } from "../tools";
+
+export interface Run {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+    readonly seconds: number;
+}
+
+/** The toolchain's bin dir; fails (never skips) when it cannot be had, with the script's own words. */
+export function toolchainBin(): string {
+    const r = spawnSync("bash", [path.join(ROOT, "scripts", "toolchain.sh")], { cwd: ROOT, encoding: "utf8", timeout: 60 * 60_000 });
+    const bin = r.stdout.trim().split("\n").pop() ?? "";
+    if (r.status !== 0 || !fs.existsSync(path.join(bin, "pulumi"))) {
+        throw new Error(`npm run toolchain failed (exit ${r.status}): ${r.stderr.slice(-3000)}`);
+    }
+    return bin;
+}
+
+export class Engine {
+    readonly env: NodeJS.ProcessEnv;
+    readonly backend: string;
+
+    constructor(readonly bin: string) {
+        this.backend = tempDir("engine-state");
+        const home = path.join(path.dirname(bin), "home");
+        this.env = {
+            ...process.env,
+            PATH: `${bin}${path.delimiter}${process.env.PATH}`,
+            // The toolchain's plugins (the provider built from Go modules); an official CLI downloads its own there.
+            PULUMI_HOME: fs.existsSync(home) ? home : tempDir("engine-home"),
+            PULUMI_BACKEND_URL: `file://${this.backend}`,
+            PULUMI_CONFIG_PASSPHRASE: "engine-lane-passphrase",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+            NO_COLOR: "1",
+        };
+    }
+
+    /** `pulumi <args>` in `cwd`, timed. */
+    run(args: readonly string[], cwd: string): Run {
+        const start = process.hrtime.bigint();
+        const r = spawnSync(path.join(this.bin, "pulumi"), ["--non-interactive", ...args], { cwd, env: this.env, encoding: "utf8", timeout: 15 * 60_000, maxBuffer: 256 * 1024 * 1024 });
+        if (r.error) throw r.error;
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+    }
+
+    /** Like `run`, failing with what the engine printed unless it exited 0. */
+    ok(args: readonly string[], cwd: string): Run {
+        const r = this.run(args, cwd);
+        if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
+        return r;
+    }
+}
+
+/** One step of `pulumi preview --json`: what the engine will do to one resource. */
+export interface PreviewStep {
+    readonly op: string;
+    readonly urn: string;
+    readonly type: string;
+    readonly diffs: readonly string[];
+}
+
+/** The steps of `pulumi preview --json`, from the engine's own JSON. */
+export function previewSteps(stdout: string): PreviewStep[] {
+    const doc = JSON.parse(stdout) as { steps?: { op: string; urn: string; newState?: { type: string }; oldState?: { type: string }; diffs?: string[] }[] };
+    return (doc.steps ?? []).map((s) => ({ op: s.op, urn: s.urn, type: s.newState?.type ?? s.oldState?.type ?? "", diffs: s.diffs ?? [] }));
+}
+
+/** The resource's name, the last part of its URN. */
+export const urnName = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
