@@ -46,10 +46,10 @@ interface Row {
     readonly up?: number;
 }
 
-/** The steps that change something, as `op name`. */
+/** The steps that change something, as `op name`; every run reads its own last outputs (the StackReference), which changes nothing. */
 const changes = (steps: readonly PreviewStep[]) =>
     steps
-        .filter((s) => s.op !== "same" && s.type !== "pulumi:pulumi:Stack")
+        .filter((s) => s.op !== "same" && s.type !== "pulumi:pulumi:Stack" && !(s.op === "read" && s.type === "pulumi:pulumi:StackReference"))
         .map((s) => `${s.op} ${urnName(s.urn)}`)
         .sort();
 
