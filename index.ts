@@ -11,7 +11,7 @@ import { ProgressiveDelivery } from "./components/progressiveDelivery";
 import { ingressHttp01Solver, Tls, tlsSecretName } from "./components/tls";
 import { CanaryDashboard } from "./components/dashboard";
 import { Logging } from "./components/logging";
-import { analysisRunName } from "./components/analysis";
+import { stageObjectName } from "./components/analysis";
 import { LoadTest, loadTarget } from "./components/loadTest";
 import { otlpEndpoint, Tracing, tracingEnv } from "./components/tracing";
 import { MonitoringStack, prometheusUrl } from "./components/monitoring";
@@ -19,11 +19,11 @@ import { LOGGING_NAMESPACE, Namespaces } from "./components/namespaces";
 import { NginxRouting, nginxPeers } from "./components/nginxRouting";
 import { kubernetesProvider } from "./components/kubernetesProvider";
 import { CanaryWorkload } from "./components/workload";
-import { checkTransition, splitFor } from "./domain/stages";
+import { checkTransition, splitFor, stageEntry } from "./domain/stages";
 import { checkClusterTarget, readClusterTarget, rendersOnly } from "./stacks/cluster";
 import { ConfigError, readStackConfig } from "./stacks/config";
 import { usesCertManager } from "./stacks/schema";
-import { CANARY_EVIDENCE_OUTPUT, CANARY_VERSION_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, readPrevious, STAGE_OUTPUT } from "./stacks/previous";
+import { CANARY_EVIDENCE_OUTPUT, CANARY_VERSION_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, readPrevious, STAGE_ENTRY_OUTPUT, STAGE_OUTPUT } from "./stacks/previous";
 import { carriedLlrs, withStage } from "./domain/evidence";
 import { checkPromotion, PROMOTED_OUTPUT } from "./stacks/promotion";
 import { stageGate } from "./stacks/gate";
@@ -118,6 +118,7 @@ export = async () => {
     // Each version's evidence as the stack recorded it: the canary's is what its next stage carries on.
     const ownEvidence = (version: string) => [previous.canaryEvidence, previous.promotionEvidence].find((e) => e?.version === version);
     const canaryBefore = ownEvidence(app.canary.version);
+    const entry = stageEntry(previous.applied, cfg.weight, app.canary.version);
     const delivery = cfg.analysis.enabled
         ? new ProgressiveDelivery(
               "delivery",
@@ -130,6 +131,7 @@ export = async () => {
                   prometheusUrl: cfg.monitoring.install ? prometheusUrl(cfg.monitoring.namespace) : (cfg.monitoring.prometheusUrl as string),
                   weight: cfg.weight,
                   canaryVersion: app.canary.version,
+                  entry,
                   carried: carriedLlrs(canaryBefore, app.canary.version, cfg.stages, cfg.weight),
                   weightedRoute,
                   metricsSources: [...(crds ? [crds] : []), workload.serviceMonitor],
@@ -144,7 +146,7 @@ export = async () => {
             namespace,
             loadTest: cfg.loadTest,
             weight: cfg.weight,
-            jobName: analysisRunName(`${app.name}-load`, app.canary.version, cfg.weight, cfg.analysis.attempt),
+            jobName: stageObjectName(`${app.name}-load`, app.canary.version, cfg.weight, cfg.analysis.attempt),
             image: cfg.analysis.judge.image,
             target,
             host: app.host,
@@ -181,6 +183,7 @@ export = async () => {
         canaryWeight: split.canary,
         stableVersion: app.stable.version,
         [CANARY_VERSION_OUTPUT]: stagePassed.apply(() => app.canary.version),
+        [STAGE_ENTRY_OUTPUT]: stagePassed.apply(() => entry),
         stableImage: app.stable.image,
         canaryImage: app.canary.image,
         /** The version that finished its canary and became stable: what prod may run next. */

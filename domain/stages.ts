@@ -25,6 +25,19 @@ export function nextStage(weight: number, stages: readonly number[]): number | u
 export interface AppliedStage {
     readonly stage: number;
     readonly canaryVersion?: string;
+    /** Which entry into a stage it was (`stageEntry`); undefined for a stack that applied it before entries were counted. */
+    readonly entry?: number;
+}
+
+/**
+ * Which entry into a stage this update is: the last applied one when the stack stays at that stage with
+ * that version (a repeated `up`, or one after a failed run, which records nothing), the next one for
+ * any move (a new stage, a new version, a rollback, and the same weight again after a rollback). So a
+ * second try at a weight is told apart from the first, which the weight, version and attempt are not.
+ */
+export function stageEntry(applied: AppliedStage | undefined, weight: number, canaryVersion: string): number {
+    const last = applied?.entry ?? 0;
+    return applied !== undefined && applied.stage === weight && applied.canaryVersion === canaryVersion ? last : last + 1;
 }
 
 /**

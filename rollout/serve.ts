@@ -109,6 +109,11 @@ export interface JudgeServerOptions {
     readonly prometheus: PrometheusClient;
     readonly scrapeIntervalSeconds: number;
     readonly now: () => Date;
+    /**
+     * Where the judge says why it refused a question: Argo records only "received non 2xx response
+     * code: 400" for the run, so the reason is in the judge's log (`kubectl logs`).
+     */
+    readonly log: (line: string) => void;
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
@@ -132,7 +137,10 @@ export function judgeServer(o: JudgeServerOptions): http.Server {
         try {
             q = judgeQuery(url.searchParams, now, runs);
         } catch (e) {
-            if (e instanceof UsageError) return send(res, 400, { error: e.message });
+            if (e instanceof UsageError) {
+                o.log(`judge: 400 for GET ${url.pathname}${url.search}: ${e.message}`);
+                return send(res, 400, { error: e.message });
+            }
             throw e;
         }
         analyze({ prometheus: o.prometheus, metrics: q.metrics, ratios: q.ratios, scope: q.scope, since: q.since, now, stage: q.stage, scrapeIntervalSeconds: o.scrapeIntervalSeconds }).then(
@@ -177,7 +185,7 @@ export function judgeSettings(o: Options): JudgeSettings {
     return { prometheusUrl: prometheusUrl(prometheus), ...queryOptions(o), host, port: Number(port) };
 }
 
-/** What the judge needs from outside: where to say it listens, the clock, and when to stop. */
+/** What the judge needs from outside: where to say it listens and why it refused a question, the clock, and when to stop. */
 export interface JudgeIo {
     readonly err: (line: string) => void;
     readonly now: () => Date;
@@ -189,7 +197,7 @@ export interface JudgeIo {
 /** Runs the judge until `io.stopped()`, then closes it cleanly. */
 export async function runJudge(s: JudgeSettings, io: JudgeIo): Promise<void> {
     const client = (io.prometheus ?? httpPrometheus)(s.prometheusUrl, s.queryTimeoutMs);
-    const server = judgeServer({ prometheus: client, scrapeIntervalSeconds: s.scrapeIntervalSeconds, now: io.now });
+    const server = judgeServer({ prometheus: client, scrapeIntervalSeconds: s.scrapeIntervalSeconds, now: io.now, log: io.err });
     const address = await listen(server, s.host, s.port);
     io.err(`judge listening on http://${address.address}:${address.port} (GET /judge, /healthz)`);
     await io.stopped();

@@ -9,6 +9,8 @@ import type { AppliedStage } from "../domain/stages";
 /** Output names the program exports and reads back on the next run. */
 export const STAGE_OUTPUT = "stage";
 export const CANARY_VERSION_OUTPUT = "canaryVersion";
+/** The stack's entry into its stage (`stageEntry`), part of the stage's AnalysisRun name. */
+export const STAGE_ENTRY_OUTPUT = "stageEntry";
 /** The current canary's evidence, stage by stage; and the promoted version's, which another stack's gate reads. */
 export const CANARY_EVIDENCE_OUTPUT = "canaryEvidence";
 export const PROMOTION_EVIDENCE_OUTPUT = "promotionEvidence";
@@ -31,10 +33,13 @@ const asEvidence = (v: unknown): VersionEvidence | undefined => (typeof v === "o
 /** The previous stage and evidence, read once through one reference to the stack itself. */
 export async function readPrevious(): Promise<Previous> {
     const self = new pulumi.StackReference("applied-stage", { name: selfStackName() });
-    const names = [STAGE_OUTPUT, CANARY_VERSION_OUTPUT, CANARY_EVIDENCE_OUTPUT, PROMOTION_EVIDENCE_OUTPUT];
-    const [stage, version, canaryEvidence, promotionEvidence] = await Promise.all(names.map((n) => self.getOutputDetails(n)));
+    const names = [STAGE_OUTPUT, CANARY_VERSION_OUTPUT, STAGE_ENTRY_OUTPUT, CANARY_EVIDENCE_OUTPUT, PROMOTION_EVIDENCE_OUTPUT];
+    const [stage, version, entry, canaryEvidence, promotionEvidence] = await Promise.all(names.map((n) => self.getOutputDetails(n)));
     return {
-        applied: typeof stage.value === "number" ? { stage: stage.value, canaryVersion: typeof version.value === "string" ? version.value : undefined } : undefined,
+        applied:
+            typeof stage.value === "number"
+                ? { stage: stage.value, canaryVersion: typeof version.value === "string" ? version.value : undefined, entry: typeof entry.value === "number" ? entry.value : undefined }
+                : undefined,
         canaryEvidence: asEvidence(canaryEvidence.value),
         promotionEvidence: asEvidence(promotionEvidence.value),
     };

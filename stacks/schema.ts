@@ -116,6 +116,12 @@ const gateway = z.strictObject({
 });
 
 const PROMETHEUS_DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;
+/**
+ * A duration both Go's time.ParseDuration (what Argo Rollouts reads a metric's interval with,
+ * pkg/apis/rollouts/v1alpha1/analysis_types.go DurationString.Duration) and `durationSeconds` read: Go
+ * has no d, w or y, and a run with one ends Error.
+ */
+const GO_DURATION = /^[0-9]+(ms|s|m|h)$/;
 const metricName = z.string().regex(METRIC_NAME, "must be a Prometheus metric name");
 const ratio = (dflt: number) => z.number().gt(0, "must be a ratio above 0 and at most 1").max(1, "must be a ratio above 0 and at most 1").default(dflt);
 const positive = (dflt: number) => z.number().gt(0, "must be above 0").default(dflt);
@@ -254,8 +260,20 @@ const ratioMetric = z
 const analysis = z.strictObject({
     /** Run an AnalysisRun for every stage above 0. */
     enabled: z.boolean().default(true),
-    /** Install the Argo Rollouts controller (Helm); false uses one the cluster already runs. */
+    /**
+     * Install the Argo Rollouts controller (Helm); false uses one the cluster already runs, which must be
+     * v1.8 or later: older ones drop the metric's `consecutiveSuccessLimit`, and a run of HOLDs ends
+     * Successful at its count (the stage is then not passed: no PROMOTE).
+     */
     installController: z.boolean().default(true),
+    /**
+     * The `--instance-id` of the controller that should run the stage's AnalysisRun: set as the run's
+     * `argo-rollouts.argoproj.io/controller-instance-id` label, which such a controller filters on. Unset: no label.
+     */
+    controllerInstanceId: z
+        .string()
+        .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a Kubernetes label value (letters, digits, '-', '_', '.', at most 63) such as team-a")
+        .optional(),
     /** `pulumi up` of a stage waits for its AnalysisRun to end. */
     wait: z.boolean().default(true),
     /**
@@ -263,7 +281,10 @@ const analysis = z.strictObject({
      * new counts, a look less often (1m) made the benchmark's healthy rollout about a minute longer,
      * as each stage's decision waits for the next look.
      */
-    interval: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 15s").default(`${SCRAPE_INTERVAL_SECONDS}s`),
+    interval: z
+        .string()
+        .regex(GO_DURATION, "must be a Go duration as Argo Rollouts parses it (time.ParseDuration): a whole number with ms, s, m or h, such as 15s; not d, w or y")
+        .default(`${SCRAPE_INTERVAL_SECONDS}s`),
     /** The longest a stage is judged: HOLD until then ends the run Inconclusive. */
     deadline: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 30m").default("30m"),
     /** Business metrics judged with the errors and latency: a PROMOTE waits for them, a regression rolls back. */

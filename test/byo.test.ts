@@ -26,7 +26,7 @@ describe("bring your own add-ons (monitoring, Argo Rollouts, cert-manager, loggi
         assert.deepStrictEqual(ofType(resources, "kubernetes:helm.sh/v3:Release").map((r) => r.name), []);
         assert.deepStrictEqual(ofType(resources, "kubernetes:core/v1:Namespace").map((r) => r.inputs.metadata.name), ["podinfo"]);
         const kinds = new Set(resources.filter((r) => r.custom && r.type.startsWith("kubernetes:")).map((r) => r.type.split(":")[2]));
-        for (const kind of ["ServiceMonitor", "PrometheusRule", "ConfigMap", "ClusterAnalysisTemplate", "AnalysisRun", "HTTPRoute", "Deployment"]) {
+        for (const kind of ["ServiceMonitor", "PrometheusRule", "ConfigMap", "AnalysisRun", "HTTPRoute", "Deployment"]) {
             assert.ok(kinds.has(kind), `the program still creates its ${kind}`);
         }
         const monitor = byName(resources, "podinfo-servicemonitor");

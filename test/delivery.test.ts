@@ -5,13 +5,14 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
-import { analysisRunName, analysisTimeoutSeconds, judgeUrl, measurementCount, runVerdict, TERMINAL_PHASES } from "../components/analysis";
+import { ANALYSIS_TIMEOUT_MARGIN_SECONDS, analysisRunName, analysisTimeoutSeconds, consecutiveErrorLimit, JUDGE_OUTAGE_SECONDS, judgeUrl, measurementCount, runVerdict, stageEvidence, stageObjectName, TERMINAL_PHASES } from "../components/analysis";
 import { judgeBundle } from "../components/judge";
 import { CHARTS } from "../components/versions";
 import { DEFAULT_METRICS, durationSeconds } from "../domain/promql";
 import { DEFAULT_JUDGE_IMAGE } from "../stacks/schema";
 import { judgeQuery } from "../rollout/serve";
 import { byName, changedBetween, DEV_EVIDENCE, DEV_STACK, ofType, Registered, runProgram, RunOptions, suiteConfig } from "./harness";
+import { HOLD, PROMOTE, ROLLBACK, runMetric, WebAnswer } from "./argo";
 import { tempDir, waitForMatches } from "./tools";
 
 const RUN = "kubernetes:argoproj.io/v1alpha1:AnalysisRun";
@@ -21,76 +22,45 @@ function analysisRuns(resources: Registered[]): Registered[] {
     return ofType(resources, RUN);
 }
 
-/**
- * An Argo Rollouts condition over a web metric's value (the object its JSONPath selected), for the one
- * form the program writes: `result.decision == "<WORD>"` (expr-lang member access and equality).
- */
-function argoCondition(condition: string, result: { decision: string }): boolean {
-    const m = /^result\.decision == "([A-Z]+)"$/.exec(condition);
-    assert.ok(m, `a condition this test does not read: ${condition}`);
-    return result.decision === m[1];
-}
-
-/** A measurement's phase by Argo's rules (utils/evaluate/evaluate.go v1.8.0, EvaluateResult); `null` is a failed request (Error). */
-function argoMeasurement(metric: any, value: { decision: string } | null): string {
-    if (value === null) return "Error";
-    const success = argoCondition(metric.successCondition, value);
-    const failure = argoCondition(metric.failureCondition, value);
-    if (failure) return "Failed";
-    return success ? "Successful" : "Inconclusive";
-}
-
-/**
- * The metric's phase after these answers by Argo's rules (analysis/analysis.go v1.8.0: the counters of
- * runMeasurements, then assessMetricStatus and assessMetricFailureInconclusiveOrError, with
- * defaults.DefaultConsecutiveErrorLimit 4). "Running" while it goes on; answers after the end are not asked.
- */
-function argoMetricPhase(metric: any, answers: ({ decision: string } | null)[]): { phase: string; asked: number } {
-    const r = { count: 0, failed: 0, inconclusive: 0, consecutiveError: 0, consecutiveSuccess: 0 };
-    const consecutiveErrorLimit = metric.consecutiveErrorLimit ?? 4;
-    for (let i = 0; i < answers.length; i++) {
-        const phase = argoMeasurement(metric, answers[i]);
-        if (phase === "Error") (r.consecutiveError++, (r.consecutiveSuccess = 0));
-        else {
-            r.count++;
-            r.consecutiveError = 0;
-            r.consecutiveSuccess = phase === "Successful" ? r.consecutiveSuccess + 1 : 0;
-            if (phase === "Failed") r.failed++;
-            if (phase === "Inconclusive") r.inconclusive++;
-        }
-        let ended: string | undefined;
-        if (metric.failureLimit >= 0 && r.failed > metric.failureLimit) ended = "Failed";
-        if (r.inconclusive > metric.inconclusiveLimit) ended = "Inconclusive";
-        if (r.consecutiveError > consecutiveErrorLimit) ended = "Error";
-        if (!ended && metric.consecutiveSuccessLimit > 0 && r.consecutiveSuccess >= metric.consecutiveSuccessLimit) ended = "Successful";
-        // Count reached with both limits applicable and neither reached: Inconclusive.
-        if (!ended && r.count >= metric.count) ended = "Inconclusive";
-        if (ended) return { phase: ended, asked: i + 1 };
-    }
-    return { phase: "Running", asked: answers.length };
-}
-
 describe("analysis (pure)", () => {
-    const names: [string, string, number, string][] = [
-        ["podinfo", "6.8.0", 5, "podinfo-6-8-0-w5"],
-        ["podinfo", "6.8.0", 25, "podinfo-6-8-0-w25"],
-        ["podinfo", "v2.0.0_RC1", 100, "podinfo-v2-0-0-rc1-w100"],
-        ["a-very-long-application-name-for-testing", "1.2.3-beta.4+build.5678901234", 50, "a-very-long-application-name-for-testing-1-2-3-beta-4-build-w50"],
+    const spec = { metrics: [{ name: "judge" }], args: [{ name: "weight", value: "5" }] };
+    const names: [string, string, number, { entry: number; attempt: number }, RegExp][] = [
+        ["podinfo", "6.8.0", 5, { entry: 1, attempt: 0 }, /^podinfo-6-8-0-w5-e1-[0-9a-f]{6}$/],
+        ["podinfo", "6.8.0", 25, { entry: 12, attempt: 2 }, /^podinfo-6-8-0-w25-e12-a2-[0-9a-f]{6}$/],
+        ["podinfo", "v2.0.0_RC1", 100, { entry: 3, attempt: 0 }, /^podinfo-v2-0-0-rc1-w100-e3-[0-9a-f]{6}$/],
+        ["a-very-long-application-name-for-testing", "1.2.3-beta.4+build.5678901234", 50, { entry: 7, attempt: 1 }, /^a-very-long-application-name-for-testing-1-2-3-w50-e7-a1-[0-9a-f]{6}$/],
     ];
-    for (const [app, version, weight, want] of names) {
+    for (const [app, version, weight, identity, want] of names) {
         it(`run name for ${app} ${version} at ${weight}: ${want}`, () => {
-            const got = analysisRunName(app, version, weight);
-            assert.strictEqual(got, want);
+            const got = analysisRunName(app, version, weight, { ...identity, spec });
+            assert.match(got, want);
             assert.ok(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(got) && got.length <= 63, got);
         });
     }
 
-    it("durations and the wait timeout: every question until the deadline, plus a margin", () => {
+    it("a run's name is its question: the same spec the same name, any change to the spec a new one", () => {
+        const name = (s: unknown, entry = 1) => analysisRunName("podinfo", "6.8.0", 5, { entry, attempt: 0, spec: s });
+        assert.strictEqual(name(spec), name(structuredClone(spec)));
+        assert.notStrictEqual(name({ ...spec, args: [{ name: "weight", value: "5" }, { name: "carry", value: "errors:-1.0000" }] }), name(spec));
+        assert.notStrictEqual(name(spec, 2), name(spec), "a new entry into the stage");
+        assert.strictEqual(stageObjectName("podinfo-load", "6.8.0", 25, 1), "podinfo-load-6-8-0-w25-a1");
+    });
+
+    it("durations and the wait timeout: every question until the deadline, each taking up to its timeout, one outage up to the error limit, plus a margin", () => {
         assert.deepStrictEqual(["30s", "1m", "2h"].map(durationSeconds), [30, 60, 7200]);
         assert.throws(() => durationSeconds("1 minute"));
         assert.strictEqual(measurementCount({ interval: "1m", deadline: "30m" } as any), 30);
         assert.strictEqual(measurementCount({ interval: "45s", deadline: "10m" } as any), 14, "the deadline rounds up to a whole question");
-        assert.strictEqual(analysisTimeoutSeconds({ interval: "1m", deadline: "30m" } as any), 30 * 60 + 180);
+        // Argo retries an Error 10 s after it (analysis.go DefaultErrorRetryInterval), whatever the interval: 5 minutes is 30 errors.
+        assert.strictEqual(consecutiveErrorLimit(), 30);
+        const timeouts: [string, string, number][] = [
+            // count × (interval + 30 s web timeout) + 30 × (10 s retry + 30 s) + 180 s
+            ["15s", "30m", 120 * 45 + 30 * 40 + 180],
+            ["1m", "30m", 30 * 90 + 30 * 40 + 180],
+            ["30s", "10m", 20 * 60 + 30 * 40 + 180],
+            ["45s", "10m", 14 * 75 + 30 * 40 + 180],
+        ];
+        for (const [interval, deadline, want] of timeouts) assert.strictEqual(analysisTimeoutSeconds({ interval, deadline } as any), want, `${interval} until ${deadline}`);
     });
 
     it("the judge's URL: the app, stages and metric contract fixed, the run and the stage as Argo arguments", () => {
@@ -123,14 +93,15 @@ describe("analysis (pure)", () => {
 describe("progressive delivery: one AnalysisRun per stage", () => {
     const run = (opts: RunOptions) => runProgram(opts).then((r) => (assert.ifError(r.error), r));
 
-    it("installs Argo Rollouts (pinned) and a ClusterAnalysisTemplate with one metric: the judge, asked until it decides", async () => {
+    it("installs Argo Rollouts (pinned) and no ClusterAnalysisTemplate; the run has one metric: the judge, asked until it decides", async () => {
         const { resources } = await run({ stack: "dev", config: { weight: 5 } });
         const release = byName(resources, "delivery-argo-rollouts").inputs;
         assert.deepStrictEqual([release.chart, release.version, release.namespace], ["argo-rollouts", CHARTS.argoRollouts.version, "argo-rollouts"]);
-        const template = byName(resources, "delivery-template").inputs;
-        assert.deepStrictEqual(template.spec.args, [{ name: "run" }, { name: "weight" }, { name: "carry" }]);
-        const [metric] = template.spec.metrics;
-        assert.strictEqual(template.spec.metrics.length, 1, "no threshold metrics beside the judge");
+        assert.deepStrictEqual(ofType(resources, "kubernetes:argoproj.io/v1alpha1:ClusterAnalysisTemplate"), [], "the run carries its metric itself");
+        const spec = analysisRuns(resources)[0].inputs.spec;
+        assert.deepStrictEqual(spec.args.map((a: { name: string }) => a.name), ["run", "weight", "carry"]);
+        const [metric] = spec.metrics;
+        assert.strictEqual(spec.metrics.length, 1, "no threshold metrics beside the judge");
         assert.deepStrictEqual(
             { ...metric, provider: undefined },
             {
@@ -140,6 +111,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
                 failureLimit: 0,
                 inconclusiveLimit: 120,
                 consecutiveSuccessLimit: 1,
+                consecutiveErrorLimit: 30,
                 successCondition: 'result.decision == "PROMOTE"',
                 failureCondition: 'result.decision == "ROLLBACK"',
                 provider: undefined,
@@ -149,10 +121,9 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
     });
 
     it("Argo Rollouts' own rules turn the judge's answers into the run's end: PROMOTE Successful, ROLLBACK Failed, HOLD until the deadline then Inconclusive", async () => {
-        const { resources } = await run({ stack: "dev", config: { weight: 5, analysis: { interval: "1m", deadline: "5m" } } });
-        const [metric] = byName(resources, "delivery-template").inputs.spec.metrics;
-        const [PROMOTE, ROLLBACK, HOLD] = ["PROMOTE", "ROLLBACK", "HOLD"].map((decision) => ({ decision }));
-        const cases: [string, ({ decision: string } | null)[], { phase: string; asked: number }][] = [
+        const { resources } = await run({ stack: "dev", config: { weight: 5, analysis: { interval: "60s", deadline: "5m" } } });
+        const [metric] = analysisRuns(resources)[0].inputs.spec.metrics;
+        const cases: [string, WebAnswer[], { phase: string; asked: number }][] = [
             ["PROMOTE at once", [PROMOTE], { phase: "Successful", asked: 1 }],
             ["HOLD, then PROMOTE", [HOLD, HOLD, PROMOTE], { phase: "Successful", asked: 3 }],
             ["ROLLBACK at once", [ROLLBACK], { phase: "Failed", asked: 1 }],
@@ -160,11 +131,72 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
             ["HOLD until the deadline", [HOLD, HOLD, HOLD, HOLD, HOLD, PROMOTE], { phase: "Inconclusive", asked: 5 }],
             ["still HOLD before the deadline", [HOLD, HOLD], { phase: "Running", asked: 2 }],
             ["an unreachable judge now and then", [null, HOLD, null, PROMOTE], { phase: "Successful", asked: 4 }],
-            ["an unreachable judge five times in a row", [null, null, null, null, null], { phase: "Error", asked: 5 }],
+            ["a judge answering 400 (a bad query) until the error limit", Array(metric.consecutiveErrorLimit + 1).fill({ status: 400, body: '{"error":"weight=7 is not one of the stages"}' }), { phase: "Error", asked: metric.consecutiveErrorLimit + 1 }],
         ];
-        for (const [what, answers, want] of cases) assert.deepStrictEqual(argoMetricPhase(metric, answers), want, what);
+        for (const [what, answers, want] of cases) {
+            const r = runMetric(metric, answers);
+            assert.deepStrictEqual({ phase: r.status.phase, asked: r.asked }, want, what);
+        }
         // Each phase the run can end in stops `pulumi up`'s wait.
         for (const [, , want] of cases.filter(([, , w]) => w.phase !== "Running")) assert.ok((TERMINAL_PHASES as readonly string[]).includes(want.phase));
+    });
+
+    it("a stage passes only on the judge's PROMOTE: Successful runs without one (terminated, an answer not the judge's, a controller older than v1.8) are not passed, and say which", async () => {
+        const { resources } = await run({ stack: "dev", config: { weight: 5, analysis: { interval: "60s", deadline: "5m" } } });
+        const [metric] = analysisRuns(resources)[0].inputs.spec.metrics;
+        const passed = runMetric(metric, [HOLD, PROMOTE]);
+        assert.strictEqual(passed.status.phase, "Successful");
+        assert.strictEqual(runVerdict("r", passed.status), undefined);
+        assert.strictEqual(stageEvidence(passed.status)?.decision, "PROMOTE");
+        const html = "<html><body>Sign in</body></html>";
+        const cases: [string, ReturnType<typeof runMetric>, RegExp][] = [
+            // An SSO proxy in front of the judge URL: webmetric.go keeps a body that is not JSON as a Successful value.
+            ["an HTML page with 200", runMetric(metric, [{ status: 200, body: html }]), /ended Successful without a PROMOTE from the judge: its last measurement is not the judge's answer: "<html><body>Sign in<\/body><\/html>"/],
+            // `kubectl argo rollouts terminate analysisrun` sets spec.terminate: an unfinished metric ends Successful.
+            ["HOLDs, then terminated", runMetric(metric, [HOLD, HOLD, HOLD], { terminateAfter: 2 }), /ended Successful without a PROMOTE from the judge: the run was terminated \(Run Terminated: spec\.terminate/],
+            ["terminated before any measurement", runMetric(metric, [HOLD], { terminateAfter: 0 }), /the run was terminated/],
+            // A v1.7 controller (its CRD drops consecutiveSuccessLimit): HOLD until the count ends Successful.
+            ["a controller older than v1.8", runMetric({ ...metric, consecutiveSuccessLimit: undefined }, Array(5).fill(HOLD)), /ended Successful without a PROMOTE from the judge: no PROMOTE recorded \(the last answer: HOLD: hold for the test\).*v1\.8/],
+        ];
+        for (const [what, r, message] of cases) {
+            assert.strictEqual(r.status.phase, "Successful", `${what}: Argo ends it Successful`);
+            assert.match(runVerdict("r", r.status) ?? "passed", message, what);
+            assert.strictEqual(stageEvidence(r.status), undefined, `${what}: no evidence recorded`);
+        }
+        assert.match(runVerdict("r", { phase: "Successful" }) ?? "passed", /no PROMOTE recorded/);
+        // What `pulumi up` reads back: the live spec's terminate, even when the status says nothing of it.
+        const terminated = runMetric(metric, [HOLD, HOLD], { terminateAfter: 1 }).status;
+        assert.match(runVerdict("r", { ...terminated, message: "" }, true) ?? "passed", /the run was terminated/);
+        // Through the program: the stage fails with the reasons only (no stack trace) and its outputs are not written.
+        const proxied = await runProgram({ stack: "dev", config: { weight: 5 }, analysisStatus: cases[0][1].status as Record<string, unknown> });
+        assert.match(proxied.error?.message ?? "", /not the judge's answer/);
+        assert.strictEqual((proxied.error as { hideStack?: boolean } | undefined)?.hideStack, true, "a ResourceError with hideStack: the reasons only");
+        assert.deepStrictEqual(proxied.outputs, {});
+    });
+
+    it("a judge restart of a few minutes only delays: Argo retries an Error every 10 s and the metric's consecutiveErrorLimit outlasts the outage", async () => {
+        const { resources } = await run({ stack: "dev", config: { weight: 5 } });
+        const [metric] = analysisRuns(resources)[0].inputs.spec.metrics;
+        assert.strictEqual(metric.consecutiveErrorLimit, consecutiveErrorLimit());
+        const outage = Array(Math.ceil(JUDGE_OUTAGE_SECONDS / 10)).fill(null);
+        const r = runMetric(metric, [HOLD, ...outage, HOLD, PROMOTE]);
+        assert.strictEqual(r.status.phase, "Successful");
+        assert.ok(r.elapsedSeconds >= JUDGE_OUTAGE_SECONDS, `the errors spanned ${r.elapsedSeconds} s`);
+        // With Argo's default limit (4) the same outage ends the run Error after 5 errors (about 40 s).
+        assert.strictEqual(runMetric({ ...metric, consecutiveErrorLimit: undefined }, [HOLD, ...outage, PROMOTE]).status.phase, "Error");
+    });
+
+    it("`pulumi up` ends on the run's verdict, not on its timeout, in the worst case Argo allows: every answer at the web timeout, an outage up to the error limit, HOLD until the count", async () => {
+        for (const analysis of [{}, { interval: "30s", deadline: "10m" }, { interval: "60s", deadline: "2m" }]) {
+            const { resources } = await run({ stack: "dev", config: { weight: 5, analysis } });
+            const [r0] = analysisRuns(resources);
+            const [metric] = r0.inputs.spec.metrics;
+            const outage = Array(metric.consecutiveErrorLimit).fill(null);
+            const worst = runMetric(metric, [...outage, ...Array(metric.count).fill(HOLD)], { tookSeconds: metric.provider.web.timeoutSeconds });
+            assert.strictEqual(worst.status.phase, "Inconclusive");
+            const timeout = Number(r0.inputs.metadata.annotations["pulumi.com/timeoutSeconds"]);
+            assert.ok(worst.elapsedSeconds + ANALYSIS_TIMEOUT_MARGIN_SECONDS <= timeout, `${JSON.stringify(analysis)}: the run ends at ${worst.elapsedSeconds} s, the wait at ${timeout} s`);
+        }
     });
 
     it("the judge runs in the app namespace: the bundled `rollout serve` in a ConfigMap, the pinned node image, hardened, rolled on a new bundle", async () => {
@@ -216,6 +248,9 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
             await new Promise((r) => (judge.once("exit", r), judge.kill("SIGTERM")));
         }
         assert.strictEqual(judge.exitCode, 0, "SIGTERM stops it cleanly");
+        // The README gives the bundle's size as esbuild makes it.
+        const [, kb] = /the judge and what it imports; about (\d+) KB/.exec(fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8")) ?? [];
+        assert.strictEqual(Number(kb), Math.round(Buffer.byteLength(judgeBundle()) / 1000), "the README's judge bundle size");
     });
 
     it("the run's name is the same for the same stage, new for a new stage or version; none at weight 0", async () => {
@@ -228,11 +263,40 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
             config: { weight: 25, app: { canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } },
             stackOutputs: { [DEV_STACK]: { promotedVersion: "6.9.0", promotionEvidence: { ...DEV_EVIDENCE, version: "6.9.0" } } },
         });
-        assert.deepStrictEqual(a, ["podinfo-6-8-0-w25"]);
+        assert.match(a[0], /^podinfo-6-8-0-w25-e0-[0-9a-f]{6}$/);
         assert.deepStrictEqual(b, a);
-        assert.deepStrictEqual(c, ["podinfo-6-8-0-w50"]);
-        assert.deepStrictEqual(d, ["podinfo-6-9-0-w25"]);
+        assert.match(c[0], /^podinfo-6-8-0-w50-e0-[0-9a-f]{6}$/);
+        assert.match(d[0], /^podinfo-6-9-0-w25-e0-[0-9a-f]{6}$/);
         assert.deepStrictEqual(await name({ stack: "prod", config: { weight: 0 } }), []);
+    });
+
+    it("a finished run is never asked a different question: a raised deadline or a new ratio is a new run", async () => {
+        const name = async (analysis: Record<string, unknown>) => analysisRuns((await run({ stack: "dev", config: { weight: 25, analysis } })).resources)[0].inputs.metadata.name;
+        const before = await name({});
+        assert.strictEqual(await name({}), before);
+        assert.notStrictEqual(await name({ deadline: "45m" }), before);
+        assert.notStrictEqual(await name({ ratios: [{ name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" }] }), before);
+    });
+
+    it("a rollback and a second try at the same weight start a new run (its own window at the judge); a repeated `up` keeps the run", async () => {
+        const at = async (weight: number, previous: { stage: number; entry: number }) => {
+            const r = await run({ stack: "dev", config: { weight }, previous: { ...previous, canaryVersion: "6.8.0" } });
+            return { names: analysisRuns(r.resources).map((x) => x.inputs.metadata.name), entry: r.outputs.stageEntry };
+        };
+        const first = await at(5, { stage: 0, entry: 1 });
+        assert.strictEqual(first.entry, 2);
+        assert.match(first.names[0], /-w5-e2-/);
+        assert.deepStrictEqual(await at(5, { stage: 5, entry: 2 }), first, "the same stage again: the same run");
+        const rolledBack = await at(0, { stage: 5, entry: 2 });
+        assert.deepStrictEqual(rolledBack, { names: [], entry: 3 });
+        const again = await at(5, { stage: 0, entry: 3 });
+        assert.match(again.names[0], /-w5-e4-/);
+        assert.notStrictEqual(again.names[0], first.names[0]);
+        // The judge keys a window by the run it is asked about: the second try's window is its own.
+        const runs = new Map<string, Date>();
+        const ask = (name: string, now: Date) => judgeQuery(new URLSearchParams({ namespace: "podinfo", app: "podinfo", weight: "5", run: name }), now, runs).since;
+        ask(first.names[0], new Date("2025-01-01T10:00:00Z"));
+        assert.deepStrictEqual(ask(again.names[0], new Date("2025-01-01T11:00:00Z")), new Date("2025-01-01T11:00:00Z"), "not the first try's start");
     });
 
     for (const [stack, router, route] of [
@@ -246,14 +310,13 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
             const [analysis] = analysisRuns(resources);
             assert.deepStrictEqual(analysis.inputs.metadata.annotations, {
                 "pulumi.com/waitFor": "jsonpath={$[?@.phase=='Successful' || @.phase=='Failed' || @.phase=='Error' || @.phase=='Inconclusive']}",
-                "pulumi.com/timeoutSeconds": "1980",
+                "pulumi.com/timeoutSeconds": "6780",
             });
             assert.ok(analysis.dependencies.includes(byName(resources, route).urn), `the run depends on ${route}`);
             // On a fresh cluster the first stage's queries need Prometheus and the ServiceMonitor first.
             for (const source of ["monitoring-kube-prometheus-stack", "podinfo-servicemonitor"]) {
                 assert.ok(analysis.dependencies.includes(byName(resources, source).urn), `the run depends on ${source}`);
             }
-            assert.deepStrictEqual(analysis.inputs.spec.metrics, byName(resources, "delivery-template").inputs.spec.metrics);
             assert.deepStrictEqual(analysis.inputs.spec.args, [
                 { name: "run", value: analysis.inputs.metadata.name },
                 { name: "weight", value: "5" },
@@ -282,7 +345,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
             ],
         };
         const a = await runProgram({ stack: "dev", config: { weight: 5 }, analysisStatus: failed });
-        assert.match(a.error?.message ?? "", /the stage's analysis podinfo-6-8-0-w5 ended Failed: Metric "error-ratio-vs-stable" assessed Failed due to failed \(2\) > failureLimit \(1\); error-ratio-vs-stable Failed: 2 failed, 0 inconclusive, 0 errors of 2 measurements/);
+        assert.match(a.error?.message ?? "", /the stage's analysis podinfo-6-8-0-w5-e0-[0-9a-f]{6} ended Failed: Metric "error-ratio-vs-stable" assessed Failed due to failed \(2\) > failureLimit \(1\); error-ratio-vs-stable Failed: 2 failed, 0 inconclusive, 0 errors of 2 measurements/);
         assert.match(a.error?.message ?? "", /retry the stage with a new run \(`rollout retry`, `pulumi up`\)/);
         assert.deepStrictEqual(a.outputs, {}, "no outputs: the engine keeps the previous ones (stage, canaryVersion)");
         // The judge's last answer, as Argo keeps it (the web metric's value as JSON), says why.
@@ -313,9 +376,8 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
     it("a retry (canary:analysis.attempt) starts a new run and changes nothing else", async () => {
         const a = await run({ stack: "dev", config: { weight: 25 } });
         const b = await run({ stack: "dev", config: { weight: 25, analysis: { attempt: 1 } } });
-        assert.deepStrictEqual(analysisRuns(b.resources).map((r) => r.inputs.metadata.name), ["podinfo-6-8-0-w25-a1"]);
+        assert.match(analysisRuns(b.resources)[0].inputs.metadata.name, /^podinfo-6-8-0-w25-e0-a1-[0-9a-f]{6}$/);
         assert.deepStrictEqual(changedBetween(a.resources, b.resources), [`${RUN} delivery-run`, "kubernetes:batch/v1:Job load-job"], "a new run, and a new load for it");
-        assert.strictEqual(analysisRunName("podinfo", "6.8.0", 25, 0), "podinfo-6-8-0-w25");
     });
 
     it("a promotion whose stable rollout fails does not write promotedVersion (prod stays locked)", async () => {
@@ -328,8 +390,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         assert.strictEqual(failed.outputs.promotedVersion, undefined);
     });
 
-    it("runVerdict: Successful passes; anything else names the phase, the message and each metric that did not succeed", () => {
-        assert.strictEqual(runVerdict("r", { phase: "Successful" }), undefined);
+    it("runVerdict: anything but Successful names the phase, the message and each metric that did not succeed", () => {
         assert.match(runVerdict("r", { phase: "Error", metricResults: [{ name: "m", phase: "Error", message: "connection refused", error: 5, count: 5 }] })!, /ended Error; m Error \(connection refused\): 0 failed, 0 inconclusive, 5 errors of 5 measurements/);
         assert.match(runVerdict("r", undefined)!, /ended without a phase/);
     });
@@ -348,8 +409,25 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         const { resources } = await run({ stack: "prod", config: { weight: 5, analysis: { interval: "30s", deadline: "10m" } } });
         const [analysis] = analysisRuns(resources);
         const m = analysis.inputs.spec.metrics[0];
-        assert.deepStrictEqual([m.interval, m.count, m.failureLimit, m.inconclusiveLimit, m.consecutiveSuccessLimit], ["30s", 20, 0, 20, 1]);
-        assert.strictEqual(analysis.inputs.metadata.annotations["pulumi.com/timeoutSeconds"], String(20 * 30 + 180));
+        assert.deepStrictEqual([m.interval, m.count, m.failureLimit, m.inconclusiveLimit, m.consecutiveSuccessLimit, m.consecutiveErrorLimit], ["30s", 20, 0, 20, 1, 30]);
+        assert.strictEqual(analysis.inputs.metadata.annotations["pulumi.com/timeoutSeconds"], String(analysisTimeoutSeconds({ interval: "30s", deadline: "10m" } as any)));
+    });
+
+    it("canary:analysis.controllerInstanceId labels the run for a controller started with --instance-id; no label without it", async () => {
+        const labelled = analysisRuns((await run({ stack: "dev", config: { weight: 5, analysis: { controllerInstanceId: "team-a" } } })).resources)[0];
+        assert.strictEqual(labelled.inputs.metadata.labels["argo-rollouts.argoproj.io/controller-instance-id"], "team-a");
+        const plain = analysisRuns((await run({ stack: "dev", config: { weight: 5 } })).resources)[0];
+        assert.ok(!("argo-rollouts.argoproj.io/controller-instance-id" in plain.inputs.metadata.labels));
+        const bad = await runProgram({ stack: "dev", config: { analysis: { controllerInstanceId: "team a!" } } });
+        assert.match(bad.error?.message ?? "", /canary:analysis\.controllerInstanceId = "team a!": must be a Kubernetes label value/);
+    });
+
+    it("canary:analysis.interval takes only what Go's time.ParseDuration (Argo's parser) takes: no d, w or y", async () => {
+        for (const interval of ["1d", "1w", "1y", "15"]) {
+            const r = await runProgram({ stack: "dev", config: { analysis: { interval, deadline: "30d" } } });
+            assert.match(r.error?.message ?? "", new RegExp(`canary:analysis\\.interval = "${interval}": must be a Go duration .*ms, s, m or h.*not d, w or y`), interval);
+        }
+        for (const interval of ["500ms", "15s", "2m", "1h"]) assert.ifError((await runProgram({ stack: "dev", config: { weight: 5, analysis: { interval, deadline: "2h" } } })).error);
     });
 });
 

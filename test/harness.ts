@@ -60,8 +60,6 @@ export interface RunOptions {
     readonly failResource?: string;
 }
 
-/** A run that passed, as Argo Rollouts reports it. */
-export const PASSED_RUN = { phase: "Successful", message: "" };
 
 export const FAKE_VPC_CIDR = "10.20.0.0/16";
 
@@ -137,6 +135,13 @@ async function resolveDeep(v: any): Promise<any> {
 /** A stage the judge passed on `canaryRequests` requests, as its analysis recorded it. */
 export const promotedStage = (canaryRequests: number): StageEvidence => ({ decision: "PROMOTE", canaryRequests, stableRequests: 20 * canaryRequests, llr: { errors: -3.2, latency: -3.1 }, carried: {}, alpha: 0.009 });
 
+/** A run that passed, as Argo Rollouts reports it: Successful on the judge's PROMOTE. */
+export const PASSED_RUN = {
+    phase: "Successful",
+    message: "",
+    metricResults: [{ name: "judge", phase: "Successful", count: 1, measurements: [{ phase: "Successful", value: JSON.stringify({ ...promotedStage(2400), reasons: ["errors: no regression"] }) }] }],
+};
+
 /** dev's evidence for 6.8.0: a PROMOTE at each compared stage (5, 25, 50) on enough requests. */
 export const DEV_EVIDENCE: VersionEvidence = { version: "6.8.0", plan: [5, 25, 50, 100], stages: { "5": promotedStage(2400), "25": promotedStage(3100), "50": promotedStage(5200) } };
 
@@ -149,7 +154,7 @@ function fakeState(
     type: string,
     name: string,
     inputs: Record<string, any>,
-    previous: (AppliedStage & Record<string, unknown>) | null,
+    previous: Record<string, unknown> | null,
     stacks: Record<string, Record<string, unknown>>,
     analysisStatus: Record<string, unknown>,
 ): Record<string, any> {
@@ -181,8 +186,9 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const weight = typeof config.weight === "number" ? config.weight : 0;
     const canary = (config.app as any)?.canary ?? {};
     const canaryVersion = canary.version ?? (canary.image ? versionOf(canary.image) : undefined);
-    const applied = opts.previous === undefined ? { stage: weight, canaryVersion } : opts.previous;
-    const previous = applied === null ? null : { ...applied, ...opts.previousEvidence };
+    const applied: AppliedStage | null = opts.previous === undefined ? { stage: weight, canaryVersion } : opts.previous;
+    // The outputs the program reads back: an applied stage's entry is the `stageEntry` output.
+    const previous = applied === null ? null : { stage: applied.stage, canaryVersion: applied.canaryVersion, ...(applied.entry !== undefined ? { stageEntry: applied.entry } : {}), ...opts.previousEvidence };
 
     const resources: Registered[] = [];
     await pulumi.runtime.setMocks(

@@ -701,7 +701,8 @@ describe("rollout serve: the judge as an HTTP service", () => {
 
     it("answers over real HTTP: the judgement as JSON, HOLD when Prometheus fails, 400/404/405 for what is not a judgement", async () => {
         const healthy = fixedPrometheus(track(6000, 30), track(100_000, 500));
-        const judge = judgeServer({ prometheus: healthy, scrapeIntervalSeconds: 15, now: () => NOW });
+        const logged: string[] = [];
+        const judge = judgeServer({ prometheus: healthy, scrapeIntervalSeconds: 15, now: () => NOW, log: (l) => logged.push(l) });
         const address = await listen(judge, "127.0.0.1", 0);
         const base = `http://127.0.0.1:${address.port}`;
         try {
@@ -726,6 +727,9 @@ describe("rollout serve: the judge as an HTTP service", () => {
             const bad = await fetch(`${base}/judge?${params({})}`);
             assert.strictEqual(bad.status, 400);
             assert.match((await bad.json()).error, /exactly one of run/);
+            // Argo records only "received non 2xx response code: 400": the judge's log says why (kubectl logs).
+            assert.deepStrictEqual(logged.length, 1, logged.join("\n"));
+            assert.match(logged[0], /^judge: 400 for GET \/judge\?namespace=.*: give exactly one of run/);
             assert.strictEqual((await fetch(`${base}/metrics`)).status, 404);
             assert.strictEqual((await fetch(`${base}/judge`, { method: "POST" })).status, 405);
             assert.deepStrictEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
@@ -733,7 +737,7 @@ describe("rollout serve: the judge as an HTTP service", () => {
             await new Promise((r) => judge.close(r));
         }
         const down = await server((_req, res) => (res.writeHead(503), res.end("overloaded")));
-        const holding = judgeServer({ prometheus: httpPrometheus(down.url, 1000), scrapeIntervalSeconds: 15, now: () => NOW });
+        const holding = judgeServer({ prometheus: httpPrometheus(down.url, 1000), scrapeIntervalSeconds: 15, now: () => NOW, log: () => {} });
         const at = await listen(holding, "127.0.0.1", 0);
         try {
             const body = await (await fetch(`http://127.0.0.1:${at.port}/judge?${params({ since: "10m" })}`)).json();

@@ -20,7 +20,7 @@ function kubernetesObjects(resources: Registered[]): Registered[] {
 /** Kinds the program must register in at least one run, so that each schema package is exercised. */
 const EXPECTED_KINDS = [
     "Deployment", "Service", "Ingress", "NetworkPolicy", "PodDisruptionBudget", "Namespace", "Secret", "ConfigMap",
-    "TargetGroupBinding", "ServiceMonitor", "PrometheusRule", "ClusterAnalysisTemplate", "AnalysisRun",
+    "TargetGroupBinding", "ServiceMonitor", "PrometheusRule", "AnalysisRun",
     "ClusterIssuer", "Certificate", "VirtualService", "DestinationRule",
     "GatewayClass", "Gateway", "HTTPRoute", "EnvoyProxy", "Job",
 ];

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { allowedWeights, checkTransition, DEFAULT_STAGES, nextStage, splitFor } from "../domain/stages";
+import { allowedWeights, checkTransition, DEFAULT_STAGES, nextStage, splitFor, stageEntry } from "../domain/stages";
 
 describe("stage model (pure)", () => {
     it("splits every weight so stable and canary sum to 100", () => {
@@ -51,4 +51,18 @@ describe("stage model (pure)", () => {
         assert.deepStrictEqual(allowedWeights({ stage: 5, canaryVersion: "2" }, "2", DEFAULT_STAGES), [0, 5, 25]);
         assert.match(checkTransition({ stage: 5, canaryVersion: "2" }, 50, "2", DEFAULT_STAGES) as string, /may move to 0, 5, 25/);
     });
+
+    const entries: [string, { stage: number; canaryVersion?: string; entry?: number } | undefined, number, string, number][] = [
+        ["the stack's first stage", undefined, 5, "2", 1],
+        ["the same stage again (a repeated up, or after a failed run)", { stage: 5, canaryVersion: "2", entry: 4 }, 5, "2", 4],
+        ["the next stage", { stage: 5, canaryVersion: "2", entry: 4 }, 25, "2", 5],
+        ["a rollback", { stage: 25, canaryVersion: "2", entry: 5 }, 0, "2", 6],
+        ["the same weight again after the rollback", { stage: 0, canaryVersion: "2", entry: 6 }, 5, "2", 7],
+        ["a new version at the same weight", { stage: 5, canaryVersion: "2", entry: 7 }, 5, "3", 8],
+        ["a stack that applied stages before entries were counted", { stage: 5, canaryVersion: "2" }, 5, "2", 0],
+        ["... and its next stage", { stage: 5, canaryVersion: "2" }, 25, "2", 1],
+    ];
+    for (const [what, previous, weight, version, want] of entries) {
+        it(`stage entry: ${what} → ${want}`, () => assert.strictEqual(stageEntry(previous, weight, version), want));
+    }
 });

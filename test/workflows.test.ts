@@ -146,12 +146,13 @@ describe("GitHub workflows", () => {
         }
     });
 
-    it("watch: every 10 minutes, each stack in the same concurrency group as its updates, rolling back only through rollback.sh", () => {
+    it("watch: every 10 minutes, each stack in its own concurrency group (never deploy's: a watch must not replace a queued deploy), rolling back only through rollback.sh", () => {
         const wf = workflow("watch.yml");
         assert.deepStrictEqual(wf.on.schedule, [{ cron: "*/10 * * * *" }]);
         const job = wf.jobs.watch;
         assert.deepStrictEqual(job.strategy.matrix.stack, [...STACKS]);
-        assert.deepStrictEqual(job.concurrency, workflow("deploy.yml").jobs.up.concurrency, "never beside an update of the same stack");
+        assert.deepStrictEqual(job.concurrency, { group: "watch-${{ matrix.stack }}", "cancel-in-progress": false });
+        assert.notStrictEqual(job.concurrency.group, workflow("deploy.yml").jobs.up.concurrency.group, "GitHub cancels a pending job of a group for a newer one");
         assert.deepStrictEqual(job.permissions, { contents: "write" });
         const step = scriptStep(job, "watch.sh");
         assert.strictEqual(step.env?.PROMETHEUS_URL, "${{ vars[format('PROMETHEUS_URL_{0}', matrix.stack)] }}");
@@ -284,6 +285,9 @@ describe("automatic rollback: stage-up.sh, rollback.sh and watch.sh", function (
         });
     }
 
+    /** `pulumi stack history --json --page-size 1` of a stack whose last update finished. */
+    const IDLE = { out: '[{"kind":"update","result":"succeeded","startTime":"2026-01-01T10:00:00.000Z"}]\n', code: 0 };
+
     const programError = (verdict: string) => `Updating (acme/canary/dev)\nerror: Running program '/repo' failed with an unhandled exception:\nError: ${verdict}\n`;
 
     it("a stage whose analysis failed: back to weight 0 (a second up), committed to main with the judge's reasons", async () => {
@@ -349,22 +353,30 @@ describe("automatic rollback: stage-up.sh, rollback.sh and watch.sh", function (
         });
         await new Promise<void>((r) => prometheus.listen(0, "127.0.0.1", r));
         try {
-            const s = sandbox(5, [{ out: "Update succeeded\n", code: 0 }]);
+            const s = sandbox(5, [IDLE, { out: "Update succeeded\n", code: 0 }]);
             const env = { ...s.env, PROMETHEUS_URL: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}` };
             const r = await script("watch.sh", ["dev"], { ...s, env });
             assert.strictEqual(r.code, 0, r.stderr);
-            assert.deepStrictEqual(s.calls().length, 1);
+            assert.deepStrictEqual(s.calls(), ["stack history --stack acme/canary/dev --json --page-size 1 --page 1", s.calls()[1]]);
+            assert.match(s.calls()[1], /^up --yes --stack acme\/canary\/dev /);
             const main = s.originMain();
             assert.strictEqual(main.weight, "canary:weight: 0");
             assert.match(main.message, /^dev: automatic rollback to weight 0\n\nthe judge answered ROLLBACK at weight 5: errors: canary 80\/400 5xx \(20\.00%/);
 
-            const hold = sandbox(5, []);
+            const hold = sandbox(5, [IDLE]);
             const held = await script("watch.sh", ["dev"], { ...hold, env: { ...hold.env, PROMETHEUS_URL: "http://127.0.0.1:9" } });
             assert.strictEqual(held.code, 0, held.stderr);
             assert.match(held.stderr, /at weight 5: HOLD: nothing to do/);
-            assert.deepStrictEqual([hold.calls(), hold.originMain().commits], [[], 1]);
+            assert.deepStrictEqual([hold.calls().length, hold.originMain().commits], [1, 1]);
 
-            const idle = sandbox(0, []);
+            // An update of the stack is running (a stage deploy): the watch judges nothing and rolls nothing back.
+            const busy = sandbox(5, [{ out: '[{"kind":"update","result":"in-progress","startTime":"2026-01-01T10:00:00.000Z"}]\n', code: 0 }]);
+            const skipped = await script("watch.sh", ["dev"], { ...busy, env: { ...busy.env, PROMETHEUS_URL: env.PROMETHEUS_URL } });
+            assert.strictEqual(skipped.code, 0, skipped.stderr);
+            assert.match(skipped.stderr, /watch: an update of acme\/canary\/dev is in progress: not judged now/);
+            assert.deepStrictEqual([busy.calls().length, busy.originMain()], [1, { weight: "canary:weight: 5", message: "dev at weight 5", commits: 1 }]);
+
+            const idle = sandbox(0, [IDLE]);
             const none = await script("watch.sh", ["dev"], { ...idle, env: { ...idle.env, PROMETHEUS_URL: "http://127.0.0.1:9" } });
             assert.strictEqual(none.code, 0);
             assert.match(none.stderr, /at weight 0: nothing to judge/);

@@ -4,14 +4,26 @@
 #
 #   watch.sh STACK   with STACK_NAME (<org>/canary/<stack>) and PROMETHEUS_URL (reachable from here)
 #
-# ROLLOUT (default "npm run -s rollout --") is the command it runs.
+# A stack with an update in progress (a stage deploy: the watch has its own concurrency group, so as
+# not to replace a deploy queued in deploy's) is not judged: the update's own analysis gates it.
+#
+# PULUMI (default pulumi) and ROLLOUT (default "npm run -s rollout --") are the commands it runs.
 set -euo pipefail
 stack="$1"
+: "${STACK_NAME:?the fully qualified stack name, <org>/canary/<stack>}"
 : "${PROMETHEUS_URL:?the Prometheus of this stack, reachable from this runner}"
+pulumi="${PULUMI:-pulumi}"
 read -r -a rollout <<< "${ROLLOUT:-npm run -s rollout --}"
 here="$(cd "$(dirname "$0")" && pwd)"
 # A value from the JSON on stdin: `field 'v.stage'` (Node, which the runner has for the program).
 field() { node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(String(new Function("v", `return ${process.argv[1]}`)(v)))' "$1"; }
+
+# The stack's latest update; "in-progress" while one runs (the Automation API's UpdateResult).
+last="$("$pulumi" stack history --stack "$STACK_NAME" --json --page-size 1 --page 1)"
+if [ "$(field 'v.length > 0 ? v[0].result : "none"' <<< "$last")" = "in-progress" ]; then
+    echo "watch: an update of $STACK_NAME is in progress: not judged now" >&2
+    exit 0
+fi
 
 weight="$("${rollout[@]}" status --stack "$stack" --json | field 'v.stage')"
 if [ "$weight" = 0 ]; then
