@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Llrs } from "../domain/decide";
 import { formatLlrs, StageEvidence } from "../domain/evidence";
 import { AnalysisInput, analysisRunName, analysisTimeoutSeconds, judgeMetric, judgeUrl, RunStatus, runVerdict, stageEvidence, waitAnnotations } from "./analysis";
+import { messageOnly } from "../stacks/config";
 import { Judge, judgeServiceUrl } from "./judge";
 import { pinnedRelease } from "./helm";
 import { appLabels } from "./labels";
@@ -103,7 +104,7 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
                 this.passed = pulumi.all([status, live.spec]).apply(([status, spec]) => {
                     const failed = runVerdict(runName, status, spec?.terminate === true);
                     // The reasons only: the stack trace and the resource are noise to whoever reads why a stage failed.
-                    if (failed) throw new pulumi.ResourceError(failed, run, true);
+                    if (failed) throw messageOnly(new pulumi.ResourceError(failed, run, true));
                     return true;
                 });
                 this.evidence = pulumi.all([this.passed, status]).apply(([, s]) => stageEvidence(s));

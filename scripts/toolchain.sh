@@ -52,13 +52,15 @@ command -v go >/dev/null || { say "go is not installed: the toolchain builds the
 sums=$(cat tools/pulumi-cli/go.sum tools/pulumi-language-nodejs/go.sum tools/pulumi-kubernetes/go.sum tools/pulumi-*/go.mod | sha256sum | cut -c1-12)
 cache="${CANARY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canary}/toolchain/cli-$CLI_VERSION-host-$HOST_VERSION-kubernetes-$PROVIDER_VERSION-$sums"
 bin=$cache/bin
-mkdir -p "$bin"
+# The provider stays off PATH: the engine would take it from there over the installed plugin, warning on every run.
+provider=$cache/provider
+mkdir -p "$bin" "$provider"
 
 # Runs one build step unless its output exists; the output appears only when the step finished.
 step() {
     local out=$1 what=$2
     shift 2
-    if [ -e "$bin/$out" ]; then return 0; fi
+    if [ -e "$cache/$out" ]; then return 0; fi
     local start=$SECONDS
     say "building $what ..."
     "$@"
@@ -96,25 +98,25 @@ build_provider() {
         go mod edit -dropreplace github.com/pulumi/pulumi-kubernetes/sdk/v4 -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$PROVIDER_VERSION"
         cp "$root/tools/pulumi-kubernetes/go.sum" go.sum
         (cd cmd/pulumi-resource-kubernetes && VERSION=$PROVIDER_VERSION go run -mod=readonly generate.go)
-        go build -mod=readonly -o "$bin/.provider.tmp" \
+        go build -mod=readonly -o "$provider/.provider.tmp" \
             -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PROVIDER_VERSION" \
             ./cmd/pulumi-resource-kubernetes
     )
-    mv "$bin/.provider.tmp" "$bin/pulumi-resource-kubernetes"
+    mv "$provider/.provider.tmp" "$provider/pulumi-resource-kubernetes"
     rm -rf "$dir"
 }
 
 total=$SECONDS
-step pulumi "the Pulumi CLI v$CLI_VERSION" build_cli
-step pulumi-language-nodejs "the Node.js language host v$HOST_VERSION" build_host
-step pulumi-analyzer-policy "the policy analyzer launcher v$HOST_VERSION" copy_analyzer
-step pulumi-resource-kubernetes "the Kubernetes provider v$PROVIDER_VERSION" build_provider
+step bin/pulumi "the Pulumi CLI v$CLI_VERSION" build_cli
+step bin/pulumi-language-nodejs "the Node.js language host v$HOST_VERSION" build_host
+step bin/pulumi-analyzer-policy "the policy analyzer launcher v$HOST_VERSION" copy_analyzer
+step provider/pulumi-resource-kubernetes "the Kubernetes provider v$PROVIDER_VERSION" build_provider
 
 home=$cache/home
 if [ ! -e "$home/plugins/resource-kubernetes-v$SDK_VERSION" ]; then
     say "installing the Kubernetes provider v$PROVIDER_VERSION as the plugin v$SDK_VERSION the SDK asks for, into $home"
     PULUMI_HOME=$home PULUMI_SKIP_UPDATE_CHECK=true "$bin/pulumi" plugin install resource kubernetes "$SDK_VERSION" \
-        --file "$bin/pulumi-resource-kubernetes" >&2
+        --file "$provider/pulumi-resource-kubernetes" >&2
 fi
 say "ready in $((SECONDS - total)) s: PULUMI_HOME=$home"
 echo "$bin"

@@ -11,7 +11,21 @@ export class ConfigError extends pulumi.RunError {
     constructor(message: string) {
         super(message);
         this.name = "ConfigError";
+        messageOnly(this);
     }
+}
+
+/**
+ * Drops an error's stack frames, for the errors the program raises on purpose (a refused config, a
+ * failed stage): the engine shows their message only, yet @pulumi/pulumi's runner still formats every
+ * uncaught error with `util.inspect(err, { colors: true })` for its tracing span (cmd/run/run.js,
+ * `uncaughtHandler`), and Node.js before the fix of nodejs/node#64011 (#64022; still in 22.23 and 20)
+ * loops in `markNodeModules` on a source-mapped frame such as `node_modules/@pulumi/resource.ts:1687`
+ * until the string overflows: about 14 s and 3.5 GB before the refusal is printed.
+ */
+export function messageOnly<E extends Error>(e: E): E {
+    e.stack = `${e.name}: ${e.message}`;
+    return e;
 }
 
 /** Config values arrive as strings; structured ones (numbers, booleans, objects) are JSON. */

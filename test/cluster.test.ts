@@ -50,6 +50,8 @@ describe("the Kubernetes provider and the cluster a stack names", () => {
         const { error, resources } = await runProgram({ stack: "dev", config: { "@kubernetes:renderYamlToDirectory": "/tmp/out", "@kubernetes:kubeconfig": "apiVersion: v1" } });
         assert.strictEqual(error?.name, "ConfigError");
         assert.match(error?.message ?? "", /kubernetes:kubeconfig cannot be used with kubernetes:renderYamlToDirectory/);
+        // A refusal carries its message only: no stack frames for @pulumi/pulumi's runner to format (messageOnly).
+        assert.strictEqual(error?.stack, `ConfigError: ${error?.message}`);
         assert.deepStrictEqual(resources, []);
     });
 });

@@ -171,6 +171,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         const proxied = await runProgram({ stack: "dev", config: { weight: 5 }, analysisStatus: cases[0][1].status as Record<string, unknown> });
         assert.match(proxied.error?.message ?? "", /not the judge's answer/);
         assert.strictEqual((proxied.error as { hideStack?: boolean } | undefined)?.hideStack, true, "a ResourceError with hideStack: the reasons only");
+        assert.doesNotMatch(proxied.error?.stack ?? "", /\n\s+at /, "no stack frames for the runner's span to format (messageOnly)");
         assert.deepStrictEqual(proxied.outputs, {});
     });
 
