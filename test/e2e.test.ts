@@ -1,109 +1,20 @@
 /**
  * End to end: the Debian `prometheus` binary on 127.0.0.1 scrapes two demo-app processes (stable and
  * canary) every second with the ServiceMonitor's own relabelling, load is driven at both, and the
- * real `rollout` command decides. No fake HTTP stub: the counts come from Prometheus.
+ * real `rollout` command decides. No fake HTTP stub: the counts come from Prometheus (the processes
+ * and the load: test/live.ts).
  */
 import * as assert from "assert";
-import { ChildProcess, spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
-import * as net from "net";
 import * as path from "path";
 import * as YAML from "yaml";
 import { judgeBundle } from "../components/judge";
-import { serviceMonitorSpec } from "../components/workload";
 import { CliIo, defaultIo, main } from "../rollout/cli";
-import { loadStack } from "../rollout/stackFile";
 import { CHECKOUT_RATIO } from "../app/server";
 import { formatRatio } from "../domain/promql";
 import { ROOT } from "./harness";
-import { requireTool, tempDir } from "./tools";
-
-const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer().listen(0, "127.0.0.1", () => {
-            const port = (s.address() as net.AddressInfo).port;
-            s.close(() => resolve(port));
-        });
-        s.on("error", reject);
-    });
-}
-
-/** Starts a process and resolves once a line of its stdout matches `ready`. */
-function start(cmd: string, args: string[], ready: RegExp | null, log: string[]): Promise<ChildProcess> {
-    return new Promise((resolve, reject) => {
-        const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-        p.on("error", (e: NodeJS.ErrnoException) => reject(e.code === "ENOENT" ? new Error(`${cmd} is not installed: apt-get install prometheus (.ci/run does this)`) : e));
-        p.stderr!.on("data", (d) => log.push(String(d)));
-        p.stdout!.on("data", (d) => {
-            log.push(String(d));
-            if (ready?.test(String(d))) resolve(p);
-        });
-        p.on("exit", (code) => reject(new Error(`${cmd} exited ${code}: ${log.join("").slice(-2000)}`)));
-        if (!ready) resolve(p);
-    });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(check: () => Promise<boolean>, deadlineMs: number, what = "condition"): Promise<void> {
-    const until = Date.now() + deadlineMs;
-    while (Date.now() < until) {
-        try {
-            if (await check()) return;
-        } catch {
-            /* not up yet */
-        }
-        await sleep(200);
-    }
-    throw new Error(`${what} not met within ${deadlineMs} ms`);
-}
-
-const waitReady = (url: string, deadlineMs: number) => waitFor(async () => (await fetch(url)).ok, deadlineMs, `${url} ready`);
-
-const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-function get(port: number, path = "/"): Promise<number> {
-    return new Promise((resolve, reject) => {
-        http.get({ host: "127.0.0.1", port, path, agent }, (res) => {
-            res.resume();
-            res.on("end", () => resolve(res.statusCode ?? 0));
-        }).on("error", reject);
-    });
-}
-
-/** Kubelet-like probes: `n` requests to /healthz and /readyz of `port`; not user requests, so never counted. */
-async function probes(port: number, n: number): Promise<void> {
-    for (let i = 0; i < n; i += 2) await Promise.all([get(port, "/healthz"), get(port, "/readyz")]);
-}
-
-/** Bounded load: exactly `n` requests to `path` of each port, 16 at a time per port. */
-async function load(ports: number[], n: number, path = "/"): Promise<void> {
-    await Promise.all(
-        ports.map(async (port) => {
-            let sent = 0;
-            await Promise.all(
-                Array.from({ length: 16 }, async () => {
-                    while (sent < n) {
-                        sent++;
-                        await get(port, path);
-                    }
-                }),
-            );
-        }),
-    );
-}
-
-/** The ServiceMonitor's relabelings as Prometheus `relabel_configs`, plus the operator's `namespace`. */
-function relabelConfigs(): Record<string, unknown>[] {
-    const app = loadStack(ROOT, "dev").config.app;
-    const endpoint = (serviceMonitorSpec(app).endpoints as any[])[0];
-    return [
-        ...endpoint.relabelings.map((r: any) => ({ action: r.action, source_labels: r.sourceLabels, target_label: r.targetLabel })),
-        { action: "replace", source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
-    ];
-}
+import { freePort, Live, load, probes, queryVector, sleep, startLive, steadyLoad, waitFor, waitReady } from "./live";
 
 /** What the judge service answers for the dev stack's scope at weight 5 (the stage `next` wrote), with `extra` query parameters. */
 async function askJudge(judgeUrl: string, extra: Record<string, string>): Promise<{ status: number; body: any }> {
@@ -114,91 +25,48 @@ async function askJudge(judgeUrl: string, extra: Record<string, string>): Promis
 
 describe("rollout analyze and the judge service against a real Prometheus scraping two demo-app processes", function () {
     this.timeout(90_000);
-    const log: string[] = [];
-    const procs: ChildProcess[] = [];
-    let prometheus: ChildProcess;
-    let promUrl = "";
+    let live: Live;
     let judgeUrl = "";
-    let ports: { stable: number; canary: number };
-    let dir = "";
     const out: string[] = [];
     let io: CliIo;
 
     before(async () => {
-        // Without the server this suite would wait for a Prometheus that never starts: fail at once instead.
-        requireTool("prometheus");
-        dir = tempDir("e2e");
+        live = await startLive();
         // The dev stack, judging the demo app's business metric too (README, "The demo app").
         const stack = YAML.parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
         stack.setIn(["config", "canary:analysis", "ratios"], [CHECKOUT_RATIO]);
-        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), stack.toString());
-        ports = { stable: await freePort(), canary: await freePort() };
-        for (const [track, version] of [["stable", "6.7.1"], ["canary", "6.8.0"]] as const) {
-            procs.push(await start(TS_NODE, ["--transpile-only", path.join(ROOT, "app", "main.ts"), "--port", String(ports[track]), "--version", version], /listening/, log));
-        }
-        const target = (track: "stable" | "canary", version: string) => ({
-            targets: [`127.0.0.1:${ports[track]}`],
-            labels: {
-                __meta_kubernetes_namespace: "podinfo",
-                __meta_kubernetes_pod_label_app_kubernetes_io_name: "podinfo",
-                __meta_kubernetes_pod_label_app_kubernetes_io_version: version,
-                __meta_kubernetes_pod_label_track: track,
-            },
-        });
-        const config = {
-            global: { scrape_interval: "1s", evaluation_interval: "1s" },
-            scrape_configs: [{ job_name: "podinfo", static_configs: [target("stable", "6.7.1"), target("canary", "6.8.0")], relabel_configs: relabelConfigs() }],
-        };
-        fs.writeFileSync(path.join(dir, "prometheus.yml"), YAML.stringify(config));
-        const promPort = await freePort();
-        promUrl = `http://127.0.0.1:${promPort}`;
-        prometheus = await start(
-            "prometheus",
-            [`--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`, `--web.listen-address=127.0.0.1:${promPort}`],
-            null,
-            log,
-        );
-        procs.push(prometheus);
-        await waitReady(`${promUrl}/-/ready`, 20_000);
-        // Load only once both targets have been scraped: a series first seen with requests already
-        // counted loses them to increase().
-        await waitFor(async () => {
-            const r = await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent('count(up{job="podinfo"} == 1)')}`)).json();
-            return r.data?.result?.[0]?.value?.[1] === "2";
-        }, 20_000);
-        io = { ...defaultIo(dir), out: (l) => out.push(l), err: (l) => out.push(l) };
+        fs.writeFileSync(path.join(live.dir, "Pulumi.dev.yaml"), stack.toString());
+        io = { ...defaultIo(live.dir), out: (l) => out.push(l), err: (l) => out.push(l) };
         assert.strictEqual(await main(["next", "--stack", "dev"], io), 0, out.join("\n"));
         // The judge as the cluster runs it: the program's bundle on a plain node, its own process, over
         // real HTTP (`rollout serve` is the same server; its command line is tested in rollout.test.ts).
         const judgePort = await freePort();
         judgeUrl = `http://127.0.0.1:${judgePort}`;
-        fs.writeFileSync(path.join(dir, "judge.js"), judgeBundle());
-        const judgeArgs = [path.join(dir, "judge.js"), "--prometheus", promUrl, "--listen", `127.0.0.1:${judgePort}`, "--scrape-interval", "1s"];
-        procs.push(await start(process.execPath, judgeArgs, null, log));
+        fs.writeFileSync(path.join(live.dir, "judge.js"), judgeBundle());
+        const judgeArgs = [path.join(live.dir, "judge.js"), "--prometheus", live.promUrl, "--listen", `127.0.0.1:${judgePort}`, "--scrape-interval", live.scrapeInterval];
+        await live.start(process.execPath, judgeArgs, null);
         await waitReady(`${judgeUrl}/healthz`, 20_000);
     });
 
-    after(async () => {
-        // Wait for the processes to exit: Prometheus writes into the temp dir until it has stopped.
-        await Promise.all(procs.filter((p) => p.exitCode === null && p.signalCode === null).map((p) => new Promise((r) => (p.once("exit", r), p.kill("SIGTERM")))));
-        agent.destroy();
-    });
+    // Waits for the processes to exit: Prometheus writes into the temp dir until it has stopped.
+    // `live` is unset when startLive failed, having stopped what it started.
+    after(() => live?.stop());
 
     it("a healthy canary is not rolled back: HOLD (exit 3) until the stage has run its least time, every test clear of a regression", async () => {
         // Warm both processes up first (JIT, sockets): cold-start latency is not what a stage judges.
-        await load([ports.stable, ports.canary], 1000);
+        await load([live.ports.stable, live.ports.canary], 1000);
         await sleep(2000);
         const since = new Date().toISOString();
         await sleep(1000);
         // Probes on the canary only, inside the window: counted, they would add 3,000 canary requests.
         // They go before the user load, so both processes serve the same load while latency is measured.
-        await probes(ports.canary, 3000);
-        await load([ports.stable, ports.canary], 4000);
+        await probes(live.ports.canary, 3000);
+        await load([live.ports.stable, live.ports.canary], 4000);
         // Checkouts too: 2% declined on both tracks, the demo's baseline.
-        await load([ports.stable, ports.canary], 2000, "/checkout");
+        await load([live.ports.stable, live.ports.canary], 2000, "/checkout");
         await sleep(2500);
         out.length = 0;
-        const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since, "--scrape-interval", "1s", "--json"], io);
+        const code = await main(["analyze", "--stack", "dev", "--prometheus", live.promUrl, "--since", since, "--scrape-interval", live.scrapeInterval, "--json"], io);
         const result = JSON.parse(out[out.length - 1]);
         assert.notStrictEqual(result.decision, "ROLLBACK", out.join("\n"));
         assert.ok(result.canary.requests >= 5000, `Prometheus saw ${result.canary.requests} canary requests: ${out.join("\n")}`);
@@ -242,14 +110,14 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
     });
 
     it("a canary whose checkouts fail (answered 200: no 5xx, no slower) is rolled back on the ratio metric (exit 1), by the command and the judge", async () => {
-        await fetch(`http://127.0.0.1:${ports.canary}/faults?checkoutFailRatio=0.2`, { method: "PUT" });
+        await fetch(`http://127.0.0.1:${live.ports.canary}/faults?checkoutFailRatio=0.2`, { method: "PUT" });
         try {
             const since = new Date().toISOString();
             await sleep(2000);
-            await Promise.all([load([ports.stable, ports.canary], 1500), load([ports.stable, ports.canary], 1500, "/checkout")]);
+            await Promise.all([load([live.ports.stable, live.ports.canary], 1500), load([live.ports.stable, live.ports.canary], 1500, "/checkout")]);
             await sleep(2500);
             out.length = 0;
-            const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since, "--scrape-interval=1s", "--json"], io);
+            const code = await main(["analyze", "--stack", "dev", "--prometheus", live.promUrl, "--since", since, `--scrape-interval=${live.scrapeInterval}`, "--json"], io);
             const result = JSON.parse(out[out.length - 1]);
             assert.strictEqual(code, 1, out.join("\n"));
             assert.strictEqual(result.decision, "ROLLBACK");
@@ -260,20 +128,20 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
             assert.strictEqual(judged.body.decision, "ROLLBACK", JSON.stringify(judged.body.reasons));
             assert.ok(judged.body.gate.llr["checkout-failures"] > 0, "the evidence carries the ratio's LLR by name");
         } finally {
-            await fetch(`http://127.0.0.1:${ports.canary}/faults?checkoutFailRatio=0.02`, { method: "PUT" });
+            await fetch(`http://127.0.0.1:${live.ports.canary}/faults?checkoutFailRatio=0.02`, { method: "PUT" });
         }
     });
 
     it("a canary answering 20% errors is rolled back (exit 1)", async () => {
-        const faults = await fetch(`http://127.0.0.1:${ports.canary}/faults?errorRatio=0.2`, { method: "PUT" });
+        const faults = await fetch(`http://127.0.0.1:${live.ports.canary}/faults?errorRatio=0.2`, { method: "PUT" });
         assert.strictEqual(faults.status, 200);
         const since = new Date().toISOString();
         await sleep(2000);
         // 3,000 probe 200s on the canary would dilute its 20% to about 7% if they were counted.
-        await Promise.all([load([ports.stable, ports.canary], 1500), probes(ports.canary, 3000)]);
+        await Promise.all([load([live.ports.stable, live.ports.canary], 1500), probes(live.ports.canary, 3000)]);
         await sleep(2500);
         out.length = 0;
-        const code = await main(["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", since, "--scrape-interval=1s"], io);
+        const code = await main(["analyze", "--stack", "dev", "--prometheus", live.promUrl, "--since", since, `--scrape-interval=${live.scrapeInterval}`], io);
         assert.strictEqual(code, 1, out.join("\n"));
         assert.match(out.join("\n"), /decision: ROLLBACK/);
         const judged = await askJudge(judgeUrl, { since });
@@ -281,10 +149,31 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         assert.match(out.join("\n"), /errors: canary \d+\/\d+ 5xx \(1\d\.\d\d%|errors: canary \d+\/\d+ 5xx \(2\d\.\d\d%/);
     });
 
+    it("steady load: Prometheus counts every request sent, spread over the seconds asked for", async () => {
+        // User requests by track, as the histogram's `path` label tells them from probes and scrapes.
+        const counts = async () => {
+            const samples = await queryVector(live.promUrl, 'sum by (track) (http_request_duration_seconds_count{job="podinfo", path="root"})');
+            return Object.fromEntries(samples.map((s) => [s.metric.track, Number(s.value[1])]));
+        };
+        await sleep(1500); // the earlier tests' load scraped
+        const before = await counts();
+        const t0 = Date.now();
+        await steadyLoad([live.ports.stable, live.ports.canary], 50, 4);
+        const took = Date.now() - t0;
+        assert.ok(took >= 3980 && took < 6000, `200 requests at 50 a second took ${took} ms`);
+        // A scrape a second: the last requests are counted within a few.
+        let after: Record<string, number> = {};
+        const counted = async () => {
+            after = await counts();
+            return after.stable - before.stable === 200 && after.canary - before.canary === 200;
+        };
+        await waitFor(counted, 5000).catch(() => undefined);
+        assert.deepStrictEqual({ stable: after.stable - before.stable, canary: after.canary - before.canary }, { stable: 200, canary: 200 });
+    });
+
     it("with Prometheus stopped the command and the judge answer HOLD (exit 3), with the reason", async () => {
-        prometheus.kill("SIGTERM");
-        await new Promise((r) => prometheus.once("exit", r));
-        const r = spawnSync(path.join(ROOT, "rollout", "bin.js"), ["analyze", "--stack", "dev", "--prometheus", promUrl, "--since", "1m", "--json"], { cwd: dir, encoding: "utf8" });
+        await live.stopPrometheus();
+        const r = spawnSync(path.join(ROOT, "rollout", "bin.js"), ["analyze", "--stack", "dev", "--prometheus", live.promUrl, "--since", "1m", "--json"], { cwd: live.dir, encoding: "utf8" });
         assert.ifError(r.error);
         assert.strictEqual(r.status, 3, `${r.stdout}${r.stderr}`);
         const result = JSON.parse(r.stdout.trim().split("\n").pop()!);

@@ -112,48 +112,144 @@ describe("the real Pulumi engine: the dev stack rendered, stage by stage", funct
         assert.strictEqual(out.stageGate, "no analysis at weight 0");
     });
 
-    it("0 → 5 → 25 → 50 → 100: each stage updates only the weighted route, the stage rule and the stage's run and Job", () => {
-        let from = 0;
-        for (const weight of [5, 25, 50, 100]) {
-            const changed = step(`${from} → ${weight}`, { "canary:weight": weight });
-            const touched = changed.map((c) => c.split(" ")[1]);
-            assert.deepStrictEqual([...new Set(touched)].filter((n) => !STAGE_OBJECTS.includes(n)), [], changed.join(", "));
-            assert.ok(changed.includes("update route-httproute") && changed.includes("update alerts-stage"), changed.join(", "));
-            // The run and the Job are the stage's own objects: a new stage makes new ones.
-            for (const c of changed.filter((c) => !c.startsWith("update "))) assert.ok(RUN_OBJECTS.includes(c.split(" ")[1]), c);
-            const out = outputs();
-            assert.strictEqual(out.stage, weight);
-            assert.strictEqual(out.stageGate, "rendered, not verified (kubernetes:renderYamlToDirectory)");
-            assert.strictEqual(out.canaryEvidence, undefined, "a rendered stage carries no evidence");
-            const route = readManifest(manifests, "HTTPRoute", "podinfo");
-            const weights = route.spec.rules.at(-1).backendRefs.map((b: { weight: number }) => b.weight);
-            assert.deepStrictEqual(weights, [100 - weight, weight]);
-            from = weight;
-        }
+    /** A stage move as the engine shows it: only the stage's objects change, and the stack records the stage, unverified. */
+    const move = (from: number, weight: number): string[] => {
+        const changed = step(`${from} → ${weight}`, { "canary:weight": weight });
+        const touched = changed.map((c) => c.split(" ")[1]);
+        assert.deepStrictEqual([...new Set(touched)].filter((n) => !STAGE_OBJECTS.includes(n)), [], changed.join(", "));
+        assert.ok(changed.includes("update route-httproute") && changed.includes("update alerts-stage"), changed.join(", "));
+        // The run and the Job are the stage's own objects: a new stage makes new ones, or at 0 none.
+        for (const c of changed.filter((c) => !c.startsWith("update "))) assert.ok(RUN_OBJECTS.includes(c.split(" ")[1]), c);
+        const out = outputs();
+        assert.strictEqual(out.stage, weight);
+        assert.strictEqual(out.stageGate, weight === 0 ? "no analysis at weight 0" : "rendered, not verified (kubernetes:renderYamlToDirectory)");
+        assert.strictEqual(out.canaryEvidence, undefined, "a rendered stage carries no evidence");
+        const weights = readManifest(manifests, "HTTPRoute", "podinfo").object.spec.rules.at(-1).backendRefs.map((b: { weight: number }) => b.weight);
+        assert.deepStrictEqual(weights, [100 - weight, weight]);
+        return changed;
+    };
+    const runName = () => readManifest(manifests, "AnalysisRun").object.metadata.name as string;
+
+    let firstRunAt5 = "";
+    it("0 → 5 → 25 → 50: each stage updates only the weighted route and the stage rule, and makes the stage's run and Job", () => {
+        move(0, 5);
+        firstRunAt5 = runName();
+        move(5, 25);
+        move(25, 50);
+    });
+
+    it("a rollback 50 → 0 updates the route and the rule and deletes the stage's run and Job", () => {
+        const changed = move(50, 0);
+        assert.ok(changed.includes("delete delivery-run") && changed.includes("delete load-job"), changed.join(", "));
+        assert.throws(() => readManifest(manifests, "AnalysisRun"), /no rendered AnalysisRun/);
+    });
+
+    it("a re-entry 0 → 5 is a new run, not the first try's", () => {
+        const changed = move(0, 5);
+        assert.ok(changed.includes("create delivery-run"), changed.join(", "));
+        assert.notStrictEqual(runName(), firstRunAt5, "the second try at 5 must be judged on its own window");
+    });
+
+    it("a skip is refused with the program's message, no stack trace, no slower than a stage's preview", () => {
+        writeConfig({ "canary:weight": 100 });
+        const r = engine.run(["preview"], project);
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stdout, /canary:weight = 100 skips a stage: the stack last applied weight 5/);
+        assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, "no JS stack trace");
+        rows.push({ step: "refused skip 5 → 100", changed: 0, preview: r.seconds });
+        const stagePreview = Math.max(...rows.filter((row) => row.step.includes("→") && row.up !== undefined).map((row) => row.preview));
+        assert.ok(r.seconds <= stagePreview, `the refusal took ${r.seconds.toFixed(1)} s, a stage's preview at most ${stagePreview.toFixed(1)} s`);
+        writeConfig({ "canary:weight": 5 });
+    });
+
+    it("a stage whose update fails records nothing: the next stage is refused naming the last applied one", () => {
+        // The weighted route's rendered file made unwritable (a directory in its place): the route's update fails.
+        const routeFile = readManifest(manifests, "HTTPRoute", "podinfo").file;
+        fs.rmSync(routeFile);
+        fs.mkdirSync(routeFile);
+        writeConfig({ "canary:weight": 25 });
+        const failed = engine.run(["up", "--yes", "--skip-preview"], project);
+        assert.notStrictEqual(failed.status, 0, failed.stdout);
+        assert.match(failed.stdout, /route-httproute/);
+        assert.doesNotMatch(failed.stdout + failed.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, "no JS stack trace");
+        assert.strictEqual(outputs().stage, 5, "the failed stage is not recorded");
+        writeConfig({ "canary:weight": 50 });
+        const refused = engine.run(["preview"], project);
+        assert.notStrictEqual(refused.status, 0);
+        assert.match(refused.stdout, /canary:weight = 50 skips a stage: the stack last applied weight 5/);
+        fs.rmdirSync(routeFile);
+        writeConfig({ "canary:weight": 5 });
+        engine.ok(["up", "--yes", "--skip-preview"], project);
+    });
+
+    it("5 → 25 → 50 → 100", () => {
+        move(5, 25);
+        move(25, 50);
+        move(50, 100);
     });
 
     it("promotion: stable takes the canary's image at weight 0; the stable Deployment is updated too, the run and Job deleted", () => {
-        const canaryImage = (config["canary:app"] as any).canary.image as string;
         const app = config["canary:app"] as any;
-        const changed = step("promotion", { "canary:weight": 0, "canary:app": { ...app, stable: { ...app.stable, image: canaryImage } } });
-        assert.ok(changed.includes("update podinfo-stable"), changed.join(", "));
+        const changed = step("promotion", { "canary:weight": 0, "canary:app": { ...app, stable: { ...app.stable, image: app.canary.image } } });
+        // Stable takes the canary's image; the canary, now the same version, scales to 0 (stacks/schema.ts).
+        assert.ok(changed.includes("update podinfo-stable") && changed.includes("update podinfo-canary"), changed.join(", "));
         assert.ok(changed.includes("delete delivery-run") && changed.includes("delete load-job"), changed.join(", "));
+        assert.deepStrictEqual(changed.filter((c) => !/ (podinfo-stable|podinfo-canary|route-httproute|alerts-stage|delivery-run|load-job)$/.test(c)), [], changed.join(", "));
+        assert.strictEqual(readManifest(manifests, "Deployment", "podinfo-canary").object.spec.replicas, 0);
         const out = outputs();
         assert.strictEqual(out.stage, 0);
         assert.strictEqual(out.promotedVersion, "6.8.0");
     });
+
+    it("every rendered manifest validates against the upstream schemas the unit lane uses", () => {
+        const files = renderedFiles(manifests);
+        assert.ok(files.length > 15, `${files.length} rendered files`);
+        for (const f of files) validateObject(path.relative(manifests, f), YAML.parse(fs.readFileSync(f, "utf8")));
+    });
+
+    it("a secret set with `pulumi config set --secret` never appears in plain text: not in the messages, the stack file, the state or the manifests", () => {
+        const secret = "https://hooks.slack.com/services/T0000/B0000/engine-lane-plaintext";
+        engine.ok(["config", "set", "--secret", "canary:slackWebhookUrl", secret], project);
+        config = YAML.parse(fs.readFileSync(path.join(project, "Pulumi.dev.yaml"), "utf8")).config;
+        // Without the monitoring stack the receiver's URL has no use: refused, the value shown as [secret].
+        const refused = engine.run(["preview"], project);
+        assert.notStrictEqual(refused.status, 0);
+        assert.match(refused.stdout, /canary:slackWebhookUrl = \[secret\]: is used only when canary:monitoring.install is true/);
+        const said = [refused.stdout, refused.stderr, fs.readFileSync(path.join(project, "Pulumi.dev.yaml"), "utf8"), engine.ok(["stack", "export"], project).stdout, engine.ok(["stack", "output", "--json"], project).stdout];
+        for (const text of [...said, ...renderedFiles(manifests).map((f) => fs.readFileSync(f, "utf8"))]) {
+            assert.ok(!text.includes(secret) && !text.includes(Buffer.from(secret).toString("base64")), "the secret in plain text");
+        }
+        engine.ok(["config", "rm", "canary:slackWebhookUrl"], project);
+        config = YAML.parse(fs.readFileSync(path.join(project, "Pulumi.dev.yaml"), "utf8")).config;
+    });
+
+    it("prod on the ambient kube context is refused before anything is registered", () => {
+        const prod = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")).config as Record<string, unknown>;
+        delete prod["kubernetes:context"];
+        engine.ok(["stack", "init", "prod"], project);
+        writeStackConfig(path.join(project, "Pulumi.prod.yaml"), prod);
+        const r = engine.run(["preview", "--stack", "prod", "--json"], project);
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.stdout + r.stderr, /a prod stack must name its cluster: set kubernetes:context/);
+        assert.deepStrictEqual(
+            previewSteps(r.stdout).filter((s) => s.type !== "pulumi:pulumi:Stack").map((s) => `${s.op} ${s.type}`),
+            [],
+            "nothing registered, not even the provider",
+        );
+        engine.ok(["stack", "select", "dev"], project);
+    });
 });
 
-/** The rendered manifest of a kind and name (the provider writes one file per object). */
-export function readManifest(dir: string, kind: string, name: string): any {
-    for (const f of renderedFiles(dir)) {
-        const o = YAML.parse(fs.readFileSync(f, "utf8"));
-        if (o?.kind === kind && o.metadata?.name === name) return o;
+/** The rendered manifest of a kind (and name), and its file: the provider writes one file per object. */
+function readManifest(dir: string, kind: string, name?: string): { file: string; object: any } {
+    for (const file of renderedFiles(dir)) {
+        const object = YAML.parse(fs.readFileSync(file, "utf8"));
+        if (object?.kind === kind && (name === undefined || object.metadata?.name === name)) return { file, object };
     }
-    throw new Error(`no rendered ${kind} ${name} in ${dir}`);
+    throw new Error(`no rendered ${kind} ${name ?? ""} in ${dir}`);
 }
 
-export function renderedFiles(dir: string): string[] {
+function renderedFiles(dir: string): string[] {
     return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith(".yaml")).map((e) => path.join(e.parentPath, e.name));
 }
 
@@ -173,4 +269,3 @@ function writeStackConfig(file: string, config: Record<string, unknown>): void {
     fs.writeFileSync(file, YAML.stringify({ ...current, config }));
 }
 
-void validateObject;

@@ -1,0 +1,258 @@
+/**
+ * A live monitoring stack on 127.0.0.1, for suites that need counts from a real Prometheus rather than
+ * a stub (test/e2e.test.ts, the engine lane): the Debian `prometheus` server scraping two demo-app
+ * processes (app/main.ts) with the ServiceMonitor's own relabelling, as namespace `podinfo`, app
+ * `podinfo`, track `stable` (version 6.7.1) and track `canary` (6.8.0); and bounded load to drive at
+ * them. All traffic stays on loopback. Every process started here is stopped by `Live.stop()`, and
+ * killed when the test run's process exits, so none outlives the run.
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as path from "path";
+import * as YAML from "yaml";
+import { serviceMonitorSpec } from "../components/workload";
+import { durationSeconds } from "../domain/promql";
+import { loadStack } from "../rollout/stackFile";
+import { ROOT } from "./harness";
+import { requireTool, tempDir } from "./tools";
+
+const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
+const VERSIONS = { stable: "6.7.1", canary: "6.8.0" } as const;
+/** How long a process may take to print its ready line: ts-node compiling the app on a busy machine. */
+const READY_MS = 30_000;
+/** How long a process may take to exit on SIGTERM before it is killed: Prometheus flushes its TSDB. */
+const STOP_MS = 10_000;
+/** How long one request may take: a hung app fails the load instead of holding it past every deadline. */
+const REQUEST_MS = 10_000;
+
+export interface Live {
+    /** Prometheus' base URL, `http://127.0.0.1:<port>`. */
+    readonly promUrl: string;
+    /** The demo apps' ports on 127.0.0.1. */
+    readonly ports: { readonly stable: number; readonly canary: number };
+    /** Prometheus' scrape (and evaluation) interval, e.g. `1s`: what a judge is told with `--scrape-interval`. */
+    readonly scrapeInterval: string;
+    /** A temp dir of this stack's own (Prometheus' config and data), removed after the run; a suite may write its files here. */
+    readonly dir: string;
+    /** Starts another process (see `startLive`'s processes) that `stop()` stops with the rest. */
+    start(cmd: string, args: readonly string[], ready: RegExp | null): Promise<ChildProcess>;
+    /** Stops Prometheus alone, the apps still serving: for what a client does when it is gone. */
+    stopPrometheus(): Promise<void>;
+    /** Stops every process started (SIGTERM, then SIGKILL after 10 s) and waits until they have exited; safe to call twice. */
+    stop(): Promise<void>;
+}
+
+/** Processes still running, for the exit hook below. */
+const running = new Set<ChildProcess>();
+// The last resort, for a suite that did not get to `stop()` (a run ended by process.exit, mocha --exit).
+process.once("exit", () => {
+    for (const p of running) p.kill("SIGKILL");
+});
+
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer().listen(0, "127.0.0.1", () => {
+            const port = (s.address() as net.AddressInfo).port;
+            s.close(() => resolve(port));
+        });
+        s.on("error", reject);
+    });
+}
+
+/**
+ * Starts a process and resolves once a chunk of its stdout matches `ready` (at once if null); rejects if
+ * it exits first or is not ready within READY_MS. It goes into `started` as soon as it is spawned, so a
+ * process that never gets ready is stopped with the rest. Its stdout and stderr go to `log`.
+ */
+function start(cmd: string, args: readonly string[], ready: RegExp | null, log: string[], started: ChildProcess[]): Promise<ChildProcess> {
+    return new Promise((resolve, reject) => {
+        const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+        started.push(p);
+        running.add(p);
+        const timer = setTimeout(() => reject(new Error(`${cmd} not ready within ${READY_MS} ms`)), READY_MS);
+        const settle = (done: () => void) => {
+            clearTimeout(timer);
+            done();
+        };
+        p.on("error", (e: NodeJS.ErrnoException) => settle(() => reject(e.code === "ENOENT" ? new Error(`${cmd} is not installed`) : e)));
+        p.stderr!.on("data", (d) => log.push(String(d)));
+        p.stdout!.on("data", (d) => {
+            log.push(String(d));
+            if (ready?.test(String(d))) settle(() => resolve(p));
+        });
+        p.on("exit", (code) => {
+            running.delete(p);
+            settle(() => reject(new Error(`${cmd} exited ${code}`)));
+        });
+        if (!ready) settle(() => resolve(p));
+    });
+}
+
+/** SIGTERM, SIGKILL after STOP_MS, and waits for the exit; nothing for a process that has exited or never spawned. */
+async function stopProcess(p: ChildProcess): Promise<void> {
+    if (p.pid === undefined || p.exitCode !== null || p.signalCode !== null) return;
+    const exited = new Promise((r) => p.once("exit", r));
+    p.kill("SIGTERM");
+    const timer = setTimeout(() => p.kill("SIGKILL"), STOP_MS);
+    await exited;
+    clearTimeout(timer);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every 200 ms until it is true (a throw counts as not yet), failing after `deadlineMs`. */
+export async function waitFor(check: () => Promise<boolean>, deadlineMs: number, what = "condition"): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    while (Date.now() < until) {
+        try {
+            if (await check()) return;
+        } catch {
+            /* not up yet */
+        }
+        await sleep(200);
+    }
+    throw new Error(`${what} not met within ${deadlineMs} ms`);
+}
+
+export const waitReady = (url: string, deadlineMs: number) => waitFor(async () => (await fetch(url)).ok, deadlineMs, `${url} ready`);
+
+/** The samples of an instant query's vector. */
+export async function queryVector(promUrl: string, expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+    const r = await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)).json();
+    if (r.status !== "success") throw new Error(`${expr}: ${JSON.stringify(r)}`);
+    return r.data.result;
+}
+
+/** The ServiceMonitor's relabelings as Prometheus `relabel_configs`, plus the operator's `namespace`. */
+function relabelConfigs(): Record<string, unknown>[] {
+    const app = loadStack(ROOT, "dev").config.app;
+    const endpoint = (serviceMonitorSpec(app).endpoints as any[])[0];
+    return [
+        ...endpoint.relabelings.map((r: any) => ({ action: r.action, source_labels: r.sourceLabels, target_label: r.targetLabel })),
+        { action: "replace", source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
+    ];
+}
+
+/**
+ * Starts the two demo apps and Prometheus (scraping every `scrapeInterval`, default 1s) and resolves once
+ * both targets have been scraped: a series first seen with requests already counted loses them to
+ * increase(), so load must wait for that. On any failure it stops what it started before rejecting.
+ */
+export async function startLive(opts: { scrapeInterval?: string } = {}): Promise<Live> {
+    // Without the server this would wait for a Prometheus that never starts: fail at once instead.
+    requireTool("prometheus");
+    const scrapeInterval = opts.scrapeInterval ?? "1s";
+    const scrapeMs = 1000 * durationSeconds(scrapeInterval);
+    const dir = tempDir("live");
+    const log: string[] = [];
+    const started: ChildProcess[] = [];
+    // A failure says what the processes printed: a Prometheus that exits on its config only times out its readiness.
+    const withOutput = (e: unknown) => new Error(`${(e as Error).message}; the processes' output:\n${log.join("").slice(-2000)}`);
+    const stop = async () => {
+        await Promise.all(started.map(stopProcess));
+        agent.destroy();
+    };
+    try {
+        const ports = { stable: await freePort(), canary: await freePort() };
+        const tracks = ["stable", "canary"] as const;
+        await Promise.all(tracks.map((track) => start(TS_NODE, ["--transpile-only", path.join(ROOT, "app", "main.ts"), "--port", String(ports[track]), "--version", VERSIONS[track]], /listening/, log, started)));
+        const target = (track: (typeof tracks)[number]) => ({
+            targets: [`127.0.0.1:${ports[track]}`],
+            labels: {
+                __meta_kubernetes_namespace: "podinfo",
+                __meta_kubernetes_pod_label_app_kubernetes_io_name: "podinfo",
+                __meta_kubernetes_pod_label_app_kubernetes_io_version: VERSIONS[track],
+                __meta_kubernetes_pod_label_track: track,
+            },
+        });
+        const config = {
+            global: { scrape_interval: scrapeInterval, evaluation_interval: scrapeInterval },
+            scrape_configs: [{ job_name: "podinfo", static_configs: tracks.map(target), relabel_configs: relabelConfigs() }],
+        };
+        fs.writeFileSync(path.join(dir, "prometheus.yml"), YAML.stringify(config));
+        const promPort = await freePort();
+        const promUrl = `http://127.0.0.1:${promPort}`;
+        const prometheus = await start(
+            "prometheus",
+            [`--config.file=${path.join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${path.join(dir, "data")}`, `--web.listen-address=127.0.0.1:${promPort}`],
+            null,
+            log,
+            started,
+        );
+        await waitReady(`${promUrl}/-/ready`, 20_000);
+        const scraped = async () => (await queryVector(promUrl, 'count(up{job="podinfo"} == 1)'))[0]?.value[1] === "2";
+        await waitFor(scraped, 20_000 + 2 * scrapeMs, "both targets scraped");
+        return {
+            promUrl,
+            ports,
+            scrapeInterval,
+            dir,
+            start: (cmd, args, ready) => start(cmd, args, ready, log, started).catch((e) => {
+                throw withOutput(e);
+            }),
+            stopPrometheus: () => stopProcess(prometheus),
+            stop,
+        };
+    } catch (e) {
+        await stop();
+        throw withOutput(e);
+    }
+}
+
+// Keep-alive, so that thousands of requests reuse a few sockets instead of using up ephemeral ports.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+function get(port: number, path = "/"): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const req = http.get({ host: "127.0.0.1", port, path, agent }, (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode ?? 0));
+        });
+        req.setTimeout(REQUEST_MS, () => req.destroy(new Error(`GET 127.0.0.1:${port}${path}: no answer within ${REQUEST_MS} ms`)));
+        req.on("error", reject);
+    });
+}
+
+/** Kubelet-like probes: `n` requests to /healthz and /readyz of `port`; not user requests, so never counted. */
+export async function probes(port: number, n: number): Promise<void> {
+    for (let i = 0; i < n; i += 2) await Promise.all([get(port, "/healthz"), get(port, "/readyz")]);
+}
+
+/** Bounded load: exactly `n` requests to `path` of each port, 16 at a time per port, as fast as they are answered. */
+export async function load(ports: number[], n: number, path = "/"): Promise<void> {
+    await Promise.all(
+        ports.map(async (port) => {
+            let sent = 0;
+            await Promise.all(
+                Array.from({ length: 16 }, async () => {
+                    while (sent < n) {
+                        sent++;
+                        await get(port, path);
+                    }
+                }),
+            );
+        }),
+    );
+}
+
+/**
+ * Steady bounded load: `perSecond` requests a second to `path` of each port for `seconds` seconds, the
+ * i-th sent at i / perSecond s whether or not the earlier ones have been answered (a rate, as a load
+ * Job's, not a closed loop); resolves once all are answered, rejects on the first failed request.
+ */
+export async function steadyLoad(ports: number[], perSecond: number, seconds: number, path = "/"): Promise<void> {
+    const total = Math.round(perSecond * seconds);
+    if (!(perSecond > 0 && Number.isFinite(total) && total > 0)) throw new RangeError(`steadyLoad: ${perSecond}/s for ${seconds} s is not a bounded load`);
+    const t0 = Date.now();
+    const answered: Promise<unknown>[] = [];
+    let failed: unknown;
+    for (let i = 0; i < total && failed === undefined; ) {
+        await sleep(t0 + (i * 1000) / perSecond - Date.now());
+        // Every request due by now: a late timer sends the ones it held up at once, keeping the rate.
+        const due = Math.min(total, Math.floor(((Date.now() - t0) * perSecond) / 1000) + 1);
+        for (; i < due; i++) for (const port of ports) answered.push(get(port, path).catch((e) => (failed ??= e)));
+    }
+    await Promise.all(answered);
+    if (failed !== undefined) throw failed;
+}
