@@ -36,11 +36,11 @@ export interface Live {
     readonly scrapeInterval: string;
     /** A temp dir of this stack's own (Prometheus' config and data), removed after the run; a suite may write its files here. */
     readonly dir: string;
-    /** Starts another process (see `startLive`'s processes) that `stop()` stops with the rest. */
+    /** Starts another process (a judge, say) as the stack's own are started: `stop()` stops it too; a failure carries the processes' output. */
     start(cmd: string, args: readonly string[], ready: RegExp | null): Promise<ChildProcess>;
     /** Stops Prometheus alone, the apps still serving: for what a client does when it is gone. */
     stopPrometheus(): Promise<void>;
-    /** Stops every process started (SIGTERM, then SIGKILL after 10 s) and waits until they have exited; safe to call twice. */
+    /** Stops every process started (SIGTERM, then SIGKILL after 10 s), waits until they have exited, and closes the load's idle sockets; safe to call twice. */
     stop(): Promise<void>;
 }
 
@@ -62,7 +62,7 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts a process and resolves once a chunk of its stdout matches `ready` (at once if null); rejects if
+ * Starts a process and resolves once a chunk of its stdout matches `ready` (once spawned if null); rejects if
  * it exits first or is not ready within READY_MS. It goes into `started` as soon as it is spawned, so a
  * process that never gets ready is stopped with the rest. Its stdout and stderr go to `log`.
  */
@@ -86,7 +86,8 @@ function start(cmd: string, args: readonly string[], ready: RegExp | null, log: 
             running.delete(p);
             settle(() => reject(new Error(`${cmd} exited ${code}`)));
         });
-        if (!ready) settle(() => resolve(p));
+        // Without a ready line, spawned is ready: a command that is not installed still rejects.
+        if (!ready) p.once("spawn", () => settle(() => resolve(p)));
     });
 }
 

@@ -223,6 +223,21 @@ describe("the real Pulumi engine: the dev stack rendered, stage by stage", funct
         config = YAML.parse(fs.readFileSync(path.join(project, "Pulumi.dev.yaml"), "utf8")).config;
     });
 
+    it("the policy pack in the engine: dev passes; a :latest image in a stack the pack treats as prod fails the preview", () => {
+        const pack = path.join(ROOT, "policy", "analyzer");
+        const passed = engine.ok(["preview", "--policy-pack", pack], project);
+        assert.match(passed.stdout, /Policies:\s+✅ canary@v0\.1\.0/);
+        const app = config["canary:app"] as any;
+        writeConfig({ "canary:weight": 0, "canary:app": { ...app, canary: { image: "ghcr.io/stefanprodan/podinfo:latest", version: "6.9.0" } } });
+        const packConfig = path.join(tempDir("engine-policy"), "policy-config.json");
+        fs.writeFileSync(packConfig, JSON.stringify({ "prod-images-pinned": { prodStacks: ["dev"] } }));
+        const failed = engine.run(["preview", "--policy-pack", pack, "--policy-pack-config", packConfig], project);
+        assert.notStrictEqual(failed.status, 0, failed.stdout);
+        assert.match(failed.stdout, /prod-images-pinned/);
+        assert.match(failed.stdout, /image ghcr\.io\/stefanprodan\/podinfo:latest is untagged or :latest/);
+        writeConfig({ "canary:app": app });
+    });
+
     it("prod on the ambient kube context is refused before anything is registered", () => {
         const prod = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")).config as Record<string, unknown>;
         delete prod["kubernetes:context"];
