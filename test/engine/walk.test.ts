@@ -5,13 +5,15 @@
  * of `pulumi up`, `pulumi stack output` and `pulumi stack export`, and the rendered manifests.
  */
 import * as assert from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ROOT } from "../harness";
 import { loadSchemaModels, validateObject } from "../manifests";
 import { tempDir } from "../tools";
-import { Engine, PreviewStep, previewSteps, toolchainBin, urnName } from "./pulumi";
+import { startLive, steadyLoad } from "../live";
+import { Engine, PreviewStep, previewSteps, Run, toolchainBin, urnName } from "./pulumi";
 
 /** A stack's own config over the repository's dev file: the add-ons off, nothing fetched, rendered. */
 function renderedDevConfig(manifests: string): Record<string, unknown> {
@@ -238,6 +240,36 @@ describe("the real Pulumi engine: the dev stack rendered, stage by stage", funct
         writeConfig({ "canary:app": app });
     });
 
+    it("`rollout run --apply` against a real Prometheus: PROMOTE at 5, the next stage written and applied through the Automation API with this CLI", async () => {
+        const app = config["canary:app"] as any;
+        step("new canary 6.9.0 at 0", { "canary:weight": 0, "canary:app": { ...app, canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } });
+        move(0, 5);
+        const live = await startLive();
+        try {
+            // Both tracks healthy and busy for longer than the stage's least time (45 s), bounded.
+            const traffic = steadyLoad([live.ports.stable, live.ports.canary], 100, 100);
+            const args = ["run", "--stack", "dev", "--prometheus", live.promUrl, "--scrape-interval", live.scrapeInterval, "--interval", "2s", "--timeout", "150s", "--apply", "--json"];
+            const run = await rolloutCommand(args, project, engine.env);
+            await traffic;
+            assert.strictEqual(run.status, 0, `${run.stdout}\n${run.stderr}`);
+            const report = JSON.parse(run.stdout.trim().split("\n").pop()!);
+            assert.strictEqual(report.decision, "PROMOTE", JSON.stringify(report.reasons));
+            assert.strictEqual(report.applied, true);
+            rows.push({ step: "rollout run --apply 5 → 25", changed: 4, preview: 0, up: run.seconds });
+        } finally {
+            await live.stop();
+        }
+        // The engine applied it: the stack is at 25, and the command still reads the stack file it wrote.
+        const out = outputs();
+        assert.strictEqual(out.stage, 25);
+        assert.strictEqual(readManifest(manifests, "HTTPRoute", "podinfo").object.spec.rules.at(-1).backendRefs[1].weight, 25);
+        const status = await rolloutCommand(["status", "--stack", "dev", "--json"], project, engine.env);
+        assert.strictEqual(status.status, 0, status.stderr);
+        assert.strictEqual(JSON.parse(status.stdout).stage, 25, status.stdout);
+        config = YAML.parse(fs.readFileSync(path.join(project, "Pulumi.dev.yaml"), "utf8")).config;
+        engine.ok(["preview", "--expect-no-changes"], project);
+    });
+
     it("prod on the ambient kube context is refused before anything is registered", () => {
         const prod = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8")).config as Record<string, unknown>;
         delete prod["kubernetes:context"];
@@ -266,6 +298,20 @@ function readManifest(dir: string, kind: string, name?: string): { file: string;
 
 function renderedFiles(dir: string): string[] {
     return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith(".yaml")).map((e) => path.join(e.parentPath, e.name));
+}
+
+/** The `rollout` command as a user runs it in the project directory, with the engine's environment (its CLI first on PATH). */
+function rolloutCommand(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
+    return new Promise((resolve, reject) => {
+        const start = process.hrtime.bigint();
+        const p = spawn(path.join(ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(ROOT, "rollout", "main.ts"), ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        p.stdout.on("data", (d) => (stdout += d));
+        p.stderr.on("data", (d) => (stderr += d));
+        p.on("error", reject);
+        p.on("exit", (status) => resolve({ status, stdout, stderr, seconds: Number(process.hrtime.bigint() - start) / 1e9 }));
+    });
 }
 
 /** The one-Deployment program's preview on the same engine, in seconds: the floor a stage's preview is compared with. */

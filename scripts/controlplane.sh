@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The local control plane the cluster lane runs, printed as a bin dir (last line of stdout; progress
+# goes to stderr). Everything is built from Go modules the proxy serves, each tool from its own wrapper
+# module under tools/ (go.mod and go.sum pinned there), so that each is linked with the libraries it
+# was released with:
+#   - etcd v3.6.0:                 go.etcd.io/etcd/server/v3, whose main package is the etcd binary
+#                                  (etcd's own build does `cd server && go build`)  (tools/controlplane-etcd)
+#   - kube-apiserver, kube-controller-manager, kube-scheduler, kubectl v1.34.0:
+#                                  k8s.io/kubernetes/cmd/..., with the staging modules k8s.io/kubernetes
+#                                  requires at v0.0.0 replaced by their v0.34.0 releases
+#                                  (tools/controlplane-kubernetes; the list is the one in its go.mod)
+#   - kwok v0.7.0:                 sigs.k8s.io/kwok/cmd/kwok  (tools/controlplane-kwok)
+#   - rollouts-controller v1.8.0:  github.com/argoproj/argo-rollouts/cmd/rollouts-controller, with the
+#                                  module's own replace block repeated (tools/controlplane-argo-rollouts)
+# Argo Rollouts' CRDs are copied, as they are, from that module's manifests/crds/ in the module cache
+# into <cache>/crds/argo-rollouts.
+# Built once into a cache outside the repository keyed by the versions and the wrapper modules' sums,
+# so a second run takes seconds; each step is skipped when its output exists.
+#   bin=$(bash scripts/controlplane.sh | tail -n 1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ETCD_VERSION=3.6.0
+KUBERNETES_VERSION=1.34.0
+KWOK_VERSION=0.7.0
+ROLLOUTS_VERSION=1.8.0
+ROLLOUTS_MODULE=github.com/argoproj/argo-rollouts
+
+say() { echo "controlplane: $*" >&2; }
+
+command -v go >/dev/null || { say "go is not installed: the control plane is built with it (Go 1.24+; the wrappers say go 1.26)"; exit 1; }
+sums=$(cat tools/controlplane-*/go.mod tools/controlplane-*/go.sum | sha256sum | cut -c1-12)
+cache="${CANARY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canary}/controlplane/etcd-$ETCD_VERSION-kubernetes-$KUBERNETES_VERSION-kwok-$KWOK_VERSION-rollouts-$ROLLOUTS_VERSION-$sums"
+bin=$cache/bin
+mkdir -p "$bin"
+export CGO_ENABLED=0
+
+# Runs one build step unless its output exists; the output appears only when the step finished.
+step() {
+    local out=$1 what=$2
+    shift 2
+    if [ -e "$cache/$out" ]; then return 0; fi
+    local start=$SECONDS
+    say "$(date +%T) building $what ..."
+    "$@"
+    say "$(date +%T) built $what in $((SECONDS - start)) s"
+}
+
+# go build in a wrapper module: build <wrapper> <binary> <package> [ldflags...]
+build() {
+    local wrapper=$1 name=$2 pkg=$3
+    shift 3
+    (cd "tools/$wrapper" && go build -mod=readonly -o "$bin/.$name.tmp" -ldflags "-s -w $*" "$pkg")
+    mv "$bin/.$name.tmp" "$bin/$name"
+}
+
+k8s_version_flags() {
+    local p
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        printf -- '-X %s.gitVersion=v%s -X %s.gitMajor=%s -X %s.gitMinor=%s -X %s.gitTreeState=clean ' \
+            "$p" "$KUBERNETES_VERSION" "$p" "${KUBERNETES_VERSION%%.*}" "$p" "$(echo "$KUBERNETES_VERSION" | cut -d. -f2)" "$p"
+    done
+}
+
+copy_rollouts_crds() {
+    local dir
+    dir=$(cd tools/controlplane-argo-rollouts && go mod download -json "$ROLLOUTS_MODULE@v$ROLLOUTS_VERSION" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')
+    rm -rf "$cache/crds/.argo-rollouts.tmp"
+    mkdir -p "$cache/crds/.argo-rollouts.tmp"
+    cp "$dir"/manifests/crds/*.yaml "$cache/crds/.argo-rollouts.tmp/"
+    chmod u+w "$cache/crds/.argo-rollouts.tmp"/*.yaml
+    mv "$cache/crds/.argo-rollouts.tmp" "$cache/crds/argo-rollouts"
+}
+
+kflags=$(k8s_version_flags)
+total=$SECONDS
+step bin/etcd "etcd v$ETCD_VERSION" build controlplane-etcd etcd go.etcd.io/etcd/server/v3
+step bin/kube-apiserver "kube-apiserver v$KUBERNETES_VERSION" build controlplane-kubernetes kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kflags"
+step bin/kube-controller-manager "kube-controller-manager v$KUBERNETES_VERSION" build controlplane-kubernetes kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kflags"
+step bin/kube-scheduler "kube-scheduler v$KUBERNETES_VERSION" build controlplane-kubernetes kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler "$kflags"
+step bin/kubectl "kubectl v$KUBERNETES_VERSION" build controlplane-kubernetes kubectl k8s.io/kubernetes/cmd/kubectl "$kflags"
+step bin/kwok "kwok v$KWOK_VERSION" build controlplane-kwok kwok sigs.k8s.io/kwok/cmd/kwok \
+    "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$KUBERNETES_VERSION"
+step bin/rollouts-controller "rollouts-controller v$ROLLOUTS_VERSION" build controlplane-argo-rollouts rollouts-controller "$ROLLOUTS_MODULE/cmd/rollouts-controller" \
+    "-X $ROLLOUTS_MODULE/utils/version.version=$ROLLOUTS_VERSION -X $ROLLOUTS_MODULE/utils/version.gitTreeState=clean"
+step crds/argo-rollouts "Argo Rollouts v$ROLLOUTS_VERSION CRDs (its module's manifests/crds)" copy_rollouts_crds
+say "ready in $((SECONDS - total)) s: $cache"
+echo "$bin"
