@@ -3,9 +3,10 @@
  * CLI, or the one built from Go modules) on a file backend in a temp dir with a passphrase. The
  * engine never reaches beyond this machine: no update check, no plugin downloads, no cloud backend.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import * as YAML from "yaml";
 import { ROOT } from "../harness";
 import { tempDir } from "../tools";
 
@@ -79,3 +80,59 @@ export function previewSteps(stdout: string): PreviewStep[] {
 
 /** The resource's name, the last part of its URN. */
 export const urnName = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
+
+/**
+ * The repository's dev stack config with the add-ons off (nothing fetched from remote chart
+ * repositories): monitoring, Argo Rollouts, cert-manager, logging, tracing; the router's Gateway, the
+ * Prometheus and the load test's target are the caller's to name.
+ */
+export function devWithoutAddOns(): Record<string, unknown> {
+    const dev = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")).config as Record<string, unknown>;
+    return {
+        ...dev,
+        "canary:monitoring": { install: false, prometheusUrl: "http://prometheus-operated.monitoring.svc:9090" },
+        "canary:analysis": { installController: false },
+        "canary:tls": { installCertManager: false },
+        "canary:logging": { enabled: false },
+        "canary:tracing": { enabled: false },
+        "canary:loadTest": { target: "https://shared.gateways.svc:443" },
+    };
+}
+
+/** A project directory of its own: the repository's files linked in, the stack file written here. */
+export function projectCopy(): string {
+    const dir = tempDir("engine-project");
+    for (const entry of fs.readdirSync(ROOT)) {
+        if (/^Pulumi\..+\.yaml$/.test(entry) || entry === ".git") continue;
+        fs.symlinkSync(path.join(ROOT, entry), path.join(dir, entry));
+    }
+    return dir;
+}
+
+/** Writes a stack file's config, keeping what `pulumi stack init` put there (the passphrase's salt). */
+export function writeStackConfig(file: string, config: Record<string, unknown>): void {
+    const current = fs.existsSync(file) ? (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) : {};
+    fs.writeFileSync(file, YAML.stringify({ ...current, config }));
+}
+
+/** The steps that change something, as `op name`; every run reads its own last outputs (the StackReference), which changes nothing. */
+export const changes = (steps: readonly PreviewStep[]) =>
+    steps
+        .filter((s) => s.op !== "same" && s.type !== "pulumi:pulumi:Stack" && !(s.op === "read" && s.type === "pulumi:pulumi:StackReference"))
+        .map((s) => `${s.op} ${urnName(s.urn)}`)
+        .sort();
+
+/** The `rollout` command as a user runs it in the project directory, with the engine's environment (its CLI first on PATH). */
+export function rolloutCommand(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
+    return new Promise((resolve, reject) => {
+        const start = process.hrtime.bigint();
+        const p = spawn(path.join(ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(ROOT, "rollout", "main.ts"), ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        p.stdout.on("data", (d) => (stdout += d));
+        p.stderr.on("data", (d) => (stderr += d));
+        p.on("error", reject);
+        p.on("exit", (status) => resolve({ status, stdout, stderr, seconds: Number(process.hrtime.bigint() - start) / 1e9 }));
+    });
+}
+

@@ -5,7 +5,6 @@
  * of `pulumi up`, `pulumi stack output` and `pulumi stack export`, and the rendered manifests.
  */
 import * as assert from "assert";
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -13,33 +12,7 @@ import { ROOT } from "../harness";
 import { loadSchemaModels, validateObject } from "../manifests";
 import { tempDir } from "../tools";
 import { startLive, steadyLoad } from "../live";
-import { Engine, PreviewStep, previewSteps, Run, toolchainBin, urnName } from "./pulumi";
-
-/** A stack's own config over the repository's dev file: the add-ons off, nothing fetched, rendered. */
-function renderedDevConfig(manifests: string): Record<string, unknown> {
-    const dev = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")).config as Record<string, unknown>;
-    return {
-        ...dev,
-        "canary:monitoring": { install: false, prometheusUrl: "http://prometheus-operated.monitoring.svc:9090" },
-        "canary:analysis": { installController: false },
-        "canary:tls": { installCertManager: false },
-        "canary:logging": { enabled: false },
-        "canary:tracing": { enabled: false },
-        "canary:gateway": { install: false, parentRef: { name: "shared", namespace: "gateways" } },
-        "canary:loadTest": { target: "https://shared.gateways.svc:443" },
-        "kubernetes:renderYamlToDirectory": manifests,
-    };
-}
-
-/** A project directory of its own: the repository's files linked in, the stack file written here. */
-function projectCopy(): string {
-    const dir = tempDir("engine-project");
-    for (const entry of fs.readdirSync(ROOT)) {
-        if (/^Pulumi\..+\.yaml$/.test(entry) || entry === ".git") continue;
-        fs.symlinkSync(path.join(ROOT, entry), path.join(dir, entry));
-    }
-    return dir;
-}
+import { changes, devWithoutAddOns, Engine, previewSteps, projectCopy, rolloutCommand, toolchainBin, writeStackConfig } from "./pulumi";
 
 interface Row {
     readonly step: string;
@@ -48,13 +21,6 @@ interface Row {
     readonly preview?: number;
     readonly up?: number;
 }
-
-/** The steps that change something, as `op name`; every run reads its own last outputs (the StackReference), which changes nothing. */
-const changes = (steps: readonly PreviewStep[]) =>
-    steps
-        .filter((s) => s.op !== "same" && s.type !== "pulumi:pulumi:Stack" && !(s.op === "read" && s.type === "pulumi:pulumi:StackReference"))
-        .map((s) => `${s.op} ${urnName(s.urn)}`)
-        .sort();
 
 /** What a stage move may touch: the weighted route, the stage rule, and the stage's own run and load Job. */
 const STAGE_OBJECTS = ["route-httproute", "alerts-stage", "delivery-run", "load-job"];
@@ -89,7 +55,7 @@ describe("the real Pulumi engine: the dev stack rendered, stage by stage", funct
         engine = new Engine(toolchainBin());
         project = projectCopy();
         manifests = path.join(tempDir("engine-manifests"), "out");
-        config = renderedDevConfig(manifests);
+        config = { ...devWithoutAddOns(), "canary:gateway": { install: false, parentRef: { name: "shared", namespace: "gateways" } }, "kubernetes:renderYamlToDirectory": manifests };
         engine.ok(["stack", "init", "dev"], project);
         writeConfig({});
         await loadSchemaModels();
@@ -302,20 +268,6 @@ function renderedFiles(dir: string): string[] {
     return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith(".yaml")).map((e) => path.join(e.parentPath, e.name));
 }
 
-/** The `rollout` command as a user runs it in the project directory, with the engine's environment (its CLI first on PATH). */
-function rolloutCommand(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
-    return new Promise((resolve, reject) => {
-        const start = process.hrtime.bigint();
-        const p = spawn(path.join(ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(ROOT, "rollout", "main.ts"), ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        p.stdout.on("data", (d) => (stdout += d));
-        p.stderr.on("data", (d) => (stderr += d));
-        p.on("error", reject);
-        p.on("exit", (status) => resolve({ status, stdout, stderr, seconds: Number(process.hrtime.bigint() - start) / 1e9 }));
-    });
-}
-
 /** The one-Deployment program's preview on the same engine, in seconds: the floor a stage's preview is compared with. */
 function oneDeploymentPreview(engine: Engine): number {
     const dir = tempDir("engine-one");
@@ -325,10 +277,3 @@ function oneDeploymentPreview(engine: Engine): number {
     writeStackConfig(path.join(dir, "Pulumi.one.yaml"), { "kubernetes:renderYamlToDirectory": path.join(dir, "out") });
     return engine.ok(["preview"], dir).seconds;
 }
-
-/** Writes a stack file's config, keeping what `pulumi stack init` put there (the passphrase's salt). */
-function writeStackConfig(file: string, config: Record<string, unknown>): void {
-    const current = fs.existsSync(file) ? (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}) : {};
-    fs.writeFileSync(file, YAML.stringify({ ...current, config }));
-}
-
