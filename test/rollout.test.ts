@@ -18,11 +18,10 @@ import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollou
 import { judgeQuery, judgeServer, listen } from "../rollout/serve";
 import { DEFAULT_METRICS } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
-import { bench, binomial, floors, goals, rng, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
+import { bench, binomial, floors, goals, notAhead, rng, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
 import { ROOT } from "./harness";
-import { tempDir } from "./tools";
+import { close, tempDir } from "./tools";
 
-const close = (actual: number, expected: number, tolerance: number, what = "") => assert.ok(Math.abs(actual - expected) <= tolerance, `${what} ${actual} is not within ${tolerance} of ${expected}`);
 
 describe("rollout statistics", () => {
     it("Wald's boundaries and the anytime-valid ones", () => {
@@ -784,12 +783,14 @@ async function waitUntil(check: () => boolean, deadlineMs = 5000): Promise<void>
 }
 
 describe("the decision benchmark's machinery (the figures come from `npm run bench`)", () => {
+    const row = (scenario: string, o: Partial<Row>): Row => ({ scenario, policy: "this project (SPRT)", runs: 1000, falseRollbackPct: null, detectionPct: null, medianCanaryRequests: 0, p95CanaryRequests: 0, medianMinutes: 0, timeoutPct: 0, ...o });
+
     it("the seeded binomial sampler has the right mean, and a run covers every scenario and policy", () => {
         const r = rng(7);
         const draws = Array.from({ length: 2000 }, () => binomial(r, 1000, 0.01));
         close(draws.reduce((a, b) => a + b, 0) / draws.length, 10, 0.3, "mean of Binomial(1000, 1%)");
         const rows = bench(10, 1);
-        assert.strictEqual(rows.length, 32, "8 scenarios × 4 policies");
+        assert.strictEqual(rows.length, 54, "9 scenarios × 6 policies");
         assert.deepStrictEqual(bench(10, 1), rows, "the same seed gives the same figures");
         // Sized for 95% power at one-sided α = 1%: a few thousand canary requests against a 19× larger stable.
         const n = zTestSampleSize(0.005, 0.01, 19);
@@ -797,23 +798,50 @@ describe("the decision benchmark's machinery (the figures come from `npm run ben
     });
 
     it("the goals: each compares this project's row with its bound, and a row past a bound is reported not met", () => {
-        const row = (scenario: string, o: Partial<Row>): Row => ({ scenario, policy: "this project (SPRT)", runs: 1000, falseRollbackPct: null, detectionPct: null, medianCanaryRequests: 0, p95CanaryRequests: 0, medianMinutes: 0, timeoutPct: 0, ...o });
         const fl = floors();
         const floorMinutes = fl[0].errors.minutes;
         const rows = [
-            row("healthy", { falseRollbackPct: 0.9, medianMinutes: 1.2 * floorMinutes }),
+            row("healthy", { falseRollbackPct: 0.9, medianMinutes: 1.05 * floorMinutes }),
             row("low traffic", { falseRollbackPct: 1.4 }),
-            row("2x errors", { detectionPct: 99.5, medianCanaryRequests: 2 * WALD_ASN_2X }),
+            row("2x errors", { detectionPct: 99.5, medianCanaryRequests: 1.2 * WALD_ASN_2X }),
             row("p99 +50%", { detectionPct: 100 }),
+            row("1.5x errors", { detectionPct: 94 }),
         ];
         assert.deepStrictEqual(
             goals(rows, fl).map((g) => [g.met, Math.round(100 * g.value) / 100]),
             [
-                [true, 1.2],
+                [true, 1.05],
                 [false, 1.4],
                 [true, 99.5],
-                [false, 2],
+                [false, 1.2],
                 [true, 100],
+                [false, 94],
+            ],
+        );
+    });
+
+    it("where this project is not ahead: more detections, as many on fewer requests, fewer false rollbacks or undecided, a shorter median", () => {
+        const peer = (scenario: string, o: Partial<Row>) => row(scenario, { policy: "peer", ...o });
+        const rows = [
+            row("2x", { detectionPct: 99, medianCanaryRequests: 100 }),
+            peer("2x", { detectionPct: 100, medianCanaryRequests: 500 }),
+            row("10x", { detectionPct: 100, medianCanaryRequests: 100 }),
+            peer("10x", { detectionPct: 100, medianCanaryRequests: 90 }),
+            row("1.5x", { detectionPct: 90, medianCanaryRequests: 100 }),
+            peer("1.5x", { detectionPct: 80, medianCanaryRequests: 10 }),
+            row("healthy", { falseRollbackPct: 0.5, timeoutPct: 10, medianMinutes: 30 }),
+            peer("healthy", { falseRollbackPct: 0.5, timeoutPct: 5, medianMinutes: 20 }),
+            row("busy", { falseRollbackPct: 0.5, timeoutPct: 0, medianMinutes: 5 }),
+            peer("busy", { falseRollbackPct: 0.1, timeoutPct: 1, medianMinutes: 1 }),
+        ];
+        assert.deepStrictEqual(
+            notAhead(rows).map((x) => [x.scenario, x.measure, x.own, x.theirs]),
+            [
+                ["2x", "detection %", 99, 100],
+                ["10x", "median canary requests", 100, 90],
+                ["healthy", "no decision %", 10, 5],
+                ["healthy", "median minutes", 30, 20],
+                ["busy", "false rollback %", 0.5, 0.1],
             ],
         );
     });

@@ -1,11 +1,16 @@
 /**
  * Real command-line tools the tests run: promtool (Debian `prometheus`) and amtool
  * (`prometheus-alertmanager`). A missing tool fails the test with what to install; it never skips.
+ * Also the numeric assertion the suites share.
  */
+import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+
+/** Asserts that `actual` is within `tolerance` of `expected`. */
+export const close = (actual: number, expected: number, tolerance: number, what = "") => assert.ok(Math.abs(actual - expected) <= tolerance, `${what} ${actual} is not within ${tolerance} of ${expected}`);
 
 export interface ToolResult {
     readonly status: number | null;
