@@ -37,6 +37,8 @@ export interface Forecast {
     /** The stage's deadline (`canary:analysis.deadline`) and how much of it is spent, when known. */
     readonly deadlineSeconds?: number;
     readonly elapsedSeconds: number;
+    /** What is left of the deadline, when it is known. */
+    readonly deadlineLeftSeconds?: number;
     /** Set when the deadline is known and the forecast says it cannot be met: what a person reads before it is spent. */
     readonly warning?: string;
 }
@@ -53,7 +55,10 @@ export function requestsToPromote(t: ForecastTest): number {
     return distance / perRequest;
 }
 
-const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
+export const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
+
+/** Whether a stage expected to need `seconds` (null: never) cannot decide in the `leftSeconds` its deadline leaves. */
+export const missesDeadline = (seconds: number | null, leftSeconds: number) => seconds === null || seconds > leftSeconds;
 
 /**
  * The forecast for a stage at `weight` that has run `elapsedSeconds` (0 before it starts), given the
@@ -68,11 +73,11 @@ export function forecast(tests: readonly ForecastTest[], o: { readonly totalRate
     const seconds = canaryRequests === 0 ? leastTimeLeft : canaryRate > 0 ? Math.max(leastTimeLeft, canaryRequests / canaryRate) : null;
     const base = { canaryRate, canaryRequests: Math.ceil(canaryRequests), ...(slowest ? { test: slowest.name } : {}), seconds, elapsedSeconds: o.elapsedSeconds };
     if (o.deadlineSeconds === undefined) return base;
-    const left = o.deadlineSeconds - o.elapsedSeconds;
-    const short = seconds === null || seconds > left;
+    const left = Math.max(0, o.deadlineSeconds - o.elapsedSeconds);
+    const short = missesDeadline(seconds, left);
     const need = seconds === null ? "no canary traffic to decide on" : `about ${minutes(seconds)} more (${Math.ceil(canaryRequests)} canary requests for ${slowest?.name} at ${canaryRate.toFixed(2)}/s)`;
-    const warning = short ? `at this traffic the stage needs ${need}, but its deadline (${minutes(o.deadlineSeconds)}) leaves ${minutes(Math.max(0, left))}: it will end without a decision; add traffic (a load test) or a longer canary:analysis.deadline` : undefined;
-    return { ...base, deadlineSeconds: o.deadlineSeconds, ...(warning ? { warning } : {}) };
+    const warning = short ? `at this traffic the stage needs ${need}, but its deadline (${minutes(o.deadlineSeconds)}) leaves ${minutes(left)}: it will end without a decision; add traffic (a load test) or a longer canary:analysis.deadline` : undefined;
+    return { ...base, deadlineSeconds: o.deadlineSeconds, deadlineLeftSeconds: left, ...(warning ? { warning } : {}) };
 }
 
 /** The tests a PROMOTE waits for (the tail test only rolls back), as the forecast reads them. */

@@ -180,6 +180,8 @@ export const JUDGE_SERIES = {
     decision: "canary_judge_decision",
     /** The forecast's expected seconds to a decision (`domain/forecast.ts`); absent with no canary traffic. */
     forecastSeconds: "canary_judge_forecast_seconds",
+    /** What is left of the stage's deadline, when the judge was told it. */
+    deadlineLeftSeconds: "canary_judge_deadline_left_seconds",
     /** When the run was last asked about, in Unix seconds: which run is the current one. */
     lastAsked: "canary_judge_last_ask_timestamp_seconds",
 } as const;

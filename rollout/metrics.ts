@@ -65,12 +65,16 @@ const PER_TEST: Record<PerTest, { name: string; help: string }> = {
     stableRequests: { name: JUDGE_SERIES.stableRequests, help: "stable requests the test counted in the window" },
 };
 
+/** The per-test values, each exported as the `JUDGE_SERIES` entry of the same key. */
+export const TEST_SERIES = Object.keys(PER_TEST) as PerTest[];
+
 /** The judge's registry and the runs it holds series for. */
 export class JudgeMetrics {
     readonly registry = new client.Registry();
     private readonly perTest: Record<PerTest, client.Gauge<string>>;
     private readonly decision: client.Gauge<string>;
     private readonly forecastSeconds: client.Gauge<string>;
+    private readonly deadlineLeft: client.Gauge<string>;
     private readonly lastAsked: client.Gauge<string>;
     /** Each run's labels, the tests it has series for, and when it was last asked (ms). */
     private readonly runs = new Map<string, { labels: RunLabels; tests: Set<string>; at: number }>();
@@ -80,6 +84,7 @@ export class JudgeMetrics {
         this.perTest = Object.fromEntries(Object.entries(PER_TEST).map(([k, g]) => [k, gauge(g.name, g.help, ["test"])])) as Record<PerTest, client.Gauge<string>>;
         this.decision = gauge(JUDGE_SERIES.decision, "1 for the run's current decision (PROMOTE, HOLD or ROLLBACK), 0 for the others", ["decision"]);
         this.forecastSeconds = gauge(JUDGE_SERIES.forecastSeconds, "expected seconds to a decision at the recent traffic");
+        this.deadlineLeft = gauge(JUDGE_SERIES.deadlineLeftSeconds, "seconds left of the stage's deadline");
         this.lastAsked = gauge(JUDGE_SERIES.lastAsked, "when the run was last asked about, Unix seconds");
     }
 
@@ -88,9 +93,10 @@ export class JudgeMetrics {
         const labels: RunLabels = { run, app: scope.app, namespace: scope.namespace, weight: String(weight) };
         this.remove(run);
         const tests = testValues(j);
-        for (const t of tests) for (const k of Object.keys(PER_TEST) as PerTest[]) this.perTest[k].set({ ...labels, test: t.test }, t[k]);
+        for (const t of tests) for (const k of TEST_SERIES) this.perTest[k].set({ ...labels, test: t.test }, t[k]);
         for (const d of DECISIONS) this.decision.set({ ...labels, decision: d }, d === j.decision ? 1 : 0);
         if (f?.seconds !== null && f?.seconds !== undefined) this.forecastSeconds.set({ ...labels }, f.seconds);
+        if (f?.deadlineLeftSeconds !== undefined) this.deadlineLeft.set({ ...labels }, f.deadlineLeftSeconds);
         this.lastAsked.set({ ...labels }, now.getTime() / 1000);
         this.runs.set(run, { labels, tests: new Set(tests.map((t) => t.test)), at: now.getTime() });
         this.prune(now);
@@ -107,7 +113,7 @@ export class JudgeMetrics {
         if (!r) return;
         for (const test of r.tests) for (const g of Object.values(this.perTest)) g.remove({ ...r.labels, test });
         for (const d of DECISIONS) this.decision.remove({ ...r.labels, decision: d });
-        this.forecastSeconds.remove({ ...r.labels });
+        for (const g of [this.forecastSeconds, this.deadlineLeft]) g.remove({ ...r.labels });
         this.lastAsked.remove({ ...r.labels });
         this.runs.delete(run);
     }

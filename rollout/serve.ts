@@ -14,7 +14,7 @@ import { DEFAULT_METRICS, DNS_LABEL, durationSeconds, METRIC_NAME, MetricNames, 
 import { DEFAULT_STAGES } from "../domain/stages";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 import { toJson } from "../lib/json";
-import { analyze, parseSince } from "./analyze";
+import { analyze, parseSince, windowSecondsOf } from "./analyze";
 import { JudgeMetrics } from "./metrics";
 import { httpPrometheus, PROMETHEUS_OPTION, PrometheusClient, prometheusUrl, QUERY_OPTIONS, queryOptions } from "./prometheus";
 
@@ -177,8 +177,7 @@ export function judgeServer(o: JudgeServerOptions): http.Server {
             // `gate` is what the stage's Argo web metric reads and its run keeps (the measurement's value):
             // the decision, why, and the evidence that promotion carries on.
             (j) => {
-                const windowSeconds = Math.ceil((now.getTime() - q.since.getTime()) / 1000);
-                const forecast = judgedForecast(j, { windowSeconds, weight: q.stage.weight, deadlineSeconds: q.deadlineSeconds, policy: DEFAULT_POLICY });
+                const forecast = judgedForecast(j, { windowSeconds: windowSecondsOf(q.since, now), weight: q.stage.weight, deadlineSeconds: q.deadlineSeconds, policy: DEFAULT_POLICY });
                 if (q.run) metrics.record(q.run, q.scope, q.stage.weight, j, forecast, now);
                 send(res, 200, { gate: gateAnswer(j, stageAlpha(DEFAULT_POLICY, q.stage)), ...j, forecast: forecast ?? null, since: q.since.toISOString(), now: now.toISOString(), ...(q.run ? { run: q.run } : {}) });
             },

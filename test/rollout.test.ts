@@ -399,7 +399,8 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
             [["next", "--stack", "dev", "--force"], /unknown option --force/],
             [["analyze", "--stack", "dev"], /analyze: --prometheus URL is required/],
             [["analyze", "--stack", "dev", "--prometheus", "http://127.0.0.1:9090", "--since", "soon"], /--since "soon" is not a duration/],
-            [["status", "--stack", "dev", "--prometheus", "http://127.0.0.1:9090"], /status: unknown option --prometheus \(options here: --stack, --json, --help\)/],
+            [["status", "--stack", "dev", "--carry", "errors:-1"], /status: unknown option --carry \(options here: --stack, --prometheus, --json, --help\)/],
+            [["status", "--stack", "dev", "--prometheus", "ftp://p"], /--prometheus/],
             [["next", "--stack", "dev", "--apply"], /next: unknown option --apply/],
             [["analyze", "--stack", "dev", "--prometheus", "http://p", "--interval", "5s"], /analyze: unknown option --interval/],
             [["next", "--stack", "dev", "--stack", "prod"], /--stack is given twice/],
@@ -730,7 +731,13 @@ describe("rollout serve: the judge as an HTTP service", () => {
             // Argo records only "received non 2xx response code: 400": the judge's log says why (kubectl logs).
             assert.deepStrictEqual(logged.length, 1, logged.join("\n"));
             assert.match(logged[0], /^judge: 400 for GET \/judge\?namespace=.*: give exactly one of run/);
-            assert.strictEqual((await fetch(`${base}/metrics`)).status, 404);
+            // Promoted after its least time: the forecast has nothing left to wait for.
+            assert.deepStrictEqual([body.forecast.seconds, body.forecast.canaryRequests], [0, 0]);
+            // Only a run's answers are exported (an ask by `since` has no run to file them under).
+            const metrics = await fetch(`${base}/metrics`);
+            assert.strictEqual(metrics.status, 200);
+            assert.doesNotMatch(await metrics.text(), /^canary_judge_decision\{/m);
+            assert.strictEqual((await fetch(`${base}/nothing`)).status, 404);
             assert.strictEqual((await fetch(`${base}/judge`, { method: "POST" })).status, 405);
             assert.deepStrictEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
         } finally {
