@@ -135,6 +135,8 @@ export = async () => {
                   carried: carriedLlrs(canaryBefore, app.canary.version, cfg.stages, cfg.weight),
                   weightedRoute,
                   metricsSources: [...(crds ? [crds] : []), workload.serviceMonitor],
+                  crds,
+                  serviceMonitorLabels: cfg.monitoring.serviceMonitorLabels,
               },
               k8s,
           )

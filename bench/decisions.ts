@@ -12,8 +12,9 @@
  * Kayenta's judge (NetflixACAJudge, Mann-Whitney U on per-minute values, `bench/kayenta.ts`) and the
  * anytime-valid Poisson count test of Netflix's KDD 2022 paper (`bench/poissonMixture.ts`).
  */
-import { DEFAULT_POLICY, EMPTY_COUNTS, judge, stageAlpha, TrackCounts } from "../domain/decide";
+import { DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, stageAlpha, TrackCounts } from "../domain/decide";
 import { carriedLlrs, gateAnswer, VersionEvidence, withStage } from "../domain/evidence";
+import { judgedForecast } from "../domain/forecast";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { boundAtQuantile, Bucket, countAbove, waldAsn } from "../domain/stats";
 import { exitOnUsageError, numberOption, optionHelp, OptionSpec, parseOptions } from "../lib/args";
@@ -164,6 +165,8 @@ export interface RunResult {
     readonly seconds: number;
 }
 type Policy = (r: () => number, s: Scenario) => RunResult;
+/** What a look of this project's policy saw: the stage, its time so far, the judgement. */
+type Look = (weight: number, elapsed: number, j: Judgement) => void;
 
 const STAGE_LIMIT_SECONDS = 3600;
 /** The program's default stages; 100 is the soak before `promote`, with no stable to compare. */
@@ -174,7 +177,7 @@ const STAGES = DEFAULT_STAGES;
  * going on from the evidence the stages before it passed on (as the program hands it to the next
  * stage's run).
  */
-const sequential: Policy = (r, s) => {
+const sequential = (r: () => number, s: Scenario, look?: Look): RunResult => {
     let served = 0;
     let t = 0;
     // The canary's evidence as the program keeps it stage by stage, and what each stage carries from it.
@@ -192,6 +195,7 @@ const sequential: Policy = (r, s) => {
             served += d.canary.requests;
             t += 15;
             const j = judge(canary, stable, { ...stage, seconds: elapsed }, DEFAULT_POLICY);
+            look?.(weight, elapsed, j);
             if (j.decision === "ROLLBACK") return { outcome: "rollback", canaryRequests: served, seconds: t };
             if (j.decision === "PROMOTE") {
                 evidence = withStage(evidence, "canary", STAGES, weight, gateAnswer(j, stageAlpha(DEFAULT_POLICY, stage)));
@@ -393,6 +397,81 @@ export function bench(runs: number, seed: number): Row[] {
     return rows;
 }
 
+/** The scenario the forecast is checked on: where stages run out of time. */
+export const LOW_TRAFFIC = SCENARIOS.find((s) => s.name === "low traffic") as Scenario;
+
+/** The forecast against what a stage really took, at one compared stage, over a scenario's rollouts. */
+export interface ForecastCheck {
+    readonly weight: number;
+    /** Stages that reached a look with a forecast. */
+    readonly stages: number;
+    /** The median forecast of the stage's whole time (seconds so far + forecast), at its first look with one, in minutes. */
+    readonly medianForecastMinutes: number;
+    /** The median forecast before the stage started, from the previous stage's last look (`rollout next`), in minutes. */
+    readonly medianForecastBeforeMinutes: number | null;
+    /** The median time the stage really took (to its decision, or to the stage limit), in minutes. */
+    readonly medianActualMinutes: number;
+    /** Stages that ran out of time, in percent, and how many of those the first forecast warned about. */
+    readonly timeoutPct: number;
+    readonly warnedOfTimeoutPct: number | null;
+    /** Warnings on stages that then decided in time, in percent of those stages. */
+    readonly falseWarningPct: number;
+}
+
+/**
+ * The forecast (`domain/forecast.ts`) checked against the simulation: this project's policy on one
+ * scenario, each stage's first forecast (as the judge answers it) and the one made before it started
+ * (as `rollout next` says it) against the time it took, with the stage limit as the deadline. Its
+ * own random stream, so the table's figures do not change.
+ */
+export function forecastCheck(scenario: Scenario, runs: number, seed: number): ForecastCheck[] {
+    const r = rng(seed * 1009 + 7919);
+    type Stage = { first?: number; before?: number; warned: boolean; end: number; decided: boolean };
+    const seen = new Map<number, Stage[]>(STAGES.filter((w) => w < 100).map((w) => [w, []]));
+    for (let n = 0; n < runs; n++) {
+        let current: Stage | undefined;
+        let before: number | undefined;
+        let weightNow = 0;
+        const close = (decided: boolean) => {
+            if (current) seen.get(weightNow)?.push({ ...current, decided });
+        };
+        const result = sequential(r, scenario, (weight, elapsed, j) => {
+            if (weight !== weightNow) {
+                close(true);
+                current = { warned: false, end: 0, decided: false, ...(before !== undefined ? { before } : {}) };
+                weightNow = weight;
+            }
+            const stage = current as Stage;
+            stage.end = elapsed;
+            const f = judgedForecast(j, { windowSeconds: elapsed, weight, deadlineSeconds: STAGE_LIMIT_SECONDS, policy: DEFAULT_POLICY });
+            if (stage.first === undefined && f !== undefined) {
+                stage.first = f.seconds === null ? Infinity : elapsed + f.seconds;
+                stage.warned = f.warning !== undefined;
+            }
+            const next = STAGES.find((w) => w > weight && w < 100);
+            const ahead = next !== undefined && j.decision === "PROMOTE" ? judgedForecast(j, { windowSeconds: elapsed, weight: next, next: true, policy: DEFAULT_POLICY }) : undefined;
+            before = ahead?.seconds ?? undefined;
+        });
+        close(result.outcome !== "timeout");
+    }
+    return [...seen.entries()].map(([weight, stages]) => {
+        const forecasts = stages.filter((x) => x.first !== undefined);
+        const timedOut = stages.filter((x) => !x.decided);
+        const inTime = stages.filter((x) => x.decided);
+        const befores = stages.filter((x) => x.before !== undefined).map((x) => (x.before as number) / 60);
+        return {
+            weight,
+            stages: forecasts.length,
+            medianForecastMinutes: quantile(forecasts.map((x) => (x.first as number) / 60), 0.5),
+            medianForecastBeforeMinutes: befores.length > 0 ? quantile(befores, 0.5) : null,
+            medianActualMinutes: quantile(stages.map((x) => x.end / 60), 0.5),
+            timeoutPct: stages.length > 0 ? (100 * timedOut.length) / stages.length : 0,
+            warnedOfTimeoutPct: timedOut.length > 0 ? (100 * timedOut.filter((x) => x.warned).length) / timedOut.length : null,
+            falseWarningPct: inTime.length > 0 ? (100 * inTime.filter((x) => x.warned).length) / inTime.length : 0,
+        };
+    });
+}
+
 /** Expected canary requests at one compared stage, and the minutes the canary's share of the traffic takes to serve them. */
 export interface StageCost {
     readonly weight: number;
@@ -539,7 +618,7 @@ function main(argv: readonly string[]): void {
     const started = Date.now();
     const rows = bench(runs, seed);
     if (json) {
-        process.stdout.write(`${JSON.stringify({ runs, seed, rows, floors: floors(), goals: goals(rows, floors()), notAhead: notAhead(rows) })}\n`);
+        process.stdout.write(`${JSON.stringify({ runs, seed, rows, floors: floors(), goals: goals(rows, floors()), notAhead: notAhead(rows), forecast: forecastCheck(LOW_TRAFFIC, runs, seed) })}\n`);
         return;
     }
     process.stdout.write(`${runs} rollouts per scenario and policy, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s\n\n${table(rows)}\n`);
@@ -557,6 +636,15 @@ function main(argv: readonly string[]): void {
     const shortfalls = notAhead(rows);
     const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
     process.stdout.write(`\nwhere this project is not ahead (${shortfalls.length}):\n${shortfalls.map((x) => `- ${x.scenario}: ${x.peer} ${x.measure} ${fmt(x.theirs)} against this project's ${fmt(x.own)}`).join("\n")}\n`);
+    // The forecast against what the low-traffic stages really took (the stage limit as the deadline).
+    const pct = (x: number | null) => (x === null ? "–" : `${x.toFixed(1)}%`);
+    for (const f of forecastCheck(LOW_TRAFFIC, runs, seed)) {
+        const before = f.medianForecastBeforeMinutes === null ? "" : `, before it started ${f.medianForecastBeforeMinutes.toFixed(1)} min`;
+        process.stdout.write(
+            `forecast, ${LOW_TRAFFIC.name} stage ${f.weight}%: median forecast at the first look ${f.medianForecastMinutes.toFixed(1)} min${before}; median actual ${f.medianActualMinutes.toFixed(1)} min; ` +
+                `out of time ${pct(f.timeoutPct)} (warned at the first look: ${pct(f.warnedOfTimeoutPct)}); warned but decided in time ${pct(f.falseWarningPct)}\n`,
+        );
+    }
 }
 
 if (require.main === module) exitOnUsageError(() => main(process.argv.slice(2)));

@@ -24,17 +24,19 @@ export interface AnalysisInput {
 const RUN_ARGS = ["run", "weight", "carry"] as const;
 
 /**
- * The judge's URL for this app: its scope, stages and metric contract in the query, and the run and
- * the stage as Argo arguments, so the template is the same at every stage and only the run changes.
+ * The judge's URL for this app: its scope, stages, metric contract and the stage's deadline (for the
+ * forecast's warning) in the query, and the run and the stage as Argo arguments, so the template is the
+ * same at every stage and only the run changes.
  * The arguments stay literal `{{args.…}}` (URLSearchParams would escape the braces Argo looks for).
  */
-export function judgeUrl(base: string, i: Pick<AnalysisInput, "scope" | "metrics" | "stages"> & { readonly ratios: readonly RatioMetric[] }): string {
+export function judgeUrl(base: string, i: Pick<AnalysisInput, "scope" | "metrics" | "stages"> & { readonly ratios: readonly RatioMetric[]; readonly deadline: string }): string {
     const fixed = new URLSearchParams({
         namespace: i.scope.namespace,
         app: i.scope.app,
         stages: i.stages.join(","),
         duration: i.metrics.duration,
         excludedPaths: i.metrics.excludedPaths.join(","),
+        deadline: i.deadline,
     });
     for (const r of i.ratios) fixed.append("ratio", formatRatio(r));
     return `${base.replace(/\/+$/, "")}/judge?${fixed}${RUN_ARGS.map((a) => `&${a}={{args.${a}}}`).join("")}`;

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { APP_LABELS, errorRatio, MetricNames, RatioMetric, ratioShare, requestRate, Scope, scopeMatchers } from "../domain/promql";
+import { BUILT_IN_TESTS } from "../domain/decide";
+import { APP_LABELS, errorRatio, JUDGE_SERIES, judgeTestSeries, MetricNames, RatioMetric, ratioShare, requestRate, Scope, scopeMatchers } from "../domain/promql";
 import { DASHBOARD_LABEL } from "./monitoring";
 import { TEMPO_DATASOURCE_UID } from "./tracing";
 import { AlertThresholds, RECORD } from "./rules";
@@ -28,6 +29,8 @@ interface PanelLink {
 }
 
 interface Panel {
+    /** A row starts a titled section of the grid (no targets); every other panel is a time series. */
+    readonly row?: true;
     readonly title: string;
     readonly unit: string;
     readonly targets: Target[];
@@ -96,21 +99,52 @@ export function dashboardPanels(i: DashboardInput): Panel[] {
         },
         { title: "Pods up by track", unit: "none", targets: [{ expr: `count by (track) (up${s} == 1)`, legendFormat: "{{track}}" }] },
         { title: "Total request rate", unit: "reqps", targets: [{ expr: requestRate(i.metrics, i.scope, "5m", APP_LABELS), legendFormat: "all" }] },
+        ...judgePanels(i),
+    ];
+}
+
+/**
+ * The judge's row: per test, the LLR it judges against its two bounds, per run, so a person sees the
+ * evidence move toward PROMOTE (down to ln β) or ROLLBACK (up to ln(1/α)) over the stage.
+ */
+export function judgePanels(i: Pick<DashboardInput, "scope" | "ratios">): Panel[] {
+    const tests = [...BUILT_IN_TESTS, ...i.ratios.map((r) => r.name)];
+    const target = (series: string, test: string, legend: string) => ({ expr: judgeTestSeries(series, i.scope, test), legendFormat: `${legend} {{run}}` });
+    return [
+        { row: true, title: "The judge's evidence: each test's log-likelihood ratio against its bounds", unit: "none", targets: [] },
+        ...tests.map((test) => ({
+            title: `Judge: ${test} (LLR; ROLLBACK at or above the upper bound, PROMOTE at or below the lower)`,
+            unit: "none",
+            targets: [target(JUDGE_SERIES.llr, test, "LLR"), target(JUDGE_SERIES.rollbackBound, test, "rollback at"), target(JUDGE_SERIES.promoteBound, test, "promote at")],
+        })),
     ];
 }
 
 /** The Grafana dashboard model: a grid of time series, and an annotation at every stage change. */
 export function dashboardJson(i: DashboardInput): Record<string, unknown> {
-    const panels = dashboardPanels(i).map((p, n) => ({
-        id: n + 1,
-        type: "timeseries",
-        title: p.title,
-        datasource: { type: "prometheus", uid: "prometheus" },
-        gridPos: { h: 8, w: 12, x: (n % 2) * 12, y: Math.floor(n / 2) * 8 },
-        fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
-        targets: p.targets.map((t, k) => ({ refId: String.fromCharCode(65 + k), expr: t.expr, legendFormat: t.legendFormat })),
-        ...(p.links ? { links: p.links } : {}),
-    }));
+    // Two panels a line; a row takes a whole line of its own, and the panels after it start a new one.
+    let y = 0;
+    let x = 0;
+    const panels = dashboardPanels(i).map((p, n) => {
+        const common = { id: n + 1, title: p.title };
+        if (p.row) {
+            if (x > 0) [x, y] = [0, y + 8];
+            const row = { ...common, type: "row", collapsed: false, gridPos: { h: 1, w: 24, x: 0, y }, panels: [], targets: [] };
+            y += 1;
+            return row;
+        }
+        const gridPos = { h: 8, w: 12, x, y };
+        [x, y] = x === 0 ? [12, y] : [0, y + 8];
+        return {
+            ...common,
+            type: "timeseries",
+            datasource: { type: "prometheus", uid: "prometheus" },
+            gridPos,
+            fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
+            targets: p.targets.map((t, k) => ({ refId: String.fromCharCode(65 + k), expr: t.expr, legendFormat: t.legendFormat })),
+            ...(p.links ? { links: p.links } : {}),
+        };
+    });
     return {
         uid: `canary-${i.scope.app}`,
         title: `Canary: ${i.scope.app} (${i.scope.namespace})`,

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { bundle, bundleConfigMap, bundlePodSpec } from "./bundle";
 import { appLabels } from "./labels";
 
@@ -46,14 +47,31 @@ export function judgeDeploymentSpec(image: string, prometheusUrl: string, codeHa
     };
 }
 
+/**
+ * Scrapes the judge's evidence (`GET /metrics`, `JUDGE_SERIES`) as often as the app. Its own
+ * ServiceMonitor: the app's selects the app's Services only. `honorLabels`, because the judge's series
+ * name the app they judge in `namespace` and `app`, which the operator's target labels (the judge's own
+ * namespace) would otherwise rename to `exported_namespace`.
+ */
+export function judgeServiceMonitorSpec(): Record<string, unknown> {
+    return {
+        selector: { matchLabels: SELECTOR },
+        endpoints: [{ port: "http", path: "/metrics", interval: `${SCRAPE_INTERVAL_SECONDS}s`, honorLabels: true }],
+    };
+}
+
 export interface JudgeArgs {
     readonly namespace: pulumi.Input<string>;
     readonly image: string;
     /** The Prometheus the judge reads. */
     readonly prometheusUrl: string;
+    /** What installs the ServiceMonitor CRD (the monitoring release), if this stack installs it. */
+    readonly crds?: pulumi.Resource;
+    /** Labels the Prometheus's serviceMonitorSelector needs (bring-your-own monitoring), as the app's ServiceMonitor gets. */
+    readonly serviceMonitorLabels?: Record<string, string>;
 }
 
-/** The judge service in the app's namespace: its code in a ConfigMap, a Deployment running it, a Service. */
+/** The judge service in the app's namespace: its code in a ConfigMap, a Deployment running it, a Service, and the ServiceMonitor that scrapes its evidence. */
 export class Judge extends pulumi.ComponentResource {
     public readonly deployment: k8s.apps.v1.Deployment;
     public readonly service: k8s.core.v1.Service;
@@ -74,6 +92,16 @@ export class Judge extends pulumi.ComponentResource {
                 spec: { selector: SELECTOR, ports: [{ name: "http", port: JUDGE_PORT, targetPort: "http", protocol: "TCP" }] },
             },
             { parent: this },
+        );
+        new k8s.apiextensions.CustomResource(
+            `${name}-servicemonitor`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "ServiceMonitor",
+                metadata: { name: JUDGE_NAME, namespace: args.namespace, labels: { ...args.serviceMonitorLabels, ...LABELS } },
+                spec: judgeServiceMonitorSpec(),
+            },
+            { parent: this, dependsOn: args.crds ? [args.crds] : [] },
         );
         this.registerOutputs({ service: this.service.metadata.name });
     }

@@ -30,6 +30,9 @@ export interface ProgressiveDeliveryArgs extends AnalysisInput {
     readonly weightedRoute: pulumi.Resource;
     /** What the run's queries need to exist first: Prometheus (its Helm release) and the ServiceMonitor. */
     readonly metricsSources: readonly pulumi.Resource[];
+    /** For the installed judge's ServiceMonitor: what installs its CRD, and the labels the Prometheus selects by. */
+    readonly crds?: pulumi.Resource;
+    readonly serviceMonitorLabels?: Record<string, string>;
 }
 
 /**
@@ -61,9 +64,13 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
               )
             : undefined;
         const controller = this.release ? [this.release] : [];
-        const judge = args.analysis.judge.install ? new Judge(`${name}-judge`, { namespace: args.namespace, image: args.analysis.judge.image, prometheusUrl: args.prometheusUrl }, { parent: this }) : undefined;
+        const judge = args.analysis.judge.install ? new Judge(
+                  `${name}-judge`,
+                  { namespace: args.namespace, image: args.analysis.judge.image, prometheusUrl: args.prometheusUrl, crds: args.crds, serviceMonitorLabels: args.serviceMonitorLabels },
+                  { parent: this },
+              ) : undefined;
         const judgeBase = judge ? judgeServiceUrl(args.scope.namespace) : (args.analysis.judge.url as string);
-        const metrics = [judgeMetric(judgeUrl(judgeBase, { ...args, ratios: args.analysis.ratios }), args.analysis)];
+        const metrics = [judgeMetric(judgeUrl(judgeBase, { ...args, ratios: args.analysis.ratios, deadline: args.analysis.deadline }), args.analysis)];
         this.passed = pulumi.output(true);
         this.evidence = pulumi.output(undefined);
         if (args.weight > 0) {

@@ -161,3 +161,44 @@ export function counterCount(metric: string, scope: Scope, window: string, label
 export function ratioShare(r: RatioMetric, scope: Scope, window: string, labels: readonly string[] = TRACK_LABELS): string {
     return `sum ${by(labels)} (rate(${r.events}${scopeMatchers(scope)}[${window}])) / (sum ${by(labels)} (rate(${r.total}${scopeMatchers(scope)}[${window}])) > 0)`;
 }
+
+/**
+ * The judge's own series (`GET /metrics` of `rollout serve`): what it decided on, per run and test, so
+ * a person watches the evidence move while the stage runs. Every series has `JUDGE_RUN_LABELS`; the
+ * per-test ones `test` too; `decision` has a `decision` label, 1 on the current one.
+ */
+export const JUDGE_SERIES = {
+    /** The LLR the test judges: carried + this stage's. */
+    llr: "canary_judge_llr",
+    carried: "canary_judge_carried_llr",
+    /** ln(1/α) at the test's α: at or above it, ROLLBACK. */
+    rollbackBound: "canary_judge_rollback_bound",
+    /** ln(β): at or below it, the test promotes. */
+    promoteBound: "canary_judge_promote_bound",
+    canaryRequests: "canary_judge_canary_requests",
+    stableRequests: "canary_judge_stable_requests",
+    decision: "canary_judge_decision",
+    /** The forecast's expected seconds to a decision (`domain/forecast.ts`); absent with no canary traffic. */
+    forecastSeconds: "canary_judge_forecast_seconds",
+    /** What is left of the stage's deadline, when the judge was told it. */
+    deadlineLeftSeconds: "canary_judge_deadline_left_seconds",
+    /** When the run was last asked about, in Unix seconds: which run is the current one. */
+    lastAsked: "canary_judge_last_ask_timestamp_seconds",
+} as const;
+
+export const JUDGE_RUN_LABELS = ["run", "app", "namespace", "weight"] as const;
+
+/** One of the judge's per-test series for `scope`'s runs and one test. */
+export function judgeTestSeries(series: string, scope: Scope, test: string): string {
+    return `${series}${scopeMatchers(scope, [`test="${test}"`])}`;
+}
+
+/** The run the judge was last asked about for `scope` at `weight`: one sample whose `run` label names it. */
+export function latestJudgeRun(scope: Scope, weight: number): string {
+    return `topk(1, ${JUDGE_SERIES.lastAsked}${scopeMatchers(scope, [`weight="${weight}"`])})`;
+}
+
+/** Every series the judge exports for one run. */
+export function judgeRunSeries(scope: Scope, run: string): string {
+    return `{${[`__name__=~"canary_judge_.+"`, `namespace="${scope.namespace}"`, `app="${scope.app}"`, `run="${run}"`].join(", ")}}`;
+}

@@ -53,11 +53,14 @@ export function bernoulliLlr(n: number, events: number, p0: number, p1: number):
  */
 export function waldAsn(p0: number, p1: number, alpha: number, beta: number, under: "H0" | "H1"): number {
     const { upper, lower } = waldBoundaries(alpha, beta);
-    const s = bernoulliSteps(p0, p1);
-    const p = under === "H1" ? p1 : p0;
-    const drift = p * s.event + (1 - p) * s.nonEvent;
     const acceptH1 = under === "H1" ? 1 - beta : alpha;
-    return (acceptH1 * upper + (1 - acceptH1) * lower) / drift;
+    return (acceptH1 * upper + (1 - acceptH1) * lower) / drift(p0, p1, under === "H1" ? p1 : p0);
+}
+
+/** The expected log likelihood ratio one observation adds when the true rate is `p` (negative under H0, positive under H1). */
+export function drift(p0: number, p1: number, p: number): number {
+    const s = bernoulliSteps(p0, p1);
+    return p * s.event + (1 - p) * s.nonEvent;
 }
 
 export type SprtOutcome = "H1" | "H0" | "continue";

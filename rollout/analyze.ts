@@ -63,8 +63,11 @@ function hold(reason: string): Judgement {
 /** The shortest window that can show an increase: two scrapes. */
 export const minimumWindowSeconds = (scrapeIntervalSeconds: number) => 2 * scrapeIntervalSeconds;
 
+/** The window from `since` to `now` in whole seconds, as it is judged (and forecast from). */
+export const windowSecondsOf = (since: Date, now: Date) => Math.ceil((now.getTime() - since.getTime()) / 1000);
+
 export async function analyze(o: AnalyzeOptions): Promise<Judgement> {
-    const windowSeconds = Math.ceil((o.now.getTime() - o.since.getTime()) / 1000);
+    const windowSeconds = windowSecondsOf(o.since, o.now);
     const minimum = minimumWindowSeconds(o.scrapeIntervalSeconds ?? SCRAPE_INTERVAL_SECONDS);
     // A shorter window gives empty vectors, which would read like a label problem; this names the cause.
     if (windowSeconds < minimum) {

@@ -8,26 +8,32 @@
  * progress goes to stderr.
  */
 import { optionHelp, Options, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
-import { parseSince } from "./analyze";
+import { DEFAULT_POLICY } from "../domain/decide";
+import { judgedForecast } from "../domain/forecast";
+import { durationSeconds } from "../domain/promql";
+import { parseSince, windowSecondsOf } from "./analyze";
 import { analysisArgs, analyzeStage, CliIo, EXIT } from "./context";
-import { PROMETHEUS_OPTION, prometheusUrl, QUERY_OPTIONS } from "./prometheus";
+import { liveRun } from "./judged";
+import { PROMETHEUS_OPTION, PrometheusError, prometheusUrl, QUERY_OPTIONS } from "./prometheus";
 import { toJson } from "../lib/json";
-import { ChangeSummary, editReport, judgementReport, newStageSummary, promoteSummary, Report, retrySummary, statusReport } from "./report";
+import { ChangeSummary, editReport, forecastLines, judgementReport, newStageSummary, promoteSummary, Report, retrySummary, statusReport } from "./report";
 import { runStage } from "./run";
 import { judgeSettings, runJudge, SERVE_OPTIONS } from "./serve";
-import { Edit, loadStack, planNext, planPromote, planRetry, planRollback, writeEdits } from "./stackFile";
+import { Edit, loadStack, planNext, planPromote, planRetry, planRollback, StackFile, writeEdits } from "./stackFile";
 
 export { CliIo, defaultIo, EXIT } from "./context";
 
 const STACK: OptionSpec = { name: "stack", value: "NAME", help: "the stack: its file is Pulumi.<NAME>.yaml in the current directory (required)" };
 const JSON_OPT: OptionSpec = { name: "json", help: "print one JSON document on stdout instead of text" };
 const HELP: OptionSpec = { name: "help", help: "this help" };
-const ANALYSIS: OptionSpec[] = [
-    PROMETHEUS_OPTION,
-    { name: "since", value: "WHEN", help: "the stage's start: 15m, 2h or an RFC 3339 time with zone (analyze: 15m ago; run: now)" },
+const WINDOW: OptionSpec[] = [
+    { name: "since", value: "WHEN", help: "the stage's start: 15m, 2h or an RFC 3339 time with zone (analyze, next: 15m ago; run: now)" },
     { name: "carry", value: "TEST:LLR,...", help: "go on from the evidence of the stages this version passed (each test's LLR summed, as the stage's run gets it: errors:-3.2,latency:-3.1); default: start afresh" },
     ...QUERY_OPTIONS,
 ];
+const ANALYSIS: OptionSpec[] = [PROMETHEUS_OPTION, ...WINDOW];
+/** Prometheus for a command that works without it and, given it, says more. */
+const LIVE: OptionSpec = { name: "prometheus", value: "URL", help: "Prometheus base URL: status shows the judge's live decision and forecast; next forecasts the next stage from the traffic since --since" };
 
 interface CommandSpec {
     readonly summary: string;
@@ -38,8 +44,8 @@ interface CommandSpec {
 }
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
-    status: { summary: "the stage, weights, versions, the next stage and what applying it changes", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
-    next: { summary: "write the next stage into the stack file", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
+    status: { summary: "the stage, weights, versions, the next stage and what applying it changes; with --prometheus the judge's live decision", options: [STACK, LIVE, JSON_OPT, HELP], exits: "0, 2" },
+    next: { summary: "write the next stage into the stack file; with --prometheus first say how long it needs at the current traffic", options: [STACK, LIVE, ...WINDOW, JSON_OPT, HELP], exits: "0, 2" },
     rollback: { summary: "write canary:weight 0 into the stack file", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
     retry: { summary: "start a new analysis run for the current stage (canary:analysis.attempt + 1), after one that failed or was inconclusive", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
     promote: { summary: "from 100 only: stable takes the canary's image (and version), weight 0", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
@@ -112,10 +118,8 @@ export function parseArgs(argv: readonly string[]): Args | { readonly help: stri
     const options = parseOptions(rest, COMMANDS[command].options, command);
     if (options.help) return { help: helpText(command) };
     if (!options.stack && !COMMANDS[command].stackless) throw new UsageError(`${command}: --stack is required`);
-    if (COMMANDS[command].options.some((o) => o.name === "prometheus")) {
-        if (!options.prometheus) throw new UsageError(`${command}: --prometheus URL is required`);
-        prometheusUrl(stringOption(options, "prometheus") as string);
-    }
+    if (!options.prometheus && COMMANDS[command].options.includes(PROMETHEUS_OPTION)) throw new UsageError(`${command}: --prometheus URL is required`);
+    if (options.prometheus) prometheusUrl(stringOption(options, "prometheus") as string);
     return { command, options };
 }
 
@@ -127,9 +131,14 @@ async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): P
     const edit = (edits: Edit[], summarize: ChangeSummary = newStageSummary) => ({ code: 0, report: editReport(writeEdits(s, edits), edits, summarize) });
     switch (a.command) {
         case "status":
-            return { code: 0, report: statusReport(s) };
-        case "next":
-            return edit(planNext(s.config));
+            return { code: 0, report: statusReport(s, a.options.prometheus ? await judgeSays(s, a.options, io) : undefined) };
+        case "next": {
+            const edits = planNext(s.config);
+            // Said before the stack file is written: the forecast reads the stage as it still is.
+            const ahead = a.options.prometheus ? await nextForecast(s, a.options, io, edits[0].to as number) : undefined;
+            const { report } = edit(edits);
+            return { code: 0, report: ahead ? { lines: [...ahead.lines, ...report.lines], json: { ...report.json, forecast: ahead.forecast ?? null } } : report };
+        }
         case "rollback":
             return edit(planRollback(s.config));
         case "retry":
@@ -144,6 +153,24 @@ async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): P
         default:
             return runStage(s, a.options, io, progress);
     }
+}
+
+/** What the judge last told the stage's run, from Prometheus; the error when Prometheus could not say. */
+async function judgeSays(s: StackFile, o: Options, io: CliIo) {
+    const client = analysisArgs(o, io, s).client;
+    return liveRun(client, { namespace: s.config.app.namespace, app: s.config.app.name }, s.config.weight, io.now()).catch((e: Error) => {
+        if (e instanceof PrometheusError) return e;
+        throw e;
+    });
+}
+
+/** The next stage's forecast from this stage's window (the traffic, the tests' rates, what it would carry). */
+async function nextForecast(s: StackFile, o: Options, io: CliIo, weight: number) {
+    const now = io.now();
+    const since = parseSince(stringOption(o, "since") ?? "15m", now);
+    const j = await analyzeStage(s, analysisArgs(o, io, s), io, since);
+    const forecast = judgedForecast(j, { windowSeconds: windowSecondsOf(since, now), weight, next: true, deadlineSeconds: durationSeconds(s.config.analysis.deadline), policy: DEFAULT_POLICY });
+    return { forecast, lines: forecastLines(forecast, weight) };
 }
 
 /** `serve`: the judge until SIGTERM or SIGINT (`io.stopped()`). */

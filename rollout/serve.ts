@@ -9,11 +9,13 @@ import * as http from "http";
 import type { AddressInfo } from "net";
 import { DEFAULT_POLICY, Llrs, stageAlpha } from "../domain/decide";
 import { carryProblem, gateAnswer, parseLlrs } from "../domain/evidence";
-import { DEFAULT_METRICS, DNS_LABEL, METRIC_NAME, MetricNames, parseRatio, RatioMetric, Scope } from "../domain/promql";
+import { judgedForecast } from "../domain/forecast";
+import { DEFAULT_METRICS, DNS_LABEL, durationSeconds, METRIC_NAME, MetricNames, parseRatio, RatioMetric, Scope } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 import { toJson } from "../lib/json";
-import { analyze, parseSince } from "./analyze";
+import { analyze, parseSince, windowSecondsOf } from "./analyze";
+import { JudgeMetrics } from "./metrics";
 import { httpPrometheus, PROMETHEUS_OPTION, PrometheusClient, prometheusUrl, QUERY_OPTIONS, queryOptions } from "./prometheus";
 
 const RUN_ID = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -28,6 +30,8 @@ export interface JudgeQuery {
     /** The window's start: `since`, or when the judge first saw `run`. */
     readonly since: Date;
     readonly run?: string;
+    /** The stage's deadline in seconds (`canary:analysis.deadline`): the forecast warns when it cannot be met. */
+    readonly deadlineSeconds?: number;
 }
 
 /** Where each run's window starts: the first time the judge was asked about it. */
@@ -102,7 +106,22 @@ export function judgeQuery(params: URLSearchParams, now: Date, runs: RunStarts):
         since = parseSince(sinceRaw as string, now);
     }
     const ratios = ratiosOf(params.getAll("ratio"));
-    return { scope, metrics: { duration, excludedPaths }, ratios, stage: { weight, stages, ...(carried ? { carried } : {}) }, since, ...(run !== null ? { run } : {}) };
+    const deadline = params.get("deadline");
+    let deadlineSeconds: number | undefined;
+    try {
+        deadlineSeconds = deadline === null ? undefined : durationSeconds(deadline);
+    } catch {
+        throw new UsageError(`deadline=${JSON.stringify(deadline)} is not a duration such as 30m (the stage's canary:analysis.deadline)`);
+    }
+    return {
+        scope,
+        metrics: { duration, excludedPaths },
+        ratios,
+        stage: { weight, stages, ...(carried ? { carried } : {}) },
+        since,
+        ...(run !== null ? { run } : {}),
+        ...(deadlineSeconds !== undefined ? { deadlineSeconds } : {}),
+    };
 }
 
 export interface JudgeServerOptions {
@@ -122,15 +141,26 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
 }
 
 /**
- * The HTTP server: `GET /judge` (200 with the judgement; 400 with `{error}` for a bad query, which an
- * Argo web metric records as an Error measurement, not as a decision) and `GET /healthz`.
+ * The HTTP server: `GET /judge` (200 with the judgement and its forecast; 400 with `{error}` for a bad
+ * query, which an Argo web metric records as an Error measurement, not as a decision), `GET /metrics`
+ * (each run's evidence, `metrics.ts`) and `GET /healthz`.
  */
 export function judgeServer(o: JudgeServerOptions): http.Server {
     const runs: RunStarts = new Map();
+    const metrics = new JudgeMetrics();
     return http.createServer((req, res) => {
         const url = new URL(req.url ?? "/", "http://judge");
-        if (req.method !== "GET") return send(res, 405, { error: `${req.method} is not allowed: GET /judge or /healthz` });
+        if (req.method !== "GET") return send(res, 405, { error: `${req.method} is not allowed: GET /judge, /metrics or /healthz` });
         if (url.pathname === "/healthz") return send(res, 200, { ok: true });
+        if (url.pathname === "/metrics") {
+            // Expired runs go at a scrape too, so a judge nobody asks any more sheds them.
+            metrics.prune(o.now());
+            metrics.registry.metrics().then((text) => {
+                res.writeHead(200, { "content-type": metrics.registry.contentType });
+                res.end(text);
+            });
+            return;
+        }
         if (url.pathname !== "/judge") return send(res, 404, { error: `no ${url.pathname}: GET /judge?namespace=...&app=...&weight=...&run=...` });
         const now = o.now();
         let q: JudgeQuery;
@@ -146,7 +176,11 @@ export function judgeServer(o: JudgeServerOptions): http.Server {
         analyze({ prometheus: o.prometheus, metrics: q.metrics, ratios: q.ratios, scope: q.scope, since: q.since, now, stage: q.stage, scrapeIntervalSeconds: o.scrapeIntervalSeconds }).then(
             // `gate` is what the stage's Argo web metric reads and its run keeps (the measurement's value):
             // the decision, why, and the evidence that promotion carries on.
-            (j) => send(res, 200, { gate: gateAnswer(j, stageAlpha(DEFAULT_POLICY, q.stage)), ...j, since: q.since.toISOString(), now: now.toISOString(), ...(q.run ? { run: q.run } : {}) }),
+            (j) => {
+                const forecast = judgedForecast(j, { windowSeconds: windowSecondsOf(q.since, now), weight: q.stage.weight, deadlineSeconds: q.deadlineSeconds, policy: DEFAULT_POLICY });
+                if (q.run) metrics.record(q.run, q.scope, q.stage.weight, j, forecast, now);
+                send(res, 200, { gate: gateAnswer(j, stageAlpha(DEFAULT_POLICY, q.stage)), ...j, forecast: forecast ?? null, since: q.since.toISOString(), now: now.toISOString(), ...(q.run ? { run: q.run } : {}) });
+            },
             (e: Error) => send(res, 500, { error: e.message }),
         );
     });
@@ -199,7 +233,7 @@ export async function runJudge(s: JudgeSettings, io: JudgeIo): Promise<void> {
     const client = (io.prometheus ?? httpPrometheus)(s.prometheusUrl, s.queryTimeoutMs);
     const server = judgeServer({ prometheus: client, scrapeIntervalSeconds: s.scrapeIntervalSeconds, now: io.now, log: io.err });
     const address = await listen(server, s.host, s.port);
-    io.err(`judge listening on http://${address.address}:${address.port} (GET /judge, /healthz)`);
+    io.err(`judge listening on http://${address.address}:${address.port} (GET /judge, /metrics, /healthz)`);
     await io.stopped();
     await new Promise((r) => server.close(r));
 }

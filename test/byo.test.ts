@@ -31,6 +31,7 @@ describe("bring your own add-ons (monitoring, Argo Rollouts, cert-manager, loggi
         }
         const monitor = byName(resources, "podinfo-servicemonitor");
         assert.strictEqual(monitor.inputs.metadata.labels.release, "kube-prometheus-stack");
+        assert.strictEqual(byName(resources, "delivery-judge-servicemonitor").inputs.metadata.labels.release, "kube-prometheus-stack", "the judge's ServiceMonitor is selected too");
         for (const rule of ofType(resources, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")) assert.strictEqual(rule.inputs.metadata.labels.release, "kube-prometheus-stack", rule.name);
         assert.strictEqual(byName(resources, "dashboard-dashboard").inputs.metadata.namespace, "observability");
         const run = ofType(resources, "kubernetes:argoproj.io/v1alpha1:AnalysisRun")[0];

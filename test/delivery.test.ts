@@ -64,14 +64,14 @@ describe("analysis (pure)", () => {
     });
 
     it("the judge's URL: the app, stages and metric contract fixed, the run and the stage as Argo arguments", () => {
-        const url = judgeUrl("http://canary-judge.podinfo.svc:8080/", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [] });
+        const url = judgeUrl("http://canary-judge.podinfo.svc:8080/", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [], deadline: "30m" });
         assert.strictEqual(
             url,
-            "http://canary-judge.podinfo.svc:8080/judge?namespace=podinfo&app=podinfo&stages=5%2C25%2C50%2C100&duration=http_request_duration_seconds&excludedPaths=healthz%2Creadyz%2Cmetrics&run={{args.run}}&weight={{args.weight}}&carry={{args.carry}}",
+            "http://canary-judge.podinfo.svc:8080/judge?namespace=podinfo&app=podinfo&stages=5%2C25%2C50%2C100&duration=http_request_duration_seconds&excludedPaths=healthz%2Creadyz%2Cmetrics&deadline=30m&run={{args.run}}&weight={{args.weight}}&carry={{args.carry}}",
         );
         // Each ratio metric is one `ratio` parameter, which the judge reads back as it was configured.
         const checkout = { name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" } as const;
-        const withRatio = judgeUrl("http://judge:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [checkout] });
+        const withRatio = judgeUrl("http://judge:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [checkout], deadline: "30m" });
         assert.match(withRatio, /&ratio=checkout-failures%2Ccheckouts_failed_total%2Ccheckouts_total%2Cup&run=/);
         const query = new URL(withRatio.replace(/\{\{args\.(\w+)\}\}/g, (_m, a) => ({ run: "r", weight: "25", carry: "" })[a as string] as string)).searchParams;
         assert.deepStrictEqual(judgeQuery(query, new Date(), new Map()).ratios, [checkout]);
@@ -83,6 +83,7 @@ describe("analysis (pure)", () => {
             stages: "5,25,50,100",
             duration: "http_request_duration_seconds",
             excludedPaths: "healthz,readyz,metrics",
+            deadline: "30m",
             run: "podinfo-6-8-0-w25",
             weight: "25",
             carry: "errors:-3.2000,latency:-3.1000",
@@ -117,7 +118,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
                 provider: undefined,
             },
         );
-        assert.deepStrictEqual(metric.provider.web, { url: judgeUrl("http://canary-judge.podinfo.svc:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [] }), jsonPath: "{$.gate}", timeoutSeconds: 30 });
+        assert.deepStrictEqual(metric.provider.web, { url: judgeUrl("http://canary-judge.podinfo.svc:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [], deadline: "30m" }), jsonPath: "{$.gate}", timeoutSeconds: 30 });
     });
 
     it("Argo Rollouts' own rules turn the judge's answers into the run's end: PROMOTE Successful, ROLLBACK Failed, HOLD until the deadline then Inconclusive", async () => {
@@ -224,6 +225,18 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         assert.match(short.error?.message ?? "", /canary:analysis\.deadline = "5m": must be at least two intervals/);
     });
 
+    it("the installed judge is scraped like the app: its own ServiceMonitor selects the judge's Service (the app's does not), /metrics with the judge's labels kept, after the CRDs", async () => {
+        const { resources } = await run({ stack: "dev", config: { weight: 5 } });
+        const sm = byName(resources, "delivery-judge-servicemonitor");
+        const svc = byName(resources, "delivery-judge-service").inputs;
+        for (const [k, v] of Object.entries<string>(sm.inputs.spec.selector.matchLabels)) assert.strictEqual(svc.metadata.labels[k], v, `the judge's Service has ${k}=${v}`);
+        const appSelector = byName(resources, "podinfo-servicemonitor").inputs.spec.selector.matchLabels;
+        assert.ok(Object.entries<string>(appSelector).some(([k, v]) => svc.metadata.labels[k] !== v), "the app's ServiceMonitor does not scrape the judge as the app");
+        assert.deepStrictEqual(sm.inputs.spec.endpoints, [{ port: svc.spec.ports[0].name, path: "/metrics", interval: "15s", honorLabels: true }]);
+        assert.strictEqual(sm.inputs.metadata.namespace, "podinfo");
+        assert.ok(sm.dependencies.includes(byName(resources, "monitoring-kube-prometheus-stack").urn), "waits for the CRDs");
+    });
+
     it("the judge's bundle runs on a plain node: it answers /healthz, and HOLD when its Prometheus is unreachable", async () => {
         const dir = tempDir("judge-bundle");
         fs.writeFileSync(path.join(dir, "judge.js"), judgeBundle());
@@ -245,6 +258,11 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
             assert.strictEqual(body.decision, "HOLD");
             assert.strictEqual(body.gate.decision, "HOLD");
             assert.match(body.gate.reasons[0], /^Prometheus at http:\/\/127\.0\.0\.1:9 is unreachable/);
+            // prom-client in the bundle: a run's decision on /metrics, in the exposition format.
+            await fetch(`${base}/judge?namespace=podinfo&app=podinfo&weight=5&run=podinfo-6-8-0-w5`);
+            const metrics = await fetch(`${base}/metrics`);
+            assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+            assert.match(await metrics.text(), /^canary_judge_decision\{run="podinfo-6-8-0-w5",app="podinfo",namespace="podinfo",weight="5",decision="HOLD"\} 1$/m);
         } finally {
             await new Promise((r) => (judge.once("exit", r), judge.kill("SIGTERM")));
         }

@@ -9,7 +9,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { judgeBundle } from "../components/judge";
+import { judgeBundle, judgeServiceMonitorSpec } from "../components/judge";
+import { JUDGE_SERIES, judgeRunSeries } from "../domain/promql";
 import { CliIo, defaultIo, main } from "../rollout/cli";
 import { CHECKOUT_RATIO } from "../app/server";
 import { formatRatio } from "../domain/promql";
@@ -31,7 +32,13 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
     let io: CliIo;
 
     before(async () => {
-        live = await startLive();
+        // The judge's port first: Prometheus scrapes it as the judge's ServiceMonitor says, honouring the
+        // judge's own namespace and app labels over the target's (the operator's `namespace` is the judge's).
+        const judgePort = await freePort();
+        judgeUrl = `http://127.0.0.1:${judgePort}`;
+        const endpoint = (judgeServiceMonitorSpec().endpoints as any[])[0];
+        const judgeScrape = { job_name: "canary-judge", metrics_path: endpoint.path, honor_labels: endpoint.honorLabels, static_configs: [{ targets: [`127.0.0.1:${judgePort}`], labels: { namespace: "judge-namespace" } }] };
+        live = await startLive({ scrapeConfigs: [judgeScrape] });
         // The dev stack, judging the demo app's business metric too (README, "The demo app").
         const stack = YAML.parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
         stack.setIn(["config", "canary:analysis", "ratios"], [CHECKOUT_RATIO]);
@@ -40,8 +47,6 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         assert.strictEqual(await main(["next", "--stack", "dev"], io), 0, out.join("\n"));
         // The judge as the cluster runs it: the program's bundle on a plain node, its own process, over
         // real HTTP (`rollout serve` is the same server; its command line is tested in rollout.test.ts).
-        const judgePort = await freePort();
-        judgeUrl = `http://127.0.0.1:${judgePort}`;
         fs.writeFileSync(path.join(live.dir, "judge.js"), judgeBundle());
         const judgeArgs = [path.join(live.dir, "judge.js"), "--prometheus", live.promUrl, "--listen", `127.0.0.1:${judgePort}`, "--scrape-interval", live.scrapeInterval];
         await live.start(process.execPath, judgeArgs, null);
@@ -107,6 +112,53 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         const bad = await askJudge(judgeUrl, { run: "x", weight: "7" });
         assert.strictEqual(bad.status, 400);
         assert.match(bad.body.error, /weight=7 is not one of the stages 5,25,50,100/);
+    });
+
+    it("the judge's evidence through Prometheus: the run's series match its answer; `rollout status --prometheus` shows that decision and forecast", async () => {
+        const run = "podinfo-6-8-0-w5-e1-judged";
+        const ask = { run, deadline: "30m", stages: "5,25,50,100", ratio: formatRatio(CHECKOUT_RATIO) };
+        assert.strictEqual((await askJudge(judgeUrl, ask)).status, 200, "the run's window starts");
+        await sleep(2000);
+        await Promise.all([load([live.ports.stable, live.ports.canary], 2000), load([live.ports.stable, live.ports.canary], 1000, "/checkout")]);
+        await sleep(2500);
+        const answer = await askJudge(judgeUrl, ask);
+        assert.strictEqual(answer.status, 200, JSON.stringify(answer.body));
+        const tests = [answer.body.evidence.errors, answer.body.evidence.latency, answer.body.evidence.tail, ...answer.body.evidence.ratios].filter((t) => t !== undefined);
+        assert.ok(tests.length >= 3, JSON.stringify(answer.body.reasons));
+        // Scraped once the last ask's timestamp is in Prometheus; nothing asks about this run after it.
+        const series = async () => queryVector(live.promUrl, judgeRunSeries({ namespace: "podinfo", app: "podinfo" }, run));
+        const value = (samples: Awaited<ReturnType<typeof series>>, name: string, labels: Record<string, string> = {}) =>
+            samples.filter((s) => s.metric.__name__ === name && Object.entries(labels).every(([k, v]) => s.metric[k] === v)).map((s) => Number(s.value[1]));
+        let samples: Awaited<ReturnType<typeof series>> = [];
+        await waitFor(async () => {
+            samples = await series();
+            return value(samples, JUDGE_SERIES.lastAsked)[0] === Date.parse(answer.body.now) / 1000;
+        }, 10_000, "the judge's last answer scraped");
+        for (const s of samples) assert.deepStrictEqual([s.metric.namespace, s.metric.app, s.metric.weight, s.metric.job], ["podinfo", "podinfo", "5", "canary-judge"], JSON.stringify(s.metric));
+        for (const t of tests) {
+            const got = (name: string) => value(samples, name, { test: t.name });
+            assert.deepStrictEqual(got(JUDGE_SERIES.llr), [t.sprt.llr], `${t.name} LLR`);
+            assert.deepStrictEqual(got(JUDGE_SERIES.carried), [t.carried], `${t.name} carried`);
+            assert.deepStrictEqual(got(JUDGE_SERIES.rollbackBound), [t.sprt.boundaries.upper], `${t.name} rollback bound`);
+            assert.deepStrictEqual(got(JUDGE_SERIES.promoteBound), [t.sprt.boundaries.lower], `${t.name} promote bound`);
+            assert.deepStrictEqual([got(JUDGE_SERIES.canaryRequests), got(JUDGE_SERIES.stableRequests)], [[t.canary.n], [t.stable.n]], `${t.name} requests`);
+        }
+        assert.deepStrictEqual(value(samples, JUDGE_SERIES.decision, { decision: answer.body.decision }), [1]);
+        assert.strictEqual(value(samples, JUDGE_SERIES.decision).reduce((a, b) => a + b, 0), 1, "one current decision");
+        assert.ok(answer.body.forecast.canaryRate > 0, JSON.stringify(answer.body.forecast));
+        assert.deepStrictEqual(value(samples, JUDGE_SERIES.forecastSeconds), [answer.body.forecast.seconds]);
+        assert.deepStrictEqual(value(samples, JUDGE_SERIES.deadlineLeftSeconds), [answer.body.forecast.deadlineLeftSeconds]);
+        // The dev stack's current run (weight 5, the one last asked about) as `rollout status` reads it back.
+        out.length = 0;
+        assert.strictEqual(await main(["status", "--stack", "dev", "--prometheus", live.promUrl, "--json"], io), 0, out.join("\n"));
+        const status = JSON.parse(out[out.length - 1]).judge;
+        assert.deepStrictEqual([status.run, status.decision, status.forecastSeconds], [run, answer.body.decision, answer.body.forecast.seconds]);
+        const byName = (xs: [string, number][]) => xs.sort((a, b) => a[0].localeCompare(b[0]));
+        assert.deepStrictEqual(byName(status.tests.map((t: any) => [t.test, t.llr])), byName(tests.map((t) => [t.name, t.sprt.llr])));
+        out.length = 0;
+        assert.strictEqual(await main(["status", "--stack", "dev", "--prometheus", live.promUrl], io), 0);
+        assert.match(out.join("\n"), new RegExp(`^judge: ${answer.body.decision} for run ${run} \\(asked .*\\): errors LLR `, "m"));
+        assert.match(out.join("\n"), /^forecast: (about \d+\.\d min to a decision|none .*); \d+\.\d min of the deadline left$/m);
     });
 
     it("a canary whose checkouts fail (answered 200: no 5xx, no slower) is rolled back on the ratio metric (exit 1), by the command and the judge", async () => {

@@ -137,11 +137,12 @@ function relabelConfigs(): Record<string, unknown>[] {
 }
 
 /**
- * Starts the two demo apps and Prometheus (scraping every `scrapeInterval`, default 1s) and resolves once
+ * Starts the two demo apps and Prometheus (scraping every `scrapeInterval`, default 1s, and the
+ * `scrapeConfigs` given as Prometheus' own `scrape_configs` entries) and resolves once
  * both targets have been scraped: a series first seen with requests already counted loses them to
  * increase(), so load must wait for that. On any failure it stops what it started before rejecting.
  */
-export async function startLive(opts: { scrapeInterval?: string } = {}): Promise<Live> {
+export async function startLive(opts: { scrapeInterval?: string; scrapeConfigs?: readonly Record<string, unknown>[] } = {}): Promise<Live> {
     // Without the server this would wait for a Prometheus that never starts: fail at once instead.
     requireTool("prometheus");
     const scrapeInterval = opts.scrapeInterval ?? "1s";
@@ -170,7 +171,8 @@ export async function startLive(opts: { scrapeInterval?: string } = {}): Promise
         });
         const config = {
             global: { scrape_interval: scrapeInterval, evaluation_interval: scrapeInterval },
-            scrape_configs: [{ job_name: "podinfo", static_configs: tracks.map(target), relabel_configs: relabelConfigs() }],
+            // `scrapeConfigs`: a suite's own targets (the judge), which it starts once Prometheus is up.
+            scrape_configs: [{ job_name: "podinfo", static_configs: tracks.map(target), relabel_configs: relabelConfigs() }, ...(opts.scrapeConfigs ?? [])],
         };
         fs.writeFileSync(path.join(dir, "prometheus.yml"), YAML.stringify(config));
         const promPort = await freePort();

@@ -53,6 +53,14 @@ describe("observability components", () => {
             assert.ok(titles.includes(t), `panel "${t}" in ${titles}`);
         }
         assert.strictEqual(model.annotations.list[0].name, "Stage changes");
+        // The judge's row: a full-width row header on a line of its own, its panels below it.
+        const row = model.panels.findIndex((p: any) => p.type === "row");
+        assert.ok(row > 0, titles);
+        const [header, first] = [model.panels[row], model.panels[row + 1]];
+        assert.deepStrictEqual([header.gridPos.x, header.gridPos.w, header.gridPos.h], [0, 24, 1]);
+        assert.ok(model.panels.slice(0, row).every((p: any) => p.gridPos.y + p.gridPos.h <= header.gridPos.y), "the row starts below every panel before it");
+        assert.deepStrictEqual([first.gridPos.x, first.gridPos.y], [0, header.gridPos.y + 1]);
+        assert.match(first.title, /^Judge: errors/);
     });
 
     it("logging: Loki and Fluent Bit (pinned) in `logging`, Loki as a Grafana datasource", async () => {

@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { parser } from "@prometheus-io/lezer-promql";
 import { dashboardPanels, stageChangeExpr } from "../components/dashboard";
 import { RuleGroup } from "../components/rules";
-import { bucketCount, counterResets, errorRate, latencyQuantile, requestCount, requestRate, userRequestMatchers } from "../domain/promql";
+import { bucketCount, counterResets, errorRate, JUDGE_SERIES, judgeRunSeries, judgeTestSeries, latencyQuantile, latestJudgeRun, requestCount, requestRate, userRequestMatchers } from "../domain/promql";
 import { evidenceQueries } from "../rollout/analyze";
 import { byName, runProgram, STACKS } from "./harness";
 
@@ -69,6 +69,17 @@ describe("PromQL: every expression parses (lezer-promql)", () => {
         ]);
         for (const p of panels) for (const t of p.targets) assert.deepStrictEqual(promqlErrors(t.expr), [], t.expr);
         assert.deepStrictEqual(promqlErrors(stageChangeExpr(input.scope)), []);
+        // The judge's row: one panel per test (its own and the ratio metrics), each the LLR and its two bounds.
+        const judged = panels.filter((p) => p.title.startsWith("Judge: "));
+        assert.deepStrictEqual(judged.map((p) => p.title.split(" ")[1]), ["errors", "latency", "tail", "conversion"]);
+        for (const p of judged) assert.deepStrictEqual(p.targets.map((t) => t.expr.split("{")[0]), [JUDGE_SERIES.llr, JUDGE_SERIES.rollbackBound, JUDGE_SERIES.promoteBound]);
+        assert.strictEqual(judged[3].targets[0].expr, 'canary_judge_llr{namespace="shop", app="checkout", test="conversion"}');
+    });
+
+    it("the judge's series as `rollout status` reads them back parse", () => {
+        const scope = { namespace: "shop", app: "checkout" };
+        for (const e of [latestJudgeRun(scope, 25), judgeRunSeries(scope, "checkout-1-2-0-w25-e1-0a1b2c"), judgeTestSeries(JUDGE_SERIES.llr, scope, "errors")]) assert.deepStrictEqual(promqlErrors(e), [], e);
+        assert.strictEqual(latestJudgeRun(scope, 25), 'topk(1, canary_judge_last_ask_timestamp_seconds{namespace="shop", app="checkout", weight="25"})');
     });
 
     it("user requests only: every request, error and latency series drops the excluded paths, regex-escaped", () => {

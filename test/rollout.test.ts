@@ -18,7 +18,7 @@ import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollou
 import { judgeQuery, judgeServer, listen } from "../rollout/serve";
 import { DEFAULT_METRICS } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
-import { bench, binomial, floors, goals, notAhead, rng, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
+import { bench, binomial, floors, forecastCheck, goals, LOW_TRAFFIC, notAhead, rng, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
 import { ROOT } from "./harness";
 import { close, tempDir } from "./tools";
 
@@ -398,7 +398,8 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
             [["next", "--stack", "dev", "--force"], /unknown option --force/],
             [["analyze", "--stack", "dev"], /analyze: --prometheus URL is required/],
             [["analyze", "--stack", "dev", "--prometheus", "http://127.0.0.1:9090", "--since", "soon"], /--since "soon" is not a duration/],
-            [["status", "--stack", "dev", "--prometheus", "http://127.0.0.1:9090"], /status: unknown option --prometheus \(options here: --stack, --json, --help\)/],
+            [["status", "--stack", "dev", "--carry", "errors:-1"], /status: unknown option --carry \(options here: --stack, --prometheus, --json, --help\)/],
+            [["status", "--stack", "dev", "--prometheus", "ftp://p"], /--prometheus/],
             [["next", "--stack", "dev", "--apply"], /next: unknown option --apply/],
             [["analyze", "--stack", "dev", "--prometheus", "http://p", "--interval", "5s"], /analyze: unknown option --interval/],
             [["next", "--stack", "dev", "--stack", "prod"], /--stack is given twice/],
@@ -729,7 +730,13 @@ describe("rollout serve: the judge as an HTTP service", () => {
             // Argo records only "received non 2xx response code: 400": the judge's log says why (kubectl logs).
             assert.deepStrictEqual(logged.length, 1, logged.join("\n"));
             assert.match(logged[0], /^judge: 400 for GET \/judge\?namespace=.*: give exactly one of run/);
-            assert.strictEqual((await fetch(`${base}/metrics`)).status, 404);
+            // Promoted after its least time: the forecast has nothing left to wait for.
+            assert.deepStrictEqual([body.forecast.seconds, body.forecast.canaryRequests], [0, 0]);
+            // Only a run's answers are exported (an ask by `since` has no run to file them under).
+            const metrics = await fetch(`${base}/metrics`);
+            assert.strictEqual(metrics.status, 200);
+            assert.doesNotMatch(await metrics.text(), /^canary_judge_decision\{/m);
+            assert.strictEqual((await fetch(`${base}/nothing`)).status, 404);
             assert.strictEqual((await fetch(`${base}/judge`, { method: "POST" })).status, 405);
             assert.deepStrictEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
         } finally {
@@ -795,6 +802,21 @@ describe("the decision benchmark's machinery (the figures come from `npm run ben
         // Sized for 95% power at one-sided α = 1%: a few thousand canary requests against a 19× larger stable.
         const n = zTestSampleSize(0.005, 0.01, 19);
         assert.ok(n > 4000 && n < 5000, `z-test sample size ${n}`);
+    });
+
+    it("the forecast against the low-traffic stages: the first look's median within 50% of the median actual time (the forecast is an expectation, the stopping time skewed right); the carried stages at their least time", () => {
+        const table = bench(20, 3);
+        const check = forecastCheck(LOW_TRAFFIC, 300, 20261121);
+        assert.deepStrictEqual(bench(20, 3), table, "checking the forecast leaves the table's figures as they are");
+        assert.deepStrictEqual(check.map((c) => c.weight), [5, 25, 50]);
+        const [first, ...carried] = check;
+        const ratio = first.medianForecastMinutes / first.medianActualMinutes;
+        assert.ok(ratio > 0.5 && ratio < 1.5, `stage 5: forecast ${first.medianForecastMinutes.toFixed(1)} min, actual ${first.medianActualMinutes.toFixed(1)} min`);
+        assert.ok(first.timeoutPct > 0, "the low-traffic scenario has stages that run out of time");
+        for (const c of carried) {
+            assert.strictEqual(c.medianForecastBeforeMinutes, DEFAULT_POLICY.minStageSeconds / 60, `stage ${c.weight} before it starts: carried evidence, the least time`);
+            assert.ok(Math.abs(c.medianForecastMinutes - c.medianActualMinutes) <= 0.25, `stage ${c.weight}: ${c.medianForecastMinutes} vs ${c.medianActualMinutes}`);
+        }
     });
 
     it("the goals: each compares this project's row with its bound, and a row past a bound is reported not met", () => {

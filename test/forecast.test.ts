@@ -1,0 +1,112 @@
+/** The forecast (domain/forecast.ts) and the judge's exported evidence (rollout/metrics.ts), table-driven without mocks. */
+import * as assert from "assert";
+import { DEFAULT_POLICY, judge, TrackCounts } from "../domain/decide";
+import { forecast, ForecastTest, judgedForecast, nextStageTests, requestsToPromote } from "../domain/forecast";
+import { waldAsn } from "../domain/stats";
+import { JudgeMetrics, runsToDrop, testValues } from "../rollout/metrics";
+
+const LOWER = Math.log(0.05);
+const fresh: ForecastTest = { name: "errors", llr: 0, stageLlr: 0, carried: false, lower: LOWER, p0: 0.005, p1: 0.01 };
+const policy = DEFAULT_POLICY;
+
+/** Counts with `errors` 5xx and every request in the 25 ms bucket. */
+const counts = (requests: number, errors: number): TrackCounts => ({ requests, errors, buckets: [{ le: 0.025, count: requests }, { le: 0.05, count: requests }, { le: Infinity, count: requests }], resets: 0 });
+
+describe("the forecast: expected canary requests to a decision over the canary's request rate", () => {
+    it("requests to promote: from nothing within 5% of Wald's ASN at H0; none past the boundary; a carried test waits for its own LLR too", () => {
+        const asn = waldAsn(0.005, 0.01, 0.01, 0.05, "H0");
+        const cases: [string, ForecastTest, (n: number) => boolean][] = [
+            ["fresh", fresh, (n) => Math.abs(n / asn - 1) < 0.05],
+            ["halfway", { ...fresh, llr: LOWER / 2 }, (n) => Math.abs(n / requestsToPromote(fresh) - 0.5) < 1e-9],
+            ["past the boundary", { ...fresh, llr: LOWER - 1 }, (n) => n === 0],
+            ["carried past the boundary, own evidence leaning to a regression", { ...fresh, llr: LOWER - 1, stageLlr: 0.5, carried: true }, (n) => Math.abs(n - requestsToPromote({ ...fresh, llr: LOWER + 0.5 })) < 1e-9],
+            ["not carried: the own LLR alone does not hold it", { ...fresh, llr: LOWER - 1, stageLlr: 0.5 }, (n) => n === 0],
+        ];
+        for (const [what, t, ok] of cases) assert.ok(ok(requestsToPromote(t)), `${what}: ${requestsToPromote(t)}`);
+    });
+
+    it("seconds: the slowest test over the canary's rate at the weight, never below the stage's least time left; a warning only when the deadline cannot be met", () => {
+        const need = requestsToPromote(fresh);
+        const cases: [string, Parameters<typeof forecast>[1], readonly ForecastTest[], number | null, RegExp | undefined][] = [
+            ["20/s at 5%: 1 canary request a second", { totalRate: 20, weight: 5, elapsedSeconds: 0, policy }, [fresh], need, undefined],
+            ["the slower of two tests", { totalRate: 20, weight: 5, elapsedSeconds: 0, policy }, [{ ...fresh, name: "latency", llr: LOWER / 2 }, fresh], need, undefined],
+            ["decided, the least time left", { totalRate: 20, weight: 5, elapsedSeconds: 10, policy }, [{ ...fresh, llr: LOWER }], 35, undefined],
+            ["decided past the least time", { totalRate: 20, weight: 5, elapsedSeconds: 60, policy }, [{ ...fresh, llr: LOWER }], 0, undefined],
+            ["no traffic: never", { totalRate: 0, weight: 5, elapsedSeconds: 0, policy }, [fresh], null, undefined],
+            ["no traffic with a deadline: warned", { totalRate: 0, weight: 5, elapsedSeconds: 0, deadlineSeconds: 1800, policy }, [fresh], null, /no canary traffic to decide on.*deadline \(30\.0 min\) leaves 30\.0 min/],
+            ["meets its deadline", { totalRate: 200, weight: 5, elapsedSeconds: 0, deadlineSeconds: 1800, policy }, [fresh], need / 10, undefined],
+            ["misses its deadline", { totalRate: 20, weight: 5, elapsedSeconds: 900, deadlineSeconds: 1800, policy }, [fresh], need, /needs about 32\.\d min more \(\d+ canary requests for errors at 1\.00\/s\), but its deadline \(30\.0 min\) leaves 15\.0 min/],
+        ];
+        for (const [what, o, tests, seconds, warning] of cases) {
+            const f = forecast(tests, o);
+            if (seconds === null) assert.strictEqual(f.seconds, null, what);
+            else assert.ok(Math.abs((f.seconds as number) - seconds) < 1e-6, `${what}: ${f.seconds} s, not ${seconds}`);
+            if (warning) assert.match(f.warning ?? "", warning, what);
+            else assert.strictEqual(f.warning, undefined, `${what}: ${f.warning}`);
+        }
+    });
+
+    it("from a judged window: this stage (elapsed = the window), or the next stage (from 0, carrying this stage's LLR when it is promoted)", () => {
+        const stage = { weight: 5, stages: [5, 25, 50, 100], seconds: 60 };
+        // 60 s of 35 requests a second: 100 canary, 2,000 stable; stable fails 0.5%.
+        const j = judge(counts(100, 0), counts(2000, 10), stage);
+        assert.strictEqual(j.decision, "HOLD");
+        const now = judgedForecast(j, { windowSeconds: 60, weight: 5, deadlineSeconds: 1800, policy }) as NonNullable<ReturnType<typeof judgedForecast>>;
+        assert.ok(Math.abs(now.canaryRate - (2100 / 60) * 0.05) < 1e-9, `${now.canaryRate}`);
+        assert.strictEqual(now.elapsedSeconds, 60);
+        assert.ok((now.seconds as number) > 0 && now.test !== undefined);
+        const next = judgedForecast(j, { windowSeconds: 60, weight: 25, next: true, policy }) as NonNullable<ReturnType<typeof judgedForecast>>;
+        assert.strictEqual(next.elapsedSeconds, 0);
+        assert.ok(Math.abs(next.canaryRate - (2100 / 60) * 0.25) < 1e-9);
+        // Not promoted: the next stage starts afresh.
+        assert.ok(nextStageTests(j).every((t) => t.llr === 0 && !t.carried));
+        const promoted = judge(counts(20000, 50), counts(40000, 200), { ...stage, seconds: 600 });
+        assert.strictEqual(promoted.decision, "PROMOTE");
+        assert.ok(nextStageTests(promoted).every((t) => t.carried && t.llr <= LOWER && t.stageLlr === 0));
+        assert.strictEqual(judgedForecast(promoted, { windowSeconds: 600, weight: 25, next: true, policy })?.seconds, DEFAULT_POLICY.minStageSeconds, "carried past the boundary: the least time");
+        // Nothing to forecast from: no tests yet.
+        assert.strictEqual(judgedForecast(judge(counts(0, 0), counts(2000, 10), stage), { windowSeconds: 60, weight: 5, policy }), undefined);
+    });
+});
+
+describe("the judge's exported evidence", () => {
+    it("which runs are dropped: asked too long ago, or the least recent beyond the cap", () => {
+        const asked = new Map([["a", 1000], ["b", 5000], ["c", 9000], ["d", 9500]]);
+        const cases: [number, number, number, string[]][] = [
+            [10_000, 60_000, 10, []],
+            [10_000, 6_000, 10, ["a"]],
+            [10_000, 60_000, 2, ["b", "a"]],
+            [10_000, 4_000, 3, ["b", "a"]],
+        ];
+        for (const [now, ttl, max, want] of cases) assert.deepStrictEqual(runsToDrop(asked, now, ttl, max), want, `now ${now}, ttl ${ttl}, max ${max}`);
+    });
+
+    it("a run's series are the judgement's values, replaced by the next answer and dropped an hour after its last ask", async () => {
+        const m = new JudgeMetrics();
+        const scope = { namespace: "shop", app: "checkout" };
+        const j = judge(counts(100, 0), counts(2000, 10), { weight: 5, stages: [5, 25, 50, 100], seconds: 60 });
+        const t0 = new Date("2026-01-01T00:00:00Z");
+        m.record("checkout-1-w5", scope, 5, j, undefined, t0);
+        const text = await m.registry.metrics();
+        const value = (name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, "m").exec(text)?.[1]);
+        const run = 'run="checkout-1-w5",app="checkout",namespace="shop",weight="5"';
+        for (const t of testValues(j)) {
+            assert.strictEqual(value("canary_judge_llr", `${run},test="${t.test}"`), t.llr, t.test);
+            assert.strictEqual(value("canary_judge_promote_bound", `${run},test="${t.test}"`), t.promoteBound);
+            assert.strictEqual(value("canary_judge_rollback_bound", `${run},test="${t.test}"`), t.rollbackBound);
+            assert.strictEqual(value("canary_judge_canary_requests", `${run},test="${t.test}"`), t.canaryRequests);
+        }
+        assert.strictEqual(value("canary_judge_decision", `${run},decision="HOLD"`), 1);
+        assert.strictEqual(value("canary_judge_decision", `${run},decision="PROMOTE"`), 0);
+        assert.strictEqual(value("canary_judge_last_ask_timestamp_seconds", run), t0.getTime() / 1000);
+        // The next answer replaces the run's series; a test it no longer has goes.
+        m.record("checkout-1-w5", scope, 5, { ...j, decision: "ROLLBACK", evidence: { errors: j.evidence.errors } }, undefined, new Date(t0.getTime() + 1000));
+        const after = await m.registry.metrics();
+        assert.match(after, /canary_judge_decision\{[^}]*decision="ROLLBACK"\} 1/);
+        assert.doesNotMatch(after, /test="latency"/);
+        m.prune(new Date(t0.getTime() + 1000 + 3600_000));
+        assert.match(await m.registry.metrics(), /checkout-1-w5/, "kept for an hour");
+        m.prune(new Date(t0.getTime() + 1001 + 3600_000));
+        assert.doesNotMatch(await m.registry.metrics(), /checkout-1-w5/, "an hour after its last ask");
+    });
+});
