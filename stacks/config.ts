@@ -79,23 +79,64 @@ function environmentOf(stack: string, raw: Record<string, unknown>): unknown {
     return raw.environment ?? ((ENVIRONMENTS as readonly string[]).includes(stack) ? stack : undefined);
 }
 
+/** Whether two keys overlap: one is the other or below it. */
+const overlaps = (a: readonly (string | number)[], b: readonly (string | number)[]) => a.slice(0, Math.min(a.length, b.length)).every((p, i) => p === b[i]);
+
 /**
- * Validates raw config (key without the project prefix → decoded value) against the schema,
- * after filling in the environment's defaults. Pure: tests call it directly.
+ * `values` with every refused key back at a default: the first of `defaults` that has one, else the
+ * schema's. The cross-key rules need a whole config, and this one lets them judge every key that was
+ * not refused; a stand-in from another environment (prod has no default app host) is never reported,
+ * as its key already is.
+ */
+function withRefusedAtDefaults(values: unknown, defaults: readonly unknown[], issues: readonly ConfigIssue[]): unknown {
+    const out = structuredClone(values);
+    for (const { path } of issues) {
+        // An element of a list cannot fall back alone: the whole list does.
+        const element = path.findIndex((p) => typeof p === "number");
+        const at = element === -1 ? path : path.slice(0, element);
+        const parent = valueAt(out, at.slice(0, -1));
+        if (at.length === 0 || !isObject(parent)) continue;
+        const key = String(at[at.length - 1]);
+        const fallback = defaults.map((d) => valueAt(d, at)).find((v) => v !== undefined);
+        if (fallback === undefined) delete parent[key];
+        else parent[key] = structuredClone(fallback);
+    }
+    return out;
+}
+
+/**
+ * Validates `raw` in `environment`, after filling in the environment's defaults: each key's own
+ * issues and, in the same run, the cross-key rules over every key that was not refused.
+ */
+function check(environment: Environment, raw: Record<string, unknown>): { values: unknown; config?: StackConfig; issues: ConfigIssue[] } {
+    const defaults = ENVIRONMENT_DEFAULTS[environment];
+    const values = deepMerge(defaults, { ...raw, environment });
+    const first = parseStackConfig(values);
+    if (first.ok) return { values, config: first.config, issues: [] };
+    const standIns = [defaults, ...ENVIRONMENTS.filter((e) => e !== environment).map((e) => ENVIRONMENT_DEFAULTS[e])];
+    const second = parseStackConfig(withRefusedAtDefaults(values, standIns, first.issues));
+    const more = second.ok ? [] : second.issues.filter((i) => !first.issues.some((f) => overlaps(f.path, i.path)));
+    return { values, issues: [...first.issues, ...more] };
+}
+
+/**
+ * Validates raw config (key without the project prefix → decoded value) against the schema; every
+ * bad key in one message. Pure: tests call it directly.
  */
 export function buildStackConfig(project: string, stack: string, raw: Record<string, unknown>): StackConfig {
     const environment = environmentOf(stack, raw);
-    if (!(ENVIRONMENTS as readonly unknown[]).includes(environment)) {
-        // Without an environment there are no defaults to check the rest against.
-        const message = `must be one of ${ENVIRONMENTS.join(", ")} (stack "${stack}" is not an environment name, so set it)`;
-        throw new ConfigError(formatIssues(project, { environment }, [{ path: ["environment"], message }]));
+    if ((ENVIRONMENTS as readonly unknown[]).includes(environment)) {
+        const checked = check(environment as Environment, raw);
+        if (checked.config) return checked.config;
+        throw new ConfigError(formatIssues(project, checked.values, checked.issues));
     }
-    const merged = deepMerge(ENVIRONMENT_DEFAULTS[environment as Environment], { ...raw, environment });
-    const result = parseStackConfig(merged);
-    if (!result.ok) {
-        throw new ConfigError(formatIssues(project, merged, result.issues));
-    }
-    return result.config;
+    // Without an environment there are no defaults to judge the rest against: what every environment
+    // refuses is wrong whichever the stack names, so that is reported with it.
+    const message = `must be one of ${ENVIRONMENTS.join(", ")} (stack "${stack}" is not an environment name, so set it)`;
+    const [first, ...others] = ENVIRONMENTS.map((e) => check(e, raw).issues);
+    const same = (a: ConfigIssue, b: ConfigIssue) => a.message === b.message && a.path.join("\0") === b.path.join("\0");
+    const everywhere = first.filter((i) => others.every((o) => o.some((j) => same(i, j))));
+    throw new ConfigError(formatIssues(project, { ...raw, environment }, [{ path: ["environment"], message }, ...everywhere]));
 }
 
 /** Reads every `<project>:*` key of the running stack and validates it. */

@@ -19,10 +19,16 @@ const CIDR = /^([0-9]{1,3}\.){3}[0-9]{1,3}\/([0-9]|[12][0-9]|3[0-2])$/;
  */
 export const TLS12_POLICY_PREFIXES = ["ELBSecurityPolicy-TLS13-", "ELBSecurityPolicy-TLS-1-2-", "ELBSecurityPolicy-FS-1-2-"];
 
-const dnsLabel = z.string().regex(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', starting with a letter");
-const quantity = z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 100m, 1 or 128Mi");
-const httpPath = z.string().regex(/^\/\S*$/, "must be an HTTP path starting with '/'");
-const image = z.string().regex(/^[^\s]+$/, "must be an image reference such as ghcr.io/org/app:1.2.3").min(1);
+/**
+ * A string that must match `pattern`: `message` also for a value that is not a string at all (the
+ * number 15 where `15s` belongs), so the user reads what is allowed, not only the type that was wrong.
+ */
+const text = (pattern: RegExp, message: string) => z.string({ error: message }).regex(pattern, message);
+
+const dnsLabel = text(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', starting with a letter");
+const quantity = text(QUANTITY, "must be a Kubernetes quantity such as 100m, 1 or 128Mi");
+const httpPath = text(/^\/\S*$/, "must be an HTTP path starting with '/'");
+const image = text(/^[^\s]+$/, "must be an image reference such as ghcr.io/org/app:1.2.3").min(1);
 
 const resourcesWithCpuLimit = <C extends z.ZodType>(cpuLimit: C) =>
     z.strictObject({
@@ -36,7 +42,7 @@ const track = z.strictObject({
     /** Container image; pinned (tag other than latest, or digest) in environments with `pinnedImages`. */
     image,
     /** Version label and OTEL attribute; default: the image tag. */
-    version: z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a label value such as 1.2.3").optional(),
+    version: text(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a label value such as 1.2.3").optional(),
     replicas: z.number().int("must be a whole number").min(0, "must be 0 or more"),
     resources,
 });
@@ -46,23 +52,23 @@ const app = z.strictObject({
     namespace: dnsLabel,
     port: z.number().int().min(1, "must be a port, 1 to 65535").max(65535, "must be a port, 1 to 65535"),
     healthPaths: z.strictObject({ readiness: httpPath, liveness: httpPath }),
-    host: z.string().regex(HOSTNAME, "must be a DNS host name such as app.example.com"),
+    host: text(HOSTNAME, "must be a DNS host name such as app.example.com"),
     stable: track,
     /** The canary; without an image it is the stable version and runs no pods. */
     canary: track.partial({ image: true }),
 });
 
 const alb = z.strictObject({
-    vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, "must be a VPC id such as vpc-0abc123").optional(),
-    subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, "must be a subnet id such as subnet-0abc123")).min(2, "must list at least two subnets in different availability zones (an ALB needs two)").optional(),
-    certificateArn: z.string().regex(/^arn:aws[-a-z]*:acm:[-a-z0-9]+:[0-9]{12}:certificate\/[-0-9a-f]+$/, "must be an ACM certificate ARN").optional(),
+    vpcId: text(/^vpc-[0-9a-f]+$/, "must be a VPC id such as vpc-0abc123").optional(),
+    subnetIds: z.array(text(/^subnet-[0-9a-f]+$/, "must be a subnet id such as subnet-0abc123")).min(2, "must list at least two subnets in different availability zones (an ALB needs two)").optional(),
+    certificateArn: text(/^arn:aws[-a-z]*:acm:[-a-z0-9]+:[0-9]{12}:certificate\/[-0-9a-f]+$/, "must be an ACM certificate ARN").optional(),
     /** A Route 53 hosted zone: without certificateArn, an ACM certificate is created and DNS-validated in it. */
-    hostedZoneId: z.string().regex(/^Z[A-Z0-9]+$/, "must be a Route 53 hosted zone id such as Z0123456789ABC").optional(),
+    hostedZoneId: text(/^Z[A-Z0-9]+$/, "must be a Route 53 hosted zone id such as Z0123456789ABC").optional(),
     sslPolicy: z
         .string()
         .refine((p) => TLS12_POLICY_PREFIXES.some((prefix) => p.startsWith(prefix)), `must be a TLS 1.2+ policy starting with ${TLS12_POLICY_PREFIXES.join(", ")}`)
         .default("ELBSecurityPolicy-TLS13-1-2-2021-06"),
-    allowedCidrs: z.array(z.string().regex(CIDR, "must be an IPv4 CIDR such as 10.0.0.0/8")).min(1).default(["0.0.0.0/0"]),
+    allowedCidrs: z.array(text(CIDR, "must be an IPv4 CIDR such as 10.0.0.0/8")).min(1).default(["0.0.0.0/0"]),
     internal: z.boolean().default(false),
     stickiness: z
         .strictObject({
@@ -75,7 +81,7 @@ const alb = z.strictObject({
             install: z.boolean().default(false),
             clusterName: z.string().min(1).optional(),
             /** IAM role for the controller's service account (IRSA). */
-            serviceAccountRoleArn: z.string().regex(/^arn:aws[-a-z]*:iam::[0-9]{12}:role\/.+$/, "must be an IAM role ARN").optional(),
+            serviceAccountRoleArn: text(/^arn:aws[-a-z]*:iam::[0-9]{12}:role\/.+$/, "must be an IAM role ARN").optional(),
         })
         .default({ install: false }),
 });
@@ -122,7 +128,7 @@ const PROMETHEUS_DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;
  * has no d, w or y, and a run with one ends Error.
  */
 const GO_DURATION = /^[0-9]+(ms|s|m|h)$/;
-const metricName = z.string().regex(METRIC_NAME, "must be a Prometheus metric name");
+const metricName = text(METRIC_NAME, "must be a Prometheus metric name");
 const ratio = (dflt: number) => z.number().gt(0, "must be a ratio above 0 and at most 1").max(1, "must be a ratio above 0 and at most 1").default(dflt);
 const positive = (dflt: number) => z.number().gt(0, "must be above 0").default(dflt);
 const factor = (dflt: number) => z.number().min(1, "must be a factor of at least 1").default(dflt);
@@ -133,7 +139,7 @@ const metrics = z.strictObject({
     duration: metricName.default(DEFAULT_METRICS.duration),
     /** `path` label values that are probes or scrapes, not user requests. */
     excludedPaths: z
-        .array(z.string().regex(/^[^"\\\s]+$/, "must be a path label value: no quotes, backslashes or spaces"))
+        .array(text(/^[^"\\\s]+$/, "must be a path label value: no quotes, backslashes or spaces"))
         .default([...DEFAULT_METRICS.excludedPaths]),
 });
 
@@ -169,8 +175,8 @@ const alerts = z.strictObject({
 });
 
 const labelMap = z.record(
-    z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a label key such as release"),
-    z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, "must be a label value"),
+    text(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a label key such as release"),
+    text(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, "must be a label value"),
 );
 
 const monitoring = z.strictObject({
@@ -185,10 +191,10 @@ const monitoring = z.strictObject({
     /** Labels the existing Prometheus's serviceMonitorSelector needs on our ServiceMonitor. */
     serviceMonitorLabels: labelMap.default({}),
     /** Prometheus retention, e.g. 30d: at least the SLO period, which the error-budget panel and rules read. */
-    retention: z.string().regex(PROMETHEUS_DURATION, "must be a Prometheus duration such as 30d"),
+    retention: text(PROMETHEUS_DURATION, "must be a Prometheus duration such as 30d"),
     /** Prometheus's PersistentVolumeClaim: history survives a pod restart. */
     storage: z.strictObject({
-        size: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 50Gi"),
+        size: text(QUANTITY, "must be a Kubernetes quantity such as 50Gi"),
         /** The StorageClass; the cluster's default when unset. */
         storageClass: dnsLabel.optional(),
     }),
@@ -198,7 +204,7 @@ const monitoring = z.strictObject({
 
 const alertmanager = z.strictObject({
     /** Slack channel for critical and warning alerts (with canary:slackWebhookUrl). */
-    slackChannel: z.string().regex(/^[#@]?[a-z0-9][-_a-z0-9]*$/, "must be a Slack channel such as #alerts").default("#alerts"),
+    slackChannel: text(/^[#@]?[a-z0-9][-_a-z0-9]*$/, "must be a Slack channel such as #alerts").default("#alerts"),
 });
 
 export const LOG_OUTPUTS = ["loki", "elasticsearch", "stdout"] as const;
@@ -217,27 +223,27 @@ const logging = z.strictObject({
         })
         .optional(),
     /** Size of Loki's filesystem volume (single binary; object storage is not set up here). */
-    lokiStorageSize: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi"),
+    lokiStorageSize: text(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi"),
     /** Loki's volume's StorageClass; the cluster's default when unset. */
     lokiStorageClass: dnsLabel.optional(),
     /** How long Loki keeps logs; the compactor deletes older ones so the volume does not fill up. */
-    lokiRetention: z.string().regex(/^[0-9]+(h|d|w)$/, "must be a duration such as 168h or 14d").default("14d"),
+    lokiRetention: text(/^[0-9]+(h|d|w)$/, "must be a duration such as 168h or 14d").default("14d"),
 });
 
 /** Traces: Grafana Tempo (single binary) receiving the app's OTLP traces, a Grafana datasource for it. */
 const tracing = z.strictObject({
     enabled: z.boolean().default(false),
     /** How long Tempo keeps traces (its block retention). */
-    retention: z.string().regex(/^[0-9]+(m|h)$/, "must be a duration in minutes or hours such as 72h").default("72h"),
+    retention: text(/^[0-9]+(m|h)$/, "must be a duration in minutes or hours such as 72h").default("72h"),
     /** Tempo's PersistentVolumeClaim. */
-    storageSize: z.string().regex(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi"),
+    storageSize: text(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi"),
     /** Its StorageClass; the cluster's default when unset. */
     storageClass: dnsLabel.optional(),
 });
 
 const istio = z.strictObject({
     /** The Istio Gateway the VirtualService binds to, `<namespace>/<name>`. */
-    gateway: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "must be <namespace>/<name> of an Istio Gateway").default("istio-system/ingressgateway"),
+    gateway: text(/^[a-z0-9-]+\/[a-z0-9-]+$/, "must be <namespace>/<name> of an Istio Gateway").default("istio-system/ingressgateway"),
 });
 
 /** The judge node image: Node.js 22 (the version the project runs on), by exact version tag. */
@@ -270,9 +276,7 @@ const analysis = z.strictObject({
      * The `--instance-id` of the controller that should run the stage's AnalysisRun: set as the run's
      * `argo-rollouts.argoproj.io/controller-instance-id` label, which such a controller filters on. Unset: no label.
      */
-    controllerInstanceId: z
-        .string()
-        .regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a Kubernetes label value (letters, digits, '-', '_', '.', at most 63) such as team-a")
+    controllerInstanceId: text(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a Kubernetes label value (letters, digits, '-', '_', '.', at most 63) such as team-a")
         .optional(),
     /** `pulumi up` of a stage waits for its AnalysisRun to end. */
     wait: z.boolean().default(true),
@@ -281,12 +285,10 @@ const analysis = z.strictObject({
      * new counts, a look less often (1m) made the benchmark's healthy rollout about a minute longer,
      * as each stage's decision waits for the next look.
      */
-    interval: z
-        .string()
-        .regex(GO_DURATION, "must be a Go duration as Argo Rollouts parses it (time.ParseDuration): a whole number with ms, s, m or h, such as 15s; not d, w or y")
+    interval: text(GO_DURATION, "must be a Go duration as Argo Rollouts parses it (time.ParseDuration): a whole number with ms, s, m or h, such as 15s; not d, w or y")
         .default(`${SCRAPE_INTERVAL_SECONDS}s`),
     /** The longest a stage is judged: HOLD until then ends the run Inconclusive. */
-    deadline: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 30m").default("30m"),
+    deadline: text(PROMETHEUS_DURATION, "must be a duration such as 30m").default("30m"),
     /** Business metrics judged with the errors and latency: a PROMOTE waits for them, a regression rolls back. */
     ratios: z
         .array(ratioMetric)
@@ -313,10 +315,10 @@ const loadTest = z.strictObject({
     /** Requests per second. */
     rate: z.number().gt(0, "must be above 0 requests per second").max(10_000, "must be at most 10000 requests per second").default(10),
     /** How long each stage's Job sends; default: the analysis deadline. */
-    duration: z.string().regex(PROMETHEUS_DURATION, "must be a duration such as 30m").optional(),
+    duration: text(PROMETHEUS_DURATION, "must be a duration such as 30m").optional(),
     path: httpPath.default("/"),
     /** More request headers (e.g. x-canary: always to load the canary only). */
-    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header name"), z.string()).default({}),
+    headers: z.record(text(/^[A-Za-z0-9-]+$/, "must be an HTTP header name"), z.string()).default({}),
     /**
      * The router's entry as the cluster reaches it; derived for an installed Envoy Gateway or
      * ingress-nginx, required otherwise.
@@ -340,7 +342,7 @@ const promotion = z.strictObject({
     /** Require the canary version to be the promoted version of `stack`. */
     required: z.boolean().default(false),
     /** The stack whose `promotedVersion` output gates this one; default `<org>/canary/dev`. */
-    stack: z.string().regex(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be a fully qualified stack name, <org>/<project>/<stack>").optional(),
+    stack: text(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be a fully qualified stack name, <org>/<project>/<stack>").optional(),
     /** Run an unpromoted canary anyway: logged as a warning and exported as `promotionCheck`. */
     allowUnverified: z.boolean().default(false),
     /**
@@ -383,7 +385,7 @@ export const stackConfigSchema = z.strictObject({
     loadTest: loadTest.prefault({}),
     promotion: promotion.prefault({}),
     slackWebhookUrl: z.url({ protocol: /^https$/, error: "must be an https:// Slack incoming-webhook URL" }).optional(),
-    pagerdutyRoutingKey: z.string().regex(/^[A-Za-z0-9]{32}$/, "must be a 32-character PagerDuty Events API v2 integration key").optional(),
+    pagerdutyRoutingKey: text(/^[A-Za-z0-9]{32}$/, "must be a 32-character PagerDuty Events API v2 integration key").optional(),
     grafanaAdminPassword: z.string().min(16, "must be at least 16 characters").optional(),
 });
 
@@ -541,13 +543,51 @@ function toConfigIssues(i: z.core.$ZodIssue): ConfigIssue[] {
     }
     // A record key that fails its schema: zod reports "Invalid key in record"; its own message says why.
     if (i.code === "invalid_key" && i.issues.length > 0) return [{ path, message: i.issues[0].message }];
-    return [{ path, message: i.message.replace(/^Invalid input: expected (\w+), received undefined$/, "is required (a $1)") }];
+    return [{ path, message: i.message }];
+}
+
+const TYPE_WORDS: Readonly<Record<string, string>> = {
+    string: "a string",
+    number: "a number",
+    int: "a whole number",
+    boolean: "true or false",
+    array: "a list",
+    object: "an object (keys below it)",
+    record: "an object (keys below it)",
+};
+const FORMAT_WORDS: Readonly<Record<string, string>> = { url: "a URL such as https://example.com", email: "an e-mail address" };
+
+const bound = (what: "at least" | "at most" | "above" | "below", origin: string, n: unknown) =>
+    origin === "array" ? `must list ${what} ${n}` : origin === "string" ? `must be ${what} ${n} character${n === 1 ? "" : "s"}` : `must be ${what} ${n}`;
+
+/**
+ * The words for a refusal whose schema gives none of its own (a schema's message always wins): zod's
+ * defaults ("Invalid input: expected string, received number") are a validator's words, not a
+ * config's, and the README promises `key = value: what is allowed`.
+ */
+function configMessage(i: z.core.$ZodRawIssue): string | undefined {
+    switch (i.code) {
+        case "invalid_type": {
+            const what = TYPE_WORDS[i.expected] ?? i.expected;
+            return i.input === undefined ? `is required (${what})` : `must be ${what}`;
+        }
+        case "too_small":
+            return bound(i.inclusive ? "at least" : "above", i.origin, i.minimum);
+        case "too_big":
+            return bound(i.inclusive ? "at most" : "below", i.origin, i.maximum);
+        case "invalid_format":
+            return `must be ${FORMAT_WORDS[i.format] ?? `in the ${i.format} format`}`;
+        case "invalid_value":
+            return `must be one of ${i.values.map((v) => JSON.stringify(v)).join(", ")}`;
+        default:
+            return undefined;
+    }
 }
 
 export type ParseResult = { ok: true; config: StackConfig } | { ok: false; issues: ConfigIssue[] };
 
 export function parseStackConfig(raw: unknown): ParseResult {
-    const parsed = stackConfigSchema.safeParse(raw);
+    const parsed = stackConfigSchema.safeParse(raw, { error: configMessage });
     if (!parsed.success) {
         return { ok: false, issues: parsed.error.issues.flatMap(toConfigIssues) };
     }

@@ -3,6 +3,7 @@
  * the value and what is allowed. Each case runs the real program under mocks.
  */
 import * as assert from "assert";
+import { buildStackConfig } from "../stacks/config";
 import { runProgram, RunOptions, suiteConfig } from "./harness";
 
 /** The stack file's config with one key removed (a path below `canary:`). */
@@ -155,4 +156,66 @@ describe("stage skips fail before any resource is created", () => {
         assert.ifError(error);
         assert.strictEqual(outputs.stage, 100);
     });
+});
+
+/** The message of the config's refusal; fails when it is accepted. */
+function refusal(stack: string, raw: Record<string, unknown>): string {
+    try {
+        buildStackConfig("canary", stack, raw);
+    } catch (e) {
+        return (e as Error).message;
+    }
+    return assert.fail(`stack ${stack} with ${JSON.stringify(raw)} should have been refused`);
+}
+
+/** What zod says when a schema leaves the message to it: never what a user reads. */
+const RAW_VALIDATOR_TEXT = /Invalid input|Invalid URL|Invalid option|Too small|Too big|Unrecognized key|expected \w+, received|expected \w+ to have/;
+
+describe("every config error at once, in the config's words", () => {
+    it("weight 7 with replicas -1 reports both: a cross-key rule beside a key's own", () => {
+        const m = refusal("dev", { weight: 7, app: { stable: { replicas: -1 } } });
+        assert.match(m, /canary:weight = 7: must be 0 or one of canary:stages \[5, 25, 50, 100\]/);
+        assert.match(m, /canary:app\.stable\.replicas = -1: must be 0 or more/);
+    });
+
+    it("a cross-key rule is not reported again on a key already refused", () => {
+        const m = refusal("dev", { weight: "abc", stages: [5, 50, 25, 100] });
+        assert.match(m, /canary:weight = "abc": must be a number/);
+        assert.match(m, /canary:stages = \[5,50,25,100\]: must be strictly increasing/);
+        assert.strictEqual(m.match(/canary:weight =/g)?.length, 1, m);
+    });
+
+    it("a stack that names no environment, without canary:environment, still reports every other bad key", () => {
+        const m = refusal("staging", { weight: 7, app: { stable: { replicas: -1 } }, router: "traefik" });
+        assert.match(m, /canary:environment = \(not set\): must be one of dev, prod \(stack "staging" is not an environment name, so set it\)/);
+        assert.match(m, /canary:weight = 7: must be 0 or one of canary:stages/);
+        assert.match(m, /canary:app\.stable\.replicas = -1: must be 0 or more/);
+        assert.match(m, /canary:router = "traefik": must be one of alb, gateway, nginx, istio/);
+    });
+
+    it("without an environment, only what every environment refuses: not prod's pinned images, not dev's", () => {
+        const m = refusal("staging", { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:latest" } } });
+        assert.doesNotMatch(m, /pinned/);
+        assert.match(m, /canary:environment = \(not set\)/);
+    });
+
+    const wrong: [string, Record<string, unknown>, RegExp][] = [
+        ["a duration given as a number", { analysis: { interval: 15 } }, /canary:analysis\.interval = 15: must be a Go duration .*such as 15s/],
+        ["a flag given as a word", { tls: { enabled: "yes" } }, /canary:tls\.enabled = "yes": must be true or false/],
+        ["a list given as a number", { stages: 5 }, /canary:stages = 5: must be a list/],
+        ["an empty list", { stages: [] }, /canary:stages = \[\]: must list at least 1/],
+        ["a number given as a word", { app: { port: "http" } }, /canary:app\.port = "http": must be a number/],
+        ["a fraction where a whole number belongs", { alerts: { slo: { periodDays: 1.5 } } }, /canary:alerts\.slo\.periodDays = 1\.5: must be a whole number/],
+        ["a number out of range without a message of its own", { alerts: { slo: { periodDays: 400 } } }, /canary:alerts\.slo\.periodDays = 400: must be at most 365/],
+        ["an empty string", { logging: { enabled: true, output: "elasticsearch", elasticsearch: { host: "" } } }, /canary:logging\.elasticsearch\.host = "": must be at least 1 character/],
+        ["an object given as a string", { app: "podinfo" }, /canary:app = "podinfo": must be an object/],
+        ["a URL that is not one", { tls: { acmeServer: "not a url" } }, /canary:tls\.acmeServer = "not a url": must be a URL/],
+    ];
+    for (const [what, raw, message] of wrong) {
+        it(`${what}: key = value: what is allowed, no validator text`, () => {
+            const m = refusal("dev", raw);
+            assert.match(m, message);
+            assert.doesNotMatch(m, RAW_VALIDATOR_TEXT);
+        });
+    }
 });
