@@ -25,6 +25,9 @@ KUBERNETES_VERSION=1.34.0
 KWOK_VERSION=0.7.0
 ROLLOUTS_VERSION=1.8.0
 ROLLOUTS_MODULE=github.com/argoproj/argo-rollouts
+# The v1.8.0 tag's commit, as the module proxy reports it (Origin.Hash of `go mod download -json`), for
+# the version string its Makefile links in: v1.8.0+9c5d75d.
+ROLLOUTS_COMMIT=9c5d75d84a998bc0515caa64085bf8c23f2a41b7
 
 say() { echo "controlplane: $*" >&2; }
 
@@ -82,7 +85,7 @@ step bin/kubectl "kubectl v$KUBERNETES_VERSION" build controlplane-kubernetes ku
 step bin/kwok "kwok v$KWOK_VERSION" build controlplane-kwok kwok sigs.k8s.io/kwok/cmd/kwok \
     "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$KUBERNETES_VERSION"
 step bin/rollouts-controller "rollouts-controller v$ROLLOUTS_VERSION" build controlplane-argo-rollouts rollouts-controller "$ROLLOUTS_MODULE/cmd/rollouts-controller" \
-    "-X $ROLLOUTS_MODULE/utils/version.version=$ROLLOUTS_VERSION -X $ROLLOUTS_MODULE/utils/version.gitTreeState=clean"
+    "-X $ROLLOUTS_MODULE/utils/version.version=$ROLLOUTS_VERSION -X $ROLLOUTS_MODULE/utils/version.gitCommit=$ROLLOUTS_COMMIT -X $ROLLOUTS_MODULE/utils/version.gitTreeState=clean"
 step crds/argo-rollouts "Argo Rollouts v$ROLLOUTS_VERSION CRDs (its module's manifests/crds)" copy_rollouts_crds
 say "ready in $((SECONDS - total)) s: $cache"
 echo "$bin"

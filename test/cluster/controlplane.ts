@@ -79,8 +79,10 @@ export function controlPlaneBin(): string {
 }
 
 /** The guard: runs "$@" with stdin from /dev/null and kills it (TERM, then KILL) once our stdin pipe closes. */
-const GUARD = `"$@" </dev/null & c=$!
-{ read -r _ || true; kill -TERM "$c" 2>/dev/null; sleep 5; kill -KILL "$c" 2>/dev/null; } &
+// (A background job's stdin is /dev/null in a non-interactive shell, hence the pipe kept on fd 3.)
+const GUARD = `exec 3<&0
+"$@" </dev/null 3<&- & c=$!
+{ read -r _ <&3 || true; kill -TERM "$c" 2>/dev/null; sleep 5; kill -KILL "$c" 2>/dev/null; } &
 w=$!
 wait "$c"; s=$?
 kill "$w" 2>/dev/null
@@ -184,11 +186,18 @@ function kubeconfigFor(server: string, caFile: string, user: string, token: stri
 }
 
 const live = new Set<Proc>();
+const stateDirs = new Set<string>();
 let handlersInstalled = false;
 
 /** Synchronous last resort (process exit, Ctrl-C): KILL every process group still running. */
 function killAllNow(): void {
     for (const p of live) killGroup(p.child.pid, "SIGKILL");
+}
+
+/** On a signal: KILL everything, then remove the state dirs (mocha's root afterAll does not run then). */
+function killAllAndRemove(): void {
+    killAllNow();
+    for (const dir of stateDirs) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
 function installHandlers(): void {
@@ -197,7 +206,7 @@ function installHandlers(): void {
     process.on("exit", killAllNow);
     for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
         process.once(signal, () => {
-            killAllNow();
+            killAllAndRemove();
             process.exit(code);
         });
     }
@@ -208,6 +217,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     const bin = options.bin ?? controlPlaneBin();
     const readyMs = options.readyTimeoutMs ?? 120_000;
     const dir = tempDir("cluster");
+    stateDirs.add(dir);
     installHandlers();
     const procs: Proc[] = [];
     let stopping: Promise<void> | undefined;
@@ -227,8 +237,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         let done!: () => void;
         const p: Proc = { name, child, logFile, exited: new Promise<void>((r) => (done = r)) };
         child.on("exit", (code, signal) => {
+            // Stays in `live` until stop() saw its whole process group gone: the guard may exit before its child.
             p.exit = { code, signal };
-            live.delete(p);
             done();
         });
         child.on("error", () => done());
@@ -239,10 +249,15 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
 
     const stop = (): Promise<void> => {
         stopping ??= (async () => {
-            for (const p of procs) if (!p.exit) killGroup(p.child.pid, "SIGTERM");
-            const deadline = Date.now() + 10_000;
-            while (Date.now() < deadline && procs.some((p) => !p.exit || groupAlive(p.child.pid!))) await sleep(100);
-            for (const p of procs) killGroup(p.child.pid, "SIGKILL");
+            // The API server's clients first, then the API server, then etcd: each TERM, KILL after 5 s.
+            const order = (p: Proc) => (p.name === "etcd" ? 2 : p.name === "kube-apiserver" ? 1 : 0);
+            for (const rank of [0, 1, 2]) {
+                const group = procs.filter((p) => order(p) === rank);
+                for (const p of group) if (!p.exit) killGroup(p.child.pid, "SIGTERM");
+                const deadline = Date.now() + 5_000;
+                while (Date.now() < deadline && group.some((p) => !p.exit || groupAlive(p.child.pid!))) await sleep(50);
+                for (const p of group) killGroup(p.child.pid, "SIGKILL");
+            }
             await Promise.race([Promise.all(procs.map((p) => p.exited)), sleep(5000)]);
             for (const p of procs) {
                 p.child.stdin?.destroy();
@@ -367,6 +382,8 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
             // Privileged pods are allowed by the server, so that a refusal can only come from Pod Security admission.
             "--allow-privileged=true",
             "--service-cluster-ip-range=10.96.0.0/16",
+            // The `kubernetes` Service's endpoints would be 127.0.0.1, which Endpoints validation refuses; nothing in cluster needs them.
+            "--endpoint-reconciler-type=none",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             `--service-account-key-file=${path.join(pki, "sa.pub")}`,
             `--service-account-signing-key-file=${path.join(pki, "sa.key")}`,
