@@ -38,16 +38,8 @@ bin=$cache/bin
 mkdir -p "$bin"
 export CGO_ENABLED=0
 
-# Runs one build step unless its output exists; the output appears only when the step finished.
-step() {
-    local out=$1 what=$2
-    shift 2
-    if [ -e "$cache/$out" ]; then return 0; fi
-    local start=$SECONDS
-    say "$(date +%T) building $what ..."
-    "$@"
-    say "$(date +%T) built $what in $((SECONDS - start)) s"
-}
+# shellcheck source=scripts/steps.sh
+. scripts/steps.sh
 
 # go build in a wrapper module: build <wrapper> <binary> <package> [ldflags...]
 build() {

@@ -56,16 +56,8 @@ bin=$cache/bin
 provider=$cache/provider
 mkdir -p "$bin" "$provider"
 
-# Runs one build step unless its output exists; the output appears only when the step finished.
-step() {
-    local out=$1 what=$2
-    shift 2
-    if [ -e "$cache/$out" ]; then return 0; fi
-    local start=$SECONDS
-    say "building $what ..."
-    "$@"
-    say "built $what in $((SECONDS - start)) s"
-}
+# shellcheck source=scripts/steps.sh
+. scripts/steps.sh
 
 build_cli() {
     (cd tools/pulumi-cli && go build -mod=readonly -o "$bin/.pulumi.tmp" \
