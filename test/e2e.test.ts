@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { judgeBundle, judgeServiceMonitorSpec } from "../components/judge";
+import { judgeBundle, judgeServiceMonitorSpec } from "../components/delivery/judge";
 import { JUDGE_SERIES, judgeRunSeries } from "../domain/promql";
 import { CliIo, defaultIo, main } from "../rollout/cli";
 import { CHECKOUT_RATIO } from "../app/server";

@@ -12,7 +12,7 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import * as YAML from "yaml";
-import { serviceMonitorSpec } from "../components/workload";
+import { serviceMonitorSpec } from "../components/delivery/workload";
 import { durationSeconds } from "../domain/promql";
 import { loadStack } from "../rollout/stackFile";
 import { ROOT } from "./harness";
