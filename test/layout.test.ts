@@ -49,6 +49,27 @@ const CONCERNS: Record<string, readonly string[]> = {
     delivery: ["platform", "routing"],
 };
 
+/** One cycle in a directed graph, as the path that closes it (`[a, b, a]`), or undefined. */
+function findCycle(graph: Readonly<Record<string, readonly string[]>>): string[] | undefined {
+    const done = new Set<string>();
+    const visit = (node: string, stack: string[]): string[] | undefined => {
+        const at = stack.indexOf(node);
+        if (at >= 0) return [...stack.slice(at), node];
+        if (done.has(node)) return undefined;
+        for (const next of graph[node] ?? []) {
+            const cycle = visit(next, [...stack, node]);
+            if (cycle) return cycle;
+        }
+        done.add(node);
+        return undefined;
+    };
+    for (const node of Object.keys(graph)) {
+        const cycle = visit(node, []);
+        if (cycle) return cycle;
+    }
+    return undefined;
+}
+
 describe("layout: imports only go down", () => {
     for (const [folder, allowed] of Object.entries(ALLOWED)) {
         it(`${folder}/ imports only ${allowed.join(", ")}`, () => {
@@ -102,4 +123,21 @@ describe("layout: components/ is one folder per concern", () => {
             assert.deepStrictEqual(named, files);
         });
     }
+});
+
+describe("layout: domain/ has no import cycle", () => {
+    it("findCycle finds a cycle and none where there is none", () => {
+        assert.deepStrictEqual(findCycle({ a: ["b"], b: ["c"], c: ["a"] }), ["a", "b", "c", "a"]);
+        assert.deepStrictEqual(findCycle({ a: ["a"] }), ["a", "a"]);
+        assert.strictEqual(findCycle({ a: ["b", "c"], b: ["c"], c: [] }), undefined);
+    });
+
+    it("no module of domain/ imports itself back through others", () => {
+        const files = sources("domain");
+        assert.ok(files.length > 1, "domain/ has sources");
+        const graph = Object.fromEntries(
+            files.map((f) => [path.relative(ROOT, f).replace(/\.ts$/, ""), importedModules(f).filter((m) => m.startsWith("domain/"))]),
+        );
+        assert.strictEqual(findCycle(graph), undefined, `domain/ imports in a circle: ${findCycle(graph)?.join(" → ")}`);
+    });
 });
