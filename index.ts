@@ -3,22 +3,22 @@
  * components, export what the next run and the `rollout` command read back.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AlbRouting, albPeers, vpcCidrOf } from "./components/albRouting";
-import { CanaryAlerts } from "./components/alerts";
-import { GatewayRouting, gatewayHttp01Solver, gatewayPeers, installedGateway } from "./components/gatewayRouting";
-import { IstioRouting, istioPeers } from "./components/istioRouting";
-import { ProgressiveDelivery } from "./components/progressiveDelivery";
-import { ingressHttp01Solver, Tls, tlsSecretName } from "./components/tls";
-import { CanaryDashboard } from "./components/dashboard";
-import { Logging } from "./components/logging";
-import { stageObjectName } from "./components/analysis";
-import { LoadTest, loadTarget } from "./components/loadTest";
-import { otlpEndpoint, Tracing, tracingEnv } from "./components/tracing";
-import { MonitoringStack, prometheusUrl } from "./components/monitoring";
-import { LOGGING_NAMESPACE, Namespaces } from "./components/namespaces";
-import { NginxRouting, nginxPeers } from "./components/nginxRouting";
-import { kubernetesProvider } from "./components/kubernetesProvider";
-import { CanaryWorkload } from "./components/workload";
+import { AlbRouting, albPeers, vpcCidrOf } from "./components/routing/albRouting";
+import { CanaryAlerts } from "./components/observability/alerts";
+import { GatewayRouting, gatewayHttp01Solver, gatewayPeers, installedGateway } from "./components/routing/gatewayRouting";
+import { IstioRouting, istioPeers } from "./components/routing/istioRouting";
+import { ProgressiveDelivery } from "./components/delivery/progressiveDelivery";
+import { ingressHttp01Solver, Tls, tlsSecretName } from "./components/routing/tls";
+import { CanaryDashboard } from "./components/observability/dashboard";
+import { Logging } from "./components/observability/logging";
+import { stageObjectName } from "./components/delivery/analysis";
+import { LoadTest, loadTarget } from "./components/delivery/loadTest";
+import { otlpEndpoint, Tracing, tracingEnv } from "./components/observability/tracing";
+import { MonitoringStack, prometheusUrl } from "./components/observability/monitoring";
+import { LOGGING_NAMESPACE, Namespaces } from "./components/platform/namespaces";
+import { NginxRouting, nginxPeers } from "./components/routing/nginxRouting";
+import { kubernetesProvider } from "./components/platform/kubernetesProvider";
+import { CanaryWorkload } from "./components/delivery/workload";
 import { checkTransition, splitFor, stageEntry } from "./domain/stages";
 import { checkClusterTarget, readClusterTarget, rendersOnly } from "./stacks/cluster";
 import { ConfigError, readStackConfig } from "./stacks/config";

@@ -2,7 +2,7 @@
  * The stage decision from counts: PROMOTE, HOLD or ROLLBACK. Pure; `analyze.ts` gathers the counts
  * from Prometheus, the benchmark feeds simulated ones.
  */
-import type { RatioMetric } from "./promql";
+import type { RatioMetric } from "./ratios";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, Bucket, countAbove, sprt, SprtResult, totalOf, waldAsn, wilson } from "./stats";
 
 export type Decision = "PROMOTE" | "HOLD" | "ROLLBACK";
@@ -139,9 +139,6 @@ export interface Judgement {
         readonly ratios?: readonly TestEvidence[];
     };
 }
-
-/** The judge's own tests; a ratio metric may not take one of their names (evidence is keyed by name). */
-export const BUILT_IN_TESTS: readonly string[] = ["errors", "latency", "tail"];
 
 /** Every test a judgement ran: errors, latency, tail, then the ratio metrics. */
 export function testsOf(j: Judgement): TestEvidence[] {

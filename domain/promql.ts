@@ -7,7 +7,7 @@
  * into these), never by version strings or job names.
  */
 
-import { BUILT_IN_TESTS } from "./decide";
+import { BUILT_IN_TESTS, type RatioMetric } from "./ratios";
 
 /**
  * The app's metric contract; podinfo's by default. Requests, errors and latency all come from one
@@ -26,21 +26,6 @@ export interface MetricNames {
 }
 
 export const DEFAULT_METRICS: MetricNames = { duration: "http_request_duration_seconds", excludedPaths: ["healthz", "readyz", "metrics"] };
-
-/**
- * A business metric judged like the errors (`canary:analysis.ratios`): a pair of the app's counters,
- * events and their total (checkouts failed and checkouts, conversions and visits), and which way is bad.
- */
-export interface RatioMetric {
-    /** The test's name, in reasons, evidence and the dashboard. */
-    readonly name: string;
-    /** The counter of events, e.g. `checkouts_failed_total`. */
-    readonly events: string;
-    /** The counter of what the events are a share of, e.g. `checkouts_total`. */
-    readonly total: string;
-    /** `up`: a higher share is the regression (failures); `down`: a lower one is (conversions). */
-    readonly bad: "up" | "down";
-}
 
 /** A DNS label (RFC 1123): a namespace, an app's name, a ratio metric's name. */
 export const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;

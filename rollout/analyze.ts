@@ -4,7 +4,8 @@
  */
 import { DecisionPolicy, DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, StageContext, TrackCounts } from "../domain/decide";
 import { PrometheusClient, PrometheusError, Sample } from "./prometheus";
-import { bucketCount, counterCount, counterResets, ERROR_STATUS, MetricNames, RatioMetric, requestCount, SCRAPE_INTERVAL_SECONDS, Scope } from "../domain/promql";
+import { bucketCount, counterCount, counterResets, ERROR_STATUS, MetricNames, requestCount, SCRAPE_INTERVAL_SECONDS, Scope } from "../domain/promql";
+import type { RatioMetric } from "../domain/ratios";
 import { UsageError } from "../lib/args";
 import type { Track } from "../domain/tracks";
 

@@ -1,5 +1,5 @@
 /**
- * The judge's own entry point: what the cluster runs (bundled into one file, `components/judge.ts`)
+ * The judge's own entry point: what the cluster runs (bundled into one file, `components/delivery/judge.ts`)
  * and nothing else of the `rollout` command, so the bundle carries no stack-file or Pulumi code.
  * Options as `rollout serve`'s.
  */

@@ -3,7 +3,7 @@
  * the series the judge exports (`metrics.ts`) as Prometheus scraped them, so it shows what the stage's
  * AnalysisRun is being told without asking the judge (which may be in the cluster only).
  */
-import { BUILT_IN_TESTS } from "../domain/decide";
+import { BUILT_IN_TESTS } from "../domain/ratios";
 import { JUDGE_SERIES, judgeRunSeries, latestJudgeRun, Scope } from "../domain/promql";
 import { TEST_SERIES, type TestValues } from "./metrics";
 import type { PrometheusClient, Sample } from "./prometheus";

@@ -1,5 +1,5 @@
 /**
- * The load test's own entry point: what a stage's load-test Job runs (bundled, `components/loadTest.ts`).
+ * The load test's own entry point: what a stage's load-test Job runs (bundled, `components/delivery/loadTest.ts`).
  * Prints its counts every 30 s and at the end as JSON lines; exits 0 when the duration is over, 2 on
  * bad options.
  */

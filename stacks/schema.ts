@@ -3,7 +3,7 @@
  * program builds from, or issues that name the key, the value and what is allowed.
  */
 import { z } from "zod";
-import { BUILT_IN_TESTS } from "../domain/decide";
+import { BUILT_IN_TESTS } from "../domain/ratios";
 import { DEFAULT_METRICS, DNS_LABEL, durationSeconds, METRIC_NAME, SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { ENVIRONMENTS } from "./environments";

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { alertmanagerConfig, ReceiverSettings } from "../components/alertmanager";
+import { alertmanagerConfig, ReceiverSettings } from "../components/observability/alertmanager";
 import { byName, runProgram } from "./harness";
 import { runTool, tempDir } from "../demo/host";
 

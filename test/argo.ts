@@ -6,7 +6,7 @@
  * `result.decision`). Read from upstream, cited per function; the cluster lane runs the real one.
  */
 import * as assert from "assert";
-import type { RunStatus } from "../components/analysis";
+import type { RunStatus } from "../components/delivery/analysis";
 
 /** An HTTP answer to the metric's GET; null is a request that failed (refused, timed out). */
 export type WebAnswer = { readonly status: number; readonly body: string } | null;

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import type { AddressInfo } from "net";
 import * as path from "path";
 import { createApp, DEFAULT_FAULTS } from "../app/server";
-import { loadBundle } from "../components/loadTest";
+import { loadBundle } from "../components/delivery/loadTest";
 import { requestOptions, loadSettings } from "../rollout/load";
 import { DEFAULT_JUDGE_IMAGE } from "../stacks/schema";
 import { byName, ofType, runProgram } from "./harness";

@@ -1,7 +1,7 @@
 /** What the monitoring, logging, ServiceMonitor and dashboard components send, under mocks. */
 import * as assert from "assert";
-import { fluentBitFilters, fluentBitOutput } from "../components/logging";
-import { CHARTS } from "../components/versions";
+import { fluentBitFilters, fluentBitOutput } from "../components/observability/logging";
+import { CHARTS } from "../components/platform/versions";
 import { byName, ofType, Registered, runProgram, STACKS } from "./harness";
 
 describe("observability components", () => {

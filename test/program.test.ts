@@ -4,8 +4,8 @@
  */
 import * as assert from "assert";
 import { isDeepStrictEqual } from "util";
-import { HEADER_RULE_PRIORITY, WEIGHTED_RULE_PRIORITY } from "../components/albRouting";
-import { CHARTS } from "../components/versions";
+import { HEADER_RULE_PRIORITY, WEIGHTED_RULE_PRIORITY } from "../components/routing/albRouting";
+import { CHARTS } from "../components/platform/versions";
 import { byName, changedBetween, FAKE_VPC_CIDR, ofType, Registered, runProgram, STACKS, StackName } from "./harness";
 
 const RULE = "aws:lb/listenerRule:ListenerRule";

@@ -1,8 +1,8 @@
 /** Every PromQL expression the program ships (rules and dashboard) parses with Prometheus's own grammar. */
 import * as assert from "assert";
 import { parser } from "@prometheus-io/lezer-promql";
-import { dashboardPanels, stageChangeExpr } from "../components/dashboard";
-import { RuleGroup } from "../components/rules";
+import { dashboardPanels, stageChangeExpr } from "../components/observability/dashboard";
+import { RuleGroup } from "../components/observability/rules";
 import { bucketCount, counterResets, errorRate, JUDGE_SERIES, judgeRunSeries, judgeTestSeries, latencyQuantile, latestJudgeRun, requestCount, requestRate, userRequestMatchers } from "../domain/promql";
 import { evidenceQueries } from "../rollout/analyze";
 import { byName, runProgram, STACKS } from "./harness";

@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ALERT_NAMES, isAlert, RuleGroup } from "../components/rules";
+import { ALERT_NAMES, isAlert, RuleGroup } from "../components/observability/rules";
 import { byName, ROOT, runProgram } from "./harness";
 import { runTool, tempDir } from "../demo/host";
 

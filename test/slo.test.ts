@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { BURN_WINDOWS, burnFactor, errorBudget, sloWindows } from "../components/slo";
+import { BURN_WINDOWS, burnFactor, errorBudget, sloWindows } from "../components/observability/slo";
 
 describe("SLO burn-rate windows (pure)", () => {
     it("derives the SRE Workbook factors from budget share, period and window", () => {

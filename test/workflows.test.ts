@@ -9,7 +9,7 @@ import * as http from "http";
 import type { AddressInfo } from "net";
 import * as path from "path";
 import * as YAML from "yaml";
-import { runVerdict } from "../components/analysis";
+import { runVerdict } from "../components/delivery/analysis";
 import { ROOT, STACKS } from "./harness";
 import { tempDir } from "../demo/host";
 
@@ -194,7 +194,7 @@ describe("changed-stacks.sh: which stacks a push to main updates", () => {
         [["Pulumi.prod.yaml"], ["prod"]],
         [["Pulumi.dev.yaml", "README.md"], ["dev"]],
         [["Pulumi.prod.yaml", "Pulumi.dev.yaml"], ["dev", "prod"]],
-        [["components/albRouting.ts"], ["dev", "prod"]],
+        [["components/routing/albRouting.ts"], ["dev", "prod"]],
         [["package-lock.json"], ["dev", "prod"]],
         [["policy/policies.ts"], ["dev", "prod"]],
         [["Pulumi.yaml"], ["dev", "prod"]],

@@ -20,7 +20,7 @@ trap 'rm -f "$log"' EXIT
 if "$pulumi" up --yes --stack "$STACK_NAME" --policy-pack policy/analyzer --diff --message "${MESSAGE:-$stack}" 2>&1 | tee "$log"; then
     exit 0
 fi
-# The program's own words for a failed run (components/analysis.ts, runVerdict), up to its advice.
+# The program's own words for a failed run (components/delivery/analysis.ts, runVerdict), up to its advice.
 reasons="$(grep -o "the stage's analysis [^ ]* ended Failed.*" "$log" | head -n 1 | sed "s/ The stage's weights are applied.*//" || true)"
 if [ -z "$reasons" ]; then
     echo "stage-up: the update of $stack failed, but not on a failed analysis (an Inconclusive run holds, other errors need a person): nothing rolled back" >&2

@@ -1,5 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
-import type { ClusterTarget } from "../stacks/cluster";
+import type { ClusterTarget } from "../../stacks/cluster";
 
 /**
  * The one Kubernetes provider of the stack, built from its cluster keys; every Kubernetes resource

@@ -4,9 +4,10 @@
  * the stage's AnalysisRun.
  */
 import { createHash } from "crypto";
-import type { GateAnswer, StageEvidence } from "../domain/evidence";
-import { durationSeconds, formatRatio, MetricNames, RatioMetric, Scope } from "../domain/promql";
-import type { StackConfig } from "../stacks/schema";
+import type { GateAnswer, StageEvidence } from "../../domain/evidence";
+import { durationSeconds, formatRatio, MetricNames, Scope } from "../../domain/promql";
+import type { RatioMetric } from "../../domain/ratios";
+import type { StackConfig } from "../../stacks/schema";
 
 export type AnalysisConfig = StackConfig["analysis"];
 

@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig, TrackConfig } from "../stacks/schema";
-import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
-import { Track, TRACKS } from "../domain/tracks";
-import { appLabels, namespacePeer, podLabels, trackName, trackSelector } from "./labels";
-import { RESTRICTED_CONTAINER, restrictedPod } from "./podSecurity";
+import type { StackConfig, TrackConfig } from "../../stacks/schema";
+import { SCRAPE_INTERVAL_SECONDS } from "../../domain/promql";
+import { Track, TRACKS } from "../../domain/tracks";
+import { appLabels, namespacePeer, podLabels, trackName, trackSelector } from "../platform/labels";
+import { RESTRICTED_CONTAINER, restrictedPod } from "../platform/podSecurity";
 
 type AppConfig = StackConfig["app"];
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { BUILT_IN_TESTS } from "../domain/decide";
-import { APP_LABELS, errorRatio, JUDGE_SERIES, judgeTestSeries, MetricNames, RatioMetric, ratioShare, requestRate, Scope, scopeMatchers } from "../domain/promql";
+import { APP_LABELS, errorRatio, JUDGE_SERIES, judgeTestSeries, MetricNames, ratioShare, requestRate, Scope, scopeMatchers } from "../../domain/promql";
+import { BUILT_IN_TESTS, type RatioMetric } from "../../domain/ratios";
 import { DASHBOARD_LABEL } from "./monitoring";
 import { TEMPO_DATASOURCE_UID } from "./tracing";
 import { AlertThresholds, RECORD } from "./rules";

@@ -3,9 +3,10 @@ import type * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as esbuild from "esbuild";
 import * as path from "path";
-import { RESTRICTED_CONTAINER, restrictedPod } from "./podSecurity";
+import { RESTRICTED_CONTAINER, restrictedPod } from "../platform/podSecurity";
 
-const ROOT = path.join(__dirname, "..");
+/** The project root: this file is components/delivery/bundle.ts. */
+const ROOT = path.join(__dirname, "..", "..");
 const built = new Map<string, string>();
 
 /**

@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { StackConfig } from "../stacks/schema";
+import type { StackConfig } from "../../stacks/schema";
 import { alertmanagerConfig, RECEIVER_SECRET, ReceiverSettings, SECRET_FILES } from "./alertmanager";
-import { pinnedRelease } from "./helm";
-import { CHARTS } from "./versions";
+import { pinnedRelease } from "../platform/helm";
+import { CHARTS } from "../platform/versions";
 
 /** The Secret Grafana reads its admin login from, so the password never sits in Helm values. */
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";

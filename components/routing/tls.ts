@@ -1,9 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../stacks/schema";
-import { appLabels } from "./labels";
-import { pinnedRelease } from "./helm";
-import { CHARTS } from "./versions";
+import type { StackConfig } from "../../stacks/schema";
+import { appLabels } from "../platform/labels";
+import { pinnedRelease } from "../platform/helm";
+import { CHARTS } from "../platform/versions";
 
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
 

@@ -3,8 +3,8 @@
  * alerts named in DESIGN.md, and the stage rule that carries the configured weight. Pure: the
  * CanaryAlerts component wraps these in PrometheusRules, and the tests hand the same groups to promtool.
  */
-import { APP_LABELS, errorRatio, errorRate, latencyQuantile, MetricNames, requestRate, Scope, scopeMatchers } from "../domain/promql";
-import type { StackConfig } from "../stacks/schema";
+import { APP_LABELS, errorRatio, errorRate, latencyQuantile, MetricNames, requestRate, Scope, scopeMatchers } from "../../domain/promql";
+import type { StackConfig } from "../../stacks/schema";
 import { BURN_WINDOWS, burnFactor, errorBudget, sloWindows } from "./slo";
 
 export type Severity = "critical" | "warning" | "info";

@@ -1,12 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { splitFor } from "../domain/stages";
-import type { GatewayConfig, StackConfig } from "../stacks/schema";
-import { Track, TRACKS } from "../domain/tracks";
-import { appLabels, namespacePeer } from "./labels";
-import { CANARY_HEADER, RouterArgs, TrackServices } from "./routing";
-import { pinnedRelease } from "./helm";
-import { CHARTS } from "./versions";
+import { splitFor } from "../../domain/stages";
+import type { GatewayConfig, StackConfig } from "../../stacks/schema";
+import { Track, TRACKS } from "../../domain/tracks";
+import { appLabels, namespacePeer } from "../platform/labels";
+import { CANARY_HEADER, RouterArgs, TrackServices } from "./router";
+import { pinnedRelease } from "../platform/helm";
+import { CHARTS } from "../platform/versions";
 
 const GATEWAY_API = "gateway.networking.k8s.io/v1";
 /** The controller name Envoy Gateway's chart configures (`config.envoyGateway.gateway.controllerName`). */

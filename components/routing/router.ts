@@ -1,7 +1,7 @@
 /** What every router shares: the header that pins a request to the canary, and what the program hands each router. */
 import type * as pulumi from "@pulumi/pulumi";
-import type { Track } from "../domain/tracks";
-import type { StackConfig } from "../stacks/schema";
+import type { Track } from "../../domain/tracks";
+import type { StackConfig } from "../../stacks/schema";
 
 /** Requests with this header and value always reach the canary, at any weight (for testers and smoke tests); every router honours it. */
 export const CANARY_HEADER = { name: "x-canary", value: "always" } as const;

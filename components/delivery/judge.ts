@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
+import { SCRAPE_INTERVAL_SECONDS } from "../../domain/promql";
 import { bundle, bundleConfigMap, bundlePodSpec } from "./bundle";
-import { appLabels } from "./labels";
+import { appLabels } from "../platform/labels";
 
 /** The judge's name in the app namespace (Deployment, Service, ConfigMap) and its port. */
 export const JUDGE_NAME = "canary-judge";

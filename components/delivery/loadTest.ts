@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { durationSeconds } from "../domain/promql";
-import { installsRouterEntry, StackConfig } from "../stacks/schema";
+import { durationSeconds } from "../../domain/promql";
+import { installsRouterEntry, StackConfig } from "../../stacks/schema";
 import { bundle, bundleConfigMap, bundlePodSpec } from "./bundle";
-import { appLabels } from "./labels";
-import { envoyServiceName } from "./gatewayRouting";
-import { NGINX_CONTROLLER_SERVICE } from "./nginxRouting";
+import { appLabels } from "../platform/labels";
+import { envoyServiceName } from "../routing/gatewayRouting";
+import { NGINX_CONTROLLER_SERVICE } from "../routing/nginxRouting";
 
 type LoadTestConfig = StackConfig["loadTest"];
 

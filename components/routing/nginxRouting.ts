@@ -1,12 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { splitFor } from "../domain/stages";
-import type { NginxConfig } from "../stacks/schema";
-import type { Track } from "../domain/tracks";
-import { appLabels, namespacePeer } from "./labels";
-import { CANARY_HEADER, RouterArgs, TrackServices } from "./routing";
-import { pinnedRelease } from "./helm";
-import { CHARTS } from "./versions";
+import { splitFor } from "../../domain/stages";
+import type { NginxConfig } from "../../stacks/schema";
+import type { Track } from "../../domain/tracks";
+import { appLabels, namespacePeer } from "../platform/labels";
+import { CANARY_HEADER, RouterArgs, TrackServices } from "./router";
+import { pinnedRelease } from "../platform/helm";
+import { CHARTS } from "../platform/versions";
 
 const ANNOTATION = "nginx.ingress.kubernetes.io";
 

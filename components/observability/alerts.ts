@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { appLabels } from "./labels";
+import { appLabels } from "../platform/labels";
 import { appRuleGroups, RuleGroup, RulesInput, stageRuleGroup } from "./rules";
 
 export interface CanaryAlertsArgs extends RulesInput {

@@ -1,9 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../stacks/schema";
-import { pinnedRelease } from "./helm";
+import type { StackConfig } from "../../stacks/schema";
+import { pinnedRelease } from "../platform/helm";
 import { DATASOURCE_LABEL } from "./monitoring";
-import { CHARTS } from "./versions";
+import { CHARTS } from "../platform/versions";
 
 type TracingConfig = StackConfig["tracing"];
 

@@ -1,12 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { splitFor } from "../domain/stages";
-import type { AlbConfig } from "../stacks/schema";
-import { Track, TRACKS } from "../domain/tracks";
-import { CANARY_HEADER, RouterArgs, TrackServices } from "./routing";
-import { pinnedRelease } from "./helm";
-import { CHARTS } from "./versions";
+import { splitFor } from "../../domain/stages";
+import type { AlbConfig } from "../../stacks/schema";
+import { Track, TRACKS } from "../../domain/tracks";
+import { CANARY_HEADER, RouterArgs, TrackServices } from "./router";
+import { pinnedRelease } from "../platform/helm";
+import { CHARTS } from "../platform/versions";
 
 /** Priorities of the listener rules: the header rule is evaluated before the weighted one. */
 export const HEADER_RULE_PRIORITY = 10;

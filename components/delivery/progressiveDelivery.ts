@@ -1,13 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Llrs } from "../domain/decide";
-import { formatLlrs, StageEvidence } from "../domain/evidence";
+import type { Llrs } from "../../domain/decide";
+import { formatLlrs, StageEvidence } from "../../domain/evidence";
 import { AnalysisInput, analysisRunName, analysisTimeoutSeconds, judgeMetric, judgeUrl, RunStatus, runVerdict, stageEvidence, waitAnnotations } from "./analysis";
-import { messageOnly } from "../stacks/config";
+import { messageOnly } from "../../stacks/config";
 import { Judge, judgeServiceUrl } from "./judge";
-import { pinnedRelease } from "./helm";
-import { appLabels } from "./labels";
-import { CHARTS } from "./versions";
+import { pinnedRelease } from "../platform/helm";
+import { appLabels } from "../platform/labels";
+import { CHARTS } from "../platform/versions";
 
 export const ARGO_ROLLOUTS_NAMESPACE = "argo-rollouts";
 

@@ -1,5 +1,5 @@
 /** Label conventions shared by workloads, selectors and the metric contract. */
-import type { Track } from "../domain/tracks";
+import type { Track } from "../../domain/tracks";
 
 /** Labels every object of the app carries. */
 export function appLabels(app: string): Record<string, string> {

@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { splitFor } from "../domain/stages";
-import type { StackConfig } from "../stacks/schema";
-import { Track, TRACKS } from "../domain/tracks";
-import { appLabels, namespacePeer } from "./labels";
-import { CANARY_HEADER, RouterArgs } from "./routing";
+import { splitFor } from "../../domain/stages";
+import type { StackConfig } from "../../stacks/schema";
+import { Track, TRACKS } from "../../domain/tracks";
+import { appLabels, namespacePeer } from "../platform/labels";
+import { CANARY_HEADER, RouterArgs } from "./router";
 
 type IstioConfig = StackConfig["istio"];
 
