@@ -3,7 +3,7 @@
  * `rollout analyze` (PROMOTE, HOLD or ROLLBACK with reasons and evidence, as JSON), for whatever asks
  * over HTTP: an Argo Rollouts `web` metric, a workflow, a person with curl. Everything the judgement
  * depends on is in the request, so one service judges any app and stage; the only state is when each
- * run was first seen, which starts its window.
+ * run was first seen, which starts its window (until the run's decision ends it).
  */
 import * as http from "http";
 import type { AddressInfo } from "net";
@@ -35,7 +35,7 @@ export interface JudgeQuery {
     readonly deadlineSeconds?: number;
 }
 
-/** Where each run's window starts: the first time the judge was asked about it. */
+/** Where each run's window starts: the first time the judge was asked about it since its last PROMOTE or ROLLBACK. */
 export type RunStarts = Map<string, Date>;
 
 function required(p: URLSearchParams, name: string, pattern: RegExp, what: string): string {
@@ -180,6 +180,11 @@ export function judgeServer(o: JudgeServerOptions): http.Server {
             (j) => {
                 const forecast = judgedForecast(j, { windowSeconds: windowSecondsOf(q.since, now), weight: q.stage.weight, deadlineSeconds: q.deadlineSeconds, policy: DEFAULT_POLICY });
                 if (q.run) metrics.record(q.run, q.scope, q.stage.weight, j, forecast, now);
+                // A run ends at its first PROMOTE or ROLLBACK (consecutiveSuccessLimit 1, failureLimit 0:
+                // components/delivery/analysis.ts), so a later ask under that name is a new run of the same
+                // name: a second try after a failed stage, which records nothing and so gets the first
+                // try's name again. It starts its own window; the old try's requests are not its evidence.
+                if (q.run && j.decision !== "HOLD") runs.delete(q.run);
                 send(res, 200, { gate: gateAnswer(j, stageAlpha(DEFAULT_POLICY, q.stage)), ...j, forecast: forecast ?? null, since: q.since.toISOString(), now: now.toISOString(), ...(q.run ? { run: q.run } : {}) });
             },
             (e: Error) => send(res, 500, { error: e.message }),

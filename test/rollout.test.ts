@@ -700,6 +700,25 @@ describe("rollout serve: the judge as an HTTP service", () => {
         assert.throws(() => judgeQuery(new URLSearchParams({ app: "podinfo", weight: "5", run: "r" }), NOW, runs), /namespace is required/);
     });
 
+    it("a run's window ends with its decision: a later ask under the same name (a second try) starts a new window", async () => {
+        let now = NOW;
+        const judge = judgeServer({ prometheus: fixedPrometheus(track(6000, 30), track(100_000, 500)), scrapeIntervalSeconds: 15, now: () => now, log: () => {} });
+        const address = await listen(judge, "127.0.0.1", 0);
+        const ask = async () => (await fetch(`http://127.0.0.1:${address.port}/judge?${params({ run: "podinfo-6-8-0-w25-e3-abc123" })}`)).json();
+        try {
+            const first = await ask();
+            assert.deepStrictEqual([first.decision, first.since], ["HOLD", NOW.toISOString()]);
+            now = new Date(NOW.getTime() + 10 * 60_000);
+            const decided = await ask();
+            assert.deepStrictEqual([decided.decision, decided.since], ["PROMOTE", NOW.toISOString()], "the run keeps its window until it decides");
+            now = new Date(NOW.getTime() + 11 * 60_000);
+            const again = await ask();
+            assert.deepStrictEqual([again.decision, again.since], ["HOLD", now.toISOString()], "the same name after a decision is a new run");
+        } finally {
+            await new Promise((r) => judge.close(r));
+        }
+    });
+
     it("answers over real HTTP: the judgement as JSON, HOLD when Prometheus fails, 400/404/405 for what is not a judgement", async () => {
         const healthy = fixedPrometheus(track(6000, 30), track(100_000, 500));
         const logged: string[] = [];
