@@ -117,6 +117,17 @@ export async function waitFor(check: () => Promise<boolean>, deadlineMs: number,
     throw new Error(`${what} not met within ${deadlineMs} ms`);
 }
 
+/** Polls `check` every 250 ms until it returns a value, failing after `timeoutMs` with what it waited for. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const v = await check();
+        if (v !== undefined) return v;
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+        await sleep(250);
+    }
+}
+
 export const waitReady = (url: string, deadlineMs: number) => waitFor(async () => (await fetch(url)).ok, deadlineMs, `${url} ready`);
 
 /** The samples of an instant query's vector. */

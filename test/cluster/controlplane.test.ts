@@ -9,18 +9,8 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { ControlPlane, NODE_NAME, startControlPlane } from "../../demo/controlplane";
+import { eventually } from "../../demo/live";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const v = await check();
-        if (v !== undefined) return v;
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-        await sleep(250);
-    }
-}
 
 /** A judge on 127.0.0.1 answering every request with `answer`, counting the requests. */
 async function judge(answer: unknown): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
@@ -66,7 +56,7 @@ describe("the local control plane: etcd, kube-apiserver, kube-controller-manager
         const r = await cp.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
         assert.strictEqual(r.status, 201, r.text);
         // The ServiceAccount admission plugin refuses pods until the controller-manager made `default`.
-        await eventually(`ServiceAccount ${name}/default`, 60_000, async () =>
+        await eventually(`ServiceAccount ${name}/default`, async () =>
             (await cp.request("GET", `/api/v1/namespaces/${name}/serviceaccounts/default`)).status === 200 ? true : undefined,
         );
     }
@@ -119,7 +109,7 @@ describe("the local control plane: etcd, kube-apiserver, kube-controller-manager
         };
         const r = await cp.request("POST", "/apis/apps/v1/namespaces/apps/deployments", deployment);
         assert.strictEqual(r.status, 201, r.text);
-        const status = await eventually("Deployment apps/web: 3 available replicas", 120_000, async () => {
+        const status = await eventually("Deployment apps/web: 3 available replicas", async () => {
             const d = await cp.request("GET", "/apis/apps/v1/namespaces/apps/deployments/web");
             return d.body?.status?.availableReplicas === 3 ? d.body.status : undefined;
         });
@@ -147,7 +137,7 @@ describe("the local control plane: etcd, kube-apiserver, kube-controller-manager
         };
         const r = await cp.request("POST", "/apis/batch/v1/namespaces/jobs/jobs", job);
         assert.strictEqual(r.status, 201, r.text);
-        const status = await eventually("Job jobs/once Complete", 120_000, async () => {
+        const status = await eventually("Job jobs/once Complete", async () => {
             const j = await cp.request("GET", "/apis/batch/v1/namespaces/jobs/jobs/once");
             return j.body?.status?.conditions?.some((c: { type: string; status: string }) => c.type === "Complete" && c.status === "True") ? j.body.status : undefined;
         });
@@ -184,7 +174,7 @@ describe("the local control plane: etcd, kube-apiserver, kube-controller-manager
                 };
                 const r = await cp.request("POST", "/apis/argoproj.io/v1alpha1/namespaces/analysis/analysisruns", run);
                 assert.strictEqual(r.status, 201, r.text);
-                const done = await eventually(`AnalysisRun analysis/${name} finished`, 120_000, async () => {
+                const done = await eventually(`AnalysisRun analysis/${name} finished`, async () => {
                     const g = await cp.request("GET", `/apis/argoproj.io/v1alpha1/namespaces/analysis/analysisruns/${name}`);
                     return ["Successful", "Failed", "Error", "Inconclusive"].includes(g.body?.status?.phase) ? g.body : undefined;
                 });

@@ -16,7 +16,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { timed } from "../../demo/engine";
 import { ROOT, tempDir } from "../../demo/host";
-import { sleep } from "../../demo/live";
+import { eventually } from "../../demo/live";
 import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, Lab, StageResult } from "../../demo/lab";
 
 const STACK = "organization/canary/dev";
@@ -224,16 +224,6 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
         await passes("0 → 5, second try", { "canary:weight": 5 });
     });
 });
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const v = await check();
-        if (v !== undefined) return v;
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-        await sleep(250);
-    }
-}
 
 function git(cwd: string, args: string[]): string {
     const r = spawnSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "test", GIT_AUTHOR_EMAIL: "test@example.invalid", GIT_COMMITTER_NAME: "test", GIT_COMMITTER_EMAIL: "test@example.invalid" } });
