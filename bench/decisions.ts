@@ -409,8 +409,9 @@ export interface ForecastCheck {
     readonly medianForecastMinutes: number;
     /** The median forecast before the stage started, from the previous stage's last look (`rollout next`), in minutes. */
     readonly medianForecastBeforeMinutes: number | null;
-    /** The median time the stage really took (to its decision, or to the stage limit), in minutes. */
+    /** The median and the mean time the stage really took (to its decision, or to the stage limit), in minutes: the forecast is an expectation, to be read against the mean. */
     readonly medianActualMinutes: number;
+    readonly meanActualMinutes: number;
     /** Stages that ran out of time, in percent, and how many of those the first forecast warned about. */
     readonly timeoutPct: number;
     readonly warnedOfTimeoutPct: number | null;
@@ -443,13 +444,13 @@ export function forecastCheck(scenario: Scenario, runs: number, seed: number): F
             }
             const stage = current as Stage;
             stage.end = elapsed;
-            const f = judgedForecast(j, { windowSeconds: elapsed, weight, deadlineSeconds: STAGE_LIMIT_SECONDS, policy: DEFAULT_POLICY });
+            const f = judgedForecast(j, { windowSeconds: elapsed, weight, stages: STAGES, deadlineSeconds: STAGE_LIMIT_SECONDS, policy: DEFAULT_POLICY });
             if (stage.first === undefined && f !== undefined) {
                 stage.first = f.seconds === null ? Infinity : elapsed + f.seconds;
                 stage.warned = f.warning !== undefined;
             }
             const next = STAGES.find((w) => w > weight && w < 100);
-            const ahead = next !== undefined && j.decision === "PROMOTE" ? judgedForecast(j, { windowSeconds: elapsed, weight: next, next: true, policy: DEFAULT_POLICY }) : undefined;
+            const ahead = next !== undefined && j.decision === "PROMOTE" ? judgedForecast(j, { windowSeconds: elapsed, weight: next, stages: STAGES, next: true, policy: DEFAULT_POLICY }) : undefined;
             before = ahead?.seconds ?? undefined;
         });
         close(result.outcome !== "timeout");
@@ -465,6 +466,7 @@ export function forecastCheck(scenario: Scenario, runs: number, seed: number): F
             medianForecastMinutes: quantile(forecasts.map((x) => (x.first as number) / 60), 0.5),
             medianForecastBeforeMinutes: befores.length > 0 ? quantile(befores, 0.5) : null,
             medianActualMinutes: quantile(stages.map((x) => x.end / 60), 0.5),
+            meanActualMinutes: stages.reduce((sum, x) => sum + x.end / 60, 0) / Math.max(1, stages.length),
             timeoutPct: stages.length > 0 ? (100 * timedOut.length) / stages.length : 0,
             warnedOfTimeoutPct: timedOut.length > 0 ? (100 * timedOut.filter((x) => x.warned).length) / timedOut.length : null,
             falseWarningPct: inTime.length > 0 ? (100 * inTime.filter((x) => x.warned).length) / inTime.length : 0,
@@ -641,7 +643,7 @@ function main(argv: readonly string[]): void {
     for (const f of forecastCheck(LOW_TRAFFIC, runs, seed)) {
         const before = f.medianForecastBeforeMinutes === null ? "" : `, before it started ${f.medianForecastBeforeMinutes.toFixed(1)} min`;
         process.stdout.write(
-            `forecast, ${LOW_TRAFFIC.name} stage ${f.weight}%: median forecast at the first look ${f.medianForecastMinutes.toFixed(1)} min${before}; median actual ${f.medianActualMinutes.toFixed(1)} min; ` +
+            `forecast, ${LOW_TRAFFIC.name} stage ${f.weight}%: median forecast at the first look ${f.medianForecastMinutes.toFixed(1)} min${before}; median actual ${f.medianActualMinutes.toFixed(1)} min, mean ${f.meanActualMinutes.toFixed(1)} min; ` +
                 `out of time ${pct(f.timeoutPct)} (warned at the first look: ${pct(f.warnedOfTimeoutPct)}); warned but decided in time ${pct(f.falseWarningPct)}\n`,
         );
     }
