@@ -53,7 +53,7 @@ export interface DecisionPolicy {
      * must be before the canary takes the next stage's share. Looser than `beta`, because the chain goes
      * on: a regression let through is judged again at the next stage, where traffic is 2 to 5 times the
      * share and its evidence comes that much sooner, and the last stage holds the rollout to `beta`.
-     * At 0.05 a healthy rollout spent three quarters of its time proving the 5% stage (`npm run bench`).
+     * At 0.05 a healthy rollout spent about two thirds of its time proving the 5% stage (`npm run bench`).
      */
     readonly stageBeta: number;
     /** The error-rate multiple of stable's that counts as a regression (default 2). */
@@ -67,8 +67,8 @@ export interface DecisionPolicy {
     readonly confirmFactor: number;
     /**
      * The weight of `confirmFactor`'s alternative in the errors test's rollback side, a mixture with
-     * `errorFactor`'s (default 0.2): it rolls a 1.5× canary back on fewer requests, at the cost of
-     * ln(1 - 0.2) in evidence against a 2× one (`npm run bench`).
+     * `errorFactor`'s (default 0.2): it rolls a 1.5× canary back on fewer requests, at the cost of at
+     * most ln(1/(1 - 0.2)) = 0.22 in evidence against a 2× one (`npm run bench`).
      */
     readonly confirmWeight: number;
     /** The slow-share multiple of stable's that counts as a regression (default 2). */
