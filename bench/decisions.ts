@@ -16,7 +16,7 @@ import { DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, stageAlpha, TrackCounts
 import { carriedLlrs, gateAnswer, VersionEvidence, withStage } from "../domain/evidence";
 import { judgedForecast } from "../domain/forecast";
 import { DEFAULT_STAGES } from "../domain/stages";
-import { boundAtQuantile, Bucket, countAbove, waldAsn } from "../domain/stats";
+import { boundAtQuantile, Bucket, countAbove, drift, requestDrift, waldAsn } from "../domain/stats";
 import { exitOnUsageError, numberOption, optionHelp, OptionSpec, parseOptions } from "../lib/args";
 import { BUCKETS } from "../app/server";
 import { bucketQuantile, classifyMetric, groupScore, intervalVerdict, KAYENTA_THRESHOLDS } from "./kayenta";
@@ -173,9 +173,9 @@ const STAGE_LIMIT_SECONDS = 3600;
 const STAGES = DEFAULT_STAGES;
 
 /**
- * This project: the SPRT analysis every 15 s (the scrape interval), per stage 5 → 25 → 50, each stage
- * going on from the evidence the stages before it passed on (as the program hands it to the next
- * stage's run).
+ * This project: the judge's sequential tests every 15 s (the scrape interval), per stage 5 → 25 → 50,
+ * each stage going on from the evidence the stages before it passed on (as the program hands it to the
+ * next stage's run).
  */
 const sequential = (r: () => number, s: Scenario, look?: Look): RunResult => {
     let served = 0;
@@ -409,8 +409,9 @@ export interface ForecastCheck {
     readonly medianForecastMinutes: number;
     /** The median forecast before the stage started, from the previous stage's last look (`rollout next`), in minutes. */
     readonly medianForecastBeforeMinutes: number | null;
-    /** The median time the stage really took (to its decision, or to the stage limit), in minutes. */
+    /** The median and the mean time the stage really took (to its decision, or to the stage limit), in minutes: the forecast is an expectation, to be read against the mean. */
     readonly medianActualMinutes: number;
+    readonly meanActualMinutes: number;
     /** Stages that ran out of time, in percent, and how many of those the first forecast warned about. */
     readonly timeoutPct: number;
     readonly warnedOfTimeoutPct: number | null;
@@ -443,13 +444,13 @@ export function forecastCheck(scenario: Scenario, runs: number, seed: number): F
             }
             const stage = current as Stage;
             stage.end = elapsed;
-            const f = judgedForecast(j, { windowSeconds: elapsed, weight, deadlineSeconds: STAGE_LIMIT_SECONDS, policy: DEFAULT_POLICY });
+            const f = judgedForecast(j, { windowSeconds: elapsed, weight, stages: STAGES, deadlineSeconds: STAGE_LIMIT_SECONDS, policy: DEFAULT_POLICY });
             if (stage.first === undefined && f !== undefined) {
                 stage.first = f.seconds === null ? Infinity : elapsed + f.seconds;
                 stage.warned = f.warning !== undefined;
             }
             const next = STAGES.find((w) => w > weight && w < 100);
-            const ahead = next !== undefined && j.decision === "PROMOTE" ? judgedForecast(j, { windowSeconds: elapsed, weight: next, next: true, policy: DEFAULT_POLICY }) : undefined;
+            const ahead = next !== undefined && j.decision === "PROMOTE" ? judgedForecast(j, { windowSeconds: elapsed, weight: next, stages: STAGES, next: true, policy: DEFAULT_POLICY }) : undefined;
             before = ahead?.seconds ?? undefined;
         });
         close(result.outcome !== "timeout");
@@ -465,6 +466,7 @@ export function forecastCheck(scenario: Scenario, runs: number, seed: number): F
             medianForecastMinutes: quantile(forecasts.map((x) => (x.first as number) / 60), 0.5),
             medianForecastBeforeMinutes: befores.length > 0 ? quantile(befores, 0.5) : null,
             medianActualMinutes: quantile(stages.map((x) => x.end / 60), 0.5),
+            meanActualMinutes: stages.reduce((sum, x) => sum + x.end / 60, 0) / Math.max(1, stages.length),
             timeoutPct: stages.length > 0 ? (100 * timedOut.length) / stages.length : 0,
             warnedOfTimeoutPct: timedOut.length > 0 ? (100 * timedOut.filter((x) => x.warned).length) / timedOut.length : null,
             falseWarningPct: inTime.length > 0 ? (100 * inTime.filter((x) => x.warned).length) / inTime.length : 0,
@@ -518,6 +520,25 @@ export const floors = () => SCENARIOS.filter((s) => !s.regression).map(healthyFl
 
 /** Wald's expected canary requests to detect 2× errors (0.5% → 1%) at α = 1%, β = 5%: the yardstick of detection speed. */
 export const WALD_ASN_2X = waldAsn(0.005, 0.01, 0.01, 0.05, "H1");
+
+/**
+ * Why the errors test needs more canary requests than Wald's yardstick to roll 2× errors back, in the
+ * yardstick's terms (0.5% → 1%, the first stage): the yardstick knows stable's rate, the test measures
+ * it (`information`: the conditional drift per canary request at H1 over the one-sample drift), and
+ * the yardstick spends all of α = 1% on one test (`alpha`: what the errors test gets). `single`: the
+ * expected requests of one 2× alternative with those, Wald's ASN with the anytime boundaries; `mixture`:
+ * this policy's, whose rollback boundary sits ln(1/(1 - confirmWeight)) further for the design's
+ * alternative and which does not stop a 2× canary at a stage before the last (it goes on at stageBeta).
+ */
+export function detectionLimit() {
+    const p = DEFAULT_POLICY;
+    const first = { weight: STAGES[0], stages: STAGES };
+    const alpha = stageAlpha(p, first) * (1 - p.latencyShare - p.tailShare);
+    const perRequest = requestDrift(0.005, 0.01, first.weight / 100, 0.01);
+    const single = ((1 - p.beta) * Math.log(1 / alpha) + p.beta * Math.log(p.beta)) / perRequest;
+    const mixture = (Math.log(1 / alpha) - Math.log(1 - p.confirmWeight)) / perRequest;
+    return { alpha, information: perRequest / drift(0.005, 0.01, 0.01), single, mixture };
+}
 
 /** One of the goals issue 25 set for this project's policy, and whether the rows meet it. */
 export interface Goal {
@@ -618,7 +639,7 @@ function main(argv: readonly string[]): void {
     const started = Date.now();
     const rows = bench(runs, seed);
     if (json) {
-        process.stdout.write(`${JSON.stringify({ runs, seed, rows, floors: floors(), goals: goals(rows, floors()), notAhead: notAhead(rows), forecast: forecastCheck(LOW_TRAFFIC, runs, seed) })}\n`);
+        process.stdout.write(`${JSON.stringify({ runs, seed, rows, floors: floors(), goals: goals(rows, floors()), detectionLimit: detectionLimit(), notAhead: notAhead(rows), forecast: forecastCheck(LOW_TRAFFIC, runs, seed) })}\n`);
         return;
     }
     process.stdout.write(`${runs} rollouts per scenario and policy, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s\n\n${table(rows)}\n`);
@@ -632,7 +653,18 @@ function main(argv: readonly string[]): void {
         process.stdout.write(`${f.scenario}: latency test as defined (share above stable's p${DEFAULT_POLICY.latencyQuantile * 100} bucket, floored) ${cost(f.latency)}\n`);
         if (own) process.stdout.write(`${f.scenario}: this project's median ${own.medianMinutes.toFixed(1)} min is ${(own.medianMinutes / f.errors.minutes).toFixed(2)} × the floor\n`);
     }
+    const p = DEFAULT_POLICY;
+    process.stdout.write(
+        `\nthe floor assumes each stage rules out ${p.errorFactor}× at β = ${100 * p.beta}%; this policy rules out ${p.errorFactor}× and ${p.confirmFactor}× at β = ${100 * p.beta}% over the chain at the last compared stage, ` +
+            `and ${p.errorFactor}× at stageBeta = ${100 * p.stageBeta}% at the stages before it (a regression let through is judged again at the next stage's larger share)\n`,
+    );
     process.stdout.write(`\n${goals(rows, floors()).map((g) => `goal: ${g.goal}: ${g.value.toFixed(2)}, ${g.met ? "met" : "NOT met"}`).join("\n")}\n`);
+    const limit = detectionLimit();
+    process.stdout.write(
+        `why 2x errors needs more than Wald's ${Math.round(WALD_ASN_2X)}: stable's rate is measured, not known, so a canary request at the 5% stage carries ${(100 * limit.information).toFixed(1)}% of the yardstick's information, ` +
+            `and the errors test has α = ${(100 * limit.alpha).toFixed(2)}%, not 1% (latency and tail take the rest): one 2× alternative needs ${Math.round(limit.single)} canary requests on average (${(limit.single / WALD_ASN_2X).toFixed(2)} × Wald's), ` +
+            `this policy's mixture ${Math.round(limit.mixture)} (${(limit.mixture / WALD_ASN_2X).toFixed(2)} ×), medians a little below\n`,
+    );
     const shortfalls = notAhead(rows);
     const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
     process.stdout.write(`\nwhere this project is not ahead (${shortfalls.length}):\n${shortfalls.map((x) => `- ${x.scenario}: ${x.peer} ${x.measure} ${fmt(x.theirs)} against this project's ${fmt(x.own)}`).join("\n")}\n`);
@@ -641,7 +673,7 @@ function main(argv: readonly string[]): void {
     for (const f of forecastCheck(LOW_TRAFFIC, runs, seed)) {
         const before = f.medianForecastBeforeMinutes === null ? "" : `, before it started ${f.medianForecastBeforeMinutes.toFixed(1)} min`;
         process.stdout.write(
-            `forecast, ${LOW_TRAFFIC.name} stage ${f.weight}%: median forecast at the first look ${f.medianForecastMinutes.toFixed(1)} min${before}; median actual ${f.medianActualMinutes.toFixed(1)} min; ` +
+            `forecast, ${LOW_TRAFFIC.name} stage ${f.weight}%: median forecast at the first look ${f.medianForecastMinutes.toFixed(1)} min${before}; median actual ${f.medianActualMinutes.toFixed(1)} min, mean ${f.meanActualMinutes.toFixed(1)} min; ` +
                 `out of time ${pct(f.timeoutPct)} (warned at the first look: ${pct(f.warnedOfTimeoutPct)}); warned but decided in time ${pct(f.falseWarningPct)}\n`,
         );
     }

@@ -3,7 +3,7 @@
  * from Prometheus, the benchmark feeds simulated ones.
  */
 import type { RatioMetric } from "./ratios";
-import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, Bucket, countAbove, sprt, SprtResult, totalOf, waldAsn, wilson } from "./stats";
+import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, Bucket, countAbove, eventShare, mixtureLlr, sprt, SprtResult, totalOf, waldAsn, wilson } from "./stats";
 
 export type Decision = "PROMOTE" | "HOLD" | "ROLLBACK";
 
@@ -42,10 +42,35 @@ export interface DecisionPolicy {
     readonly ratioShare: number;
     /** The multiple of stable's share (or, for a ratio whose drop is bad, its inverse) that counts as a ratio metric's regression (default 2). */
     readonly ratioFactor: number;
-    /** Bound on false promotions (default 0.05). */
+    /**
+     * Bound on false promotions at the last compared stage (default 0.05): the PROMOTE that takes the
+     * canary to all traffic. With evidence carried, it bounds the whole chain's: whatever the stages
+     * before did, a canary at H1 ends promoted with probability at most β.
+     */
     readonly beta: number;
+    /**
+     * Bound on false promotions at a compared stage before the last (default 0.2): how sure a stage
+     * must be before the canary takes the next stage's share. Looser than `beta`, because the chain goes
+     * on: a regression let through is judged again at the next stage, where traffic is 2 to 5 times the
+     * share and its evidence comes that much sooner, and the last stage holds the rollout to `beta`.
+     * At 0.05 a healthy rollout spent about two thirds of its time proving the 5% stage (`npm run bench`).
+     */
+    readonly stageBeta: number;
     /** The error-rate multiple of stable's that counts as a regression (default 2). */
     readonly errorFactor: number;
+    /**
+     * A smaller error-rate multiple that the last compared stage's PROMOTE also rules out, at `beta`,
+     * over the chain's evidence (default 1.5): a test designed at 2× sees 1.5× with a drift near 0 and
+     * promotes it about a quarter of the time. Ruling it out costs canary requests where they are
+     * cheapest in time, at the last stage's share of the traffic.
+     */
+    readonly confirmFactor: number;
+    /**
+     * The weight of `confirmFactor`'s alternative in the errors test's rollback side, a mixture with
+     * `errorFactor`'s (default 0.2): it rolls a 1.5× canary back on fewer requests, at the cost of at
+     * most ln(1/(1 - 0.2)) = 0.22 in evidence against a 2× one (`npm run bench`).
+     */
+    readonly confirmWeight: number;
     /** The slow-share multiple of stable's that counts as a regression (default 2). */
     readonly latencyFactor: number;
     /**
@@ -89,7 +114,10 @@ export const DEFAULT_POLICY: DecisionPolicy = {
     ratioShare: 0.05,
     ratioFactor: 2,
     beta: 0.05,
+    stageBeta: 0.2,
     errorFactor: 2,
+    confirmFactor: 1.5,
+    confirmWeight: 0.2,
     latencyFactor: 2,
     latencyQuantile: 0.9,
     tailQuantile: 0.99,
@@ -116,9 +144,33 @@ export interface TestEvidence {
     readonly stageLlr: number;
     readonly carried: number;
     readonly sprt: SprtResult;
-    /** Wald's expected canary requests to reach a decision when the canary is at H1 / at H0. */
+    /** The smaller regression the errors test also tests (`confirmFactor`), when it does. */
+    readonly confirm?: ConfirmEvidence;
+    /** Wald's expected canary requests to reach a decision when the canary is at H1 / at H0 (one-sample, at this stage's α and promote bound). */
     readonly expectedRequests: { readonly h1: number; readonly h0: number };
 }
+
+/**
+ * The second alternative of a test: the canary failing `factor` (smaller than the design's) times as
+ * often. Its LLR is kept like the design's, this stage's and carried, under its own key (`llrKey`).
+ */
+export interface ConfirmEvidence {
+    readonly factor: number;
+    /** Its key in carried evidence, `errors~1.5`: the factor is part of it, so evidence is only summed for the same alternative. */
+    readonly key: string;
+    readonly p1: number;
+    readonly stageLlr: number;
+    readonly carried: number;
+    /** carried + stageLlr. */
+    readonly llr: number;
+    /** Its weight in the rollback side's mixture. */
+    readonly weight: number;
+    /** Whether a PROMOTE waits for it at this stage (the last compared stage). */
+    readonly required: boolean;
+}
+
+/** The key of a test's alternative at `factor` in carried evidence (`errors~1.5`); the design's is the test's name. */
+export const llrKey = (test: string, factor: number) => `${test}~${factor}`;
 
 export interface Judgement {
     readonly decision: Decision;
@@ -188,6 +240,24 @@ export function stageAlpha(policy: DecisionPolicy, stage: Pick<StageContext, "we
     return start === compared[0] ? policy.alpha * policy.firstStageShare : later;
 }
 
+/** Whether the stage is the last compared one, whose PROMOTE takes the canary to all traffic (or to a stage with no stable to compare). */
+export function isLastCompared(stage: Pick<StageContext, "weight" | "stages">): boolean {
+    return stage.weight >= Math.max(...stage.stages.filter((s) => s < 100));
+}
+
+/** The promote boundary's β at a stage: `beta` at the last compared stage, `stageBeta` before it. */
+export const stageBetaOf = (policy: Pick<DecisionPolicy, "beta" | "stageBeta">, stage: Pick<StageContext, "weight" | "stages">) => (isLastCompared(stage) ? policy.beta : policy.stageBeta);
+
+interface TestSetup {
+    readonly factor: number;
+    readonly alpha: number;
+    /** The promote boundary's β at this stage (`stageBetaOf`). */
+    readonly beta: number;
+    readonly carried: number;
+    /** The smaller alternative (the errors test's `confirmFactor`): its weight, what it carries, whether a PROMOTE waits for it. */
+    readonly confirm?: { readonly factor: number; readonly weight: number; readonly carried: number; readonly required: boolean; readonly key: string };
+}
+
 /**
  * One sequential test of canary events (errors, slow requests) against stable's.
  *
@@ -198,23 +268,37 @@ export function stageAlpha(policy: DecisionPolicy, stage: Pick<StageContext, "we
  * often than the floor (its 95% upper bound is below it; no or very few events), the baseline is
  * the floor itself, a constant, and the test is the one-sample SPRT of the canary's rate: floor
  * against k × floor. A healthy canary of an app that never fails is then promoted rather than held.
+ *
+ * With a smaller alternative (`confirm`, k' < k) the same counts give its LLR too. The rollback side
+ * judges the mixture (1 - w)·LR_k + w·LR_k' of the chain's likelihood ratios: each chain is a mean-1
+ * martingale under H0 (see `stageAlpha`), so their fixed mixture is one, and Ville's bound α holds
+ * for it. The promote side needs every alternative it waits for ruled out: LR_k ≤ β, and, where the
+ * confirm is required, LR_k' ≤ β; 1/LR_k' is a mean-1 martingale under k', so a canary at k' gets
+ * through with probability at most β.
  */
-function sequentialTest(name: TestEvidence["name"], event: string, canary: [number, number], stable: [number, number], factor: number, policy: DecisionPolicy, alpha: number, carried = 0): TestEvidence {
+function sequentialTest(name: TestEvidence["name"], event: string, canary: [number, number], stable: [number, number], t: TestSetup, policy: DecisionPolicy): TestEvidence {
     const [n, e] = canary;
     const [sn, se] = stable;
     const stableInterval = wilson(se, sn);
-    const boundaries = anytimeBoundaries(alpha, policy.beta);
+    const boundaries = anytimeBoundaries(t.alpha, t.beta);
     const oneSample = stableInterval[1] < policy.minBaselineRate;
     const p0 = oneSample ? policy.minBaselineRate : Math.max(policy.minBaselineRate, se / sn);
-    const p1 = Math.min(0.99, factor * p0);
-    let llr: number;
-    if (oneSample) {
-        llr = bernoulliLlr(n, e, p0, p1);
-    } else {
-        const theta0 = n / (n + sn);
-        const theta1 = (factor * n) / (factor * n + sn);
-        llr = bernoulliLlr(e + se, e, theta0, theta1);
-    }
+    const rateAt = (factor: number) => Math.min(0.99, factor * p0);
+    const llrAt = (factor: number) => (oneSample ? bernoulliLlr(n, e, p0, rateAt(factor)) : bernoulliLlr(e + se, e, n / (n + sn), eventShare(n / (n + sn), factor)));
+    const p1 = rateAt(t.factor);
+    const llr = llrAt(t.factor);
+    const c = t.confirm;
+    const confirm: ConfirmEvidence | undefined = c && { factor: c.factor, key: c.key, p1: rateAt(c.factor), stageLlr: llrAt(c.factor), carried: c.carried, llr: c.carried + llrAt(c.factor), weight: c.weight, required: c.required };
+    const total = t.carried + llr;
+    const sides = confirm
+        ? {
+              rollbackLlr: mixtureLlr([
+                  { weight: 1 - confirm.weight, llr: total },
+                  { weight: confirm.weight, llr: confirm.llr },
+              ]),
+              promoteLlr: confirm.required ? Math.max(total, confirm.llr) : total,
+          }
+        : {};
     return {
         name,
         event,
@@ -224,20 +308,30 @@ function sequentialTest(name: TestEvidence["name"], event: string, canary: [numb
         p0,
         p1,
         stageLlr: llr,
-        carried,
-        sprt: sprt(carried + llr, boundaries),
-        expectedRequests: { h1: waldAsn(p0, p1, alpha, policy.beta, "H1"), h0: waldAsn(p0, p1, alpha, policy.beta, "H0") },
+        carried: t.carried,
+        sprt: sprt(total, boundaries, sides),
+        ...(confirm ? { confirm } : {}),
+        expectedRequests: { h1: waldAsn(p0, p1, t.alpha, t.beta, "H1"), h0: waldAsn(p0, p1, t.alpha, t.beta, "H0") },
     };
 }
+
+/** This stage's own LLR of the alternatives a PROMOTE waits for: the largest, as the promote side judges their totals. */
+const ownLlr = (t: TestEvidence) => (t.confirm?.required ? Math.max(t.stageLlr, t.confirm.stageLlr) : t.stageLlr);
+
+/** `LLR x` or `LLR x = carried ± this stage`. */
+const llrText = (label: string, total: number, carried: number, own: number) =>
+    carried !== 0 ? `${label} ${total.toFixed(2)} = ${carried.toFixed(2)} carried ${own >= 0 ? "+" : "-"} ${Math.abs(own).toFixed(2)} this stage` : `${label} ${total.toFixed(2)}`;
 
 function describe(t: TestEvidence): string {
     const s = t.sprt;
     const verdict = (s.outcome === "H1" ? "regression" : s.outcome === "H0" ? "no regression" : "undecided") + (t.name === "tail" ? ", can only roll back" : "");
     const [lo, hi] = t.canary.interval;
-    const llr = t.carried !== 0 ? `LLR ${s.llr.toFixed(2)} = ${t.carried.toFixed(2)} carried ${t.stageLlr >= 0 ? "+" : "-"} ${Math.abs(t.stageLlr).toFixed(2)} this stage` : `LLR ${s.llr.toFixed(2)}`;
+    const c = t.confirm;
+    const llr = llrText("LLR", s.llr, t.carried, t.stageLlr);
+    const confirm = c ? `; ${llrText(`at ${c.factor}×: LLR`, c.llr, c.carried, c.stageLlr)}${c.required ? ", a PROMOTE waits for it too" : ""}; the mixture's ${s.rollbackLlr.toFixed(2)}` : "";
     return (
         `${t.name}: canary ${t.canary.events}/${t.canary.n} ${t.event} (${pct(t.canary.ratio)}, 95% ${pct(lo)}–${pct(hi)}) vs stable ${pct(t.stable.ratio)}; ` +
-        `${verdict} (${llr}, rollback at ${s.boundaries.upper.toFixed(2)}, promote at ${s.boundaries.lower.toFixed(2)}, ${Math.round(100 * s.progress)}% of the way)`
+        `${verdict} (${llr}${confirm}, rollback at ${s.boundaries.upper.toFixed(2)}, promote at ${s.boundaries.lower.toFixed(2)}, ${Math.round(100 * s.progress)}% of the way)`
     );
 }
 
@@ -245,10 +339,10 @@ function describe(t: TestEvidence): string {
  * One latency test: the share of requests slower than `bound` (a bucket boundary both tracks have),
  * or undefined when there is no such bound.
  */
-function latencyTest(name: "latency" | "tail", bound: number | undefined, canary: TrackCounts, stable: TrackCounts, policy: DecisionPolicy, alpha: number, carried: number | undefined): TestEvidence | undefined {
+function latencyTest(name: "latency" | "tail", bound: number | undefined, canary: TrackCounts, stable: TrackCounts, policy: DecisionPolicy, t: Omit<TestSetup, "factor">): TestEvidence | undefined {
     const timeable = bound !== undefined && totalOf(canary.buckets) > 0 && canary.buckets.some((b) => b.le === bound) && stable.buckets.some((b) => b.le === bound);
     if (!timeable) return undefined;
-    return sequentialTest(name, `slower than ${bound}s`, [totalOf(canary.buckets), countAbove(canary.buckets, bound)], [totalOf(stable.buckets), countAbove(stable.buckets, bound)], policy.latencyFactor, policy, alpha, carried);
+    return sequentialTest(name, `slower than ${bound}s`, [totalOf(canary.buckets), countAbove(canary.buckets, bound)], [totalOf(stable.buckets), countAbove(stable.buckets, bound)], { ...t, factor: policy.latencyFactor }, policy);
 }
 
 /**
@@ -256,13 +350,13 @@ function latencyTest(name: "latency" | "tail", bound: number | undefined, canary
  * test as the errors, with H1 at `ratioFactor` times stable's share, or at its inverse for a metric
  * whose drop is the regression (half the conversions).
  */
-function ratioTest(r: RatioMetric, canary: TrackCounts, stable: TrackCounts, policy: DecisionPolicy, alpha: number, carried: number): TestEvidence {
+function ratioTest(r: RatioMetric, canary: TrackCounts, stable: TrackCounts, policy: DecisionPolicy, t: Omit<TestSetup, "factor">): TestEvidence {
     // increase() extrapolates each counter on its own: events can come out a little above their total.
     const pair = (c: RatioCounts): [number, number] => [c.total, Math.min(c.events, c.total)];
     const c = canary.ratios?.[r.name] as RatioCounts;
     const s = stable.ratios?.[r.name] as RatioCounts;
     const factor = r.bad === "up" ? policy.ratioFactor : 1 / policy.ratioFactor;
-    return sequentialTest(r.name, `${r.events} per ${r.total}${r.bad === "down" ? ", lower is worse" : ""}`, pair(c), pair(s), factor, policy, alpha, carried);
+    return sequentialTest(r.name, `${r.events} per ${r.total}${r.bad === "down" ? ", lower is worse" : ""}`, pair(c), pair(s), { ...t, factor }, policy);
 }
 
 /**
@@ -278,6 +372,9 @@ function ratioTest(r: RatioMetric, canary: TrackCounts, stable: TrackCounts, pol
  * only shows at this stage's load pushes its own LLR up, so it holds the stage and, given time, rolls
  * it back. Both only add conditions to a PROMOTE: the bound on false promotions still holds, and the
  * bound on false rollbacks is the chain's (`stageAlpha`).
+ *
+ * A stage before the last promotes at `stageBeta`, the last at `beta`, where the errors test must also
+ * rule out `confirmFactor` (`sequentialTest`).
  */
 export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageContext, policy: DecisionPolicy = DEFAULT_POLICY, ratios: readonly RatioMetric[] = []): Judgement {
     const alpha = stageAlpha(policy, stage);
@@ -289,13 +386,16 @@ export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageCont
     }
     const ratioAlpha = ratios.length > 0 ? (alpha * policy.ratioShare) / ratios.length : 0;
     const errorsAlpha = alpha * (1 - policy.latencyShare - policy.tailShare - (ratios.length > 0 ? policy.ratioShare : 0));
-    const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], policy.errorFactor, policy, errorsAlpha, carried("errors"));
+    const beta = stageBetaOf(policy, stage);
+    const confirmKey = llrKey("errors", policy.confirmFactor);
+    const confirm = { factor: policy.confirmFactor, weight: policy.confirmWeight, carried: carried(confirmKey), required: isLastCompared(stage), key: confirmKey };
+    const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], { factor: policy.errorFactor, alpha: errorsAlpha, beta, carried: carried("errors"), confirm }, policy);
     const bound = policy.latencyBound ?? boundAtQuantile(stable.buckets, policy.latencyQuantile, policy.minLatencyBound);
-    const latency = latencyTest("latency", bound, canary, stable, policy, alpha * policy.latencyShare, carried("latency"));
+    const latency = latencyTest("latency", bound, canary, stable, policy, { alpha: alpha * policy.latencyShare, beta, carried: carried("latency") });
     const tailAt = policy.latencyBound === undefined ? boundAtQuantile(stable.buckets, policy.tailQuantile, policy.minLatencyBound) : undefined;
-    const tail = tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, alpha * policy.tailShare, carried("tail")) : undefined;
+    const tail = tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, { alpha: alpha * policy.tailShare, beta, carried: carried("tail") }) : undefined;
     const counted = ratios.filter((r) => (canary.ratios?.[r.name]?.total ?? 0) > 0 && (stable.ratios?.[r.name]?.total ?? 0) > 0);
-    const ratioTests = counted.map((r) => ratioTest(r, canary, stable, policy, ratioAlpha, carried(r.name)));
+    const ratioTests = counted.map((r) => ratioTest(r, canary, stable, policy, { alpha: ratioAlpha, beta, carried: carried(r.name) }));
     const evidence = { errors, latency, latencyBound: bound, ...(tail ? { tail, tailBound: tailAt } : {}), ...(ratios.length > 0 ? { ratios: ratioTests } : {}) };
     // What a PROMOTE waits for; the tail test can only add a ROLLBACK.
     const tests = [errors, ...(latency ? [latency] : []), ...ratioTests];
@@ -307,8 +407,8 @@ export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageCont
     for (const r of ratios.filter((r) => !counted.includes(r))) holds.push(`${r.name}: no ${r.total} counted for both tracks in the window`);
     if (canary.resets + stable.resets > 0) holds.push(`${canary.resets + stable.resets} counter reset(s) in the window (pods restarted): not promoting on interrupted counts`);
     if (tests.some((t) => t.sprt.outcome === "continue")) holds.push(NOT_ENOUGH_EVIDENCE);
-    for (const t of tests.filter((t) => stage.carried !== undefined && t.stageLlr > 0)) {
-        holds.push(`${t.name}: this stage's own evidence leans toward a regression (LLR +${t.stageLlr.toFixed(2)}); the stages before do not promote it alone`);
+    for (const t of tests.filter((t) => stage.carried !== undefined && ownLlr(t) > 0)) {
+        holds.push(`${t.name}: this stage's own evidence leans toward a regression (LLR +${ownLlr(t).toFixed(2)}); the stages before do not promote it alone`);
     }
     if (stage.seconds < policy.minStageSeconds) holds.push(`the stage has been judged for ${stage.seconds}s; it is promoted after at least ${policy.minStageSeconds}s at its weight`);
     return holds.length > 0 ? { ...base, decision: "HOLD", reasons: [...holds, ...reasons], holds, evidence } : { ...base, decision: "PROMOTE", reasons, evidence };

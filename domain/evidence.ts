@@ -12,7 +12,10 @@ export interface StageEvidence {
     readonly decision: Decision;
     readonly canaryRequests: number | null;
     readonly stableRequests: number | null;
-    /** Each test's log-likelihood ratio from this stage's own requests at the decision, by test name (the tests that ran). */
+    /**
+     * Each test's log-likelihood ratio from this stage's own requests at the decision, by test name (the
+     * tests that ran), and each second alternative's by its key (`errors~1.5`, `llrKey`).
+     */
     readonly llr: Llrs;
     /** What each test carried in from the stages before (empty: the tests started at this stage). */
     readonly carried: Llrs;
@@ -25,15 +28,25 @@ export interface GateAnswer extends StageEvidence {
     readonly reasons: readonly string[];
 }
 
+/**
+ * Every alternative's evidence of a judgement, keyed as it is carried: the design's by the test's name,
+ * a second alternative's by its `llrKey`. Each key's sum over the stages is that alternative's chain
+ * likelihood ratio, the only kind the tests may go on from: the mixture is recomputed from the
+ * summed components at every look, never carried itself, so it stays one fixed mixture of chains.
+ */
+function alternatives(j: Judgement): { key: string; stageLlr: number; carried: number }[] {
+    return testsOf(j).flatMap((t) => [{ key: t.name, stageLlr: t.stageLlr, carried: t.carried }, ...(t.confirm ? [{ key: t.confirm.key, stageLlr: t.confirm.stageLlr, carried: t.confirm.carried }] : [])]);
+}
+
 export function gateAnswer(j: Judgement, alpha: number): GateAnswer {
-    const tests = testsOf(j);
+    const all = alternatives(j);
     return {
         decision: j.decision,
         reasons: j.reasons,
         canaryRequests: j.canary?.requests ?? null,
         stableRequests: j.stable?.requests ?? null,
-        llr: Object.fromEntries(tests.map((t) => [t.name, t.stageLlr])),
-        carried: Object.fromEntries(tests.filter((t) => t.carried !== 0).map((t) => [t.name, t.carried])),
+        llr: Object.fromEntries(all.map((a) => [a.key, a.stageLlr])),
+        carried: Object.fromEntries(all.filter((a) => a.carried !== 0).map((a) => [a.key, a.carried])),
         alpha,
     };
 }
@@ -100,11 +113,17 @@ export function carryProblem(carried: Llrs | undefined, weight: number, stages: 
     return carried !== undefined && comparedBefore(stages, weight).length === 0 ? `the first stage (${weight}) has no stages before it to carry evidence from` : undefined;
 }
 
-/** Carried evidence as one URL-safe argument, `errors:-3.0512,latency:-4.1003`; "" for none. */
+/** Carried evidence as one URL-safe argument, `errors:-3.0512,errors~1.5:-1.2034,latency:-4.1003`; "" for none. */
 export function formatLlrs(l: Llrs | undefined): string {
     return Object.entries(l ?? {})
         .map(([name, llr]) => `${name}:${llr.toFixed(4)}`)
         .join(",");
+}
+
+/** A test's name, or a test's name and an alternative's factor (`errors~1.5`). */
+function isLlrKey(key: string): boolean {
+    const [name, factor, ...rest] = key.split("~");
+    return DNS_LABEL.test(name) && rest.length === 0 && (factor === undefined || (/^\d+(\.\d+)?$/.test(factor) && Number(factor) > 0));
 }
 
 /** Reads `formatLlrs`' form; "" is nothing carried. Throws an Error naming the bad part. */
@@ -113,8 +132,8 @@ export function parseLlrs(raw: string): Llrs | undefined {
     const entries = raw.split(",").map((part) => {
         const [name, value, ...rest] = part.split(":");
         const llr = Number(value);
-        if (!DNS_LABEL.test(name) || rest.length > 0 || value === undefined || value.trim() === "" || !Number.isFinite(llr)) {
-            throw new Error(`${JSON.stringify(part)} is not test:llr, e.g. errors:-3.05`);
+        if (!isLlrKey(name) || rest.length > 0 || value === undefined || value.trim() === "" || !Number.isFinite(llr)) {
+            throw new Error(`${JSON.stringify(part)} is not test:llr or test~factor:llr, e.g. errors:-3.05 or errors~1.5:-1.2`);
         }
         return [name, llr] as const;
     });

@@ -1,6 +1,6 @@
 /**
  * How long a stage needs to decide at the traffic it gets: the expected canary requests to a decision
- * (Wald's drift, `stats.ts`) over the canary's request rate. Pure: the judge adds it to its answer,
+ * (the test's drift per canary request, `requestDrift` in `stats.ts`) over the canary's request rate. Pure: the judge adds it to its answer,
  * `rollout status` and `rollout next` print it, the benchmark compares it with what runs really took.
  *
  * It forecasts the PROMOTE of a healthy canary (each test at H0), because that is the decision that
@@ -8,8 +8,8 @@
  * toward its rollback boundary at least as fast, and a stage that times out on it ends Inconclusive,
  * not promoted.
  */
-import { testsOf, type DecisionPolicy, type Judgement, type TestEvidence } from "./decide";
-import { drift } from "./stats";
+import { isLastCompared, stageBetaOf, testsOf, type DecisionPolicy, type Judgement, type TestEvidence } from "./decide";
+import { requestDrift } from "./stats";
 
 /** What one test still needs, as far as the forecast is concerned. */
 export interface ForecastTest {
@@ -19,10 +19,14 @@ export interface ForecastTest {
     readonly stageLlr: number;
     /** Whether evidence was carried in: then the stage's own LLR must also come down to 0 (`judge`). */
     readonly carried: boolean;
-    /** The promote boundary, ln(β). */
+    /** The promote boundary, ln(β) at the stage (`stageBetaOf`). */
     readonly lower: number;
     readonly p0: number;
     readonly p1: number;
+    /** The canary's share of the requests, for a test conditional on the events; undefined for a one-sample test. */
+    readonly share?: number;
+    /** The second alternative, when a PROMOTE waits for it at the stage: its H1 rate and LLRs, as `llr`/`stageLlr`. */
+    readonly confirm?: { readonly p1: number; readonly llr: number; readonly stageLlr: number };
 }
 
 export interface Forecast {
@@ -45,14 +49,15 @@ export interface Forecast {
 
 /**
  * Expected canary requests for one healthy test to go from where it is to its promote boundary: the
- * distance over the drift per canary request at H0. The drift is the one-sample step of the test's
- * p0 against p1, as `expectedRequests` (and `waldAsn`) count it; from an LLR of 0 this is within a
- * few percent of Wald's ASN. With evidence carried, the stage's own LLR must come down to 0 too.
+ * distance over the drift per canary request at H0, the slower of the alternatives a PROMOTE waits
+ * for. The drift is the test's own (`requestDrift`): a conditional test's canary request informs less
+ * than a one-sample test's, the more so the larger the canary's share. From an LLR of 0 a one-sample
+ * test's forecast is within a few percent of Wald's ASN. With evidence carried, the stage's own LLR
+ * must come down to 0 too.
  */
 export function requestsToPromote(t: ForecastTest): number {
-    const perRequest = -drift(t.p0, t.p1, t.p0);
-    const distance = Math.max(t.llr - t.lower, t.carried ? t.stageLlr : 0, 0);
-    return distance / perRequest;
+    const alternatives = [{ p1: t.p1, llr: t.llr, stageLlr: t.stageLlr }, ...(t.confirm ? [t.confirm] : [])];
+    return Math.max(...alternatives.map((a) => Math.max(a.llr - t.lower, t.carried ? a.stageLlr : 0, 0) / -requestDrift(t.p0, a.p1, t.share)));
 }
 
 export const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
@@ -80,21 +85,47 @@ export function forecast(tests: readonly ForecastTest[], o: { readonly totalRate
     return { ...base, deadlineSeconds: o.deadlineSeconds, deadlineLeftSeconds: left, ...(warning ? { warning } : {}) };
 }
 
-/** The tests a PROMOTE waits for (the tail test only rolls back), as the forecast reads them. */
+/** The tests a PROMOTE waits for (the tail test only rolls back). */
+const promoteTests = (j: Judgement) => testsOf(j).filter((t) => t.name !== "tail");
+
+/** A conditional test's canary share of the requests in the window; undefined for a one-sample test. */
+const shareOf = (t: TestEvidence) => (t.method === "conditional" ? t.canary.n / (t.canary.n + t.stable.n) : undefined);
+
+/** The tests a PROMOTE waits for, as the forecast reads them. */
 export function forecastTests(j: Judgement): ForecastTest[] {
-    return testsOf(j)
-        .filter((t) => t.name !== "tail")
-        .map((t: TestEvidence) => ({ name: t.name, llr: t.sprt.llr, stageLlr: t.stageLlr, carried: t.carried !== 0, lower: t.sprt.boundaries.lower, p0: t.p0, p1: t.p1 }));
+    return promoteTests(j).map((t) => ({
+        name: t.name,
+        llr: t.sprt.llr,
+        stageLlr: t.stageLlr,
+        carried: t.carried !== 0,
+        lower: t.sprt.boundaries.lower,
+        p0: t.p0,
+        p1: t.p1,
+        share: shareOf(t),
+        ...(t.confirm?.required ? { confirm: { p1: t.confirm.p1, llr: t.confirm.llr, stageLlr: t.confirm.stageLlr } } : {}),
+    }));
 }
 
 /**
- * The same tests at the start of the next stage: the rates stay, the promote boundary (ln β) does not
- * depend on the stage's α, and what is carried in is this stage's LLR when this stage is promoted
- * (`carriedLlrs`), nothing otherwise.
+ * The same tests at the start of the next stage (`next`): the rates stay, the canary's share is the
+ * next weight's, the promote boundary is the next stage's (ln β at the last compared stage, where the
+ * second alternative is waited for too), and what is carried in is this stage's LLRs when this stage
+ * is promoted (`carriedLlrs`), nothing otherwise.
  */
-export function nextStageTests(j: Judgement): ForecastTest[] {
+export function nextStageTests(j: Judgement, next: { readonly weight: number; readonly stages: readonly number[]; readonly policy: Pick<DecisionPolicy, "beta" | "stageBeta"> }): ForecastTest[] {
     const carries = j.decision === "PROMOTE";
-    return forecastTests(j).map((t) => ({ ...t, llr: carries ? t.llr : 0, stageLlr: 0, carried: carries }));
+    const last = isLastCompared(next);
+    return promoteTests(j).map((t) => ({
+        name: t.name,
+        llr: carries ? t.sprt.llr : 0,
+        stageLlr: 0,
+        carried: carries,
+        lower: Math.log(stageBetaOf(next.policy, next)),
+        p0: t.p0,
+        p1: t.p1,
+        share: t.method === "conditional" ? next.weight / 100 : undefined,
+        ...(last && t.confirm ? { confirm: { p1: t.confirm.p1, llr: carries ? t.confirm.llr : 0, stageLlr: 0 } } : {}),
+    }));
 }
 
 /**
@@ -102,8 +133,11 @@ export function nextStageTests(j: Judgement): ForecastTest[] {
  * next stage at `weight` before it starts. Undefined while the window gave no tests to forecast
  * (nothing read, no canary requests yet, too few stable requests for a baseline).
  */
-export function judgedForecast(j: Judgement, o: { readonly windowSeconds: number; readonly weight: number; readonly next?: boolean; readonly deadlineSeconds?: number; readonly policy: Pick<DecisionPolicy, "minStageSeconds"> }): Forecast | undefined {
-    const tests = o.next ? nextStageTests(j) : forecastTests(j);
+export function judgedForecast(
+    j: Judgement,
+    o: { readonly windowSeconds: number; readonly weight: number; readonly stages: readonly number[]; readonly next?: boolean; readonly deadlineSeconds?: number; readonly policy: Pick<DecisionPolicy, "minStageSeconds" | "beta" | "stageBeta"> },
+): Forecast | undefined {
+    const tests = o.next ? nextStageTests(j, o) : forecastTests(j);
     if (!j.canary || !j.stable || tests.length === 0 || o.windowSeconds <= 0) return undefined;
     const totalRate = (j.canary.requests + j.stable.requests) / o.windowSeconds;
     return forecast(tests, { totalRate, weight: o.weight, elapsedSeconds: o.next ? 0 : o.windowSeconds, deadlineSeconds: o.deadlineSeconds, policy: o.policy });

@@ -1,9 +1,9 @@
 /**
- * The statistics of the canary decision: a sequential probability ratio test (SPRT) on counts.
+ * The statistics of the canary decision: sequential likelihood-ratio tests on counts.
  *
- * Why an SPRT and not a fixed-horizon test or a rate snapshot: `rollout analyze` is asked again and
+ * Why sequential and not a fixed-horizon test or a rate snapshot: `rollout analyze` is asked again and
  * again while a stage runs, and each look at a fixed-horizon test is another chance of a false alarm.
- * The SPRT's statistic is the log likelihood ratio of "the canary fails k times as often as stable"
+ * A test's statistic is the log likelihood ratio of "the canary fails k times as often as stable"
  * (H1) against "as often as stable" (H0) over every canary request so far. Under H0 the likelihood
  * ratio is a non-negative martingale with mean 1, so by Ville's inequality it ever reaches 1/α with
  * probability at most α, however often and whenever it is looked at; symmetrically 1/LR under H1
@@ -12,12 +12,19 @@
  * (`waldBoundaries`) are within a few percent of them and give the expected sample sizes (`waldAsn`)
  * the benchmark compares against.
  *
+ * The rollback side may judge a mixture of alternatives instead of one (`mixtureLlr`): a fixed
+ * weighted sum of likelihood ratios, each a mean-1 martingale under H0, is itself one, so Ville's
+ * bound holds for it unchanged (the mixture's weights are fixed before the first request). It gives
+ * up a little against the heaviest alternative (ln of its weight, at most) and gains much against
+ * a smaller regression, which a single alternative at k sees with a drift near 0.
+ *
  * H0's rate is stable's observed rate over the same window (stable serves the other 100 - w % of
  * traffic, so it is measured far more precisely than the canary; the analysis insists on a minimum
  * of stable requests before it trusts it).
  *
  * Reference: A. Wald, "Sequential Tests of Statistical Hypotheses", Ann. Math. Statist. 16 (1945);
- * J. Ville (1939) for the maximal inequality.
+ * J. Ville (1939) for the maximal inequality; H. Robbins, "Statistical methods related to the law of
+ * the iterated logarithm", Ann. Math. Statist. 41 (1970), for mixtures of likelihood ratios.
  */
 
 /** Log-likelihood-ratio boundaries: at or above `upper` accept H1, at or below `lower` accept H0. */
@@ -63,20 +70,58 @@ export function drift(p0: number, p1: number, p: number): number {
     return p * s.event + (1 - p) * s.nonEvent;
 }
 
+/** The canary's share of the events when it fails `factor` times as often as stable and serves `share` of the requests. */
+export const eventShare = (share: number, factor: number) => (factor * share) / (factor * share + 1 - share);
+
+/**
+ * The expected log likelihood ratio one canary request adds, H1 at `p1` = k·`p0`, when the canary
+ * fails at `p` (default `p0`: negative; at `p1`: positive). One-sample (`share` undefined): the
+ * Bernoulli drift. Conditional on the events (`share`, the canary's share of the requests): each
+ * canary request brings p + p0·(1 - share)/share events of either track, each adding the drift of
+ * θ1 = `eventShare(share, k)` against θ0 = share when the canary's share of them is
+ * `eventShare(share, p/p0)`. Stable's rate is measured, not known, so a canary request informs less:
+ * at H0, 91% of the one-sample drift at 5%, 65% at 25%, 38% at 50% (p0 = 0.5%, k = 2).
+ */
+export function requestDrift(p0: number, p1: number, share?: number, p = p0): number {
+    if (share === undefined) return drift(p0, p1, p);
+    const events = p + (p0 * (1 - share)) / share;
+    return events * drift(share, eventShare(share, p1 / p0), eventShare(share, p / p0));
+}
+
+/** One alternative of a mixture: its weight (the weights sum to 1) and its log likelihood ratio. */
+export interface MixtureComponent {
+    readonly weight: number;
+    readonly llr: number;
+}
+
+/** ln Σ wᵢ·exp(ℓᵢ), computed without overflow: the log likelihood ratio of the mixture. */
+export function mixtureLlr(components: readonly MixtureComponent[]): number {
+    const top = Math.max(...components.map((c) => c.llr));
+    return top + Math.log(components.reduce((sum, c) => sum + c.weight * Math.exp(c.llr - top), 0));
+}
+
 export type SprtOutcome = "H1" | "H0" | "continue";
 
 export interface SprtResult {
     readonly outcome: SprtOutcome;
+    /** The design alternative's log likelihood ratio. */
     readonly llr: number;
+    /** What the rollback side judges against `upper`: the mixture's log likelihood ratio, or `llr`. */
+    readonly rollbackLlr: number;
+    /** What the promote side judges against `lower`: the largest LLR of the alternatives it must rule out, or `llr`. */
+    readonly promoteLlr: number;
     readonly boundaries: Boundaries;
-    /** How far toward a decision, 0..1: the LLR's share of the boundary it is heading for. */
+    /** How far toward a decision, 0..1: the share of the boundary it is heading for (rollback when `llr` ≥ 0). */
     readonly progress: number;
 }
 
-export function sprt(llr: number, boundaries: Boundaries): SprtResult {
-    const outcome: SprtOutcome = llr >= boundaries.upper ? "H1" : llr <= boundaries.lower ? "H0" : "continue";
-    const progress = Math.min(1, llr >= 0 ? llr / boundaries.upper : llr / boundaries.lower);
-    return { outcome, llr, boundaries, progress };
+/** The outcome of a test: H1 once `rollbackLlr` reaches `upper`, H0 once `promoteLlr` reaches `lower`. */
+export function sprt(llr: number, boundaries: Boundaries, sides: { readonly rollbackLlr?: number; readonly promoteLlr?: number } = {}): SprtResult {
+    const rollbackLlr = sides.rollbackLlr ?? llr;
+    const promoteLlr = sides.promoteLlr ?? llr;
+    const outcome: SprtOutcome = rollbackLlr >= boundaries.upper ? "H1" : promoteLlr <= boundaries.lower ? "H0" : "continue";
+    const progress = Math.max(0, Math.min(1, llr >= 0 ? rollbackLlr / boundaries.upper : promoteLlr / boundaries.lower));
+    return { outcome, llr, rollbackLlr, promoteLlr, boundaries, progress };
 }
 
 /** The Wilson score interval of a proportion (z = 1.96 for 95%); [0, 1] with no trials. */

@@ -169,7 +169,7 @@ async function nextForecast(s: StackFile, o: Options, io: CliIo, weight: number)
     const now = io.now();
     const since = parseSince(stringOption(o, "since") ?? "15m", now);
     const j = await analyzeStage(s, analysisArgs(o, io, s), io, since);
-    const forecast = judgedForecast(j, { windowSeconds: windowSecondsOf(since, now), weight, next: true, deadlineSeconds: durationSeconds(s.config.analysis.deadline), policy: DEFAULT_POLICY });
+    const forecast = judgedForecast(j, { windowSeconds: windowSecondsOf(since, now), weight, stages: s.config.stages, next: true, deadlineSeconds: durationSeconds(s.config.analysis.deadline), policy: DEFAULT_POLICY });
     return { forecast, lines: forecastLines(forecast, weight) };
 }
 

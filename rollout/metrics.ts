@@ -57,10 +57,10 @@ export function runsToDrop(lastAsked: ReadonlyMap<string, number>, nowMs: number
 
 type PerTest = Exclude<keyof TestValues, "test">;
 const PER_TEST: Record<PerTest, { name: string; help: string }> = {
-    llr: { name: JUDGE_SERIES.llr, help: "the log-likelihood ratio the test judges: carried + this stage's" },
+    llr: { name: JUDGE_SERIES.llr, help: "the log-likelihood ratio of the test's design alternative, carried + this stage's (the errors test's rollback side judges its mixture with the 1.5x alternative, its promote side at the last compared stage both)" },
     carried: { name: JUDGE_SERIES.carried, help: "the log-likelihood ratio carried in from the stages this version passed" },
     rollbackBound: { name: JUDGE_SERIES.rollbackBound, help: "ln(1/alpha): at or above it the test rolls back" },
-    promoteBound: { name: JUDGE_SERIES.promoteBound, help: "ln(beta): at or below it the test finds no regression" },
+    promoteBound: { name: JUDGE_SERIES.promoteBound, help: "ln(beta) at the last compared stage, ln(stageBeta) before it: at or below it the test finds no regression" },
     canaryRequests: { name: JUDGE_SERIES.canaryRequests, help: "canary requests the test counted in the window" },
     stableRequests: { name: JUDGE_SERIES.stableRequests, help: "stable requests the test counted in the window" },
 };

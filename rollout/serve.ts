@@ -178,7 +178,7 @@ export function judgeServer(o: JudgeServerOptions): http.Server {
             // `gate` is what the stage's Argo web metric reads and its run keeps (the measurement's value):
             // the decision, why, and the evidence that promotion carries on.
             (j) => {
-                const forecast = judgedForecast(j, { windowSeconds: windowSecondsOf(q.since, now), weight: q.stage.weight, deadlineSeconds: q.deadlineSeconds, policy: DEFAULT_POLICY });
+                const forecast = judgedForecast(j, { windowSeconds: windowSecondsOf(q.since, now), weight: q.stage.weight, stages: q.stage.stages, deadlineSeconds: q.deadlineSeconds, policy: DEFAULT_POLICY });
                 if (q.run) metrics.record(q.run, q.scope, q.stage.weight, j, forecast, now);
                 // A run ends at its first PROMOTE or ROLLBACK (consecutiveSuccessLimit 1, failureLimit 0:
                 // components/delivery/analysis.ts), so a later ask under that name is a new run of the same

@@ -21,6 +21,12 @@ describe("the forecast: expected canary requests to a decision over the canary's
             ["past the boundary", { ...fresh, llr: LOWER - 1 }, (n) => n === 0],
             ["carried past the boundary, own evidence leaning to a regression", { ...fresh, llr: LOWER - 1, stageLlr: 0.5, carried: true }, (n) => Math.abs(n - requestsToPromote({ ...fresh, llr: LOWER + 0.5 })) < 1e-9],
             ["not carried: the own LLR alone does not hold it", { ...fresh, llr: LOWER - 1, stageLlr: 0.5 }, (n) => n === 0],
+            // Conditional at 5%: stable's measured rate makes a canary request worth 91% of a one-sample one.
+            ["conditional at 5%", { ...fresh, share: 0.05 }, (n) => Math.abs(n / requestsToPromote(fresh) - 1 / 0.915) < 0.01],
+            ["conditional at 50%", { ...fresh, share: 0.5 }, (n) => Math.abs(n / requestsToPromote(fresh) - 1 / 0.381) < 0.02],
+            // A second alternative the PROMOTE waits for: the slower of the two.
+            ["waiting for 1.5× too", { ...fresh, confirm: { p1: 0.0075, llr: 0, stageLlr: 0 } }, (n) => Math.abs(n / requestsToPromote({ ...fresh, p1: 0.0075 }) - 1) < 1e-9 && n > 2 * requestsToPromote(fresh)],
+            ["1.5× already ruled out", { ...fresh, confirm: { p1: 0.0075, llr: LOWER - 1, stageLlr: 0 } }, (n) => Math.abs(n - requestsToPromote(fresh)) < 1e-9],
         ];
         for (const [what, t, ok] of cases) assert.ok(ok(requestsToPromote(t)), `${what}: ${requestsToPromote(t)}`);
     });
@@ -51,21 +57,30 @@ describe("the forecast: expected canary requests to a decision over the canary's
         // 60 s of 35 requests a second: 100 canary, 2,000 stable; stable fails 0.5%.
         const j = judge(counts(100, 0), counts(2000, 10), stage);
         assert.strictEqual(j.decision, "HOLD");
-        const now = judgedForecast(j, { windowSeconds: 60, weight: 5, deadlineSeconds: 1800, policy }) as NonNullable<ReturnType<typeof judgedForecast>>;
+        const now = judgedForecast(j, { windowSeconds: 60, weight: 5, stages: stage.stages, deadlineSeconds: 1800, policy }) as NonNullable<ReturnType<typeof judgedForecast>>;
         assert.ok(Math.abs(now.canaryRate - (2100 / 60) * 0.05) < 1e-9, `${now.canaryRate}`);
         assert.strictEqual(now.elapsedSeconds, 60);
         assert.ok((now.seconds as number) > 0 && now.test !== undefined);
-        const next = judgedForecast(j, { windowSeconds: 60, weight: 25, next: true, policy }) as NonNullable<ReturnType<typeof judgedForecast>>;
+        const next = judgedForecast(j, { windowSeconds: 60, weight: 25, stages: stage.stages, next: true, policy }) as NonNullable<ReturnType<typeof judgedForecast>>;
         assert.strictEqual(next.elapsedSeconds, 0);
         assert.ok(Math.abs(next.canaryRate - (2100 / 60) * 0.25) < 1e-9);
         // Not promoted: the next stage starts afresh.
-        assert.ok(nextStageTests(j).every((t) => t.llr === 0 && !t.carried));
+        const at25 = { weight: 25, stages: stage.stages, policy };
+        assert.ok(nextStageTests(j, at25).every((t) => t.llr === 0 && !t.carried));
+        // Before the last compared stage: the stage's β, the next weight's share, no second alternative waited for.
+        assert.ok(nextStageTests(j, at25).every((t) => t.lower === Math.log(policy.stageBeta) && t.share === 0.25 && t.confirm === undefined));
         const promoted = judge(counts(20000, 50), counts(40000, 200), { ...stage, seconds: 600 });
         assert.strictEqual(promoted.decision, "PROMOTE");
-        assert.ok(nextStageTests(promoted).every((t) => t.carried && t.llr <= LOWER && t.stageLlr === 0));
-        assert.strictEqual(judgedForecast(promoted, { windowSeconds: 600, weight: 25, next: true, policy })?.seconds, DEFAULT_POLICY.minStageSeconds, "carried past the boundary: the least time");
+        assert.ok(nextStageTests(promoted, at25).every((t) => t.carried && t.llr <= Math.log(policy.stageBeta) && t.stageLlr === 0));
+        assert.strictEqual(judgedForecast(promoted, { windowSeconds: 600, weight: 25, stages: stage.stages, next: true, policy })?.seconds, DEFAULT_POLICY.minStageSeconds, "carried past the boundary: the least time");
+        // The last compared stage: β, and the errors test waits for 1.5× ruled out too, from what 1.5× carries.
+        const errorsAt50 = nextStageTests(promoted, { weight: 50, stages: stage.stages, policy }).find((t) => t.name === "errors") as ForecastTest;
+        assert.strictEqual(errorsAt50.lower, LOWER);
+        assert.deepStrictEqual(errorsAt50.confirm, { p1: promoted.evidence.errors!.confirm!.p1, llr: promoted.evidence.errors!.confirm!.llr, stageLlr: 0 });
+        const fresh50 = nextStageTests(j, { weight: 50, stages: stage.stages, policy }).find((t) => t.name === "errors") as ForecastTest;
+        assert.ok(requestsToPromote(fresh50) > 2 * requestsToPromote({ ...fresh50, confirm: undefined }), "from nothing, 1.5× takes more than twice the requests of 2× to rule out");
         // Nothing to forecast from: no tests yet.
-        assert.strictEqual(judgedForecast(judge(counts(0, 0), counts(2000, 10), stage), { windowSeconds: 60, weight: 5, policy }), undefined);
+        assert.strictEqual(judgedForecast(judge(counts(0, 0), counts(2000, 10), stage), { windowSeconds: 60, weight: 5, stages: stage.stages, policy }), undefined);
     });
 });
 
