@@ -33,10 +33,10 @@ const image = text(/^[^\s]+$/, "must be an image reference such as ghcr.io/org/a
 const resourcesWithCpuLimit = <C extends z.ZodType>(cpuLimit: C) =>
     z.strictObject({
         requests: z
-            .strictObject({ cpu: quantity.describe("CPU request, e.g. 100m."), memory: quantity.describe("Memory request, e.g. 128Mi.") })
+            .strictObject({ cpu: quantity.describe("CPU request."), memory: quantity.describe("Memory request.") })
             .describe("What the scheduler reserves per pod."),
         limits: z
-            .strictObject({ cpu: cpuLimit.describe("CPU limit, e.g. 1 or 500m."), memory: quantity.describe("Memory limit, e.g. 256Mi.") })
+            .strictObject({ cpu: cpuLimit.describe("CPU limit."), memory: quantity.describe("Memory limit.") })
             .describe("The most a pod may use."),
     });
 /** The app's pods need both limits: the policy pack refuses a Deployment without them, so config cannot omit one. */
