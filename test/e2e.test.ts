@@ -39,7 +39,7 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         const endpoint = (judgeServiceMonitorSpec().endpoints as any[])[0];
         const judgeScrape = { job_name: "canary-judge", metrics_path: endpoint.path, honor_labels: endpoint.honorLabels, static_configs: [{ targets: [`127.0.0.1:${judgePort}`], labels: { namespace: "judge-namespace" } }] };
         live = await startLive({ scrapeConfigs: [judgeScrape] });
-        // The dev stack, judging the demo app's business metric too (README, "The demo app").
+        // The dev stack, judging the demo app's business metric too (docs/rollout.md, "Trying it on this machine").
         const stack = YAML.parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
         stack.setIn(["config", "canary:analysis", "ratios"], [CHECKOUT_RATIO]);
         fs.writeFileSync(path.join(live.dir, "Pulumi.dev.yaml"), stack.toString());
