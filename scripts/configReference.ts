@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
-import { deepMerge } from "../stacks/config";
+import { deepMerge, valueAt } from "../stacks/config";
 import { ENVIRONMENTS, ENVIRONMENT_DEFAULTS, Environment } from "../stacks/environments";
 import { SECRET_KEYS, stackConfigSchema } from "../stacks/schema";
 
@@ -123,10 +123,6 @@ function plural(type: string): string {
     const [head, ...rest] = type.split(", ");
     const words = head === "whole number" ? "whole numbers" : head === "object" ? "objects" : head === "string" ? "strings" : `${head}s`;
     return [words, ...rest].join(", ");
-}
-
-function valueAt(root: unknown, keys: readonly string[]): unknown {
-    return keys.reduce<unknown>((v, k) => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>)[k] : undefined), root);
 }
 
 /** What the program starts from in an environment before the stack file: as stacks/config.ts merges them. */

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
 import { anchor, COMMAND, configKeys, environmentValues, PAGE, renderConfigurationReference } from "../scripts/configReference";
-import { deepMerge } from "../stacks/config";
+import { deepMerge, valueAt } from "../stacks/config";
 import { stackConfigSchema } from "../stacks/schema";
 import { ROOT } from "./harness";
 
@@ -43,10 +43,6 @@ function jsonSchemaKeys(schema: Record<string, any>, prefix: string[] = []): str
     const props: Record<string, any> = schema.properties ?? {};
     const items = schema.type === "array" && schema.items?.type === "object" ? jsonSchemaKeys(schema.items, [...prefix, "[]"]) : [];
     return [...items, ...Object.entries(props).flatMap(([k, s]) => [[...prefix, k], ...jsonSchemaKeys(s, [...prefix, k])])];
-}
-
-function valueAt(root: unknown, keys: readonly string[]): unknown {
-    return keys.reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), root);
 }
 
 describe("docs/configuration.md, generated from the schema", () => {
