@@ -22,7 +22,7 @@ export interface Faults {
 /** The faults when none are given: no 5xx, no added latency, 2% of checkouts declined. */
 export const DEFAULT_FAULTS: Faults = { errorRatio: 0, addedLatencyMs: 0, checkoutFailRatio: 0.02 };
 
-/** The demo's business metric, as `canary:analysis.ratios` names it (README, "The demo app"). */
+/** The demo's business metric, as `canary:analysis.ratios` names it (docs/rollout.md, "Trying it on this machine"). */
 export const CHECKOUT_RATIO = { name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" } as const;
 
 export interface AppOptions extends Faults {

@@ -19,7 +19,7 @@ async function checkCli(io: CliIo, progress: (line: string) => void): Promise<vo
     } catch (e) {
         throw new UsageError(
             `--apply needs a working Pulumi CLI and \`pulumi version\` failed: ${(e as Error).message}\n` +
-                "After `npm ci` the project's `pulumi` package provides it: run through `npm run rollout -- ...` (or put node_modules/.bin on PATH); see the README, \"The two commands\"",
+                "After `npm ci` the project's `pulumi` package provides it: run through `npm run rollout -- ...` (or put node_modules/.bin on PATH); see the README, \"On your cluster\"",
         );
     }
     progress(`pulumi CLI ${version}`);

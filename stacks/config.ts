@@ -53,7 +53,8 @@ export function deepMerge(base: unknown, over: unknown): unknown {
     return out;
 }
 
-function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
+/** The value at a key's path, or undefined where the path leaves the objects. */
+export function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
     return path.reduce<unknown>((v, p) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[p] : undefined), root);
 }
 

@@ -32,59 +32,94 @@ const image = text(/^[^\s]+$/, "must be an image reference such as ghcr.io/org/a
 
 const resourcesWithCpuLimit = <C extends z.ZodType>(cpuLimit: C) =>
     z.strictObject({
-        requests: z.strictObject({ cpu: quantity, memory: quantity }),
-        limits: z.strictObject({ cpu: cpuLimit, memory: quantity }),
+        requests: z
+            .strictObject({ cpu: quantity.describe("CPU request."), memory: quantity.describe("Memory request.") })
+            .describe("What the scheduler reserves per pod."),
+        limits: z
+            .strictObject({ cpu: cpuLimit.describe("CPU limit."), memory: quantity.describe("Memory limit.") })
+            .describe("The most a pod may use."),
     });
 /** The app's pods need both limits: the policy pack refuses a Deployment without them, so config cannot omit one. */
 const resources = resourcesWithCpuLimit(quantity);
 
 const track = z.strictObject({
-    /** Container image; pinned (tag other than latest, or digest) in environments with `pinnedImages`. */
-    image,
-    /** Version label and OTEL attribute; default: the image tag. */
-    version: text(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a label value such as 1.2.3").optional(),
-    replicas: z.number().int("must be a whole number").min(0, "must be 0 or more"),
-    resources,
+    image: image.describe("Container image; pinned (a tag other than latest, or a digest) where canary:pinnedImages is true."),
+    version: text(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a label value such as 1.2.3")
+        .optional()
+        .describe("The app.kubernetes.io/version label and OpenTelemetry service.version; unset: the image's tag (or digest prefix)."),
+    replicas: z.number().int("must be a whole number").min(0, "must be 0 or more").describe("Pods of this track."),
+    resources: resources.describe("Requests and limits of the app container, all four required: the policy pack refuses a Deployment without limits."),
 });
 
-const app = z.strictObject({
-    name: dnsLabel,
-    namespace: dnsLabel,
-    port: z.number().int().min(1, "must be a port, 1 to 65535").max(65535, "must be a port, 1 to 65535"),
-    healthPaths: z.strictObject({ readiness: httpPath, liveness: httpPath }),
-    host: text(HOSTNAME, "must be a DNS host name such as app.example.com"),
-    stable: track,
-    /** The canary; without an image it is the stable version and runs no pods. */
-    canary: track.partial({ image: true }),
-});
+const app = z
+    .strictObject({
+        name: dnsLabel.describe("The app's name: its Deployments, Services and the app label on every series."),
+        namespace: dnsLabel.describe("The namespace the app runs in (Pod Security restricted)."),
+        port: z.number().int().min(1, "must be a port, 1 to 65535").max(65535, "must be a port, 1 to 65535").describe("Container and Service port; serves the app and its /metrics."),
+        healthPaths: z
+            .strictObject({
+                readiness: httpPath.describe("Readiness probe path; the ALB health check uses it too."),
+                liveness: httpPath.describe("Liveness probe path."),
+            })
+            .describe("The probes' HTTP paths."),
+        host: text(HOSTNAME, "must be a DNS host name such as app.example.com").describe("The public host name the router serves."),
+        stable: track.describe("The stable track."),
+        canary: track
+            .partial({ image: true })
+            .describe("The canary track; without an image it is the stable version and runs no pods. Its image is required while canary:weight is above 0."),
+    })
+    .describe("The web service being released: its two tracks, stable and canary.");
 
-const alb = z.strictObject({
-    vpcId: text(/^vpc-[0-9a-f]+$/, "must be a VPC id such as vpc-0abc123").optional(),
-    subnetIds: z.array(text(/^subnet-[0-9a-f]+$/, "must be a subnet id such as subnet-0abc123")).min(2, "must list at least two subnets in different availability zones (an ALB needs two)").optional(),
-    certificateArn: text(/^arn:aws[-a-z]*:acm:[-a-z0-9]+:[0-9]{12}:certificate\/[-0-9a-f]+$/, "must be an ACM certificate ARN").optional(),
-    /** A Route 53 hosted zone: without certificateArn, an ACM certificate is created and DNS-validated in it. */
-    hostedZoneId: text(/^Z[A-Z0-9]+$/, "must be a Route 53 hosted zone id such as Z0123456789ABC").optional(),
-    sslPolicy: z
-        .string()
-        .refine((p) => TLS12_POLICY_PREFIXES.some((prefix) => p.startsWith(prefix)), `must be a TLS 1.2+ policy starting with ${TLS12_POLICY_PREFIXES.join(", ")}`)
-        .default("ELBSecurityPolicy-TLS13-1-2-2021-06"),
-    allowedCidrs: z.array(text(CIDR, "must be an IPv4 CIDR such as 10.0.0.0/8")).min(1).default(["0.0.0.0/0"]),
-    internal: z.boolean().default(false),
-    stickiness: z
-        .strictObject({
-            enabled: z.boolean().default(false),
-            durationSeconds: z.number().int().min(1, "must be 1 to 604800 seconds").max(604800, "must be 1 to 604800 seconds").default(3600),
-        })
-        .default({ enabled: false, durationSeconds: 3600 }),
-    controller: z
-        .strictObject({
-            install: z.boolean().default(false),
-            clusterName: z.string().min(1).optional(),
-            /** IAM role for the controller's service account (IRSA). */
-            serviceAccountRoleArn: text(/^arn:aws[-a-z]*:iam::[0-9]{12}:role\/.+$/, "must be an IAM role ARN").optional(),
-        })
-        .default({ install: false }),
-});
+const alb = z
+    .strictObject({
+        vpcId: text(/^vpc-[0-9a-f]+$/, "must be a VPC id such as vpc-0abc123").optional().describe("The VPC of the ALB and its target groups; required with router alb."),
+        subnetIds: z
+            .array(text(/^subnet-[0-9a-f]+$/, "must be a subnet id such as subnet-0abc123"))
+            .min(2, "must list at least two subnets in different availability zones (an ALB needs two)")
+            .optional()
+            .describe("The ALB's subnets, in two or more availability zones; required with router alb."),
+        certificateArn: text(/^arn:aws[-a-z]*:acm:[-a-z0-9]+:[0-9]{12}:certificate\/[-0-9a-f]+$/, "must be an ACM certificate ARN")
+            .optional()
+            .describe("The ACM certificate of the HTTPS listener; required with router alb unless hostedZoneId is set."),
+        hostedZoneId: text(/^Z[A-Z0-9]+$/, "must be a Route 53 hosted zone id such as Z0123456789ABC")
+            .optional()
+            .describe("A Route 53 hosted zone: without certificateArn, an ACM certificate is created and DNS-validated in it."),
+        sslPolicy: z
+            .string()
+            .refine((p) => TLS12_POLICY_PREFIXES.some((prefix) => p.startsWith(prefix)), `must be a TLS 1.2+ policy starting with ${TLS12_POLICY_PREFIXES.join(", ")}`)
+            .default("ELBSecurityPolicy-TLS13-1-2-2021-06")
+            .describe("The HTTPS listener's security policy."),
+        allowedCidrs: z
+            .array(text(CIDR, "must be an IPv4 CIDR such as 10.0.0.0/8"))
+            .min(1)
+            .default(["0.0.0.0/0"])
+            .describe("Who may reach the ALB on ports 80 and 443."),
+        internal: z.boolean().default(false).describe("An internal ALB instead of an internet-facing one."),
+        stickiness: z
+            .strictObject({
+                enabled: z.boolean().default(false).describe("Target group stickiness on the weighted rule."),
+                durationSeconds: z
+                    .number()
+                    .int()
+                    .min(1, "must be 1 to 604800 seconds")
+                    .max(604800, "must be 1 to 604800 seconds")
+                    .default(3600)
+                    .describe("How long a client sticks to its target group."),
+            })
+            .default({ enabled: false, durationSeconds: 3600 })
+            .describe("Stickiness of the weighted forward action."),
+        controller: z
+            .strictObject({
+                install: z.boolean().default(false).describe("Install the AWS Load Balancer Controller (Helm); most EKS clusters already run it."),
+                clusterName: z.string().min(1).optional().describe("The EKS cluster's name; required with install."),
+                serviceAccountRoleArn: text(/^arn:aws[-a-z]*:iam::[0-9]{12}:role\/.+$/, "must be an IAM role ARN")
+                    .optional()
+                    .describe("IAM role for the controller's service account (IRSA); required with install."),
+            })
+            .default({ install: false })
+            .describe("The AWS Load Balancer Controller, which runs the TargetGroupBindings."),
+    })
+    .describe("The alb router (prod): an ALB whose listener rule splits traffic between two target groups.");
 
 /**
  * The Service type of an installed router's entry (ingress-nginx's controller, Envoy Gateway's proxy).
@@ -93,33 +128,33 @@ const alb = z.strictObject({
  */
 const serviceType = z.enum(["NodePort", "LoadBalancer", "ClusterIP"], { error: "must be NodePort, LoadBalancer or ClusterIP" }).default("NodePort");
 
-const nginx = z.strictObject({
-    ingressClass: dnsLabel.default("nginx"),
-    /** Namespace of the ingress-nginx controller: the NetworkPolicy admits traffic from it. */
-    namespace: dnsLabel.default("ingress-nginx"),
-    install: z.boolean().default(false),
-    serviceType,
-});
+const nginx = z
+    .strictObject({
+        ingressClass: dnsLabel.default("nginx").describe("The IngressClass of both Ingresses."),
+        namespace: dnsLabel.default("ingress-nginx").describe("The ingress-nginx controller's namespace: the NetworkPolicy admits traffic from it."),
+        install: z.boolean().default(false).describe("Install ingress-nginx (Helm); false when the cluster has one (e.g. the minikube addon)."),
+        serviceType: serviceType.describe("The installed controller's Service type: NodePort works on kind and minikube, LoadBalancer on a cloud."),
+    })
+    .describe("The nginx router (a retired controller): a stable and a canary Ingress with ingress-nginx's canary annotations.");
 
-const gateway = z.strictObject({
-    /** Install Envoy Gateway (Helm), a GatewayClass and a Gateway for the app host; false attaches the route to `parentRef`. */
-    install: z.boolean().default(true),
-    /** Namespace of the gateway's data plane (Envoy Gateway runs its proxies in its own namespace): the NetworkPolicy admits it. */
-    namespace: dnsLabel.default("envoy-gateway-system"),
-    /** Name of the GatewayClass the stack installs. */
-    className: dnsLabel.default("canary"),
-    /** Service type of the installed gateway's Envoy proxies. */
-    serviceType,
-    /** The Gateway the cluster already has, which the HTTPRoute attaches to; required when `install` is false. */
-    parentRef: z
-        .strictObject({
-            name: dnsLabel,
-            namespace: dnsLabel,
-            /** The listener to attach to; every listener that admits the route when unset. */
-            sectionName: dnsLabel.optional(),
-        })
-        .optional(),
-});
+const gateway = z
+    .strictObject({
+        install: z.boolean().default(true).describe("Install Envoy Gateway (Helm), an EnvoyProxy, a GatewayClass and the app's Gateway; false attaches the HTTPRoute to parentRef."),
+        namespace: dnsLabel
+            .default("envoy-gateway-system")
+            .describe("The gateway's data plane namespace (where Envoy Gateway runs its proxies): installed there, admitted by the NetworkPolicy."),
+        className: dnsLabel.default("canary").describe("The name of the GatewayClass the stack installs."),
+        serviceType: serviceType.describe("The installed Envoy proxies' Service type (through the EnvoyProxy): NodePort works on kind and minikube, LoadBalancer on a cloud."),
+        parentRef: z
+            .strictObject({
+                name: dnsLabel.describe("The Gateway's name."),
+                namespace: dnsLabel.describe("The Gateway's namespace."),
+                sectionName: dnsLabel.optional().describe("The listener to attach to; unset: every listener that admits the route."),
+            })
+            .optional()
+            .describe("The Gateway the cluster already has, which the HTTPRoute attaches to: required when install is false, refused otherwise."),
+    })
+    .describe("The gateway router (dev): an HTTPRoute on the Gateway API, by default on an Envoy Gateway the stack installs.");
 
 const PROMETHEUS_DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;
 /**
@@ -133,118 +168,129 @@ const ratio = (dflt: number) => z.number().gt(0, "must be a ratio above 0 and at
 const positive = (dflt: number) => z.number().gt(0, "must be above 0").default(dflt);
 const factor = (dflt: number) => z.number().min(1, "must be a factor of at least 1").default(dflt);
 
-/** The app's metric contract (domain/promql.ts); podinfo's by default. */
-const metrics = z.strictObject({
-    /** Histogram with `status` and `path` labels: requests, errors and latency. */
-    duration: metricName.default(DEFAULT_METRICS.duration),
-    /** `path` label values that are probes or scrapes, not user requests. */
-    excludedPaths: z
-        .array(text(/^[^"\\\s]+$/, "must be a path label value: no quotes, backslashes or spaces"))
-        .default([...DEFAULT_METRICS.excludedPaths]),
-});
+const metrics = z
+    .strictObject({
+        duration: metricName.default(DEFAULT_METRICS.duration).describe("The app's request histogram, labels status and path: its requests, errors and latency."),
+        excludedPaths: z
+            .array(text(/^[^"\\\s]+$/, "must be a path label value: no quotes, backslashes or spaces"))
+            .default([...DEFAULT_METRICS.excludedPaths])
+            .describe("path label values that are probes or scrapes, not user requests: dropped from every request, error and latency series."),
+    })
+    .describe("The app's metric contract; podinfo's by default.");
 
-/** Alert thresholds. Defaults are the seed rules' values. */
-const alerts = z.strictObject({
-    /** CanaryHighErrorRate: canary 5xx ratio above this for 2m. */
-    errorRatio: ratio(0.05),
-    /** CanaryHighLatency: canary p95 above this many seconds for 2m. */
-    latencyP95Seconds: positive(1),
-    /** CanaryVsStableErrorRatio: canary error ratio above this factor times stable's for 3m ... */
-    errorRatioVsStable: factor(2),
-    /** ... with stable's ratio taken as at least this floor, so a stable with no errors does not make any canary error fire. */
-    errorRatioFloor: ratio(0.01),
-    /** CanaryHigherLatency: canary p99 above this factor times stable's p99 for 5m. */
-    latencyP99VsStable: factor(1.5),
-    /** CanaryTrafficSplitMismatch: observed canary share this many percentage points away from the weight. */
-    trafficSplitTolerance: z.number().gt(0).max(100).default(10),
-    /** Requests per second (whole app) below which the traffic split is not judged: too few to measure a share. */
-    minRequestRate: z.number().min(0).default(0.1),
-    /** CanaryResourceUsage: a canary pod using more CPU than this factor of its request for 10m. */
-    cpuOfRequest: positive(1.5),
-    /** CanaryMemoryUsage: a canary pod's working set above this share of its memory limit for 5m. */
-    memoryOfLimit: ratio(0.9),
-    /** ErrorBudgetBurn: the availability SLO (share of non-5xx requests) over `periodDays`. */
-    slo: z
-        .strictObject({
-            objective: z.number().gt(0, "must be between 0 and 1, e.g. 0.999").lt(1, "must be between 0 and 1, e.g. 0.999").default(0.999),
-            periodDays: z.number().int().min(1).max(365).default(30),
-        })
-        .prefault({}),
-    /** Base of every alert's runbook_url: the docs/runbooks folder of this repository as your users reach it. */
-    runbookBaseUrl: z.url({ error: "must be a URL" }).default("https://github.com/example/canary/blob/main/docs/runbooks"),
-});
+const alerts = z
+    .strictObject({
+        errorRatio: ratio(0.05).describe("CanaryHighErrorRate: the canary's 5xx ratio above this for 2m."),
+        latencyP95Seconds: positive(1).describe("CanaryHighLatency: the canary's p95 above this many seconds for 2m."),
+        errorRatioVsStable: factor(2).describe("CanaryVsStableErrorRatio: the canary's error ratio above this factor times stable's for 3m."),
+        errorRatioFloor: ratio(0.01).describe("CanaryVsStableErrorRatio takes stable's ratio as at least this, so a stable without errors does not make every canary error fire."),
+        latencyP99VsStable: factor(1.5).describe("CanaryHigherLatency: the canary's p99 above this factor times stable's p99 for 5m."),
+        trafficSplitTolerance: z.number().gt(0).max(100).default(10).describe("CanaryTrafficSplitMismatch: the observed canary share this many percentage points away from the weight for 10m."),
+        minRequestRate: z.number().min(0).default(0.1).describe("Requests per second (whole app) below which the traffic split is not judged: too few to measure a share."),
+        cpuOfRequest: positive(1.5).describe("CanaryResourceUsage: a canary pod using more CPU than this factor of its request for 10m."),
+        memoryOfLimit: ratio(0.9).describe("CanaryMemoryUsage: a canary pod's working set above this share of its memory limit for 5m."),
+        slo: z
+            .strictObject({
+                objective: z
+                    .number()
+                    .gt(0, "must be between 0 and 1, e.g. 0.999")
+                    .lt(1, "must be between 0 and 1, e.g. 0.999")
+                    .default(0.999)
+                    .describe("The share of requests that must not be 5xx."),
+                periodDays: z.number().int().min(1).max(365).default(30).describe("The SLO period in days: the error budget's window."),
+            })
+            .prefault({})
+            .describe("ErrorBudgetBurn: the availability SLO, judged by multiwindow multi-burn-rate alerts."),
+        runbookBaseUrl: z
+            .url({ error: "must be a URL" })
+            .default("https://github.com/example/canary/blob/main/docs/runbooks")
+            .describe("Base of every alert's runbook_url: this repository's docs/runbooks folder as your users reach it."),
+    })
+    .describe("Alert thresholds; the defaults are the seed rules' values.");
 
 const labelMap = z.record(
     text(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a label key such as release"),
     text(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, "must be a label value"),
 );
 
-const monitoring = z.strictObject({
-    /** Install kube-prometheus-stack; false uses one the cluster already runs (bring your own). */
-    install: z.boolean().default(true),
-    /** The namespace of the monitoring stack: created when installing; where the dashboard goes and what the NetworkPolicy admits. */
-    namespace: dnsLabel.default("monitoring"),
-    /** The Prometheus the stage analysis queries; required when not installing. */
-    prometheusUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://prometheus-operated.monitoring:9090" }).optional(),
-    /** Labels the existing Prometheus's ruleSelector needs on our PrometheusRules (e.g. release: kube-prometheus-stack). */
-    ruleLabels: labelMap.default({}),
-    /** Labels the existing Prometheus's serviceMonitorSelector needs on our ServiceMonitor. */
-    serviceMonitorLabels: labelMap.default({}),
-    /** Prometheus retention, e.g. 30d: at least the SLO period, which the error-budget panel and rules read. */
-    retention: text(PROMETHEUS_DURATION, "must be a Prometheus duration such as 30d"),
-    /** Prometheus's PersistentVolumeClaim: history survives a pod restart. */
-    storage: z.strictObject({
-        size: text(QUANTITY, "must be a Kubernetes quantity such as 50Gi"),
-        /** The StorageClass; the cluster's default when unset. */
-        storageClass: dnsLabel.optional(),
-    }),
-    // Prometheus runs inside the chart, outside the Deployment policy; a CPU limit there only throttles queries.
-    prometheusResources: resourcesWithCpuLimit(quantity.optional()),
-});
+const monitoring = z
+    .strictObject({
+        install: z.boolean().default(true).describe("Install kube-prometheus-stack (Helm); false uses the one the cluster runs (bring your own)."),
+        namespace: dnsLabel
+            .default("monitoring")
+            .describe("The monitoring stack's namespace: created when installing; the dashboard goes there and the NetworkPolicy admits it."),
+        prometheusUrl: z
+            .url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://prometheus-operated.monitoring:9090" })
+            .optional()
+            .describe("The Prometheus the judge queries; unset: the installed one. Required when install is false."),
+        ruleLabels: labelMap.default({}).describe("Labels an existing Prometheus's ruleSelector needs on the PrometheusRules (e.g. release: kube-prometheus-stack)."),
+        serviceMonitorLabels: labelMap.default({}).describe("Labels an existing Prometheus's serviceMonitorSelector needs on the ServiceMonitors."),
+        retention: text(PROMETHEUS_DURATION, "must be a Prometheus duration such as 30d").describe(
+            "How long Prometheus keeps data: at least canary:alerts.slo.periodDays, which the error-budget panel and burn rates read.",
+        ),
+        storage: z
+            .strictObject({
+                size: text(QUANTITY, "must be a Kubernetes quantity such as 50Gi").describe("The volume's size."),
+                storageClass: dnsLabel.optional().describe("Its StorageClass; unset: the cluster's default."),
+            })
+            .describe("Prometheus's PersistentVolumeClaim: the history survives a pod restart."),
+        // Prometheus runs inside the chart, outside the Deployment policy; a CPU limit there only throttles queries.
+        prometheusResources: resourcesWithCpuLimit(quantity.optional()).describe("Prometheus's requests and limits; no CPU limit by default."),
+    })
+    .describe("Metrics: kube-prometheus-stack (Prometheus, Alertmanager, Grafana) in its own namespace.");
 
-const alertmanager = z.strictObject({
-    /** Slack channel for critical and warning alerts (with canary:slackWebhookUrl). */
-    slackChannel: text(/^[#@]?[a-z0-9][-_a-z0-9]*$/, "must be a Slack channel such as #alerts").default("#alerts"),
-});
+const alertmanager = z
+    .strictObject({
+        slackChannel: text(/^[#@]?[a-z0-9][-_a-z0-9]*$/, "must be a Slack channel such as #alerts")
+            .default("#alerts")
+            .describe("The Slack channel for critical and warning alerts (with canary:slackWebhookUrl)."),
+    })
+    .describe("Alertmanager's receivers; the webhook and routing key are secrets (canary:slackWebhookUrl, canary:pagerdutyRoutingKey).");
 
 export const LOG_OUTPUTS = ["loki", "elasticsearch", "stdout"] as const;
 
-const logging = z.strictObject({
-    /** Install Fluent Bit (and Loki); false leaves log shipping to what the cluster has. */
-    enabled: z.boolean().default(true),
-    /** Where Fluent Bit ships container logs. */
-    output: z.enum(LOG_OUTPUTS, { error: `must be one of ${LOG_OUTPUTS.join(", ")}` }).default("loki"),
-    elasticsearch: z
-        .strictObject({
-            host: z.string().min(1),
-            port: z.number().int().min(1).max(65535).default(9200),
-            index: z.string().min(1).default("canary"),
-            tls: z.boolean().default(true),
-        })
-        .optional(),
-    /** Size of Loki's filesystem volume (single binary; object storage is not set up here). */
-    lokiStorageSize: text(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi"),
-    /** Loki's volume's StorageClass; the cluster's default when unset. */
-    lokiStorageClass: dnsLabel.optional(),
-    /** How long Loki keeps logs; the compactor deletes older ones so the volume does not fill up. */
-    lokiRetention: text(/^[0-9]+(h|d|w)$/, "must be a duration such as 168h or 14d").default("14d"),
-});
+const logging = z
+    .strictObject({
+        enabled: z.boolean().default(true).describe("Install Fluent Bit (and Loki, with output loki) in the logging namespace; false leaves log shipping to the cluster."),
+        output: z
+            .enum(LOG_OUTPUTS, { error: `must be one of ${LOG_OUTPUTS.join(", ")}` })
+            .default("loki")
+            .describe("Where Fluent Bit ships container logs."),
+        elasticsearch: z
+            .strictObject({
+                host: z.string().min(1).describe("The Elasticsearch host."),
+                port: z.number().int().min(1).max(65535).default(9200).describe("Its port."),
+                index: z.string().min(1).default("canary").describe("The index logs go to."),
+                tls: z.boolean().default(true).describe("Connect with TLS."),
+            })
+            .optional()
+            .describe("The Elasticsearch output; required when output is elasticsearch."),
+        lokiStorageSize: text(QUANTITY, "must be a Kubernetes quantity such as 10Gi")
+            .default("10Gi")
+            .describe("The size of Loki's filesystem volume (single binary; no object storage)."),
+        lokiStorageClass: dnsLabel.optional().describe("Loki's volume's StorageClass; unset: the cluster's default."),
+        lokiRetention: text(/^[0-9]+(h|d|w)$/, "must be a duration such as 168h or 14d")
+            .default("14d")
+            .describe("How long Loki keeps logs; its compactor deletes older ones, so the volume does not fill up."),
+    })
+    .describe("Logs: Fluent Bit with app, track and version from pod labels, to Loki, Elasticsearch or stdout.");
 
-/** Traces: Grafana Tempo (single binary) receiving the app's OTLP traces, a Grafana datasource for it. */
-const tracing = z.strictObject({
-    enabled: z.boolean().default(false),
-    /** How long Tempo keeps traces (its block retention). */
-    retention: text(/^[0-9]+(m|h)$/, "must be a duration in minutes or hours such as 72h").default("72h"),
-    /** Tempo's PersistentVolumeClaim. */
-    storageSize: text(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi"),
-    /** Its StorageClass; the cluster's default when unset. */
-    storageClass: dnsLabel.optional(),
-});
+const tracing = z
+    .strictObject({
+        enabled: z.boolean().default(false).describe("Install Tempo and its Grafana datasource, and have both tracks export OTLP traces to it."),
+        retention: text(/^[0-9]+(m|h)$/, "must be a duration in minutes or hours such as 72h").default("72h").describe("How long Tempo keeps traces (its block retention)."),
+        storageSize: text(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi").describe("The size of Tempo's PersistentVolumeClaim."),
+        storageClass: dnsLabel.optional().describe("Its StorageClass; unset: the cluster's default."),
+    })
+    .describe("Traces: Grafana Tempo (single binary) in the monitoring namespace, receiving the app's OTLP traces.");
 
-const istio = z.strictObject({
-    /** The Istio Gateway the VirtualService binds to, `<namespace>/<name>`. */
-    gateway: text(/^[a-z0-9-]+\/[a-z0-9-]+$/, "must be <namespace>/<name> of an Istio Gateway").default("istio-system/ingressgateway"),
-});
+const istio = z
+    .strictObject({
+        gateway: text(/^[a-z0-9-]+\/[a-z0-9-]+$/, "must be <namespace>/<name> of an Istio Gateway")
+            .default("istio-system/ingressgateway")
+            .describe("The Istio Gateway the VirtualService binds to, <namespace>/<name>; it must exist and terminate TLS."),
+    })
+    .describe("The istio router: a VirtualService over the two tracks' DestinationRule subsets; Istio is not installed by the stack.");
 
 /** The judge node image: Node.js 22 (the version the project runs on), by exact version tag. */
 export const DEFAULT_JUDGE_IMAGE = "docker.io/library/node:22.23.3-alpine";
@@ -252,123 +298,133 @@ export const DEFAULT_JUDGE_IMAGE = "docker.io/library/node:22.23.3-alpine";
 /** A business metric judged like the errors: a pair of the app's counters and the direction that is bad. */
 const ratioMetric = z
     .strictObject({
-        name: dnsLabel.refine((n) => !BUILT_IN_TESTS.includes(n), `must not be one of the judge's own tests (${BUILT_IN_TESTS.join(", ")})`),
-        /** The counter of events, e.g. checkouts_failed_total. */
-        events: metricName,
-        /** The counter they are a share of, e.g. checkouts_total. */
-        total: metricName,
-        /** up: a higher share is the regression (failures); down: a lower one is (conversions). */
-        bad: z.enum(["up", "down"], { error: "must be up (a higher share is worse) or down (a lower share is worse)" }),
+        name: dnsLabel
+            .refine((n) => !BUILT_IN_TESTS.includes(n), `must not be one of the judge's own tests (${BUILT_IN_TESTS.join(", ")})`)
+            .describe("The test's name in the judge's answer, the evidence and the dashboard."),
+        events: metricName.describe("The counter of events, e.g. checkouts_failed_total."),
+        total: metricName.describe("The counter they are a share of, e.g. checkouts_total."),
+        bad: z
+            .enum(["up", "down"], { error: "must be up (a higher share is worse) or down (a lower share is worse)" })
+            .describe("up: a higher share is the regression (failures); down: a lower one is (conversions)."),
     })
     .refine((r) => r.events !== r.total, { message: "events and total must be two different counters", path: ["total"] });
 
-/** Argo Rollouts analysis of each stage: the judge asked every interval until it decides. */
-const analysis = z.strictObject({
-    /** Run an AnalysisRun for every stage above 0. */
-    enabled: z.boolean().default(true),
-    /**
-     * Install the Argo Rollouts controller (Helm); false uses one the cluster already runs, which must be
-     * v1.8 or later: older ones drop the metric's `consecutiveSuccessLimit`, and a run of HOLDs ends
-     * Successful at its count (the stage is then not passed: no PROMOTE).
-     */
-    installController: z.boolean().default(true),
-    /**
-     * The `--instance-id` of the controller that should run the stage's AnalysisRun: set as the run's
-     * `argo-rollouts.argoproj.io/controller-instance-id` label, which such a controller filters on. Unset: no label.
-     */
-    controllerInstanceId: text(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a Kubernetes label value (letters, digits, '-', '_', '.', at most 63) such as team-a")
-        .optional(),
-    /** `pulumi up` of a stage waits for its AnalysisRun to end. */
-    wait: z.boolean().default(true),
-    /**
-     * Time between two questions to the judge; default the scrape interval: a look more often sees no
-     * new counts, a look less often (1m) made the benchmark's healthy rollout about a minute longer,
-     * as each stage's decision waits for the next look.
-     */
-    interval: text(GO_DURATION, "must be a Go duration as Argo Rollouts parses it (time.ParseDuration): a whole number with ms, s, m or h, such as 15s; not d, w or y")
-        .default(`${SCRAPE_INTERVAL_SECONDS}s`),
-    /** The longest a stage is judged: HOLD until then ends the run Inconclusive. */
-    deadline: text(PROMETHEUS_DURATION, "must be a duration such as 30m").default("30m"),
-    /** Business metrics judged with the errors and latency: a PROMOTE waits for them, a regression rolls back. */
-    ratios: z
-        .array(ratioMetric)
-        .refine((rs) => new Set(rs.map((r) => r.name)).size === rs.length, "each ratio needs its own name")
-        .default([]),
-    /** The stage's attempt: a new value starts a new AnalysisRun for the same stage (`rollout retry`). */
-    attempt: z.number().int("must be a whole number").min(0, "must be 0 or more").default(0),
-    /** The judge service (`rollout serve`) the run asks. */
-    judge: z
-        .strictObject({
-            /** Run the judge in the app's namespace: a Node image with the judge's code in a ConfigMap. */
-            install: z.boolean().default(true),
-            /** The node image the installed judge runs (any Node.js 22+; pin by digest with image@sha256:...). */
-            image: image.default(DEFAULT_JUDGE_IMAGE),
-            /** A judge that runs elsewhere, its base URL; required when `install` is false. */
-            url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://judge.example:8080" }).optional(),
-        })
-        .prefault({}),
-});
+const analysis = z
+    .strictObject({
+        enabled: z.boolean().default(true).describe("Run an AnalysisRun for every stage above 0; false installs no Argo Rollouts and no judge."),
+        installController: z
+            .boolean()
+            .default(true)
+            .describe(
+                "Install Argo Rollouts (Helm); false uses the cluster's own controller, which must be v1.8 or later: older ones drop consecutiveSuccessLimit, and a run of HOLDs ends Successful, which the stage does not pass.",
+            ),
+        controllerInstanceId: text(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a Kubernetes label value (letters, digits, '-', '_', '.', at most 63) such as team-a")
+            .optional()
+            .describe("The --instance-id of the controller that runs the stage's AnalysisRun, set as its controller-instance-id label; unset: no label."),
+        wait: z.boolean().default(true).describe("pulumi up of a stage waits for its AnalysisRun and passes only on the judge's PROMOTE."),
+        // Default the scrape interval: a look more often sees no new counts, a look less often (1m) made the
+        // benchmark's healthy rollout about a minute longer, as each stage's decision waits for the next look.
+        interval: text(GO_DURATION, "must be a Go duration as Argo Rollouts parses it (time.ParseDuration): a whole number with ms, s, m or h, such as 15s; not d, w or y")
+            .default(`${SCRAPE_INTERVAL_SECONDS}s`)
+            .describe("How often the run asks the judge (a Go duration: ms, s, m or h)."),
+        deadline: text(PROMETHEUS_DURATION, "must be a duration such as 30m")
+            .default("30m")
+            .describe("The longest a stage is judged: HOLD until then ends the run Inconclusive. At least two intervals."),
+        ratios: z
+            .array(ratioMetric)
+            .refine((rs) => new Set(rs.map((r) => r.name)).size === rs.length, "each ratio needs its own name")
+            .default([])
+            .describe("Business metrics judged with errors and latency, each a pair of counters: a PROMOTE waits for them, a regression rolls back."),
+        attempt: z
+            .number()
+            .int("must be a whole number")
+            .min(0, "must be 0 or more")
+            .default(0)
+            .describe("The stage's attempt: a new value starts a new AnalysisRun for the same stage (rollout retry raises it)."),
+        judge: z
+            .strictObject({
+                install: z.boolean().default(true).describe("Run the judge in the app's namespace: a node image with the judge's bundled code in a ConfigMap."),
+                image: image.default(DEFAULT_JUDGE_IMAGE).describe("The node image the installed judge (and the load test) runs: any Node.js 22+; pin by digest with image@sha256:..."),
+                url: z
+                    .url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://judge.example:8080" })
+                    .optional()
+                    .describe("The base URL of a judge that runs elsewhere (rollout serve); required when install is false, refused otherwise."),
+            })
+            .prefault({})
+            .describe("The judge service (rollout serve) the stage's AnalysisRun asks."),
+    })
+    .describe("The stage gate: one Argo Rollouts AnalysisRun per stage, asking the judge until it decides.");
 
-/** Traffic during each stage's analysis: a bounded Job per stage above 0 sending requests through the router. */
-const loadTest = z.strictObject({
-    enabled: z.boolean().default(false),
-    /** Requests per second. */
-    rate: z.number().gt(0, "must be above 0 requests per second").max(10_000, "must be at most 10000 requests per second").default(10),
-    /** How long each stage's Job sends; default: the analysis deadline. */
-    duration: text(PROMETHEUS_DURATION, "must be a duration such as 30m").optional(),
-    path: httpPath.default("/"),
-    /** More request headers (e.g. x-canary: always to load the canary only). */
-    headers: z.record(text(/^[A-Za-z0-9-]+$/, "must be an HTTP header name"), z.string()).default({}),
-    /**
-     * The router's entry as the cluster reaches it; derived for an installed Envoy Gateway or
-     * ingress-nginx, required otherwise.
-     */
-    target: z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://envoy.gateway-system.svc:443" }).optional(),
-});
+const loadTest = z
+    .strictObject({
+        enabled: z.boolean().default(false).describe("A load-test Job per stage above 0, so the judge has requests to judge."),
+        rate: z
+            .number()
+            .gt(0, "must be above 0 requests per second")
+            .max(10_000, "must be at most 10000 requests per second")
+            .default(10)
+            .describe("Requests per second."),
+        duration: text(PROMETHEUS_DURATION, "must be a duration such as 30m").optional().describe("How long each stage's Job sends; unset: the analysis deadline."),
+        path: httpPath.default("/").describe("The path it requests."),
+        headers: z
+            .record(text(/^[A-Za-z0-9-]+$/, "must be an HTTP header name"), z.string())
+            .default({})
+            .describe("More request headers (e.g. x-canary: always to load the canary only)."),
+        target: z
+            .url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://envoy.gateway-system.svc:443" })
+            .optional()
+            .describe("The router's entry as pods reach it; unset: the Service of the Envoy Gateway or ingress-nginx the stack installs. Required for any other router."),
+    })
+    .describe("Traffic during each stage's analysis: a bounded Job per stage above 0 sending requests through the router.");
 
-const tls = z.strictObject({
-    /** Issue a certificate for the app host with cert-manager (nginx router, or the Gateway the stack installs). */
-    enabled: z.boolean().default(true),
-    /** Install cert-manager (Helm); false uses one the cluster already runs (its CRDs and webhook). */
-    installCertManager: z.boolean().default(true),
-    issuer: z.enum(["selfsigned", "acme"], { error: "must be selfsigned or acme" }),
-    /** ACME account e-mail; required with issuer acme. */
-    acmeEmail: z.email({ error: "must be an e-mail address" }).optional(),
-    acmeServer: z.url().default("https://acme-v02.api.letsencrypt.org/directory"),
-});
+const tls = z
+    .strictObject({
+        enabled: z.boolean().default(true).describe("Issue a certificate for the app host with cert-manager (nginx router, or the Gateway the stack installs)."),
+        installCertManager: z.boolean().default(true).describe("Install cert-manager (Helm, with its CRDs); false uses the cluster's own."),
+        issuer: z.enum(["selfsigned", "acme"], { error: "must be selfsigned or acme" }).describe("The ClusterIssuer: self-signed, or ACME with HTTP-01 through the router."),
+        acmeEmail: z.email({ error: "must be an e-mail address" }).optional().describe("The ACME account's e-mail; required with issuer acme."),
+        acmeServer: z.url().default("https://acme-v02.api.letsencrypt.org/directory").describe("The ACME directory (Let's Encrypt production by default)."),
+    })
+    .describe("TLS for the app host where the stack serves it (the ALB uses ACM instead: canary:alb).");
 
-/** Stack-to-stack promotion: this stack may only run a canary that another stack has promoted. */
-const promotion = z.strictObject({
-    /** Require the canary version to be the promoted version of `stack`. */
-    required: z.boolean().default(false),
-    /** The stack whose `promotedVersion` output gates this one; default `<org>/canary/dev`. */
-    stack: text(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be a fully qualified stack name, <org>/<project>/<stack>").optional(),
-    /** Run an unpromoted canary anyway: logged as a warning and exported as `promotionCheck`. */
-    allowUnverified: z.boolean().default(false),
-    /**
-     * Canary requests each compared stage of the gating stack must have judged. Default 1,000: about half
-     * the requests Wald's test expects to promote a healthy canary in the benchmark's setting (1,881 at
-     * 0.5% errors, `npm run bench`), so a PROMOTE on a handful of requests does not carry a version on.
-     */
-    minCanaryRequests: z.number().int("must be a whole number").min(0, "must be 0 or more").default(1000),
-});
+const promotion = z
+    .strictObject({
+        required: z.boolean().default(false).describe("The canary must be the gating stack's promotedVersion, with its evidence."),
+        stack: text(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be a fully qualified stack name, <org>/<project>/<stack>")
+            .optional()
+            .describe("The gating stack, <org>/<project>/<stack>; unset: <org>/canary/dev."),
+        allowUnverified: z.boolean().default(false).describe("Run an unpromoted canary anyway: a warning, and promotionCheck reads skipped (allowUnverified)."),
+        // About half the requests Wald's test expects to promote a healthy canary in the benchmark's
+        // setting (1,891 at 0.5% errors, the floor lines of `npm run bench`).
+        minCanaryRequests: z
+            .number()
+            .int("must be a whole number")
+            .min(0, "must be 0 or more")
+            .default(1000)
+            .describe("Canary requests each compared stage of the gating stack must have judged, so a PROMOTE on a handful of requests does not carry a version on."),
+    })
+    .describe("Stack-to-stack promotion: this stack runs only a canary another stack promoted, on that stack's evidence.");
 
 export const ROUTERS = ["alb", "gateway", "nginx", "istio"] as const;
 
 export const stackConfigSchema = z.strictObject({
-    environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
+    environment: z
+        .enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` })
+        .describe("Which environment's defaults apply; unset: the stack's name when it is dev or prod (required for any other stack name)."),
     weight: z
         .number({ error: "must be a number: 0 or one of canary:stages" })
         .min(0, "must be 0 to 100: 0 or one of canary:stages")
         .max(100, "must be 0 to 100: 0 or one of canary:stages")
-        .default(0),
+        .default(0)
+        .describe("The stage: the canary's percent of traffic, 0 or one of canary:stages; stable gets the rest."),
     stages: z
         .array(z.number().int("must be a whole percent").min(1, "must be 1 to 100").max(100, "must be 1 to 100"))
         .min(1)
-        .default([...DEFAULT_STAGES]),
-    allowStageSkip: z.boolean().default(false),
-    pinnedImages: z.boolean(),
-    router: z.enum(ROUTERS, { error: `must be one of ${ROUTERS.join(", ")}` }),
+        .default([...DEFAULT_STAGES])
+        .describe("The stages in order: strictly increasing whole percents ending in 100."),
+    allowStageSkip: z.boolean().default(false).describe("Allow a move other than stay, next stage or 0; set it back to false after."),
+    pinnedImages: z.boolean().describe("Refuse untagged and :latest images."),
+    router: z.enum(ROUTERS, { error: `must be one of ${ROUTERS.join(", ")}` }).describe("What splits the traffic: alb, gateway, nginx (a retired controller) or istio."),
     app,
     alb: alb.prefault({}),
     nginx: nginx.prefault({}),
@@ -384,9 +440,14 @@ export const stackConfigSchema = z.strictObject({
     tls,
     loadTest: loadTest.prefault({}),
     promotion: promotion.prefault({}),
-    slackWebhookUrl: z.url({ protocol: /^https$/, error: "must be an https:// Slack incoming-webhook URL" }).optional(),
-    pagerdutyRoutingKey: text(/^[A-Za-z0-9]{32}$/, "must be a 32-character PagerDuty Events API v2 integration key").optional(),
-    grafanaAdminPassword: z.string().min(16, "must be at least 16 characters").optional(),
+    slackWebhookUrl: z
+        .url({ protocol: /^https$/, error: "must be an https:// Slack incoming-webhook URL" })
+        .optional()
+        .describe("Secret: the Slack incoming webhook; no Slack receiver without it."),
+    pagerdutyRoutingKey: text(/^[A-Za-z0-9]{32}$/, "must be a 32-character PagerDuty Events API v2 integration key")
+        .optional()
+        .describe("Secret: the PagerDuty Events API v2 routing key; no PagerDuty receiver without it."),
+    grafanaAdminPassword: z.string().min(16, "must be at least 16 characters").optional().describe("Secret: Grafana's admin password; unset: generated."),
 });
 
 /** Keys whose values are secrets: set with `pulumi config set --secret`, never shown in an error message. */
@@ -539,7 +600,7 @@ export function resolve(c: Parsed): StackConfig {
 function toConfigIssues(i: z.core.$ZodIssue): ConfigIssue[] {
     const path = i.path.map((p) => (typeof p === "symbol" ? String(p) : p));
     if (i.code === "unrecognized_keys") {
-        return i.keys.map((key) => ({ path: [...path, key], message: "is not a known key: check its spelling (README, Stack config)" }));
+        return i.keys.map((key) => ({ path: [...path, key], message: "is not a known key: check its spelling (docs/configuration.md)" }));
     }
     // A record key that fails its schema: zod reports "Invalid key in record"; its own message says why.
     if (i.code === "invalid_key" && i.issues.length > 0) return [{ path, message: i.issues[0].message }];
@@ -563,7 +624,7 @@ const bound = (what: "at least" | "at most" | "above" | "below", origin: string,
 /**
  * The words for a refusal whose schema gives none of its own (a schema's message always wins): zod's
  * defaults ("Invalid input: expected string, received number") are a validator's words, not a
- * config's, and the README promises `key = value: what is allowed`.
+ * config's, and docs/configuration.md promises `key = value: what is allowed`.
  */
 function configMessage(i: z.core.$ZodRawIssue): string | undefined {
     switch (i.code) {

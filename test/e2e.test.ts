@@ -36,7 +36,7 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         const judgePort = await freePort();
         judgeUrl = `http://127.0.0.1:${judgePort}`;
         live = await startLive({ scrapeConfigs: [judgeScrapeConfig(judgePort)] });
-        // The dev stack, judging the demo app's business metric too (README, "The demo app").
+        // The dev stack, judging the demo app's business metric too (docs/rollout.md, "Trying it on this machine").
         const stack = YAML.parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
         stack.setIn(["config", "canary:analysis", "ratios"], [CHECKOUT_RATIO]);
         fs.writeFileSync(path.join(live.dir, "Pulumi.dev.yaml"), stack.toString());

@@ -115,7 +115,7 @@ describe("the demo app: bad input is answered, never a crash", function () {
     });
 });
 
-describe("the demo app's scrape config (app/prometheus.yml, shown in the README)", () => {
+describe("the demo app's scrape config (app/prometheus.yml, shown in docs/rollout.md)", () => {
     it("is valid for promtool and labels both tracks as the dev stack's analysis selects them", () => {
         const file = path.join(ROOT, "app", "prometheus.yml");
         const r = runTool("promtool", ["check", "config", file]);
@@ -126,7 +126,7 @@ describe("the demo app's scrape config (app/prometheus.yml, shown in the README)
             targets.map((t: any) => [t.labels.namespace, t.labels.app, t.labels.track]),
             [[app.namespace, app.name, "stable"], [app.namespace, app.name, "canary"]],
         );
-        assert.ok(fs.readFileSync(path.join(ROOT, "README.md"), "utf8").includes("prometheus --config.file=app/prometheus.yml"));
+        assert.ok(fs.readFileSync(path.join(ROOT, "docs", "rollout.md"), "utf8").includes("prometheus --config.file=app/prometheus.yml"));
     });
 });
 

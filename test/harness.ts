@@ -89,8 +89,8 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
 }
 
 /**
- * prod's stack file ships without a canary, so its first `up` runs stable only (README, "prod's first
- * run"). The suites run prod as its canary PR makes it: with the canary version dev promoted.
+ * prod's stack file ships without a canary, so its first `up` runs stable only (docs/promotion.md,
+ * "prod's first run"). The suites run prod as its canary PR makes it: with the canary version dev promoted.
  */
 export const PROD_CANARY_PR = { app: { canary: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } };
 

@@ -37,6 +37,8 @@ const ALLOWED: Record<string, readonly string[]> = {
     demo: ["lib", "domain", "stacks", "components", "rollout", "demo"],
     bench: ["lib", "domain", "app", "bench"],
     app: ["lib", "app"],
+    // The docs generators read the config schema: stacks and what it stands on.
+    scripts: ["domain", "stacks", "scripts"],
 };
 
 /**

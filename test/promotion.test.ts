@@ -78,7 +78,7 @@ describe("promotion between stacks", () => {
         assert.ifError(error);
         assert.deepStrictEqual([outputs.promotionCheck, outputs.stage, outputs.canaryVersion, outputs.stableVersion], ["no canary", 0, "6.7.1", "6.7.1"]);
         assert.ok(!ofType(resources, REF).some((r) => r.inputs.name === DEV_STACK), "nothing read from dev");
-        // Adding the canary before dev promoted it is the refusal the README describes.
+        // Adding the canary before dev promoted it is the refusal docs/promotion.md describes.
         const early = await runProgram({ stack: "prod", baseConfig: stackFileConfig("prod"), config: PROD_CANARY_PR, stackOutputs: {}, previous: null });
         assert.match(early.error?.message ?? "", /canary:app\.canary version 6\.8\.0 has not been promoted in organization\/canary\/dev \(it exports promotedVersion = nothing\)/);
     });
