@@ -12,8 +12,9 @@
 #   - kwok v0.7.0:                 sigs.k8s.io/kwok/cmd/kwok  (tools/controlplane-kwok)
 #   - rollouts-controller v1.8.0:  github.com/argoproj/argo-rollouts/cmd/rollouts-controller, with the
 #                                  module's own replace block repeated (tools/controlplane-argo-rollouts)
-# Argo Rollouts' CRDs are copied, as they are, from that module's manifests/crds/ in the module cache
-# into <cache>/crds/argo-rollouts.
+# CRDs are copied, as they are, from the modules in the module cache into <cache>/crds/: Argo Rollouts'
+# from its module's manifests/crds/, Gateway API's and prometheus-operator's from the modules
+# tools/crds pins (a versioned dir each: the bin key covers only the binaries' wrappers).
 # Built once into a cache outside the repository keyed by the versions and the wrapper modules' sums,
 # so a second run takes seconds; each step is skipped when its output exists.
 #   bin=$(bash scripts/controlplane.sh | tail -n 1)
@@ -28,6 +29,9 @@ ROLLOUTS_MODULE=github.com/argoproj/argo-rollouts
 # The v1.8.0 tag's commit, as the module proxy reports it (Origin.Hash of `go mod download -json`), for
 # the version string its Makefile links in: v1.8.0+9c5d75d.
 ROLLOUTS_COMMIT=9c5d75d84a998bc0515caa64085bf8c23f2a41b7
+# The CRDs of the program's other objects, from tools/crds (its go.mod says why these versions).
+GATEWAY_API_VERSION=1.6.1
+PROMETHEUS_OPERATOR_VERSION=0.85.0
 
 say() { echo "controlplane: $*" >&2; }
 
@@ -57,14 +61,16 @@ k8s_version_flags() {
     done
 }
 
-copy_rollouts_crds() {
-    local dir
-    dir=$(cd tools/controlplane-argo-rollouts && go mod download -json "$ROLLOUTS_MODULE@v$ROLLOUTS_VERSION" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')
-    rm -rf "$cache/crds/.argo-rollouts.tmp"
-    mkdir -p "$cache/crds/.argo-rollouts.tmp"
-    cp "$dir"/manifests/crds/*.yaml "$cache/crds/.argo-rollouts.tmp/"
-    chmod u+w "$cache/crds/.argo-rollouts.tmp"/*.yaml
-    mv "$cache/crds/.argo-rollouts.tmp" "$cache/crds/argo-rollouts"
+# CRDs copied as they are from a module in the module cache: copy_crds <wrapper> <module[@version]> <glob in the module> <dest under crds/>
+copy_crds() {
+    local wrapper=$1 module=$2 glob=$3 dest=$4 dir
+    dir=$(cd "tools/$wrapper" && go mod download -json "$module" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s);if(m.Error){console.error(m.Error);process.exit(1)}console.log(m.Dir)})')
+    rm -rf "$cache/crds/.$dest.tmp"
+    mkdir -p "$cache/crds/.$dest.tmp"
+    # shellcheck disable=SC2086 # the glob is the module's own file names
+    cp "$dir"/$glob "$cache/crds/.$dest.tmp/"
+    chmod u+w "$cache/crds/.$dest.tmp"/*.yaml
+    mv "$cache/crds/.$dest.tmp" "$cache/crds/$dest"
 }
 
 kflags=$(k8s_version_flags)
@@ -78,6 +84,11 @@ step bin/kwok "kwok v$KWOK_VERSION" build controlplane-kwok kwok sigs.k8s.io/kwo
     "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$KUBERNETES_VERSION"
 step bin/rollouts-controller "rollouts-controller v$ROLLOUTS_VERSION" build controlplane-argo-rollouts rollouts-controller "$ROLLOUTS_MODULE/cmd/rollouts-controller" \
     "-X $ROLLOUTS_MODULE/utils/version.version=$ROLLOUTS_VERSION -X $ROLLOUTS_MODULE/utils/version.gitCommit=$ROLLOUTS_COMMIT -X $ROLLOUTS_MODULE/utils/version.gitTreeState=clean"
-step crds/argo-rollouts "Argo Rollouts v$ROLLOUTS_VERSION CRDs (its module's manifests/crds)" copy_rollouts_crds
+step crds/argo-rollouts "Argo Rollouts v$ROLLOUTS_VERSION CRDs (its module's manifests/crds)" \
+    copy_crds controlplane-argo-rollouts "$ROLLOUTS_MODULE@v$ROLLOUTS_VERSION" "manifests/crds/*.yaml" argo-rollouts
+step "crds/gateway-api-v$GATEWAY_API_VERSION" "Gateway API v$GATEWAY_API_VERSION CRDs (its module's config/crd/standard)" \
+    copy_crds crds "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION" "config/crd/standard/gateway.networking.k8s.io_*.yaml" "gateway-api-v$GATEWAY_API_VERSION"
+step "crds/prometheus-operator-v$PROMETHEUS_OPERATOR_VERSION" "prometheus-operator v$PROMETHEUS_OPERATOR_VERSION CRDs (its module's example/prometheus-operator-crd)" \
+    copy_crds crds "github.com/prometheus-operator/prometheus-operator@v$PROMETHEUS_OPERATOR_VERSION" "example/prometheus-operator-crd/monitoring.coreos.com_*.yaml" "prometheus-operator-v$PROMETHEUS_OPERATOR_VERSION"
 say "ready in $((SECONDS - total)) s: $cache"
 echo "$bin"

@@ -8,7 +8,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { alertmanagerConfig, ReceiverSettings } from "../components/alertmanager";
 import { byName, runProgram } from "./harness";
-import { runTool, tempDir } from "./tools";
+import { runTool, tempDir } from "../demo/host";
 
 const dir = tempDir("amtool");
 

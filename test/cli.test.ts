@@ -14,7 +14,7 @@ import * as net from "net";
 import * as path from "path";
 import { buildCli } from "../rollout/bundle";
 import { ROOT } from "./harness";
-import { requireTool, tempDir } from "./tools";
+import { requireTool, tempDir } from "../demo/host";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const start: { currentBundle(root: string): { file?: string; stale?: string }; writeBundle(root: string, code: string, inputs: string[]): string } = require("../rollout/start");

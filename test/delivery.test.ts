@@ -13,7 +13,8 @@ import { DEFAULT_JUDGE_IMAGE } from "../stacks/schema";
 import { judgeQuery } from "../rollout/serve";
 import { byName, changedBetween, DEV_EVIDENCE, DEV_STACK, ofType, Registered, runProgram, RunOptions, suiteConfig } from "./harness";
 import { HOLD, PROMOTE, ROLLBACK, runMetric, WebAnswer } from "./argo";
-import { tempDir, waitForMatches } from "./tools";
+import { waitForMatches } from "./tools";
+import { tempDir } from "../demo/host";
 
 const RUN = "kubernetes:argoproj.io/v1alpha1:AnalysisRun";
 const scope = { namespace: "podinfo", app: "podinfo" };

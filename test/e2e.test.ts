@@ -9,13 +9,12 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { judgeBundle, judgeServiceMonitorSpec } from "../components/judge";
 import { JUDGE_SERIES, judgeRunSeries } from "../domain/promql";
 import { CliIo, defaultIo, main } from "../rollout/cli";
 import { CHECKOUT_RATIO } from "../app/server";
 import { formatRatio } from "../domain/promql";
 import { ROOT } from "./harness";
-import { freePort, Live, load, probes, queryVector, sleep, startLive, steadyLoad, waitFor, waitReady } from "./live";
+import { freePort, judgeScrapeConfig, Live, load, probes, queryVector, sleep, startJudge, startLive, steadyLoad, waitFor } from "../demo/live";
 
 /** What the judge service answers for the dev stack's scope at weight 5 (the stage `next` wrote), with `extra` query parameters. */
 async function askJudge(judgeUrl: string, extra: Record<string, string>): Promise<{ status: number; body: any }> {
@@ -36,21 +35,16 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         // judge's own namespace and app labels over the target's (the operator's `namespace` is the judge's).
         const judgePort = await freePort();
         judgeUrl = `http://127.0.0.1:${judgePort}`;
-        const endpoint = (judgeServiceMonitorSpec().endpoints as any[])[0];
-        const judgeScrape = { job_name: "canary-judge", metrics_path: endpoint.path, honor_labels: endpoint.honorLabels, static_configs: [{ targets: [`127.0.0.1:${judgePort}`], labels: { namespace: "judge-namespace" } }] };
-        live = await startLive({ scrapeConfigs: [judgeScrape] });
+        live = await startLive({ scrapeConfigs: [judgeScrapeConfig(judgePort)] });
         // The dev stack, judging the demo app's business metric too (README, "The demo app").
         const stack = YAML.parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
         stack.setIn(["config", "canary:analysis", "ratios"], [CHECKOUT_RATIO]);
         fs.writeFileSync(path.join(live.dir, "Pulumi.dev.yaml"), stack.toString());
         io = { ...defaultIo(live.dir), out: (l) => out.push(l), err: (l) => out.push(l) };
         assert.strictEqual(await main(["next", "--stack", "dev"], io), 0, out.join("\n"));
-        // The judge as the cluster runs it: the program's bundle on a plain node, its own process, over
-        // real HTTP (`rollout serve` is the same server; its command line is tested in rollout.test.ts).
-        fs.writeFileSync(path.join(live.dir, "judge.js"), judgeBundle());
-        const judgeArgs = [path.join(live.dir, "judge.js"), "--prometheus", live.promUrl, "--listen", `127.0.0.1:${judgePort}`, "--scrape-interval", live.scrapeInterval];
-        await live.start(process.execPath, judgeArgs, null);
-        await waitReady(`${judgeUrl}/healthz`, 20_000);
+        // The judge as the cluster runs it, over real HTTP (`rollout serve` is the same server; its
+        // command line is tested in rollout.test.ts).
+        await startJudge(live, judgePort);
     });
 
     // Waits for the processes to exit: Prometheus writes into the temp dir until it has stopped.

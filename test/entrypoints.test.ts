@@ -13,7 +13,7 @@ import { parseOptions } from "../lib/args";
 import { loadStack } from "../rollout/stackFile";
 import * as YAML from "yaml";
 import { ROOT } from "./harness";
-import { requireTool, runTool, tempDir } from "./tools";
+import { requireTool, runTool, tempDir } from "../demo/host";
 
 const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
 const tsNode = (file: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) =>

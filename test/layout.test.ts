@@ -32,6 +32,8 @@ const ALLOWED: Record<string, readonly string[]> = {
     components: ["lib", "domain", "stacks", "components"],
     policy: ["domain", "stacks", "policy"],
     rollout: ["lib", "domain", "stacks", "rollout"],
+    // The demo and the cluster and engine lanes it shares its pieces with: on top, beside the command.
+    demo: ["lib", "domain", "stacks", "components", "rollout", "demo"],
     bench: ["lib", "domain", "app", "bench"],
     app: ["lib", "app"],
 };

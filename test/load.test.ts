@@ -12,7 +12,7 @@ import { loadBundle } from "../components/loadTest";
 import { requestOptions, loadSettings } from "../rollout/load";
 import { DEFAULT_JUDGE_IMAGE } from "../stacks/schema";
 import { byName, ofType, runProgram } from "./harness";
-import { tempDir } from "./tools";
+import { tempDir } from "../demo/host";
 
 const JOB = "kubernetes:batch/v1:Job";
 

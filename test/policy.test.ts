@@ -21,7 +21,7 @@ import {
     TYPES,
 } from "../policy/policies";
 import { Registered, ROOT, runProgram, STACKS } from "./harness";
-import { tempDir } from "./tools";
+import { tempDir } from "../demo/host";
 
 interface Subject {
     readonly type: string;

@@ -9,7 +9,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { ALERT_NAMES, isAlert, RuleGroup } from "../components/rules";
 import { byName, ROOT, runProgram } from "./harness";
-import { runTool, tempDir } from "./tools";
+import { runTool, tempDir } from "../demo/host";
 
 const SUITES = path.join(ROOT, "test", "promtool");
 

@@ -21,7 +21,8 @@ import { DEFAULT_METRICS } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
 import { bench, binomial, floors, forecastCheck, goals, LOW_TRAFFIC, notAhead, rng, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
 import { ROOT } from "./harness";
-import { close, tempDir } from "./tools";
+import { close } from "./tools";
+import { tempDir } from "../demo/host";
 
 
 describe("rollout statistics", () => {

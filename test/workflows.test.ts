@@ -11,7 +11,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { runVerdict } from "../components/analysis";
 import { ROOT, STACKS } from "./harness";
-import { tempDir } from "./tools";
+import { tempDir } from "../demo/host";
 
 /**
  * The inputs pulumi/actions v6 documents (README "Configuration" and "Extra options",
@@ -139,7 +139,7 @@ describe("GitHub workflows", () => {
         const scripts = path.join(GITHUB, "scripts");
         const ups = fs.readdirSync(scripts).filter((f) => /"\$pulumi" up /.test(fs.readFileSync(path.join(scripts, f), "utf8")));
         assert.deepStrictEqual(ups.sort(), ["rollback.sh", "stage-up.sh"]);
-        for (const f of ups) assert.match(fs.readFileSync(path.join(scripts, f), "utf8"), /"\$pulumi" up --yes --stack "\$STACK_NAME" --policy-pack policy /, f);
+        for (const f of ups) assert.match(fs.readFileSync(path.join(scripts, f), "utf8"), /"\$pulumi" up --yes --stack "\$STACK_NAME" --policy-pack policy\/analyzer /, f);
         assert.ok(fs.existsSync(path.join(ROOT, "policy", "PulumiPolicy.yaml")));
         for (const f of files) {
             for (const job of Object.values<any>(parse(f).jobs ?? {})) assert.ok(steps(job).every((s) => s.with?.command !== "up"), f);
@@ -299,8 +299,8 @@ describe("automatic rollback: stage-up.sh, rollback.sh and watch.sh", function (
         assert.strictEqual(r.code, 1, "the failed stage stays red");
         const calls = s.calls();
         assert.strictEqual(calls.length, 2, calls.join("\n"));
-        assert.match(calls[0], /^up --yes --stack acme\/canary\/dev --policy-pack policy --diff --message dev: canary 5%$/);
-        assert.match(calls[1], /^up --yes --stack acme\/canary\/dev --policy-pack policy --message automatic rollback of dev: the stage's analysis podinfo-5-6\.8\.0-0 ended Failed/);
+        assert.match(calls[0], /^up --yes --stack acme\/canary\/dev --policy-pack policy\/analyzer --diff --message dev: canary 5%$/);
+        assert.match(calls[1], /^up --yes --stack acme\/canary\/dev --policy-pack policy\/analyzer --message automatic rollback of dev: the stage's analysis podinfo-5-6\.8\.0-0 ended Failed/);
         const main = s.originMain();
         assert.strictEqual(main.weight, "canary:weight: 0");
         assert.strictEqual(main.commits, 2);

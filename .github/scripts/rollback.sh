@@ -9,6 +9,8 @@
 # PULUMI (default pulumi) and ROLLOUT (default "npm run -s rollout --") are the commands it runs;
 # BRANCH (default main) is where the commit goes.
 set -euo pipefail
+# The policy pack as its executable analyzer (policy/analyzer): it runs under any CLI, the toolchain's
+# too, whose language host cannot run a directory pack (docs/engine.md).
 stack="$1"
 reasons="$2"
 : "${STACK_NAME:?the fully qualified stack name, <org>/canary/<stack>}"
@@ -18,7 +20,7 @@ branch="${BRANCH:-main}"
 file="Pulumi.$stack.yaml"
 
 "${rollout[@]}" rollback --stack "$stack"
-if ! "$pulumi" up --yes --stack "$STACK_NAME" --policy-pack policy --message "automatic rollback of $stack: $reasons"; then
+if ! "$pulumi" up --yes --stack "$STACK_NAME" --policy-pack policy/analyzer --message "automatic rollback of $stack: $reasons"; then
     echo "rollback: the rollback update of $stack failed; $file says weight 0 but is not committed: a person must look" >&2
     exit 1
 fi

@@ -8,6 +8,8 @@
 #
 # PULUMI (default pulumi) and ROLLOUT (default "npm run -s rollout --") are the commands it runs.
 set -euo pipefail
+# The policy pack as its executable analyzer (policy/analyzer): it runs under any CLI, the toolchain's
+# too, whose language host cannot run a directory pack (docs/engine.md).
 stack="$1"
 : "${STACK_NAME:?the fully qualified stack name, <org>/canary/<stack>}"
 pulumi="${PULUMI:-pulumi}"
@@ -15,7 +17,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-if "$pulumi" up --yes --stack "$STACK_NAME" --policy-pack policy --diff --message "${MESSAGE:-$stack}" 2>&1 | tee "$log"; then
+if "$pulumi" up --yes --stack "$STACK_NAME" --policy-pack policy/analyzer --diff --message "${MESSAGE:-$stack}" 2>&1 | tee "$log"; then
     exit 0
 fi
 # The program's own words for a failed run (components/analysis.ts, runVerdict), up to its advice.

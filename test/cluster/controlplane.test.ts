@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as http from "http";
 import * as net from "net";
 import * as path from "path";
-import { ControlPlane, NODE_NAME, startControlPlane } from "./controlplane";
+import { ControlPlane, NODE_NAME, startControlPlane } from "../../demo/controlplane";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

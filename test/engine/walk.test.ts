@@ -10,9 +10,9 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { ROOT } from "../harness";
 import { loadSchemaModels, validateObject } from "../manifests";
-import { tempDir } from "../tools";
-import { startLive, steadyLoad } from "../live";
-import { changes, devWithoutAddOns, Engine, previewSteps, projectCopy, rolloutCommand, toolchainBin, writeStackConfig } from "./pulumi";
+import { tempDir } from "../../demo/host";
+import { startLive, steadyLoad } from "../../demo/live";
+import { changes, devWithoutAddOns, Engine, previewSteps, projectCopy, rolloutCommand, toolchainBin, writeStackConfig } from "../../demo/engine";
 
 interface Row {
     readonly step: string;

@@ -12,11 +12,11 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import * as YAML from "yaml";
+import { judgeBundle, judgeServiceMonitorSpec } from "../components/judge";
 import { serviceMonitorSpec } from "../components/workload";
 import { durationSeconds } from "../domain/promql";
 import { loadStack } from "../rollout/stackFile";
-import { ROOT } from "./harness";
-import { requireTool, tempDir } from "./tools";
+import { requireTool, ROOT, tempDir } from "./host";
 
 const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
 const VERSIONS = { stable: "6.7.1", canary: "6.8.0" } as const;
@@ -258,4 +258,37 @@ export async function steadyLoad(ports: number[], perSecond: number, seconds: nu
     }
     await Promise.all(answered);
     if (failed !== undefined) throw failed;
+}
+
+/** Prometheus' scrape of a judge on 127.0.0.1:`port`, as the judge's ServiceMonitor says: its own labels honoured over the target's. */
+export function judgeScrapeConfig(port: number): Record<string, unknown> {
+    const endpoint = (judgeServiceMonitorSpec().endpoints as any[])[0];
+    return { job_name: "canary-judge", metrics_path: endpoint.path, honor_labels: endpoint.honorLabels, static_configs: [{ targets: [`127.0.0.1:${port}`], labels: { namespace: "judge-namespace" } }] };
+}
+
+/**
+ * The judge as the cluster runs it: the program's bundle on a plain node, its own process asking this
+ * stack's Prometheus, on 127.0.0.1:`port`; resolves once it answers /healthz. Stopped with the stack,
+ * or by killing the returned process (a judge restart).
+ */
+export async function startJudge(live: Live, port: number): Promise<ChildProcess> {
+    const file = path.join(live.dir, "judge.js");
+    if (!fs.existsSync(file)) fs.writeFileSync(file, judgeBundle());
+    const judge = await live.start(process.execPath, [file, "--prometheus", live.promUrl, "--listen", `127.0.0.1:${port}`, "--scrape-interval", live.scrapeInterval], null);
+    await waitReady(`http://127.0.0.1:${port}/healthz`, 20_000);
+    return judge;
+}
+
+/**
+ * Steady load at `ports` (`perSecond` each) in rounds of two seconds until `done` settles, as a stage's
+ * traffic while `pulumi up` waits for its verdict; bounded by `maxSeconds` whatever happens.
+ */
+export async function loadWhile(done: Promise<unknown>, ports: number[], perSecond: number, maxSeconds = 1200): Promise<void> {
+    let over = false;
+    done.then(
+        () => (over = true),
+        () => (over = true),
+    );
+    const until = Date.now() + maxSeconds * 1000;
+    while (!over && Date.now() < until) await steadyLoad(ports, perSecond, 2);
 }

@@ -21,10 +21,9 @@ import * as https from "https";
 import * as net from "net";
 import * as path from "path";
 import * as YAML from "yaml";
-import { tempDir } from "../tools";
+import { ROOT, tempDir } from "./host";
 
 const HOST = "127.0.0.1";
-const ROOT = path.join(__dirname, "..", "..");
 /** The fake node kwok manages (it manages only nodes carrying this annotation). */
 export const NODE_NAME = "kwok-node-0";
 const KWOK_ANNOTATION = "kwok.x-k8s.io/node";
@@ -52,6 +51,8 @@ export interface ControlPlane {
     request(method: string, urlPath: string, body?: unknown, contentType?: string): Promise<ApiResponse>;
     /** Applies Argo Rollouts' CRDs (copied from its module's manifests/crds) and starts rollouts-controller. */
     startRolloutsController(): Promise<void>;
+    /** Applies the CRDs scripts/controlplane.sh copied from a module (`gateway-api`, `prometheus-operator`): their version and names. */
+    applyCrds(module: "gateway-api" | "prometheus-operator"): Promise<{ version: string; crds: string[] }>;
     /** The last lines of a process's log (etcd, kube-apiserver, ..., rollouts-controller). */
     log(name: string, lines?: number): string;
     /** Kills every process (TERM, then KILL after a grace period); safe to call twice. */
@@ -460,22 +461,34 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         // The controller-manager's service-account controller is working once `default` has its account.
         await until("ServiceAccount default/default", async () => ((await request("GET", "/api/v1/namespaces/default/serviceaccounts/default")).status === 200 ? true : undefined));
 
+        /** Creates every CRD in a dir of scripts/controlplane.sh's crds/ and waits until each is Established. */
+        const applyCrds = async (name: string): Promise<string[]> => {
+            const crdDir = path.join(bin, "..", "crds", name);
+            const names: string[] = [];
+            for (const file of fs.readdirSync(crdDir).filter((f) => f.endsWith(".yaml")).sort()) {
+                for (const doc of YAML.parseAllDocuments(fs.readFileSync(path.join(crdDir, file), "utf8"))) {
+                    const crd = doc.toJSON();
+                    // (Gateway API's dir also holds a ValidatingAdmissionPolicy for its upgrades: not a CRD.)
+                    if (crd?.kind !== "CustomResourceDefinition") continue;
+                    const r = await request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
+                    if (r.status !== 201) throw new Error(`creating CRD ${crd.metadata?.name} from ${file}: ${r.status} ${r.text}`);
+                    names.push(crd.metadata.name);
+                }
+            }
+            for (const crd of names) {
+                await until(`CRD ${crd} Established`, async () => {
+                    const g = await request("GET", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd}`);
+                    return g.body?.status?.conditions?.some((c: { type: string; status: string }) => c.type === "Established" && c.status === "True") ? true : undefined;
+                });
+            }
+            return names;
+        };
+        const crdDirs = () => fs.readdirSync(path.join(bin, "..", "crds"));
+
         let rollouts: Promise<void> | undefined;
         const startRolloutsController = (): Promise<void> => {
             rollouts ??= (async () => {
-                const crdDir = path.join(bin, "..", "crds", "argo-rollouts");
-                for (const file of fs.readdirSync(crdDir).filter((f) => f.endsWith(".yaml")).sort()) {
-                    for (const doc of YAML.parseAllDocuments(fs.readFileSync(path.join(crdDir, file), "utf8"))) {
-                        const crd = doc.toJSON();
-                        if (crd?.kind !== "CustomResourceDefinition") continue;
-                        const r = await request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
-                        if (r.status !== 201) throw new Error(`creating CRD ${crd.metadata?.name} from ${file}: ${r.status} ${r.text}`);
-                        await until(`CRD ${crd.metadata.name} Established`, async () => {
-                            const g = await request("GET", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`);
-                            return g.body?.status?.conditions?.some((c: { type: string; status: string }) => c.type === "Established" && c.status === "True") ? true : undefined;
-                        });
-                    }
-                }
+                await applyCrds("argo-rollouts");
                 const ns = await request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "argo-rollouts" } });
                 if (ns.status !== 201 && ns.status !== 409) throw new Error(`creating namespace argo-rollouts: ${ns.status} ${ns.text}`);
                 const [metricsPort, healthzPort] = await freePorts(2);
@@ -498,6 +511,11 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
             dir,
             request,
             startRolloutsController,
+            applyCrds: async (prefix: string) => {
+                const dir = crdDirs().find((d) => d.startsWith(`${prefix}-v`));
+                if (!dir) throw new Error(`no ${prefix} CRDs in ${path.join(bin, "..", "crds")} (scripts/controlplane.sh copies them)`);
+                return { version: dir.slice(prefix.length + 2), crds: await applyCrds(dir) };
+            },
             log: (name: string, lines?: number) => tail(path.join(dir, `${name}.log`), lines),
             stop,
         };

@@ -7,8 +7,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ROOT } from "../harness";
-import { tempDir } from "../tools";
+import { ROOT, tempDir } from "./host";
 
 export interface Run {
     readonly status: number | null;
@@ -54,6 +53,11 @@ export class Engine {
         const r = spawnSync(path.join(this.bin, "pulumi"), ["--non-interactive", ...args], { cwd, env: this.env, encoding: "utf8", timeout: 15 * 60_000, maxBuffer: 256 * 1024 * 1024 });
         if (r.error) throw r.error;
         return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+    }
+
+    /** Like `run`, without blocking this process: a test keeps driving traffic and watching the cluster meanwhile. */
+    start(args: readonly string[], cwd: string): Promise<Run> {
+        return timed(path.join(this.bin, "pulumi"), ["--non-interactive", ...args], cwd, this.env);
     }
 
     /** Like `run`, failing with what the engine printed unless it exited 0. */
@@ -122,11 +126,11 @@ export const changes = (steps: readonly PreviewStep[]) =>
         .map((s) => `${s.op} ${urnName(s.urn)}`)
         .sort();
 
-/** The `rollout` command as a user runs it in the project directory, with the engine's environment (its CLI first on PATH). */
-export function rolloutCommand(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
+/** A command run to its end without blocking this process, timed, its output kept. */
+export function timed(cmd: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
     return new Promise((resolve, reject) => {
         const start = process.hrtime.bigint();
-        const p = spawn(path.join(ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(ROOT, "rollout", "main.ts"), ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+        const p = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
         let stdout = "";
         let stderr = "";
         p.stdout.on("data", (d) => (stdout += d));
@@ -136,3 +140,7 @@ export function rolloutCommand(args: readonly string[], cwd: string, env: NodeJS
     });
 }
 
+/** The `rollout` command as a user runs it in the project directory, with the engine's environment (its CLI first on PATH). */
+export function rolloutCommand(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
+    return timed(path.join(ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(ROOT, "rollout", "main.ts"), ...args], cwd, env);
+}

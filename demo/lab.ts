@@ -1,0 +1,218 @@
+/**
+ * The dev stack on a local cluster, as the demo runs it and the cluster lane tests it: the local
+ * control plane (demo/controlplane.ts) with the real Argo Rollouts controller out of cluster, the
+ * Gateway API and prometheus-operator CRDs from their modules, a real Prometheus scraping two demo-app
+ * processes labelled as the two tracks, the program's own judge bundle on the host, and `pulumi up`
+ * through the toolchain's engine on a file backend. Bring-your-own add-ons: no Helm release, no
+ * containers (kwok's node), no router data path: the lab sends each stage's traffic to the two
+ * tracks itself. Everything is on 127.0.0.1 and stopped by `stop()`.
+ */
+import { ChildProcess } from "child_process";
+import * as path from "path";
+import { ControlPlane, startControlPlane } from "./controlplane";
+import { changes, devWithoutAddOns, Engine, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
+import { freePort, judgeScrapeConfig, Live, loadWhile, sleep, startJudge, startLive } from "./live";
+
+export const APP_NAMESPACE = "podinfo";
+/** Requests a second to each track while a stage is judged: the judge compares the two tracks' rates, not their share. */
+export const STAGE_RATE = 100;
+
+export interface AnalysisRunObject {
+    metadata: { name: string; creationTimestamp: string; labels?: Record<string, string> };
+    spec: { terminate?: boolean };
+    status?: {
+        phase?: string;
+        message?: string;
+        metricResults?: { name: string; count?: number; error?: number; measurements?: { phase: string; value?: string; finishedAt?: string }[] }[];
+    };
+}
+
+/** The judge's answer as Argo keeps it in a measurement (the web metric's JSON value). */
+export interface JudgeAnswer {
+    readonly decision: string;
+    readonly reasons: string[];
+    readonly canaryRequests: number;
+    readonly stableRequests: number;
+}
+
+export interface StageResult {
+    /** The preview's changes, as `op name`. */
+    readonly changed: string[];
+    readonly up: Run;
+    /** The run this `up` made, if it made one. */
+    readonly run?: AnalysisRunObject;
+    readonly answer?: JudgeAnswer;
+    /** From the run's creation to the judge's last answer, seconds. */
+    readonly gateSeconds?: number;
+    /** The route as first seen at the stage's weights, and the canary Deployment at that moment. */
+    readonly routeMoved: { readonly seen: boolean; readonly canaryReady: boolean; readonly canaryStatus?: unknown };
+}
+
+/** Ready as the provider's await means it: the rollout observed, every replica updated and available. */
+export function deploymentReady(d: any): boolean {
+    const s = d?.status ?? {};
+    const want = d?.spec?.replicas ?? 1;
+    return s.observedGeneration >= d?.metadata?.generation && (s.updatedReplicas ?? 0) === want && (s.availableReplicas ?? 0) === want && (s.replicas ?? 0) === want;
+}
+
+/** The judge's last answer in a run's status, if its last measurement is one. */
+export function lastAnswer(run: AnalysisRunObject | undefined): JudgeAnswer | undefined {
+    const value = run?.status?.metricResults?.find((m) => m.name === "judge")?.measurements?.at(-1)?.value;
+    if (value === undefined) return undefined;
+    try {
+        const a = JSON.parse(value);
+        return typeof a?.decision === "string" ? a : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+export class Lab {
+    config: Record<string, unknown> = {};
+
+    private constructor(
+        readonly cp: ControlPlane,
+        readonly live: Live,
+        readonly engine: Engine,
+        /** The project dir the stack runs in: the repository's files linked in, its own stack file. */
+        readonly project: string,
+        private judge: ChildProcess,
+        private readonly judgePort: number,
+        /** What the CRDs came from, one line each. */
+        readonly crds: readonly string[],
+    ) {}
+
+    /** Starts the control plane, the controller, Prometheus, the apps and the judge, and inits the dev stack for this cluster. */
+    static async start(): Promise<Lab> {
+        const engine = new Engine(toolchainBin());
+        const cp = await startControlPlane();
+        let live: Live | undefined;
+        try {
+            await cp.startRolloutsController();
+            const crds = ["argo-rollouts (its module's manifests/crds)"];
+            for (const module of ["gateway-api", "prometheus-operator"] as const) {
+                const applied = await cp.applyCrds(module);
+                crds.push(`${module} v${applied.version}: ${applied.crds.length} CRDs`);
+            }
+            // Bring your own monitoring: its namespace (the dashboard's ConfigMap goes there) is the cluster's.
+            const ns = await cp.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "monitoring" } });
+            if (ns.status !== 201) throw new Error(`creating namespace monitoring: ${ns.status} ${ns.text}`);
+            const judgePort = await freePort();
+            live = await startLive({ scrapeConfigs: [judgeScrapeConfig(judgePort)] });
+            const judge = await startJudge(live, judgePort);
+            const project = projectCopy();
+            const lab = new Lab(cp, live, engine, project, judge, judgePort, crds);
+            engine.ok(["stack", "init", "dev"], project);
+            lab.writeConfig({
+                ...devWithoutAddOns(),
+                "canary:gateway": { install: false, parentRef: { name: "shared", namespace: "gateways" } },
+                "canary:monitoring": { install: false, prometheusUrl: live.promUrl },
+                // The judge every 2 s (Prometheus scrapes every second here); the controller is the lab's.
+                "canary:analysis": { installController: false, interval: "2s", judge: { install: false, url: lab.judgeUrl } },
+                // No router data path to send a load Job's requests through: the lab sends each stage's traffic.
+                "canary:loadTest": { enabled: false },
+                "kubernetes:kubeconfig": cp.kubeconfig,
+            });
+            return lab;
+        } catch (e) {
+            await live?.stop();
+            await cp.stop();
+            throw e;
+        }
+    }
+
+    get judgeUrl(): string {
+        return `http://127.0.0.1:${this.judgePort}`;
+    }
+
+    /** Merges `extra` into the stack's config and writes the stack file. */
+    writeConfig(extra: Record<string, unknown>): void {
+        this.config = { ...this.config, ...extra };
+        writeStackConfig(path.join(this.project, "Pulumi.dev.yaml"), this.config);
+    }
+
+    outputs(): Record<string, any> {
+        return JSON.parse(this.engine.ok(["stack", "output", "--json", "--show-secrets"], this.project).stdout);
+    }
+
+    async get(urlPath: string): Promise<any> {
+        const r = await this.cp.request("GET", urlPath);
+        if (r.status !== 200) throw new Error(`GET ${urlPath}: ${r.status} ${r.text}`);
+        return r.body;
+    }
+
+    async routeWeights(): Promise<number[] | undefined> {
+        const r = await this.cp.request("GET", `/apis/gateway.networking.k8s.io/v1/namespaces/${APP_NAMESPACE}/httproutes/podinfo`);
+        return r.body?.spec?.rules?.at(-1)?.backendRefs?.map((b: { weight: number }) => b.weight);
+    }
+
+    async runs(): Promise<AnalysisRunObject[]> {
+        return (await this.get(`/apis/argoproj.io/v1alpha1/namespaces/${APP_NAMESPACE}/analysisruns`)).items;
+    }
+
+    /** Sets a track's injected faults at run time (app/server.ts: PUT /faults). */
+    async faults(track: "stable" | "canary", query: string): Promise<void> {
+        const r = await fetch(`http://127.0.0.1:${this.live.ports[track]}/faults?${query}`, { method: "PUT" });
+        if (r.status !== 200) throw new Error(`PUT /faults?${query} on the ${track} app: ${r.status} ${await r.text()}`);
+    }
+
+    /** Stops the judge and starts it again on the same port after `downMs`: its windows are in memory and start over. */
+    async restartJudge(downMs: number): Promise<void> {
+        const exited = new Promise((r) => this.judge.once("exit", r));
+        this.judge.kill("SIGTERM");
+        await exited;
+        await sleep(downMs);
+        this.judge = await startJudge(this.live, this.judgePort);
+    }
+
+    /** Traffic to both tracks until `done` settles. */
+    traffic(done: Promise<unknown>): Promise<void> {
+        return loadWhile(done, [this.live.ports.stable, this.live.ports.canary], STAGE_RATE);
+    }
+
+    /**
+     * One stage as a user applies it: the stack file changed by `extra`, the preview's diff, then
+     * `pulumi up` with the stage's traffic flowing until it ends (the cluster watched meanwhile), and
+     * `during` alongside it (a fault, a termination, a judge restart). Nothing is asserted here.
+     */
+    async stage(extra: Record<string, unknown>, during?: () => Promise<void>): Promise<StageResult> {
+        this.writeConfig(extra);
+        const changed = changes(previewSteps(this.engine.ok(["preview", "--json", "--diff"], this.project).stdout));
+        const weight = this.config["canary:weight"] as number;
+        const before = new Set((await this.runs()).map((r) => r.metadata.name));
+        const up = this.engine.start(["up", "--yes", "--skip-preview"], this.project);
+        const routeMoved = this.watchRoute([100 - weight, weight], up);
+        await Promise.all([this.traffic(up), during?.()]);
+        return { changed, up: await up, ...(await this.newRun(before)), routeMoved: await routeMoved };
+    }
+
+    /** The run made since `before` (run names), its judge's last answer and how long the gate took. */
+    async newRun(before: ReadonlySet<string>): Promise<Pick<StageResult, "run" | "answer" | "gateSeconds">> {
+        const run = (await this.runs()).find((r) => !before.has(r.metadata.name));
+        const finished = run?.status?.metricResults?.find((m) => m.name === "judge")?.measurements?.at(-1)?.finishedAt;
+        const gateSeconds = run && finished ? (Date.parse(finished) - Date.parse(run.metadata.creationTimestamp)) / 1000 : undefined;
+        return { run, answer: lastAnswer(run), gateSeconds };
+    }
+
+    /** Polls the route every 100 ms while `done` is pending: the first moment it shows `weights`, with the canary Deployment then. */
+    private async watchRoute(weights: number[], done: Promise<unknown>): Promise<StageResult["routeMoved"]> {
+        let over = false;
+        done.then(
+            () => (over = true),
+            () => (over = true),
+        );
+        for (;;) {
+            if (JSON.stringify(await this.routeWeights()) === JSON.stringify(weights)) {
+                const d = (await this.cp.request("GET", `/apis/apps/v1/namespaces/${APP_NAMESPACE}/deployments/podinfo-canary`)).body;
+                return { seen: true, canaryReady: deploymentReady(d), canaryStatus: d?.status };
+            }
+            if (over) return { seen: false, canaryReady: false };
+            await sleep(100);
+        }
+    }
+
+    async stop(): Promise<void> {
+        await this.live.stop();
+        await this.cp.stop();
+    }
+}

@@ -1,0 +1,87 @@
+/**
+ * `npm run demo`: the main job for real, on this machine. The dev stack through the real Pulumi engine
+ * against a local API server with the real Argo Rollouts controller (demo/lab.ts), walking a healthy
+ * canary 0 → 5 → 25 → 50 → 100 → promotion, then a faulty one that the gate rolls back, and printing
+ * for each stage what `pulumi up` changed, the judge's decision with its requests and reasons, and the
+ * time. scripts/demo.sh builds what it needs first. Everything it starts is stopped at the end (also
+ * on Ctrl-C); the logs stay in a directory it names.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { removeTempDirs } from "./host";
+import { Lab, STAGE_RATE } from "./lab";
+import { count, out, Report } from "./report";
+
+const FAULTY_ERROR_RATIO = 0.2;
+
+async function demo(): Promise<boolean> {
+    const t0 = Date.now();
+    out("canary demo: the dev stack through the real Pulumi engine, on a local control plane with the real Argo Rollouts controller");
+    const lab = await Lab.start();
+    const report = new Report();
+    let ok = false;
+    try {
+        out(`  cluster     ${lab.cp.server}: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a kwok node (no containers)`);
+        out(`  CRDs        ${lab.crds.join("; ")}`);
+        out(`  Prometheus  ${lab.live.promUrl}, scraping the demo app as stable 6.7.1 (:${lab.live.ports.stable}) and canary 6.8.0 (:${lab.live.ports.canary}), ${STAGE_RATE} requests a second to each during a stage`);
+        out(`  judge       ${lab.judgeUrl} (the program's own bundle), asked by the controller every 2 s`);
+        out(`  ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+        out();
+        report.stage("0", await lab.stage({}));
+        let from = 0;
+        let promoted = true;
+        for (const weight of [5, 25, 50, 100]) {
+            const s = await lab.stage({ "canary:weight": weight });
+            report.stage(`${from} → ${weight}`, s);
+            from = weight;
+            promoted &&= s.up.status === 0 && s.answer?.decision === "PROMOTE";
+            if (!promoted) break;
+        }
+        const app = lab.config["canary:app"] as any;
+        if (promoted) {
+            const p = await lab.stage({ "canary:weight": 0, "canary:app": { ...app, stable: { ...app.stable, image: app.canary.image } } });
+            report.stage("promotion", p);
+            promoted = p.up.status === 0 && lab.outputs().promotedVersion === "6.8.0";
+            if (promoted) report.note("stable runs 6.8.0; the canary Deployment is scaled to 0; the stack exports promotedVersion 6.8.0");
+        }
+        out();
+        out(`a new canary, 6.9.0, with ${FAULTY_ERROR_RATIO * 100}% of its requests answered 500`);
+        const next = lab.config["canary:app"] as any;
+        report.stage("6.9.0 at 0", await lab.stage({ "canary:app": { ...next, canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } }));
+        await lab.faults("canary", `errorRatio=${FAULTY_ERROR_RATIO}`);
+        const faulty = await lab.stage({ "canary:weight": 5 });
+        report.stage("0 → 5", faulty);
+        const caught = faulty.up.status !== 0 && faulty.answer?.decision === "ROLLBACK" && lab.outputs().stage === 0;
+        if (caught) report.note("the stack still records stage 0: a failed stage is never recorded");
+        const back = await lab.stage({ "canary:weight": 0 });
+        report.stage("rollback", back);
+        await lab.faults("canary", "errorRatio=0");
+        const rolledBack = back.up.status === 0 && JSON.stringify(await lab.routeWeights()) === "[100,0]";
+        out();
+        ok = promoted && caught && rolledBack;
+        out(
+            ok
+                ? `6.8.0 promoted through 5, 25, 50 and 100 on the judge's PROMOTE; 6.9.0 rolled back at 5 on its ROLLBACK, after ${count(faulty.answer?.canaryRequests)} canary requests.`
+                : `the demo did not go as it should: promoted ${promoted}, faulty canary caught ${caught}, rolled back ${rolledBack}; see the logs`,
+        );
+    } finally {
+        for (const name of ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "etcd", "rollouts-controller"]) {
+            fs.writeFileSync(path.join(report.dir, `${name}.log`), lab.cp.log(name, 2000));
+        }
+        await lab.stop();
+    }
+    out(`took ${((Date.now() - t0) / 60_000).toFixed(1)} min; nothing is left running`);
+    out(`logs: ${report.dir} (each pulumi up's output, the control plane's and the controller's logs)`);
+    return ok;
+}
+
+demo()
+    .then((ok) => {
+        removeTempDirs();
+        process.exit(ok ? 0 : 1);
+    })
+    .catch((e: Error) => {
+        removeTempDirs();
+        process.stderr.write(`demo: ${e.message}\n`);
+        process.exit(1);
+    });

@@ -1,0 +1,59 @@
+/** The demo's terminal report: a row per stage, the judge's reasons under it, each update's output kept in a log dir. */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { Run } from "./engine";
+import type { StageResult } from "./lab";
+
+export const out = (line = "") => process.stdout.write(`${line}\n`);
+
+/** `update a, b; create c`: what a preview said the step changes, by operation. */
+export function changeSummary(changed: readonly string[]): string {
+    if (changed.length === 0) return "nothing";
+    const byOp = new Map<string, string[]>();
+    for (const c of changed) {
+        const [op, name] = c.split(" ");
+        byOp.set(op, [...(byOp.get(op) ?? []), name]);
+    }
+    // A first up creates dozens of objects: their count says enough.
+    return [...byOp].map(([op, names]) => (names.length > 6 ? `${op} ${names.length} resources` : `${op} ${names.join(", ")}`)).join("; ");
+}
+
+/** The first lines of what the engine printed as the update's error: the program's own message. */
+export function upError(up: Run): string {
+    const lines = up.stdout.split("\n").map((l) => l.trim());
+    const at = lines.findIndex((l) => /^error: /.test(l) && !/update failed|one or more errors/.test(l));
+    return at < 0 ? `pulumi up exited ${up.status}` : lines[at].replace(/^error: /, "");
+}
+
+export const seconds = (s: number | undefined) => (s === undefined ? "-" : `${s.toFixed(0)} s`);
+export const count = (n: number | undefined) => (n === undefined ? "-" : n.toLocaleString("en-US"));
+
+export class Report {
+    private readonly logs: string;
+    private n = 0;
+
+    constructor() {
+        this.logs = fs.mkdtempSync(path.join(os.tmpdir(), "canary-demo-"));
+        out(`${"stage".padEnd(14)}${"pulumi up changed".padEnd(58)}${"gate".padEnd(8)}${"judge".padEnd(10)}${"canary req".padEnd(12)}up`);
+    }
+
+    get dir(): string {
+        return this.logs;
+    }
+
+    /** A row for a stage, its judge's reasons under it, and the update's output kept in the logs. */
+    stage(name: string, s: Pick<StageResult, "changed" | "up" | "answer" | "gateSeconds">): void {
+        out(`${name.padEnd(14)}${changeSummary(s.changed).padEnd(58)}${seconds(s.gateSeconds).padEnd(8)}${(s.answer?.decision ?? "-").padEnd(10)}${count(s.answer?.canaryRequests).padEnd(12)}${seconds(s.up.seconds)}`);
+        for (const reason of s.answer?.reasons.slice(0, 3) ?? []) out(`${"".padEnd(14)}judge: ${reason}`);
+        if (s.up.status !== 0) out(`${"".padEnd(14)}pulumi up failed: ${upError(s.up)}`);
+        this.n++;
+        const file = `${String(this.n).padStart(2, "0")}-${name.replace(/[^A-Za-z0-9.]+/g, "-")}.txt`;
+        fs.writeFileSync(path.join(this.logs, file), `${s.up.stdout}\n${s.up.stderr}`);
+    }
+
+    note(line: string): void {
+        out(`${"".padEnd(14)}${line}`);
+    }
+}
+

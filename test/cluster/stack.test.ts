@@ -1,0 +1,260 @@
+/**
+ * The dev stack on a real API server: `pulumi up` through the toolchain's engine (CLI, language host
+ * and Kubernetes provider built from Go modules) against the local control plane (test/cluster/
+ * controlplane.ts), with the real Argo Rollouts controller running each stage's AnalysisRun out of
+ * cluster, asking the program's own judge bundle on the host, which reads a real Prometheus scraping
+ * two demo-app processes labelled as the two tracks (test/live.ts). The test drives their traffic and
+ * their faults. Bring-your-own add-ons: the CRDs come from upstream modules (scripts/controlplane.sh),
+ * no Helm release is installed, and there are no containers (kwok's node) and no router data path.
+ *
+ * Every assertion reads the cluster through the API, or what the engine printed and recorded.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { timed } from "../../demo/engine";
+import { ROOT, tempDir } from "../../demo/host";
+import { sleep } from "../../demo/live";
+import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, Lab, StageResult } from "../../demo/lab";
+
+const STACK = "organization/canary/dev";
+const STACK_TRACE = /\n\s+at .*\(.*:\d+:\d+\)/;
+
+interface Row {
+    readonly step: string;
+    readonly up: number;
+    readonly gate?: number;
+    readonly decision?: string;
+    readonly canaryRequests?: number;
+    readonly phase?: string;
+}
+
+describe("the dev stack on a real API server, with the real Argo Rollouts controller and the real judge", function () {
+    this.timeout(90 * 60_000);
+    let lab: Lab;
+    let origin: string;
+    const rows: Row[] = [];
+
+    const record = (step: string, s: Pick<StageResult, "up" | "run" | "answer" | "gateSeconds">) =>
+        rows.push({ step, up: s.up.seconds, gate: s.gateSeconds, decision: s.answer?.decision, canaryRequests: s.answer?.canaryRequests, phase: s.run?.status?.phase });
+    const get = (urlPath: string) => lab.get(urlPath);
+    const runs = () => lab.runs();
+    const runNamed = (name: string): Promise<AnalysisRunObject> => get(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns/${name}`);
+    const outputs = () => lab.outputs();
+    const noChanges = () => lab.engine.ok(["preview", "--expect-no-changes"], lab.project);
+    /** The stage's run, once the controller has taken at least one measurement of it. */
+    const measuring = (weight: number) =>
+        eventually(`the run at ${weight} measuring`, async () => (await runs()).find((r) => r.metadata.labels?.["canary.stage/weight"] === String(weight) && (r.status?.metricResults?.[0]?.count ?? 0) >= 1));
+
+    /** A stage that must pass: the update succeeds on the run's PROMOTE, the route moved once the canary was ready, and a second preview changes nothing. */
+    const passes = async (name: string, extra: Record<string, unknown>, during?: () => Promise<void>) => {
+        const s = await lab.stage(extra, during);
+        record(name, s);
+        assert.strictEqual(s.up.status, 0, `${s.up.stdout.slice(-4000)}\n${s.up.stderr.slice(-2000)}`);
+        const weight = lab.config["canary:weight"] as number;
+        assert.deepStrictEqual(await lab.routeWeights(), [100 - weight, weight]);
+        if (weight > 0) {
+            assert.ok(s.routeMoved.seen, "the route never showed the stage's weights during the up");
+            assert.ok(s.routeMoved.canaryReady, `the route moved before the canary Deployment was ready: ${JSON.stringify(s.routeMoved.canaryStatus)}`);
+            assert.ok(s.run, "the stage made a new AnalysisRun");
+            assert.strictEqual(s.run!.status?.phase, "Successful", JSON.stringify(s.run!.status));
+            assert.strictEqual(s.answer?.decision, "PROMOTE", JSON.stringify(s.answer?.reasons));
+            const out = outputs();
+            assert.strictEqual(out.stage, weight);
+            assert.strictEqual(out.stageGate, "passed on the judge's PROMOTE");
+            // The evidence the stack records is the answer the gate passed on, as prod's promotion check reads it.
+            if (weight < 100) assert.strictEqual(out.canaryEvidence?.stages?.[String(weight)]?.canaryRequests, s.answer?.canaryRequests, JSON.stringify(out.canaryEvidence));
+        }
+        noChanges();
+        return s;
+    };
+
+    before(async function () {
+        const t0 = Date.now();
+        lab = await Lab.start();
+        origin = gitProject(lab.project);
+        console.log(`      control plane, controller, CRDs (${lab.crds.join("; ")}), Prometheus and judge up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    });
+
+    after(async function () {
+        if (rows.length > 0) {
+            const line = (cells: (string | number)[]) => `  ${cells.map((c, i) => String(c).padEnd(i === 0 ? 36 : 12)).join("")}`;
+            console.log(line(["step", "up s", "gate s", "decision", "canary req", "run"]));
+            for (const r of rows) console.log(line([r.step, r.up.toFixed(1), r.gate?.toFixed(1) ?? "-", r.decision ?? "-", r.canaryRequests ?? "-", r.phase ?? "-"]));
+        }
+        await lab?.stop();
+    });
+
+    afterEach(function () {
+        if (this.currentTest?.state === "failed" && lab) {
+            for (const name of ["kube-apiserver", "kube-controller-manager", "rollouts-controller"]) console.log(`--- ${name}.log (last lines)\n${lab.cp.log(name, 15)}`);
+        }
+    });
+
+    it("the first up at weight 0: the provider waits for both Deployments on the kwok node; the namespace enforces restricted Pod Security", async () => {
+        const s = await passes("first up at 0", {});
+        assert.ok(s.changed.length > 15 && s.changed.every((c) => c.startsWith("create ")), s.changed.join(", "));
+        for (const track of ["stable", "canary"]) {
+            const d = await get(`/apis/apps/v1/namespaces/${NS}/deployments/podinfo-${track}`);
+            assert.ok(deploymentReady(d), `podinfo-${track}: ${JSON.stringify(d.status)}`);
+        }
+        const ns = await get(`/api/v1/namespaces/${NS}`);
+        assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+        assert.deepStrictEqual(await runs(), [], "no run at weight 0");
+        assert.strictEqual(outputs().stage, 0);
+    });
+
+    it("a pod that breaks the namespace's restricted level is refused by the API server (never produced by the program: forced here)", async () => {
+        const pod = {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "privileged", namespace: NS },
+            spec: { containers: [{ name: "c", image: "registry.invalid/none:1", securityContext: { privileged: true } }] },
+        };
+        const r = await lab.cp.request("POST", `/api/v1/namespaces/${NS}/pods`, pod);
+        assert.strictEqual(r.status, 403, r.text);
+        assert.match(r.body.message, /violates PodSecurity "restricted:latest": privileged/);
+        // The program's own pods were admitted under the same level, and kwok runs them.
+        const pods = (await get(`/api/v1/namespaces/${NS}/pods`)).items;
+        assert.ok(pods.length >= 2 && pods.every((p: any) => p.status.phase === "Running"), JSON.stringify(pods.map((p: any) => [p.metadata.name, p.status.phase])));
+    });
+
+    it("0 → 5: the route moves after the canary is ready, and the stage passes on the judge's PROMOTE from the real controller", async () => {
+        const s = await passes("0 → 5", { "canary:weight": 5 });
+        assert.ok(s.changed.includes("create delivery-run") && s.changed.includes("update route-httproute"), s.changed.join(", "));
+        assert.ok((s.answer?.canaryRequests ?? 0) > 0);
+    });
+
+    let terminated = "";
+    it("5 → 25 with the run terminated mid-stage (spec.terminate): the stage does not pass and the stack stays at 5", async () => {
+        const s = await lab.stage({ "canary:weight": 25 }, async () => {
+            terminated = (await measuring(25)).metadata.name;
+            const patched = await lab.cp.request("PATCH", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns/${terminated}`, { spec: { terminate: true } }, "application/merge-patch+json");
+            assert.strictEqual(patched.status, 200, patched.text);
+        });
+        record("5 → 25, run terminated", s);
+        assert.notStrictEqual(s.up.status, 0, s.up.stdout.slice(-3000));
+        assert.match(s.up.stdout, new RegExp(`the stage's analysis ${terminated} ended Successful without a PROMOTE from the judge: the run was terminated`));
+        assert.doesNotMatch(s.up.stdout + s.up.stderr, STACK_TRACE, "no JS stack trace");
+        assert.strictEqual((await runNamed(terminated)).status?.phase, "Successful", "Argo ends a terminated run Successful: only the program's check stops the stage");
+        assert.strictEqual(outputs().stage, 5, "the stage is not recorded");
+    });
+
+    let retryAt25 = "";
+    it("a retry of 25 (canary:analysis.attempt) is a new run, judged on its own window: PROMOTE", async () => {
+        const analysis = lab.config["canary:analysis"] as Record<string, unknown>;
+        const s = await passes("5 → 25, attempt 1", { "canary:analysis": { ...analysis, attempt: 1 } });
+        retryAt25 = s.run!.metadata.name;
+        assert.notStrictEqual(retryAt25, terminated);
+    });
+
+    it("a changed analysis setting after a finished run makes a new run and a new verdict at the same stage", async () => {
+        const analysis = lab.config["canary:analysis"] as Record<string, unknown>;
+        const s = await passes("25, deadline 20m", { "canary:analysis": { ...analysis, deadline: "20m" } });
+        assert.ok(s.changed.includes("create delivery-run") || s.changed.includes("replace delivery-run"), s.changed.join(", "));
+        assert.notStrictEqual(s.run!.metadata.name, retryAt25);
+        assert.strictEqual(outputs().stage, 25);
+    });
+
+    it("25 → 50 with the judge restarted mid-stage: the decision is delayed (measurement errors), not failed", async () => {
+        const s = await passes("25 → 50, judge restarted", { "canary:weight": 50 }, async () => {
+            await measuring(50);
+            // Down long enough for the controller's next measurements to fail to connect.
+            await lab.restartJudge(12_000);
+        });
+        const judged = s.run!.status!.metricResults!.find((m) => m.name === "judge")!;
+        assert.ok((judged.error ?? 0) >= 1, `the controller never saw the judge down: ${JSON.stringify(judged)}`);
+    });
+
+    it("50 → 100", async () => {
+        await passes("50 → 100", { "canary:weight": 100 });
+    });
+
+    it("promotion: stable takes the canary's image at weight 0, the canary scales to 0, the stack exports the promoted version", async () => {
+        const app = lab.config["canary:app"] as any;
+        await passes("promotion", { "canary:weight": 0, "canary:app": { ...app, stable: { ...app.stable, image: app.canary.image } } });
+        const stable = await get(`/apis/apps/v1/namespaces/${NS}/deployments/podinfo-stable`);
+        assert.strictEqual(stable.spec.template.spec.containers[0].image, app.canary.image);
+        assert.ok(deploymentReady(stable), JSON.stringify(stable.status));
+        assert.strictEqual((await get(`/apis/apps/v1/namespaces/${NS}/deployments/podinfo-canary`)).spec.replicas, 0);
+        assert.strictEqual(outputs().promotedVersion, "6.8.0");
+    });
+
+    it("a faulty canary: the run ends Failed, the up fails with the judge's reasons, and stage-up.sh takes the stack back to 0 and commits it", async () => {
+        const app = lab.config["canary:app"] as any;
+        await passes("new canary 6.9.0 at 0", { "canary:app": { ...app, canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } });
+        await lab.faults("canary", "errorRatio=0.2");
+        try {
+            lab.writeConfig({ "canary:weight": 5 });
+            commit(lab.project, "dev: 0 -> 5");
+            const before = new Set((await runs()).map((r) => r.metadata.name));
+            const env = { ...lab.engine.env, STACK_NAME: STACK, PULUMI: path.join(lab.engine.bin, "pulumi"), MESSAGE: "dev: 0 -> 5", ROLLOUT: `node ${path.join(ROOT, "rollout", "bin.js")}` };
+            const stageUp = timed("bash", [path.join(ROOT, ".github", "scripts", "stage-up.sh"), "dev"], lab.project, env);
+            await lab.traffic(stageUp);
+            const up = await stageUp;
+            const { run, answer, gateSeconds } = await lab.newRun(before);
+            record("0 → 5 faulty, stage-up.sh", { up, run, answer, gateSeconds });
+            assert.strictEqual(up.status, 1, `${up.stdout.slice(-3000)}\n${up.stderr.slice(-2000)}`);
+            assert.strictEqual(run?.status?.phase, "Failed", JSON.stringify(run?.status));
+            assert.strictEqual(answer?.decision, "ROLLBACK");
+            assert.match(up.stdout, new RegExp(`the stage's analysis ${run!.metadata.name} ended Failed`));
+            assert.match(up.stdout, /last answer: ROLLBACK: /, "the judge's reasons");
+            assert.doesNotMatch(up.stdout + up.stderr, STACK_TRACE, "no JS stack trace");
+            assert.match(up.stderr, /rollback: dev is at weight 0, committed to main/);
+            assert.deepStrictEqual(await lab.routeWeights(), [100, 0]);
+            assert.strictEqual(outputs().stage, 0);
+            assert.strictEqual(YAML.parse(fs.readFileSync(path.join(lab.project, "Pulumi.dev.yaml"), "utf8")).config["canary:weight"], 0);
+            const log = git(origin, ["log", "-1", "--format=%s%n%b", "main"]);
+            assert.match(log, /^dev: automatic rollback to weight 0\n.*ended Failed/s, log);
+        } finally {
+            await lab.faults("canary", "errorRatio=0");
+        }
+        // The stack file as the rollback left it is what the next stage starts from.
+        lab.config = YAML.parse(fs.readFileSync(path.join(lab.project, "Pulumi.dev.yaml"), "utf8")).config;
+        noChanges();
+    });
+
+    it("a second try at 5 after the rollback is judged on the new try's window only: PROMOTE with the canary fixed", async () => {
+        assert.ok(rows.some((r) => r.step.startsWith("0 → 5 faulty") && r.decision === "ROLLBACK"), "the faulty try ran first");
+        const s = await passes("0 → 5, second try", { "canary:weight": 5 });
+        assert.match(s.run!.metadata.name, /-w5-e2-/, "the second entry into 5 has its own run");
+    });
+});
+
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const v = await check();
+        if (v !== undefined) return v;
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
+        await sleep(250);
+    }
+}
+
+function git(cwd: string, args: string[]): string {
+    const r = spawnSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "test", GIT_AUTHOR_EMAIL: "test@example.invalid", GIT_COMMITTER_NAME: "test", GIT_COMMITTER_EMAIL: "test@example.invalid" } });
+    if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+}
+
+function commit(project: string, message: string): void {
+    git(project, ["add", "Pulumi.dev.yaml"]);
+    git(project, ["commit", "-q", "-m", message]);
+    git(project, ["push", "-q", "origin", "HEAD:main"]);
+}
+
+/** The project copy as a clone of a local bare `origin` holding its stack file: what rollback.sh commits and pushes to. */
+function gitProject(project: string): string {
+    const origin = path.join(tempDir("cluster-origin"), "origin.git");
+    git(path.dirname(origin), ["init", "-q", "--bare", "-b", "main", origin]);
+    git(project, ["init", "-q", "-b", "main"]);
+    // Only the stack file is the test's: the rest are links into the repository.
+    fs.writeFileSync(path.join(project, ".git", "info", "exclude"), "*\n!Pulumi.dev.yaml\n");
+    git(project, ["add", "-f", "Pulumi.dev.yaml"]);
+    git(project, ["commit", "-q", "-m", "dev stack"]);
+    git(project, ["remote", "add", "origin", origin]);
+    git(project, ["push", "-q", "origin", "HEAD:main"]);
+    return origin;
+}
