@@ -1,9 +1,10 @@
 /**
  * `npx ts-node --transpile-only app/main.ts --port 8080 --version 2.0.0 --errorRatio 0.2 --addedLatencyMs 30 --checkoutFailRatio 0.1`
- * Prints `listening <port>` once it accepts connections (port 0 picks a free one). Bad options exit 2
- * with the reason.
+ * Prints `listening <port>` once it accepts connections (port 0 picks a free one). Bad options, and a
+ * port in use, exit 2 with one line saying why.
  */
-import { exitOnUsageError, numberOption, optionHelp, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
+import { numberOption, optionHelp, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
+import { exitOnProblem, listen } from "../lib/system";
 import { createApp, DEFAULT_FAULTS, FAULT_RANGES, parseFaults } from "./server";
 
 const OPTIONS: OptionSpec[] = [
@@ -15,7 +16,7 @@ const OPTIONS: OptionSpec[] = [
     { name: "help", help: "this help" },
 ];
 
-function start(argv: readonly string[]): void {
+async function start(argv: readonly string[]): Promise<void> {
     const o = parseOptions(argv, OPTIONS, "app");
     if (o.help) {
         process.stdout.write(["usage: app/main.ts [options]; PUT /faults?errorRatio=R&addedLatencyMs=MS&checkoutFailRatio=R changes the faults at run time", ...optionHelp(OPTIONS)].join("\n") + "\n");
@@ -33,11 +34,9 @@ function start(argv: readonly string[]): void {
         throw new UsageError(`app: --${(e as Error).message}`);
     }
     const server = createApp({ ...faults, version: stringOption(o, "version") ?? "0.0.0" });
-    server.listen(numberOption(o, "port", 8080, 0, 65535, true), "127.0.0.1", () => {
-        const address = server.address();
-        process.stdout.write(`listening ${typeof address === "object" && address ? address.port : ""}\n`);
-    });
+    const address = await listen(server, "127.0.0.1", numberOption(o, "port", 8080, 0, 65535, true), "--port N (0 picks a free one)");
+    process.stdout.write(`listening ${address.port}\n`);
     process.on("SIGTERM", () => server.close(() => process.exit(0)));
 }
 
-exitOnUsageError(() => start(process.argv.slice(2)));
+exitOnProblem(() => start(process.argv.slice(2)));

@@ -17,7 +17,8 @@ import { carriedLlrs, gateAnswer, VersionEvidence, withStage } from "../domain/e
 import { judgedForecast } from "../domain/forecast";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { boundAtQuantile, Bucket, countAbove, drift, requestDrift, waldAsn } from "../domain/stats";
-import { exitOnUsageError, numberOption, optionHelp, OptionSpec, parseOptions } from "../lib/args";
+import { numberOption, optionHelp, OptionSpec, parseOptions } from "../lib/args";
+import { exitOnProblem } from "../lib/system";
 import { BUCKETS } from "../app/server";
 import { bucketQuantile, classifyMetric, groupScore, intervalVerdict, KAYENTA_THRESHOLDS } from "./kayenta";
 import { countDecision } from "./poissonMixture";
@@ -354,7 +355,8 @@ export const POLICIES: Record<string, Policy> = {
 
 // ---- the table -----------------------------------------------------------------------------------
 
-function quantile(xs: number[], q: number): number {
+/** The q-quantile of `xs` (the sample at rank ⌊q·n⌋); NaN for none. */
+export function quantile(xs: readonly number[], q: number): number {
     const s = [...xs].sort((a, b) => a - b);
     return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))];
 }
@@ -679,4 +681,4 @@ function main(argv: readonly string[]): void {
     }
 }
 
-if (require.main === module) exitOnUsageError(() => main(process.argv.slice(2)));
+if (require.main === module) exitOnProblem(() => main(process.argv.slice(2)));

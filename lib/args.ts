@@ -1,10 +1,10 @@
 /**
  * Command-line options for the project's entry points (the `rollout` command, the demo app, the
- * benchmark): `--name value` and `--name=value`, booleans without a value, every option checked
+ * benchmark): `--name value` and `--name=value`, booleans without a value (or `=true`, `=false`), every option checked
  * against the list the command accepts, so a misspelt or misplaced option is an error, not ignored.
  */
 
-/** A usage problem: the entry point prints the message and exits 2. */
+/** A usage problem: the entry point prints the message and exits 2 (`exitOnProblem`, lib/system.ts). */
 export class UsageError extends Error {
     constructor(message: string) {
         super(message);
@@ -32,6 +32,7 @@ export function optionHelp(specs: readonly OptionSpec[]): string[] {
 export function parseOptions(argv: readonly string[], specs: readonly OptionSpec[], where: string): Options {
     const byName = new Map(specs.map((s) => [s.name, s]));
     const out: Record<string, string | true> = {};
+    const seen = new Set<string>();
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
@@ -42,10 +43,12 @@ export function parseOptions(argv: readonly string[], specs: readonly OptionSpec
             const known = specs.map((s) => `--${s.name}`).join(", ") || "none";
             throw new UsageError(`${where}: unknown option --${name} (options here: ${known})`);
         }
-        if (name in out) throw new UsageError(`${where}: --${name} is given twice`);
+        if (seen.has(name)) throw new UsageError(`${where}: --${name} is given twice`);
+        seen.add(name);
         if (!spec.value) {
-            if (inline !== undefined) throw new UsageError(`${where}: --${name} takes no value (got ${JSON.stringify(inline)})`);
-            out[name] = true;
+            // `--json=true` and `--json=false` as scripts write a flag they compute; nothing else.
+            if (inline !== undefined && inline !== "true" && inline !== "false") throw new UsageError(`${where}: --${name} takes no value, or =true or =false (got ${JSON.stringify(inline)})`);
+            if (inline !== "false") out[name] = true;
             continue;
         }
         const value = inline ?? argv[++i];
@@ -101,15 +104,4 @@ export function httpUrlOption(name: string, value: string, example: string, what
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`${what}--${name} ${JSON.stringify(value)}: the scheme must be http or https, not ${url.protocol.replace(/:$/, "")}`);
     return url;
-}
-
-/** Runs an entry point: a UsageError prints its message (after `prefix`) and exits 2, with no stack trace. */
-export function exitOnUsageError(main: () => void, prefix = ""): void {
-    try {
-        main();
-    } catch (e) {
-        if (!(e instanceof UsageError)) throw e;
-        process.stderr.write(`${prefix}${e.message}\n`);
-        process.exit(2);
-    }
 }

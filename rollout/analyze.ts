@@ -57,7 +57,7 @@ export interface AnalyzeOptions {
 }
 
 /** HOLD with nothing read: the counts are unknown, not zero. */
-function hold(reason: string): Judgement {
+export function hold(reason: string): Judgement {
     return { decision: "HOLD", reasons: [reason], canary: null, stable: null, evidence: {} };
 }
 

@@ -3,8 +3,13 @@
  * (LocalWorkspace: select the stack, set `canary:weight`, `up`). The workspace is injected, so tests
  * drive this code without a Pulumi CLI; `selectLocalStack` is the real one.
  */
-import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
 import { PROJECT } from "./stackFile";
+
+/**
+ * The Automation API, loaded on first use: @pulumi/pulumi takes a quarter of a second or more to
+ * load, which only `run --apply` needs, not every start of the command.
+ */
+const automation = () => import("@pulumi/pulumi/automation");
 
 /** The part of an Automation API `Stack` this command uses. */
 export interface StackHandle {
@@ -14,7 +19,7 @@ export interface StackHandle {
 
 export type SelectStack = (args: { stackName: string; workDir: string }) => Promise<StackHandle>;
 
-export const selectLocalStack: SelectStack = (args) => LocalWorkspace.selectStack(args);
+export const selectLocalStack: SelectStack = async (args) => (await automation()).LocalWorkspace.selectStack(args);
 
 /** Resolves to the CLI's version, or rejects with why the Automation API could not run it. */
 export type CheckPulumi = () => Promise<string>;
@@ -25,7 +30,7 @@ export type CheckPulumi = () => Promise<string>;
  */
 export const checkLocalPulumi: CheckPulumi = async () => {
     try {
-        return (await PulumiCommand.get()).version?.toString() ?? "unknown";
+        return (await (await automation()).PulumiCommand.get()).version?.toString() ?? "unknown";
     } catch (e) {
         throw new Error(pulumiMessage(e));
     }

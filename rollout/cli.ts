@@ -3,11 +3,13 @@
  * lists every command and option). Each command accepts only its own options; values are checked
  * before anything is read or written.
  *
- * Exit codes: 0 PROMOTE (or a command done), 1 ROLLBACK, 3 HOLD, 2 usage or config error.
- * With --json, stdout carries exactly one JSON document, whatever the outcome (errors included);
- * progress goes to stderr.
+ * Exit codes: 0 PROMOTE (or a command done), 1 ROLLBACK, 3 HOLD, 2 a usage or config error or the
+ * machine's state (a port in use, a stack file missing, a directory or unreadable): one line, no stack
+ * trace. Each command's help lists its own. With --json, stdout carries exactly one JSON document,
+ * whatever the outcome (errors included); progress goes to stderr.
  */
 import { optionHelp, Options, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
+import { problemOf } from "../lib/system";
 import { DEFAULT_POLICY } from "../domain/decide";
 import { judgedForecast } from "../domain/forecast";
 import { durationSeconds } from "../domain/promql";
@@ -24,7 +26,7 @@ import { Edit, loadStack, planNext, planPromote, planRetry, planRollback, StackF
 export { CliIo, defaultIo, EXIT } from "./context";
 
 const STACK: OptionSpec = { name: "stack", value: "NAME", help: "the stack: its file is Pulumi.<NAME>.yaml in the current directory (required)" };
-const JSON_OPT: OptionSpec = { name: "json", help: "print one JSON document on stdout instead of text" };
+const JSON_OPT: OptionSpec = { name: "json", help: "print one JSON document on stdout instead of text (also --json=true; --json=false is text)" };
 const HELP: OptionSpec = { name: "help", help: "this help" };
 const WINDOW: OptionSpec[] = [
     { name: "since", value: "WHEN", help: "the stage's start: 15m, 2h or an RFC 3339 time with zone (analyze, next: 15m ago; run: now)" },
@@ -35,43 +37,90 @@ const ANALYSIS: OptionSpec[] = [PROMETHEUS_OPTION, ...WINDOW];
 /** Prometheus for a command that works without it and, given it, says more. */
 const LIVE: OptionSpec = { name: "prometheus", value: "URL", help: "Prometheus base URL: status shows the judge's live decision and forecast; next forecasts the next stage from the traffic since --since" };
 
+/** An exit code and what it means for the command. */
+type Exit = readonly [code: number, meaning: string];
+
+const USAGE_MEANING = "a usage or config error, or the machine's state (a stack file missing, a directory, not readable or not writable): one line saying which";
+const USAGE_EXIT: Exit = [EXIT.USAGE, USAGE_MEANING];
+const done = (what: string): Exit[] => [[0, what], USAGE_EXIT];
+
 interface CommandSpec {
     readonly summary: string;
     readonly options: readonly OptionSpec[];
-    readonly exits: string;
+    /** The exit codes this command can end with, in the order help lists them. */
+    readonly exits: readonly Exit[];
     /** Works without a stack file (the judge service takes everything from its requests). */
     readonly stackless?: true;
 }
 
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
-    status: { summary: "the stage, weights, versions, the next stage and what applying it changes; with --prometheus the judge's live decision", options: [STACK, LIVE, JSON_OPT, HELP], exits: "0, 2" },
-    next: { summary: "write the next stage into the stack file; with --prometheus first say how long it needs at the current traffic", options: [STACK, LIVE, ...WINDOW, JSON_OPT, HELP], exits: "0, 2" },
-    rollback: { summary: "write canary:weight 0 into the stack file", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
-    retry: { summary: "start a new analysis run for the current stage (canary:analysis.attempt + 1), after one that failed or was inconclusive", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
-    promote: { summary: "from 100 only: stable takes the canary's image (and version), weight 0", options: [STACK, JSON_OPT, HELP], exits: "0, 2" },
-    analyze: { summary: "PROMOTE, HOLD or ROLLBACK for the stage so far", options: [STACK, ...ANALYSIS, JSON_OPT, HELP], exits: "0 PROMOTE, 1 ROLLBACK, 3 HOLD, 2" },
+    status: {
+        summary: "the stage, weights, versions, the next stage and what applying it changes; with --prometheus the judge's live decision",
+        options: [STACK, LIVE, JSON_OPT, HELP],
+        exits: done("the status is shown (with --prometheus also when Prometheus could not say: the judge is then unknown)"),
+    },
+    next: {
+        summary: "write the next stage into the stack file; with --prometheus first say how long it needs at the current traffic",
+        options: [STACK, LIVE, ...WINDOW, JSON_OPT, HELP],
+        exits: done("the next stage is written"),
+    },
+    rollback: { summary: "write canary:weight 0 into the stack file", options: [STACK, JSON_OPT, HELP], exits: done("canary:weight 0 is written") },
+    retry: {
+        summary: "start a new analysis run for the current stage (canary:analysis.attempt + 1), after one that failed or was inconclusive",
+        options: [STACK, JSON_OPT, HELP],
+        exits: done("the next attempt is written"),
+    },
+    promote: { summary: "from 100 only: stable takes the canary's image (and version), weight 0", options: [STACK, JSON_OPT, HELP], exits: done("the promotion is written") },
+    analyze: {
+        summary: "PROMOTE, HOLD or ROLLBACK for the stage so far",
+        options: [STACK, ...ANALYSIS, JSON_OPT, HELP],
+        exits: [
+            [EXIT.PROMOTE, "PROMOTE: the stage may advance"],
+            [EXIT.ROLLBACK, "ROLLBACK: the canary is worse than stable"],
+            [EXIT.HOLD, "HOLD: no decision yet (not enough evidence, or Prometheus could not say)"],
+            USAGE_EXIT,
+        ],
+    },
     run: {
         summary: "analyze every interval until a decision, then write next or rollback (and apply it with --apply)",
         options: [
             STACK,
             ...ANALYSIS,
             { name: "interval", value: "15s", help: "time between looks (default 15s, the scrape interval)" },
-            { name: "timeout", value: "30m", help: "give up with HOLD after this long (default 30m)" },
+            { name: "timeout", value: "30m", help: "give up with HOLD this long after the start, a look in flight included (default 30m; `pulumi up` after a decision is not counted)" },
             { name: "apply", help: "then `pulumi up` the stack through the Automation API (needs the Pulumi CLI: checked first)" },
             JSON_OPT,
             HELP,
         ],
-        exits: "0 PROMOTE, 1 ROLLBACK, 3 HOLD, 2",
+        exits: [
+            [EXIT.PROMOTE, "PROMOTE: the next stage is written (and applied with --apply)"],
+            [EXIT.ROLLBACK, "ROLLBACK: canary:weight 0 is written (and applied with --apply)"],
+            [EXIT.HOLD, "HOLD: no decision before --timeout; the stack file is unchanged"],
+            [EXIT.USAGE, `${USAGE_MEANING}; or \`pulumi up\` failed`],
+        ],
     },
     serve: {
         summary: "the judge as an HTTP service: GET /judge?namespace=&app=&weight=&run= answers analyze's decision as JSON, until SIGTERM",
-        options: [...SERVE_OPTIONS, HELP],
-        exits: "0 stopped, 2",
+        options: [...SERVE_OPTIONS, JSON_OPT, HELP],
+        exits: [
+            [0, "stopped by SIGTERM or SIGINT"],
+            [EXIT.USAGE, "a usage error, or the machine's state (the --listen port in use, an address not on this host): one line saying which"],
+        ],
         stackless: true,
     },
 };
 
-const EXIT_HELP = "exit codes: 0 PROMOTE or done, 1 ROLLBACK, 3 HOLD (no decision yet), 2 usage or config error";
+const exitLines = (exits: readonly Exit[]) => exits.map(([code, meaning]) => `  ${code}  ${meaning}`);
+
+/** Every exit code once, with the commands that can end with it when not all can. */
+function allExits(): Exit[] {
+    const names = Object.keys(COMMANDS);
+    return [EXIT.PROMOTE, EXIT.ROLLBACK, EXIT.HOLD, EXIT.USAGE].map((code) => {
+        const takers = names.filter((n) => COMMANDS[n].exits.some(([c]) => c === code));
+        const meaning = { [EXIT.PROMOTE]: "PROMOTE, or the command is done", [EXIT.ROLLBACK]: "ROLLBACK", [EXIT.HOLD]: "HOLD: no decision yet", [EXIT.USAGE]: USAGE_MEANING }[code];
+        return [code, takers.length === names.length ? meaning : `${meaning} [${takers.join(", ")}]`] as const;
+    });
+}
 
 /** Every option once, its help naming the commands that take it when not all do. */
 function allOptions(): OptionSpec[] {
@@ -87,7 +136,7 @@ function allOptions(): OptionSpec[] {
 export function helpText(command?: string): string {
     if (command !== undefined && COMMANDS[command]) {
         const c = COMMANDS[command];
-        return [`usage: rollout ${command}${c.stackless ? "" : " --stack NAME"} [options]`, "", c.summary, "", "options:", ...optionHelp(c.options), "", `exit: ${c.exits}`, EXIT_HELP].join("\n");
+        return [`usage: rollout ${command}${c.stackless ? "" : " --stack NAME"} [options]`, "", c.summary, "", "options:", ...optionHelp(c.options), "", "exit codes:", ...exitLines(c.exits)].join("\n");
     }
     const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
     return [
@@ -101,7 +150,9 @@ export function helpText(command?: string): string {
         ...optionHelp(allOptions()),
         "",
         "Options take --name value or --name=value.",
-        EXIT_HELP,
+        "",
+        "exit codes (and the commands that end with them; each command's help says what they mean there):",
+        ...exitLines(allExits()),
     ].join("\n");
 }
 
@@ -110,11 +161,24 @@ export interface Args {
     readonly options: Options;
 }
 
+const unknownCommand = (command: string) => new UsageError(`unknown command ${JSON.stringify(command)}: the commands are ${Object.keys(COMMANDS).join(", ")} (rollout help)`);
+
+/** `--json`, `--json=true` or a value that is not `false`: the answer, errors included, is to be JSON. */
+const JSON_FLAG = /^--json(=(?!false$).*)?$/s;
+export const jsonRequested = (argv: readonly string[]) => argv.some((a) => JSON_FLAG.test(a));
+
 export function parseArgs(argv: readonly string[]): Args | { readonly help: string } {
     const [command, ...rest] = argv;
-    if (command === undefined) throw new UsageError(`no command given\n${helpText()}`);
-    if (command === "help" || command === "--help" || command === "-h") return { help: helpText(rest[0]) };
-    if (!COMMANDS[command]) throw new UsageError(`unknown command ${JSON.stringify(command)}: the commands are ${Object.keys(COMMANDS).join(", ")} (rollout help)`);
+    if (command === undefined) throw new UsageError(`no command given: the commands are ${Object.keys(COMMANDS).join(", ")} (rollout help)`);
+    if (command === "help" || command === "--help" || command === "-h") {
+        // `help [command] [--json]`: a command it does not know is a mistake, not a request for the general help.
+        parseOptions(rest.filter((a) => a.startsWith("--")), [JSON_OPT], "help");
+        const names = rest.filter((a) => !a.startsWith("--"));
+        if (names.length > 1) throw new UsageError(`help takes one command, not ${names.length} (${names.join(" ")})`);
+        if (names[0] !== undefined && !COMMANDS[names[0]]) throw unknownCommand(names[0]);
+        return { help: helpText(names[0]) };
+    }
+    if (!COMMANDS[command]) throw unknownCommand(command);
     const options = parseOptions(rest, COMMANDS[command].options, command);
     if (options.help) return { help: helpText(command) };
     if (!options.stack && !COMMANDS[command].stackless) throw new UsageError(`${command}: --stack is required`);
@@ -179,12 +243,17 @@ async function serve(o: Options, io: CliIo): Promise<{ code: number; report: Rep
     return { code: 0, report: { lines: ["judge stopped"], json: { stopped: true } } };
 }
 
+/**
+ * Runs the command `argv`; resolves with its exit code. A usage error or the machine's state is one
+ * line (`rollout: ...`) on stderr, exit 2; a bug also prints its stack trace there. Under --json
+ * stdout gets one JSON document whatever happens: the report, the help, or `{error, exit}`.
+ */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-    const json = argv.includes("--json");
+    const json = jsonRequested(argv);
     try {
         const args = parseArgs(argv);
         if ("help" in args) {
-            io.out(args.help);
+            io.out(json ? toJson({ help: args.help }) : args.help);
             return 0;
         }
         const { code, report } = await dispatch(args, io, json ? io.err : io.out);
@@ -192,9 +261,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         else report.lines.forEach((l) => io.out(l));
         return code;
     } catch (e) {
-        if (!(e instanceof UsageError)) throw e;
-        if (json) io.out(toJson({ error: e.message, exit: EXIT.USAGE }));
-        else io.err(`rollout: ${e.message}`);
+        const problem = problemOf(e);
+        if (problem === undefined) io.err(`rollout: a bug, please report it: ${(e as Error).stack ?? e}`);
+        else if (!json) io.err(`rollout: ${problem}`);
+        if (json) io.out(toJson({ error: problem ?? `a bug: ${(e as Error).message ?? e}`, exit: EXIT.USAGE }));
         return EXIT.USAGE;
     }
 }

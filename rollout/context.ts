@@ -27,10 +27,16 @@ export interface CliIo {
     readonly stopped: () => Promise<void>;
 }
 
-export const defaultIo = (root: string): CliIo => ({
+/**
+ * The process's own outside world; the project is `root`, by default the current directory, read
+ * when a command first needs it, so a directory removed under the shell is a one-line error too.
+ */
+export const defaultIo = (root?: string): CliIo => ({
     out: (l) => process.stdout.write(`${l}\n`),
     err: (l) => process.stderr.write(`${l}\n`),
-    root,
+    get root() {
+        return root ?? process.cwd();
+    },
     now: () => new Date(),
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     prometheus: httpPrometheus,

@@ -1,11 +1,13 @@
 /**
  * `rollout run`: analyze the stage every interval until PROMOTE or ROLLBACK (or the timeout, HOLD),
  * then write `next` or `rollback` into the stack file and, with --apply, `pulumi up` it. Everything
- * that would stop it later (weight 0, a bad option, no working Pulumi CLI) is refused before the
- * first look.
+ * that would stop it later (weight 0, a bad option, no working Pulumi CLI, a timeout that ends before
+ * the first look could judge anything) is refused before the first look. The timeout counts from the
+ * command's start and bounds every look, one that Prometheus never answers included.
  */
 import { durationOption, Options, stringOption, UsageError } from "../lib/args";
-import { minimumWindowSeconds, parseSince } from "./analyze";
+import type { Judgement } from "../domain/decide";
+import { hold, minimumWindowSeconds, parseSince } from "./analyze";
 import { applyStage } from "./apply";
 import { analysisArgs, analyzeStage, CliIo, EXIT } from "./context";
 import { editReport, judgementReport, newStageSummary, progressLine, Report } from "./report";
@@ -25,7 +27,18 @@ async function checkCli(io: CliIo, progress: (line: string) => void): Promise<vo
     progress(`pulumi CLI ${version}`);
 }
 
+/** The longest delay setTimeout takes; a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `look`, or undefined when it has not settled within `ms` (a real timer: the look is what may hang). */
+function within<T>(look: Promise<T>, ms: number): Promise<T | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.min(MAX_TIMER_MS, Math.max(0, ms)))));
+    return Promise.race([look, expired]).finally(() => clearTimeout(timer));
+}
+
 export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (line: string) => void): Promise<{ code: number; report: Report }> {
+    const start = io.now().getTime();
     if (s.config.weight === 0) {
         throw new UsageError("run: canary:weight is 0, so there is no stage to analyse: `rollout next` writes the first stage and `pulumi up` applies it");
     }
@@ -33,20 +46,30 @@ export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (l
     // Default: the ServiceMonitor's scrape interval; looking more often sees no new data.
     const interval = durationOption(o, "interval", 15_000, 1000);
     const timeout = durationOption(o, "timeout", 30 * 60_000, 1000);
+    const timeoutRaw = stringOption(o, "timeout") ?? "30m";
     // Without --since the stage is taken to start now: only evidence gathered from here on counts.
     const sinceOption = stringOption(o, "since");
     const since = sinceOption === undefined ? io.now() : parseSince(sinceOption, io.now());
+    const deadline = start + timeout;
+    // The first look waits for a window of two scrapes: a shorter one can show no increase.
+    const firstLook = Math.max(start, since.getTime() + minimumWindowSeconds(analysis.scrapeIntervalSeconds) * 1000);
+    if (firstLook >= deadline) {
+        const needed = Math.ceil((firstLook - start) / 1000);
+        throw new UsageError(
+            `run: --timeout ${timeoutRaw} ends before the first look can judge anything: the window since ${since.toISOString()} covers two scrape intervals ` +
+                `(${minimumWindowSeconds(analysis.scrapeIntervalSeconds)}s) only ${needed}s from now. Give --timeout more than ${needed}s, or --since for a stage that started earlier`,
+        );
+    }
     if (o.apply) await checkCli(io, progress);
 
-    const deadline = io.now().getTime() + timeout;
-    // The first look waits for a window of two scrapes: a shorter one can show no increase.
-    let wait = Math.max(0, since.getTime() + minimumWindowSeconds(analysis.scrapeIntervalSeconds) * 1000 - io.now().getTime());
+    let next = firstLook;
     for (;;) {
-        await io.sleep(wait);
-        wait = interval;
-        const j = await analyzeStage(s, analysis, io, since);
+        await io.sleep(Math.max(0, next - io.now().getTime()));
+        const j: Judgement = (await within(analyzeStage(s, analysis, io, since), deadline - io.now().getTime())) ?? hold(`no answer from Prometheus before --timeout ${timeoutRaw} ran out`);
         progress(progressLine(io.now(), j));
-        if (j.decision === "HOLD" && io.now().getTime() < deadline) continue;
+        next = io.now().getTime() + interval;
+        // The next look only if it starts before the timeout: a look after it would not be waited for.
+        if (j.decision === "HOLD" && next < deadline) continue;
 
         const judged = judgementReport(j);
         const done = (code: number, lines: string[], extra: Record<string, unknown>) => ({

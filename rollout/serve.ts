@@ -6,7 +6,6 @@
  * run was first seen, which starts its window (until the run's decision ends it).
  */
 import * as http from "http";
-import type { AddressInfo } from "net";
 import { DEFAULT_POLICY, Llrs, stageAlpha } from "../domain/decide";
 import { carryProblem, gateAnswer, parseLlrs } from "../domain/evidence";
 import { judgedForecast } from "../domain/forecast";
@@ -15,6 +14,7 @@ import type { RatioMetric } from "../domain/ratios";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 import { toJson } from "../lib/json";
+import { hostPort, listen } from "../lib/system";
 import { analyze, parseSince, windowSecondsOf } from "./analyze";
 import { JudgeMetrics } from "./metrics";
 import { httpPrometheus, PROMETHEUS_OPTION, PrometheusClient, prometheusUrl, QUERY_OPTIONS, queryOptions } from "./prometheus";
@@ -192,14 +192,6 @@ export function judgeServer(o: JudgeServerOptions): http.Server {
     });
 }
 
-/** Starts listening on `host:port` (port 0: any free one) and resolves with the address it got. */
-export function listen(server: http.Server, host: string, port: number): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => resolve(server.address() as AddressInfo));
-    });
-}
-
 /** The judge's options, the same for `rollout serve` and the judge's own entry point (`judgeMain.ts`). */
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
     PROMETHEUS_OPTION,
@@ -222,7 +214,8 @@ export function judgeSettings(o: Options): JudgeSettings {
     const listenAt = stringOption(o, "listen") ?? "127.0.0.1:8080";
     const [, host, port] = /^(.+):(\d{1,5})$/.exec(listenAt) ?? [];
     if (host === undefined || Number(port) > 65535) throw new UsageError(`serve: --listen ${JSON.stringify(listenAt)} is not HOST:PORT, e.g. 0.0.0.0:8080`);
-    return { prometheusUrl: prometheusUrl(prometheus), ...queryOptions(o), host, port: Number(port) };
+    // `[::1]:8080` as in a URL; the host to listen on is the address inside the brackets.
+    return { prometheusUrl: prometheusUrl(prometheus), ...queryOptions(o), host: host.replace(/^\[(.*)\]$/, "$1"), port: Number(port) };
 }
 
 /** What the judge needs from outside: where to say it listens and why it refused a question, the clock, and when to stop. */
@@ -238,8 +231,8 @@ export interface JudgeIo {
 export async function runJudge(s: JudgeSettings, io: JudgeIo): Promise<void> {
     const client = (io.prometheus ?? httpPrometheus)(s.prometheusUrl, s.queryTimeoutMs);
     const server = judgeServer({ prometheus: client, scrapeIntervalSeconds: s.scrapeIntervalSeconds, now: io.now, log: io.err });
-    const address = await listen(server, s.host, s.port);
-    io.err(`judge listening on http://${address.address}:${address.port} (GET /judge, /metrics, /healthz)`);
+    const address = await listen(server, s.host, s.port, "--listen HOST:PORT");
+    io.err(`judge listening on http://${hostPort(address.address, address.port)} (GET /judge, /metrics, /healthz)`);
     await io.stopped();
     await new Promise((r) => server.close(r));
 }

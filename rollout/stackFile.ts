@@ -7,10 +7,11 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { buildStackConfig, decodeConfigValue } from "../stacks/config";
+import { decodeConfigValue, validateStackConfig } from "../stacks/validate";
 import { StackConfig } from "../stacks/schema";
 import { nextStage } from "../domain/stages";
 import { UsageError } from "../lib/args";
+import { systemProblem } from "../lib/system";
 
 export const PROJECT = "canary";
 
@@ -49,18 +50,31 @@ function parseDocument(text: string, file: string): YAML.Document {
 }
 
 function validated(stack: string, doc: YAML.Document, file: string): StackConfig {
+    const v = validateStackConfig(PROJECT, stack, rawConfig(doc));
+    if (!v.ok) throw new UsageError(`${file}: ${v.message}`);
+    return v.config;
+}
+
+/** The stack file's text; a file that is missing, a directory or unreadable is a UsageError saying which. */
+function readStackFile(root: string, file: string): string {
     try {
-        return buildStackConfig(PROJECT, stack, rawConfig(doc));
+        return fs.readFileSync(file, "utf8");
     } catch (e) {
-        throw new UsageError(`${file}: ${(e as Error).message}`);
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+            const link = fs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() ? fs.readlinkSync(file) : undefined;
+            if (link !== undefined) throw new UsageError(`${file} is a symbolic link to ${link}, which does not exist`);
+            throw new UsageError(`no stack file ${path.basename(file)} in ${root} (stacks here: ${listStacks(root).join(", ") || "none"})`);
+        }
+        const problem = systemProblem(e, `cannot read ${file}`);
+        if (problem === undefined) throw e;
+        throw new UsageError(problem);
     }
 }
 
 export function loadStack(root: string, stack: string): StackFile {
     if (!STACK_NAME.test(stack)) throw new UsageError(`--stack ${JSON.stringify(stack)} is not a stack name (letters, digits, '-', '_', '.')`);
     const file = path.join(root, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) throw new UsageError(`no stack file ${path.basename(file)} in ${root} (stacks here: ${listStacks(root).join(", ") || "none"})`);
-    const doc = parseDocument(fs.readFileSync(file, "utf8"), path.basename(file));
+    const doc = parseDocument(readStackFile(root, file), path.basename(file));
     return { stack, file, doc, config: validated(stack, doc, path.basename(file)) };
 }
 
@@ -123,7 +137,14 @@ export function writeEdits(s: StackFile, edits: readonly Edit[]): StackFile {
     }
     const config = validated(s.stack, doc, path.basename(s.file));
     const tmp = `${s.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, String(doc));
-    fs.renameSync(tmp, s.file);
+    try {
+        fs.writeFileSync(tmp, String(doc));
+        fs.renameSync(tmp, s.file);
+    } catch (e) {
+        fs.rmSync(tmp, { force: true });
+        const problem = systemProblem(e, `cannot write ${s.file}`);
+        if (problem === undefined) throw e;
+        throw new UsageError(`${problem}; the stack file is unchanged`);
+    }
     return { ...s, doc, config };
 }

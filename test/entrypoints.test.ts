@@ -6,6 +6,7 @@
 import * as assert from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import { benchOptions } from "../bench/decisions";
 import { parseOptions } from "../lib/args";
@@ -38,11 +39,15 @@ describe("options: --name value and --name=value, checked per entry point", () =
         assert.deepStrictEqual(parseOptions(["--port", "8080", "--json"], specs, "x"), { port: "8080", json: true });
         assert.deepStrictEqual(parseOptions(["--port=8080"], specs, "x"), { port: "8080" });
         assert.deepStrictEqual(parseOptions(["--port=a=b"], specs, "x"), { port: "a=b" });
+        // A flag as a script computes it: =true sets it, =false leaves it unset.
+        assert.deepStrictEqual(parseOptions(["--json=true"], specs, "x"), { json: true });
+        assert.deepStrictEqual(parseOptions(["--json=false"], specs, "x"), {});
         for (const [argv, message] of [
             [["--prt", "1"], /x: unknown option --prt \(options here: --port, --json\)/],
             [["--port"], /--port needs a value \(N\)/],
             [["--port", "--json"], /--port needs a value/],
-            [["--json=1"], /--json takes no value/],
+            [["--json=1"], /--json takes no value, or =true or =false \(got "1"\)/],
+            [["--json=false", "--json"], /--json is given twice/],
             [["--port", "1", "--port", "2"], /--port is given twice/],
             [["8080"], /unexpected argument "8080"/],
         ] as [string[], RegExp][]) {
@@ -87,7 +92,7 @@ describe("the demo app: bad input is answered, never a crash", function () {
         assert.strictEqual((await fetch(`${url}/healthz`)).status, 200);
     });
 
-    it("--errorRatio=0.2 and --errorRatio 0.2 both apply; a bad value exits 2 with the reason, no stack trace", async () => {
+    it("--errorRatio=0.2 and --errorRatio 0.2 both apply; a bad value or a port in use exits 2 with the reason, no stack trace", async () => {
         const a = await startApp(["--errorRatio=1"]);
         try {
             assert.strictEqual((await fetch(`http://127.0.0.1:${a.port}/`)).status, 500);
@@ -108,6 +113,25 @@ describe("the demo app: bad input is answered, never a crash", function () {
             const r = tsNode("app/main.ts", args);
             assert.strictEqual(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
             assert.match(r.stderr, message);
+        }
+        // A port in use (8080, the default, is also `rollout serve`'s): one line, exit 2, no stack trace.
+        const busy = net.createServer();
+        await new Promise<void>((r) => busy.listen(0, "127.0.0.1", r));
+        try {
+            const port = (busy.address() as net.AddressInfo).port;
+            const taken = await new Promise<{ status: number | null; out: string; err: string }>((resolve) => {
+                const proc = spawn(TS_NODE, ["--transpile-only", path.join(ROOT, "app", "main.ts"), "--port", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
+                let out = "";
+                let err = "";
+                proc.stdout!.on("data", (d) => (out += String(d)));
+                proc.stderr!.on("data", (d) => (err += String(d)));
+                proc.on("close", (status) => resolve({ status, out, err }));
+            });
+            assert.strictEqual(taken.status, 2, taken.err);
+            assert.strictEqual(taken.out, "");
+            assert.strictEqual(taken.err, `cannot listen on 127.0.0.1:${port}: the port is in use by another process (EADDRINUSE); choose another with --port N (0 picks a free one)\n`);
+        } finally {
+            busy.close();
         }
         const help = tsNode("app/main.ts", ["--help"]);
         assert.strictEqual(help.status, 0);

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { deepMerge } from "../stacks/config";
+import { deepMerge } from "../stacks/validate";
 import { versionOf } from "../stacks/images";
 import type { StageEvidence, VersionEvidence } from "../domain/evidence";
 import type { AppliedStage } from "../domain/stages";

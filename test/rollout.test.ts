@@ -15,7 +15,8 @@ import { CliIo, COMMANDS, defaultIo, main } from "../rollout/cli";
 import { DEFAULT_POLICY, judge, stageAlpha, TrackCounts } from "../domain/decide";
 import { carriedLlrs, formatLlrs, gateAnswer, parseLlrs, withStage } from "../domain/evidence";
 import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollout/prometheus";
-import { judgeQuery, judgeServer, listen } from "../rollout/serve";
+import { judgeQuery, judgeServer } from "../rollout/serve";
+import { listen } from "../lib/system";
 import { DEFAULT_METRICS } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, drift, eventShare, mixtureLlr, requestDrift, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
 import { bench, binomial, floors, forecastCheck, goals, LOW_TRAFFIC, notAhead, rng, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
@@ -482,7 +483,7 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
             [["next", "--stack", "dev", "--stack", "prod"], /--stack is given twice/],
             [["next", "--stack"], /--stack needs a value \(NAME\)/],
             [["next", "--stack="], /--stack needs a value \(NAME\), got an empty one/],
-            [["status", "--stack", "dev", "--json=yes"], /--json takes no value/],
+            [["status", "--stack", "dev", "--json=yes"], /--json takes no value, or =true or =false \(got /],
             [["next", "dev"], /unexpected argument "dev"/],
             [[], /no command given/],
         ];
@@ -698,11 +699,52 @@ describe("rollout help, option forms and --json", () => {
             const text = p.out.join("\n");
             for (const name of Object.keys(COMMANDS)) assert.match(text, new RegExp(`^  ${name} `, "m"), name);
             for (const o of new Set(Object.values(COMMANDS).flatMap((c) => c.options.map((x) => x.name)))) assert.ok(text.includes(`--${o}`), o);
-            assert.match(text, /0 PROMOTE or done, 1 ROLLBACK, 3 HOLD \(no decision yet\), 2 usage or config error/);
+            assert.match(text, /^exit codes .*\n  0  PROMOTE, or the command is done\n  1  ROLLBACK \[analyze, run\]\n  3  HOLD: no decision yet \[analyze, run\]\n  2  a usage or config error, or the machine's state/m);
         }
         p.out.length = 0;
         assert.strictEqual(await p.run("run", "--help"), 0);
-        assert.match(p.out.join("\n"), /usage: rollout run --stack NAME[\s\S]*--query-timeout 10s[\s\S]*--apply[\s\S]*exit: 0 PROMOTE, 1 ROLLBACK, 3 HOLD, 2/);
+        assert.match(p.out.join("\n"), /usage: rollout run --stack NAME[\s\S]*--query-timeout 10s[\s\S]*--apply/);
+    });
+
+    it("each command's help lists its own exit codes, and only those", async () => {
+        const p = project();
+        const codesOf = async (command: string) => {
+            p.out.length = 0;
+            assert.strictEqual(await p.run("help", command), 0, command);
+            const [, section] = /\nexit codes:\n([\s\S]*)$/.exec(p.out.join("\n")) ?? [];
+            assert.ok(section, `${command}: an exit codes section`);
+            return section.split("\n").map((l) => /^  (\d)  (\S+)/.exec(l)!.slice(1).join(" "));
+        };
+        for (const command of ["status", "next", "rollback", "retry", "promote"]) {
+            const codes = await codesOf(command);
+            assert.deepStrictEqual(codes.map((c) => c[0]), ["0", "2"], command);
+            assert.doesNotMatch(codes.join(" "), /PROMOTE|HOLD|ROLLBACK/, `${command} never decides`);
+        }
+        assert.deepStrictEqual(await codesOf("analyze"), ["0 PROMOTE:", "1 ROLLBACK:", "3 HOLD:", "2 a"]);
+        assert.deepStrictEqual(await codesOf("run"), ["0 PROMOTE:", "1 ROLLBACK:", "3 HOLD:", "2 a"]);
+        assert.deepStrictEqual(await codesOf("serve"), ["0 stopped", "2 a"]);
+        // `run`'s 2 also covers a failed `pulumi up`; `serve`'s names the port.
+        p.out.length = 0;
+        await p.run("run", "--help");
+        assert.match(p.out.join("\n"), /^  2  .*; or `pulumi up` failed$/m);
+        p.out.length = 0;
+        await p.run("serve", "--help");
+        assert.match(p.out.join("\n"), /^  2  .*the --listen port in use/m);
+    });
+
+    it("help for a command it does not know is a usage error (exit 2), not the general help", async () => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const p = project(STACK_FILE, { out: (l) => out.push(l), err: (l) => err.push(l) });
+        assert.strictEqual(await p.run("help", "bogus"), 2);
+        assert.deepStrictEqual([out, err], [[], ['rollout: unknown command "bogus": the commands are status, next, rollback, retry, promote, analyze, run, serve (rollout help)']]);
+        assert.strictEqual(await p.run("help", "status", "next"), 2);
+        assert.match(err.at(-1)!, /help takes one command, not 2/);
+        assert.strictEqual(await p.run("help", "bogus", "--json"), 2);
+        assert.deepStrictEqual(JSON.parse(out.join("\n")), { error: 'unknown command "bogus": the commands are status, next, rollback, retry, promote, analyze, run, serve (rollout help)', exit: 2 });
+        out.length = 0;
+        assert.strictEqual(await p.run("help", "status", "--json"), 0);
+        assert.match(JSON.parse(out.join("\n")).help, /^usage: rollout status --stack NAME/);
     });
 
     it("--json: one JSON document on stdout for results and for errors; progress and text errors go elsewhere", async () => {
@@ -787,7 +829,7 @@ describe("rollout serve: the judge as an HTTP service", () => {
     it("a run's window ends with its decision: a later ask under the same name (a second try) starts a new window", async () => {
         let now = NOW;
         const judge = judgeServer({ prometheus: fixedPrometheus(track(6000, 30), track(100_000, 500)), scrapeIntervalSeconds: 15, now: () => now, log: () => {} });
-        const address = await listen(judge, "127.0.0.1", 0);
+        const address = await listen(judge, "127.0.0.1", 0, "--listen");
         const ask = async () => (await fetch(`http://127.0.0.1:${address.port}/judge?${params({ run: "podinfo-6-8-0-w25-e3-abc123" })}`)).json();
         try {
             const first = await ask();
@@ -807,7 +849,7 @@ describe("rollout serve: the judge as an HTTP service", () => {
         const healthy = fixedPrometheus(track(6000, 30), track(100_000, 500));
         const logged: string[] = [];
         const judge = judgeServer({ prometheus: healthy, scrapeIntervalSeconds: 15, now: () => NOW, log: (l) => logged.push(l) });
-        const address = await listen(judge, "127.0.0.1", 0);
+        const address = await listen(judge, "127.0.0.1", 0, "--listen");
         const base = `http://127.0.0.1:${address.port}`;
         try {
             const ok = await fetch(`${base}/judge?${params({ since: "10m" })}`);
@@ -848,7 +890,7 @@ describe("rollout serve: the judge as an HTTP service", () => {
         }
         const down = await server((_req, res) => (res.writeHead(503), res.end("overloaded")));
         const holding = judgeServer({ prometheus: httpPrometheus(down.url, 1000), scrapeIntervalSeconds: 15, now: () => NOW, log: () => {} });
-        const at = await listen(holding, "127.0.0.1", 0);
+        const at = await listen(holding, "127.0.0.1", 0, "--listen");
         try {
             const body = await (await fetch(`http://127.0.0.1:${at.port}/judge?${params({ since: "10m" })}`)).json();
             assert.strictEqual(body.decision, "HOLD");

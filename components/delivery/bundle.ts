@@ -1,24 +1,20 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import * as esbuild from "esbuild";
-import * as path from "path";
+import { bundleEntry } from "../../lib/bundle";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../platform/podSecurity";
 
-/** The project root: this file is components/delivery/bundle.ts. */
-const ROOT = path.join(__dirname, "..", "..");
 const built = new Map<string, string>();
 
 /**
- * One entry point (a path below the project) and its imports as one CommonJS file for Node.js 22
- * (esbuild): code the cluster runs on a stock node image, from a ConfigMap, with no registry of ours.
- * Built once per program run; the same sources give the same bytes.
+ * One entry point (a path below the project) and its imports as one file (`lib/bundle.ts`): code the
+ * cluster runs on a stock node image, from a ConfigMap, with no registry of ours. Built once per
+ * program run; the same sources give the same bytes.
  */
 export function bundle(entry: string): string {
     let code = built.get(entry);
     if (code === undefined) {
-        const result = esbuild.buildSync({ entryPoints: [path.join(ROOT, entry)], bundle: true, platform: "node", target: "node22", format: "cjs", write: false, legalComments: "none", logLevel: "silent" });
-        code = result.outputFiles[0].text;
+        code = bundleEntry(entry).code;
         built.set(entry, code);
     }
     return code;

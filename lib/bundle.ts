@@ -1,0 +1,37 @@
+/**
+ * An entry point (a path below the project) and its imports as one CommonJS file for Node.js 22
+ * (esbuild): what the cluster runs from a ConfigMap (components/bundle.ts) and the `rollout` bin
+ * (rollout/bundle.ts). The same sources give the same bytes.
+ */
+import * as esbuild from "esbuild";
+import * as path from "path";
+
+/** The project's root, which entry points and the bundle's inputs are relative to. */
+export const ROOT = path.join(__dirname, "..");
+
+export interface Bundle {
+    readonly code: string;
+    /** The files it was built from (sources and packages), relative to `ROOT`. */
+    readonly inputs: readonly string[];
+}
+
+/** Bundles `entry`; the packages in `external` stay `require`s, loaded from node_modules when run. */
+export function bundleEntry(entry: string, external: readonly string[] = []): Bundle {
+    const result = esbuild.buildSync({
+        entryPoints: [path.join(ROOT, entry)],
+        absWorkingDir: ROOT,
+        bundle: true,
+        platform: "node",
+        target: "node22",
+        format: "cjs",
+        external: [...external],
+        // `import()` of an external package as `require`, as TypeScript compiles it for ts-node: Node's
+        // own import() resolves ES-module style and refuses a directory such as @pulumi/pulumi/automation.
+        supported: { "dynamic-import": false },
+        write: false,
+        metafile: true,
+        legalComments: "none",
+        logLevel: "silent",
+    });
+    return { code: result.outputFiles[0].text, inputs: Object.keys(result.metafile.inputs) };
+}

@@ -1,0 +1,64 @@
+/**
+ * How the `rollout` bin starts fast: dist/rollout.js is the command in one file (rollout/bundle.ts
+ * builds it), dist/rollout.inputs.json the sha256 of every file it was built from, so the bin runs
+ * the bundle only while it is what the sources as they are would give. Plain JavaScript: the bin
+ * reads it before anything could load TypeScript.
+ */
+"use strict";
+const crypto = require("crypto");
+const fs = require("fs");
+const path = require("path");
+
+const BUNDLE = path.join("dist", "rollout.js");
+const INPUTS = path.join("dist", "rollout.inputs.json");
+
+const sha256 = (file) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+
+/** `{ file }`, the bundle below `root` when it is current; otherwise `{ stale }`, why not. */
+function currentBundle(root) {
+    let inputs;
+    try {
+        inputs = JSON.parse(fs.readFileSync(path.join(root, INPUTS), "utf8"));
+    } catch {
+        return { stale: `${INPUTS} is missing or unreadable (npm run build:cli builds it)` };
+    }
+    if (!fs.existsSync(path.join(root, BUNDLE))) return { stale: `${BUNDLE} is missing` };
+    for (const [file, hash] of Object.entries(inputs)) {
+        let now;
+        try {
+            now = sha256(path.resolve(root, file));
+        } catch {
+            return { stale: `${file}, one of its inputs, is gone` };
+        }
+        if (now !== hash) return { stale: `${file} changed since the bundle was built` };
+    }
+    return { file: path.join(root, BUNDLE) };
+}
+
+/** Writes `text` to `file` through a temporary file and a rename: a reader sees the old or the new file, never half. */
+function writeAtomically(file, text) {
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+}
+
+/**
+ * A package's file stands for its package.json: its version changes with every `npm ci` that changes
+ * it, and hashing one file per package instead of its hundreds keeps the check at a few milliseconds.
+ */
+const recorded = (file) => file.replace(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\/.*$/, "$1/package.json");
+
+/**
+ * Writes the bundle, then its inputs' hashes (`inputs`: paths relative to `root`): while the bundle
+ * is replaced, the old hashes no longer match, so no bin runs a bundle older than its record.
+ */
+function writeBundle(root, code, inputs) {
+    fs.mkdirSync(path.join(root, "dist"), { recursive: true });
+    writeAtomically(path.join(root, BUNDLE), code);
+    const files = [...new Set(inputs.map(recorded))].sort();
+    const hashes = Object.fromEntries(files.map((f) => [f, sha256(path.resolve(root, f))]));
+    writeAtomically(path.join(root, INPUTS), `${JSON.stringify(hashes, null, 1)}\n`);
+    return path.join(root, BUNDLE);
+}
+
+module.exports = { BUNDLE, INPUTS, currentBundle, writeBundle };
