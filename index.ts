@@ -23,9 +23,9 @@ import { checkTransition, splitFor, stageEntry } from "./domain/stages";
 import { checkClusterTarget, readClusterTarget, rendersOnly } from "./stacks/cluster";
 import { ConfigError, readStackConfig } from "./stacks/config";
 import { usesCertManager } from "./stacks/schema";
-import { CANARY_EVIDENCE_OUTPUT, CANARY_VERSION_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, readPrevious, STAGE_ENTRY_OUTPUT, STAGE_OUTPUT } from "./stacks/previous";
-import { carriedLlrs, withStage } from "./domain/evidence";
-import { checkPromotion, PROMOTED_OUTPUT } from "./stacks/promotion";
+import { CANARY_EVIDENCE_OUTPUT, CANARY_VERSION_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, readPrevious, selfStackName, STAGE_ENTRY_OUTPUT, STAGE_OUTPUT } from "./stacks/previous";
+import { carriedLlrs, withStage, withUpstream } from "./domain/evidence";
+import { checkPromotion, PROMOTED_OUTPUT, selfGateRefusals } from "./stacks/promotion";
 import { stageGate } from "./stacks/gate";
 
 export = async () => {
@@ -33,7 +33,7 @@ export = async () => {
     const cfg = readStackConfig();
     const { app } = cfg;
     const cluster = readClusterTarget();
-    const refusals = checkClusterTarget(cfg.environment, cluster);
+    const refusals = [...checkClusterTarget(cfg.environment, cluster), ...selfGateRefusals(cfg, selfStackName())];
     if (refusals.length > 0) throw new ConfigError(refusals.join("\n"));
     // Rendered manifests are applied by something else (GitOps): nothing runs the stage's AnalysisRun
     // here, so `pulumi up` cannot wait for a verdict. The run is rendered for the cluster to start, the
@@ -46,8 +46,8 @@ export = async () => {
         const skip = checkTransition(previous.applied, cfg.weight, app.canary.version, cfg.stages);
         if (skip) throw new ConfigError(skip);
     }
-    // prod runs only what dev promoted; checked before anything is created.
-    const promotionCheck = await checkPromotion(cfg);
+    // prod runs only what its gate (dev, or the wave before) promoted; checked before anything is created.
+    const admission = await checkPromotion(cfg, previous.gates);
     // Secret keys are read as secret Outputs: they reach the cluster only inside Secrets.
     const secrets = new pulumi.Config();
     // Every Kubernetes resource goes to the cluster the stack names, through this provider.
@@ -168,9 +168,11 @@ export = async () => {
     const stableReady = workload.stable.deployment.status.apply(() => true);
     // Evidence per version, from each passed stage's analysis: the canary's grows stage by stage; once
     // the canary is promoted (it is the stable version now), its evidence is what other stacks read.
+    // In a wave it also records, from the stack's admission on, the chain the gate handed on.
     const canaryEvidence = pulumi.all([stagePassed, delivery?.evidence ?? pulumi.output(undefined)]).apply(([, e]) => {
         if (!cfg.canaryDiffers) return undefined;
-        return e && cfg.weight > 0 ? withStage(canaryBefore, app.canary.version, cfg.stages, cfg.weight, e) : canaryBefore;
+        const recorded = e && cfg.weight > 0 ? withStage(canaryBefore, app.canary.version, cfg.stages, cfg.weight, e) : canaryBefore;
+        return admission.upstream ? withUpstream(recorded, app.canary.version, cfg.stages, admission.upstream) : recorded;
     });
 
     const split = splitFor(cfg.weight);
@@ -191,10 +193,12 @@ export = async () => {
         /** The version that finished its canary and became stable: what prod may run next. */
         [PROMOTED_OUTPUT]: pulumi.all([stagePassed, stableReady]).apply(() => app.stable.version),
         [CANARY_EVIDENCE_OUTPUT]: canaryEvidence,
-        /** The promoted version's evidence: each compared stage's decision, requests, LLRs and α, as its analysis recorded them. */
+        /** The promoted version's evidence: each compared stage's decision, requests, LLRs and α, as its analysis recorded them, and in a wave the earlier waves' (`upstream`). */
         [PROMOTION_EVIDENCE_OUTPUT]: pulumi.all([stagePassed, stableReady]).apply(() => ownEvidence(app.stable.version)),
         /** How the canary passed the promotion gate; "skipped (allowUnverified)" shows in the preview. */
-        promotionCheck,
+        promotionCheck: admission.result,
+        /** The gates this stack stands behind, nearest first: the next wave's gate reads it to refuse a cycle. */
+        [PROMOTION_GATES_OUTPUT]: admission.gates,
         host: app.host,
         url: `https://${app.host}`,
         albDnsName: alb?.loadBalancer.dnsName,

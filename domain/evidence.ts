@@ -51,11 +51,26 @@ export function gateAnswer(j: Judgement, alpha: number): GateAnswer {
     };
 }
 
-/** A version's evidence: the stages it is rolled out through, and each judged stage's evidence, keyed by weight. */
-export interface VersionEvidence {
-    readonly version: string;
+/** One stack's own judgement of a version: the stages it rolled the version out through, and each judged stage's evidence, keyed by weight. */
+export interface JudgedStages {
     readonly plan: readonly number[];
     readonly stages: Readonly<Record<string, StageEvidence>>;
+}
+
+/** An earlier wave's own judgement of the version, and the stack that made it. */
+export interface WaveEvidence extends JudgedStages {
+    readonly stack: string;
+}
+
+/**
+ * A version's evidence in one stack: its own stages, and, in a stack gated on another (a wave), the
+ * earlier waves' own judgements it was admitted on, first wave first. Only the stack's own stages
+ * count for the next wave's gate; the earlier waves' are carried so that every wave's verdicts stay
+ * visible downstream.
+ */
+export interface VersionEvidence extends JudgedStages {
+    readonly version: string;
+    readonly upstream?: readonly WaveEvidence[];
 }
 
 /** The stages where canary and stable are compared: every one below 100 (at 100 stable gets no traffic). */
@@ -81,10 +96,24 @@ export function missingEvidence(e: VersionEvidence | undefined, version: string,
     });
 }
 
-/** A version's evidence with one more stage (a new version starts empty). */
+/** A version's evidence with one more stage (a new version starts empty); what it was admitted on stays. */
 export function withStage(previous: VersionEvidence | undefined, version: string, plan: readonly number[], weight: number, stage: StageEvidence): VersionEvidence {
-    const stages = previous?.version === version ? previous.stages : {};
-    return { version, plan, stages: { ...stages, [String(weight)]: stage } };
+    const same = previous?.version === version ? previous : undefined;
+    return { ...same, version, plan, stages: { ...same?.stages, [String(weight)]: stage } };
+}
+
+/**
+ * The evidence chain a gate hands on with a version it promoted: what the gate was admitted on, then
+ * the gate's own judgement, first wave first.
+ */
+export function admittedOn(gate: string, e: VersionEvidence): WaveEvidence[] {
+    return [...(e.upstream ?? []), { stack: gate, plan: e.plan, stages: e.stages }];
+}
+
+/** A version's evidence recording the chain it was admitted on (a new version starts with no stages of its own). */
+export function withUpstream(previous: VersionEvidence | undefined, version: string, plan: readonly number[], upstream: readonly WaveEvidence[]): VersionEvidence {
+    const same = previous?.version === version ? previous : undefined;
+    return { ...same, version, plan, stages: same?.stages ?? {}, upstream };
 }
 
 /**

@@ -1,11 +1,13 @@
 /**
- * Promotion between stacks: prod may only run a canary version that the dev stack has promoted
- * (its `promotedVersion` output), read through a StackReference.
+ * Promotion between stacks: a stack with `canary:promotion.required` (prod, by default) may only run
+ * a canary version that its gating stack has promoted (its `promotedVersion` output), on the gate's
+ * own evidence, read through a StackReference. Gates chain into waves (dev → prod-us → prod-eu): each
+ * stack is gated on the one before it, and the evidence the version was admitted on is carried on.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { missingEvidence, VersionEvidence } from "../domain/evidence";
+import { admittedOn, missingEvidence, VersionEvidence, WaveEvidence } from "../domain/evidence";
 import { ConfigError } from "./config";
-import { PROMOTION_EVIDENCE_OUTPUT } from "./previous";
+import { PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, selfStackName, stackNames } from "./previous";
 import type { StackConfig } from "./schema";
 
 /** The output the gating stack exports: the version that finished its canary there. */
@@ -13,9 +15,40 @@ export const PROMOTED_OUTPUT = "promotedVersion";
 
 export type PromotionResult = "verified" | "not required" | "no canary" | "skipped (allowUnverified)";
 
+/** How the stack's canary was admitted, and what it hands on. */
+export interface Admission {
+    readonly result: PromotionResult;
+    /** The `promotionGates` output: the gate, then the gates behind it as last read (`knownGates`). */
+    readonly gates: readonly string[];
+    /** For a verified canary: the evidence chain it was admitted on, first wave first (`admittedOn`). */
+    readonly upstream?: readonly WaveEvidence[];
+}
+
 /** The gating stack's name: configured, or the dev stack of this project and organization. */
 export function promotionStackName(cfg: StackConfig): string {
     return cfg.promotion.stack ?? `${pulumi.getOrganization()}/${pulumi.getProject()}/dev`;
+}
+
+/**
+ * Pure: why `gates` (this stack's gate first, then the gates behind it) cannot gate the stack `self`:
+ * the gate is the stack itself, or the chain comes back to it, a cycle in which no stack could ever
+ * promote a version first. Undefined when neither; the message names the key and its value.
+ */
+export function gateRefusal(cfg: StackConfig, self: string, gates: readonly string[]): string | undefined {
+    const at = gates.indexOf(self);
+    if (at === -1) return undefined;
+    const value = cfg.promotion.stack === undefined ? `(not set: the default ${gates[0]})` : JSON.stringify(cfg.promotion.stack);
+    const why =
+        at === 0
+            ? "is this stack itself; a stack is gated on the stack before it in its wave, e.g. <org>/canary/dev"
+            : `closes a cycle, ${[self, ...gates.slice(0, at + 1)].join(" → ")} (each gated on the next, as each last exported ${PROMOTION_GATES_OUTPUT}), in which no stack could promote a version first; gate the first of them on a stack outside the cycle`;
+    return `canary:promotion.stack = ${value}: ${why}`;
+}
+
+/** Pure: the refusal of a gate that is the stack itself, known from the config alone, before anything is read. */
+export function selfGateRefusals(cfg: StackConfig, self: string): string[] {
+    if (!cfg.promotion.required && cfg.promotion.stack === undefined) return [];
+    return [gateRefusal(cfg, self, [promotionStackName(cfg)])].filter((r): r is string => r !== undefined);
 }
 
 /**
@@ -39,15 +72,33 @@ export function judgePromotion(cfg: StackConfig, gate: string, promoted: string 
     );
 }
 
-/** Reads the gating stack's promoted version (only when the check applies) and judges the canary. */
-export async function checkPromotion(cfg: StackConfig): Promise<PromotionResult> {
-    if (!cfg.promotion.required || !cfg.canaryDiffers) return judgePromotion(cfg, "", undefined);
+/**
+ * Pure: the gates a stack stands behind when it does not read its gate in this run: the configured
+ * gate, and behind it what the stack read last time, while that was read through the same gate.
+ */
+export function knownGates(cfg: StackConfig, previous: readonly string[]): string[] {
+    if (!cfg.promotion.required) return [];
+    const gate = promotionStackName(cfg);
+    return previous[0] === gate ? [...previous] : [gate];
+}
+
+/**
+ * Reads the gating stack (only when the check applies: a stack without a canary needs nothing from
+ * it, so prod's first run works before dev exists), refuses a cycle of gates, and judges the canary.
+ * `previousGates` is the stack's own last `promotionGates` output.
+ */
+export async function checkPromotion(cfg: StackConfig, previousGates: readonly string[]): Promise<Admission> {
+    if (!cfg.promotion.required || !cfg.canaryDiffers) return { result: judgePromotion(cfg, "", undefined), gates: knownGates(cfg, previousGates) };
     const gate = promotionStackName(cfg);
     const ref = new pulumi.StackReference("promotion-gate", { name: gate });
-    const [{ value }, evidence] = await Promise.all([ref.getOutputDetails(PROMOTED_OUTPUT), ref.getOutputDetails(PROMOTION_EVIDENCE_OUTPUT)]);
-    const result = judgePromotion(cfg, gate, typeof value === "string" ? value : undefined, evidence.value as VersionEvidence | undefined);
+    const [{ value }, evidence, behind] = await Promise.all([PROMOTED_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT].map((n) => ref.getOutputDetails(n)));
+    const gates = [gate, ...stackNames(behind.value)];
+    const cycle = gateRefusal(cfg, selfStackName(), gates);
+    if (cycle) throw new ConfigError(cycle);
+    const gateEvidence = evidence.value as VersionEvidence | undefined;
+    const result = judgePromotion(cfg, gate, typeof value === "string" ? value : undefined, gateEvidence);
     if (result === "skipped (allowUnverified)") {
         pulumi.log.warn(`canary version ${cfg.app.canary.version} was not promoted in ${gate} (it promoted ${value ?? "nothing"}); running it because canary:promotion.allowUnverified is true`);
     }
-    return result;
+    return { result, gates, upstream: result === "verified" && gateEvidence ? admittedOn(gate, gateEvidence) : undefined };
 }

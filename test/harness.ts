@@ -41,6 +41,8 @@ export interface RunResult {
 
 export interface RunOptions {
     readonly stack: StackName;
+    /** The running stack's name when it is not its stack file's: a wave's `prod-us` runs with prod's file. */
+    readonly stackName?: string;
     /** Config overrides, keyed without the `canary:` prefix, merged over the stack file. */
     readonly config?: Record<string, unknown>;
     /** The config to merge over instead of the stack file's (for tests that remove a key). */
@@ -49,6 +51,8 @@ export interface RunOptions {
     readonly previous?: AppliedStage | null;
     /** The evidence outputs the stack's last `pulumi up` exported (`canaryEvidence`, `promotionEvidence`). */
     readonly previousEvidence?: { readonly canaryEvidence?: VersionEvidence; readonly promotionEvidence?: VersionEvidence };
+    /** The `promotionGates` output the stack's last `pulumi up` exported. */
+    readonly previousGates?: readonly string[];
     readonly organization?: string;
     /** Outputs of other stacks, by fully qualified name, for StackReferences (e.g. the dev stack prod checks). */
     readonly stackOutputs?: Record<string, Record<string, unknown>>;
@@ -142,6 +146,13 @@ export const PASSED_RUN = {
     metricResults: [{ name: "judge", phase: "Successful", count: 1, measurements: [{ phase: "Successful", value: JSON.stringify({ ...promotedStage(2400), reasons: ["errors: no regression"] }) }] }],
 };
 
+/** A run that passed on the judge's answer after two inconclusive asks: what Argo keeps in the run's status (the web metric's value as JSON). */
+export const passedOn = (canaryRequests: number) => ({
+    phase: "Successful",
+    message: "",
+    metricResults: [{ name: "judge", phase: "Successful", count: 3, inconclusive: 2, measurements: [{ value: JSON.stringify({ ...promotedStage(canaryRequests), reasons: ["errors: no regression"] }) }] }],
+});
+
 /** dev's evidence for 6.8.0: a PROMOTE at each compared stage (5, 25, 50) on enough requests. */
 export const DEV_EVIDENCE: VersionEvidence = { version: "6.8.0", plan: [5, 25, 50, 100], stages: { "5": promotedStage(2400), "25": promotedStage(3100), "50": promotedStage(5200) } };
 
@@ -188,7 +199,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const canaryVersion = canary.version ?? (canary.image ? versionOf(canary.image) : undefined);
     const applied: AppliedStage | null = opts.previous === undefined ? { stage: weight, canaryVersion } : opts.previous;
     // The outputs the program reads back: an applied stage's entry is the `stageEntry` output.
-    const previous = applied === null ? null : { stage: applied.stage, canaryVersion: applied.canaryVersion, ...(applied.entry !== undefined ? { stageEntry: applied.entry } : {}), ...opts.previousEvidence };
+    const previous = applied === null ? null : { stage: applied.stage, canaryVersion: applied.canaryVersion, ...(applied.entry !== undefined ? { stageEntry: applied.entry } : {}), ...opts.previousEvidence, ...(opts.previousGates ? { promotionGates: opts.previousGates } : {}) };
 
     const resources: Registered[] = [];
     await pulumi.runtime.setMocks(
@@ -203,7 +214,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
             },
         },
         "canary",
-        opts.stack,
+        opts.stackName ?? opts.stack,
         false,
         opts.organization ?? "organization",
     );

@@ -1,7 +1,7 @@
 /** prod runs only a canary version that dev has promoted (StackReference to dev's `promotedVersion`). */
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { DEV_EVIDENCE, DEV_STACK, ofType, promotedStage, PROD_CANARY_PR, runProgram, RunOptions, stackFileConfig } from "./harness";
+import { DEV_EVIDENCE, DEV_STACK, ofType, passedOn, promotedStage, PROD_CANARY_PR, runProgram, RunOptions, stackFileConfig } from "./harness";
 
 const REF = "pulumi:pulumi:StackReference";
 
@@ -120,13 +120,6 @@ describe("promotion carries evidence: prod requires a PROMOTE at every compared 
         assert.ifError(error);
         assert.strictEqual(outputs.promotionCheck, "skipped (allowUnverified)");
         assert.strictEqual(warnings.length, 1);
-    });
-
-    /** A run that passed on the judge's answer: what Argo keeps in the run's status (the web metric's value as JSON). */
-    const passedOn = (canaryRequests: number) => ({
-        phase: "Successful",
-        message: "",
-        metricResults: [{ name: "judge", phase: "Successful", count: 3, inconclusive: 2, measurements: [{ value: JSON.stringify({ ...promotedStage(canaryRequests), reasons: ["errors: no regression"] }) }] }],
     });
 
     it("dev records each passed stage's evidence from its run, carries it stage to stage, and hands it on at promotion", async () => {
