@@ -4,7 +4,11 @@
  * handed to the next run's StackReferences, so the chain is the program's own.
  */
 import * as assert from "assert";
-import { DEV_EVIDENCE, DEV_STACK, ofType, passedOn, promotedStage, runProgram, RunOptions } from "./harness";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { buildStackConfig } from "../stacks/config";
+import { DEV_EVIDENCE, DEV_STACK, ofType, passedOn, promotedStage, ROOT, runProgram, RunOptions } from "./harness";
 
 const REF = "pulumi:pulumi:StackReference";
 const PROD_US = "organization/canary/prod-us";
@@ -137,5 +141,19 @@ describe("waves across stacks: dev → prod-us → prod-eu, each gated on the on
         const three = await runProgram({ stack: "dev", config: { ...NEXT_CANARY, promotion: { required: true, stack: PROD_EU } }, stackOutputs: { [PROD_EU]: eu } });
         assert.match(three.error?.message ?? "", /closes a cycle, organization\/canary\/dev → organization\/canary\/prod-eu → organization\/canary\/prod-us → organization\/canary\/dev/);
         assert.deepStrictEqual(onlyReads(three.resources), []);
+    });
+
+    it("the three-stack example in docs/promotion.md is valid config: prod-us on dev by default, prod-eu on prod-us", () => {
+        const page = fs.readFileSync(path.join(ROOT, "docs", "promotion.md"), "utf8");
+        const section = page.slice(page.indexOf("## Waves across stacks")).split(/\n## /)[0];
+        const files = [...section.matchAll(/`Pulumi\.([\w-]+)\.yaml`[^`]*```yaml\n([\s\S]*?)```/g)].map(([, stack, text]) => {
+            const raw = Object.fromEntries(Object.entries<unknown>(YAML.parse(text).config).filter(([k]) => k.startsWith("canary:")).map(([k, v]) => [k.slice("canary:".length), v]));
+            const cfg = buildStackConfig("canary", stack, raw);
+            return [stack, cfg.environment, cfg.promotion.required, cfg.promotion.stack];
+        });
+        assert.deepStrictEqual(files, [
+            ["prod-us", "prod", true, undefined],
+            ["prod-eu", "prod", true, "acme/canary/prod-us"],
+        ]);
     });
 });
