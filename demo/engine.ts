@@ -82,6 +82,12 @@ export function previewSteps(stdout: string): PreviewStep[] {
     return (doc.steps ?? []).map((s) => ({ op: s.op, urn: s.urn, type: s.newState?.type ?? s.oldState?.type ?? "", diffs: s.diffs ?? [] }));
 }
 
+/** The messages of `pulumi preview --json`'s diagnostics (the program's refusal among them), as printed, unescaped. */
+export function previewDiagnostics(stdout: string): string[] {
+    const doc = JSON.parse(stdout) as { diagnostics?: { message: string }[] };
+    return (doc.diagnostics ?? []).map((d) => d.message);
+}
+
 /** The resource's name, the last part of its URN. */
 export const urnName = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 
