@@ -15,9 +15,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { DEV_EVIDENCE, promotedStage } from "../harness";
-import { tempDir } from "../tools";
+import { tempDir } from "../../demo/host";
 import type { VersionEvidence } from "../../domain/evidence";
-import { devWithoutAddOns, Engine, previewDiagnostics, previewSteps, projectCopy, toolchainBin, writeStackConfig } from "./pulumi";
+import { devWithoutAddOns, Engine, previewDiagnostics, previewSteps, projectCopy, toolchainBin, writeStackConfig } from "../../demo/engine";
 
 const ORG = "organization/canary";
 const STACKS = ["dev", "prod-us", "prod-eu"] as const;
