@@ -63,12 +63,17 @@ describe("promtool: the registered rules", function () {
         }
     });
 
-    it("every alert the program defines is a named alert of DESIGN.md, with severity and runbook_url", async () => {
+    it("every alert the program defines is a row of docs/observability.md's alert table, with its severity and runbook_url", async () => {
         const { app } = await registeredGroups(25);
         const alerts = app.flatMap((g) => g.rules).filter(isAlert);
         assert.deepStrictEqual([...new Set(alerts.map((a) => a.alert))].sort(), [...ALERT_NAMES].sort());
+        // The page's table, below its header `| alert | severity | fires when | runbook |`; two severities as `critical / warning`.
+        const rows = [...fs.readFileSync(path.join(ROOT, "docs", "observability.md"), "utf8").matchAll(/^\| ([A-Z]\w+) \| ([a-z /]+) \|/gm)];
+        const documented = new Map(rows.map(([, alert, severity]) => [alert, severity.split(" / ")]));
+        assert.deepStrictEqual([...documented.keys()].sort(), [...ALERT_NAMES].sort(), "docs/observability.md's alerts");
         for (const a of alerts) {
             assert.ok(["critical", "warning", "info"].includes(a.labels.severity), `${a.alert} severity`);
+            assert.ok(documented.get(a.alert)?.includes(a.labels.severity), `${a.alert}: severity ${a.labels.severity}, docs/observability.md says ${documented.get(a.alert)?.join(" / ")}`);
             assert.strictEqual(a.annotations.runbook_url, `https://github.com/example/canary/blob/main/docs/runbooks/${a.alert}.md`);
             assert.ok(fs.existsSync(path.join(ROOT, "docs", "runbooks", `${a.alert}.md`)), `docs/runbooks/${a.alert}.md is missing`);
         }

@@ -4,12 +4,15 @@
  */
 import * as assert from "assert";
 import { execFile, execFileSync } from "child_process";
+import * as esbuild from "esbuild";
 import * as fs from "fs";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import * as path from "path";
 import * as YAML from "yaml";
 import { runVerdict } from "../components/delivery/analysis";
+import { JUDGE_ENTRY } from "../components/delivery/judge";
+import { LOAD_ENTRY } from "../components/delivery/loadTest";
 import { ROOT, STACKS } from "./harness";
 import { tempDir } from "../demo/host";
 
@@ -197,6 +200,8 @@ describe("changed-stacks.sh: which stacks a push to main updates", () => {
         [["components/routing/albRouting.ts"], ["dev", "prod"]],
         [["package-lock.json"], ["dev", "prod"]],
         [["policy/policies.ts"], ["dev", "prod"]],
+        // The judge's statistics: the judge the cluster runs is bundled from them at every `pulumi up`.
+        [["domain/stats.ts"], ["dev", "prod"]],
         [["Pulumi.yaml"], ["dev", "prod"]],
         [["README.md", "docs/runbooks/Watchdog.md", "test/program.test.ts", "app/server.ts", ".github/workflows/deploy.yml"], []],
         [["Pulumi.staging.yaml"], []],
@@ -204,6 +209,15 @@ describe("changed-stacks.sh: which stacks a push to main updates", () => {
     for (const [paths, stacks] of cases) {
         it(`${paths.join(", ")} → ${JSON.stringify(stacks)}`, () => assert.deepStrictEqual(changed(paths), stacks));
     }
+
+    it("every project file the program, its policy pack and the bundles it deploys import updates every stack", () => {
+        // What each entry point runs, as esbuild resolves it (type-only imports are dropped); packages are the lockfile's.
+        const entries = ["index.ts", "policy/index.ts", JUDGE_ENTRY, LOAD_ENTRY];
+        const build = (entry: string) => esbuild.buildSync({ absWorkingDir: ROOT, entryPoints: [entry], bundle: true, platform: "node", packages: "external", write: false, metafile: true, logLevel: "silent" });
+        const files = [...new Set(entries.flatMap((entry) => Object.keys(build(entry).metafile.inputs)))];
+        assert.ok(files.includes("domain/stats.ts") && files.some((f) => f.startsWith("lib/")), files.join(", "));
+        assert.deepStrictEqual(files.filter((f) => JSON.stringify(changed([f])) !== JSON.stringify(["dev", "prod"])), []);
+    });
 
     it("an unknown base commit (first push, force push) updates every stack", () => {
         const out = execFileSync("bash", [script, "0000000000000000000000000000000000000000", "HEAD"], { encoding: "utf8" });

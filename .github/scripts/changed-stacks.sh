@@ -6,8 +6,11 @@
 #   changed-stacks.sh             paths changed, one per line, on stdin
 #
 # A stack file changes only its stack; the program (code, lockfile, Pulumi.yaml, the policy pack)
-# changes every stack; docs, tests, the demo app and CI files change none. An unknown BASE (the
-# first push of a branch, a force push) counts as a program change: every stack.
+# changes every stack; docs, tests, the demo app and CI files change none. The code is what the program
+# imports (index.ts, components/, stacks/, domain/) and what it bundles into the cluster at every
+# `pulumi up`: the judge (rollout/judgeMain.ts: rollout/, domain/, lib/) and the load generator
+# (rollout/loadMain.ts: rollout/, lib/). An unknown BASE (the first push of a branch, a force push)
+# counts as a program change: every stack.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 
@@ -35,7 +38,7 @@ while IFS= read -r path; do
     case "$path" in
         Pulumi.yaml) for s in "${ordered[@]}"; do hit[$s]=1; done ;;
         Pulumi.*.yaml) s="${path#Pulumi.}"; hit[${s%.yaml}]=1 ;;
-        index.ts | package.json | package-lock.json | tsconfig.json | components/* | stacks/* | rollout/* | policy/*)
+        index.ts | package.json | package-lock.json | tsconfig.json | components/* | stacks/* | domain/* | lib/* | rollout/* | policy/*)
             for s in "${ordered[@]}"; do hit[$s]=1; done ;;
     esac
 done < <(changed_paths "$@")

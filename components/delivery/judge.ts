@@ -11,7 +11,7 @@ export const JUDGE_PORT = 8080;
  * The judge's code: `rollout serve` without the rest of the command (its imports are domain/, lib/ and
  * the Prometheus client), as one file.
  */
-const JUDGE_ENTRY = "rollout/judgeMain.ts";
+export const JUDGE_ENTRY = "rollout/judgeMain.ts";
 export const judgeBundle = (): string => bundle(JUDGE_ENTRY);
 
 /** The judge's in-cluster URL. */

@@ -15,8 +15,8 @@ const LABELS = appLabels(NAME);
 const DEADLINE_MARGIN_SECONDS = 120;
 
 /** The load test's code: `rollout/loadMain.ts` and what it imports, as one file. */
-const ENTRY = "rollout/loadMain.ts";
-export const loadBundle = (): string => bundle(ENTRY);
+export const LOAD_ENTRY = "rollout/loadMain.ts";
+export const loadBundle = (): string => bundle(LOAD_ENTRY);
 
 /**
  * The router's entry as pods reach it, for a router the stack installs: Envoy Gateway's proxy Service
@@ -86,7 +86,7 @@ export class LoadTest extends pulumi.ComponentResource {
 
     constructor(name: string, args: LoadTestArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:delivery:LoadTest", name, {}, opts);
-        const { configMap, hash } = bundleConfigMap(`${name}-code`, { entry: ENTRY, name: NAME, namespace: args.namespace, labels: LABELS, file: "load.js" }, { parent: this });
+        const { configMap, hash } = bundleConfigMap(`${name}-code`, { entry: LOAD_ENTRY, name: NAME, namespace: args.namespace, labels: LABELS, file: "load.js" }, { parent: this });
         if (args.weight <= 0) {
             this.registerOutputs({});
             return;

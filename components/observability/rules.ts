@@ -1,7 +1,8 @@
 /**
  * The Prometheus rules of one app, as plain data: recording rules by track, SLO error ratios, the
- * alerts named in DESIGN.md, and the stage rule that carries the configured weight. Pure: the
- * CanaryAlerts component wraps these in PrometheusRules, and the tests hand the same groups to promtool.
+ * alerts of docs/observability.md ("Alerts"), and the stage rule that carries the configured weight.
+ * Pure: the CanaryAlerts component wraps these in PrometheusRules, and the tests hand the same groups
+ * to promtool.
  */
 import { APP_LABELS, errorRatio, errorRate, latencyQuantile, MetricNames, requestRate, Scope, scopeMatchers } from "../../domain/promql";
 import type { StackConfig } from "../../stacks/schema";
