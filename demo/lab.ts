@@ -182,8 +182,12 @@ export class Lab {
         const before = new Set((await this.runs()).map((r) => r.metadata.name));
         const up = this.engine.start(["up", "--yes", "--skip-preview"], this.project);
         const routeMoved = this.watchRoute([100 - weight, weight], up);
-        await Promise.all([this.traffic(up), during?.()]);
-        return { changed, up: await up, ...(await this.newRun(before)), routeMoved: await routeMoved };
+        // The update runs to its end whatever happens beside it: nothing may start while it runs.
+        const side = await Promise.allSettled([this.traffic(up), during?.()]);
+        const result = { changed, up: await up, ...(await this.newRun(before)), routeMoved: await routeMoved };
+        const failed = side.find((s): s is PromiseRejectedResult => s.status === "rejected");
+        if (failed) throw failed.reason;
+        return result;
     }
 
     /** The run made since `before` (run names), its judge's last answer and how long the gate took. */

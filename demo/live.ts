@@ -224,7 +224,13 @@ function get(port: number, path = "/"): Promise<number> {
             res.on("end", () => resolve(res.statusCode ?? 0));
         });
         req.setTimeout(REQUEST_MS, () => req.destroy(new Error(`GET 127.0.0.1:${port}${path}: no answer within ${REQUEST_MS} ms`)));
-        req.on("error", reject);
+        req.on("error", (e: NodeJS.ErrnoException) => {
+            // A kept-alive socket the server closed while this process was busy (a synchronous `pulumi
+            // preview`, say) fails on reuse before the request reached the server: sent again on a new
+            // socket, as Node's http docs advise (`request.reusedSocket`). Never counted twice.
+            if (req.reusedSocket && e.code === "ECONNRESET") get(port, path).then(resolve, reject);
+            else reject(e);
+        });
     });
 }
 
