@@ -67,6 +67,12 @@ export function lastAnswer(run: AnalysisRunObject | undefined): JudgeAnswer | un
     }
 }
 
+function runResult(run: AnalysisRunObject | undefined): Pick<StageResult, "run" | "answer" | "gateSeconds"> {
+    const finished = run?.status?.metricResults?.find((m) => m.name === "judge")?.measurements?.at(-1)?.finishedAt;
+    const gateSeconds = run && finished ? (Date.parse(finished) - Date.parse(run.metadata.creationTimestamp)) / 1000 : undefined;
+    return { run, answer: lastAnswer(run), gateSeconds };
+}
+
 export class Lab {
     config: Record<string, unknown> = {};
 
@@ -192,10 +198,22 @@ export class Lab {
 
     /** The run made since `before` (run names), its judge's last answer and how long the gate took. */
     async newRun(before: ReadonlySet<string>): Promise<Pick<StageResult, "run" | "answer" | "gateSeconds">> {
-        const run = (await this.runs()).find((r) => !before.has(r.metadata.name));
-        const finished = run?.status?.metricResults?.find((m) => m.name === "judge")?.measurements?.at(-1)?.finishedAt;
-        const gateSeconds = run && finished ? (Date.parse(finished) - Date.parse(run.metadata.creationTimestamp)) / 1000 : undefined;
-        return { run, answer: lastAnswer(run), gateSeconds };
+        return runResult((await this.runs()).find((r) => !before.has(r.metadata.name)));
+    }
+
+    /** Like `newRun`, watched every 500 ms until `done` settles: the run as last seen, also when a rollback then deleted it. */
+    async watchNewRun(before: ReadonlySet<string>, done: Promise<unknown>): Promise<Pick<StageResult, "run" | "answer" | "gateSeconds">> {
+        let over = false;
+        done.then(
+            () => (over = true),
+            () => (over = true),
+        );
+        let seen: AnalysisRunObject | undefined;
+        while (!over) {
+            seen = (await this.runs()).find((r) => !before.has(r.metadata.name)) ?? seen;
+            await sleep(500);
+        }
+        return runResult(seen);
     }
 
     /** Polls the route every 100 ms while `done` is pending: the first moment it shows `weights`, with the canary Deployment then. */

@@ -192,10 +192,12 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
             const before = new Set((await runs()).map((r) => r.metadata.name));
             const env = { ...lab.engine.env, STACK_NAME: STACK, PULUMI: path.join(lab.engine.bin, "pulumi"), MESSAGE: "dev: 0 -> 5", ROLLOUT: `node ${path.join(ROOT, "rollout", "bin.js")}` };
             const stageUp = timed("bash", [path.join(ROOT, ".github", "scripts", "stage-up.sh"), "dev"], lab.project, env);
-            const [traffic] = await Promise.allSettled([lab.traffic(stageUp)]);
+            // The run as last seen: rollback.sh's up at 0 deletes it before stage-up.sh ends.
+            const [traffic, watched] = await Promise.allSettled([lab.traffic(stageUp), lab.watchNewRun(before, stageUp)]);
             const up = await stageUp;
             if (traffic.status === "rejected") throw traffic.reason;
-            const { run, answer, gateSeconds } = await lab.newRun(before);
+            if (watched.status === "rejected") throw watched.reason;
+            const { run, answer, gateSeconds } = watched.value;
             record("0 → 5 faulty, stage-up.sh", { up, run, answer, gateSeconds });
             assert.strictEqual(up.status, 1, `${up.stdout.slice(-3000)}\n${up.stderr.slice(-2000)}`);
             assert.strictEqual(run?.status?.phase, "Failed", JSON.stringify(run?.status));
