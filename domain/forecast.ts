@@ -1,6 +1,8 @@
 /**
  * How long a stage needs to decide at the traffic it gets: the expected canary requests to a decision
- * (the test's drift per canary request, `requestDrift` in `stats.ts`) over the canary's request rate. Pure: the judge adds it to its answer,
+ * (the test's drift per canary request, `requestDrift` in `stats.ts`) over the canary's request rate,
+ * and, given the deadline, the chance of a decision before it, which the warning goes by (the time to
+ * a decision is skewed, so its mean is no test of the deadline). Pure: the judge adds it to its answer,
  * `rollout status` and `rollout next` print it, the benchmark compares it with what runs really took.
  *
  * It forecasts the PROMOTE of a healthy canary (each test at H0), because that is the decision that

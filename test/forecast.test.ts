@@ -32,7 +32,7 @@ describe("the forecast: expected canary requests to a decision over the canary's
         for (const [what, t, ok] of cases) assert.ok(ok(requestsToPromote(t)), `${what}: ${requestsToPromote(t)}`);
     });
 
-    it("seconds: the slowest test over the canary's rate at the weight, never below the stage's least time left; a warning only when the deadline cannot be met", () => {
+    it("seconds: the slowest test over the canary's rate at the weight, never below the stage's least time left; a warning only when the deadline probably cannot be met (a chance below 1/2)", () => {
         const need = requestsToPromote(fresh);
         const cases: [string, Parameters<typeof forecast>[1], readonly ForecastTest[], number | null, RegExp | undefined][] = [
             ["20/s at 5%: 1 canary request a second", { totalRate: 20, weight: 5, elapsedSeconds: 0, policy }, [fresh], need, undefined],
@@ -168,6 +168,14 @@ describe("the judge's exported evidence", () => {
         assert.strictEqual(value("canary_judge_decision", `${run},decision="HOLD"`), 1);
         assert.strictEqual(value("canary_judge_decision", `${run},decision="PROMOTE"`), 0);
         assert.strictEqual(value("canary_judge_last_ask_timestamp_seconds", run), t0.getTime() / 1000);
+        assert.ok(Number.isNaN(value("canary_judge_forecast_in_time_ratio", run)), "no forecast, no chance");
+        // With a forecast that knows the deadline: its seconds, what is left, and the chance of a decision in time.
+        const f = judgedForecast(j, { windowSeconds: 60, weight: 5, stages: [5, 25, 50, 100], deadlineSeconds: 1800, policy }) as NonNullable<ReturnType<typeof judgedForecast>>;
+        m.record("checkout-1-w5", scope, 5, j, f, t0);
+        const withForecast = await m.registry.metrics();
+        const of = (name: string) => Number(new RegExp(`^${name}\\{${run}\\} (\\S+)$`, "m").exec(withForecast)?.[1]);
+        assert.ok((f.inTimeChance as number) > 0 && (f.inTimeChance as number) < 1, `${f.inTimeChance}`);
+        assert.deepStrictEqual([of("canary_judge_forecast_seconds"), of("canary_judge_deadline_left_seconds"), of("canary_judge_forecast_in_time_ratio")], [f.seconds, f.deadlineLeftSeconds, f.inTimeChance]);
         // The next answer replaces the run's series; a test it no longer has goes.
         m.record("checkout-1-w5", scope, 5, { ...j, decision: "ROLLBACK", evidence: { errors: j.evidence.errors } }, undefined, new Date(t0.getTime() + 1000));
         const after = await m.registry.metrics();
