@@ -67,7 +67,7 @@ export function requestsToPromote(t: ForecastTest): number {
     return Math.max(...alternativesOf(t).map((a) => a.distance / a.drift));
 }
 
-/** Each alternative a PROMOTE waits for: the LLR distance to its boundary and the drift toward it per canary request, at H0. */
+/** Each alternative a PROMOTE waits for: the LLR distance to its boundary, and the drift toward it and the variance per canary request, at H0. */
 function alternativesOf(t: ForecastTest): { distance: number; drift: number; variance: number }[] {
     const alternatives = [{ p1: t.p1, llr: t.llr, stageLlr: t.stageLlr }, ...(t.confirm ? [t.confirm] : [])];
     return alternatives.map((a) => ({
@@ -120,7 +120,8 @@ export function forecast(tests: readonly ForecastTest[], o: { readonly totalRate
     if (o.deadlineSeconds === undefined) return base;
     const left = Math.max(0, o.deadlineSeconds - o.elapsedSeconds);
     const inTimeChance = seconds === null ? null : left < leastTimeLeft ? 0 : tests.reduce((chance, t) => chance * chanceToPromote(t, canaryRate * left), 1);
-    const need = seconds === null ? "no canary traffic to decide on" : `about ${minutes(seconds)} more on average (${Math.ceil(canaryRequests)} canary requests for ${slowest?.name} at ${canaryRate.toFixed(2)}/s)`;
+    const why = slowest ? `${Math.ceil(canaryRequests)} canary requests for ${slowest.name} at ${canaryRate.toFixed(2)}/s` : "its least time at the weight";
+    const need = seconds === null ? "no canary traffic to decide on" : `about ${minutes(seconds)} more on average (${why})`;
     const chance = inTimeChance === null ? "" : ` and decides in time with a chance of about ${Math.round(100 * inTimeChance)}%`;
     const warning = likelyMisses(inTimeChance)
         ? `at this traffic the stage needs ${need}${chance}; its deadline (${minutes(o.deadlineSeconds)}) leaves ${minutes(left)}: it will probably end without a decision; add traffic (a load test) or a longer canary:analysis.deadline`

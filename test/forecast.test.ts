@@ -39,6 +39,7 @@ describe("the forecast: expected canary requests to a decision over the canary's
             ["the slower of two tests", { totalRate: 20, weight: 5, elapsedSeconds: 0, policy }, [{ ...fresh, name: "latency", llr: LOWER / 2 }, fresh], need, undefined],
             ["decided, the least time left", { totalRate: 20, weight: 5, elapsedSeconds: 10, policy }, [{ ...fresh, llr: LOWER }], 35, undefined],
             ["decided past the least time", { totalRate: 20, weight: 5, elapsedSeconds: 60, policy }, [{ ...fresh, llr: LOWER }], 0, undefined],
+            ["decided, the least time beyond the deadline", { totalRate: 20, weight: 5, elapsedSeconds: 10, deadlineSeconds: 30, policy }, [{ ...fresh, llr: LOWER }], 35, /needs about 0\.6 min more on average \(its least time at the weight\) and decides in time with a chance of about 0%/],
             ["no traffic: never", { totalRate: 0, weight: 5, elapsedSeconds: 0, policy }, [fresh], null, undefined],
             ["no traffic with a deadline: warned", { totalRate: 0, weight: 5, elapsedSeconds: 0, deadlineSeconds: 1800, policy }, [fresh], null, /no canary traffic to decide on.*deadline \(30\.0 min\) leaves 30\.0 min/],
             ["meets its deadline", { totalRate: 200, weight: 5, elapsedSeconds: 0, deadlineSeconds: 1800, policy }, [fresh], need / 10, undefined],
