@@ -16,7 +16,7 @@ import { DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, stageAlpha, TrackCounts
 import { carriedLlrs, gateAnswer, VersionEvidence, withStage } from "../domain/evidence";
 import { judgedForecast } from "../domain/forecast";
 import { DEFAULT_STAGES } from "../domain/stages";
-import { boundAtQuantile, Bucket, countAbove, drift, requestDrift, waldAsn } from "../domain/stats";
+import { boundAtQuantile, Bucket, countAbove, drift, phi, requestDrift, waldAsn } from "../domain/stats";
 import { numberOption, optionHelp, OptionSpec, parseOptions } from "../lib/args";
 import { exitOnProblem } from "../lib/system";
 import { BUCKETS } from "../app/server";
@@ -100,13 +100,6 @@ export const SCENARIOS: Scenario[] = [
     // Smaller than the design's 2× (issue 25's item 5). Last, so that every other scenario keeps its random stream.
     { name: "1.5x errors", rps: 200, stable: BASE, canary: { ...BASE, errorRate: 0.0075 }, regression: true },
 ];
-
-/** Standard normal CDF (Abramowitz-Stegun 7.1.26 through erf). */
-export function phi(x: number): number {
-    const t = 1 / (1 + 0.3275911 * (Math.abs(x) / Math.SQRT2));
-    const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-(x * x) / 2);
-    return x >= 0 ? (1 + y) / 2 : (1 - y) / 2;
-}
 
 /** P(latency ≤ le) for each bucket boundary. */
 const bucketCdf = (m: TrackModel) => BUCKETS.map((le) => phi(Math.log(le / m.medianSeconds) / m.sigma));
@@ -419,17 +412,29 @@ export interface ForecastCheck {
     readonly warnedOfTimeoutPct: number | null;
     /** Warnings on stages that then decided in time, in percent of those stages. */
     readonly falseWarningPct: number;
+    /** The same two at any look with a quarter of the deadline still left (`AHEAD`): a warning with time to act on it. */
+    readonly warnedAheadOfTimeoutPct: number | null;
+    readonly falseWarningAheadPct: number;
+    /** The first look's chance of no decision in time (1 - `inTimeChance`), its mean in percent, over the stages that ran out of time and those that did not. */
+    readonly firstLookMissChancePct: { readonly outOfTime: number | null; readonly inTime: number | null };
 }
+
+/** A warning "ahead" comes at a look with at least this share of the deadline left: time to start a load test or lengthen it. */
+const AHEAD = 0.25;
+
+/** The mean of `xs`; null for none. */
+const meanOf = (xs: readonly number[]) => (xs.length > 0 ? xs.reduce((a, x) => a + x, 0) / xs.length : null);
 
 /**
  * The forecast (`domain/forecast.ts`) checked against the simulation: this project's policy on one
  * scenario, each stage's first forecast (as the judge answers it) and the one made before it started
- * (as `rollout next` says it) against the time it took, with the stage limit as the deadline. Its
- * own random stream, so the table's figures do not change.
+ * (as `rollout next` says it) against the time it took, with the stage limit as the deadline, and
+ * whether the judge warned at the first look, or at any look while a quarter of the deadline was left.
+ * Its own random stream, so the table's figures do not change.
  */
 export function forecastCheck(scenario: Scenario, runs: number, seed: number): ForecastCheck[] {
     const r = rng(seed * 1009 + 7919);
-    type Stage = { first?: number; before?: number; warned: boolean; end: number; decided: boolean };
+    type Stage = { first?: number; before?: number; missChance?: number; warned: boolean; warnedAhead: boolean; end: number; decided: boolean };
     const seen = new Map<number, Stage[]>(STAGES.filter((w) => w < 100).map((w) => [w, []]));
     for (let n = 0; n < runs; n++) {
         let current: Stage | undefined;
@@ -441,7 +446,7 @@ export function forecastCheck(scenario: Scenario, runs: number, seed: number): F
         const result = sequential(r, scenario, (weight, elapsed, j) => {
             if (weight !== weightNow) {
                 close(true);
-                current = { warned: false, end: 0, decided: false, ...(before !== undefined ? { before } : {}) };
+                current = { warned: false, warnedAhead: false, end: 0, decided: false, ...(before !== undefined ? { before } : {}) };
                 weightNow = weight;
             }
             const stage = current as Stage;
@@ -450,7 +455,9 @@ export function forecastCheck(scenario: Scenario, runs: number, seed: number): F
             if (stage.first === undefined && f !== undefined) {
                 stage.first = f.seconds === null ? Infinity : elapsed + f.seconds;
                 stage.warned = f.warning !== undefined;
+                stage.missChance = 1 - (f.inTimeChance ?? 0);
             }
+            if (f?.warning !== undefined && elapsed <= (1 - AHEAD) * STAGE_LIMIT_SECONDS) stage.warnedAhead = true;
             const next = STAGES.find((w) => w > weight && w < 100);
             const ahead = next !== undefined && j.decision === "PROMOTE" ? judgedForecast(j, { windowSeconds: elapsed, weight: next, stages: STAGES, next: true, policy: DEFAULT_POLICY }) : undefined;
             before = ahead?.seconds ?? undefined;
@@ -462,18 +469,43 @@ export function forecastCheck(scenario: Scenario, runs: number, seed: number): F
         const timedOut = stages.filter((x) => !x.decided);
         const inTime = stages.filter((x) => x.decided);
         const befores = stages.filter((x) => x.before !== undefined).map((x) => (x.before as number) / 60);
+        const share = (xs: readonly Stage[], warned: (x: Stage) => boolean) => (xs.length > 0 ? (100 * xs.filter(warned).length) / xs.length : null);
+        const missChance = (xs: readonly Stage[]) => meanOf(xs.filter((x) => x.missChance !== undefined).map((x) => 100 * (x.missChance as number)));
         return {
             weight,
             stages: forecasts.length,
             medianForecastMinutes: quantile(forecasts.map((x) => (x.first as number) / 60), 0.5),
             medianForecastBeforeMinutes: befores.length > 0 ? quantile(befores, 0.5) : null,
             medianActualMinutes: quantile(stages.map((x) => x.end / 60), 0.5),
-            meanActualMinutes: stages.reduce((sum, x) => sum + x.end / 60, 0) / Math.max(1, stages.length),
-            timeoutPct: stages.length > 0 ? (100 * timedOut.length) / stages.length : 0,
-            warnedOfTimeoutPct: timedOut.length > 0 ? (100 * timedOut.filter((x) => x.warned).length) / timedOut.length : null,
-            falseWarningPct: inTime.length > 0 ? (100 * inTime.filter((x) => x.warned).length) / inTime.length : 0,
+            meanActualMinutes: meanOf(stages.map((x) => x.end / 60)) ?? 0,
+            timeoutPct: share(stages, (x) => !x.decided) ?? 0,
+            warnedOfTimeoutPct: share(timedOut, (x) => x.warned),
+            falseWarningPct: share(inTime, (x) => x.warned) ?? 0,
+            warnedAheadOfTimeoutPct: share(timedOut, (x) => x.warnedAhead),
+            falseWarningAheadPct: share(inTime, (x) => x.warnedAhead) ?? 0,
+            firstLookMissChancePct: { outOfTime: missChance(timedOut), inTime: missChance(inTime) },
         };
     });
+}
+
+/**
+ * The forecast's goals, over the compared stages where some ran out of time (the worst such stage):
+ * of the stages that ran out of time, at least 80% warned, and of those that decided in time, at most
+ * 20% warned. 80%: most stages that will end without a decision are told so while something can be
+ * done; 20%: a false warning costs a load test or a longer deadline that was not needed, not a wrong
+ * decision. At the first look (issue 25's wording) and with a quarter of the deadline left.
+ */
+export function forecastGoals(checks: readonly ForecastCheck[]): Goal[] {
+    const missed = checks.filter((c) => c.warnedOfTimeoutPct !== null);
+    const least = (k: "warnedOfTimeoutPct" | "warnedAheadOfTimeoutPct") => Math.min(...missed.map((c) => c[k] as number));
+    const most = (k: "falseWarningPct" | "falseWarningAheadPct") => Math.max(...checks.map((c) => c[k]));
+    const checked: [string, number, (v: number) => boolean][] = [
+        ["forecast: stages out of time warned at the first look % (worst stage) ≥ 80", least("warnedOfTimeoutPct"), (v) => v >= 80],
+        ["forecast: stages decided in time warned at the first look % (worst stage) ≤ 20", most("falseWarningPct"), (v) => v <= 20],
+        [`forecast: stages out of time warned with ${100 * AHEAD}% of the deadline left % (worst stage) ≥ 80`, least("warnedAheadOfTimeoutPct"), (v) => v >= 80],
+        [`forecast: stages decided in time warned with ${100 * AHEAD}% of the deadline left % (worst stage) ≤ 20`, most("falseWarningAheadPct"), (v) => v <= 20],
+    ];
+    return checked.map(([goal, value, ok]) => ({ goal, value, met: ok(value) }));
 }
 
 /** Expected canary requests at one compared stage, and the minutes the canary's share of the traffic takes to serve them. */
@@ -607,6 +639,9 @@ export function notAhead(rows: readonly Row[]): Shortfall[] {
     });
 }
 
+/** Goals as the bench prints them, one a line. */
+const goalLines = (gs: readonly Goal[]) => gs.map((g) => `goal: ${g.goal}: ${g.value.toFixed(2)}, ${g.met ? "met" : "NOT met"}\n`).join("");
+
 function table(rows: Row[]): string {
     const head = ["scenario", "policy", "false rollback %", "detection %", "median canary req", "p95 canary req", "median min", "no decision %"];
     const fmt = (x: number | null, d = 1) => (x === null ? "–" : x.toFixed(d));
@@ -640,8 +675,9 @@ function main(argv: readonly string[]): void {
     }
     const started = Date.now();
     const rows = bench(runs, seed);
+    const checks = forecastCheck(LOW_TRAFFIC, runs, seed);
     if (json) {
-        process.stdout.write(`${JSON.stringify({ runs, seed, rows, floors: floors(), goals: goals(rows, floors()), detectionLimit: detectionLimit(), notAhead: notAhead(rows), forecast: forecastCheck(LOW_TRAFFIC, runs, seed) })}\n`);
+        process.stdout.write(`${JSON.stringify({ runs, seed, rows, floors: floors(), goals: goals(rows, floors()), detectionLimit: detectionLimit(), notAhead: notAhead(rows), forecast: checks, forecastGoals: forecastGoals(checks) })}\n`);
         return;
     }
     process.stdout.write(`${runs} rollouts per scenario and policy, seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s\n\n${table(rows)}\n`);
@@ -660,7 +696,7 @@ function main(argv: readonly string[]): void {
         `\nthe floor assumes each stage rules out ${p.errorFactor}× at β = ${100 * p.beta}%; this policy rules out ${p.errorFactor}× and ${p.confirmFactor}× at β = ${100 * p.beta}% over the chain at the last compared stage, ` +
             `and ${p.errorFactor}× at stageBeta = ${100 * p.stageBeta}% at the stages before it (a regression let through is judged again at the next stage's larger share)\n`,
     );
-    process.stdout.write(`\n${goals(rows, floors()).map((g) => `goal: ${g.goal}: ${g.value.toFixed(2)}, ${g.met ? "met" : "NOT met"}`).join("\n")}\n`);
+    process.stdout.write(`\n${goalLines(goals(rows, floors()))}`);
     const limit = detectionLimit();
     process.stdout.write(
         `why 2x errors needs more than Wald's ${Math.round(WALD_ASN_2X)}: stable's rate is measured, not known, so a canary request at the 5% stage carries ${(100 * limit.information).toFixed(1)}% of the yardstick's information, ` +
@@ -672,13 +708,16 @@ function main(argv: readonly string[]): void {
     process.stdout.write(`\nwhere this project is not ahead (${shortfalls.length}):\n${shortfalls.map((x) => `- ${x.scenario}: ${x.peer} ${x.measure} ${fmt(x.theirs)} against this project's ${fmt(x.own)}`).join("\n")}\n`);
     // The forecast against what the low-traffic stages really took (the stage limit as the deadline).
     const pct = (x: number | null) => (x === null ? "–" : `${x.toFixed(1)}%`);
-    for (const f of forecastCheck(LOW_TRAFFIC, runs, seed)) {
+    for (const f of checks) {
         const before = f.medianForecastBeforeMinutes === null ? "" : `, before it started ${f.medianForecastBeforeMinutes.toFixed(1)} min`;
         process.stdout.write(
             `forecast, ${LOW_TRAFFIC.name} stage ${f.weight}%: median forecast at the first look ${f.medianForecastMinutes.toFixed(1)} min${before}; median actual ${f.medianActualMinutes.toFixed(1)} min, mean ${f.meanActualMinutes.toFixed(1)} min; ` +
-                `out of time ${pct(f.timeoutPct)} (warned at the first look: ${pct(f.warnedOfTimeoutPct)}); warned but decided in time ${pct(f.falseWarningPct)}\n`,
+                `out of time ${pct(f.timeoutPct)} (warned at the first look: ${pct(f.warnedOfTimeoutPct)}; with ${100 * AHEAD}% of the deadline left: ${pct(f.warnedAheadOfTimeoutPct)}); ` +
+                `warned but decided in time ${pct(f.falseWarningPct)} (with ${100 * AHEAD}% left: ${pct(f.falseWarningAheadPct)}); ` +
+                `the first look's chance of no decision, mean: ${pct(f.firstLookMissChancePct.outOfTime)} for those out of time, ${pct(f.firstLookMissChancePct.inTime)} for the others\n`,
         );
     }
+    process.stdout.write(goalLines(forecastGoals(checks)));
 }
 
 if (require.main === module) exitOnProblem(() => main(process.argv.slice(2)));

@@ -1,6 +1,8 @@
 /**
  * How long a stage needs to decide at the traffic it gets: the expected canary requests to a decision
- * (the test's drift per canary request, `requestDrift` in `stats.ts`) over the canary's request rate. Pure: the judge adds it to its answer,
+ * (the test's drift per canary request, `requestDrift` in `stats.ts`) over the canary's request rate,
+ * and, given the deadline, the chance of a decision before it, which the warning goes by (the time to
+ * a decision is skewed, so its mean is no test of the deadline). Pure: the judge adds it to its answer,
  * `rollout status` and `rollout next` print it, the benchmark compares it with what runs really took.
  *
  * It forecasts the PROMOTE of a healthy canary (each test at H0), because that is the decision that
@@ -9,7 +11,7 @@
  * not promoted.
  */
 import { isLastCompared, stageBetaOf, testsOf, type DecisionPolicy, type Judgement, type TestEvidence } from "./decide";
-import { requestDrift } from "./stats";
+import { reachedWithin, requestDrift, requestVariance } from "./stats";
 
 /** What one test still needs, as far as the forecast is concerned. */
 export interface ForecastTest {
@@ -43,7 +45,13 @@ export interface Forecast {
     readonly elapsedSeconds: number;
     /** What is left of the deadline, when it is known. */
     readonly deadlineLeftSeconds?: number;
-    /** Set when the deadline is known and the forecast says it cannot be met: what a person reads before it is spent. */
+    /**
+     * The chance of a decision before the deadline, when it is known (null: no canary traffic): the
+     * product over the tests a PROMOTE waits for of each one's `chanceToPromote` in the canary
+     * requests the deadline leaves at this rate (errors and slow requests are different events).
+     */
+    readonly inTimeChance?: number | null;
+    /** Set when the deadline is known and probably cannot be met (`likelyMisses`): what a person reads before it is spent. */
     readonly warning?: string;
 }
 
@@ -56,14 +64,46 @@ export interface Forecast {
  * must come down to 0 too.
  */
 export function requestsToPromote(t: ForecastTest): number {
+    return Math.max(...alternativesOf(t).map((a) => a.distance / a.drift));
+}
+
+/** Each alternative a PROMOTE waits for: the LLR distance to its boundary, and the drift toward it and the variance per canary request, at H0. */
+function alternativesOf(t: ForecastTest): { distance: number; drift: number; variance: number }[] {
     const alternatives = [{ p1: t.p1, llr: t.llr, stageLlr: t.stageLlr }, ...(t.confirm ? [t.confirm] : [])];
-    return Math.max(...alternatives.map((a) => Math.max(a.llr - t.lower, t.carried ? a.stageLlr : 0, 0) / -requestDrift(t.p0, a.p1, t.share)));
+    return alternatives.map((a) => ({
+        distance: Math.max(a.llr - t.lower, t.carried ? a.stageLlr : 0, 0),
+        drift: -requestDrift(t.p0, a.p1, t.share),
+        variance: requestVariance(t.p0, a.p1, t.share),
+    }));
+}
+
+/**
+ * The chance that a healthy test reaches its promote boundary within `requests` more canary requests:
+ * its LLR as a random walk with the test's own drift and variance per request (`reachedWithin`). With
+ * a second alternative, the smaller of the two chances: both walk on the same counts, and the slower
+ * one decides when the PROMOTE comes.
+ */
+export function chanceToPromote(t: ForecastTest, requests: number): number {
+    return Math.min(...alternativesOf(t).map((a) => reachedWithin(requests, a.distance, a.drift, a.variance)));
 }
 
 export const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
 
-/** Whether a stage expected to need `seconds` (null: never) cannot decide in the `leftSeconds` its deadline leaves. */
-export const missesDeadline = (seconds: number | null, leftSeconds: number) => seconds === null || seconds > leftSeconds;
+/**
+ * Below this chance of a decision before the deadline, the forecast warns: the deadline probably
+ * cannot be met (the median time to a decision is beyond what the deadline leaves). Not the mean
+ * (`seconds`): the time to a decision is skewed to the right, so a stage expected to need more than
+ * it has may still decide in time more often than not, and one expected to need less may not. The
+ * chance, not a fixed high quantile, because at the first look a stage that will run out of time
+ * looks like every other: the benchmark's stages that ran out had the same first-look chance as
+ * those that decided (`npm run bench`, the forecast lines). What tells them apart is the walk after
+ * it, which the judge sees at every look: at 1/2, most stages that ran out of time were warned with
+ * a quarter of the deadline left, and few that decided were (docs/gate.md, "The forecast").
+ */
+export const WARN_BELOW_CHANCE = 0.5;
+
+/** Whether a chance of a decision before the deadline (null: no canary traffic, never) is one to warn about. */
+export const likelyMisses = (chance: number | null) => chance === null || chance < WARN_BELOW_CHANCE;
 
 /**
  * The forecast for a stage at `weight` that has run `elapsedSeconds` (0 before it starts), given the
@@ -79,10 +119,14 @@ export function forecast(tests: readonly ForecastTest[], o: { readonly totalRate
     const base = { canaryRate, canaryRequests: Math.ceil(canaryRequests), ...(slowest ? { test: slowest.name } : {}), seconds, elapsedSeconds: o.elapsedSeconds };
     if (o.deadlineSeconds === undefined) return base;
     const left = Math.max(0, o.deadlineSeconds - o.elapsedSeconds);
-    const short = missesDeadline(seconds, left);
-    const need = seconds === null ? "no canary traffic to decide on" : `about ${minutes(seconds)} more (${Math.ceil(canaryRequests)} canary requests for ${slowest?.name} at ${canaryRate.toFixed(2)}/s)`;
-    const warning = short ? `at this traffic the stage needs ${need}, but its deadline (${minutes(o.deadlineSeconds)}) leaves ${minutes(left)}: it will end without a decision; add traffic (a load test) or a longer canary:analysis.deadline` : undefined;
-    return { ...base, deadlineSeconds: o.deadlineSeconds, deadlineLeftSeconds: left, ...(warning ? { warning } : {}) };
+    const inTimeChance = seconds === null ? null : left < leastTimeLeft ? 0 : tests.reduce((chance, t) => chance * chanceToPromote(t, canaryRate * left), 1);
+    const why = slowest ? `${Math.ceil(canaryRequests)} canary requests for ${slowest.name} at ${canaryRate.toFixed(2)}/s` : "its least time at the weight";
+    const need = seconds === null ? "no canary traffic to decide on" : `about ${minutes(seconds)} more on average (${why})`;
+    const chance = inTimeChance === null ? "" : ` and decides in time with a chance of about ${Math.round(100 * inTimeChance)}%`;
+    const warning = likelyMisses(inTimeChance)
+        ? `at this traffic the stage needs ${need}${chance}; its deadline (${minutes(o.deadlineSeconds)}) leaves ${minutes(left)}: it will probably end without a decision; add traffic (a load test) or a longer canary:analysis.deadline`
+        : undefined;
+    return { ...base, deadlineSeconds: o.deadlineSeconds, deadlineLeftSeconds: left, inTimeChance, ...(warning ? { warning } : {}) };
 }
 
 /** The tests a PROMOTE waits for (the tail test only rolls back). */

@@ -167,6 +167,8 @@ export const JUDGE_SERIES = {
     forecastSeconds: "canary_judge_forecast_seconds",
     /** What is left of the stage's deadline, when the judge was told it. */
     deadlineLeftSeconds: "canary_judge_deadline_left_seconds",
+    /** The forecast's chance of a decision before the deadline, 0 to 1, when the judge was told it and there is canary traffic. */
+    inTimeChance: "canary_judge_forecast_in_time_ratio",
     /** When the run was last asked about, in Unix seconds: which run is the current one. */
     lastAsked: "canary_judge_last_ask_timestamp_seconds",
 } as const;

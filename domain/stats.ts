@@ -88,6 +88,47 @@ export function requestDrift(p0: number, p1: number, share?: number, p = p0): nu
     return events * drift(share, eventShare(share, p1 / p0), eventShare(share, p / p0));
 }
 
+/**
+ * The variance of the log likelihood ratio one canary request adds, as `requestDrift` defines the
+ * test and the rate `p`. One-sample: a Bernoulli step, p(1 - p)·(event - nonEvent)². Conditional: a
+ * canary request brings a Poisson number of events (mean m, `requestDrift`'s), each a Bernoulli step,
+ * so the compound sum's variance is m·E[step²].
+ */
+export function requestVariance(p0: number, p1: number, share?: number, p = p0): number {
+    if (share === undefined) {
+        const s = bernoulliSteps(p0, p1);
+        return p * (1 - p) * (s.event - s.nonEvent) ** 2;
+    }
+    const events = p + (p0 * (1 - share)) / share;
+    const theta = eventShare(share, p / p0);
+    const s = bernoulliSteps(share, eventShare(share, p1 / p0));
+    return events * (theta * s.event ** 2 + (1 - theta) * s.nonEvent ** 2);
+}
+
+/** Standard normal CDF (Abramowitz and Stegun 7.1.26 through erf, absolute error below 1.5e-7). */
+export function phi(x: number): number {
+    const t = 1 / (1 + 0.3275911 * (Math.abs(x) / Math.SQRT2));
+    const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-(x * x) / 2);
+    return x >= 0 ? (1 + y) / 2 : (1 - y) / 2;
+}
+
+/**
+ * The chance that a random walk with `drift` and `variance` per step toward a level `distance` away
+ * reaches it within `steps` steps, as a Brownian motion with that drift and variance does (the first
+ * passage time's law is the inverse Gaussian): Φ((μn − d)/σ√n) + e^{2μd/σ²}·Φ((−μn − d)/σ√n).
+ * A sequential test's LLR is such a walk; the Brownian motion leaves out the overshoot of the last step
+ * and the other boundary, both small for a healthy canary. For an LLR at H0, 2μd/σ² is about d, the
+ * distance left (the drift is −KL and the variance about 2·KL), so the factor stays moderate.
+ * Reference: e.g. Karatzas and Shreve, "Brownian Motion and Stochastic Calculus" (1991), §3.5.C.
+ */
+export function reachedWithin(steps: number, distance: number, drift: number, variance: number): number {
+    if (distance <= 0) return 1;
+    if (steps <= 0) return 0;
+    const sd = Math.sqrt(variance * steps);
+    const p = phi((drift * steps - distance) / sd) + Math.exp((2 * drift * distance) / variance) * phi((-drift * steps - distance) / sd);
+    return Math.min(1, Math.max(0, p));
+}
+
 /** One alternative of a mixture: its weight (the weights sum to 1) and its log likelihood ratio. */
 export interface MixtureComponent {
     readonly weight: number;

@@ -17,6 +17,8 @@ export interface LiveRun {
     readonly forecastSeconds: number | null;
     /** What was left of the stage's deadline at the last ask; null when the judge was not told the deadline. */
     readonly deadlineLeftSeconds: number | null;
+    /** The judge's chance of a decision before the deadline; null without a deadline or canary traffic. */
+    readonly inTimeChance: number | null;
     readonly tests: TestValues[];
 }
 
@@ -37,6 +39,7 @@ export function liveRunOf(run: string, askedAtSeconds: number, samples: readonly
         decision: of(JUDGE_SERIES.decision).find((s) => s.value === 1)?.labels.decision ?? null,
         forecastSeconds: single(JUDGE_SERIES.forecastSeconds),
         deadlineLeftSeconds: single(JUDGE_SERIES.deadlineLeftSeconds),
+        inTimeChance: single(JUDGE_SERIES.inTimeChance),
         tests,
     };
 }

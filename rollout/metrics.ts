@@ -75,6 +75,7 @@ export class JudgeMetrics {
     private readonly decision: client.Gauge<string>;
     private readonly forecastSeconds: client.Gauge<string>;
     private readonly deadlineLeft: client.Gauge<string>;
+    private readonly inTimeChance: client.Gauge<string>;
     private readonly lastAsked: client.Gauge<string>;
     /** Each run's labels, the tests it has series for, and when it was last asked (ms). */
     private readonly runs = new Map<string, { labels: RunLabels; tests: Set<string>; at: number }>();
@@ -85,6 +86,7 @@ export class JudgeMetrics {
         this.decision = gauge(JUDGE_SERIES.decision, "1 for the run's current decision (PROMOTE, HOLD or ROLLBACK), 0 for the others", ["decision"]);
         this.forecastSeconds = gauge(JUDGE_SERIES.forecastSeconds, "expected seconds to a decision at the recent traffic");
         this.deadlineLeft = gauge(JUDGE_SERIES.deadlineLeftSeconds, "seconds left of the stage's deadline");
+        this.inTimeChance = gauge(JUDGE_SERIES.inTimeChance, "the chance of a decision before the stage's deadline at the recent traffic, 0 to 1");
         this.lastAsked = gauge(JUDGE_SERIES.lastAsked, "when the run was last asked about, Unix seconds");
     }
 
@@ -97,6 +99,7 @@ export class JudgeMetrics {
         for (const d of DECISIONS) this.decision.set({ ...labels, decision: d }, d === j.decision ? 1 : 0);
         if (f?.seconds !== null && f?.seconds !== undefined) this.forecastSeconds.set({ ...labels }, f.seconds);
         if (f?.deadlineLeftSeconds !== undefined) this.deadlineLeft.set({ ...labels }, f.deadlineLeftSeconds);
+        if (f?.inTimeChance !== null && f?.inTimeChance !== undefined) this.inTimeChance.set({ ...labels }, f.inTimeChance);
         this.lastAsked.set({ ...labels }, now.getTime() / 1000);
         this.runs.set(run, { labels, tests: new Set(tests.map((t) => t.test)), at: now.getTime() });
         this.prune(now);
@@ -113,7 +116,7 @@ export class JudgeMetrics {
         if (!r) return;
         for (const test of r.tests) for (const g of Object.values(this.perTest)) g.remove({ ...r.labels, test });
         for (const d of DECISIONS) this.decision.remove({ ...r.labels, decision: d });
-        for (const g of [this.forecastSeconds, this.deadlineLeft]) g.remove({ ...r.labels });
+        for (const g of [this.forecastSeconds, this.deadlineLeft, this.inTimeChance]) g.remove({ ...r.labels });
         this.lastAsked.remove({ ...r.labels });
         this.runs.delete(run);
     }

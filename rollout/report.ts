@@ -3,7 +3,7 @@
  * same data so the two never disagree.
  */
 import { NOT_ENOUGH_EVIDENCE, testsOf, type Judgement, type TrackCounts } from "../domain/decide";
-import { minutes, missesDeadline, type Forecast } from "../domain/forecast";
+import { likelyMisses, minutes, type Forecast } from "../domain/forecast";
 import { nextStage, splitFor } from "../domain/stages";
 import type { Track } from "../domain/tracks";
 import type { StackConfig } from "../stacks/schema";
@@ -42,25 +42,29 @@ export function promoteSummary(c: StackConfig): string {
     );
 }
 
-/** The forecast as a line, and its warning when the deadline cannot be met. */
+/** The chance of a decision before the deadline, as the forecast lines say it ("" when there is none). */
+const inTime = (chance: number | null | undefined) => (chance === null || chance === undefined ? "" : `, a decision in time with a chance of about ${Math.round(100 * chance)}%`);
+
+/** The forecast as a line, and its warning when the deadline probably cannot be met. */
 export function forecastLines(f: Forecast | undefined, weight: number): string[] {
     if (f === undefined) return [`forecast for stage ${weight}: none yet (no canary requests or too few stable ones in the window)`];
     const when = f.seconds === null ? "never at no canary traffic" : `about ${minutes(f.seconds)} to a decision`;
     const why = f.test !== undefined ? ` (${f.canaryRequests} more canary requests for ${f.test} at ${f.canaryRate.toFixed(2)}/s)` : "";
-    return [`forecast for stage ${weight}: ${when}${why}`, ...(f.warning ? [`warning: ${f.warning}`] : [])];
+    return [`forecast for stage ${weight}: ${when}${why}${inTime(f.inTimeChance)}`, ...(f.warning ? [`warning: ${f.warning}`] : [])];
 }
 
-/** What the judge last told the stage's run, as Prometheus scraped it; a warning when its forecast misses the deadline. */
+/** What the judge last told the stage's run, as Prometheus scraped it; a warning when the deadline probably cannot be met (`likelyMisses`). */
 export function liveLines(live: LiveRun | null | Error, weight: number): string[] {
     if (live instanceof Error) return [`judge: unknown (${live.message})`];
     if (live === null) return [`judge: no run at weight ${weight} in Prometheus (the judge has not been asked about this stage, or is not scraped)`];
     const tests = live.tests.map((t) => `${t.test} LLR ${t.llr.toFixed(2)} (promote at ${t.promoteBound.toFixed(2)}, rollback at ${t.rollbackBound.toFixed(2)}; ${t.canaryRequests} canary, ${t.stableRequests} stable requests)`);
     const f = live.forecastSeconds;
     const left = live.deadlineLeftSeconds;
+    const chance = live.inTimeChance;
     return [
         `judge: ${live.decision ?? "no decision"} for run ${live.run} (asked ${live.askedAt})${tests.length > 0 ? `: ${tests.join("; ")}` : ""}`,
-        `forecast: ${f === null ? "none (no canary traffic to decide on, or no tests yet)" : `about ${minutes(f)} to a decision`}${left === null ? "" : `; ${minutes(left)} of the deadline left`}`,
-        ...(left !== null && live.decision === "HOLD" && missesDeadline(f, left) ? ["warning: at this traffic the stage cannot decide before its deadline; add traffic (a load test) or a longer canary:analysis.deadline"] : []),
+        `forecast: ${f === null ? "none (no canary traffic to decide on, or no tests yet)" : `about ${minutes(f)} to a decision`}${left === null ? "" : `; ${minutes(left)} of the deadline left`}${inTime(chance)}`,
+        ...(left !== null && live.decision === "HOLD" && likelyMisses(chance) ? ["warning: at this traffic the stage will probably not decide before its deadline; add traffic (a load test) or a longer canary:analysis.deadline"] : []),
     ];
 }
 

@@ -4,10 +4,11 @@
  * hand-computed values, and both policies on crafted scenarios.
  */
 import * as assert from "assert";
-import { phi, POLICIES, rng, Scenario } from "../bench/decisions";
+import { POLICIES, rng, Scenario } from "../bench/decisions";
 import { bucketQuantile, classifyMetric, groupScore, intervalVerdict, KAYENTA_THRESHOLDS } from "../bench/kayenta";
 import { ranks, shiftInterval, uStatistic, wilcoxonZ } from "../bench/mannWhitney";
 import { countDecision, errorShare, logBayesFactor, logGamma } from "../bench/poissonMixture";
+import { phi } from "../domain/stats";
 import { close } from "./tools";
 
 // Hollander & Wolfe's depression-scale example (R's ?wilcox.test): x after therapy, y before, n = 10, m = 5.

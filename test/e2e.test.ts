@@ -142,6 +142,7 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         assert.ok(answer.body.forecast.canaryRate > 0, JSON.stringify(answer.body.forecast));
         assert.deepStrictEqual(value(samples, JUDGE_SERIES.forecastSeconds), [answer.body.forecast.seconds]);
         assert.deepStrictEqual(value(samples, JUDGE_SERIES.deadlineLeftSeconds), [answer.body.forecast.deadlineLeftSeconds]);
+        assert.deepStrictEqual(value(samples, JUDGE_SERIES.inTimeChance), answer.body.forecast.inTimeChance === null ? [] : [answer.body.forecast.inTimeChance]);
         // The dev stack's current run (weight 5, the one last asked about) as `rollout status` reads it back.
         out.length = 0;
         assert.strictEqual(await main(["status", "--stack", "dev", "--prometheus", live.promUrl, "--json"], io), 0, out.join("\n"));
@@ -152,7 +153,7 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         out.length = 0;
         assert.strictEqual(await main(["status", "--stack", "dev", "--prometheus", live.promUrl], io), 0);
         assert.match(out.join("\n"), new RegExp(`^judge: ${answer.body.decision} for run ${run} \\(asked .*\\): errors LLR `, "m"));
-        assert.match(out.join("\n"), /^forecast: (about \d+\.\d min to a decision|none .*); \d+\.\d min of the deadline left$/m);
+        assert.match(out.join("\n"), /^forecast: (about \d+\.\d min to a decision|none .*); \d+\.\d min of the deadline left(, a decision in time with a chance of about \d+%)?$/m);
     });
 
     it("a canary whose checkouts fail (answered 200: no 5xx, no slower) is rolled back on the ratio metric (exit 1), by the command and the judge", async () => {

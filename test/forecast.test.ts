@@ -1,8 +1,9 @@
 /** The forecast (domain/forecast.ts) and the judge's exported evidence (rollout/metrics.ts), table-driven without mocks. */
 import * as assert from "assert";
 import { DEFAULT_POLICY, judge, TrackCounts } from "../domain/decide";
-import { forecast, ForecastTest, judgedForecast, nextStageTests, requestsToPromote } from "../domain/forecast";
-import { waldAsn } from "../domain/stats";
+import { chanceToPromote, forecast, ForecastTest, judgedForecast, nextStageTests, requestsToPromote, WARN_BELOW_CHANCE } from "../domain/forecast";
+import { bernoulliSteps, eventShare, reachedWithin, requestDrift, requestVariance, waldAsn } from "../domain/stats";
+import { binomial, rng } from "../bench/decisions";
 import { JudgeMetrics, runsToDrop, testValues } from "../rollout/metrics";
 
 const LOWER = Math.log(0.05);
@@ -31,25 +32,79 @@ describe("the forecast: expected canary requests to a decision over the canary's
         for (const [what, t, ok] of cases) assert.ok(ok(requestsToPromote(t)), `${what}: ${requestsToPromote(t)}`);
     });
 
-    it("seconds: the slowest test over the canary's rate at the weight, never below the stage's least time left; a warning only when the deadline cannot be met", () => {
+    it("seconds: the slowest test over the canary's rate at the weight, never below the stage's least time left; a warning only when the deadline probably cannot be met (a chance below 1/2)", () => {
         const need = requestsToPromote(fresh);
         const cases: [string, Parameters<typeof forecast>[1], readonly ForecastTest[], number | null, RegExp | undefined][] = [
             ["20/s at 5%: 1 canary request a second", { totalRate: 20, weight: 5, elapsedSeconds: 0, policy }, [fresh], need, undefined],
             ["the slower of two tests", { totalRate: 20, weight: 5, elapsedSeconds: 0, policy }, [{ ...fresh, name: "latency", llr: LOWER / 2 }, fresh], need, undefined],
             ["decided, the least time left", { totalRate: 20, weight: 5, elapsedSeconds: 10, policy }, [{ ...fresh, llr: LOWER }], 35, undefined],
             ["decided past the least time", { totalRate: 20, weight: 5, elapsedSeconds: 60, policy }, [{ ...fresh, llr: LOWER }], 0, undefined],
+            ["decided, the least time beyond the deadline", { totalRate: 20, weight: 5, elapsedSeconds: 10, deadlineSeconds: 30, policy }, [{ ...fresh, llr: LOWER }], 35, /needs about 0\.6 min more on average \(its least time at the weight\) and decides in time with a chance of about 0%/],
             ["no traffic: never", { totalRate: 0, weight: 5, elapsedSeconds: 0, policy }, [fresh], null, undefined],
             ["no traffic with a deadline: warned", { totalRate: 0, weight: 5, elapsedSeconds: 0, deadlineSeconds: 1800, policy }, [fresh], null, /no canary traffic to decide on.*deadline \(30\.0 min\) leaves 30\.0 min/],
             ["meets its deadline", { totalRate: 200, weight: 5, elapsedSeconds: 0, deadlineSeconds: 1800, policy }, [fresh], need / 10, undefined],
-            ["misses its deadline", { totalRate: 20, weight: 5, elapsedSeconds: 900, deadlineSeconds: 1800, policy }, [fresh], need, /needs about 32\.\d min more \(\d+ canary requests for errors at 1\.00\/s\), but its deadline \(30\.0 min\) leaves 15\.0 min/],
+            ["misses its deadline", { totalRate: 20, weight: 5, elapsedSeconds: 900, deadlineSeconds: 1800, policy }, [fresh], need, /needs about 32\.\d min more on average \(\d+ canary requests for errors at 1\.00\/s\) and decides in time with a chance of about \d+%; its deadline \(30\.0 min\) leaves 15\.0 min: it will probably end/],
+            // Skewed: more often than not a stage decides before its expected time, so 90% of it left is no warning.
+            ["the mean beyond the deadline, the median within it", { totalRate: 20, weight: 5, elapsedSeconds: 0, deadlineSeconds: 0.9 * need, policy }, [fresh], need, undefined],
         ];
         for (const [what, o, tests, seconds, warning] of cases) {
             const f = forecast(tests, o);
+            if (f.inTimeChance !== undefined && f.inTimeChance !== null) assert.strictEqual(f.warning !== undefined, f.inTimeChance < WARN_BELOW_CHANCE, `${what}: chance ${f.inTimeChance}`);
             if (seconds === null) assert.strictEqual(f.seconds, null, what);
             else assert.ok(Math.abs((f.seconds as number) - seconds) < 1e-6, `${what}: ${f.seconds} s, not ${seconds}`);
             if (warning) assert.match(f.warning ?? "", warning, what);
             else assert.strictEqual(f.warning, undefined, `${what}: ${f.warning}`);
         }
+    });
+
+    it("the chance of a decision in time: the first passage of the test's LLR walk, against simulated walks of the same test", () => {
+        // Walks of the one-sample test and of the conditional one (a Poisson number of events per canary request, each the canary's with its share), at H0.
+        const walks = 2000;
+        const r = rng(7);
+        const oneSample = () => {
+            const s = bernoulliSteps(0.005, 0.01);
+            return () => (r() < 0.005 ? s.event : s.nonEvent);
+        };
+        const conditional = (share: number) => {
+            const s = bernoulliSteps(share, eventShare(share, 2));
+            const events = 0.005 + (0.005 * (1 - share)) / share;
+            return () => {
+                let llr = 0;
+                for (let k = binomial(r, 1000, events / 1000); k > 0; k--) llr += r() < share ? s.event : s.nonEvent;
+                return llr;
+            };
+        };
+        const cases: [string, () => () => number, ForecastTest][] = [
+            ["one-sample", oneSample, { ...fresh, lower: Math.log(0.2) }],
+            ["conditional at 25%", () => conditional(0.25), { ...fresh, lower: Math.log(0.2), share: 0.25 }],
+        ];
+        for (const [what, step, t] of cases) {
+            const mean = requestsToPromote(t);
+            const horizons = [0.5 * mean, mean, 2 * mean, 3 * mean].map(Math.round);
+            const reached = horizons.map(() => 0);
+            for (let w = 0; w < walks; w++) {
+                const next = step();
+                let llr = 0;
+                let n = 0;
+                while (llr > t.lower && n < horizons[horizons.length - 1]) {
+                    llr += next();
+                    n++;
+                }
+                horizons.forEach((h, i) => (reached[i] += llr <= t.lower && n <= h ? 1 : 0));
+            }
+            horizons.forEach((h, i) => {
+                const chance = chanceToPromote(t, h);
+                // The Brownian motion leaves out the steps' overshoot of the boundary and their skew: within 5 points.
+                assert.ok(Math.abs(chance - reached[i] / walks) < 0.05, `${what} within ${h} requests: ${chance.toFixed(3)} against ${(reached[i] / walks).toFixed(3)} simulated`);
+            });
+            // Skewed to the right: more than half decide by the mean.
+            assert.ok(chanceToPromote(t, mean) > 0.5, what);
+        }
+        // The variance is the walk's: one-sample, p(1 - p)(event - nonEvent)²; and the edge cases.
+        const s = bernoulliSteps(0.005, 0.01);
+        assert.ok(Math.abs(requestVariance(0.005, 0.01) - 0.005 * 0.995 * (s.event - s.nonEvent) ** 2) < 1e-15);
+        assert.ok(requestDrift(0.005, 0.01, 0.25) < 0 && requestVariance(0.005, 0.01, 0.25) > 0);
+        assert.deepStrictEqual([reachedWithin(100, 0, 0.01, 0.01), reachedWithin(0, 1, 0.01, 0.01)], [1, 0]);
     });
 
     it("from a judged window: this stage (elapsed = the window), or the next stage (from 0, carrying this stage's LLR when it is promoted)", () => {
@@ -114,6 +169,14 @@ describe("the judge's exported evidence", () => {
         assert.strictEqual(value("canary_judge_decision", `${run},decision="HOLD"`), 1);
         assert.strictEqual(value("canary_judge_decision", `${run},decision="PROMOTE"`), 0);
         assert.strictEqual(value("canary_judge_last_ask_timestamp_seconds", run), t0.getTime() / 1000);
+        assert.ok(Number.isNaN(value("canary_judge_forecast_in_time_ratio", run)), "no forecast, no chance");
+        // With a forecast that knows the deadline: its seconds, what is left, and the chance of a decision in time.
+        const f = judgedForecast(j, { windowSeconds: 60, weight: 5, stages: [5, 25, 50, 100], deadlineSeconds: 1800, policy }) as NonNullable<ReturnType<typeof judgedForecast>>;
+        m.record("checkout-1-w5", scope, 5, j, f, t0);
+        const withForecast = await m.registry.metrics();
+        const of = (name: string) => Number(new RegExp(`^${name}\\{${run}\\} (\\S+)$`, "m").exec(withForecast)?.[1]);
+        assert.ok((f.inTimeChance as number) > 0 && (f.inTimeChance as number) < 1, `${f.inTimeChance}`);
+        assert.deepStrictEqual([of("canary_judge_forecast_seconds"), of("canary_judge_deadline_left_seconds"), of("canary_judge_forecast_in_time_ratio")], [f.seconds, f.deadlineLeftSeconds, f.inTimeChance]);
         // The next answer replaces the run's series; a test it no longer has goes.
         m.record("checkout-1-w5", scope, 5, { ...j, decision: "ROLLBACK", evidence: { errors: j.evidence.errors } }, undefined, new Date(t0.getTime() + 1000));
         const after = await m.registry.metrics();

@@ -19,7 +19,7 @@ import { judgeQuery, judgeServer } from "../rollout/serve";
 import { listen } from "../lib/system";
 import { DEFAULT_METRICS } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, drift, eventShare, mixtureLlr, requestDrift, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
-import { bench, binomial, floors, forecastCheck, goals, LOW_TRAFFIC, notAhead, rng, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
+import { bench, binomial, floors, forecastCheck, ForecastCheck, forecastGoals, goals, LOW_TRAFFIC, notAhead, rng, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
 import { ROOT } from "./harness";
 import { close } from "./tools";
 import { tempDir } from "../demo/host";
@@ -964,6 +964,39 @@ describe("the decision benchmark's machinery (the figures come from `npm run ben
         assert.ok(Math.abs(at25.medianForecastMinutes - at25.medianActualMinutes) <= 0.25, `stage 25: ${at25.medianForecastMinutes} vs ${at25.medianActualMinutes}`);
         const before50 = at50.medianForecastBeforeMinutes as number;
         assert.ok(before50 > 2 * DEFAULT_POLICY.minStageSeconds / 60 && near(before50, at50.meanActualMinutes), `stage 50 before it starts: ${before50.toFixed(1)} min, actual mean ${at50.meanActualMinutes.toFixed(1)} min`);
+        // The first look is one of the looks with a quarter of the deadline left: warned then, warned by then.
+        for (const c of check) {
+            assert.ok((c.warnedAheadOfTimeoutPct ?? 0) >= (c.warnedOfTimeoutPct ?? 0) && c.falseWarningAheadPct >= c.falseWarningPct, JSON.stringify(c));
+            assert.ok([c.firstLookMissChancePct.inTime, c.firstLookMissChancePct.outOfTime].every((x) => x === null || (x >= 0 && x <= 100)), JSON.stringify(c));
+        }
+    });
+
+    it("the forecast's goals: the worst stage with some out of time, warned at the first look and with a quarter of the deadline left, against 80% and 20%", () => {
+        const check = (weight: number, o: Partial<ForecastCheck>): ForecastCheck => ({
+            weight,
+            stages: 100,
+            medianForecastMinutes: 10,
+            medianForecastBeforeMinutes: null,
+            medianActualMinutes: 10,
+            meanActualMinutes: 12,
+            timeoutPct: 4,
+            warnedOfTimeoutPct: 90,
+            falseWarningPct: 10,
+            warnedAheadOfTimeoutPct: 95,
+            falseWarningAheadPct: 15,
+            firstLookMissChancePct: { outOfTime: 10, inTime: 10 },
+            ...o,
+        });
+        const checks = [check(5, { warnedOfTimeoutPct: 70 }), check(25, { timeoutPct: 0, warnedOfTimeoutPct: null, warnedAheadOfTimeoutPct: null, falseWarningAheadPct: 25 }), check(50, {})];
+        assert.deepStrictEqual(
+            forecastGoals(checks).map((g) => [g.met, g.value]),
+            [
+                [false, 70],
+                [true, 10],
+                [true, 95],
+                [false, 25],
+            ],
+        );
     });
 
     it("the goals: each compares this project's row with its bound, and a row past a bound is reported not met", () => {
