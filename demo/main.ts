@@ -18,8 +18,8 @@ async function demo(): Promise<boolean> {
     const t0 = Date.now();
     out("canary demo: the dev stack through the real Pulumi engine, on a local control plane with the real Argo Rollouts controller");
     const lab = await Lab.start();
-    const report = new Report();
     let ok = false;
+    const report = new Report();
     try {
         out(`  cluster     ${lab.cp.server}: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a kwok node (no containers)`);
         out(`  CRDs        ${lab.crds.join("; ")}`);
@@ -27,6 +27,7 @@ async function demo(): Promise<boolean> {
         out(`  judge       ${lab.judgeUrl} (the program's own bundle), asked by the controller every 2 s`);
         out(`  ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
         out();
+        report.header();
         report.stage("0", await lab.stage({}));
         let from = 0;
         let promoted = true;

@@ -26,6 +26,14 @@ export function upError(up: Run): string {
     return at < 0 ? `pulumi up exited ${up.status}` : lines[at].replace(/^error: /, "");
 }
 
+/** How much of a judge's reason a row shows. */
+const REASON_WIDTH = 130;
+
+/** `text`, cut to `width` characters with an ellipsis. */
+export function fit(text: string, width: number): string {
+    return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+}
+
 export const seconds = (s: number | undefined) => (s === undefined ? "-" : `${s.toFixed(0)} s`);
 export const count = (n: number | undefined) => (n === undefined ? "-" : n.toLocaleString("en-US"));
 
@@ -35,6 +43,10 @@ export class Report {
 
     constructor() {
         this.logs = fs.mkdtempSync(path.join(os.tmpdir(), "canary-demo-"));
+    }
+
+    /** The table's header row. */
+    header(): void {
         out(`${"stage".padEnd(14)}${"pulumi up changed".padEnd(58)}${"gate".padEnd(8)}${"judge".padEnd(10)}${"canary req".padEnd(12)}up`);
     }
 
@@ -45,11 +57,12 @@ export class Report {
     /** A row for a stage, its judge's reasons under it, and the update's output kept in the logs. */
     stage(name: string, s: Pick<StageResult, "changed" | "up" | "answer" | "gateSeconds">): void {
         out(`${name.padEnd(14)}${changeSummary(s.changed).padEnd(58)}${seconds(s.gateSeconds).padEnd(8)}${(s.answer?.decision ?? "-").padEnd(10)}${count(s.answer?.canaryRequests).padEnd(12)}${seconds(s.up.seconds)}`);
-        for (const reason of s.answer?.reasons.slice(0, 3) ?? []) out(`${"".padEnd(14)}judge: ${reason}`);
+        // The reasons' first words in the table (a line each, cut to fit a terminal); whole in the logs.
+        for (const reason of s.answer?.reasons.slice(0, 3) ?? []) out(`${"".padEnd(14)}judge: ${fit(reason, REASON_WIDTH)}`);
         if (s.up.status !== 0) out(`${"".padEnd(14)}pulumi up failed: ${upError(s.up)}`);
         this.n++;
         const file = `${String(this.n).padStart(2, "0")}-${name.replace(/[^A-Za-z0-9.]+/g, "-")}.txt`;
-        fs.writeFileSync(path.join(this.logs, file), `${s.up.stdout}\n${s.up.stderr}`);
+        fs.writeFileSync(path.join(this.logs, file), `${s.up.stdout}\n${s.up.stderr}\n${s.answer ? `the judge's answer:\n${JSON.stringify(s.answer, null, 2)}\n` : ""}`);
     }
 
     note(line: string): void {

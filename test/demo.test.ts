@@ -1,6 +1,6 @@
 /** The demo's report (demo/report.ts): what a stage's row says of the engine's preview and of a failed update. */
 import * as assert from "assert";
-import { changeSummary, upError } from "../demo/report";
+import { changeSummary, fit, upError } from "../demo/report";
 
 describe("the demo's report", () => {
     it("sums up a preview's changes by operation, counting long lists", () => {
@@ -8,6 +8,11 @@ describe("the demo's report", () => {
         assert.strictEqual(changeSummary(["update route-httproute", "update alerts-stage", "create delivery-run"]), "update route-httproute, alerts-stage; create delivery-run");
         const many = Array.from({ length: 9 }, (_, i) => `create r${i}`);
         assert.strictEqual(changeSummary([...many, "delete old"]), "create 9 resources; delete old");
+    });
+
+    it("cuts a long reason to the row's width with an ellipsis", () => {
+        assert.strictEqual(fit("short", 10), "short");
+        assert.strictEqual(fit("0123456789abc", 10), "012345678…");
     });
 
     it("names a failed update by the program's own error line, not the engine's summary", () => {
