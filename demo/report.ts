@@ -47,7 +47,7 @@ export class Report {
 
     /** The table's header row. */
     header(): void {
-        out(`${"stage".padEnd(14)}${"pulumi up changed".padEnd(58)}${"gate".padEnd(8)}${"judge".padEnd(10)}${"canary req".padEnd(12)}up`);
+        out(`${"stage".padEnd(14)}${"pulumi up changed".padEnd(62)}${"gate".padEnd(8)}${"judge".padEnd(10)}${"canary req".padEnd(12)}up`);
     }
 
     get dir(): string {
@@ -56,7 +56,7 @@ export class Report {
 
     /** A row for a stage, its judge's reasons under it, and the update's output kept in the logs. */
     stage(name: string, s: Pick<StageResult, "changed" | "up" | "answer" | "gateSeconds">): void {
-        out(`${name.padEnd(14)}${changeSummary(s.changed).padEnd(58)}${seconds(s.gateSeconds).padEnd(8)}${(s.answer?.decision ?? "-").padEnd(10)}${count(s.answer?.canaryRequests).padEnd(12)}${seconds(s.up.seconds)}`);
+        out(`${name.padEnd(14)}${changeSummary(s.changed).padEnd(62)}${seconds(s.gateSeconds).padEnd(8)}${(s.answer?.decision ?? "-").padEnd(10)}${count(s.answer?.canaryRequests).padEnd(12)}${seconds(s.up.seconds)}`);
         // The reasons' first words in the table (a line each, cut to fit a terminal); whole in the logs.
         for (const reason of s.answer?.reasons.slice(0, 3) ?? []) out(`${"".padEnd(14)}judge: ${fit(reason, REASON_WIDTH)}`);
         if (s.up.status !== 0) out(`${"".padEnd(14)}pulumi up failed: ${upError(s.up)}`);
