@@ -59,7 +59,7 @@ export class Report {
         out(`${name.padEnd(14)}${changeSummary(s.changed).padEnd(62)}${seconds(s.gateSeconds).padEnd(8)}${(s.answer?.decision ?? "-").padEnd(10)}${count(s.answer?.canaryRequests).padEnd(12)}${seconds(s.up.seconds)}`);
         // The reasons' first words in the table (a line each, cut to fit a terminal); whole in the logs.
         for (const reason of s.answer?.reasons.slice(0, 3) ?? []) out(`${"".padEnd(14)}judge: ${fit(reason, REASON_WIDTH)}`);
-        if (s.up.status !== 0) out(`${"".padEnd(14)}pulumi up failed: ${upError(s.up)}`);
+        if (s.up.status !== 0) out(`${"".padEnd(14)}pulumi up failed: ${fit(upError(s.up), REASON_WIDTH)}`);
         this.n++;
         const file = `${String(this.n).padStart(2, "0")}-${name.replace(/[^A-Za-z0-9.]+/g, "-")}.txt`;
         fs.writeFileSync(path.join(this.logs, file), `${s.up.stdout}\n${s.up.stderr}\n${s.answer ? `the judge's answer:\n${JSON.stringify(s.answer, null, 2)}\n` : ""}`);
