@@ -3,7 +3,7 @@
  * CLI, or the one built from Go modules) on a file backend in a temp dir with a passphrase. The
  * engine never reaches beyond this machine: no update check, no plugin downloads, no cloud backend.
  */
-import { spawn, spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -132,11 +132,19 @@ export const changes = (steps: readonly PreviewStep[]) =>
         .map((s) => `${s.op} ${urnName(s.urn)}`)
         .sort();
 
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+    for (const p of running) p.kill("SIGTERM");
+});
+
 /** A command run to its end without blocking this process, timed, its output kept. */
 export function timed(cmd: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
     return new Promise((resolve, reject) => {
         const start = process.hrtime.bigint();
         const p = spawn(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+        // An update this process started never outlives it (a failed test, Ctrl-C): the engine cancels on TERM.
+        running.add(p);
+        p.on("exit", () => running.delete(p));
         let stdout = "";
         let stderr = "";
         p.stdout.on("data", (d) => (stdout += d));
