@@ -53,6 +53,19 @@ export interface Forecast {
     readonly inTimeChance?: number | null;
     /** Set when the deadline is known and probably cannot be met (`likelyMisses`): what a person reads before it is spent. */
     readonly warning?: string;
+    /** This stage and the compared stages after it, each within its own deadline (`rolloutChance`), when the deadline is known. */
+    readonly rollout?: RolloutForecast;
+}
+
+/** The chance that the rollout's compared stages from this one on each decide before their deadline, at the traffic of now. */
+export interface RolloutForecast {
+    /** The stages it covers: this one, then the later compared ones. */
+    readonly stages: readonly number[];
+    /** Each stage's chance, in that order (null: no canary traffic), and their product. */
+    readonly inTimeChances: readonly (number | null)[];
+    readonly inTimeChance: number | null;
+    /** Set when the chance of no decision somewhere is above `ROLLOUT_MISS_LIMIT`: said at the first look, before any deadline is spent. */
+    readonly warning?: string;
 }
 
 /**
@@ -86,6 +99,9 @@ function alternativesOf(t: ForecastTest): { distance: number; drift: number; var
 export function chanceToPromote(t: ForecastTest, requests: number): number {
     return Math.min(...alternativesOf(t).map((a) => reachedWithin(requests, a.distance, a.drift, a.variance)));
 }
+
+/** What a warning tells a person to do about a deadline that cannot be met. */
+export const MORE_TRAFFIC_OR_TIME = "add traffic (a load test) or a longer canary:analysis.deadline";
 
 export const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
 
@@ -124,9 +140,66 @@ export function forecast(tests: readonly ForecastTest[], o: { readonly totalRate
     const need = seconds === null ? "no canary traffic to decide on" : `about ${minutes(seconds)} more on average (${why})`;
     const chance = inTimeChance === null ? "" : ` and decides in time with a chance of about ${Math.round(100 * inTimeChance)}%`;
     const warning = likelyMisses(inTimeChance)
-        ? `at this traffic the stage needs ${need}${chance}; its deadline (${minutes(o.deadlineSeconds)}) leaves ${minutes(left)}: it will probably end without a decision; add traffic (a load test) or a longer canary:analysis.deadline`
+        ? `at this traffic the stage needs ${need}${chance}; its deadline (${minutes(o.deadlineSeconds)}) leaves ${minutes(left)}: it will probably end without a decision; ${MORE_TRAFFIC_OR_TIME}`
         : undefined;
     return { ...base, deadlineSeconds: o.deadlineSeconds, deadlineLeftSeconds: left, inTimeChance, ...(warning ? { warning } : {}) };
+}
+
+/**
+ * Above this chance that some stage of the rollout ends without a decision, the forecast says so at
+ * the stage's first look: one rollout in twenty left Inconclusive at the traffic it gets is more than a
+ * team should accept without adding traffic or time, and it is the level a judge is held to in the
+ * benchmark's low-traffic scenario (`npm run bench`).
+ */
+export const ROLLOUT_MISS_LIMIT = 0.05;
+
+/**
+ * A test as it starts at a later compared stage at `weight` of `stages`: the rates stay, the canary's
+ * share is that weight's, the promote boundary that stage's, and what it carries in is at most the
+ * boundary the stage before promoted at (a promotion's LLR is at or below it: the most it could bring).
+ * The second alternative starts from nothing: the stages before do not wait for it, so what they carry
+ * of it is not known ahead; the forecast is, if anything, pessimistic for it.
+ */
+function laterStageTest(t: ForecastTest, weight: number, before: number, o: { readonly stages: readonly number[]; readonly policy: Pick<DecisionPolicy, "beta" | "stageBeta" | "confirmFactor"> }): ForecastTest {
+    const stage = { weight, stages: o.stages };
+    const confirm = t.confirm ?? (t.name === "errors" ? { p1: Math.min(0.99, o.policy.confirmFactor * t.p0), llr: 0, stageLlr: 0 } : undefined);
+    return {
+        ...t,
+        llr: Math.log(stageBetaOf(o.policy, { weight: before, stages: o.stages })),
+        stageLlr: 0,
+        carried: true,
+        lower: Math.log(stageBetaOf(o.policy, stage)),
+        share: t.share === undefined ? undefined : weight / 100,
+        ...(isLastCompared(stage) && confirm ? { confirm: { ...confirm, llr: 0, stageLlr: 0 } } : { confirm: undefined }),
+    };
+}
+
+/**
+ * The rollout's chance of a decision at every compared stage from this one on, each stage given a full
+ * deadline at its own share of the traffic of now: this stage's `inTimeChance`, times each later
+ * stage's chance to promote its tests (`laterStageTest`) in the canary requests its deadline brings.
+ * A stage that will not decide in time at this traffic often shows it only later, at a larger share;
+ * this says it at the first look, while a load test or a longer deadline can still be planned.
+ */
+export function rolloutChance(tests: readonly ForecastTest[], here: number | null, o: { readonly totalRate: number; readonly weight: number; readonly stages: readonly number[]; readonly deadlineSeconds: number; readonly policy: Pick<DecisionPolicy, "beta" | "stageBeta" | "confirmFactor"> }): RolloutForecast {
+    const later = o.stages.filter((w) => w > o.weight && w < 100);
+    const stages = [o.weight, ...later];
+    const chances: (number | null)[] = [here];
+    let before = o.weight;
+    for (const weight of later) {
+        const requests = (o.totalRate * weight * o.deadlineSeconds) / 100;
+        chances.push(requests <= 0 ? null : tests.reduce((c, t) => c * chanceToPromote(laterStageTest(t, weight, before, o), requests), 1));
+        before = weight;
+    }
+    const inTimeChance = chances.some((c) => c === null) ? null : chances.reduce((a: number, c) => a * (c as number), 1);
+    const miss = inTimeChance === null ? 1 : 1 - inTimeChance;
+    const warning =
+        miss > ROLLOUT_MISS_LIMIT
+            ? `at this traffic the rollout's stages ${stages.join(", ")} each decide within a ${minutes(o.deadlineSeconds)} deadline with a chance of about ${inTimeChance === null ? 0 : Math.round(100 * inTimeChance)}% ` +
+              `(${stages.map((w, i) => `${w}%: ${chances[i] === null ? "no traffic" : `${Math.round(100 * (chances[i] as number))}%`}`).join(", ")}); ` +
+              `above a ${100 * ROLLOUT_MISS_LIMIT}% chance of ending without a decision: ${MORE_TRAFFIC_OR_TIME}`
+            : undefined;
+    return { stages, inTimeChances: chances, inTimeChance, ...(warning ? { warning } : {}) };
 }
 
 /** The tests a PROMOTE waits for (the tail test only rolls back). */
@@ -179,10 +252,12 @@ export function nextStageTests(j: Judgement, next: { readonly weight: number; re
  */
 export function judgedForecast(
     j: Judgement,
-    o: { readonly windowSeconds: number; readonly weight: number; readonly stages: readonly number[]; readonly next?: boolean; readonly deadlineSeconds?: number; readonly policy: Pick<DecisionPolicy, "minStageSeconds" | "beta" | "stageBeta"> },
+    o: { readonly windowSeconds: number; readonly weight: number; readonly stages: readonly number[]; readonly next?: boolean; readonly deadlineSeconds?: number; readonly policy: Pick<DecisionPolicy, "minStageSeconds" | "beta" | "stageBeta" | "confirmFactor"> },
 ): Forecast | undefined {
     const tests = o.next ? nextStageTests(j, o) : forecastTests(j);
     if (!j.canary || !j.stable || tests.length === 0 || o.windowSeconds <= 0) return undefined;
     const totalRate = (j.canary.requests + j.stable.requests) / o.windowSeconds;
-    return forecast(tests, { totalRate, weight: o.weight, elapsedSeconds: o.next ? 0 : o.windowSeconds, deadlineSeconds: o.deadlineSeconds, policy: o.policy });
+    const f = forecast(tests, { totalRate, weight: o.weight, elapsedSeconds: o.next ? 0 : o.windowSeconds, deadlineSeconds: o.deadlineSeconds, policy: o.policy });
+    if (o.deadlineSeconds === undefined || f.inTimeChance === undefined) return f;
+    return { ...f, rollout: rolloutChance(tests, f.inTimeChance, { totalRate, weight: o.weight, stages: o.stages, deadlineSeconds: o.deadlineSeconds, policy: o.policy }) };
 }

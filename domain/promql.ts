@@ -169,6 +169,8 @@ export const JUDGE_SERIES = {
     deadlineLeftSeconds: "canary_judge_deadline_left_seconds",
     /** The forecast's chance of a decision before the deadline, 0 to 1, when the judge was told it and there is canary traffic. */
     inTimeChance: "canary_judge_forecast_in_time_ratio",
+    /** The chance that this stage and every later compared stage decides before its deadline at the recent traffic (`Forecast.rollout`), 0 to 1. */
+    rolloutInTimeChance: "canary_judge_forecast_rollout_in_time_ratio",
     /** When the run was last asked about, in Unix seconds: which run is the current one. */
     lastAsked: "canary_judge_last_ask_timestamp_seconds",
 } as const;

@@ -19,6 +19,8 @@ export interface LiveRun {
     readonly deadlineLeftSeconds: number | null;
     /** The judge's chance of a decision before the deadline; null without a deadline or canary traffic. */
     readonly inTimeChance: number | null;
+    /** The judge's chance that this stage and every later compared stage decides before its deadline; null as `inTimeChance`. */
+    readonly rolloutInTimeChance: number | null;
     readonly tests: TestValues[];
 }
 
@@ -40,6 +42,7 @@ export function liveRunOf(run: string, askedAtSeconds: number, samples: readonly
         forecastSeconds: single(JUDGE_SERIES.forecastSeconds),
         deadlineLeftSeconds: single(JUDGE_SERIES.deadlineLeftSeconds),
         inTimeChance: single(JUDGE_SERIES.inTimeChance),
+        rolloutInTimeChance: single(JUDGE_SERIES.rolloutInTimeChance),
         tests,
     };
 }

@@ -76,6 +76,7 @@ export class JudgeMetrics {
     private readonly forecastSeconds: client.Gauge<string>;
     private readonly deadlineLeft: client.Gauge<string>;
     private readonly inTimeChance: client.Gauge<string>;
+    private readonly rolloutInTimeChance: client.Gauge<string>;
     private readonly lastAsked: client.Gauge<string>;
     /** Each run's labels, the tests it has series for, and when it was last asked (ms). */
     private readonly runs = new Map<string, { labels: RunLabels; tests: Set<string>; at: number }>();
@@ -87,6 +88,7 @@ export class JudgeMetrics {
         this.forecastSeconds = gauge(JUDGE_SERIES.forecastSeconds, "expected seconds to a decision at the recent traffic");
         this.deadlineLeft = gauge(JUDGE_SERIES.deadlineLeftSeconds, "seconds left of the stage's deadline");
         this.inTimeChance = gauge(JUDGE_SERIES.inTimeChance, "the chance of a decision before the stage's deadline at the recent traffic, 0 to 1");
+        this.rolloutInTimeChance = gauge(JUDGE_SERIES.rolloutInTimeChance, "the chance that this stage and every later compared stage decides before its deadline at the recent traffic, 0 to 1");
         this.lastAsked = gauge(JUDGE_SERIES.lastAsked, "when the run was last asked about, Unix seconds");
     }
 
@@ -100,6 +102,7 @@ export class JudgeMetrics {
         if (f?.seconds !== null && f?.seconds !== undefined) this.forecastSeconds.set({ ...labels }, f.seconds);
         if (f?.deadlineLeftSeconds !== undefined) this.deadlineLeft.set({ ...labels }, f.deadlineLeftSeconds);
         if (f?.inTimeChance !== null && f?.inTimeChance !== undefined) this.inTimeChance.set({ ...labels }, f.inTimeChance);
+        if (f?.rollout?.inTimeChance !== null && f?.rollout?.inTimeChance !== undefined) this.rolloutInTimeChance.set({ ...labels }, f.rollout.inTimeChance);
         this.lastAsked.set({ ...labels }, now.getTime() / 1000);
         this.runs.set(run, { labels, tests: new Set(tests.map((t) => t.test)), at: now.getTime() });
         this.prune(now);
@@ -116,7 +119,7 @@ export class JudgeMetrics {
         if (!r) return;
         for (const test of r.tests) for (const g of Object.values(this.perTest)) g.remove({ ...r.labels, test });
         for (const d of DECISIONS) this.decision.remove({ ...r.labels, decision: d });
-        for (const g of [this.forecastSeconds, this.deadlineLeft, this.inTimeChance]) g.remove({ ...r.labels });
+        for (const g of [this.forecastSeconds, this.deadlineLeft, this.inTimeChance, this.rolloutInTimeChance]) g.remove({ ...r.labels });
         this.lastAsked.remove({ ...r.labels });
         this.runs.delete(run);
     }

@@ -3,7 +3,7 @@
  * same data so the two never disagree.
  */
 import { NOT_ENOUGH_EVIDENCE, testsOf, type Judgement, type TrackCounts } from "../domain/decide";
-import { likelyMisses, minutes, type Forecast } from "../domain/forecast";
+import { likelyMisses, minutes, MORE_TRAFFIC_OR_TIME, ROLLOUT_MISS_LIMIT, type Forecast, type RolloutForecast } from "../domain/forecast";
 import { nextStage, splitFor } from "../domain/stages";
 import type { Track } from "../domain/tracks";
 import type { StackConfig } from "../stacks/schema";
@@ -50,7 +50,14 @@ export function forecastLines(f: Forecast | undefined, weight: number): string[]
     if (f === undefined) return [`forecast for stage ${weight}: none yet (no canary requests or too few stable ones in the window)`];
     const when = f.seconds === null ? "never at no canary traffic" : `about ${minutes(f.seconds)} to a decision`;
     const why = f.test !== undefined ? ` (${f.canaryRequests} more canary requests for ${f.test} at ${f.canaryRate.toFixed(2)}/s)` : "";
-    return [`forecast for stage ${weight}: ${when}${why}${inTime(f.inTimeChance)}`, ...(f.warning ? [`warning: ${f.warning}`] : [])];
+    return [`forecast for stage ${weight}: ${when}${why}${inTime(f.inTimeChance)}`, ...(f.warning ? [`warning: ${f.warning}`] : []), ...rolloutLines(f.rollout)];
+}
+
+/** The rollout's chance of a decision at every stage from this one on, and its warning when the chance of none is above the limit. */
+function rolloutLines(r: RolloutForecast | undefined): string[] {
+    if (r === undefined) return [];
+    const chance = r.inTimeChance === null ? "none at no canary traffic" : `about ${Math.round(100 * r.inTimeChance)}%`;
+    return [`forecast for the rollout (stages ${r.stages.join(", ")}): a decision at every stage in time, ${chance}`, ...(r.warning ? [`warning: ${r.warning}`] : [])];
 }
 
 /** What the judge last told the stage's run, as Prometheus scraped it; a warning when the deadline probably cannot be met (`likelyMisses`). */
@@ -61,10 +68,15 @@ export function liveLines(live: LiveRun | null | Error, weight: number): string[
     const f = live.forecastSeconds;
     const left = live.deadlineLeftSeconds;
     const chance = live.inTimeChance;
+    const rollout = live.rolloutInTimeChance;
     return [
         `judge: ${live.decision ?? "no decision"} for run ${live.run} (asked ${live.askedAt})${tests.length > 0 ? `: ${tests.join("; ")}` : ""}`,
-        `forecast: ${f === null ? "none (no canary traffic to decide on, or no tests yet)" : `about ${minutes(f)} to a decision`}${left === null ? "" : `; ${minutes(left)} of the deadline left`}${inTime(chance)}`,
-        ...(left !== null && live.decision === "HOLD" && likelyMisses(chance) ? ["warning: at this traffic the stage will probably not decide before its deadline; add traffic (a load test) or a longer canary:analysis.deadline"] : []),
+        `forecast: ${f === null ? "none (no canary traffic to decide on, or no tests yet)" : `about ${minutes(f)} to a decision`}${left === null ? "" : `; ${minutes(left)} of the deadline left`}${inTime(chance)}` +
+            (rollout === null ? "" : `; this and every later stage in time, about ${Math.round(100 * rollout)}%`),
+        ...(left !== null && live.decision === "HOLD" && likelyMisses(chance) ? [`warning: at this traffic the stage will probably not decide before its deadline; ${MORE_TRAFFIC_OR_TIME}`] : []),
+        ...(live.decision === "HOLD" && rollout !== null && 1 - rollout > ROLLOUT_MISS_LIMIT
+            ? [`warning: at this traffic the rollout ends without a decision at some stage with a chance above ${100 * ROLLOUT_MISS_LIMIT}%; ${MORE_TRAFFIC_OR_TIME}`]
+            : []),
     ];
 }
 

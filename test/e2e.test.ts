@@ -143,17 +143,20 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         assert.deepStrictEqual(value(samples, JUDGE_SERIES.forecastSeconds), [answer.body.forecast.seconds]);
         assert.deepStrictEqual(value(samples, JUDGE_SERIES.deadlineLeftSeconds), [answer.body.forecast.deadlineLeftSeconds]);
         assert.deepStrictEqual(value(samples, JUDGE_SERIES.inTimeChance), answer.body.forecast.inTimeChance === null ? [] : [answer.body.forecast.inTimeChance]);
+        const rollout = answer.body.forecast.rollout;
+        assert.deepStrictEqual(rollout.stages, [5, 25, 50], JSON.stringify(rollout));
+        assert.deepStrictEqual(value(samples, JUDGE_SERIES.rolloutInTimeChance), rollout.inTimeChance === null ? [] : [rollout.inTimeChance]);
         // The dev stack's current run (weight 5, the one last asked about) as `rollout status` reads it back.
         out.length = 0;
         assert.strictEqual(await main(["status", "--stack", "dev", "--prometheus", live.promUrl, "--json"], io), 0, out.join("\n"));
         const status = JSON.parse(out[out.length - 1]).judge;
-        assert.deepStrictEqual([status.run, status.decision, status.forecastSeconds], [run, answer.body.decision, answer.body.forecast.seconds]);
+        assert.deepStrictEqual([status.run, status.decision, status.forecastSeconds, status.rolloutInTimeChance], [run, answer.body.decision, answer.body.forecast.seconds, rollout.inTimeChance]);
         const byName = (xs: [string, number][]) => xs.sort((a, b) => a[0].localeCompare(b[0]));
         assert.deepStrictEqual(byName(status.tests.map((t: any) => [t.test, t.llr])), byName(tests.map((t) => [t.name, t.sprt.llr])));
         out.length = 0;
         assert.strictEqual(await main(["status", "--stack", "dev", "--prometheus", live.promUrl], io), 0);
         assert.match(out.join("\n"), new RegExp(`^judge: ${answer.body.decision} for run ${run} \\(asked .*\\): errors LLR `, "m"));
-        assert.match(out.join("\n"), /^forecast: (about \d+\.\d min to a decision|none .*); \d+\.\d min of the deadline left(, a decision in time with a chance of about \d+%)?$/m);
+        assert.match(out.join("\n"), /^forecast: (about \d+\.\d min to a decision|none .*); \d+\.\d min of the deadline left(, a decision in time with a chance of about \d+%)?(; this and every later stage in time, about \d+%)?$/m);
     });
 
     it("a canary whose checkouts fail (answered 200: no 5xx, no slower) is rolled back on the ratio metric (exit 1), by the command and the judge", async () => {

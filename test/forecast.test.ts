@@ -1,10 +1,11 @@
 /** The forecast (domain/forecast.ts) and the judge's exported evidence (rollout/metrics.ts), table-driven without mocks. */
 import * as assert from "assert";
 import { DEFAULT_POLICY, judge, TrackCounts } from "../domain/decide";
-import { chanceToPromote, forecast, ForecastTest, judgedForecast, nextStageTests, requestsToPromote, WARN_BELOW_CHANCE } from "../domain/forecast";
+import { chanceToPromote, forecast, ForecastTest, judgedForecast, nextStageTests, requestsToPromote, ROLLOUT_MISS_LIMIT, rolloutChance, WARN_BELOW_CHANCE } from "../domain/forecast";
 import { bernoulliSteps, eventShare, reachedWithin, requestDrift, requestVariance, waldAsn } from "../domain/stats";
 import { binomial, rng } from "../bench/decisions";
 import { JudgeMetrics, runsToDrop, testValues } from "../rollout/metrics";
+import { forecastLines, liveLines } from "../rollout/report";
 
 const LOWER = Math.log(0.05);
 const fresh: ForecastTest = { name: "errors", llr: 0, stageLlr: 0, carried: false, lower: LOWER, p0: 0.005, p1: 0.01 };
@@ -139,6 +140,57 @@ describe("the forecast: expected canary requests to a decision over the canary's
     });
 });
 
+describe("the rollout's forecast: every compared stage from this one on, each within its deadline", () => {
+    const stages = [5, 25, 50, 100];
+    const at5: ForecastTest[] = [{ ...fresh, lower: Math.log(policy.stageBeta), share: 0.05 }, { ...fresh, name: "latency", p0: 0.1, p1: 0.2, lower: Math.log(policy.stageBeta), share: 0.05 }];
+
+    it("the product of this stage's chance and each later stage's, each at its own share and β, the last waiting for 1.5× too; a warning above the limit, naming each stage's chance", () => {
+        const busy = rolloutChance(at5, 0.99, { totalRate: 200, weight: 5, stages, deadlineSeconds: 3600, policy });
+        assert.deepStrictEqual(busy.stages, [5, 25, 50]);
+        assert.strictEqual(busy.inTimeChances[0], 0.99);
+        assert.ok(Math.abs((busy.inTimeChance as number) - busy.inTimeChances.reduce((a: number, c) => a * (c as number), 1)) < 1e-12);
+        assert.ok(busy.inTimeChances.slice(1).every((c) => (c as number) > 0.999), JSON.stringify(busy));
+        assert.strictEqual(busy.warning, undefined);
+        // 20 requests/s: the last stage must also rule out 1.5× at 50%, the slowest part of the rollout at this traffic.
+        const low = rolloutChance(at5, 0.97, { totalRate: 20, weight: 5, stages, deadlineSeconds: 3600, policy });
+        const [, c25, c50] = low.inTimeChances as number[];
+        assert.ok(c25 > 0.99 && c50 < 0.97 && 1 - (low.inTimeChance as number) > ROLLOUT_MISS_LIMIT, JSON.stringify(low));
+        assert.match(low.warning ?? "", /^at this traffic the rollout's stages 5, 25, 50 each decide within a 60\.0 min deadline with a chance of about \d+% \(5%: 97%, 25%: \d+%, 50%: \d+%\); above a 5% chance of ending without a decision: add traffic/);
+        // Without the 1.5× alternative at 50% the same traffic would be enough more often.
+        const at50 = low.inTimeChances[2] as number;
+        const noConfirm = rolloutChance(at5, 0.97, { totalRate: 20, weight: 5, stages, deadlineSeconds: 3600, policy: { ...policy, confirmFactor: 2 } });
+        assert.ok((noConfirm.inTimeChances[2] as number) > at50, `${noConfirm.inTimeChances[2]} vs ${at50}`);
+        // At the last compared stage: just this stage.
+        assert.deepStrictEqual(rolloutChance(at5, 0.5, { totalRate: 20, weight: 50, stages, deadlineSeconds: 3600, policy }).inTimeChances, [0.5]);
+        // No canary traffic: no chance, warned.
+        const none = rolloutChance(at5, null, { totalRate: 0, weight: 5, stages, deadlineSeconds: 3600, policy });
+        assert.deepStrictEqual([none.inTimeChance, none.inTimeChances], [null, [null, null, null]]);
+        assert.match(none.warning ?? "", /\(5%: no traffic, 25%: no traffic, 50%: no traffic\)/);
+    });
+
+    it("from a judged window: only with a deadline; at the first look of a low-traffic stage 5 it warns, at 200 requests/s it does not", () => {
+        const stage = { weight: 5, stages, seconds: 60 };
+        const window = (total: number) => judge(counts(total * 3, Math.round(total * 3 * 0.005)), counts(total * 57, Math.round(total * 57 * 0.005)), stage);
+        assert.strictEqual(judgedForecast(window(200), { windowSeconds: 60, weight: 5, stages, policy })?.rollout, undefined, "no deadline, no rollout forecast");
+        const busy = judgedForecast(window(200), { windowSeconds: 60, weight: 5, stages, deadlineSeconds: 3600, policy })?.rollout;
+        const low = judgedForecast(window(20), { windowSeconds: 60, weight: 5, stages, deadlineSeconds: 3600, policy })?.rollout;
+        assert.ok(busy && busy.warning === undefined && (busy.inTimeChance as number) > 0.99, JSON.stringify(busy));
+        assert.ok(low && low.warning !== undefined, JSON.stringify(low));
+    });
+
+    it("as `rollout next --prometheus` and `rollout status --prometheus` print it: the rollout's chance, and a warning above the limit", () => {
+        const f = judgedForecast(judge(counts(60, 0), counts(1140, 6), { weight: 5, stages, seconds: 60 }), { windowSeconds: 60, weight: 5, stages, deadlineSeconds: 3600, policy });
+        const lines = forecastLines(f, 5);
+        assert.match(lines.join("\n"), /^forecast for the rollout \(stages 5, 25, 50\): a decision at every stage in time, about \d+%$/m);
+        assert.match(lines[lines.length - 1], /^warning: at this traffic the rollout's stages 5, 25, 50 each decide/);
+        const live = (rolloutInTimeChance: number | null) => ({ run: "r", askedAt: "2026-01-01T00:00:00.000Z", decision: "HOLD", forecastSeconds: 600, deadlineLeftSeconds: 3000, inTimeChance: 0.9, rolloutInTimeChance, tests: [] });
+        const said = (chance: number | null) => liveLines(live(chance), 5).join("\n");
+        assert.match(said(0.8), /; this and every later stage in time, about 80%\nwarning: at this traffic the rollout ends without a decision at some stage with a chance above 5%/);
+        assert.doesNotMatch(said(0.97), /warning/);
+        assert.doesNotMatch(said(null), /every later stage|warning/);
+    });
+});
+
 describe("the judge's exported evidence", () => {
     it("which runs are dropped: asked too long ago, or the least recent beyond the cap", () => {
         const asked = new Map([["a", 1000], ["b", 5000], ["c", 9000], ["d", 9500]]);
@@ -177,6 +229,8 @@ describe("the judge's exported evidence", () => {
         const of = (name: string) => Number(new RegExp(`^${name}\\{${run}\\} (\\S+)$`, "m").exec(withForecast)?.[1]);
         assert.ok((f.inTimeChance as number) > 0 && (f.inTimeChance as number) < 1, `${f.inTimeChance}`);
         assert.deepStrictEqual([of("canary_judge_forecast_seconds"), of("canary_judge_deadline_left_seconds"), of("canary_judge_forecast_in_time_ratio")], [f.seconds, f.deadlineLeftSeconds, f.inTimeChance]);
+        assert.ok(f.rollout !== undefined && f.rollout.inTimeChance !== null && f.rollout.inTimeChance <= (f.inTimeChance as number));
+        assert.strictEqual(of("canary_judge_forecast_rollout_in_time_ratio"), f.rollout.inTimeChance);
         // The next answer replaces the run's series; a test it no longer has goes.
         m.record("checkout-1-w5", scope, 5, { ...j, decision: "ROLLBACK", evidence: { errors: j.evidence.errors } }, undefined, new Date(t0.getTime() + 1000));
         const after = await m.registry.metrics();

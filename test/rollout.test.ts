@@ -19,7 +19,7 @@ import { judgeQuery, judgeServer } from "../rollout/serve";
 import { listen } from "../lib/system";
 import { DEFAULT_METRICS } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, drift, eventShare, mixtureLlr, requestDrift, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
-import { bench, binomial, floors, forecastCheck, ForecastCheck, forecastGoals, goals, LOW_TRAFFIC, notAhead, rng, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
+import { bench, binomial, detectionLimit, floors, forecastCheck, ForecastCheck, forecastGoals, goals, HEALTHY, LOW_TRAFFIC, notAhead, rng, rolloutForecastCheck, RolloutForecastCheck, rolloutForecastGoals, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
 import { ROOT } from "./harness";
 import { close } from "./tools";
 import { tempDir } from "../demo/host";
@@ -997,6 +997,30 @@ describe("the decision benchmark's machinery (the figures come from `npm run ben
                 [false, 25],
             ],
         );
+    });
+
+    it("the rollout's forecast at its first look: at low traffic, where rollouts end without a decision, it warns in most; at 200 requests/s in none; its goals", () => {
+        const [busy, low] = [HEALTHY, LOW_TRAFFIC].map((s) => rolloutForecastCheck(s, 200, 20261121));
+        assert.ok(busy.noDecisionPct === 0 && busy.warnedPct === 0 && busy.medianMissChancePct < 1, JSON.stringify(busy));
+        assert.ok(low.noDecisionPct > 0 && low.warnedPct >= 50 && low.medianMissChancePct > 5, JSON.stringify(low));
+        assert.ok((low.warnedOfNoDecisionPct as number) >= 0 && (low.warnedOfNoDecisionPct as number) <= 100);
+        const check = (o: Partial<RolloutForecastCheck>): RolloutForecastCheck => ({ scenario: "s", noDecisionPct: 0, warnedPct: 0, warnedOfNoDecisionPct: null, medianMissChancePct: 0, meanMissChancePct: 0, ...o });
+        assert.deepStrictEqual(
+            rolloutForecastGoals([check({ noDecisionPct: 8, warnedPct: 60 }), check({ noDecisionPct: 8, warnedPct: 40 }), check({ noDecisionPct: 5, warnedPct: 4 }), check({ warnedPct: 6 })]).map((g) => [g.met, g.value]),
+            [
+                [true, 60],
+                [false, 40],
+                [true, 4],
+                [false, 6],
+            ],
+        );
+    });
+
+    it("why 2× errors needs more than Wald's yardstick: the errors test alone, one alternative, at its α no sooner than at all of α (the same stream, a nearer boundary), both above the known-rate yardstick", () => {
+        const l = detectionLimit(200, 20261121);
+        assert.ok(l.information > 0.9 && l.information < 0.95, `${l.information}`);
+        assert.ok(l.alpha < DEFAULT_POLICY.alpha);
+        assert.ok(l.single >= l.singleFullAlpha && l.singleFullAlpha > WALD_ASN_2X, JSON.stringify(l));
     });
 
     it("the goals: each compares this project's row with its bound, and a row past a bound is reported not met", () => {
