@@ -248,6 +248,18 @@ export function isLastCompared(stage: Pick<StageContext, "weight" | "stages">): 
 /** The promote boundary's β at a stage: `beta` at the last compared stage, `stageBeta` before it. */
 export const stageBetaOf = (policy: Pick<DecisionPolicy, "beta" | "stageBeta">, stage: Pick<StageContext, "weight" | "stages">) => (isLastCompared(stage) ? policy.beta : policy.stageBeta);
 
+/**
+ * H0's rate from stable's counts: its observed rate, floored at `minBaselineRate`; or, when stable's 95%
+ * upper bound is below the floor (no or very few events), the floor itself for a one-sample test.
+ */
+export function baselineRate(events: number, n: number, policy: Pick<DecisionPolicy, "minBaselineRate">): { readonly p0: number; readonly oneSample: boolean } {
+    const oneSample = wilson(events, n)[1] < policy.minBaselineRate;
+    return { p0: oneSample ? policy.minBaselineRate : Math.max(policy.minBaselineRate, events / n), oneSample };
+}
+
+/** The rate of the alternative `factor` × `p0`, short of certainty. */
+export const alternativeRate = (p0: number, factor: number) => Math.min(0.99, factor * p0);
+
 interface TestSetup {
     readonly factor: number;
     readonly alpha: number;
@@ -279,11 +291,9 @@ interface TestSetup {
 function sequentialTest(name: TestEvidence["name"], event: string, canary: [number, number], stable: [number, number], t: TestSetup, policy: DecisionPolicy): TestEvidence {
     const [n, e] = canary;
     const [sn, se] = stable;
-    const stableInterval = wilson(se, sn);
     const boundaries = anytimeBoundaries(t.alpha, t.beta);
-    const oneSample = stableInterval[1] < policy.minBaselineRate;
-    const p0 = oneSample ? policy.minBaselineRate : Math.max(policy.minBaselineRate, se / sn);
-    const rateAt = (factor: number) => Math.min(0.99, factor * p0);
+    const { p0, oneSample } = baselineRate(se, sn, policy);
+    const rateAt = (factor: number) => alternativeRate(p0, factor);
     const llrAt = (factor: number) => (oneSample ? bernoulliLlr(n, e, p0, rateAt(factor)) : bernoulliLlr(e + se, e, n / (n + sn), eventShare(n / (n + sn), factor)));
     const p1 = rateAt(t.factor);
     const llr = llrAt(t.factor);
@@ -304,7 +314,7 @@ function sequentialTest(name: TestEvidence["name"], event: string, canary: [numb
         event,
         method: oneSample ? "one-sample" : "conditional",
         canary: { n, events: e, ratio: n > 0 ? e / n : 0, interval: wilson(e, n) },
-        stable: { n: sn, events: se, ratio: sn > 0 ? se / sn : 0, interval: stableInterval },
+        stable: { n: sn, events: se, ratio: sn > 0 ? se / sn : 0, interval: wilson(se, sn) },
         p0,
         p1,
         stageLlr: llr,

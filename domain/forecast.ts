@@ -10,8 +10,8 @@
  * toward its rollback boundary at least as fast, and a stage that times out on it ends Inconclusive,
  * not promoted.
  */
-import { isLastCompared, stageBetaOf, testsOf, type DecisionPolicy, type Judgement, type TestEvidence } from "./decide";
-import { reachedWithin, requestDrift, requestVariance } from "./stats";
+import { alternativeRate, baselineRate, isLastCompared, stageBetaOf, testsOf, type DecisionPolicy, type Judgement, type TestEvidence, type TrackCounts } from "./decide";
+import { boundAtQuantile, countAbove, reachedWithin, requestDrift, requestVariance, totalOf } from "./stats";
 
 /** What one test still needs, as far as the forecast is concerned. */
 export interface ForecastTest {
@@ -162,7 +162,7 @@ export const ROLLOUT_MISS_LIMIT = 0.05;
  */
 function laterStageTest(t: ForecastTest, weight: number, before: number, o: { readonly stages: readonly number[]; readonly policy: Pick<DecisionPolicy, "beta" | "stageBeta" | "confirmFactor"> }): ForecastTest {
     const stage = { weight, stages: o.stages };
-    const confirm = t.confirm ?? (t.name === "errors" ? { p1: Math.min(0.99, o.policy.confirmFactor * t.p0), llr: 0, stageLlr: 0 } : undefined);
+    const confirm = t.confirm ?? (t.name === "errors" ? { p1: alternativeRate(t.p0, o.policy.confirmFactor), llr: 0, stageLlr: 0 } : undefined);
     return {
         ...t,
         llr: Math.log(stageBetaOf(o.policy, { weight: before, stages: o.stages })),
@@ -246,15 +246,42 @@ export function nextStageTests(j: Judgement, next: { readonly weight: number; re
 }
 
 /**
+ * The tests of a stage at `weight` that starts afresh, from stable's counts alone: for the first stage,
+ * forecast from a window in which the canary had no traffic (the stack at 0, `rollout next`). The
+ * errors and latency tests as the judge would set them up (`baselineRate`, the latency bound at
+ * stable's quantile), nothing carried; at the last compared stage the errors test waits for 1.5× too.
+ * Ratio metrics are left out: their forecast needs the canary's counts of them. None with fewer stable
+ * requests than a baseline needs.
+ */
+export function baselineTests(stable: TrackCounts, o: { readonly weight: number; readonly stages: readonly number[]; readonly policy: DecisionPolicy }): ForecastTest[] {
+    const p = o.policy;
+    if (stable.requests < p.minStableRequests) return [];
+    const stage = { weight: o.weight, stages: o.stages };
+    const test = (name: string, factor: number, events: number, n: number, confirmFactor?: number): ForecastTest => {
+        const { p0, oneSample } = baselineRate(events, n, p);
+        const confirm = confirmFactor !== undefined && isLastCompared(stage) ? { confirm: { p1: alternativeRate(p0, confirmFactor), llr: 0, stageLlr: 0 } } : {};
+        return { name, llr: 0, stageLlr: 0, carried: false, lower: Math.log(stageBetaOf(p, stage)), p0, p1: alternativeRate(p0, factor), share: oneSample ? undefined : o.weight / 100, ...confirm };
+    };
+    const bound = p.latencyBound ?? boundAtQuantile(stable.buckets, p.latencyQuantile, p.minLatencyBound);
+    const timeable = bound !== undefined && totalOf(stable.buckets) > 0 && stable.buckets.some((b) => b.le === bound);
+    const latency = timeable ? [test("latency", p.latencyFactor, countAbove(stable.buckets, bound), totalOf(stable.buckets))] : [];
+    return [test("errors", p.errorFactor, stable.errors, stable.requests, p.confirmFactor), ...latency];
+}
+
+/**
  * The forecast from a judged window of `windowSeconds`: for this stage as it stands, or (`next`) for the
- * next stage at `weight` before it starts. Undefined while the window gave no tests to forecast
- * (nothing read, no canary requests yet, too few stable requests for a baseline).
+ * next stage at `weight` before it starts, from stable's counts alone when the window had no canary
+ * requests (`baselineTests`). With a deadline, the rollout's chance too (`rolloutChance`). Undefined
+ * while the window gave no tests to forecast (nothing read, no canary requests yet for this stage, too
+ * few stable requests for a baseline).
  */
 export function judgedForecast(
     j: Judgement,
-    o: { readonly windowSeconds: number; readonly weight: number; readonly stages: readonly number[]; readonly next?: boolean; readonly deadlineSeconds?: number; readonly policy: Pick<DecisionPolicy, "minStageSeconds" | "beta" | "stageBeta" | "confirmFactor"> },
+    o: { readonly windowSeconds: number; readonly weight: number; readonly stages: readonly number[]; readonly next?: boolean; readonly deadlineSeconds?: number; readonly policy: DecisionPolicy },
 ): Forecast | undefined {
-    const tests = o.next ? nextStageTests(j, o) : forecastTests(j);
+    // Before a stage with no canary traffic judged yet (the stack at 0), stable's counts alone.
+    const fromStable = o.next && promoteTests(j).length === 0 && j.stable ? baselineTests(j.stable, o) : undefined;
+    const tests = fromStable ?? (o.next ? nextStageTests(j, o) : forecastTests(j));
     if (!j.canary || !j.stable || tests.length === 0 || o.windowSeconds <= 0) return undefined;
     const totalRate = (j.canary.requests + j.stable.requests) / o.windowSeconds;
     const f = forecast(tests, { totalRate, weight: o.weight, elapsedSeconds: o.next ? 0 : o.windowSeconds, deadlineSeconds: o.deadlineSeconds, policy: o.policy });

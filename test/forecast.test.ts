@@ -1,7 +1,7 @@
 /** The forecast (domain/forecast.ts) and the judge's exported evidence (rollout/metrics.ts), table-driven without mocks. */
 import * as assert from "assert";
 import { DEFAULT_POLICY, judge, TrackCounts } from "../domain/decide";
-import { chanceToPromote, forecast, ForecastTest, judgedForecast, nextStageTests, requestsToPromote, ROLLOUT_MISS_LIMIT, rolloutChance, WARN_BELOW_CHANCE } from "../domain/forecast";
+import { baselineTests, chanceToPromote, forecast, ForecastTest, judgedForecast, nextStageTests, requestsToPromote, ROLLOUT_MISS_LIMIT, rolloutChance, WARN_BELOW_CHANCE } from "../domain/forecast";
 import { bernoulliSteps, eventShare, reachedWithin, requestDrift, requestVariance, waldAsn } from "../domain/stats";
 import { binomial, rng } from "../bench/decisions";
 import { JudgeMetrics, runsToDrop, testValues } from "../rollout/metrics";
@@ -176,6 +176,27 @@ describe("the rollout's forecast: every compared stage from this one on, each wi
         const low = judgedForecast(window(20), { windowSeconds: 60, weight: 5, stages, deadlineSeconds: 3600, policy })?.rollout;
         assert.ok(busy && busy.warning === undefined && (busy.inTimeChance as number) > 0.99, JSON.stringify(busy));
         assert.ok(low && low.warning !== undefined, JSON.stringify(low));
+    });
+
+    it("before the first stage, from a window of stable's traffic alone (the stack at 0): the tests as the judge would set them up, nothing carried", () => {
+        const quiet = judge(counts(0, 0), counts(18000, 90), { weight: 0, stages, seconds: 900 });
+        assert.strictEqual(quiet.decision, "HOLD");
+        const at5 = baselineTests(quiet.stable as TrackCounts, { weight: 5, stages, policy });
+        assert.deepStrictEqual(at5.map((t) => [t.name, t.p0, t.share, t.llr, t.carried, t.lower, t.confirm]), [
+            ["errors", 0.005, 0.05, 0, false, Math.log(policy.stageBeta), undefined],
+            // Every request in the 25 ms bucket: none above the bound, the floor, one-sample.
+            ["latency", policy.minBaselineRate, undefined, 0, false, Math.log(policy.stageBeta), undefined],
+        ]);
+        // The same counts once the canary has them give the judge's own rates.
+        const judged = judge(counts(1000, 5), counts(18000, 90), { weight: 5, stages, seconds: 900 });
+        assert.deepStrictEqual(at5.map((t) => t.p0), [judged.evidence.errors!.p0, judged.evidence.latency!.p0]);
+        // At the last compared stage the errors test waits for 1.5× too; an app that never fails is judged against the floor, one-sample.
+        assert.ok(baselineTests(counts(18000, 90), { weight: 50, stages: [50, 100], policy })[0].confirm);
+        assert.deepStrictEqual(baselineTests(counts(18000, 0), { weight: 5, stages, policy }).map((t) => [t.p0, t.share]), [[policy.minBaselineRate, undefined], [policy.minBaselineRate, undefined]]);
+        assert.deepStrictEqual(baselineTests(counts(400, 2), { weight: 5, stages, policy }), [], "too few stable requests for a baseline");
+        const f = judgedForecast(quiet, { windowSeconds: 900, weight: 5, stages, next: true, deadlineSeconds: 3600, policy });
+        assert.ok(f && Math.abs(f.canaryRate - 1) < 1e-9 && f.rollout?.warning !== undefined, JSON.stringify(f));
+        assert.strictEqual(judgedForecast(quiet, { windowSeconds: 900, weight: 5, stages, policy }), undefined, "the stage itself, with no canary requests: nothing to forecast");
     });
 
     it("as `rollout next --prometheus` and `rollout status --prometheus` print it: the rollout's chance, and a warning above the limit", () => {

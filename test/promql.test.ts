@@ -70,8 +70,11 @@ describe("PromQL: every expression parses (lezer-promql)", () => {
         for (const p of panels) for (const t of p.targets) assert.deepStrictEqual(promqlErrors(t.expr), [], t.expr);
         assert.deepStrictEqual(promqlErrors(stageChangeExpr(input.scope)), []);
         // The judge's row: one panel per test (its own and the ratio metrics), each the LLR and its two bounds.
-        const judged = panels.filter((p) => p.title.startsWith("Judge: "));
+        // One panel per test, then the forecast's chances.
+        const row = panels.filter((p) => p.title.startsWith("Judge: "));
+        const [judged, forecast] = [row.slice(0, -1), row[row.length - 1]];
         assert.deepStrictEqual(judged.map((p) => p.title.split(" ")[1]), ["errors", "latency", "tail", "conversion"]);
+        assert.deepStrictEqual(forecast.targets.map((t) => t.expr), ['canary_judge_forecast_in_time_ratio{namespace="shop", app="checkout"}', 'canary_judge_forecast_rollout_in_time_ratio{namespace="shop", app="checkout"}']);
         for (const p of judged) assert.deepStrictEqual(p.targets.map((t) => t.expr.split("{")[0]), [JUDGE_SERIES.llr, JUDGE_SERIES.rollbackBound, JUDGE_SERIES.promoteBound]);
         assert.strictEqual(judged[3].targets[0].expr, 'canary_judge_llr{namespace="shop", app="checkout", test="conversion"}');
     });

@@ -105,7 +105,9 @@ export function dashboardPanels(i: DashboardInput): Panel[] {
 
 /**
  * The judge's row: per test, the LLR it judges against its two bounds, per run, so a person sees the
- * evidence move toward PROMOTE (down to ln β) or ROLLBACK (up to ln(1/α)) over the stage.
+ * evidence move toward PROMOTE (down to ln β) or ROLLBACK (up to ln(1/α)) over the stage; then the
+ * forecast's chances of a decision in time, the stage's and the rollout's, which fall when the
+ * traffic cannot bring a decision before the deadline.
  */
 export function judgePanels(i: Pick<DashboardInput, "scope" | "ratios">): Panel[] {
     const tests = [...BUILT_IN_TESTS, ...i.ratios.map((r) => r.name)];
@@ -117,6 +119,14 @@ export function judgePanels(i: Pick<DashboardInput, "scope" | "ratios">): Panel[
             unit: "none",
             targets: [target(JUDGE_SERIES.llr, test, "LLR"), target(JUDGE_SERIES.rollbackBound, test, "rollback at"), target(JUDGE_SERIES.promoteBound, test, "promote at")],
         })),
+        {
+            title: "Judge: forecast (the chance of a decision before the deadline: this stage, and every stage from it on)",
+            unit: "percentunit",
+            targets: [
+                { expr: `${JUDGE_SERIES.inTimeChance}${scopeMatchers(i.scope)}`, legendFormat: "this stage {{run}}" },
+                { expr: `${JUDGE_SERIES.rolloutInTimeChance}${scopeMatchers(i.scope)}`, legendFormat: "the rollout {{run}}" },
+            ],
+        },
     ];
 }
 
