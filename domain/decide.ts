@@ -49,20 +49,30 @@ export interface DecisionPolicy {
      */
     readonly beta: number;
     /**
-     * Bound on false promotions at a compared stage before the last (default 0.2): how sure a stage
-     * must be before the canary takes the next stage's share. Looser than `beta`, because the chain goes
-     * on: a regression let through is judged again at the next stage, where traffic is 2 to 5 times the
-     * share and its evidence comes that much sooner, and the last stage holds the rollout to `beta`.
-     * At 0.05 a healthy rollout spent about two thirds of its time proving the 5% stage (`npm run bench`).
+     * Bound on false promotions at a compared stage between the first and the last (default 0.3): how
+     * sure a stage must be before the canary takes the next stage's share. Looser than `beta`, because
+     * the chain goes on: a regression let through is judged again at the next stage, where traffic is 2
+     * to 5 times the share and its evidence comes that much sooner, and the last stage holds the rollout
+     * to `beta`. At 0.05 a healthy rollout spent about two thirds of its time proving the 5% stage.
      */
     readonly stageBeta: number;
+    /**
+     * Bound on false promotions at the first compared stage (default 0.4), looser still: its share of the
+     * traffic is the smallest, so its evidence comes slowest (at 1 request/s, a 5% canary gets one a
+     * second), and what it guards is a small share's exposure; the stages after it, on 5 and 10 times
+     * the share, catch what it lets through. At 0.2, 4% of the low-traffic rollouts ran out of their
+     * hour at the 5% stage; at 0.4, 1.3% (`npm run bench`, docs/gate.md).
+     */
+    readonly firstStageBeta: number;
     /** The error-rate multiple of stable's that counts as a regression (default 2). */
     readonly errorFactor: number;
     /**
-     * A smaller error-rate multiple that the last compared stage's PROMOTE also rules out, at `beta`,
-     * over the chain's evidence (default 1.5): a test designed at 2× sees 1.5× with a drift near 0 and
-     * promotes it about a quarter of the time. Ruling it out costs canary requests where they are
-     * cheapest in time, at the last stage's share of the traffic.
+     * A smaller error-rate multiple that the PROMOTE of every compared stage after the first also rules
+     * out, at that stage's β, over the chain's evidence (default 1.5): a test designed at 2× sees 1.5×
+     * with a drift near 0 and promotes it about a quarter of the time. Ruling it out takes many errors,
+     * so it is done where they come fastest: per error the evidence against 1.5× is 0.0044 at a 5%
+     * share, 0.0164 at 25% and 0.0204 at 50% (0.5% errors). Split over the stages after the first, each
+     * stage's deadline carries part of it (`confirmRequired`), and the last holds it to `beta`.
      */
     readonly confirmFactor: number;
     /**
@@ -114,7 +124,8 @@ export const DEFAULT_POLICY: DecisionPolicy = {
     ratioShare: 0.05,
     ratioFactor: 2,
     beta: 0.05,
-    stageBeta: 0.2,
+    stageBeta: 0.3,
+    firstStageBeta: 0.4,
     errorFactor: 2,
     confirmFactor: 1.5,
     confirmWeight: 0.2,
@@ -165,7 +176,7 @@ export interface ConfirmEvidence {
     readonly llr: number;
     /** Its weight in the rollback side's mixture. */
     readonly weight: number;
-    /** Whether a PROMOTE waits for it at this stage (the last compared stage). */
+    /** Whether a PROMOTE waits for it at this stage (`confirmRequired`: every compared stage after the first). */
     readonly required: boolean;
 }
 
@@ -245,8 +256,20 @@ export function isLastCompared(stage: Pick<StageContext, "weight" | "stages">): 
     return stage.weight >= Math.max(...stage.stages.filter((s) => s < 100));
 }
 
-/** The promote boundary's β at a stage: `beta` at the last compared stage, `stageBeta` before it. */
-export const stageBetaOf = (policy: Pick<DecisionPolicy, "beta" | "stageBeta">, stage: Pick<StageContext, "weight" | "stages">) => (isLastCompared(stage) ? policy.beta : policy.stageBeta);
+/** Whether the stage is the first compared one (the smallest share of the traffic). */
+export function isFirstCompared(stage: Pick<StageContext, "weight" | "stages">): boolean {
+    return stage.weight <= Math.min(...stage.stages.filter((s) => s < 100));
+}
+
+/** The promote boundary's β at a stage: `beta` at the last compared stage, `firstStageBeta` at the first before it, `stageBeta` between. */
+export function stageBetaOf(policy: Pick<DecisionPolicy, "beta" | "stageBeta" | "firstStageBeta">, stage: Pick<StageContext, "weight" | "stages">): number {
+    return isLastCompared(stage) ? policy.beta : isFirstCompared(stage) ? policy.firstStageBeta : policy.stageBeta;
+}
+
+/** Whether a stage's PROMOTE waits for `confirmFactor` ruled out too: every compared stage after the first, and a rollout's only one. */
+export function confirmRequired(stage: Pick<StageContext, "weight" | "stages">): boolean {
+    return isLastCompared(stage) || !isFirstCompared(stage);
+}
 
 /**
  * H0's rate from stable's counts: its observed rate, floored at `minBaselineRate`; or, when stable's 95%
@@ -383,8 +406,8 @@ function ratioTest(r: RatioMetric, canary: TrackCounts, stable: TrackCounts, pol
  * it back. Both only add conditions to a PROMOTE: the bound on false promotions still holds, and the
  * bound on false rollbacks is the chain's (`stageAlpha`).
  *
- * A stage before the last promotes at `stageBeta`, the last at `beta`, where the errors test must also
- * rule out `confirmFactor` (`sequentialTest`).
+ * The first compared stage promotes at `firstStageBeta`, the stages after it at `stageBeta`, the last
+ * at `beta`; from the second on the errors test must also rule out `confirmFactor` (`sequentialTest`).
  */
 export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageContext, policy: DecisionPolicy = DEFAULT_POLICY, ratios: readonly RatioMetric[] = []): Judgement {
     const alpha = stageAlpha(policy, stage);
@@ -398,7 +421,7 @@ export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageCont
     const errorsAlpha = alpha * (1 - policy.latencyShare - policy.tailShare - (ratios.length > 0 ? policy.ratioShare : 0));
     const beta = stageBetaOf(policy, stage);
     const confirmKey = llrKey("errors", policy.confirmFactor);
-    const confirm = { factor: policy.confirmFactor, weight: policy.confirmWeight, carried: carried(confirmKey), required: isLastCompared(stage), key: confirmKey };
+    const confirm = { factor: policy.confirmFactor, weight: policy.confirmWeight, carried: carried(confirmKey), required: confirmRequired(stage), key: confirmKey };
     const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], { factor: policy.errorFactor, alpha: errorsAlpha, beta, carried: carried("errors"), confirm }, policy);
     const bound = policy.latencyBound ?? boundAtQuantile(stable.buckets, policy.latencyQuantile, policy.minLatencyBound);
     const latency = latencyTest("latency", bound, canary, stable, policy, { alpha: alpha * policy.latencyShare, beta, carried: carried("latency") });

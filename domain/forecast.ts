@@ -10,8 +10,8 @@
  * toward its rollback boundary at least as fast, and a stage that times out on it ends Inconclusive,
  * not promoted.
  */
-import { alternativeRate, baselineRate, isLastCompared, stageBetaOf, testsOf, type DecisionPolicy, type Judgement, type TestEvidence, type TrackCounts } from "./decide";
-import { boundAtQuantile, countAbove, reachedWithin, requestDrift, requestVariance, totalOf } from "./stats";
+import { alternativeRate, baselineRate, confirmRequired, stageBetaOf, testsOf, type DecisionPolicy, type Judgement, type TestEvidence, type TrackCounts } from "./decide";
+import { boundAtQuantile, countAbove, reachedWithin, requestDrift, requestVariance, totalOf, wilson } from "./stats";
 
 /** What one test still needs, as far as the forecast is concerned. */
 export interface ForecastTest {
@@ -27,6 +27,11 @@ export interface ForecastTest {
     readonly p1: number;
     /** The canary's share of the requests, for a test conditional on the events; undefined for a one-sample test. */
     readonly share?: number;
+    /**
+     * The optimistic end of H0's rate when it is measured (a conditional test): the upper end of the
+     * 95% interval of stable's share, at which events come fastest. The rollout's warning holds at it too.
+     */
+    readonly p0High?: number;
     /** The second alternative, when a PROMOTE waits for it at the stage: its H1 rate and LLRs, as `llr`/`stageLlr`. */
     readonly confirm?: { readonly p1: number; readonly llr: number; readonly stageLlr: number };
 }
@@ -64,7 +69,13 @@ export interface RolloutForecast {
     /** Each stage's chance, in that order (null: no canary traffic), and their product. */
     readonly inTimeChances: readonly (number | null)[];
     readonly inTimeChance: number | null;
-    /** Set when the chance of no decision somewhere is above `ROLLOUT_MISS_LIMIT`: said at the first look, before any deadline is spent. */
+    /** The product at the optimistic end of the measured rates (`ForecastTest.p0High`). */
+    readonly optimisticInTimeChance: number | null;
+    /**
+     * Set when the chance of no decision somewhere is above `ROLLOUT_MISS_LIMIT`, at the rates as
+     * measured and at their optimistic end: said before the rollout or at a stage's first looks, before
+     * any deadline is spent, and not on a few stable events that happened to come slowly.
+     */
     readonly warning?: string;
 }
 
@@ -157,49 +168,82 @@ export const ROLLOUT_MISS_LIMIT = 0.05;
  * A test as it starts at a later compared stage at `weight` of `stages`: the rates stay, the canary's
  * share is that weight's, the promote boundary that stage's, and what it carries in is at most the
  * boundary the stage before promoted at (a promotion's LLR is at or below it: the most it could bring).
- * The second alternative starts from nothing: the stages before do not wait for it, so what they carry
- * of it is not known ahead; the forecast is, if anything, pessimistic for it.
+ * The second alternative, where the stage waits for it, carries that boundary too when the stage before
+ * waited for it, and nothing otherwise: what the first stage carries of it is not known ahead, so the
+ * forecast is, if anything, pessimistic for it.
  */
-function laterStageTest(t: ForecastTest, weight: number, before: number, o: { readonly stages: readonly number[]; readonly policy: Pick<DecisionPolicy, "beta" | "stageBeta" | "confirmFactor"> }): ForecastTest {
+function laterStageTest(t: ForecastTest, weight: number, before: number, o: { readonly stages: readonly number[]; readonly policy: Pick<DecisionPolicy, "beta" | "stageBeta" | "firstStageBeta" | "confirmFactor"> }): ForecastTest {
     const stage = { weight, stages: o.stages };
+    const prior = { weight: before, stages: o.stages };
+    const carriedIn = Math.log(stageBetaOf(o.policy, prior));
     const confirm = t.confirm ?? (t.name === "errors" ? { p1: alternativeRate(t.p0, o.policy.confirmFactor), llr: 0, stageLlr: 0 } : undefined);
     return {
         ...t,
-        llr: Math.log(stageBetaOf(o.policy, { weight: before, stages: o.stages })),
+        llr: carriedIn,
         stageLlr: 0,
         carried: true,
         lower: Math.log(stageBetaOf(o.policy, stage)),
         share: t.share === undefined ? undefined : weight / 100,
-        ...(isLastCompared(stage) && confirm ? { confirm: { ...confirm, llr: 0, stageLlr: 0 } } : { confirm: undefined }),
+        ...(confirmRequired(stage) && confirm ? { confirm: { ...confirm, llr: confirmRequired(prior) ? carriedIn : 0, stageLlr: 0 } } : { confirm: undefined }),
     };
 }
 
+/** A test at the optimistic end of its measured rate (`p0High`), its alternatives the same multiples of it. */
+function optimistic(t: ForecastTest): ForecastTest {
+    if (t.p0High === undefined || t.p0High <= t.p0) return t;
+    const at = (p1: number) => Math.min(0.99, (p1 * (t.p0High as number)) / t.p0);
+    return { ...t, p0: t.p0High, p1: at(t.p1), ...(t.confirm ? { confirm: { ...t.confirm, p1: at(t.confirm.p1) } } : {}) };
+}
+
+/** The product of the tests' chances to promote within `requests` canary requests. */
+const allPromote = (tests: readonly ForecastTest[], requests: number) => tests.reduce((c, t) => c * chanceToPromote(t, requests), 1);
+
+/** The product of chances, null when any is (no canary traffic). */
+const productOf = (chances: readonly (number | null)[]) => (chances.some((c) => c === null) ? null : chances.reduce((a: number, c) => a * (c as number), 1));
+
 /**
  * The rollout's chance of a decision at every compared stage from this one on, each stage given a full
- * deadline at its own share of the traffic of now: this stage's `inTimeChance`, times each later
- * stage's chance to promote its tests (`laterStageTest`) in the canary requests its deadline brings.
- * A stage that will not decide in time at this traffic often shows it only later, at a larger share;
- * this says it at the first look, while a load test or a longer deadline can still be planned.
+ * deadline at its own share of the traffic of now: this stage's chance (`here`: the forecast's
+ * `inTimeChance` and the canary requests its deadline leaves), times each later stage's chance to
+ * promote its tests (`laterStageTest`) in the canary requests its deadline brings. A stage that will not
+ * decide in time at this traffic often shows it only later, at a larger share; this says it before the
+ * rollout or at the first looks, while a load test or a longer deadline can still be planned. It warns
+ * only when the optimistic end of the measured rates misses too: at a stage's first looks stable's
+ * rate rests on a few events, and one that came slowly would otherwise warn on traffic that suffices.
  */
-export function rolloutChance(tests: readonly ForecastTest[], here: number | null, o: { readonly totalRate: number; readonly weight: number; readonly stages: readonly number[]; readonly deadlineSeconds: number; readonly policy: Pick<DecisionPolicy, "beta" | "stageBeta" | "confirmFactor"> }): RolloutForecast {
+export function rolloutChance(
+    tests: readonly ForecastTest[],
+    here: { readonly chance: number | null; readonly requests: number },
+    o: { readonly totalRate: number; readonly weight: number; readonly stages: readonly number[]; readonly deadlineSeconds: number; readonly policy: Pick<DecisionPolicy, "beta" | "stageBeta" | "firstStageBeta" | "confirmFactor"> },
+): RolloutForecast {
     const later = o.stages.filter((w) => w > o.weight && w < 100);
     const stages = [o.weight, ...later];
-    const chances: (number | null)[] = [here];
-    let before = o.weight;
-    for (const weight of later) {
-        const requests = (o.totalRate * weight * o.deadlineSeconds) / 100;
-        chances.push(requests <= 0 ? null : tests.reduce((c, t) => c * chanceToPromote(laterStageTest(t, weight, before, o), requests), 1));
-        before = weight;
-    }
-    const inTimeChance = chances.some((c) => c === null) ? null : chances.reduce((a: number, c) => a * (c as number), 1);
-    const miss = inTimeChance === null ? 1 : 1 - inTimeChance;
+    const chancesOf = (ts: readonly ForecastTest[], first: number | null) => {
+        let before = o.weight;
+        return [
+            first,
+            ...later.map((weight) => {
+                const requests = (o.totalRate * weight * o.deadlineSeconds) / 100;
+                const chance = requests <= 0 ? null : allPromote(ts.map((t) => laterStageTest(t, weight, before, o)), requests);
+                before = weight;
+                return chance;
+            }),
+        ];
+    };
+    const chances = chancesOf(tests, here.chance);
+    const inTimeChance = productOf(chances);
+    const hopeful = tests.map(optimistic);
+    // This stage's own chance is 0 or null for reasons no rate changes (its least time, no traffic).
+    const hopefulHere = here.chance === null || here.chance === 0 ? here.chance : Math.max(here.chance, allPromote(hopeful, here.requests));
+    const optimisticInTimeChance = productOf(chancesOf(hopeful, hopefulHere));
+    const miss = (c: number | null) => (c === null ? 1 : 1 - c);
     const warning =
-        miss > ROLLOUT_MISS_LIMIT
+        miss(inTimeChance) > ROLLOUT_MISS_LIMIT && miss(optimisticInTimeChance) > ROLLOUT_MISS_LIMIT
             ? `at this traffic the rollout's stages ${stages.join(", ")} each decide within a ${minutes(o.deadlineSeconds)} deadline with a chance of about ${inTimeChance === null ? 0 : Math.round(100 * inTimeChance)}% ` +
               `(${stages.map((w, i) => `${w}%: ${chances[i] === null ? "no traffic" : `${Math.round(100 * (chances[i] as number))}%`}`).join(", ")}); ` +
               `above a ${100 * ROLLOUT_MISS_LIMIT}% chance of ending without a decision: ${MORE_TRAFFIC_OR_TIME}`
             : undefined;
-    return { stages, inTimeChances: chances, inTimeChance, ...(warning ? { warning } : {}) };
+    return { stages, inTimeChances: chances, inTimeChance, optimisticInTimeChance, ...(warning ? { warning } : {}) };
 }
 
 /** The tests a PROMOTE waits for (the tail test only rolls back). */
@@ -207,6 +251,9 @@ const promoteTests = (j: Judgement) => testsOf(j).filter((t) => t.name !== "tail
 
 /** A conditional test's canary share of the requests in the window; undefined for a one-sample test. */
 const shareOf = (t: TestEvidence) => (t.method === "conditional" ? t.canary.n / (t.canary.n + t.stable.n) : undefined);
+
+/** A conditional test's optimistic rate: the upper end of stable's interval, never below the rate it judges against. */
+const highOf = (t: TestEvidence) => (t.method === "conditional" ? { p0High: Math.max(t.p0, t.stable.interval[1]) } : {});
 
 /** The tests a PROMOTE waits for, as the forecast reads them. */
 export function forecastTests(j: Judgement): ForecastTest[] {
@@ -219,19 +266,20 @@ export function forecastTests(j: Judgement): ForecastTest[] {
         p0: t.p0,
         p1: t.p1,
         share: shareOf(t),
+        ...highOf(t),
         ...(t.confirm?.required ? { confirm: { p1: t.confirm.p1, llr: t.confirm.llr, stageLlr: t.confirm.stageLlr } } : {}),
     }));
 }
 
 /**
  * The same tests at the start of the next stage (`next`): the rates stay, the canary's share is the
- * next weight's, the promote boundary is the next stage's (ln β at the last compared stage, where the
- * second alternative is waited for too), and what is carried in is this stage's LLRs when this stage
- * is promoted (`carriedLlrs`), nothing otherwise.
+ * next weight's, the promote boundary is the next stage's (`stageBetaOf`; the second alternative is
+ * waited for too from the second compared stage on, `confirmRequired`), and what is carried in is this
+ * stage's LLRs when this stage is promoted (`carriedLlrs`), nothing otherwise.
  */
-export function nextStageTests(j: Judgement, next: { readonly weight: number; readonly stages: readonly number[]; readonly policy: Pick<DecisionPolicy, "beta" | "stageBeta"> }): ForecastTest[] {
+export function nextStageTests(j: Judgement, next: { readonly weight: number; readonly stages: readonly number[]; readonly policy: Pick<DecisionPolicy, "beta" | "stageBeta" | "firstStageBeta"> }): ForecastTest[] {
     const carries = j.decision === "PROMOTE";
-    const last = isLastCompared(next);
+    const waits = confirmRequired(next);
     return promoteTests(j).map((t) => ({
         name: t.name,
         llr: carries ? t.sprt.llr : 0,
@@ -241,7 +289,8 @@ export function nextStageTests(j: Judgement, next: { readonly weight: number; re
         p0: t.p0,
         p1: t.p1,
         share: t.method === "conditional" ? next.weight / 100 : undefined,
-        ...(last && t.confirm ? { confirm: { p1: t.confirm.p1, llr: carries ? t.confirm.llr : 0, stageLlr: 0 } } : {}),
+        ...highOf(t),
+        ...(waits && t.confirm ? { confirm: { p1: t.confirm.p1, llr: carries ? t.confirm.llr : 0, stageLlr: 0 } } : {}),
     }));
 }
 
@@ -249,7 +298,8 @@ export function nextStageTests(j: Judgement, next: { readonly weight: number; re
  * The tests of a stage at `weight` that starts afresh, from stable's counts alone: for the first stage,
  * forecast from a window in which the canary had no traffic (the stack at 0, `rollout next`). The
  * errors and latency tests as the judge would set them up (`baselineRate`, the latency bound at
- * stable's quantile), nothing carried; at the last compared stage the errors test waits for 1.5× too.
+ * stable's quantile), nothing carried; from the second compared stage on the errors test waits for
+ * 1.5× too (`confirmRequired`).
  * Ratio metrics are left out: their forecast needs the canary's counts of them. None with fewer stable
  * requests than a baseline needs.
  */
@@ -259,8 +309,9 @@ export function baselineTests(stable: TrackCounts, o: { readonly weight: number;
     const stage = { weight: o.weight, stages: o.stages };
     const test = (name: string, factor: number, events: number, n: number, confirmFactor?: number): ForecastTest => {
         const { p0, oneSample } = baselineRate(events, n, p);
-        const confirm = confirmFactor !== undefined && isLastCompared(stage) ? { confirm: { p1: alternativeRate(p0, confirmFactor), llr: 0, stageLlr: 0 } } : {};
-        return { name, llr: 0, stageLlr: 0, carried: false, lower: Math.log(stageBetaOf(p, stage)), p0, p1: alternativeRate(p0, factor), share: oneSample ? undefined : o.weight / 100, ...confirm };
+        const confirm = confirmFactor !== undefined && confirmRequired(stage) ? { confirm: { p1: alternativeRate(p0, confirmFactor), llr: 0, stageLlr: 0 } } : {};
+        const measured = oneSample ? { share: undefined } : { share: o.weight / 100, p0High: Math.max(p0, wilson(events, n)[1]) };
+        return { name, llr: 0, stageLlr: 0, carried: false, lower: Math.log(stageBetaOf(p, stage)), p0, p1: alternativeRate(p0, factor), ...measured, ...confirm };
     };
     const bound = p.latencyBound ?? boundAtQuantile(stable.buckets, p.latencyQuantile, p.minLatencyBound);
     const timeable = bound !== undefined && totalOf(stable.buckets) > 0 && stable.buckets.some((b) => b.le === bound);
@@ -286,5 +337,6 @@ export function judgedForecast(
     const totalRate = (j.canary.requests + j.stable.requests) / o.windowSeconds;
     const f = forecast(tests, { totalRate, weight: o.weight, elapsedSeconds: o.next ? 0 : o.windowSeconds, deadlineSeconds: o.deadlineSeconds, policy: o.policy });
     if (o.deadlineSeconds === undefined || f.inTimeChance === undefined) return f;
-    return { ...f, rollout: rolloutChance(tests, f.inTimeChance, { totalRate, weight: o.weight, stages: o.stages, deadlineSeconds: o.deadlineSeconds, policy: o.policy }) };
+    const here = { chance: f.inTimeChance, requests: f.canaryRate * (f.deadlineLeftSeconds ?? 0) };
+    return { ...f, rollout: rolloutChance(tests, here, { totalRate, weight: o.weight, stages: o.stages, deadlineSeconds: o.deadlineSeconds, policy: o.policy }) };
 }

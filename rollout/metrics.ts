@@ -60,7 +60,7 @@ const PER_TEST: Record<PerTest, { name: string; help: string }> = {
     llr: { name: JUDGE_SERIES.llr, help: "the log-likelihood ratio of the test's design alternative, carried + this stage's (the errors test's rollback side judges its mixture with the 1.5x alternative, its promote side at the last compared stage both)" },
     carried: { name: JUDGE_SERIES.carried, help: "the log-likelihood ratio carried in from the stages this version passed" },
     rollbackBound: { name: JUDGE_SERIES.rollbackBound, help: "ln(1/alpha): at or above it the test rolls back" },
-    promoteBound: { name: JUDGE_SERIES.promoteBound, help: "ln(beta) at the last compared stage, ln(stageBeta) before it: at or below it the test finds no regression" },
+    promoteBound: { name: JUDGE_SERIES.promoteBound, help: "ln(beta) of the stage (beta at the last compared stage, firstStageBeta at the first, stageBeta between): at or below it the test finds no regression" },
     canaryRequests: { name: JUDGE_SERIES.canaryRequests, help: "canary requests the test counted in the window" },
     stableRequests: { name: JUDGE_SERIES.stableRequests, help: "stable requests the test counted in the window" },
 };

@@ -123,8 +123,9 @@ describe("the forecast: expected canary requests to a decision over the canary's
         // Not promoted: the next stage starts afresh.
         const at25 = { weight: 25, stages: stage.stages, policy };
         assert.ok(nextStageTests(j, at25).every((t) => t.llr === 0 && !t.carried));
-        // Before the last compared stage: the stage's β, the next weight's share, no second alternative waited for.
-        assert.ok(nextStageTests(j, at25).every((t) => t.lower === Math.log(policy.stageBeta) && t.share === 0.25 && t.confirm === undefined));
+        // Between the first and the last compared stage: the stage's β, the next weight's share, and the errors test waits for 1.5× too.
+        assert.ok(nextStageTests(j, at25).every((t) => t.lower === Math.log(policy.stageBeta) && t.share === 0.25 && (t.confirm !== undefined) === (t.name === "errors")));
+        assert.ok(nextStageTests(j, { weight: 5, stages: stage.stages, policy }).every((t) => t.lower === Math.log(policy.firstStageBeta) && t.confirm === undefined), "the first stage: its own β, 2× alone");
         const promoted = judge(counts(20000, 50), counts(40000, 200), { ...stage, seconds: 600 });
         assert.strictEqual(promoted.decision, "PROMOTE");
         assert.ok(nextStageTests(promoted, at25).every((t) => t.carried && t.llr <= Math.log(policy.stageBeta) && t.stageLlr === 0));
@@ -142,40 +143,52 @@ describe("the forecast: expected canary requests to a decision over the canary's
 
 describe("the rollout's forecast: every compared stage from this one on, each within its deadline", () => {
     const stages = [5, 25, 50, 100];
-    const at5: ForecastTest[] = [{ ...fresh, lower: Math.log(policy.stageBeta), share: 0.05 }, { ...fresh, name: "latency", p0: 0.1, p1: 0.2, lower: Math.log(policy.stageBeta), share: 0.05 }];
+    const at5: ForecastTest[] = [{ ...fresh, lower: Math.log(policy.firstStageBeta), share: 0.05 }, { ...fresh, name: "latency", p0: 0.1, p1: 0.2, lower: Math.log(policy.firstStageBeta), share: 0.05 }];
 
-    it("the product of this stage's chance and each later stage's, each at its own share and β, the last waiting for 1.5× too; a warning above the limit, naming each stage's chance", () => {
-        const busy = rolloutChance(at5, 0.99, { totalRate: 200, weight: 5, stages, deadlineSeconds: 3600, policy });
+    it("the product of this stage's chance and each later stage's, each at its own share and β, those after the first waiting for 1.5× too; a warning above the limit, naming each stage's chance", () => {
+        const busy = rolloutChance(at5, { chance: 0.99, requests: 36000 }, { totalRate: 200, weight: 5, stages, deadlineSeconds: 3600, policy });
         assert.deepStrictEqual(busy.stages, [5, 25, 50]);
         assert.strictEqual(busy.inTimeChances[0], 0.99);
         assert.ok(Math.abs((busy.inTimeChance as number) - busy.inTimeChances.reduce((a: number, c) => a * (c as number), 1)) < 1e-12);
         assert.ok(busy.inTimeChances.slice(1).every((c) => (c as number) > 0.999), JSON.stringify(busy));
         assert.strictEqual(busy.warning, undefined);
-        // 20 requests/s: the last stage must also rule out 1.5× at 50%, the slowest part of the rollout at this traffic.
-        const low = rolloutChance(at5, 0.97, { totalRate: 20, weight: 5, stages, deadlineSeconds: 3600, policy });
+        // 20 requests/s: the stages after the first must also rule out 1.5×, the slowest part of the rollout at this traffic.
+        const low = rolloutChance(at5, { chance: 0.97, requests: 3600 }, { totalRate: 20, weight: 5, stages, deadlineSeconds: 3600, policy });
         const [, c25, c50] = low.inTimeChances as number[];
-        assert.ok(c25 > 0.99 && c50 < 0.97 && 1 - (low.inTimeChance as number) > ROLLOUT_MISS_LIMIT, JSON.stringify(low));
+        assert.ok(c25 < 0.995 && c50 < 0.995 && 1 - (low.inTimeChance as number) > ROLLOUT_MISS_LIMIT, JSON.stringify(low));
         assert.match(low.warning ?? "", /^at this traffic the rollout's stages 5, 25, 50 each decide within a 60\.0 min deadline with a chance of about \d+% \(5%: 97%, 25%: \d+%, 50%: \d+%\); above a 5% chance of ending without a decision: add traffic/);
-        // Without the 1.5× alternative at 50% the same traffic would be enough more often.
-        const at50 = low.inTimeChances[2] as number;
-        const noConfirm = rolloutChance(at5, 0.97, { totalRate: 20, weight: 5, stages, deadlineSeconds: 3600, policy: { ...policy, confirmFactor: 2 } });
-        assert.ok((noConfirm.inTimeChances[2] as number) > at50, `${noConfirm.inTimeChances[2]} vs ${at50}`);
+        // Without the 1.5× alternative the same traffic would be enough more often at 25% and 50%.
+        const noConfirm = rolloutChance(at5, { chance: 0.97, requests: 3600 }, { totalRate: 20, weight: 5, stages, deadlineSeconds: 3600, policy: { ...policy, confirmFactor: 2 } });
+        assert.ok((noConfirm.inTimeChances[1] as number) > c25 && (noConfirm.inTimeChances[2] as number) > c50, `${noConfirm.inTimeChances} vs ${low.inTimeChances}`);
+        // A rate measured on few events: no warning while its optimistic end would decide in time.
+        const uncertain = at5.map((t) => ({ ...t, p0High: 3 * t.p0 }));
+        const hopeful = rolloutChance(uncertain, { chance: 0.97, requests: 3600 }, { totalRate: 20, weight: 5, stages, deadlineSeconds: 3600, policy });
+        assert.ok(hopeful.inTimeChance === low.inTimeChance && (hopeful.optimisticInTimeChance as number) > 1 - ROLLOUT_MISS_LIMIT && hopeful.warning === undefined, JSON.stringify(hopeful));
+        assert.ok((low.optimisticInTimeChance as number) >= (low.inTimeChance as number) && low.warning !== undefined, "no interval given: the rate as measured");
         // At the last compared stage: just this stage.
-        assert.deepStrictEqual(rolloutChance(at5, 0.5, { totalRate: 20, weight: 50, stages, deadlineSeconds: 3600, policy }).inTimeChances, [0.5]);
+        assert.deepStrictEqual(rolloutChance(at5, { chance: 0.5, requests: 3600 }, { totalRate: 20, weight: 50, stages, deadlineSeconds: 3600, policy }).inTimeChances, [0.5]);
         // No canary traffic: no chance, warned.
-        const none = rolloutChance(at5, null, { totalRate: 0, weight: 5, stages, deadlineSeconds: 3600, policy });
+        const none = rolloutChance(at5, { chance: null, requests: 0 }, { totalRate: 0, weight: 5, stages, deadlineSeconds: 3600, policy });
         assert.deepStrictEqual([none.inTimeChance, none.inTimeChances], [null, [null, null, null]]);
         assert.match(none.warning ?? "", /\(5%: no traffic, 25%: no traffic, 50%: no traffic\)/);
     });
 
-    it("from a judged window: only with a deadline; at the first look of a low-traffic stage 5 it warns, at 200 requests/s it does not", () => {
-        const stage = { weight: 5, stages, seconds: 60 };
-        const window = (total: number) => judge(counts(total * 3, Math.round(total * 3 * 0.005)), counts(total * 57, Math.round(total * 57 * 0.005)), stage);
-        assert.strictEqual(judgedForecast(window(200), { windowSeconds: 60, weight: 5, stages, policy })?.rollout, undefined, "no deadline, no rollout forecast");
-        const busy = judgedForecast(window(200), { windowSeconds: 60, weight: 5, stages, deadlineSeconds: 3600, policy })?.rollout;
-        const low = judgedForecast(window(20), { windowSeconds: 60, weight: 5, stages, deadlineSeconds: 3600, policy })?.rollout;
+    it("from a judged window: only with a deadline; at 10 requests/s it warns, at 200 it does not, and on a minute's few stable errors only when even their optimistic end misses", () => {
+        // `total` requests a second for `seconds` at the 5% stage, both tracks failing 0.5%.
+        const window = (total: number, seconds: number) => {
+            const [c, s] = [(total * seconds) / 20, (total * seconds * 19) / 20];
+            return judge(counts(c, Math.round(c * 0.005)), counts(s, Math.round(s * 0.005)), { weight: 5, stages, seconds });
+        };
+        const rollout = (total: number, seconds: number) => judgedForecast(window(total, seconds), { windowSeconds: seconds, weight: 5, stages, deadlineSeconds: 3600 + seconds, policy })?.rollout;
+        assert.strictEqual(judgedForecast(window(200, 60), { windowSeconds: 60, weight: 5, stages, policy })?.rollout, undefined, "no deadline, no rollout forecast");
+        const busy = rollout(200, 60);
         assert.ok(busy && busy.warning === undefined && (busy.inTimeChance as number) > 0.99, JSON.stringify(busy));
-        assert.ok(low && low.warning !== undefined, JSON.stringify(low));
+        const thin = rollout(10, 900);
+        assert.ok(thin && thin.warning !== undefined && (thin.optimisticInTimeChance as number) < 1 - ROLLOUT_MISS_LIMIT, JSON.stringify(thin));
+        // A minute at 10 requests/s: 3 stable errors; the chance as measured is low, the rate's optimistic end decides in time.
+        const early = rollout(10, 60);
+        assert.ok(early && (early.inTimeChance as number) < 1 - ROLLOUT_MISS_LIMIT && (early.optimisticInTimeChance as number) > (early.inTimeChance as number), JSON.stringify(early));
+        assert.strictEqual(early.warning === undefined, (early.optimisticInTimeChance as number) >= 1 - ROLLOUT_MISS_LIMIT);
     });
 
     it("before the first stage, from a window of stable's traffic alone (the stack at 0): the tests as the judge would set them up, nothing carried", () => {
@@ -183,24 +196,29 @@ describe("the rollout's forecast: every compared stage from this one on, each wi
         assert.strictEqual(quiet.decision, "HOLD");
         const at5 = baselineTests(quiet.stable as TrackCounts, { weight: 5, stages, policy });
         assert.deepStrictEqual(at5.map((t) => [t.name, t.p0, t.share, t.llr, t.carried, t.lower, t.confirm]), [
-            ["errors", 0.005, 0.05, 0, false, Math.log(policy.stageBeta), undefined],
+            ["errors", 0.005, 0.05, 0, false, Math.log(policy.firstStageBeta), undefined],
             // Every request in the 25 ms bucket: none above the bound, the floor, one-sample.
-            ["latency", policy.minBaselineRate, undefined, 0, false, Math.log(policy.stageBeta), undefined],
+            ["latency", policy.minBaselineRate, undefined, 0, false, Math.log(policy.firstStageBeta), undefined],
         ]);
         // The same counts once the canary has them give the judge's own rates.
         const judged = judge(counts(1000, 5), counts(18000, 90), { weight: 5, stages, seconds: 900 });
         assert.deepStrictEqual(at5.map((t) => t.p0), [judged.evidence.errors!.p0, judged.evidence.latency!.p0]);
-        // At the last compared stage the errors test waits for 1.5× too; an app that never fails is judged against the floor, one-sample.
+        // The errors test's rate as measured, with its optimistic end; after the first stage it waits for 1.5× too; an app that never fails is judged against the floor, one-sample.
+        assert.ok((at5[0].p0High as number) > 0.005 && at5[1].p0High === undefined);
+        assert.ok(baselineTests(counts(18000, 90), { weight: 25, stages, policy })[0].confirm);
         assert.ok(baselineTests(counts(18000, 90), { weight: 50, stages: [50, 100], policy })[0].confirm);
         assert.deepStrictEqual(baselineTests(counts(18000, 0), { weight: 5, stages, policy }).map((t) => [t.p0, t.share]), [[policy.minBaselineRate, undefined], [policy.minBaselineRate, undefined]]);
         assert.deepStrictEqual(baselineTests(counts(400, 2), { weight: 5, stages, policy }), [], "too few stable requests for a baseline");
         const f = judgedForecast(quiet, { windowSeconds: 900, weight: 5, stages, next: true, deadlineSeconds: 3600, policy });
-        assert.ok(f && Math.abs(f.canaryRate - 1) < 1e-9 && f.rollout?.warning !== undefined, JSON.stringify(f));
+        assert.ok(f && Math.abs(f.canaryRate - 1) < 1e-9 && f.rollout !== undefined, JSON.stringify(f));
+        // 10 requests/s: not enough, said before the rollout starts.
+        const thin = judgedForecast(judge(counts(0, 0), counts(9000, 45), { weight: 0, stages, seconds: 900 }), { windowSeconds: 900, weight: 5, stages, next: true, deadlineSeconds: 3600, policy });
+        assert.ok(thin?.rollout?.warning !== undefined, JSON.stringify(thin));
         assert.strictEqual(judgedForecast(quiet, { windowSeconds: 900, weight: 5, stages, policy }), undefined, "the stage itself, with no canary requests: nothing to forecast");
     });
 
     it("as `rollout next --prometheus` and `rollout status --prometheus` print it: the rollout's chance, and a warning above the limit", () => {
-        const f = judgedForecast(judge(counts(60, 0), counts(1140, 6), { weight: 5, stages, seconds: 60 }), { windowSeconds: 60, weight: 5, stages, deadlineSeconds: 3600, policy });
+        const f = judgedForecast(judge(counts(450, 2), counts(8550, 43), { weight: 5, stages, seconds: 900 }), { windowSeconds: 900, weight: 5, stages, deadlineSeconds: 3600, policy });
         const lines = forecastLines(f, 5);
         assert.match(lines.join("\n"), /^forecast for the rollout \(stages 5, 25, 50\): a decision at every stage in time, about \d+%$/m);
         assert.match(lines[lines.length - 1], /^warning: at this traffic the rollout's stages 5, 25, 50 each decide/);
