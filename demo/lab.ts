@@ -11,7 +11,8 @@ import { ChildProcess } from "child_process";
 import * as path from "path";
 import { ControlPlane, startControlPlane } from "./controlplane";
 import { changes, devWithoutAddOns, Engine, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
-import { freePort, judgeScrapeConfig, Live, loadWhile, sleep, startJudge, startLive } from "./live";
+import { settled, sleep } from "./host";
+import { freePort, judgeScrapeConfig, Live, loadWhile, startJudge, startLive } from "./live";
 
 export const APP_NAMESPACE = "podinfo";
 /** Requests a second to each track while a stage is judged: the judge compares the two tracks' rates, not their share. */
@@ -203,13 +204,9 @@ export class Lab {
 
     /** Like `newRun`, watched every 500 ms until `done` settles: the run as last seen, also when a rollback then deleted it. */
     async watchNewRun(before: ReadonlySet<string>, done: Promise<unknown>): Promise<Pick<StageResult, "run" | "answer" | "gateSeconds">> {
-        let over = false;
-        done.then(
-            () => (over = true),
-            () => (over = true),
-        );
+        const over = settled(done);
         let seen: AnalysisRunObject | undefined;
-        while (!over) {
+        while (!over()) {
             seen = (await this.runs()).find((r) => !before.has(r.metadata.name)) ?? seen;
             await sleep(500);
         }
@@ -218,17 +215,13 @@ export class Lab {
 
     /** Polls the route every 100 ms while `done` is pending: the first moment it shows `weights`, with the canary Deployment then. */
     private async watchRoute(weights: number[], done: Promise<unknown>): Promise<StageResult["routeMoved"]> {
-        let over = false;
-        done.then(
-            () => (over = true),
-            () => (over = true),
-        );
+        const over = settled(done);
         for (;;) {
             if (JSON.stringify(await this.routeWeights()) === JSON.stringify(weights)) {
                 const d = (await this.cp.request("GET", `/apis/apps/v1/namespaces/${APP_NAMESPACE}/deployments/podinfo-canary`)).body;
                 return { seen: true, canaryReady: deploymentReady(d), canaryStatus: d?.status };
             }
-            if (over) return { seen: false, canaryReady: false };
+            if (over()) return { seen: false, canaryReady: false };
             await sleep(100);
         }
     }
