@@ -188,29 +188,32 @@ export class Lab {
         const weight = this.config["canary:weight"] as number;
         const before = new Set((await this.runs()).map((r) => r.metadata.name));
         const up = this.engine.start(["up", "--yes", "--skip-preview"], this.project);
-        const routeMoved = this.watchRoute([100 - weight, weight], up);
-        // The update runs to its end whatever happens beside it: nothing may start while it runs.
-        const side = await Promise.allSettled([this.traffic(up), during?.()]);
-        const result = { changed, up: await up, ...(await this.newRun(before)), routeMoved: await routeMoved };
+        const watched = Promise.all([this.watchRoute([100 - weight, weight], up), this.watchNewRun(before, up)]);
+        // The update runs to its end whatever happens beside it: nothing may start while it runs. (The
+        // watchers are settled here too, so that one failing meanwhile is not an unhandled rejection.)
+        const side = await Promise.allSettled([this.traffic(up), during?.(), watched]);
+        const [routeMoved, run] = await watched;
+        const result = { changed, up: await up, ...run, routeMoved };
         const failed = side.find((s): s is PromiseRejectedResult => s.status === "rejected");
         if (failed) throw failed.reason;
         return result;
     }
 
-    /** The run made since `before` (run names), its judge's last answer and how long the gate took. */
-    async newRun(before: ReadonlySet<string>): Promise<Pick<StageResult, "run" | "answer" | "gateSeconds">> {
-        return runResult((await this.runs()).find((r) => !before.has(r.metadata.name)));
-    }
-
-    /** Like `newRun`, watched every 500 ms until `done` settles: the run as last seen, also when a rollback then deleted it. */
+    /**
+     * The run made since `before` (run names), its judge's last answer and how long the gate took:
+     * looked at every 500 ms until `done` settles and once more after, the run as last seen (also
+     * when a rollback then deleted it).
+     */
     async watchNewRun(before: ReadonlySet<string>, done: Promise<unknown>): Promise<Pick<StageResult, "run" | "answer" | "gateSeconds">> {
         const over = settled(done);
         let seen: AnalysisRunObject | undefined;
-        while (!over()) {
+        for (;;) {
+            // Asked before the look, so that the last look starts after `done` settled: the run as the update left it.
+            const last = over();
             seen = (await this.runs()).find((r) => !before.has(r.metadata.name)) ?? seen;
+            if (last) return runResult(seen);
             await sleep(500);
         }
-        return runResult(seen);
     }
 
     /** Polls the route every 100 ms while `done` is pending: the first moment it shows `weights`, with the canary Deployment then. */
