@@ -21,7 +21,7 @@ import * as https from "https";
 import * as net from "net";
 import * as path from "path";
 import * as YAML from "yaml";
-import { ROOT, tempDir } from "./host";
+import { eventually, ROOT, sleep, tempDir } from "./host";
 
 const HOST = "127.0.0.1";
 /** The fake node kwok manages (it manages only nodes carrying this annotation). */
@@ -113,10 +113,6 @@ async function freePorts(n: number): Promise<number[]> {
     const ports = new Set<number>();
     while (ports.size < n) ports.add(await freePort());
     return [...ports];
-}
-
-function sleep(ms: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, ms));
 }
 
 function tail(file: string, lines = 40): string {
@@ -268,18 +264,13 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         return stopping;
     };
 
-    /** Polls `check` until it returns a value, failing early when a process died. */
-    const until = async <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = readyMs): Promise<T> => {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-            const dead = procs.find((p) => p.exit);
-            if (dead) throw new Error(`${dead.name} exited (${dead.exit!.code ?? dead.exit!.signal}) while waiting for ${what}:\n${tail(dead.logFile)}`);
-            const v = await check();
-            if (v !== undefined) return v;
-            if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-            await sleep(250);
-        }
+    /** A process of this control plane that has exited, with its log's last lines: nothing waited on can come then. */
+    const died = (): string | undefined => {
+        const dead = procs.find((p) => p.exit);
+        return dead && `${dead.name} exited (${dead.exit!.code ?? dead.exit!.signal}):\n${tail(dead.logFile)}`;
     };
+    /** Polls `check` until it returns a value, failing early when a process died. */
+    const until = <T>(what: string, check: () => Promise<T | undefined>): Promise<T> => eventually(what, check, { timeoutMs: readyMs, failEarly: died });
 
     try {
         // Certificates: a CA, the API server's serving certificate for 127.0.0.1, the service-account key pair.

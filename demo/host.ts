@@ -1,6 +1,8 @@
 /**
  * The host the demo and the test lanes run on: the real command-line tools they need (a missing one
- * fails with what to install; nothing is skipped), the repository's root, and temp dirs removed at the end.
+ * fails with what to install; nothing is skipped), the repository's root, temp dirs removed at the end,
+ * and the waiting every other module of demo/ does (polling until something holds, noticing that a
+ * promise settled).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -51,4 +53,55 @@ export function tempDir(prefix: string): string {
 /** Removes every directory `tempDir` made (mocha's root `afterAll`, test/hooks.ts). */
 export function removeTempDirs(): void {
     for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface EventuallyOptions {
+    /** How long to poll before failing, ms. */
+    readonly timeoutMs?: number;
+    /** The pause between two polls, ms. */
+    readonly intervalMs?: number;
+    /** Whether a throw from the check counts as "not yet" (a server not listening yet) rather than failing the wait. */
+    readonly retryOnThrow?: boolean;
+    /** Asked before every poll: a message fails the wait at once (a process it waits on has died), as the message says. */
+    readonly failEarly?: () => string | undefined;
+}
+
+/**
+ * Polls `check` until it returns a value other than undefined or false, and resolves with it; fails
+ * after `timeoutMs` (default 120 s) naming `what` it waited for (and the last check's throw, if it
+ * threw), or as soon as `failEarly` has a message. Polled every `intervalMs` (default 250 ms), at
+ * least once.
+ */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, options: EventuallyOptions = {}): Promise<T> {
+    const { timeoutMs = 120_000, intervalMs = 250, retryOnThrow = false, failEarly } = options;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const early = failEarly?.();
+        if (early !== undefined) throw new Error(`gave up waiting for ${what}: ${early}`);
+        let threw: unknown;
+        try {
+            const v = await check();
+            if (v !== undefined && v !== false) return v;
+        } catch (e) {
+            if (!retryOnThrow) throw e;
+            threw = e;
+        }
+        if (Date.now() > deadline) {
+            const last = threw === undefined ? "" : ` (the last check threw: ${threw instanceof Error ? threw.message : String(threw)})`;
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last}`);
+        }
+        await sleep(intervalMs);
+    }
+}
+
+/** Whether `promise` has settled yet, either way: for a loop that runs until it has (an update ending, say). */
+export function settled(promise: Promise<unknown>): () => boolean {
+    let over = false;
+    const end = () => {
+        over = true;
+    };
+    promise.then(end, end);
+    return () => over;
 }

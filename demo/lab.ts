@@ -11,7 +11,8 @@ import { ChildProcess } from "child_process";
 import * as path from "path";
 import { ControlPlane, startControlPlane } from "./controlplane";
 import { changes, devWithoutAddOns, Engine, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
-import { freePort, judgeScrapeConfig, Live, loadWhile, sleep, startJudge, startLive } from "./live";
+import { settled, sleep } from "./host";
+import { freePort, judgeScrapeConfig, Live, loadWhile, startJudge, startLive } from "./live";
 
 export const APP_NAMESPACE = "podinfo";
 /** Requests a second to each track while a stage is judged: the judge compares the two tracks' rates, not their share. */
@@ -187,48 +188,43 @@ export class Lab {
         const weight = this.config["canary:weight"] as number;
         const before = new Set((await this.runs()).map((r) => r.metadata.name));
         const up = this.engine.start(["up", "--yes", "--skip-preview"], this.project);
-        const routeMoved = this.watchRoute([100 - weight, weight], up);
-        // The update runs to its end whatever happens beside it: nothing may start while it runs.
-        const side = await Promise.allSettled([this.traffic(up), during?.()]);
-        const result = { changed, up: await up, ...(await this.newRun(before)), routeMoved: await routeMoved };
+        const watched = Promise.all([this.watchRoute([100 - weight, weight], up), this.watchNewRun(before, up)]);
+        // The update runs to its end whatever happens beside it: nothing may start while it runs. (The
+        // watchers are settled here too, so that one failing meanwhile is not an unhandled rejection.)
+        const side = await Promise.allSettled([this.traffic(up), during?.(), watched]);
+        const [routeMoved, run] = await watched;
+        const result = { changed, up: await up, ...run, routeMoved };
         const failed = side.find((s): s is PromiseRejectedResult => s.status === "rejected");
         if (failed) throw failed.reason;
         return result;
     }
 
-    /** The run made since `before` (run names), its judge's last answer and how long the gate took. */
-    async newRun(before: ReadonlySet<string>): Promise<Pick<StageResult, "run" | "answer" | "gateSeconds">> {
-        return runResult((await this.runs()).find((r) => !before.has(r.metadata.name)));
-    }
-
-    /** Like `newRun`, watched every 500 ms until `done` settles: the run as last seen, also when a rollback then deleted it. */
+    /**
+     * The run made since `before` (run names), its judge's last answer and how long the gate took:
+     * looked at every 500 ms until `done` settles and once more after, the run as last seen (also
+     * when a rollback then deleted it).
+     */
     async watchNewRun(before: ReadonlySet<string>, done: Promise<unknown>): Promise<Pick<StageResult, "run" | "answer" | "gateSeconds">> {
-        let over = false;
-        done.then(
-            () => (over = true),
-            () => (over = true),
-        );
+        const over = settled(done);
         let seen: AnalysisRunObject | undefined;
-        while (!over) {
+        for (;;) {
+            // Asked before the look, so that the last look starts after `done` settled: the run as the update left it.
+            const last = over();
             seen = (await this.runs()).find((r) => !before.has(r.metadata.name)) ?? seen;
+            if (last) return runResult(seen);
             await sleep(500);
         }
-        return runResult(seen);
     }
 
     /** Polls the route every 100 ms while `done` is pending: the first moment it shows `weights`, with the canary Deployment then. */
     private async watchRoute(weights: number[], done: Promise<unknown>): Promise<StageResult["routeMoved"]> {
-        let over = false;
-        done.then(
-            () => (over = true),
-            () => (over = true),
-        );
+        const over = settled(done);
         for (;;) {
             if (JSON.stringify(await this.routeWeights()) === JSON.stringify(weights)) {
                 const d = (await this.cp.request("GET", `/apis/apps/v1/namespaces/${APP_NAMESPACE}/deployments/podinfo-canary`)).body;
                 return { seen: true, canaryReady: deploymentReady(d), canaryStatus: d?.status };
             }
-            if (over) return { seen: false, canaryReady: false };
+            if (over()) return { seen: false, canaryReady: false };
             await sleep(100);
         }
     }

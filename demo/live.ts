@@ -16,7 +16,7 @@ import { judgeBundle, judgeServiceMonitorSpec } from "../components/delivery/jud
 import { serviceMonitorSpec } from "../components/delivery/workload";
 import { durationSeconds } from "../domain/promql";
 import { loadStack } from "../rollout/stackFile";
-import { requireTool, ROOT, tempDir } from "./host";
+import { eventually, requireTool, ROOT, settled, sleep, tempDir } from "./host";
 
 const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
 const VERSIONS = { stable: "6.7.1", canary: "6.8.0" } as const;
@@ -101,34 +101,10 @@ async function stopProcess(p: ChildProcess): Promise<void> {
     clearTimeout(timer);
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How the live stack's own servers are polled: a throw (a server not listening yet) counts as not yet. */
+export const SERVER_POLL = { intervalMs: 200, retryOnThrow: true } as const;
 
-/** Polls `check` every 200 ms until it is true (a throw counts as not yet), failing after `deadlineMs`. */
-export async function waitFor(check: () => Promise<boolean>, deadlineMs: number, what = "condition"): Promise<void> {
-    const until = Date.now() + deadlineMs;
-    while (Date.now() < until) {
-        try {
-            if (await check()) return;
-        } catch {
-            /* not up yet */
-        }
-        await sleep(200);
-    }
-    throw new Error(`${what} not met within ${deadlineMs} ms`);
-}
-
-/** Polls `check` every 250 ms until it returns a value, failing after `timeoutMs` with what it waited for. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const v = await check();
-        if (v !== undefined) return v;
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-        await sleep(250);
-    }
-}
-
-export const waitReady = (url: string, deadlineMs: number) => waitFor(async () => (await fetch(url)).ok, deadlineMs, `${url} ready`);
+export const waitReady = (url: string, deadlineMs: number) => eventually(`${url} ready`, async () => (await fetch(url)).ok, { ...SERVER_POLL, timeoutMs: deadlineMs });
 
 /** The samples of an instant query's vector. */
 export async function queryVector(promUrl: string, expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
@@ -197,7 +173,7 @@ export async function startLive(opts: { scrapeInterval?: string; scrapeConfigs?:
         );
         await waitReady(`${promUrl}/-/ready`, 20_000);
         const scraped = async () => (await queryVector(promUrl, 'count(up{job="podinfo"} == 1)'))[0]?.value[1] === "2";
-        await waitFor(scraped, 20_000 + 2 * scrapeMs, "both targets scraped");
+        await eventually("both targets scraped", scraped, { ...SERVER_POLL, timeoutMs: 20_000 + 2 * scrapeMs });
         return {
             promUrl,
             ports,
@@ -301,11 +277,7 @@ export async function startJudge(live: Live, port: number): Promise<ChildProcess
  * traffic while `pulumi up` waits for its verdict; bounded by `maxSeconds` whatever happens.
  */
 export async function loadWhile(done: Promise<unknown>, ports: number[], perSecond: number, maxSeconds = 1200): Promise<void> {
-    let over = false;
-    done.then(
-        () => (over = true),
-        () => (over = true),
-    );
+    const over = settled(done);
     const until = Date.now() + maxSeconds * 1000;
-    while (!over && Date.now() < until) await steadyLoad(ports, perSecond, 2);
+    while (!over() && Date.now() < until) await steadyLoad(ports, perSecond, 2);
 }

@@ -14,7 +14,8 @@ import { CliIo, defaultIo, main } from "../rollout/cli";
 import { CHECKOUT_RATIO } from "../app/server";
 import { formatRatio } from "../domain/promql";
 import { ROOT } from "./harness";
-import { freePort, judgeScrapeConfig, Live, load, probes, queryVector, sleep, startJudge, startLive, steadyLoad, waitFor } from "../demo/live";
+import { eventually, sleep } from "../demo/host";
+import { freePort, judgeScrapeConfig, Live, load, probes, queryVector, SERVER_POLL, startJudge, startLive, steadyLoad } from "../demo/live";
 
 /** What the judge service answers for the dev stack's scope at weight 5 (the stage `next` wrote), with `extra` query parameters. */
 async function askJudge(judgeUrl: string, extra: Record<string, string>): Promise<{ status: number; body: any }> {
@@ -124,10 +125,14 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         const value = (samples: Awaited<ReturnType<typeof series>>, name: string, labels: Record<string, string> = {}) =>
             samples.filter((s) => s.metric.__name__ === name && Object.entries(labels).every(([k, v]) => s.metric[k] === v)).map((s) => Number(s.value[1]));
         let samples: Awaited<ReturnType<typeof series>> = [];
-        await waitFor(async () => {
-            samples = await series();
-            return value(samples, JUDGE_SERIES.lastAsked)[0] === Date.parse(answer.body.now) / 1000;
-        }, 10_000, "the judge's last answer scraped");
+        await eventually(
+            "the judge's last answer scraped",
+            async () => {
+                samples = await series();
+                return value(samples, JUDGE_SERIES.lastAsked)[0] === Date.parse(answer.body.now) / 1000;
+            },
+            { ...SERVER_POLL, timeoutMs: 10_000 },
+        );
         for (const s of samples) assert.deepStrictEqual([s.metric.namespace, s.metric.app, s.metric.weight, s.metric.job], ["podinfo", "podinfo", "5", "canary-judge"], JSON.stringify(s.metric));
         for (const t of tests) {
             const got = (name: string) => value(samples, name, { test: t.name });
@@ -217,7 +222,7 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
             after = await counts();
             return after.stable - before.stable === 200 && after.canary - before.canary === 200;
         };
-        await waitFor(counted, 5000).catch(() => undefined);
+        await eventually("both tracks' 200 requests counted", counted, { ...SERVER_POLL, timeoutMs: 5000 }).catch(() => undefined);
         assert.deepStrictEqual({ stable: after.stable - before.stable, canary: after.canary - before.canary }, { stable: 200, canary: 200 });
     });
 

@@ -9,7 +9,7 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { ControlPlane, NODE_NAME, startControlPlane } from "../../demo/controlplane";
-import { eventually } from "../../demo/live";
+import { eventually } from "../../demo/host";
 
 
 /** A judge on 127.0.0.1 answering every request with `answer`, counting the requests. */

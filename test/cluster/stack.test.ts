@@ -15,8 +15,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { timed } from "../../demo/engine";
-import { ROOT, tempDir } from "../../demo/host";
-import { eventually } from "../../demo/live";
+import { eventually, ROOT, tempDir } from "../../demo/host";
 import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, Lab, StageResult } from "../../demo/lab";
 
 const STACK = "organization/canary/dev";
