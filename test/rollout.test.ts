@@ -165,7 +165,9 @@ describe("rollout decisions", () => {
         const fresh = judge(canary, stable, stage25);
         assert.strictEqual(fresh.decision, "HOLD");
         close(fresh.evidence.errors!.sprt.boundaries.upper, Math.log(1 / (0.0005 * 0.9)), 1e-9);
-        const carried = { errors: -3.2, latency: -3.2 };
+        // After the first stage a PROMOTE waits for 1.5× too: its chain is carried under its own key.
+        const carried = { errors: -3.2, "errors~1.5": -1.5, latency: -3.2 };
+        assert.strictEqual(judge(canary, stable, { ...stage25, carried: { errors: -3.2, latency: -3.2 } }).decision, "HOLD", "1.5× not carried: not yet ruled out at 25");
         const onward = judge(canary, stable, { ...stage25, carried });
         assert.strictEqual(onward.decision, "PROMOTE", onward.reasons.join("\n"));
         const errors = onward.evidence.errors!;
@@ -187,7 +189,7 @@ describe("rollout decisions", () => {
         assert.strictEqual(judge(track(1000, 40), stable, { ...stage25, carried }).decision, "ROLLBACK");
     });
 
-    it("closer to the limit: a stage before the last promotes at stageBeta, the last at β once 1.5× is ruled out too; the rollback side is the mixture", () => {
+    it("closer to the limit: the first stage promotes at firstStageBeta on 2× alone, the stages after it at stageBeta and the last at β once 1.5× is ruled out too; the rollback side is the mixture", () => {
         const stages = [5, 25, 50, 100];
         const stable = track(100_000, 500);
         // 2,000 canary requests at 0.5%: 2× is ruled out at 20% (LLR below ln 0.2) but not at 5%.
@@ -195,9 +197,13 @@ describe("rollout decisions", () => {
         const at5 = judge(canary, stable, { weight: 5, stages, seconds: 300 });
         const errors5 = at5.evidence.errors!;
         assert.ok(errors5.sprt.llr < Math.log(0.2) && errors5.sprt.llr > Math.log(0.05), `${errors5.sprt.llr}`);
-        close(errors5.sprt.boundaries.lower, Math.log(DEFAULT_POLICY.stageBeta), 1e-12);
+        close(errors5.sprt.boundaries.lower, Math.log(DEFAULT_POLICY.firstStageBeta), 1e-12);
         assert.strictEqual(at5.decision, "PROMOTE", at5.reasons.join("\n"));
         assert.strictEqual(errors5.confirm!.required, false);
+        // The same counts judged fresh at 25, between: stageBeta, and 1.5× waited for.
+        const errors25 = judge(canary, stable, { weight: 25, stages, seconds: 300 }).evidence.errors!;
+        close(errors25.sprt.boundaries.lower, Math.log(DEFAULT_POLICY.stageBeta), 1e-12);
+        assert.strictEqual(errors25.confirm!.required, true);
         // The same counts judged fresh at 50, the last compared stage: β, and 1.5× must be ruled out too.
         const at50 = judge(canary, stable, { weight: 50, stages, seconds: 300 });
         const errors50 = at50.evidence.errors!;
