@@ -4,7 +4,7 @@
  * counts per look interval from the scenario's rates with a seeded generator, and runs one policy
  * until it rolls back, promotes, or runs out of time (1 hour per stage).
  *
- * Policies: this project's analysis (`rollout/decide.ts`, looked at every 15 s, the scrape interval,
+ * Policies: this project's judge (`domain/decide.ts`, looked at every 15 s, the scrape interval,
  * through stages 5/25/50); Flagger's default (1-minute checks of the canary's request success rate
  * ≥ 99%, rollback after 5 failed checks, weight +10 per passed check up to 50); the seed rule (after a
  * 5-minute window per stage, roll back if the canary's error rate > stable's + 1 point); a
@@ -97,7 +97,7 @@ export const SCENARIOS: Scenario[] = [
     // Load-dependent: healthy at 5%, twice the errors from 25% (or 50%) on, e.g. a pool that runs dry.
     { name: "2x errors from 25%", rps: 200, stable: BASE, canary: { ...BASE, errorRate: 0.01 }, fromWeight: 25, regression: true },
     { name: "2x errors from 50%", rps: 200, stable: BASE, canary: { ...BASE, errorRate: 0.01 }, fromWeight: 50, regression: true },
-    // Smaller than the design's 2× (issue 25's item 5). Last, so that every other scenario keeps its random stream.
+    // Smaller than the design's 2×. Last, so that every other scenario keeps its random stream.
     { name: "1.5x errors", rps: 200, stable: BASE, canary: { ...BASE, errorRate: 0.0075 }, regression: true },
 ];
 
@@ -499,7 +499,7 @@ export function forecastCheck(scenario: Scenario, runs: number, seed: number): F
  * of the stages that ran out of time, at least 80% warned, and of those that decided in time, at most
  * 20% warned. 80%: most stages that will end without a decision are told so while something can be
  * done; 20%: a false warning costs a load test or a longer deadline that was not needed, not a wrong
- * decision. At the first look (issue 25's wording) and with a quarter of the deadline left.
+ * decision. At the first look and with a quarter of the deadline left.
  */
 export function forecastGoals(checks: readonly ForecastCheck[]): Goal[] {
     const missed = checks.filter((c) => c.warnedOfTimeoutPct !== null);
@@ -673,7 +673,7 @@ export function detectionLimit(runs: number, seed: number) {
     return { alpha, information: perRequest / drift(0.005, 0.01, 0.01), single: median(alpha), singleFullAlpha: median(p.alpha) };
 }
 
-/** One of the goals issue 25 set for this project's policy, and whether the rows meet it. */
+/** One of the goals set for this project's policy, and whether the rows meet it. */
 export interface Goal {
     readonly goal: string;
     readonly value: number;
@@ -681,8 +681,8 @@ export interface Goal {
 }
 
 /**
- * The goals, from the rows and the floors (issue 15's, with issue 25's item 5 moving the two ratios
- * from 1.25 to 1.10 and adding 1.5× errors): healthy median at most 1.10 × the floor, false rollbacks
+ * The goals, from the rows and the floors (the two ratios moved from 1.25 to 1.10, and 1.5× errors
+ * added): healthy median at most 1.10 × the floor, false rollbacks
  * at most 1% (every healthy scenario), 2× errors detected in at least 99% with a median at most 1.10 ×
  * Wald's expected sample size, p99 +50% detected in at least 99%, 1.5× errors in at least 95%.
  */
