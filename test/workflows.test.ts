@@ -219,6 +219,24 @@ describe("changed-stacks.sh: which stacks a push to main updates", () => {
         assert.deepStrictEqual(files.filter((f) => JSON.stringify(changed([f])) !== JSON.stringify(["dev", "prod"])), []);
     });
 
+    it("a wave's stacks in wave order, each after the stack its canary:promotion.stack names (block or flow mapping, default dev), not by name; a cycle by name", () => {
+        const dir = tempDir("changed-stacks");
+        fs.mkdirSync(path.join(dir, ".github", "scripts"), { recursive: true });
+        fs.copyFileSync(script, path.join(dir, ".github", "scripts", "changed-stacks.sh"));
+        const stackFile = (name: string, config: string) => fs.writeFileSync(path.join(dir, `Pulumi.${name}.yaml`), `config:\n  canary:environment: prod\n${config}`);
+        stackFile("dev", "  canary:environment: dev\n");
+        stackFile("prod_us", "  canary:promotion:\n    required: true\n");
+        stackFile("prod_eu", '  canary:promotion:\n    required: true\n    stack: "acme/canary/prod_us" # the wave before\n  canary:weight: 0\n');
+        stackFile("prod_ap", "  canary:promotion: { required: true, stack: acme/canary/prod_eu }\n");
+        stackFile("lab", "  canary:promotion:\n    stack: acme/canary/lab\n");
+        const run = (input: string) => JSON.parse(execFileSync("bash", [path.join(dir, ".github", "scripts", "changed-stacks.sh")], { input, encoding: "utf8" }));
+        assert.deepStrictEqual(run("Pulumi.yaml\n"), ["dev", "lab", "prod_us", "prod_eu", "prod_ap"]);
+        assert.deepStrictEqual(run("Pulumi.prod_ap.yaml\nPulumi.prod_us.yaml\n"), ["prod_us", "prod_ap"]);
+        // A cycle (the program refuses it; the order must still end): the rest by name.
+        stackFile("prod_us", "  canary:promotion:\n    stack: acme/canary/prod_ap\n");
+        assert.deepStrictEqual(run("Pulumi.yaml\n"), ["dev", "lab", "prod_ap", "prod_eu", "prod_us"]);
+    });
+
     it("an unknown base commit (first push, force push) updates every stack", () => {
         const out = execFileSync("bash", [script, "0000000000000000000000000000000000000000", "HEAD"], { encoding: "utf8" });
         assert.deepStrictEqual(JSON.parse(out), ["dev", "prod"]);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Which stacks a push to main must `pulumi up`, as a JSON array for a job matrix, dev first (prod
-# only runs what dev promoted, so dev goes first when both change).
+# Which stacks a push to main must `pulumi up`, as a JSON array for a job matrix, in wave order: a
+# stack after the one its `canary:promotion.stack` names (default dev; prod only runs what the stack
+# before it promoted, so that one goes first when both change), stacks of no chain by name.
 #
 #   changed-stacks.sh BASE HEAD   paths changed between two commits (git diff)
 #   changed-stacks.sh             paths changed, one per line, on stdin
@@ -19,9 +20,36 @@ for f in "$root"/Pulumi.*.yaml; do
     s="${f##*/Pulumi.}"
     stacks+=("${s%.yaml}")
 done
+# The stack a stack's file gates it on: `canary:promotion`'s `stack` (a block or a flow mapping), its
+# last path segment; unset, dev (the schema's default); none for dev itself or a stack naming itself.
+gate_of() {
+    local s="$1" named
+    named="$(awk '
+        /^[[:space:]]*canary:promotion:[[:space:]]*\{/ { if (match($0, /stack:[[:space:]]*[^,}[:space:]]+/)) { v = substr($0, RSTART, RLENGTH); sub(/stack:[[:space:]]*/, "", v); print v; exit } }
+        /^[[:space:]]*canary:promotion:[[:space:]]*$/ { inside = 1; indent = match($0, /[^[:space:]]/); next }
+        inside && match($0, /[^[:space:]]/) <= indent { inside = 0 }
+        inside && /^[[:space:]]+stack:/ { v = $0; sub(/^[[:space:]]+stack:[[:space:]]*/, "", v); sub(/[[:space:]]+#.*$/, "", v); print v; exit }
+    ' "$root/Pulumi.$s.yaml" | tr -d "\"'")"
+    named="${named##*/}"
+        if [ -n "$named" ]; then [ "$named" != "$s" ] && echo "$named"; elif [ "$s" != dev ]; then echo dev; fi
+    return 0
+}
+
+# Wave order: each round takes, by name, the stacks whose gate is taken already or is no stack here;
+# a cycle (which the program refuses) takes the rest by name.
+declare -A gate=() placed=()
+for s in "${stacks[@]}"; do gate[$s]="$(gate_of "$s")"; done
 ordered=()
-for s in "${stacks[@]}"; do [ "$s" = dev ] && ordered+=("$s"); done
-for s in "${stacks[@]}"; do [ "$s" != dev ] && ordered+=("$s"); done
+while [ ${#ordered[@]} -lt ${#stacks[@]} ]; do
+    round=()
+    for s in "${stacks[@]}"; do
+        [ -n "${placed[$s]:-}" ] && continue
+        g="${gate[$s]}"
+        if [ -z "$g" ] || [ -n "${placed[$g]:-}" ] || [ ! -f "$root/Pulumi.$g.yaml" ]; then round+=("$s"); fi
+    done
+    [ ${#round[@]} -eq 0 ] && for s in "${stacks[@]}"; do [ -z "${placed[$s]:-}" ] && round+=("$s"); done
+    for s in "${round[@]}"; do placed[$s]=1; ordered+=("$s"); done
+done
 
 changed_paths() {
     if [ $# -eq 0 ]; then
