@@ -3,7 +3,7 @@
  * from Prometheus, the benchmark feeds simulated ones.
  */
 import type { RatioMetric } from "./ratios";
-import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, Bucket, countAbove, eventShare, mixtureLlr, sprt, SprtResult, totalOf, waldAsn, wilson } from "./stats";
+import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, Bucket, countAbove, eventShare, mixtureLlr, sprt, SprtResult, totalOf, wilson } from "./stats";
 
 export type Decision = "PROMOTE" | "HOLD" | "ROLLBACK";
 
@@ -157,8 +157,6 @@ export interface TestEvidence {
     readonly sprt: SprtResult;
     /** The smaller regression the errors test also tests (`confirmFactor`), when it does. */
     readonly confirm?: ConfirmEvidence;
-    /** Wald's expected canary requests to reach a decision when the canary is at H1 / at H0 (one-sample, at this stage's α and promote bound). */
-    readonly expectedRequests: { readonly h1: number; readonly h0: number };
 }
 
 /**
@@ -344,7 +342,6 @@ function sequentialTest(name: TestEvidence["name"], event: string, canary: [numb
         carried: t.carried,
         sprt: sprt(total, boundaries, sides),
         ...(confirm ? { confirm } : {}),
-        expectedRequests: { h1: waldAsn(p0, p1, t.alpha, t.beta, "H1"), h0: waldAsn(p0, p1, t.alpha, t.beta, "H0") },
     };
 }
 

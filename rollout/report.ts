@@ -3,7 +3,7 @@
  * same data so the two never disagree.
  */
 import { NOT_ENOUGH_EVIDENCE, testsOf, type Judgement, type TrackCounts } from "../domain/decide";
-import { likelyMisses, minutes, MORE_TRAFFIC_OR_TIME, ROLLOUT_MISS_LIMIT, type Forecast, type RolloutForecast } from "../domain/forecast";
+import { forecastTests, likelyMisses, minutes, MORE_TRAFFIC_OR_TIME, requestsToPromote, ROLLOUT_MISS_LIMIT, type Forecast, type RolloutForecast } from "../domain/forecast";
 import { nextStage, splitFor } from "../domain/stages";
 import type { Track } from "../domain/tracks";
 import type { StackConfig } from "../stacks/schema";
@@ -149,15 +149,19 @@ export function judgementReport(j: Judgement): Report {
     };
 }
 
-/** One line per look of `run`: the decision once, then how far each test has come. */
+/**
+ * One line per look of `run`: the decision once, then how far each test has come and, for the tests a
+ * PROMOTE waits for, the forecast's further canary requests to promote a healthy canary from where the
+ * test stands (its own drift, the slower alternative where 1.5× is waited for: `requestsToPromote`).
+ */
 export function progressLine(at: Date, j: Judgement): string {
     const tests = testsOf(j);
+    const more = new Map(forecastTests(j).map((f) => [f.name, Math.ceil(requestsToPromote(f))]));
+    const toPromote = (name: string) => (more.has(name) ? `; ~${more.get(name)} more to promote a healthy one` : "; rolls back only");
     const detail =
         tests.length === 0
             ? j.reasons[0]
-            : tests
-                  .map((t) => `${t.name} ${Math.round(100 * t.sprt.progress)}% toward ${t.sprt.llr >= 0 ? "rollback" : "promote"} (${t.canary.n} canary requests; ~${Math.round(t.expectedRequests.h0)} to promote a healthy one)`)
-                  .join("; ");
+            : tests.map((t) => `${t.name} ${Math.round(100 * t.sprt.progress)}% toward ${t.sprt.llr >= 0 ? "rollback" : "promote"} (${t.canary.n} canary requests${toPromote(t.name)})`).join("; ");
     const waiting = (j.holds ?? []).filter((h) => h !== NOT_ENOUGH_EVIDENCE);
     return `${at.toISOString()} ${j.decision}: ${detail}${waiting.length > 0 && tests.length > 0 ? `; ${waiting.join("; ")}` : ""}`;
 }

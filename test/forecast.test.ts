@@ -1,11 +1,11 @@
 /** The forecast (domain/forecast.ts) and the judge's exported evidence (rollout/metrics.ts), table-driven without mocks. */
 import * as assert from "assert";
 import { DEFAULT_POLICY, judge, TrackCounts } from "../domain/decide";
-import { baselineTests, chanceToPromote, forecast, ForecastTest, judgedForecast, nextStageTests, requestsToPromote, ROLLOUT_MISS_LIMIT, rolloutChance, WARN_BELOW_CHANCE } from "../domain/forecast";
+import { baselineTests, chanceToPromote, forecast, ForecastTest, forecastTests, judgedForecast, nextStageTests, requestsToPromote, ROLLOUT_MISS_LIMIT, rolloutChance, WARN_BELOW_CHANCE } from "../domain/forecast";
 import { bernoulliSteps, eventShare, reachedWithin, requestDrift, requestVariance, waldAsn } from "../domain/stats";
 import { binomial, rng } from "../bench/decisions";
 import { JudgeMetrics, runsToDrop, testValues } from "../rollout/metrics";
-import { forecastLines, liveLines } from "../rollout/report";
+import { forecastLines, liveLines, progressLine } from "../rollout/report";
 
 const LOWER = Math.log(0.05);
 const fresh: ForecastTest = { name: "errors", llr: 0, stageLlr: 0, carried: false, lower: LOWER, p0: 0.005, p1: 0.01 };
@@ -215,6 +215,19 @@ describe("the rollout's forecast: every compared stage from this one on, each wi
         const thin = judgedForecast(judge(counts(0, 0), counts(9000, 45), { weight: 0, stages, seconds: 900 }), { windowSeconds: 900, weight: 5, stages, next: true, deadlineSeconds: 3600, policy });
         assert.ok(thin?.rollout?.warning !== undefined, JSON.stringify(thin));
         assert.strictEqual(judgedForecast(quiet, { windowSeconds: 900, weight: 5, stages, policy }), undefined, "the stage itself, with no canary requests: nothing to forecast");
+    });
+
+    it("`rollout run`'s progress line: each test's further canary requests to promote a healthy canary, as the forecast counts them, the slower alternative where 1.5× is waited for", () => {
+        const buckets = (n: number, slow: number) => [{ le: 0.025, count: n - slow }, { le: 0.05, count: n - slow / 2 }, { le: Infinity, count: n }];
+        const track = (n: number, errors: number, slow: number): TrackCounts => ({ requests: n, errors, buckets: buckets(n, slow), resets: 0 });
+        for (const weight of [5, 50]) {
+            const j = judge(track(500, 2, 50), track(9500, 47, 950), { weight, stages, seconds: 60 });
+            const line = progressLine(new Date("2026-01-01T00:00:00Z"), j);
+            const errors = forecastTests(j).find((t) => t.name === "errors") as ForecastTest;
+            assert.strictEqual(errors.confirm !== undefined, weight === 50);
+            assert.match(line, new RegExp(`errors \\d+% toward (promote|rollback) \\(500 canary requests; ~${Math.ceil(requestsToPromote(errors))} more to promote a healthy one\\)`), line);
+            if (j.evidence.tail) assert.match(line, /tail \d+% toward \w+ \(500 canary requests; rolls back only\)/, line);
+        }
     });
 
     it("as `rollout next --prometheus` and `rollout status --prometheus` print it: the rollout's chance, and a warning above the limit", () => {
