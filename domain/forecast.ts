@@ -111,6 +111,9 @@ export function chanceToPromote(t: ForecastTest, requests: number): number {
     return Math.min(...alternativesOf(t).map((a) => reachedWithin(requests, a.distance, a.drift, a.variance)));
 }
 
+/** The product of the tests' chances to promote within `requests` canary requests. */
+const allPromote = (tests: readonly ForecastTest[], requests: number) => tests.reduce((c, t) => c * chanceToPromote(t, requests), 1);
+
 /** What a warning tells a person to do about a deadline that cannot be met. */
 export const MORE_TRAFFIC_OR_TIME = "add traffic (a load test) or a longer canary:analysis.deadline";
 
@@ -146,7 +149,7 @@ export function forecast(tests: readonly ForecastTest[], o: { readonly totalRate
     const base = { canaryRate, canaryRequests: Math.ceil(canaryRequests), ...(slowest ? { test: slowest.name } : {}), seconds, elapsedSeconds: o.elapsedSeconds };
     if (o.deadlineSeconds === undefined) return base;
     const left = Math.max(0, o.deadlineSeconds - o.elapsedSeconds);
-    const inTimeChance = seconds === null ? null : left < leastTimeLeft ? 0 : tests.reduce((chance, t) => chance * chanceToPromote(t, canaryRate * left), 1);
+    const inTimeChance = seconds === null ? null : left < leastTimeLeft ? 0 : allPromote(tests, canaryRate * left);
     const why = slowest ? `${Math.ceil(canaryRequests)} canary requests for ${slowest.name} at ${canaryRate.toFixed(2)}/s` : "its least time at the weight";
     const need = seconds === null ? "no canary traffic to decide on" : `about ${minutes(seconds)} more on average (${why})`;
     const chance = inTimeChance === null ? "" : ` and decides in time with a chance of about ${Math.round(100 * inTimeChance)}%`;
@@ -194,9 +197,6 @@ function optimistic(t: ForecastTest): ForecastTest {
     const at = (p1: number) => Math.min(0.99, (p1 * (t.p0High as number)) / t.p0);
     return { ...t, p0: t.p0High, p1: at(t.p1), ...(t.confirm ? { confirm: { ...t.confirm, p1: at(t.confirm.p1) } } : {}) };
 }
-
-/** The product of the tests' chances to promote within `requests` canary requests. */
-const allPromote = (tests: readonly ForecastTest[], requests: number) => tests.reduce((c, t) => c * chanceToPromote(t, requests), 1);
 
 /** The product of chances, null when any is (no canary traffic). */
 const productOf = (chances: readonly (number | null)[]) => (chances.some((c) => c === null) ? null : chances.reduce((a: number, c) => a * (c as number), 1));
