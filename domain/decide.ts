@@ -278,6 +278,10 @@ export function baselineRate(events: number, n: number, policy: Pick<DecisionPol
     return { p0: oneSample ? policy.minBaselineRate : Math.max(policy.minBaselineRate, events / n), oneSample };
 }
 
+/** The latency test's bound: the fixed `latencyBound`, or the bucket boundary at stable's `latencyQuantile` (never below `minLatencyBound`). */
+export const latencyBoundOf = (stable: readonly Bucket[], policy: Pick<DecisionPolicy, "latencyBound" | "latencyQuantile" | "minLatencyBound">) =>
+    policy.latencyBound ?? boundAtQuantile(stable, policy.latencyQuantile, policy.minLatencyBound);
+
 /** The rate of the alternative `factor` × `p0`, short of certainty. */
 export const alternativeRate = (p0: number, factor: number) => Math.min(0.99, factor * p0);
 
@@ -420,7 +424,7 @@ export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageCont
     const confirmKey = llrKey("errors", policy.confirmFactor);
     const confirm = { factor: policy.confirmFactor, weight: policy.confirmWeight, carried: carried(confirmKey), required: confirmRequired(stage), key: confirmKey };
     const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], { factor: policy.errorFactor, alpha: errorsAlpha, beta, carried: carried("errors"), confirm }, policy);
-    const bound = policy.latencyBound ?? boundAtQuantile(stable.buckets, policy.latencyQuantile, policy.minLatencyBound);
+    const bound = latencyBoundOf(stable.buckets, policy);
     const latency = latencyTest("latency", bound, canary, stable, policy, { alpha: alpha * policy.latencyShare, beta, carried: carried("latency") });
     const tailAt = policy.latencyBound === undefined ? boundAtQuantile(stable.buckets, policy.tailQuantile, policy.minLatencyBound) : undefined;
     const tail = tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, { alpha: alpha * policy.tailShare, beta, carried: carried("tail") }) : undefined;

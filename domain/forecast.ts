@@ -10,8 +10,8 @@
  * toward its rollback boundary at least as fast, and a stage that times out on it ends Inconclusive,
  * not promoted.
  */
-import { alternativeRate, baselineRate, confirmRequired, stageBetaOf, testsOf, type DecisionPolicy, type Judgement, type TestEvidence, type TrackCounts } from "./decide";
-import { boundAtQuantile, countAbove, reachedWithin, requestDrift, requestVariance, totalOf, wilson } from "./stats";
+import { alternativeRate, baselineRate, confirmRequired, latencyBoundOf, stageBetaOf, testsOf, type DecisionPolicy, type Judgement, type TestEvidence, type TrackCounts } from "./decide";
+import { countAbove, reachedWithin, requestDrift, requestVariance, totalOf, wilson } from "./stats";
 
 /** What one test still needs, as far as the forecast is concerned. */
 export interface ForecastTest {
@@ -194,7 +194,7 @@ function laterStageTest(t: ForecastTest, weight: number, before: number, o: { re
 /** A test at the optimistic end of its measured rate (`p0High`), its alternatives the same multiples of it. */
 function optimistic(t: ForecastTest): ForecastTest {
     if (t.p0High === undefined || t.p0High <= t.p0) return t;
-    const at = (p1: number) => Math.min(0.99, (p1 * (t.p0High as number)) / t.p0);
+    const at = (p1: number) => alternativeRate(t.p0High as number, p1 / t.p0);
     return { ...t, p0: t.p0High, p1: at(t.p1), ...(t.confirm ? { confirm: { ...t.confirm, p1: at(t.confirm.p1) } } : {}) };
 }
 
@@ -313,7 +313,7 @@ export function baselineTests(stable: TrackCounts, o: { readonly weight: number;
         const measured = oneSample ? { share: undefined } : { share: o.weight / 100, p0High: Math.max(p0, wilson(events, n)[1]) };
         return { name, llr: 0, stageLlr: 0, carried: false, lower: Math.log(stageBetaOf(p, stage)), p0, p1: alternativeRate(p0, factor), ...measured, ...confirm };
     };
-    const bound = p.latencyBound ?? boundAtQuantile(stable.buckets, p.latencyQuantile, p.minLatencyBound);
+    const bound = latencyBoundOf(stable.buckets, p);
     const timeable = bound !== undefined && totalOf(stable.buckets) > 0 && stable.buckets.some((b) => b.le === bound);
     const latency = timeable ? [test("latency", p.latencyFactor, countAbove(stable.buckets, bound), totalOf(stable.buckets))] : [];
     return [test("errors", p.errorFactor, stable.errors, stable.requests, p.confirmFactor), ...latency];
