@@ -1,9 +1,10 @@
 /**
  * The GitHub Actions workflows: they parse, call pulumi/actions only with inputs it documents,
- * preview (and comment) on pull requests, `up` only on main, and take credentials from secrets.
+ * preview (and comment) on pull requests with read-only credentials, `up` only on main, take
+ * credentials from secrets, pass stack names as data, and every job has a timeout.
  */
 import * as assert from "assert";
-import { execFile, execFileSync } from "child_process";
+import { execFile, execFileSync, spawnSync } from "child_process";
 import * as esbuild from "esbuild";
 import * as fs from "fs";
 import * as http from "http";
@@ -59,6 +60,27 @@ const scriptStep = (job: any, script: string): Step => {
     return found[0];
 };
 
+/**
+ * A `run:` step as the runner runs it: each `${{ expr }}` replaced by its value, textually, in the
+ * script and in the step's env (GitHub's own substitution), then `bash -eo pipefail` in `cwd`.
+ * The values default to neutral ones; an expression without a value fails the test.
+ */
+function runStep(step: Step, values: Record<string, string>, cwd: string, env: NodeJS.ProcessEnv = process.env) {
+    const known: Record<string, string> = {
+        "vars.PULUMI_ORG": "acme",
+        "github.event.head_commit.message": "a change",
+        "vars[format('PROMETHEUS_URL_{0}', matrix.stack)]": "http://127.0.0.1:9",
+        ...values,
+    };
+    const render = (text: string) =>
+        text.replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_, expr: string) => {
+            assert.ok(expr in known, `no value for \${{ ${expr} }}`);
+            return known[expr];
+        });
+    const stepEnv = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, render(String(v))]));
+    return spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", render(step.run!)], { cwd, env: { ...env, ...stepEnv }, encoding: "utf8" });
+}
+
 describe("GitHub workflows", () => {
     const files = yamlFiles(GITHUB);
 
@@ -111,8 +133,8 @@ describe("GitHub workflows", () => {
     it("pull requests preview every stack with the policy pack and one PR comment edited in place", () => {
         const wf = workflow("preview.yml");
         assert.deepStrictEqual(Object.keys(wf.on), ["pull_request"]);
-        assert.strictEqual(wf.permissions["pull-requests"], "write");
         const job = wf.jobs.preview;
+        assert.strictEqual(job.permissions["pull-requests"], "write");
         assert.deepStrictEqual(job.strategy.matrix.stack, [...STACKS]);
         const w = pulumiStep(job).with!;
         assert.strictEqual(w.command, "preview");
@@ -131,13 +153,15 @@ describe("GitHub workflows", () => {
         assert.deepStrictEqual(job.needs, "changes");
         assert.strictEqual(job.strategy.matrix.stack, "${{ fromJSON(needs.changes.outputs.stacks) }}");
         assert.strictEqual(job.strategy["max-parallel"], 1);
-        assert.deepStrictEqual(job.concurrency, { group: "pulumi-up-${{ matrix.stack }}", "cancel-in-progress": false });
+        assert.deepStrictEqual(job.concurrency, { group: "pulumi-up-${{ matrix.stack }}", "cancel-in-progress": false, queue: "max" });
         assert.strictEqual(pulumiStep(job).with, undefined, "the action only installs the CLI");
         const up = scriptStep(job, "stage-up.sh");
-        assert.strictEqual(up.run, 'bash .github/scripts/stage-up.sh "${{ matrix.stack }}"');
+        assert.strictEqual(up.run, 'bash .github/scripts/stage-up.sh "$STACK"');
+        assert.strictEqual(up.env?.STACK, "${{ matrix.stack }}");
         assert.strictEqual(up.env?.STACK_NAME, "${{ vars.PULUMI_ORG }}/canary/${{ matrix.stack }}");
         assert.deepStrictEqual(job.permissions, { contents: "write" }, "an automatic rollback commits the stack file");
-        assert.ok(steps(wf.jobs.changes).some((s) => s.run?.includes(".github/scripts/changed-stacks.sh")));
+        assert.ok(steps(wf.jobs.changes).some((s) => s.run?.includes(".github/scripts/changed-stacks.sh --deployed ")));
+        assert.strictEqual(steps(wf.jobs.changes)[0].with?.["fetch-depth"], 0, "the history and the deployed/<stack> tags");
         // Every `pulumi up` is in the two scripts, each with the policy pack.
         const scripts = path.join(GITHUB, "scripts");
         const ups = fs.readdirSync(scripts).filter((f) => /"\$pulumi" up /.test(fs.readFileSync(path.join(scripts, f), "utf8")));
@@ -149,18 +173,88 @@ describe("GitHub workflows", () => {
         }
     });
 
-    it("watch: every 10 minutes, each stack in its own concurrency group (never deploy's: a watch must not replace a queued deploy), rolling back only through rollback.sh", () => {
+    it("watch: every 10 minutes, on main, in deploy's concurrency group for the stack (every waiting job keeps its place), rolling back only through rollback.sh", () => {
         const wf = workflow("watch.yml");
         assert.deepStrictEqual(wf.on.schedule, [{ cron: "*/10 * * * *" }]);
         const job = wf.jobs.watch;
+        assert.strictEqual(job.if, "github.ref == 'refs/heads/main'");
         assert.deepStrictEqual(job.strategy.matrix.stack, [...STACKS]);
-        assert.deepStrictEqual(job.concurrency, { group: "watch-${{ matrix.stack }}", "cancel-in-progress": false });
-        assert.notStrictEqual(job.concurrency.group, workflow("deploy.yml").jobs.up.concurrency.group, "GitHub cancels a pending job of a group for a newer one");
+        // One group: no watch's rollback races a deploy's up. `queue: max`: GitHub otherwise cancels a
+        // group's pending job for a newer one, so a watch could replace a queued deploy.
+        assert.deepStrictEqual(job.concurrency, workflow("deploy.yml").jobs.up.concurrency);
         assert.deepStrictEqual(job.permissions, { contents: "write" });
         const step = scriptStep(job, "watch.sh");
         assert.strictEqual(step.env?.PROMETHEUS_URL, "${{ vars[format('PROMETHEUS_URL_{0}', matrix.stack)] }}");
         assert.match(fs.readFileSync(path.join(GITHUB, "scripts", "watch.sh"), "utf8"), /bash "\$here\/rollback\.sh"/);
         for (const f of fs.readdirSync(path.join(GITHUB, "scripts"))) execFileSync("bash", ["-n", path.join(GITHUB, "scripts", f)]);
+    });
+
+    it("every job of every workflow has a timeout; watch.sh calls an update stuck once it runs longer than deploy's", () => {
+        const jobs = fs.readdirSync(path.join(GITHUB, "workflows")).flatMap((f) => Object.entries<any>(workflow(f).jobs).map(([id, job]) => ({ where: `${f} ${id}`, job })));
+        assert.ok(jobs.length >= 5, jobs.map((j) => j.where).join(", "));
+        const missing = jobs.filter(({ job }) => !(Number.isInteger(job["timeout-minutes"]) && job["timeout-minutes"] > 0)).map((j) => j.where);
+        assert.deepStrictEqual(missing, [], "jobs without timeout-minutes");
+        const stuck = /STUCK_AFTER_MINUTES:-(\d+)/.exec(fs.readFileSync(path.join(GITHUB, "scripts", "watch.sh"), "utf8"));
+        assert.strictEqual(Number(stuck?.[1]), workflow("deploy.yml").jobs.up["timeout-minutes"]);
+    });
+
+    it("no workflow or action puts an expression into a `run:` script (values go through env:)", () => {
+        const found: string[] = [];
+        for (const f of files) {
+            const doc = parse(f);
+            const all = [...Object.values<any>(doc.jobs ?? {}).flatMap(steps), ...(doc.runs?.steps ?? [])];
+            for (const s of all) if (s.run?.includes("${{")) found.push(`${path.relative(ROOT, f)}: ${s.run}`);
+        }
+        assert.deepStrictEqual(found, []);
+    });
+
+    it("a stack name that is shell code reaches deploy's and watch's scripts as one argument and runs nothing", () => {
+        const dir = tempDir("stack-name");
+        const scripts = path.join(dir, ".github", "scripts");
+        fs.mkdirSync(scripts, { recursive: true });
+        const hostile = `x$(echo ran >&2)"'\`echo ran >&2\``;
+        for (const [file, job, script] of [["deploy.yml", "up", "stage-up.sh"], ["watch.yml", "watch", "watch.sh"]] as const) {
+            // The script as a stub that records its argument.
+            fs.writeFileSync(path.join(scripts, script), 'printf %s "$1" > "$0.arg"\n');
+            const r = runStep(scriptStep(workflow(file).jobs[job], script), { "matrix.stack": hostile }, dir);
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.doesNotMatch(r.stderr, /ran/, `${file}: the stack name ran`);
+            assert.strictEqual(fs.readFileSync(path.join(scripts, `${script}.arg`), "utf8"), hostile, file);
+        }
+    });
+
+    it("PR previews run in the `preview` environment with its read-only credentials only, never a deploy credential", () => {
+        /** The secrets a document's jobs name: `secrets.X`, and `secrets[format('X{0}', matrix.stack)]` for each stack. */
+        const secretsOf = (doc: any): string[] => {
+            const text = JSON.stringify(doc.jobs);
+            const direct = [...text.matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]);
+            const perStack = [...text.matchAll(/secrets\[format\('([A-Za-z0-9_]+)\{0\}', matrix\.stack\)\]/g)].flatMap((m) => STACKS.map((s) => `${m[1]}${s}`.toUpperCase()));
+            const other = [...text.matchAll(/secrets\[/g)].length - perStack.length / STACKS.length;
+            assert.strictEqual(other, 0, "a secret named some other way");
+            return [...new Set([...direct, ...perStack])];
+        };
+        const preview = workflow("preview.yml");
+        assert.deepStrictEqual(preview.permissions, {}, "nothing at the workflow level");
+        const jobs = Object.values<any>(preview.jobs);
+        for (const job of jobs) {
+            assert.strictEqual(job.environment, "preview");
+            assert.deepStrictEqual(job.permissions, { contents: "read", "pull-requests": "write", "id-token": "write" });
+        }
+        const previewSecrets = secretsOf(preview);
+        const deploySecrets = [...secretsOf(workflow("deploy.yml")), ...secretsOf(workflow("watch.yml"))].filter((n) => n !== "GITHUB_TOKEN");
+        assert.deepStrictEqual(previewSecrets.filter((n) => n !== "GITHUB_TOKEN" && !n.startsWith("PREVIEW_")), [], "preview secrets are the preview environment's");
+        assert.deepStrictEqual(previewSecrets.filter((n) => deploySecrets.includes(n)), [], "a deploy secret in a preview");
+        assert.ok(deploySecrets.includes("KUBECONFIG_PROD") && deploySecrets.includes("PULUMI_ACCESS_TOKEN"), deploySecrets.join(", "));
+        assert.ok(previewSecrets.includes("PREVIEW_KUBECONFIG_PROD") && previewSecrets.includes("PREVIEW_PULUMI_ACCESS_TOKEN"), previewSecrets.join(", "));
+        // The cloud role is assumed with GitHub's OIDC token: no cloud key at all.
+        const aws = jobs.flatMap(steps).filter((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+        assert.strictEqual(aws.length, 1);
+        assert.deepStrictEqual(Object.keys(aws[0].with ?? {}).sort(), ["aws-region", "role-to-assume"]);
+        assert.strictEqual(aws[0].with?.["role-to-assume"], "${{ vars.PREVIEW_AWS_ROLE_ARN }}");
+        // Only previews use that environment, and they use no other.
+        for (const f of ["deploy.yml", "watch.yml", "test.yml"]) {
+            for (const job of Object.values<any>(workflow(f).jobs)) assert.notStrictEqual(job.environment, "preview", f);
+        }
     });
 
     it("credentials come from repository secrets, never inline", () => {
@@ -235,6 +329,21 @@ describe("changed-stacks.sh: which stacks a push to main updates", () => {
         // A cycle (the program refuses it; the order must still end): the rest by name.
         stackFile("prod_us", "  canary:promotion:\n    stack: acme/canary/prod_ap\n");
         assert.deepStrictEqual(run("Pulumi.yaml\n"), ["dev", "lab", "prod_ap", "prod_eu", "prod_us"]);
+    });
+
+    it("a stack file whose name is no stack name (shell code, a quote) is refused, naming the file, and nothing in it runs", () => {
+        for (const name of ["Pulumi.x$(echo ran >&2).yaml", 'Pulumi.a"b.yaml']) {
+            const dir = tempDir("changed-stacks");
+            fs.mkdirSync(path.join(dir, ".github", "scripts"), { recursive: true });
+            fs.copyFileSync(script, path.join(dir, ".github", "scripts", "changed-stacks.sh"));
+            for (const f of ["Pulumi.dev.yaml", name]) fs.writeFileSync(path.join(dir, f), "config:\n  canary:environment: dev\n");
+            const r = spawnSync("bash", [path.join(dir, ".github", "scripts", "changed-stacks.sh")], { input: "Pulumi.yaml\n", encoding: "utf8" });
+            assert.strictEqual(r.status, 2, `${name}: ${r.stdout}`);
+            assert.strictEqual(r.stdout, "");
+            assert.match(r.stderr, /^changed-stacks: Pulumi\..+\.yaml: a stack name may hold only letters, digits, "_", "\." and "-"; rename the file$/m);
+            assert.ok(r.stderr.includes(name.replace(/[$()>&"]/g, "\\$&").replace(/ /g, "\\ ")), r.stderr);
+            assert.doesNotMatch(r.stderr, /^ran$/m);
+        }
     });
 
     it("an unknown base commit (first push, force push) updates every stack", () => {
@@ -401,12 +510,23 @@ describe("automatic rollback: stage-up.sh, rollback.sh and watch.sh", function (
             assert.match(held.stderr, /at weight 5: HOLD: nothing to do/);
             assert.deepStrictEqual([hold.calls().length, hold.originMain().commits], [1, 1]);
 
-            // An update of the stack is running (a stage deploy): the watch judges nothing and rolls nothing back.
-            const busy = sandbox(5, [{ out: '[{"kind":"update","result":"in-progress","startTime":"2026-01-01T10:00:00.000Z"}]\n', code: 0 }]);
+            // An update of the stack is running (a person's: no CI update runs in the watch's group): judged later.
+            const history = (minutesAgo: number) => ({ out: JSON.stringify([{ kind: "update", result: "in-progress", startTime: new Date(Date.now() - minutesAgo * 60_000).toISOString() }]) + "\n", code: 0 });
+            const busy = sandbox(5, [history(20)]);
             const skipped = await script("watch.sh", ["dev"], { ...busy, env: { ...busy.env, PROMETHEUS_URL: env.PROMETHEUS_URL } });
             assert.strictEqual(skipped.code, 0, skipped.stderr);
-            assert.match(skipped.stderr, /watch: an update of acme\/canary\/dev is in progress: not judged now/);
+            assert.match(skipped.stderr, /watch: an update of acme\/canary\/dev is in progress \(since \S+\): not judged now/);
             assert.deepStrictEqual([busy.calls().length, busy.originMain()], [1, { weight: "canary:weight: 5", message: "dev at weight 5", commits: 1 }]);
+
+            // One in progress for longer than deploy's timeout: its CLI died and left the stack locked. Loud, not exit 0.
+            const stuck = sandbox(5, [history(151)]);
+            const failed = await script("watch.sh", ["dev"], { ...stuck, env: { ...stuck.env, PROMETHEUS_URL: env.PROMETHEUS_URL } });
+            assert.strictEqual(failed.code, 1, failed.stderr);
+            assert.match(failed.stderr, /^watch: dev is stuck: an update of acme\/canary\/dev has been in progress since \S+ \(151 minutes, the bound is 150\): not judged, and no rollback can run; check its update log, then `pulumi cancel --stack acme\/canary\/dev`$/m);
+            assert.deepStrictEqual([stuck.calls().length, stuck.originMain().commits], [1, 1]);
+            const notANumber = await script("watch.sh", ["dev"], { ...stuck, env: { ...stuck.env, PROMETHEUS_URL: env.PROMETHEUS_URL, STUCK_AFTER_MINUTES: "2h" } });
+            assert.strictEqual(notANumber.code, 2);
+            assert.match(notANumber.stderr, /STUCK_AFTER_MINUTES must be a whole number of minutes, not '2h'/);
 
             const idle = sandbox(0, [IDLE]);
             const none = await script("watch.sh", ["dev"], { ...idle, env: { ...idle.env, PROMETHEUS_URL: "http://127.0.0.1:9" } });

@@ -3,8 +3,14 @@
 # stack after the one its `canary:promotion.stack` names (default dev; prod only runs what the stack
 # before it promoted, so that one goes first when both change), stacks of no chain by name.
 #
-#   changed-stacks.sh BASE HEAD   paths changed between two commits (git diff)
-#   changed-stacks.sh             paths changed, one per line, on stdin
+#   changed-stacks.sh --deployed HEAD   each stack against the commit last deployed to it (the tag
+#                                       deployed/<stack> that stage-up.sh moves after a successful up)
+#   changed-stacks.sh BASE HEAD         paths changed between two commits (git diff)
+#   changed-stacks.sh                   paths changed, one per line, on stdin
+#
+# deploy.yml uses --deployed: a push whose deploy never ran (cancelled, or failed before its up) leaves
+# its stacks' tags where they were, so the next push deploys them too; diffing against the previous
+# push alone would drop them. A stack without a tag (never deployed by CI) counts as changed.
 #
 # A stack file changes only its stack; the program (code, lockfile, Pulumi.yaml, the policy pack)
 # changes every stack; docs, tests, the demo app and CI files change none. The code is what the program
@@ -17,8 +23,14 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 
 stacks=()
 for f in "$root"/Pulumi.*.yaml; do
+    [ -e "$f" ] || continue
     s="${f##*/Pulumi.}"
-    stacks+=("${s%.yaml}")
+    s="${s%.yaml}"
+    if [[ ! "$s" =~ ^[A-Za-z0-9_.-]+$ ]]; then
+        printf 'changed-stacks: %q: a stack name may hold only letters, digits, "_", "." and "-"; rename the file\n' "${f##*/}" >&2
+        exit 2
+    fi
+    stacks+=("$s")
 done
 # The stack a stack's file gates it on: `canary:promotion`'s `stack` (a block or a flow mapping), its
 # last path segment; unset, dev (the schema's default); none for dev itself or a stack naming itself.
@@ -61,16 +73,28 @@ changed_paths() {
     fi
 }
 
-declare -A hit=()
-while IFS= read -r path; do
-    case "$path" in
-        Pulumi.yaml) for s in "${ordered[@]}"; do hit[$s]=1; done ;;
-        Pulumi.*.yaml) s="${path#Pulumi.}"; hit[${s%.yaml}]=1 ;;
-        index.ts | package.json | package-lock.json | tsconfig.json | components/* | stacks/* | domain/* | lib/* | rollout/* | policy/*)
-            for s in "${ordered[@]}"; do hit[$s]=1; done ;;
-    esac
-done < <(changed_paths "$@")
+# Whether any path on stdin changes stack $1: its own file, or the program every stack runs.
+touches() {
+    local path
+    while IFS= read -r path; do
+        case "$path" in
+            "Pulumi.$1.yaml" | Pulumi.yaml) return 0 ;;
+            index.ts | package.json | package-lock.json | tsconfig.json | components/* | stacks/* | domain/* | lib/* | rollout/* | policy/*) return 0 ;;
+        esac
+    done
+    return 1
+}
 
 out=()
-for s in "${ordered[@]}"; do [ -n "${hit[$s]:-}" ] && out+=("\"$s\""); done
-(IFS=,; echo "[${out[*]}]")
+if [ "${1:-}" = --deployed ]; then
+    head="${2:?changed-stacks.sh --deployed HEAD}"
+    for s in "${ordered[@]}"; do
+        # An absent tag is an unknown base: changed_paths counts it as a program change.
+        touches "$s" < <(changed_paths "refs/tags/deployed/$s" "$head") && out+=("$s")
+    done
+else
+    paths="$(changed_paths "$@")"
+    for s in "${ordered[@]}"; do touches "$s" <<< "$paths" && out+=("$s"); done
+fi
+# The names are checked above; jq quotes them anyway.
+jq -cn '$ARGS.positional' --args "${out[@]}"

@@ -4,6 +4,10 @@
 # any other reason, or an analysis that ended Inconclusive (HOLD: not enough evidence), rolls nothing
 # back: HOLD never rolls back. Exits 0 only when the update itself succeeded.
 #
+# After a successful update the tag deployed/<stack> is moved to the commit it applied (pushed to
+# origin): changed-stacks.sh --deployed diffs from there, so a push whose deploy never ran is
+# deployed by the next one. A failed or rolled-back update leaves the tag where it was.
+#
 #   stage-up.sh STACK        with STACK_NAME (<org>/canary/<stack>) and MESSAGE (the update message)
 #
 # PULUMI (default pulumi) and ROLLOUT (default "npm run -s rollout --") are the commands it runs.
@@ -18,6 +22,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 if "$pulumi" up --yes --stack "$STACK_NAME" --policy-pack policy/analyzer --diff --message "${MESSAGE:-$stack}" 2>&1 | tee "$log"; then
+    # The update is applied whatever happens here; an unmoved tag only makes the next deploy redo it.
+    if ! git push --quiet --force origin "HEAD:refs/tags/deployed/$stack"; then
+        echo "::warning::stage-up: $stack is updated, but the tag deployed/$stack could not be pushed: the next deploy updates $stack again" >&2
+    fi
     exit 0
 fi
 # The program's own words for a failed run (components/delivery/analysis.ts, runVerdict), up to its advice.

@@ -4,8 +4,10 @@
 #
 #   watch.sh STACK   with STACK_NAME (<org>/canary/<stack>) and PROMETHEUS_URL (reachable from here)
 #
-# A stack with an update in progress (a stage deploy: the watch has its own concurrency group, so as
-# not to replace a deploy queued in deploy's) is not judged: the update's own analysis gates it.
+# The watch runs in deploy's concurrency group for the stack, so no CI update of it runs meanwhile. An
+# update in progress all the same is a person's (not judged now: exit 0) or, once it has run longer
+# than STUCK_AFTER_MINUTES (default 150, deploy.yml's timeout for an up), one whose CLI died and left
+# the stack locked: that fails the watch, naming the stack, since no rollback could run on it.
 #
 # PULUMI (default pulumi) and ROLLOUT (default "npm run -s rollout --") are the commands it runs.
 set -euo pipefail
@@ -18,10 +20,24 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # A value from the JSON on stdin: `field 'v.stage'` (Node, which the runner has for the program).
 field() { node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(String(new Function("v", `return ${process.argv[1]}`)(v)))' "$1"; }
 
-# The stack's latest update; "in-progress" while one runs (the Automation API's UpdateResult).
+stuck_after="${STUCK_AFTER_MINUTES:-150}"
+if [[ ! "$stuck_after" =~ ^[0-9]+$ ]]; then
+    echo "watch: STUCK_AFTER_MINUTES must be a whole number of minutes, not '$stuck_after'" >&2
+    exit 2
+fi
+
+# The stack's latest update; "in-progress" while one runs (the Automation API's UpdateResult), with
+# its startTime in RFC 3339 (pulumi/pulumi pkg/cmd/pulumi/stack/stack_history.go, updateInfoJSON).
 last="$("$pulumi" stack history --stack "$STACK_NAME" --json --page-size 1 --page 1)"
-if [ "$(field 'v.length > 0 ? v[0].result : "none"' <<< "$last")" = "in-progress" ]; then
-    echo "watch: an update of $STACK_NAME is in progress: not judged now" >&2
+running="$(field 'v.length > 0 && v[0].result === "in-progress" ? `${v[0].startTime} ${Math.floor((Date.now() - Date.parse(v[0].startTime)) / 60000)}` : ""' <<< "$last")"
+if [ -n "$running" ]; then
+    started="${running% *}"
+    minutes="${running##* }"
+    if [ "$minutes" = NaN ] || [ "$minutes" -ge "$stuck_after" ]; then
+        echo "watch: $stack is stuck: an update of $STACK_NAME has been in progress since $started (${minutes} minutes, the bound is $stuck_after): not judged, and no rollback can run; check its update log, then \`pulumi cancel --stack $STACK_NAME\`" >&2
+        exit 1
+    fi
+    echo "watch: an update of $STACK_NAME is in progress (since $started): not judged now" >&2
     exit 0
 fi
 
