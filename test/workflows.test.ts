@@ -477,6 +477,40 @@ describe("automatic rollback: stage-up.sh, rollback.sh and watch.sh", function (
         assert.strictEqual(stuck.originMain().commits, 1);
     });
 
+    /** A clone of the sandbox's origin where `edit` of its stack file is committed, pushed the first time `work` pushes (a pre-push hook): a commit landing between the rollback's fetch and its push. */
+    function landsBeforeTheFirstPush(s: Sandbox, edit: (file: string) => string, message: string): void {
+        const other = path.join(path.dirname(s.work), "other");
+        const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: other, encoding: "utf8" });
+        execFileSync("git", ["clone", "--quiet", s.origin, other]);
+        const file = path.join(other, "Pulumi.dev.yaml");
+        fs.writeFileSync(file, edit(fs.readFileSync(file, "utf8")));
+        git("commit", "--quiet", "-am", message);
+        const hook = path.join(s.work, ".git", "hooks", "pre-push");
+        fs.writeFileSync(hook, `#!/usr/bin/env bash\n[ -e "$0.done" ] && exit 0\ntouch "$0.done"\nenv -u GIT_DIR -u GIT_WORK_TREE -u GIT_INDEX_FILE git -C "${other}" push --quiet origin main\n`, { mode: 0o755 });
+    }
+
+    it("rollback.sh: a stage PR merged meanwhile (a conflicting edit of the stack file) is kept, and the rollback re-applied on top of it", async () => {
+        const s = sandbox(5, [{ out: "Update succeeded\n", code: 0 }]);
+        landsBeforeTheFirstPush(s, (f) => f.replace("canary:weight: 5", "canary:weight: 25"), "dev: canary 25%");
+        const r = await script("rollback.sh", ["dev", "the judge answered ROLLBACK"], s);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.match(r.stderr, /rollback: dev is at weight 0, committed to main/);
+        const main = s.originMain();
+        assert.deepStrictEqual([main.weight, main.commits], ["canary:weight: 0", 3]);
+        assert.strictEqual(main.message, "dev: automatic rollback to weight 0\n\nthe judge answered ROLLBACK");
+        assert.strictEqual(execFileSync("git", ["log", "--format=%s", "-2", "main"], { cwd: s.origin, encoding: "utf8" }), "dev: automatic rollback to weight 0\ndev: canary 25%\n");
+        assert.strictEqual(s.calls().length, 1, "one update: the rollback is applied once");
+    });
+
+    it("rollback.sh: a branch that meanwhile says weight 0 already needs no commit", async () => {
+        const s = sandbox(5, [{ out: "Update succeeded\n", code: 0 }]);
+        landsBeforeTheFirstPush(s, (f) => f.replace("canary:weight: 5", "canary:weight: 0"), "dev: back to 0 by hand");
+        const r = await script("rollback.sh", ["dev", "the judge answered ROLLBACK"], s);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.match(r.stderr, /rollback: dev is at weight 0, and main already says so/);
+        assert.deepStrictEqual([s.originMain().commits, s.originMain().message], [2, "dev: back to 0 by hand"]);
+    });
+
     it("watch.sh: ROLLBACK from the judge rolls back and commits; HOLD and weight 0 change nothing", async () => {
         // A Prometheus answering the canary's 20% errors against stable's 0.5%.
         const counts = { canary: { requests: 400, errors: 80 }, stable: { requests: 20_000, errors: 100 } };
@@ -535,5 +569,73 @@ describe("automatic rollback: stage-up.sh, rollback.sh and watch.sh", function (
         } finally {
             prometheus.close();
         }
+    });
+});
+
+/**
+ * Which stacks a deploy updates when pushes come faster than deploys: deploy.yml's own `changes`
+ * step and stage-up.sh, run for real in a repository with dev and prod pushing to a bare origin,
+ * with a fake `pulumi`.
+ */
+describe("deploy: the stacks that differ from what was last deployed to them", function () {
+    this.timeout(60_000);
+
+    it("three quick pushes, the second one's deploy cancelled: the third deploys the second's stack too; a failed up leaves its stack for the next", () => {
+        const dir = tempDir("deployed");
+        const [work, origin, bin] = ["work", "origin.git", "bin"].map((d) => path.join(dir, d));
+        fs.mkdirSync(bin);
+        // The fake pulumi exits with the code in bin/code (0 unless a test says otherwise).
+        fs.writeFileSync(path.join(bin, "pulumi"), `#!/usr/bin/env bash\nexit "$(cat "${bin}/code" 2>/dev/null || echo 0)"\n`, { mode: 0o755 });
+        const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.com", ...args], { cwd: work, encoding: "utf8" }).trim();
+        execFileSync("git", ["init", "--quiet", "--bare", "-b", "main", origin]);
+        execFileSync("git", ["init", "--quiet", "-b", "main", work]);
+        git("remote", "add", "origin", origin);
+        fs.cpSync(path.join(GITHUB, "scripts"), path.join(work, ".github", "scripts"), { recursive: true });
+        const stackFile = (stack: string, weight: number) => fs.writeFileSync(path.join(work, `Pulumi.${stack}.yaml`), `config:\n  canary:environment: ${stack}\n  canary:weight: ${weight}\n`);
+        const push = (edit: () => void, message: string) => {
+            edit();
+            git("add", ".");
+            git("commit", "--quiet", "-m", message);
+            git("push", "--quiet", "origin", "main");
+            return git("rev-parse", "HEAD");
+        };
+        const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+        /** deploy.yml's `changes` step for the push `before` → `sha`: the stacks its `up` jobs update. */
+        const changes = (before: string, sha: string): string[] => {
+            // What actions/checkout fetches with fetch-depth 0: every branch and tag, tags forced.
+            git("fetch", "--quiet", "origin", "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*");
+            const out = path.join(dir, "output");
+            fs.writeFileSync(out, "");
+            const step = workflow("deploy.yml").jobs.changes.steps.find((s: { id?: string }) => s.id === "changed");
+            const r = runStep(step, { "github.event.before": before }, work, { ...env, GITHUB_SHA: sha, GITHUB_OUTPUT: out });
+            assert.strictEqual(r.status, 0, r.stderr);
+            return JSON.parse(/^stacks=(.*)$/m.exec(fs.readFileSync(out, "utf8"))![1]);
+        };
+        /** deploy.yml's `up` job for `stack` at the checked-out commit. */
+        const up = (stack: string, code = 0) => {
+            fs.writeFileSync(path.join(bin, "code"), String(code));
+            const step = workflow("deploy.yml").jobs.up.steps.find((s: Step) => s.run?.includes("stage-up.sh"));
+            return runStep(step, { "matrix.stack": stack }, work, env);
+        };
+        const deployed = (stack: string) => execFileSync("git", ["rev-parse", "--verify", "--quiet", `refs/tags/deployed/${stack}`], { cwd: origin, encoding: "utf8" }).trim();
+
+        const c0 = push(() => (stackFile("dev", 0), stackFile("prod", 0)), "both stacks");
+        assert.deepStrictEqual(changes("0".repeat(40), c0), ["dev", "prod"], "never deployed: every stack");
+        for (const stack of ["dev", "prod"]) assert.strictEqual(up(stack).status, 0);
+        assert.deepStrictEqual([deployed("dev"), deployed("prod")], [c0, c0], "a successful up moves deployed/<stack>");
+
+        const c1 = push(() => stackFile("dev", 5), "dev: canary 5%");
+        assert.deepStrictEqual(changes(c0, c1), ["dev"]);
+        assert.strictEqual(up("dev").status, 0);
+        // The second push's deploy is cancelled before its up: nothing runs for it.
+        const c2 = push(() => stackFile("prod", 5), "prod: canary 5%");
+        const c3 = push(() => stackFile("dev", 25), "dev: canary 25%");
+        assert.deepStrictEqual(changes(c2, c3), ["dev", "prod"], "the second push's prod is deployed by the third");
+        // dev's up fails: its tag stays, so the next push deploys dev again, even if it changes only docs.
+        assert.strictEqual(up("dev", 255).status, 1);
+        assert.strictEqual(up("prod").status, 0);
+        assert.deepStrictEqual([deployed("dev"), deployed("prod")], [c1, c3]);
+        const c4 = push(() => fs.writeFileSync(path.join(work, "README.md"), "docs\n"), "docs");
+        assert.deepStrictEqual(changes(c3, c4), ["dev"]);
     });
 });
