@@ -29,7 +29,7 @@ if ! "$pulumi" up --yes --stack "$STACK_NAME" --policy-pack policy/analyzer --me
 fi
 for attempt in 1 2 3; do
     [ "$attempt" -gt 1 ] && sleep $(((attempt - 1) * 5))
-    git fetch --quiet origin "$branch" && git reset --quiet --hard FETCH_HEAD || continue
+    if ! { git fetch --quiet origin "$branch" && git reset --quiet --hard FETCH_HEAD; }; then continue; fi
     if ! "${rollout[@]}" rollback --stack "$stack" > /dev/null; then
         if "${rollout[@]}" status --stack "$stack" --json | jq -e '.stage == 0' > /dev/null; then
             echo "rollback: $stack is at weight 0, and $branch already says so" >&2

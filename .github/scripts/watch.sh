@@ -18,6 +18,7 @@ pulumi="${PULUMI:-pulumi}"
 read -r -a rollout <<< "${ROLLOUT:-npm run -s rollout --}"
 here="$(cd "$(dirname "$0")" && pwd)"
 # A value from the JSON on stdin: `field 'v.stage'` (Node, which the runner has for the program).
+# shellcheck disable=SC2016 # JavaScript, not shell, in single quotes here and in field's arguments
 field() { node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(String(new Function("v", `return ${process.argv[1]}`)(v)))' "$1"; }
 
 stuck_after="${STUCK_AFTER_MINUTES:-150}"
@@ -29,6 +30,7 @@ fi
 # The stack's latest update; "in-progress" while one runs (the Automation API's UpdateResult), with
 # its startTime in RFC 3339 (pulumi/pulumi pkg/cmd/pulumi/stack/stack_history.go, updateInfoJSON).
 last="$("$pulumi" stack history --stack "$STACK_NAME" --json --page-size 1 --page 1)"
+# shellcheck disable=SC2016
 running="$(field 'v.length > 0 && v[0].result === "in-progress" ? `${v[0].startTime} ${Math.floor((Date.now() - Date.parse(v[0].startTime)) / 60000)}` : ""' <<< "$last")"
 if [ -n "$running" ]; then
     started="${running% *}"
