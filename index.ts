@@ -17,6 +17,7 @@ import { otlpEndpoint, Tracing, tracingEnv } from "./components/observability/tr
 import { MonitoringStack, prometheusUrl } from "./components/observability/monitoring";
 import { LOGGING_NAMESPACE, Namespaces } from "./components/platform/namespaces";
 import { NginxRouting, nginxPeers } from "./components/routing/nginxRouting";
+import { generatedHeader, headerLine, PreviewRoute } from "./components/routing/router";
 import { kubernetesProvider } from "./components/platform/kubernetesProvider";
 import { CanaryWorkload } from "./components/delivery/workload";
 import { checkTransition, splitFor, stageEntry } from "./domain/stages";
@@ -86,8 +87,15 @@ export = async () => {
 
     const vpcCidr = cfg.router === "alb" ? vpcCidrOf(cfg.alb.vpcId as string) : undefined;
     const routerPeers = vpcCidr ? albPeers(vpcCidr) : cfg.router === "gateway" ? gatewayPeers(cfg.gateway) : cfg.router === "istio" ? istioPeers(cfg.istio) : nginxPeers(cfg.nginx);
-    const workload = new CanaryWorkload(app.name, { namespace, app, routerPeers, monitoringNamespace: cfg.monitoring.namespace, crds, serviceMonitorLabels: cfg.monitoring.serviceMonitorLabels, env: traceExport }, k8s);
-    const routing = { namespace, app, weight: cfg.weight, workloads: [workload.stable.deployment, workload.canary.deployment] };
+    // The canary header (off unless configured): a generated secret value, routed to a preview of the
+    // canary's image under its own track, so testers' requests are never the stage's evidence. Without
+    // a canary there is nothing to preview, and no header route.
+    const header = cfg.header.enabled ? generatedHeader("canary-header", cfg.header.name) : undefined;
+    const workloadArgs = { namespace, app, routerPeers, monitoringNamespace: cfg.monitoring.namespace, crds, serviceMonitorLabels: cfg.monitoring.serviceMonitorLabels, env: traceExport };
+    const workload = new CanaryWorkload(app.name, { ...workloadArgs, preview: header !== undefined && cfg.canaryDiffers }, k8s);
+    const preview: PreviewRoute | undefined =
+        header && workload.preview ? { header, serviceName: workload.preview.service.metadata.name, workload: workload.preview.deployment } : undefined;
+    const routing = { namespace, app, weight: cfg.weight, workloads: [workload.stable.deployment, workload.canary.deployment], preview };
 
     // One router per stack; `weightedRoute` is the resource that carries the stage's weights.
     let weightedRoute: pulumi.CustomResource;
@@ -203,5 +211,7 @@ export = async () => {
         url: `https://${app.host}`,
         albDnsName: alb?.loadBalancer.dnsName,
         targetGroupArns: alb ? { stable: alb.targetGroups.stable.arn, canary: alb.targetGroups.canary.arn } : undefined,
+        /** The canary header as `name: value` (a secret: `pulumi stack output canaryHeader --show-secrets`), with canary:header.enabled. */
+        canaryHeader: header ? headerLine(header) : undefined,
     };
 };

@@ -8,6 +8,7 @@
  */
 
 import { BUILT_IN_TESTS, type RatioMetric } from "./ratios";
+import { TRACKS } from "./tracks";
 
 /**
  * The app's metric contract; podinfo's by default. Requests, errors and latency all come from one
@@ -73,6 +74,13 @@ export const APP_LABELS = ["namespace", "app"] as const;
 
 /** Extra label matchers, written as PromQL, e.g. `track="canary"`. */
 export type Matchers = readonly string[];
+
+/**
+ * The tracks the stage splits, as a matcher: the users' traffic. The preview track (the canary header's
+ * pods) is testers' traffic, outside the split; shares, the split's traffic floor and the SLO select
+ * these tracks so that testers neither skew the observed split nor burn the error budget.
+ */
+export const SPLIT_TRACKS: Matchers = [`track=~"${TRACKS.join("|")}"`];
 
 /** The scope's label matchers plus `extra`, e.g. `{namespace="podinfo", app="podinfo", track="canary"}`. */
 export function scopeMatchers(scope: Scope, extra: Matchers = []): string {

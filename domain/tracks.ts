@@ -1,4 +1,14 @@
-/** The two tracks of a canary release: what the pods, Services, series and decisions are about. */
+/** The tracks of a canary release: what the pods, Services, series and decisions are about. */
 
+/** The two tracks the stage splits traffic between: the only ones the judge, the rules and the alerts read as evidence. */
 export type Track = "stable" | "canary";
 export const TRACKS: readonly Track[] = ["stable", "canary"];
+
+/**
+ * The pods the canary header reaches (`canary:header`): the canary's image under a track of their
+ * own, so the requests testers send are labelled `track="preview"` and never counted as the canary's.
+ */
+export const PREVIEW_TRACK = "preview";
+
+/** Every track a pod can carry: the two the stage splits, and the preview. */
+export type PodTrack = Track | typeof PREVIEW_TRACK;

@@ -4,23 +4,22 @@
  */
 import { DecisionPolicy, DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, StageContext, TrackCounts } from "../domain/decide";
 import { PrometheusClient, PrometheusError, Sample } from "./prometheus";
-import { bucketCount, counterCount, counterResets, ERROR_STATUS, MetricNames, requestCount, SCRAPE_INTERVAL_SECONDS, Scope } from "../domain/promql";
+import { bucketCount, counterCount, counterResets, ERROR_STATUS, MetricNames, requestCount, SCRAPE_INTERVAL_SECONDS, Scope, SPLIT_TRACKS } from "../domain/promql";
 import type { RatioMetric } from "../domain/ratios";
 import { UsageError } from "../lib/args";
 import type { Track } from "../domain/tracks";
 
 const TRACK_LABEL = ["track"];
-const BOTH_TRACKS = [`track=~"stable|canary"`];
 
 /** The instant queries that give one window's evidence; the window is whole seconds. */
 export function evidenceQueries(m: MetricNames, scope: Scope, windowSeconds: number, ratios: readonly RatioMetric[] = []): Record<string, string> {
     const w = `${windowSeconds}s`;
-    const counter = (metric: string) => counterCount(metric, scope, w, TRACK_LABEL, BOTH_TRACKS);
+    const counter = (metric: string) => counterCount(metric, scope, w, TRACK_LABEL, SPLIT_TRACKS);
     return {
-        requests: requestCount(m, scope, w, TRACK_LABEL, BOTH_TRACKS),
-        errors: requestCount(m, scope, w, TRACK_LABEL, [...BOTH_TRACKS, `status=~"${ERROR_STATUS}"`]),
-        buckets: bucketCount(m, scope, w, TRACK_LABEL, BOTH_TRACKS),
-        resets: counterResets(m, scope, w, TRACK_LABEL, BOTH_TRACKS),
+        requests: requestCount(m, scope, w, TRACK_LABEL, SPLIT_TRACKS),
+        errors: requestCount(m, scope, w, TRACK_LABEL, [...SPLIT_TRACKS, `status=~"${ERROR_STATUS}"`]),
+        buckets: bucketCount(m, scope, w, TRACK_LABEL, SPLIT_TRACKS),
+        resets: counterResets(m, scope, w, TRACK_LABEL, SPLIT_TRACKS),
         ...Object.fromEntries(ratios.flatMap((r) => [[`${r.name}.events`, counter(r.events)], [`${r.name}.total`, counter(r.total)]])),
     };
 }

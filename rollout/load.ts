@@ -13,7 +13,7 @@ export const LOAD_OPTIONS: readonly OptionSpec[] = [
     { name: "rate", value: "N", help: "requests per second (default 10)" },
     { name: "duration", value: "30m", help: "how long to send (default 30m), then exit 0" },
     { name: "path", value: "/", help: "the request path (default /)" },
-    { name: "headers", value: "JSON", help: 'more request headers as a JSON object, e.g. {"x-canary":"always"}' },
+    { name: "headers", value: "JSON", help: 'more request headers as a JSON object, e.g. {"user-agent":"smoke"}' },
 ];
 
 export interface LoadSettings {

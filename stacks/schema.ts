@@ -186,7 +186,7 @@ const alerts = z
         errorRatioFloor: ratio(0.01).describe("CanaryVsStableErrorRatio takes stable's ratio as at least this, so a stable without errors does not make every canary error fire."),
         latencyP99VsStable: factor(1.5).describe("CanaryHigherLatency: the canary's p99 above this factor times stable's p99 for 5m."),
         trafficSplitTolerance: z.number().gt(0).max(100).default(10).describe("CanaryTrafficSplitMismatch: the observed canary share this many percentage points away from the weight for 10m."),
-        minRequestRate: z.number().min(0).default(0.1).describe("Requests per second (whole app) below which the traffic split is not judged: too few to measure a share."),
+        minRequestRate: z.number().min(0).default(0.1).describe("Requests per second (stable and canary together; not the preview) below which the traffic split is not judged: too few to measure a share."),
         cpuOfRequest: positive(1.5).describe("CanaryResourceUsage: a canary pod using more CPU than this factor of its request for 10m."),
         memoryOfLimit: ratio(0.9).describe("CanaryMemoryUsage: a canary pod's working set above this share of its memory limit for 5m."),
         slo: z
@@ -369,7 +369,7 @@ const loadTest = z
         headers: z
             .record(text(/^[A-Za-z0-9-]+$/, "must be an HTTP header name"), z.string())
             .default({})
-            .describe("More request headers (e.g. x-canary: always to load the canary only)."),
+            .describe("More request headers on every request (e.g. an authorization header). The canary header would send the load to the preview track, which the judge does not count."),
         target: z
             .url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://envoy.gateway-system.svc:443" })
             .optional()
@@ -404,6 +404,27 @@ const promotion = z
             .describe("Canary requests each compared stage of the gating stack must have judged, so a PROMOTE on a handful of requests does not carry a version on."),
     })
     .describe("Stack-to-stack promotion: this stack runs only a canary another stack promoted, on that stack's evidence.");
+
+/**
+ * The canary header: a request that carries it reaches the canary's image at any weight, for testers.
+ * Its name must suit every router that matches it: Istio's header keys are lower case
+ * (VirtualService HTTPMatchRequest.headers) and an ALB's httpHeaderName is at most 40 characters
+ * (the ListenerRule's HttpHeaderConditionConfig), which also refuses the host header.
+ */
+const header = z
+    .strictObject({
+        enabled: z
+            .boolean()
+            .default(false)
+            .describe(
+                "Route requests that carry the header, with the secret value the stack generates (the canaryHeader output), to a one-pod preview of the canary image (track preview), at every weight; its requests are never the stage's evidence. Refused with router nginx.",
+            ),
+        name: text(/^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/, "must be a lower-case HTTP header name: letters, digits and '-', at most 40 characters, such as x-canary")
+            .refine((n) => n !== "host", "must not be host: the routers match the app host already")
+            .default("x-canary")
+            .describe("The header's name; its value is generated (never configured) and kept as a secret."),
+    })
+    .describe("The canary header for testers: off by default; where on, its value is a secret the stack generates.");
 
 export const ROUTERS = ["alb", "gateway", "nginx", "istio"] as const;
 
@@ -440,6 +461,7 @@ export const stackConfigSchema = z.strictObject({
     tls,
     loadTest: loadTest.prefault({}),
     promotion: promotion.prefault({}),
+    header: header.prefault({}),
     slackWebhookUrl: z
         .url({ protocol: /^https$/, error: "must be an https:// Slack incoming-webhook URL" })
         .optional()
@@ -558,6 +580,16 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
         if (c.gateway.install && c.gateway.parentRef !== undefined) {
             issues.push({ path: ["gateway", "parentRef"], message: "is used only when canary:gateway.install is false: the installed Gateway is the route's parent" });
         }
+    }
+    // ingress-nginx applies at most one canary Ingress per Ingress rule (docs/user-guide/nginx-configuration/
+    // annotations.md, Canary, "Known Limitations"),
+    // and its by-header routing goes to that Ingress's backend, the canary Service: header requests
+    // would be counted as the canary's, the stage's evidence.
+    if (c.header.enabled && c.router === "nginx") {
+        issues.push({
+            path: ["header", "enabled"],
+            message: "must be false with canary:router nginx: ingress-nginx sends header requests to the canary Ingress's Service, so they would count as the stage's evidence; use router gateway, alb or istio for a canary header",
+        });
     }
     if (c.router === "alb") {
         for (const key of ["vpcId", "subnetIds"] as const) {

@@ -33,6 +33,9 @@ const cases: BadCase[] = [
     },
     { what: "stages not ending in 100", run: { stack: "prod", config: { stages: [10, 50] } }, messages: [/canary:stages = \[10,50\]: must be strictly increasing whole percents ending in 100/] },
     { what: "stage out of range", run: { stack: "dev", config: { stages: [0, 100] } }, messages: [/canary:stages\[0\] = 0: must be 1 to 100/] },
+    { what: "canary header name in upper case", run: { stack: "dev", config: { header: { name: "X-Canary" } } }, messages: [/canary:header\.name = "X-Canary": must be a lower-case HTTP header name/] },
+    { what: "canary header on the host header", run: { stack: "dev", config: { header: { name: "host" } } }, messages: [/canary:header\.name = "host": must not be host/] },
+    { what: "canary header value configured", run: { stack: "dev", config: { header: { value: "always" } } }, messages: [/canary:header\.value = "always": is not a known key/] },
     {
         what: "canary image missing while weight > 0",
         run: { stack: "dev", baseConfig: without("dev", "app", "canary", "image"), config: { weight: 5 } },

@@ -510,14 +510,14 @@ describe("Istio routing", () => {
         runProgram({ stack: "dev", config: { router: "istio", weight, loadTest: { target: ISTIO_ENTRY } }, ...(previous === undefined ? {} : { previous: { stage: previous, canaryVersion: "6.8.0" } }) });
 
     for (const weight of [0, 5, 25, 50, 100]) {
-        it(`weight ${weight}: stable ${100 - weight}, canary ${weight}, sum 100, and the header route`, async () => {
+        it(`weight ${weight}: stable ${100 - weight}, canary ${weight}, sum 100, and no header route`, async () => {
             const { error, resources } = await istio(weight);
             assert.ifError(error);
             const vs = byName(resources, "route-virtualservice").inputs.spec;
             assert.deepStrictEqual(vs.gateways, ["istio-system/ingressgateway"]);
-            const [header, weighted] = vs.http;
-            assert.deepStrictEqual(header.match, [{ headers: { "x-canary": { exact: "always" } } }]);
-            assert.strictEqual(header.route[0].destination.subset, "canary");
+            assert.strictEqual(vs.http.length, 1, "the weighted route only");
+            const [weighted] = vs.http;
+            assert.strictEqual(weighted.match, undefined, "the one catch-all route");
             const w = Object.fromEntries(weighted.route.map((r: any) => [r.destination.subset, r.weight]));
             assert.deepStrictEqual(w, { stable: 100 - weight, canary: weight });
             assert.strictEqual(w.stable + w.canary, 100);
@@ -534,6 +534,19 @@ describe("Istio routing", () => {
         for (const d of ofType(resources, "kubernetes:apps/v1:Deployment").filter((d) => d.name.startsWith("podinfo-"))) assert.ok(vs.dependencies.includes(d.urn), d.name);
         const from = byName(resources, "podinfo-netpol").inputs.spec.ingress[0].from;
         assert.strictEqual(from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"], "istio-system");
+    });
+
+    it("with canary:header.enabled: a preview subset, and a second VirtualService for the same host and gateway with only the header route", async () => {
+        const { error, resources } = await runProgram({ stack: "dev", config: { router: "istio", weight: 25, loadTest: { target: ISTIO_ENTRY }, header: { enabled: true } } });
+        assert.ifError(error);
+        assert.deepStrictEqual(byName(resources, "route-destinationrule").inputs.spec.subsets.map((s: any) => s.name), ["stable", "canary", "preview"]);
+        const weighted = byName(resources, "route-virtualservice").inputs.spec;
+        const preview = byName(resources, "route-preview").inputs.spec;
+        // Istio merges VirtualServices of one host only on a gateway, and moves the catch-all last.
+        assert.deepStrictEqual([preview.hosts, preview.gateways], [weighted.hosts, weighted.gateways]);
+        assert.strictEqual(preview.http.length, 1);
+        assert.ok(preview.http[0].match.every((m: any) => Object.keys(m.headers).length > 0), "not a catch-all");
+        assert.deepStrictEqual(preview.http[0].route.map((r: any) => r.destination.subset), ["preview"]);
     });
 
     it("5 → 25 changes only the VirtualService, the stage rule and the stage's AnalysisRun", async () => {

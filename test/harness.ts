@@ -36,6 +36,8 @@ export interface Registered {
 export interface RunResult {
     readonly resources: Registered[];
     readonly outputs: Record<string, any>;
+    /** The names of the stack outputs that are secrets (`pulumi stack output` shows them as [secret]). */
+    readonly secretOutputs: string[];
     readonly error?: Error;
 }
 
@@ -248,14 +250,19 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     // The program's module exports its async entry point, as Pulumi's Node.js host expects.
     const program: () => Promise<Record<string, any>> = require("../index");
     let outputs: Record<string, any> = {};
+    const secretOutputs: string[] = [];
     let error: Error | undefined;
     try {
-        outputs = await resolveDeep(await program());
+        const exported = await program();
+        for (const [k, v] of Object.entries(exported)) {
+            if (pulumi.Output.isInstance(v) && (await (v as unknown as { isSecret: Promise<boolean> }).isSecret)) secretOutputs.push(k);
+        }
+        outputs = await resolveDeep(exported);
     } catch (e) {
         error = e as Error;
     }
     await pulumi.runtime.disconnect();
-    return { resources, outputs, error };
+    return { resources, outputs, secretOutputs, error };
 }
 
 /** Each resource's inputs, dependencies and parent by URN: what the engine would diff. */

@@ -3,10 +3,9 @@
  * touches.
  */
 import * as assert from "assert";
-import { isDeepStrictEqual } from "util";
 import { HEADER_RULE_PRIORITY, WEIGHTED_RULE_PRIORITY } from "../components/routing/albRouting";
 import { CHARTS } from "../components/platform/versions";
-import { byName, changedBetween, FAKE_VPC_CIDR, ofType, Registered, runProgram, STACKS, StackName } from "./harness";
+import { byName, changedBetween, FAKE_VPC_CIDR, isSecretEnvelope, ofType, Registered, runProgram, stackFileConfig, STACKS, StackName } from "./harness";
 
 const RULE = "aws:lb/listenerRule:ListenerRule";
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
@@ -15,6 +14,7 @@ const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 const NGINX = "nginx.ingress.kubernetes.io";
 const PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
 const ANALYSIS_RUN = "kubernetes:argoproj.io/v1alpha1:AnalysisRun";
+const VIRTUAL_SERVICE = "kubernetes:networking.istio.io/v1beta1:VirtualService";
 
 const WEIGHTS = [0, 5, 25, 50, 100];
 
@@ -32,31 +32,28 @@ const ROUTED: { what: string; stack: StackName; config: Record<string, unknown>;
     { what: "dev on ingress-nginx", stack: "dev", config: { router: "nginx" }, route: `${INGRESS} route-canary`, routes: INGRESS, load: true },
 ];
 
-/** The canary's and stable's weights as the router receives them, and whether the header route comes first. */
-function routedWeights(resources: Registered[]): { stable: number; canary: number; header: boolean } {
+/** The canary's and stable's weights as the router's weighted resource receives them. */
+function routedWeights(resources: Registered[]): { stable: number; canary: number } {
     if (resources.some((r) => r.name === "route-weighted")) {
         const weighted = byName(resources, "route-weighted").inputs;
-        const header = byName(resources, "route-header").inputs;
         const [stable, canary] = weighted.actions[0].forward.targetGroups;
         assert.match(stable.arn, /route-stable$/);
         assert.match(canary.arn, /route-canary$/);
-        const headerOk =
-            header.priority < weighted.priority &&
-            header.conditions.some((c: any) => c.httpHeader?.httpHeaderName === "x-canary" && c.httpHeader.values.includes("always")) &&
-            /route-canary$/.test(header.actions[0].targetGroupArn);
-        return { stable: stable.weight, canary: canary.weight, header: headerOk };
+        return { stable: stable.weight, canary: canary.weight };
     }
     if (resources.some((r) => r.name === "route-httproute")) {
         const rules = byName(resources, "route-httproute").inputs.spec.rules;
-        assert.strictEqual(rules.length, 2);
-        const [header, weighted] = rules;
-        const [stable, canary] = weighted.backendRefs;
+        assert.strictEqual(rules.length, 1, "the weighted HTTPRoute has the weighted rule only");
+        const [stable, canary] = rules[0].backendRefs;
         assert.deepStrictEqual([stable.name, canary.name, stable.port, canary.port], ["podinfo-stable", "podinfo-canary", 9898, 9898]);
-        assert.deepStrictEqual(weighted.matches, [{ path: { type: "PathPrefix", value: "/" } }]);
-        const headerOk =
-            isDeepStrictEqual(header.matches, [{ path: { type: "PathPrefix", value: "/" }, headers: [{ type: "Exact", name: "x-canary", value: "always" }] }]) &&
-            isDeepStrictEqual(header.backendRefs, [{ name: "podinfo-canary", port: 9898 }]);
-        return { stable: stable.weight, canary: canary.weight, header: headerOk };
+        assert.deepStrictEqual(rules[0].matches, [{ path: { type: "PathPrefix", value: "/" } }]);
+        return { stable: stable.weight, canary: canary.weight };
+    }
+    if (resources.some((r) => r.name === "route-virtualservice")) {
+        const http = byName(resources, "route-virtualservice").inputs.spec.http;
+        assert.strictEqual(http.length, 1, "the weighted VirtualService has the weighted route only");
+        const w = Object.fromEntries(http[0].route.map((r: any) => [r.destination.subset, r.weight]));
+        return { stable: w.stable, canary: w.canary };
     }
     const stableIngress = byName(resources, "route-stable").inputs;
     const canaryIngress = byName(resources, "route-canary").inputs;
@@ -65,17 +62,64 @@ function routedWeights(resources: Registered[]): { stable: number; canary: numbe
     assert.strictEqual(a[`${NGINX}/canary`], "true");
     assert.strictEqual(a[`${NGINX}/canary-weight-total`], "100");
     const canary = Number(a[`${NGINX}/canary-weight`]);
-    return { stable: 100 - canary, canary, header: a[`${NGINX}/canary-by-header`] === "x-canary" && a[`${NGINX}/canary-by-header-value`] === "always" };
+    return { stable: 100 - canary, canary };
+}
+
+/** A header match some router received: on which resource, the header, its value and where it sends the request. */
+interface HeaderMatch {
+    readonly resource: string;
+    readonly name: string;
+    readonly value: string;
+    readonly to: string;
+}
+
+/**
+ * Every header match any router received, whatever resource carries it: the ALB's httpHeader
+ * conditions, HTTPRoute and VirtualService header matches, ingress-nginx's by-header annotations.
+ */
+function headerMatches(resources: Registered[]): HeaderMatch[] {
+    const found: HeaderMatch[] = [];
+    for (const r of resources) {
+        if (r.type === RULE) {
+            for (const c of r.inputs.conditions ?? []) {
+                for (const value of c.httpHeader?.values ?? []) found.push({ resource: r.name, name: c.httpHeader.httpHeaderName, value, to: r.inputs.actions[0].targetGroupArn });
+            }
+        } else if (r.type === HTTP_ROUTE) {
+            for (const rule of r.inputs.spec.rules ?? []) {
+                for (const m of rule.matches ?? []) {
+                    for (const h of m.headers ?? []) found.push({ resource: r.name, name: h.name, value: h.value, to: rule.backendRefs.map((b: any) => b.name).join(",") });
+                }
+            }
+        } else if (r.type === VIRTUAL_SERVICE) {
+            for (const route of r.inputs.spec.http ?? []) {
+                for (const m of route.match ?? []) {
+                    for (const [name, v] of Object.entries<any>(m.headers ?? {})) found.push({ resource: r.name, name, value: v.exact, to: route.route.map((d: any) => d.destination.subset).join(",") });
+                }
+            }
+        } else if (r.type === INGRESS) {
+            const a = r.inputs.metadata.annotations ?? {};
+            if (a[`${NGINX}/canary-by-header`] !== undefined) found.push({ resource: r.name, name: a[`${NGINX}/canary-by-header`], value: a[`${NGINX}/canary-by-header-value`], to: r.inputs.spec.rules[0].http.paths[0].backend.service.name });
+        }
+    }
+    return found;
+}
+
+/** Whether a secret envelope appears anywhere in a resource's inputs as sent. */
+function carriesSecret(v: unknown): boolean {
+    if (isSecretEnvelope(v)) return true;
+    if (Array.isArray(v)) return v.some(carriesSecret);
+    return typeof v === "object" && v !== null && Object.values(v).some(carriesSecret);
 }
 
 describe("program: weights at every stage", () => {
     for (const { what, stack, config } of ROUTED) {
         for (const weight of WEIGHTS) {
-            it(`${what} at weight ${weight}: the router gets canary ${weight}, stable ${100 - weight}, and the header route`, async () => {
+            it(`${what} at weight ${weight}: the router gets canary ${weight}, stable ${100 - weight}, and no header route`, async () => {
                 const { error, resources, outputs } = await runProgram({ stack, config: { ...config, weight } });
                 assert.ifError(error);
                 const got = routedWeights(resources);
-                assert.deepStrictEqual(got, { stable: 100 - weight, canary: weight, header: true });
+                assert.deepStrictEqual(got, { stable: 100 - weight, canary: weight });
+                assert.deepStrictEqual(headerMatches(resources), [], "no header reaches the canary unless canary:header.enabled");
                 assert.strictEqual(got.stable + got.canary, 100);
                 assert.deepStrictEqual([outputs.stage, outputs.stableWeight, outputs.canaryWeight], [weight, 100 - weight, weight]);
             });
@@ -114,7 +158,7 @@ describe("program: routing waits for both Deployments", () => {
             assert.strictEqual(deployments.length, 2);
             // The app's routes; the Gateway's HTTP-to-HTTPS redirect carries no app traffic.
             const routes = ofType(resources, type).filter((r) => r.name !== "route-redirect");
-            assert.strictEqual(routes.length, type === HTTP_ROUTE ? 1 : 2);
+            assert.strictEqual(routes.length, type === INGRESS ? 2 : 1, "the weighted route only: no header route by default");
             for (const route of routes) {
                 for (const d of deployments) assert.ok(route.dependencies.includes(d), `${route.name} should depend on ${d}`);
             }
@@ -133,7 +177,7 @@ describe("program: routing waits for both Deployments", () => {
         const canary = byName(resources, "podinfo-canary").inputs;
         assert.strictEqual(stable.spec.template.spec.containers[0].image, canaryImage);
         assert.strictEqual(canary.spec.replicas, 0, "after promotion the canary is the stable version and runs no pods");
-        assert.deepStrictEqual(routedWeights(resources), { stable: 100, canary: 0, header: true });
+        assert.deepStrictEqual(routedWeights(resources), { stable: 100, canary: 0 });
         assert.strictEqual(outputs.promotedVersion, "6.8.0");
         const rule = byName(resources, "route-weighted");
         for (const d of deploymentUrns(resources)) assert.ok(rule.dependencies.includes(d));
@@ -404,7 +448,7 @@ describe("program: Gateway API (dev)", () => {
         const { error, resources } = await runProgram({ stack: "dev", config: { weight: 25, gateway: { install: false, parentRef, namespace: "gateways" }, loadTest: { target: entry } } });
         assert.ifError(error);
         assert.deepStrictEqual(byName(resources, "route-httproute").inputs.spec.parentRefs, [parentRef]);
-        assert.deepStrictEqual(routedWeights(resources), { stable: 75, canary: 25, header: true });
+        assert.deepStrictEqual(routedWeights(resources), { stable: 75, canary: 25 });
         const installed = resources.filter((r) => ["route-envoy-gateway", "route-envoyproxy", "route-gatewayclass", "route-gateway", "route-redirect", "tls-certificate"].includes(r.name));
         assert.deepStrictEqual(installed.map((r) => r.name), [], "the existing Gateway's owner manages its listeners and certificates");
         assert.ok(!ofType(resources, RELEASE).some((r) => r.inputs.chart === CHARTS.envoyGateway.chart));
@@ -424,5 +468,93 @@ describe("program: Gateway API (dev)", () => {
         const { outputs } = await runProgram({ stack: "dev", config: { weight: 5 }, previous: { stage: 0, canaryVersion: "6.8.0" } });
         assert.deepStrictEqual([outputs.stage, outputs.stableVersion, outputs.canaryVersion, outputs.url], [5, "6.7.1", "6.8.0", "https://podinfo.127.0.0.1.nip.io"]);
         assert.strictEqual(outputs.targetGroupArns, undefined);
+    });
+});
+
+describe("program: the canary header is a choice, not a door", () => {
+    const ISTIO = { router: "istio", loadTest: { target: "http://istio-ingressgateway.istio-system.svc:80" } };
+    const HEADER = { header: { enabled: true } };
+    /** Each router that can keep header requests apart, its weighted resource, and where the header's route sends a request. */
+    const ROUTERS: { what: string; stack: StackName; config: Record<string, unknown>; weighted: string; preview: RegExp }[] = [
+        { what: "prod (ALB)", stack: "prod", config: {}, weighted: "route-weighted", preview: /route-preview$/ },
+        { what: "dev (Gateway API)", stack: "dev", config: {}, weighted: "route-httproute", preview: /^podinfo-preview$/ },
+        { what: "dev on Istio", stack: "dev", config: ISTIO, weighted: "route-virtualservice", preview: /^preview$/ },
+    ];
+
+    for (const { what, stack, config } of [...ROUTERS, { what: "dev on ingress-nginx", stack: "dev" as StackName, config: { router: "nginx" } }]) {
+        it(`${what} by default: no header route, no preview, no header output`, async () => {
+            const { error, resources, outputs } = await runProgram({ stack, config: { ...config, weight: 25 } });
+            assert.ifError(error);
+            assert.deepStrictEqual(headerMatches(resources), []);
+            assert.ok(!resources.some((r) => r.name === "podinfo-preview"), "no preview Deployment");
+            assert.strictEqual(outputs.canaryHeader, undefined);
+        });
+    }
+
+    for (const { what, stack, config, weighted, preview } of ROUTERS) {
+        // 25 and 0, and 0 after a rollback from 25: the header reaches the preview at every one.
+        for (const [weight, previous] of [[25, 25], [0, 0], [0, 25]] as const) {
+            it(`${what} with canary:header.enabled at weight ${weight}${previous !== weight ? ` (rolled back from ${previous})` : ""}: a generated secret value, to the preview, outside the weighted route`, async () => {
+                const { error, resources, outputs, secretOutputs } = await runProgram({ stack, config: { ...config, ...HEADER, weight }, previous: { stage: previous, canaryVersion: "6.8.0" } });
+                assert.ifError(error);
+                const matches = headerMatches(resources);
+                assert.strictEqual(matches.length, 1, JSON.stringify(matches));
+                const [m] = matches;
+                assert.strictEqual(m.name, "x-canary");
+                assert.notStrictEqual(m.value, "always");
+                assert.match(m.value, /^generated-password-/, "the RandomPassword's result");
+                assert.match(m.to, preview, "header requests go to the preview track, not the canary");
+                assert.notStrictEqual(m.resource, weighted, "the header match is a resource of its own");
+                // The secret stays in its own resource: the weighted one (the stage's diff) carries none.
+                assert.ok(carriesSecret(byName(resources, m.resource).wireInputs), `${m.resource} holds the value as a secret`);
+                assert.ok(!carriesSecret(byName(resources, weighted).wireInputs), `${weighted} carries no secret`);
+                assert.deepStrictEqual(routedWeights(resources), { stable: 100 - weight, canary: weight });
+                // Testers read it with `pulumi stack output canaryHeader --show-secrets`.
+                assert.strictEqual(outputs.canaryHeader, `x-canary: ${m.value}`);
+                assert.ok(secretOutputs.includes("canaryHeader"), "canaryHeader is a secret output");
+            });
+        }
+    }
+
+    it("the preview: the canary's image and hardened pod spec under track preview, one replica, a Service, scraped with the app", async () => {
+        const { error, resources } = await runProgram({ stack: "dev", config: { ...HEADER, weight: 5 } });
+        assert.ifError(error);
+        const canary = byName(resources, "podinfo-canary").inputs;
+        const preview = byName(resources, "podinfo-preview").inputs;
+        assert.strictEqual(preview.metadata.name, "podinfo-preview");
+        assert.strictEqual(preview.spec.replicas, 1);
+        assert.deepStrictEqual(preview.spec.selector.matchLabels, { "app.kubernetes.io/name": "podinfo", track: "preview" });
+        assert.strictEqual(preview.spec.template.metadata.labels.track, "preview");
+        const [pc, cc] = [preview.spec.template.spec.containers[0], canary.spec.template.spec.containers[0]];
+        assert.strictEqual(pc.image, cc.image);
+        assert.deepStrictEqual([pc.securityContext, pc.resources, pc.readinessProbe], [cc.securityContext, cc.resources, cc.readinessProbe]);
+        const withoutContainers = (spec: any) => ({ ...spec, containers: undefined });
+        assert.deepStrictEqual(withoutContainers(preview.spec.template.spec), withoutContainers(canary.spec.template.spec));
+        const service = byName(resources, "podinfo-preview-svc").inputs;
+        assert.deepStrictEqual(service.spec.selector, { "app.kubernetes.io/name": "podinfo", track: "preview" });
+        // The ServiceMonitor selects the app's Services by app labels, so the preview is scraped, its series labelled track="preview".
+        const monitor = byName(resources, "podinfo-servicemonitor").inputs;
+        for (const [k, v] of Object.entries<string>(monitor.spec.selector.matchLabels)) assert.strictEqual(service.metadata.labels[k], v);
+    });
+
+    it("a stage change touches neither the preview nor the header's route", async () => {
+        const a = await runProgram({ stack: "dev", config: { ...HEADER, weight: 5 } });
+        const b = await runProgram({ stack: "dev", config: { ...HEADER, weight: 25 }, previous: { stage: 5, canaryVersion: "6.8.0" } });
+        const changed = changedBetween(a.resources, b.resources);
+        for (const name of ["podinfo-preview", "podinfo-preview-svc", "route-preview", "canary-header"]) assert.ok(!changed.some((c) => c.endsWith(` ${name}`)), `${name} changed: ${changed.join(", ")}`);
+    });
+
+    it("without a canary image there is nothing to preview: no preview and no header route, the value is kept", async () => {
+        const { error, resources, outputs } = await runProgram({ stack: "prod", baseConfig: stackFileConfig("prod"), config: HEADER, previous: null });
+        assert.ifError(error);
+        assert.deepStrictEqual(headerMatches(resources), []);
+        assert.ok(!resources.some((r) => r.name === "podinfo-preview"));
+        assert.match(outputs.canaryHeader, /^x-canary: generated-password-/);
+    });
+
+    it("refused with router nginx, naming the keys: ingress-nginx would count header requests as the canary's", async () => {
+        const { error, resources } = await runProgram({ stack: "dev", config: { ...HEADER, router: "nginx" } });
+        assert.match(error?.message ?? "", /canary:header\.enabled = true: must be false with canary:router nginx/);
+        assert.deepStrictEqual(resources.filter((r) => r.custom), [], "refused before anything is registered");
     });
 });

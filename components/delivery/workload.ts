@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig, TrackConfig } from "../../stacks/schema";
 import { SCRAPE_INTERVAL_SECONDS } from "../../domain/promql";
-import { Track, TRACKS } from "../../domain/tracks";
+import { PodTrack, PREVIEW_TRACK, Track, TRACKS } from "../../domain/tracks";
 import { appLabels, namespacePeer, podLabels, trackName, trackSelector } from "../platform/labels";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../platform/podSecurity";
 
@@ -17,7 +17,7 @@ const WRITABLE_PATHS = ["/tmp", "/data"];
 const RUN_AS = 10001;
 
 /** The container the Deployment runs for one track: probes, limits, a restricted security context, OTEL identity. */
-export function containerSpec(app: AppConfig, track: Track, spec: TrackConfig, extraEnv: EnvVar[] = []): k8s.types.input.core.v1.Container {
+export function containerSpec(app: AppConfig, track: PodTrack, spec: TrackConfig, extraEnv: EnvVar[] = []): k8s.types.input.core.v1.Container {
     const probe = (path: string) => ({ httpGet: { path, port: "http" }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 });
     return {
         name: app.name,
@@ -39,7 +39,7 @@ export function containerSpec(app: AppConfig, track: Track, spec: TrackConfig, e
     };
 }
 
-export function deploymentSpec(app: AppConfig, track: Track, spec: TrackConfig, extraEnv: EnvVar[] = []): k8s.types.input.apps.v1.DeploymentSpec {
+export function deploymentSpec(app: AppConfig, track: PodTrack, spec: TrackConfig, extraEnv: EnvVar[] = []): k8s.types.input.apps.v1.DeploymentSpec {
     return {
         replicas: spec.replicas,
         selector: { matchLabels: trackSelector(app.name, track) },
@@ -116,6 +116,16 @@ export interface CanaryWorkloadArgs {
     readonly serviceMonitorLabels?: Record<string, string>;
     /** More environment for both tracks' containers: the trace exporter's, when tracing is on. */
     readonly env?: EnvVar[];
+    /** A preview of the canary's image for the canary header (`canary:header`), when the header is on and a canary is set. */
+    readonly preview?: boolean;
+}
+
+/** One pod is enough for testers: the preview carries no weighted traffic. */
+export const PREVIEW_REPLICAS = 1;
+
+/** The preview track's spec: the canary's image, version and resources, one replica. */
+export function previewSpec(canary: TrackConfig): TrackConfig {
+    return { ...canary, replicas: PREVIEW_REPLICAS };
 }
 
 interface TrackObjects {
@@ -125,11 +135,15 @@ interface TrackObjects {
 
 /**
  * The stable and canary Deployments with a Service each, a PodDisruptionBudget for stable and a
- * NetworkPolicy. Nothing here depends on the stage: changing the weight never touches these.
+ * NetworkPolicy; with `preview`, a third Deployment and Service of the canary's image under track
+ * `preview`, where the canary header goes: its requests are scraped as `track="preview"`, never as the
+ * canary's. Nothing here depends on the stage: changing the weight never touches these.
  */
 export class CanaryWorkload extends pulumi.ComponentResource {
     public readonly stable: TrackObjects;
     public readonly canary: TrackObjects;
+    /** The canary header's target, when `preview` is set. */
+    public readonly preview?: TrackObjects;
     /** Service names by track, for the routers. */
     public readonly serviceNames: Record<Track, pulumi.Output<string>>;
     /** Tells Prometheus to scrape both tracks: what the stage's analysis reads needs it first. */
@@ -142,6 +156,8 @@ export class CanaryWorkload extends pulumi.ComponentResource {
         this.stable = stable;
         this.canary = canary;
         this.serviceNames = { stable: stable.service.metadata.name, canary: canary.service.metadata.name };
+        // The NetworkPolicy and the ServiceMonitor below select the app's name, so they cover the preview too.
+        if (args.preview) this.preview = this.track(name, args, PREVIEW_TRACK, previewSpec(app.canary));
 
         new k8s.policy.v1.PodDisruptionBudget(
             `${name}-stable-pdb`,
@@ -173,7 +189,7 @@ export class CanaryWorkload extends pulumi.ComponentResource {
         this.registerOutputs({ serviceNames: this.serviceNames });
     }
 
-    private track(name: string, args: CanaryWorkloadArgs, track: Track, spec: TrackConfig): TrackObjects {
+    private track(name: string, args: CanaryWorkloadArgs, track: PodTrack, spec: TrackConfig): TrackObjects {
         const { app } = args;
         const objectName = trackName(app.name, track);
         const deployment = new k8s.apps.v1.Deployment(

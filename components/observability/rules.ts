@@ -4,7 +4,7 @@
  * Pure: the CanaryAlerts component wraps these in PrometheusRules, and the tests hand the same groups
  * to promtool.
  */
-import { APP_LABELS, errorRatio, errorRate, latencyQuantile, MetricNames, requestRate, Scope, scopeMatchers } from "../../domain/promql";
+import { APP_LABELS, errorRatio, errorRate, latencyQuantile, MetricNames, requestRate, Scope, scopeMatchers, SPLIT_TRACKS } from "../../domain/promql";
 import type { StackConfig } from "../../stacks/schema";
 import { BURN_WINDOWS, burnFactor, errorBudget, sloWindows } from "./slo";
 
@@ -79,7 +79,8 @@ export function isAlert(rule: Rule): rule is AlertingRule {
 /** Per-track request rate, errors, error ratio, latency quantiles and traffic share. */
 export function trackRecordingRules(i: RulesInput): RecordingRule[] {
     const { metrics: m, scope } = i;
-    const s = scopeMatchers(scope);
+    // The share is of the split's traffic: a preview's requests are no part of either side.
+    const split = scopeMatchers(scope, SPLIT_TRACKS);
     return [
         { record: RECORD.requests, expr: requestRate(m, scope, "5m") },
         { record: RECORD.errors, expr: errorRate(m, scope, "5m") },
@@ -87,14 +88,14 @@ export function trackRecordingRules(i: RulesInput): RecordingRule[] {
         ...(Object.keys(QUANTILES) as (keyof typeof QUANTILES)[]).map((q) => ({ record: RECORD.latency(q), expr: latencyQuantile(m, scope, QUANTILES[q], "5m") })),
         {
             record: RECORD.share,
-            expr: `${RECORD.requests}${s} / on (namespace, app) group_left () (sum by (namespace, app) (${RECORD.requests}${s}) > 0)`,
+            expr: `${RECORD.requests}${split} / on (namespace, app) group_left () (sum by (namespace, app) (${RECORD.requests}${split}) > 0)`,
         },
     ];
 }
 
-/** The whole app's error ratio over each burn-rate window. */
+/** The whole app's error ratio over each burn-rate window: the users' tracks, not the preview testers reach. */
 export function sloRecordingRules(i: RulesInput): RecordingRule[] {
-    return sloWindows().map((w) => ({ record: RECORD.sloErrorRatio(w), expr: errorRatio(i.metrics, i.scope, w, APP_LABELS) }));
+    return sloWindows().map((w) => ({ record: RECORD.sloErrorRatio(w), expr: errorRatio(i.metrics, i.scope, w, APP_LABELS, SPLIT_TRACKS) }));
 }
 
 /**
@@ -129,6 +130,7 @@ export function canaryAlerts(i: RulesInput): AlertingRule[] {
     const canary = scopeMatchers(scope, ['track="canary"']);
     const stable = scopeMatchers(scope, ['track="stable"']);
     const app = scopeMatchers(scope);
+    const split = scopeMatchers(scope, SPLIT_TRACKS);
     const ns = `namespace="${scope.namespace}"`;
     const container = `container="${i.container}"`;
     const perPod = (expr: string) => `sum by (namespace, pod) (${expr})`;
@@ -225,7 +227,7 @@ export function canaryAlerts(i: RulesInput): AlertingRule[] {
         alert(
             "CanaryTrafficSplitMismatch",
             "warning",
-            `abs(${RECORD.share}${canary} * 100 - on (namespace, app) group_left () ${RECORD.configuredWeight}${app}) > ${t.trafficSplitTolerance} and on (namespace, app) sum by (namespace, app) (${RECORD.requests}${app}) > ${t.minRequestRate}`,
+            `abs(${RECORD.share}${canary} * 100 - on (namespace, app) group_left () ${RECORD.configuredWeight}${app}) > ${t.trafficSplitTolerance} and on (namespace, app) sum by (namespace, app) (${RECORD.requests}${split}) > ${t.minRequestRate}`,
             "10m",
             "The canary's share of traffic is not the configured weight",
             `The canary of {{ $labels.app }} in {{ $labels.namespace }} gets a share of requests {{ $value | printf "%.1f" }} percentage points away from the weight the stack configures (tolerance ${t.trafficSplitTolerance}): the router is not doing what the stack says.`,

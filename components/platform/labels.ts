@@ -1,5 +1,5 @@
 /** Label conventions shared by workloads, selectors and the metric contract. */
-import type { Track } from "../../domain/tracks";
+import type { PodTrack } from "../../domain/tracks";
 
 /** Labels every object of the app carries. */
 export function appLabels(app: string): Record<string, string> {
@@ -10,12 +10,12 @@ export function appLabels(app: string): Record<string, string> {
  * What a Service or Deployment selects on. No version here: a selector is immutable, and a new
  * version must not replace the Deployment.
  */
-export function trackSelector(app: string, track: Track): Record<string, string> {
+export function trackSelector(app: string, track: PodTrack): Record<string, string> {
     return { "app.kubernetes.io/name": app, track };
 }
 
 /** Pod labels: the ServiceMonitor relabels these into `app`, `version` and `track`. */
-export function podLabels(app: string, track: Track, version: string): Record<string, string> {
+export function podLabels(app: string, track: PodTrack, version: string): Record<string, string> {
     return { ...appLabels(app), ...trackSelector(app, track), "app.kubernetes.io/version": version };
 }
 
@@ -25,6 +25,6 @@ export function namespacePeer(namespace: string): { namespaceSelector: { matchLa
 }
 
 /** The object name of a track's Deployment and Service. */
-export function trackName(app: string, track: Track): string {
+export function trackName(app: string, track: PodTrack): string {
     return `${app}-${track}`;
 }

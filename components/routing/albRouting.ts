@@ -3,8 +3,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { splitFor } from "../../domain/stages";
 import type { AlbConfig } from "../../stacks/schema";
-import { Track, TRACKS } from "../../domain/tracks";
-import { CANARY_HEADER, RouterArgs, TrackServices } from "./router";
+import { PodTrack, PREVIEW_TRACK, Track, TRACKS } from "../../domain/tracks";
+import type { CanaryHeader, RouterArgs, TrackServices } from "./router";
 import { pinnedRelease } from "../platform/helm";
 import { CHARTS } from "../platform/versions";
 
@@ -26,6 +26,15 @@ export function weightedForward(weight: number, targetGroupArns: Record<Track, p
     };
 }
 
+/**
+ * The header rule's condition: the app host and the canary header with its generated value. The value
+ * is a secret, so this rule's conditions show as [secret] in a preview; the weighted rule, a resource
+ * of its own, stays readable.
+ */
+export function headerConditions(host: string, header: CanaryHeader): aws.types.input.lb.ListenerRuleCondition[] {
+    return [{ hostHeader: { values: [host] } }, { httpHeader: { httpHeaderName: header.name, values: [header.value] } }];
+}
+
 /** The VPC's address range: the ALB's nodes, and so its traffic to pod IPs, come from inside it. */
 export function vpcCidrOf(vpcId: string): pulumi.Output<string> {
     return aws.ec2.getVpcOutput({ id: vpcId }).cidrBlock;
@@ -45,14 +54,16 @@ export interface AlbRoutingArgs extends RouterArgs, TrackServices {
 
 /**
  * An ALB with an HTTPS listener (and an HTTP listener that only redirects), a target group per track
- * filled by TargetGroupBindings, a header rule that pins `x-canary: always` to the canary, and the
- * weighted rule that is the stage. Only the weighted rule changes when the stage changes.
+ * filled by TargetGroupBindings, and the weighted rule that is the stage; with the canary header, a
+ * preview target group and a header rule before the weighted one. Only the weighted rule changes when
+ * the stage changes.
  */
 export class AlbRouting extends pulumi.ComponentResource {
     public readonly loadBalancer: aws.lb.LoadBalancer;
     public readonly targetGroups: Record<Track, aws.lb.TargetGroup>;
     public readonly weightedRule: aws.lb.ListenerRule;
-    public readonly headerRule: aws.lb.ListenerRule;
+    /** The canary header's rule to the preview's target group, when `preview` is set. */
+    public readonly headerRule?: aws.lb.ListenerRule;
     public readonly controller?: k8s.helm.v3.Release;
 
     constructor(name: string, args: AlbRoutingArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -82,7 +93,7 @@ export class AlbRouting extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const targetGroup = (track: Track) =>
+        const targetGroup = (track: PodTrack) =>
             new aws.lb.TargetGroup(
                 `${name}-${track}`,
                 {
@@ -156,39 +167,42 @@ export class AlbRouting extends pulumi.ComponentResource {
         // is ready only once its target is healthy in the group, which needs the binding; a binding
         // that waited for the Deployment would wait for itself.
         const bindingDeps = this.controller ? [this.controller] : [];
-        const bindings = TRACKS.map(
-            (track) =>
-                new k8s.apiextensions.CustomResource(
-                    `${name}-${track}-tgb`,
-                    {
-                        apiVersion: "elbv2.k8s.aws/v1beta1",
-                        kind: "TargetGroupBinding",
-                        metadata: { name: `${app.name}-${track}`, namespace: args.namespace },
-                        spec: {
-                            serviceRef: { name: args.serviceNames[track], port: app.port },
-                            targetGroupARN: arns[track],
-                            targetType: "ip",
-                            // The controller opens the pods' security group to the ALB, on the app port only.
-                            networking: {
-                                ingress: [{ from: [{ securityGroup: { groupID: securityGroup.id } }], ports: [{ port: app.port, protocol: "TCP" }] }],
-                            },
+        const binding = (track: PodTrack, serviceName: pulumi.Input<string>, targetGroupArn: pulumi.Input<string>) =>
+            new k8s.apiextensions.CustomResource(
+                `${name}-${track}-tgb`,
+                {
+                    apiVersion: "elbv2.k8s.aws/v1beta1",
+                    kind: "TargetGroupBinding",
+                    metadata: { name: `${app.name}-${track}`, namespace: args.namespace },
+                    spec: {
+                        serviceRef: { name: serviceName, port: app.port },
+                        targetGroupARN: targetGroupArn,
+                        targetType: "ip",
+                        // The controller opens the pods' security group to the ALB, on the app port only.
+                        networking: {
+                            ingress: [{ from: [{ securityGroup: { groupID: securityGroup.id } }], ports: [{ port: app.port, protocol: "TCP" }] }],
                         },
                     },
-                    { parent: this, dependsOn: bindingDeps },
-                ),
-        );
+                },
+                { parent: this, dependsOn: bindingDeps },
+            );
+        const bindings = TRACKS.map((track) => binding(track, args.serviceNames[track], arns[track]));
 
         const ruleDeps = [...args.workloads, ...bindings];
-        this.headerRule = new aws.lb.ListenerRule(
-            `${name}-header`,
-            {
-                listenerArn: https.arn,
-                priority: HEADER_RULE_PRIORITY,
-                conditions: [{ hostHeader: { values: [app.host] } }, { httpHeader: { httpHeaderName: CANARY_HEADER.name, values: [CANARY_HEADER.value] } }],
-                actions: [{ type: "forward", targetGroupArn: arns.canary }],
-            },
-            { parent: this, dependsOn: ruleDeps },
-        );
+        const preview = args.preview;
+        if (preview) {
+            const previewGroup = targetGroup(PREVIEW_TRACK);
+            this.headerRule = new aws.lb.ListenerRule(
+                `${name}-header`,
+                {
+                    listenerArn: https.arn,
+                    priority: HEADER_RULE_PRIORITY,
+                    conditions: headerConditions(app.host, preview.header),
+                    actions: [{ type: "forward", targetGroupArn: previewGroup.arn }],
+                },
+                { parent: this, dependsOn: [preview.workload, binding(PREVIEW_TRACK, preview.serviceName, previewGroup.arn)] },
+            );
+        }
         this.weightedRule = new aws.lb.ListenerRule(
             `${name}-weighted`,
             {

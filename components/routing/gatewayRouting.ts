@@ -4,7 +4,7 @@ import { splitFor } from "../../domain/stages";
 import type { GatewayConfig, StackConfig } from "../../stacks/schema";
 import { Track, TRACKS } from "../../domain/tracks";
 import { appLabels, namespacePeer } from "../platform/labels";
-import { CANARY_HEADER, RouterArgs, TrackServices } from "./router";
+import type { CanaryHeader, RouterArgs, TrackServices } from "./router";
 import { pinnedRelease } from "../platform/helm";
 import { CHARTS } from "../platform/versions";
 
@@ -20,7 +20,7 @@ export function envoyServiceName(className: string): string {
 /** The installed Gateway's listeners, by name: HTTPS serves the app, HTTP only redirects to it. */
 export const LISTENER = { http: "http", https: "https" } as const;
 
-type RouteMatch = { path: { type: "PathPrefix"; value: "/" }; headers?: { type: "Exact"; name: string; value: string }[] };
+type RouteMatch = { path: { type: "PathPrefix"; value: "/" }; headers?: { type: "Exact"; name: string; value: pulumi.Input<string> }[] };
 type BackendRef = { name: pulumi.Input<string>; port: number; weight?: number };
 
 export interface HttpRouteRule {
@@ -40,22 +40,24 @@ export function gatewayPeers(gateway: GatewayConfig): k8s.types.input.networking
     return [namespacePeer(gateway.namespace)];
 }
 
-/**
- * The HTTPRoute's rules: `x-canary: always` to the canary first, then one rule splitting the rest by
- * the stage's weights (summing to 100). Listing the header rule first is for the reader: the Gateway
- * API ranks rules by their matches, and a rule that also matches a header outranks one with the same
- * path alone, so the order does not decide.
- */
+const EVERYTHING = { type: "PathPrefix", value: "/" } as const;
+
+/** The weighted HTTPRoute's one rule: every request of the host split by the stage's weights (summing to 100). */
 export function httpRouteRules(serviceNames: Record<Track, pulumi.Input<string>>, port: number, weight: number): HttpRouteRule[] {
-    const everything = { type: "PathPrefix", value: "/" } as const;
     const split = splitFor(weight);
-    return [
-        {
-            matches: [{ path: everything, headers: [{ type: "Exact", name: CANARY_HEADER.name, value: CANARY_HEADER.value }] }],
-            backendRefs: [{ name: serviceNames.canary, port }],
-        },
-        { matches: [{ path: everything }], backendRefs: TRACKS.map((track) => ({ name: serviceNames[track], port, weight: split[track] })) },
-    ];
+    return [{ matches: [{ path: EVERYTHING }], backendRefs: TRACKS.map((track) => ({ name: serviceNames[track], port, weight: split[track] })) }];
+}
+
+/**
+ * The preview HTTPRoute's one rule: the canary header with its value to the preview Service. It is a
+ * route of its own, for the same parent and host, so the secret value stays out of the weighted route.
+ * It still wins over the weighted rule: the Gateway API ranks matches across all routes of a host, and
+ * with equal paths the match with more header matches takes precedence (gateway-api
+ * apis/v1/httproute_types.go, HTTPRouteRule.Matches: "Across all rules specified on applicable
+ * Routes ... Largest number of header matches"), before creation time or name are looked at.
+ */
+export function previewRouteRules(header: CanaryHeader, previewService: pulumi.Input<string>, port: number): HttpRouteRule[] {
+    return [{ matches: [{ path: EVERYTHING, headers: [{ type: "Exact", name: header.name, value: header.value }] }], backendRefs: [{ name: previewService, port }] }];
 }
 
 /**
@@ -87,13 +89,16 @@ export interface GatewayRoutingArgs extends RouterArgs, TrackServices {
 }
 
 /**
- * An HTTPRoute with the header rule and the weighted rule; optionally Envoy Gateway itself, its
- * GatewayClass and a Gateway for the app host. Only the HTTPRoute changes with the stage.
+ * The weighted HTTPRoute and, with the canary header, a preview HTTPRoute beside it; optionally Envoy
+ * Gateway itself, its GatewayClass and a Gateway for the app host. Only the weighted HTTPRoute changes
+ * with the stage.
  */
 export class GatewayRouting extends pulumi.ComponentResource {
     /** The Envoy Gateway release (with the Gateway API CRDs), when the stack installs it. */
     public readonly controller?: k8s.helm.v3.Release;
     public readonly httpRoute: k8s.apiextensions.CustomResource;
+    /** The canary header's route to the preview, when `preview` is set. */
+    public readonly previewRoute?: k8s.apiextensions.CustomResource;
 
     constructor(name: string, args: GatewayRoutingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:routing:GatewayRouting", name, {}, opts);
@@ -124,6 +129,18 @@ export class GatewayRouting extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [...args.workloads, ...parentDependsOn] },
         );
+        if (args.preview) {
+            this.previewRoute = new k8s.apiextensions.CustomResource(
+                `${name}-preview`,
+                {
+                    apiVersion: GATEWAY_API,
+                    kind: "HTTPRoute",
+                    metadata: { name: `${app.name}-preview`, namespace: args.namespace, labels: appLabels(app.name) },
+                    spec: { parentRefs: [parentRef], hostnames: [app.host], rules: previewRouteRules(args.preview.header, args.preview.serviceName, app.port) },
+                },
+                { parent: this, dependsOn: [args.preview.workload, ...parentDependsOn] },
+            );
+        }
         this.registerOutputs({ httpRoute: this.httpRoute.metadata.name });
     }
 

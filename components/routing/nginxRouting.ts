@@ -4,7 +4,7 @@ import { splitFor } from "../../domain/stages";
 import type { NginxConfig } from "../../stacks/schema";
 import type { Track } from "../../domain/tracks";
 import { appLabels, namespacePeer } from "../platform/labels";
-import { CANARY_HEADER, RouterArgs, TrackServices } from "./router";
+import type { RouterArgs, TrackServices } from "./router";
 import { pinnedRelease } from "../platform/helm";
 import { CHARTS } from "../platform/versions";
 
@@ -13,14 +13,16 @@ const ANNOTATION = "nginx.ingress.kubernetes.io";
 /** The installed controller's Service: the chart's `<fullname>-controller`, and the release is named ingress-nginx. */
 export const NGINX_CONTROLLER_SERVICE = "ingress-nginx-controller";
 
-/** The ingress-nginx canary annotations for a stage: the canary Ingress gets `weight` of 100. */
+/**
+ * The ingress-nginx canary annotations for a stage: the canary Ingress gets `weight` of 100. No
+ * by-header routing: it would send header requests to this Ingress's backend, the canary Service, and
+ * count them as the stage's evidence, so `canary:header.enabled` is refused with this router.
+ */
 export function canaryAnnotations(weight: number): Record<string, string> {
     return {
         [`${ANNOTATION}/canary`]: "true",
         [`${ANNOTATION}/canary-weight`]: String(splitFor(weight).canary),
         [`${ANNOTATION}/canary-weight-total`]: "100",
-        [`${ANNOTATION}/canary-by-header`]: CANARY_HEADER.name,
-        [`${ANNOTATION}/canary-by-header-value`]: CANARY_HEADER.value,
     };
 }
 
