@@ -85,9 +85,9 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
         // The bearer token every ask carries: generated for the installed judge (letters and digits, as a
         // header takes them), the external judge's from config. A secret Output from end to end: only the
         // Secret holds it; the run names the Secret.
-        const token = args.analysis.judge.install
-            ? new random.RandomPassword(`${name}-judge-token`, { length: 48, special: false }, { parent: this }).result
-            : pulumi.secret(args.judgeToken as pulumi.Output<string>);
+        const token = pulumi.secret(
+            args.analysis.judge.install ? new random.RandomPassword(`${name}-judge-token`, { length: 48, special: false }, { parent: this }).result : (args.judgeToken as pulumi.Output<string>),
+        );
         const tokenSecret = new k8s.core.v1.Secret(
             `${name}-judge-token`,
             { metadata: { name: JUDGE_TOKEN_SECRET, namespace: args.namespace, labels: appLabels(JUDGE_TOKEN_SECRET) }, type: "Opaque", stringData: { [JUDGE_TOKEN_KEY]: token } },
