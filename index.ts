@@ -24,7 +24,8 @@ import { checkTransition, splitFor, stageEntry } from "./domain/stages";
 import { checkClusterTarget, readClusterTarget, rendersOnly } from "./stacks/cluster";
 import { ConfigError, readStackConfig } from "./stacks/config";
 import { usesCertManager } from "./stacks/schema";
-import { CANARY_EVIDENCE_OUTPUT, CANARY_VERSION_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, readPrevious, selfStackName, STAGE_ENTRY_OUTPUT, STAGE_OUTPUT } from "./stacks/previous";
+import { CANARY_EVIDENCE_OUTPUT, CANARY_VERSION_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, readPrevious, selfStackName, STAGE_ENTRY_OUTPUT, STAGE_OUTPUT, STAGE_RUN_OUTPUT } from "./stacks/previous";
+import { now } from "./stacks/clock";
 import { carriedLlrs, withStage, withUpstream } from "./domain/evidence";
 import { checkPromotion, PROMOTED_OUTPUT, selfGateRefusals } from "./stacks/promotion";
 import { stageGate } from "./stacks/gate";
@@ -41,7 +42,10 @@ export = async () => {
     // stage is recorded as rendered and unverified (`stageGate`), and it adds no evidence, so it can
     // never satisfy prod's promotion check.
     const rendering = rendersOnly(cluster);
-    const analysis = rendering ? { ...cfg.analysis, wait: false } : cfg.analysis;
+    // The external judge's token leaves the config only as a secret Output, into its Secret: the rest of
+    // the analysis config (the run's spec, the outputs) never holds it.
+    const { token: judgeToken, ...judge } = cfg.analysis.judge;
+    const analysis = { ...cfg.analysis, judge, ...(rendering ? { wait: false } : {}) };
     const previous = await readPrevious();
     if (!cfg.allowStageSkip) {
         const skip = checkTransition(previous.applied, cfg.weight, app.canary.version, cfg.stages);
@@ -137,6 +141,11 @@ export = async () => {
                   analysis,
                   stages: cfg.stages,
                   prometheusUrl: cfg.monitoring.install ? prometheusUrl(cfg.monitoring.namespace) : (cfg.monitoring.prometheusUrl as string),
+                  prometheusInstalled: cfg.monitoring.install,
+                  monitoringNamespace: cfg.monitoring.namespace,
+                  judgeToken: judgeToken === undefined ? undefined : pulumi.secret(judgeToken),
+                  previousRun: previous.stageRun,
+                  now: now(),
                   weight: cfg.weight,
                   canaryVersion: app.canary.version,
                   entry,
@@ -196,6 +205,8 @@ export = async () => {
         stableVersion: app.stable.version,
         [CANARY_VERSION_OUTPUT]: stagePassed.apply(() => app.canary.version),
         [STAGE_ENTRY_OUTPUT]: stagePassed.apply(() => entry),
+        /** The stage's AnalysisRun (name, since): a repeated `up` of the same run reuses its `since`. */
+        [STAGE_RUN_OUTPUT]: stagePassed.apply(() => delivery?.run),
         stableImage: app.stable.image,
         canaryImage: app.canary.image,
         /** The version that finished its canary and became stable: what prod may run next. */

@@ -74,6 +74,13 @@ function runResult(run: AnalysisRunObject | undefined): Pick<StageResult, "run" 
     return { run, answer: lastAnswer(run), gateSeconds };
 }
 
+/**
+ * The host judge's bearer token (`canary:analysis.judge.token` of the lab's stack; the stack writes it
+ * into the Secret canary-judge-token, whose value the controller sends): a fixed test value, for the
+ * judge's `--token-file`.
+ */
+export const LAB_JUDGE_TOKEN = "lab-judge-token-0123456789abcdefghijklmnopqrstuv";
+
 export class Lab {
     config: Record<string, unknown> = {};
 
@@ -115,7 +122,7 @@ export class Lab {
                 "canary:gateway": { install: false, parentRef: { name: "shared", namespace: "gateways" } },
                 "canary:monitoring": { install: false, prometheusUrl: live.promUrl },
                 // The judge every 2 s (Prometheus scrapes every second here); the controller is the lab's.
-                "canary:analysis": { installController: false, interval: "2s", judge: { install: false, url: lab.judgeUrl } },
+                "canary:analysis": { installController: false, interval: "2s", judge: { install: false, url: lab.judgeUrl, token: LAB_JUDGE_TOKEN } },
                 // No router data path to send a load Job's requests through: the lab sends each stage's traffic.
                 "canary:loadTest": { enabled: false },
                 "kubernetes:kubeconfig": cp.kubeconfig,

@@ -176,7 +176,7 @@ function showDefault(d: Default, type: string): string {
 }
 
 function row(k: ConfigKey): string {
-    const secret = k.path.length === 1 && SECRET_KEYS.has(k.path[0]) ? "secret " : "";
+    const secret = SECRET_KEYS.has(k.path.join(".")) ? "secret " : "";
     const defaults = ENVIRONMENTS.map((e) => cell(showDefault(k.defaults[e], k.type)));
     return `| \`${keyName(k.path)}\` | ${cell(secret + k.type)} | ${defaults.join(" | ")} | ${cell(k.description)} |`;
 }

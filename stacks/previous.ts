@@ -14,8 +14,16 @@ export const STAGE_ENTRY_OUTPUT = "stageEntry";
 /** The current canary's evidence, stage by stage; and the promoted version's, which another stack's gate reads. */
 export const CANARY_EVIDENCE_OUTPUT = "canaryEvidence";
 export const PROMOTION_EVIDENCE_OUTPUT = "promotionEvidence";
+/** The stage's AnalysisRun as the stack applied it: its name and its window's start (`since`), reused by a repeated `up` of the same run. */
+export const STAGE_RUN_OUTPUT = "stageRun";
 /** The gates a stack stands behind, nearest first, as far as it read them: how the next wave's gate sees a cycle of gates. */
 export const PROMOTION_GATES_OUTPUT = "promotionGates";
+
+/** A stage's AnalysisRun: its name and the RFC 3339 instant its window starts at. */
+export interface StageRun {
+    readonly name: string;
+    readonly since: string;
+}
 
 /** What the stack's last successful `pulumi up` exported that the next one builds on. */
 export interface Previous {
@@ -23,6 +31,8 @@ export interface Previous {
     readonly applied?: AppliedStage;
     readonly canaryEvidence?: VersionEvidence;
     readonly promotionEvidence?: VersionEvidence;
+    /** The stage's run the stack applied last (`STAGE_RUN_OUTPUT`); undefined at weight 0 or before the first run. */
+    readonly stageRun?: StageRun;
     /** The gates the stack exported last (`PROMOTION_GATES_OUTPUT`); empty before its first `pulumi up`. */
     readonly gates: readonly string[];
 }
@@ -37,11 +47,26 @@ export const stackNames = (v: unknown): string[] => (Array.isArray(v) ? v.filter
 
 const asEvidence = (v: unknown): VersionEvidence | undefined => (typeof v === "object" && v !== null && typeof (v as VersionEvidence).version === "string" ? (v as VersionEvidence) : undefined);
 
+/** A window's start as the run's `since` argument: an RFC 3339 UTC instant to the second, e.g. 2026-12-06T21:00:00Z. */
+export function formatSince(d: Date): string {
+    return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** A `stageRun` output as the program wrote it, or nothing: a value of any other shape is ignored, and the run starts a new window. */
+export function asStageRun(v: unknown): StageRun | undefined {
+    if (typeof v !== "object" || v === null) return undefined;
+    const { name, since } = v as Record<string, unknown>;
+    if (typeof name !== "string" || typeof since !== "string") return undefined;
+    // Only what formatSince writes: a date that does not exist (02-30) would roll over.
+    const at = new Date(since);
+    return !Number.isNaN(at.getTime()) && formatSince(at) === since ? { name, since } : undefined;
+}
+
 /** The previous stage and evidence, read once through one reference to the stack itself. */
 export async function readPrevious(): Promise<Previous> {
     const self = new pulumi.StackReference("applied-stage", { name: selfStackName() });
-    const names = [STAGE_OUTPUT, CANARY_VERSION_OUTPUT, STAGE_ENTRY_OUTPUT, CANARY_EVIDENCE_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT];
-    const [stage, version, entry, canaryEvidence, promotionEvidence, gates] = await Promise.all(names.map((n) => self.getOutputDetails(n)));
+    const names = [STAGE_OUTPUT, CANARY_VERSION_OUTPUT, STAGE_ENTRY_OUTPUT, CANARY_EVIDENCE_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, STAGE_RUN_OUTPUT];
+    const [stage, version, entry, canaryEvidence, promotionEvidence, gates, stageRun] = await Promise.all(names.map((n) => self.getOutputDetails(n)));
     return {
         applied:
             typeof stage.value === "number"
@@ -50,5 +75,6 @@ export async function readPrevious(): Promise<Previous> {
         canaryEvidence: asEvidence(canaryEvidence.value),
         promotionEvidence: asEvidence(promotionEvidence.value),
         gates: stackNames(gates.value),
+        stageRun: asStageRun(stageRun.value),
     };
 }

@@ -41,13 +41,27 @@ function keyName(project: string, path: readonly (string | number)[]): string {
     return `${project}:${String(head)}${rest.map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`)).join("")}`;
 }
 
+const SECRET_PATHS = [...SECRET_KEYS].map((k) => k.split("."));
+const SECRET_SHOWN = "[secret]";
+
+/**
+ * A key's value as an error shows it: `[secret]` for a secret key or anything below one, and a key
+ * above a secret (`canary:analysis` holds `analysis.judge.token`) with the secret's value replaced.
+ */
+function shownValue(values: unknown, path: readonly (string | number)[]): string {
+    const v = valueAt(values, path);
+    if (v === undefined) return "(not set)";
+    if (SECRET_PATHS.some((s) => s.length <= path.length && s.every((p, i) => p === String(path[i])))) return SECRET_SHOWN;
+    const below = SECRET_PATHS.filter((s) => s.length > path.length && path.every((p, i) => String(p) === s[i]) && valueAt(v, s.slice(path.length)) !== undefined);
+    if (below.length === 0) return JSON.stringify(v);
+    const redacted = structuredClone(v);
+    for (const s of below) (valueAt(redacted, s.slice(path.length, -1)) as Record<string, unknown>)[s[s.length - 1]] = SECRET_SHOWN;
+    return JSON.stringify(redacted);
+}
+
 /** One line per issue: the key, the value given (or that it is missing), and what is allowed. */
 export function formatIssues(project: string, values: unknown, issues: readonly ConfigIssue[]): string {
-    const lines = issues.map((i) => {
-        const v = valueAt(values, i.path);
-        const shown = v === undefined ? "(not set)" : SECRET_KEYS.has(String(i.path[0])) ? "[secret]" : JSON.stringify(v);
-        return `  ${keyName(project, i.path)} = ${shown}: ${i.message}`;
-    });
+    const lines = issues.map((i) => `  ${keyName(project, i.path)} = ${shownValue(values, i.path)}: ${i.message}`);
     return `Invalid stack config:\n${lines.join("\n")}`;
 }
 

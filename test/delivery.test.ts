@@ -17,6 +17,8 @@ import { waitForMatches } from "./tools";
 import { tempDir } from "../demo/host";
 
 const RUN = "kubernetes:argoproj.io/v1alpha1:AnalysisRun";
+/** An external judge's token, as `pulumi config set --secret --path canary:analysis.judge.token` sets it. */
+const EXTERNAL_TOKEN = "ext-judge-token-0123456789abcdefghijklmnopqrstu";
 const scope = { namespace: "podinfo", app: "podinfo" };
 
 function analysisRuns(resources: Registered[]): Registered[] {
@@ -68,16 +70,21 @@ describe("analysis (pure)", () => {
         const url = judgeUrl("http://canary-judge.podinfo.svc:8080/", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [], deadline: "30m" });
         assert.strictEqual(
             url,
-            "http://canary-judge.podinfo.svc:8080/judge?namespace=podinfo&app=podinfo&stages=5%2C25%2C50%2C100&duration=http_request_duration_seconds&excludedPaths=healthz%2Creadyz%2Cmetrics&deadline=30m&run={{args.run}}&weight={{args.weight}}&carry={{args.carry}}",
+            "http://canary-judge.podinfo.svc:8080/judge?namespace=podinfo&app=podinfo&stages=5%2C25%2C50%2C100&duration=http_request_duration_seconds&excludedPaths=healthz%2Creadyz%2Cmetrics&deadline=30m&run={{args.run}}&weight={{args.weight}}&carry={{args.carry}}&since={{args.since}}",
         );
         // Each ratio metric is one `ratio` parameter, which the judge reads back as it was configured.
         const checkout = { name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" } as const;
         const withRatio = judgeUrl("http://judge:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [checkout], deadline: "30m" });
         assert.match(withRatio, /&ratio=checkout-failures%2Ccheckouts_failed_total%2Ccheckouts_total%2Cup&run=/);
-        const query = new URL(withRatio.replace(/\{\{args\.(\w+)\}\}/g, (_m, a) => ({ run: "r", weight: "25", carry: "" })[a as string] as string)).searchParams;
+        // A person's ask (no run, the window as a duration back from now), so only the ratios are read.
+        const query = new URL(withRatio.replace(/\{\{args\.(\w+)\}\}/g, (_m, a) => ({ weight: "25", carry: "" })[a as string] ?? "")).searchParams;
+        query.delete("run");
+        query.set("since", "5m");
         assert.deepStrictEqual(judgeQuery(query, new Date(), new Map()).ratios, [checkout]);
         // What the judge reads once Argo substituted the arguments.
-        const asked = new URL(url.replace("{{args.run}}", "podinfo-6-8-0-w25").replace("{{args.weight}}", "25").replace("{{args.carry}}", "errors:-3.2000,latency:-3.1000"));
+        const asked = new URL(
+            url.replace("{{args.run}}", "podinfo-6-8-0-w25").replace("{{args.weight}}", "25").replace("{{args.carry}}", "errors:-3.2000,latency:-3.1000").replace("{{args.since}}", "2026-12-06T21:00:00Z"),
+        );
         assert.deepStrictEqual(Object.fromEntries(asked.searchParams), {
             namespace: "podinfo",
             app: "podinfo",
@@ -88,6 +95,7 @@ describe("analysis (pure)", () => {
             run: "podinfo-6-8-0-w25",
             weight: "25",
             carry: "errors:-3.2000,latency:-3.1000",
+            since: "2026-12-06T21:00:00Z",
         });
     });
 });
@@ -101,7 +109,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         assert.deepStrictEqual([release.chart, release.version, release.namespace], ["argo-rollouts", CHARTS.argoRollouts.version, "argo-rollouts"]);
         assert.deepStrictEqual(ofType(resources, "kubernetes:argoproj.io/v1alpha1:ClusterAnalysisTemplate"), [], "the run carries its metric itself");
         const spec = analysisRuns(resources)[0].inputs.spec;
-        assert.deepStrictEqual(spec.args.map((a: { name: string }) => a.name), ["run", "weight", "carry"]);
+        assert.deepStrictEqual(spec.args.map((a: { name: string }) => a.name), ["run", "weight", "carry", "since", "token"]);
         const [metric] = spec.metrics;
         assert.strictEqual(spec.metrics.length, 1, "no threshold metrics beside the judge");
         assert.deepStrictEqual(
@@ -119,7 +127,12 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
                 provider: undefined,
             },
         );
-        assert.deepStrictEqual(metric.provider.web, { url: judgeUrl("http://canary-judge.podinfo.svc:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [], deadline: "30m" }), jsonPath: "{$.gate}", timeoutSeconds: 30 });
+        assert.deepStrictEqual(metric.provider.web, {
+            url: judgeUrl("http://canary-judge.podinfo.svc:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [], deadline: "30m" }),
+            headers: [{ key: "Authorization", value: "Bearer {{args.token}}" }],
+            jsonPath: "{$.gate}",
+            timeoutSeconds: 30,
+        });
     });
 
     it("Argo Rollouts' own rules turn the judge's answers into the run's end: PROMOTE Successful, ROLLBACK Failed, HOLD until the deadline then Inconclusive", async () => {
@@ -210,15 +223,15 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         const d = byName(resources, "delivery-judge-deployment").inputs;
         const c = d.spec.template.spec.containers[0];
         assert.strictEqual(c.image, DEFAULT_JUDGE_IMAGE);
-        assert.deepStrictEqual(c.command, ["node", "/judge/judge.js", "--prometheus", "http://kps-prometheus.monitoring.svc.cluster.local:9090", "--listen", "0.0.0.0:8080"]);
+        assert.deepStrictEqual(c.command, ["node", "/judge/judge.js", "--prometheus", "http://kps-prometheus.monitoring.svc.cluster.local:9090", "--listen", "0.0.0.0:8080", "--token-file", "/var/run/canary-judge/token"]);
         assert.strictEqual(d.spec.template.metadata.annotations["canary.judge/code-sha256"], createHash("sha256").update(judgeBundle()).digest("hex"));
-        assert.deepStrictEqual(d.spec.template.spec.volumes, [{ name: "code", configMap: { name: "canary-judge" } }]);
+        assert.deepStrictEqual(d.spec.template.spec.volumes[0], { name: "code", configMap: { name: "canary-judge" } });
         assert.strictEqual(byName(resources, "delivery-judge-service").inputs.spec.ports[0].port, 8080);
         const runs = analysisRuns(resources);
         for (const dep of ["delivery-judge-deployment", "delivery-judge-service"]) assert.ok(runs[0].dependencies.includes(byName(resources, dep).urn), `the run waits for ${dep}`);
         // Bring your own judge: nothing installed, the run asks the given URL.
-        const byo = await run({ stack: "dev", config: { weight: 5, analysis: { judge: { install: false, url: "http://judge.ops:8080" } } } });
-        assert.ok(!byo.resources.some((r) => r.name.startsWith("delivery-judge")));
+        const byo = await run({ stack: "dev", config: { weight: 5, analysis: { judge: { install: false, url: "http://judge.ops:8080", token: EXTERNAL_TOKEN } } } });
+        assert.deepStrictEqual(byo.resources.filter((r) => r.name.startsWith("delivery-judge")).map((r) => r.type), ["kubernetes:core/v1:Secret"], "only the token's Secret");
         assert.match(analysisRuns(byo.resources)[0].inputs.spec.metrics[0].provider.web.url, /^http:\/\/judge\.ops:8080\/judge\?namespace=podinfo&/);
         const missing = await runProgram({ stack: "dev", config: { analysis: { judge: { install: false } } } });
         assert.match(missing.error?.message ?? "", /canary:analysis\.judge\.url = \(not set\): is required when canary:analysis\.judge\.install is false/);
@@ -312,11 +325,10 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         const again = await at(5, { stage: 0, entry: 3 });
         assert.match(again.names[0], /-w5-e4-/);
         assert.notStrictEqual(again.names[0], first.names[0]);
-        // The judge keys a window by the run it is asked about: the second try's window is its own.
-        const runs = new Map<string, Date>();
-        const ask = (name: string, now: Date) => judgeQuery(new URLSearchParams({ namespace: "podinfo", app: "podinfo", weight: "5", run: name }), now, runs).since;
-        ask(first.names[0], new Date("2025-01-01T10:00:00Z"));
-        assert.deepStrictEqual(ask(again.names[0], new Date("2025-01-01T11:00:00Z")), new Date("2025-01-01T11:00:00Z"), "not the first try's start");
+        // The second try's window is its own: a new run starts at the time its `up` runs, whatever the first try's was.
+        const firstTry = { name: first.names[0], since: "2025-01-01T10:00:00Z" };
+        const secondTry = await run({ stack: "dev", config: { weight: 5 }, previous: { stage: 0, entry: 3, canaryVersion: "6.8.0" }, previousRun: firstTry, now: new Date("2025-01-01T11:00:00Z") });
+        assert.strictEqual(analysisRuns(secondTry.resources)[0].inputs.spec.args.find((a: { name: string }) => a.name === "since").value, "2025-01-01T11:00:00Z", "not the first try's start");
     });
 
     for (const [stack, router, route] of [
@@ -341,6 +353,8 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
                 { name: "run", value: analysis.inputs.metadata.name },
                 { name: "weight", value: "5" },
                 { name: "carry", value: "" },
+                { name: "since", value: "2026-12-06T21:00:00Z" },
+                { name: "token", valueFrom: { secretKeyRef: { name: "canary-judge-token", key: "token" } } },
             ]);
         });
     }

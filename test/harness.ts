@@ -11,6 +11,8 @@ import { deepMerge } from "../stacks/validate";
 import { versionOf } from "../stacks/images";
 import type { StageEvidence, VersionEvidence } from "../domain/evidence";
 import type { AppliedStage } from "../domain/stages";
+import { setClock } from "../stacks/clock";
+import type { StageRun } from "../stacks/previous";
 
 export const ROOT = path.resolve(__dirname, "..");
 export const STACKS = ["dev", "prod"] as const;
@@ -64,7 +66,14 @@ export interface RunOptions {
     readonly analysisStatus?: Record<string, unknown>;
     /** A resource (by name) whose create or update fails, as a Deployment that never becomes ready. */
     readonly failResource?: string;
+    /** The `stageRun` output the stack's last `pulumi up` exported: the run it applied and its `since`. */
+    readonly previousRun?: StageRun;
+    /** The program's clock (default `PROGRAM_NOW`): the `since` of a new stage's run. */
+    readonly now?: Date;
 }
+
+/** The time every suite's program runs at, unless a test gives another: two runs of the program agree. */
+export const PROGRAM_NOW = new Date("2026-12-06T21:00:00Z");
 
 
 export const FAKE_VPC_CIDR = "10.20.0.0/16";
@@ -201,7 +210,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const canaryVersion = canary.version ?? (canary.image ? versionOf(canary.image) : undefined);
     const applied: AppliedStage | null = opts.previous === undefined ? { stage: weight, canaryVersion } : opts.previous;
     // The outputs the program reads back: an applied stage's entry is the `stageEntry` output.
-    const previous = applied === null ? null : { stage: applied.stage, canaryVersion: applied.canaryVersion, ...(applied.entry !== undefined ? { stageEntry: applied.entry } : {}), ...opts.previousEvidence, ...(opts.previousGates ? { promotionGates: opts.previousGates } : {}) };
+    const previous = applied === null ? null : { stage: applied.stage, canaryVersion: applied.canaryVersion, ...(applied.entry !== undefined ? { stageEntry: applied.entry } : {}), ...opts.previousEvidence, ...(opts.previousGates ? { promotionGates: opts.previousGates } : {}), ...(opts.previousRun ? { stageRun: opts.previousRun } : {}) };
 
     const resources: Registered[] = [];
     await pulumi.runtime.setMocks(
@@ -245,6 +254,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
             });
         };
     }
+    setClock(() => opts.now ?? PROGRAM_NOW);
     pulumi.runtime.setAllConfig(toConfigMap(config), (opts.secretKeys ?? []).map((k) => `canary:${k}`));
 
     // The program's module exports its async entry point, as Pulumi's Node.js host expects.

@@ -34,6 +34,7 @@ const runs: [string, RunOptions][] = [
     ["dev on ingress-nginx at 25", { stack: "dev", config: { weight: 25, router: "nginx" } }],
     ["dev after promotion", { stack: "dev", config: { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } } }],
     ["prod at 5", { stack: "prod", config: { weight: 5 } }],
+    ["dev at 5 with an external judge and Prometheus", { stack: "dev", config: { weight: 5, monitoring: { install: false, prometheusUrl: "https://prometheus.example.com" }, analysis: { judge: { install: false, url: "http://judge.ops:8080", token: "ext-judge-token-0123456789abcdefghijklmnopqrstu" } } } }],
     ["dev with istio at 50", { stack: "dev", config: { weight: 50, router: "istio", loadTest: { target: "http://istio-ingressgateway.istio-system.svc:80" } } }],
     ["prod on nginx with ACME", { stack: "prod", config: { weight: 25, router: "nginx", tls: { acmeEmail: "ops@example.com" } } }],
     ["prod at 100", { stack: "prod", config: { weight: 100 } }],

@@ -7,7 +7,9 @@ import { createHash } from "crypto";
 import type { GateAnswer, StageEvidence } from "../../domain/evidence";
 import { durationSeconds, formatRatio, MetricNames, Scope } from "../../domain/promql";
 import type { RatioMetric } from "../../domain/ratios";
+import { formatSince, StageRun } from "../../stacks/previous";
 import type { StackConfig } from "../../stacks/schema";
+import { JUDGE_TOKEN_KEY, JUDGE_TOKEN_SECRET } from "./judge";
 
 export type AnalysisConfig = StackConfig["analysis"];
 
@@ -19,10 +21,22 @@ export interface AnalysisInput {
 }
 
 /**
- * The run's arguments the metric reads (Argo substitutes `{{args.<name>}}` in a run's metrics): the
- * run, its stage, and the evidence its tests carry in from the stages before (`formatLlrs`).
+ * The run's arguments the URL carries (Argo substitutes `{{args.<name>}}` in a run's metrics): the
+ * run, its stage, the evidence its tests carry in from the stages before (`formatLlrs`), and the
+ * window's start (`since`, written by the stack: the judge keeps no window state, so a restarted
+ * judge or a second replica answers an ask as the first would).
  */
-const RUN_ARGS = ["run", "weight", "carry"] as const;
+const RUN_ARGS = ["run", "weight", "carry", "since"] as const;
+
+/**
+ * The run's `token` argument: Argo Rollouts v1.8 reads it from the Secret when it resolves the run's
+ * arguments, and redacts it from its logs (analysis/analysis.go, resolveArgs). The run names the
+ * Secret, never the token, so the run's spec is no secret (a preview shows it whole).
+ */
+export const TOKEN_ARG = { name: "token", valueFrom: { secretKeyRef: { name: JUDGE_TOKEN_SECRET, key: JUDGE_TOKEN_KEY } } };
+
+/** The header every ask carries: the judge answers 401 without it. */
+export const AUTHORIZATION_HEADER = { key: "Authorization", value: "Bearer {{args.token}}" };
 
 /**
  * The judge's URL for this app: its scope, stages, metric contract and the stage's deadline (for the
@@ -100,7 +114,7 @@ export function judgeMetric(url: string, a: AnalysisConfig): Record<string, unkn
         consecutiveErrorLimit: consecutiveErrorLimit(),
         successCondition: 'result.decision == "PROMOTE"',
         failureCondition: 'result.decision == "ROLLBACK"',
-        provider: { web: { url, jsonPath: "{$.gate}", timeoutSeconds: JUDGE_TIMEOUT_SECONDS } },
+        provider: { web: { url, headers: [AUTHORIZATION_HEADER], jsonPath: "{$.gate}", timeoutSeconds: JUDGE_TIMEOUT_SECONDS } },
     };
 }
 
@@ -148,6 +162,15 @@ export interface RunIdentity {
 export function analysisRunName(app: string, version: string, weight: number, run: RunIdentity): string {
     const hash = createHash("sha256").update(JSON.stringify(run.spec)).digest("hex").slice(0, 6);
     return stageObjectName(app, version, weight, run.attempt, [`e${run.entry}`, hash]);
+}
+
+/**
+ * The window's start for the run `name`: the `since` the stack applied with it when the stack last
+ * applied this same run (a repeated `pulumi up` or preview of the stage changes nothing), else now,
+ * to the second. The name does not hash `since` (`analysisRunName` is given the spec without it).
+ */
+export function runSince(name: string, previous: StageRun | undefined, now: Date): string {
+    return previous?.name === name ? previous.since : formatSince(now);
 }
 
 /** The phases in which Argo Rollouts has finished a run (v1alpha1.AnalysisPhase). */

@@ -35,7 +35,7 @@ export function bundleConfigMap(
 }
 
 /** The uid of the `node` user in the official Node.js images. */
-const NODE_UID = 1000;
+export const NODE_UID = 1000;
 
 /**
  * A pod spec that runs one bundle on a stock node image: the ConfigMap `configMap` (holding `file`)

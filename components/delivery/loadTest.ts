@@ -4,6 +4,7 @@ import { durationSeconds } from "../../domain/promql";
 import { installsRouterEntry, StackConfig } from "../../stacks/schema";
 import { bundle, bundleConfigMap, bundlePodSpec } from "./bundle";
 import { appLabels } from "../platform/labels";
+import { DNS_EGRESS, egressToUrl } from "../platform/networkPolicy";
 import { envoyServiceName } from "../routing/gatewayRouting";
 import { NGINX_CONTROLLER_SERVICE } from "../routing/nginxRouting";
 
@@ -61,6 +62,14 @@ export function loadJobSpec(image: string, args: string[], durationSpec: string,
     };
 }
 
+/**
+ * The load generator's pods reach only DNS and the router's entry they send to: no ingress at all, and
+ * nothing of the cluster but the entry (see `egressToUrl` for an entry outside the cluster, the ALB).
+ */
+export function loadNetworkPolicySpec(target: string): k8s.types.input.networking.v1.NetworkPolicySpec {
+    return { podSelector: { matchLabels: LABELS }, policyTypes: ["Ingress", "Egress"], ingress: [], egress: [DNS_EGRESS, egressToUrl(target)] };
+}
+
 export interface LoadTestArgs {
     readonly namespace: pulumi.Input<string>;
     readonly loadTest: LoadTestConfig;
@@ -87,6 +96,12 @@ export class LoadTest extends pulumi.ComponentResource {
     constructor(name: string, args: LoadTestArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:delivery:LoadTest", name, {}, opts);
         const { configMap, hash } = bundleConfigMap(`${name}-code`, { entry: LOAD_ENTRY, name: NAME, namespace: args.namespace, labels: LABELS, file: "load.js" }, { parent: this });
+        // Whatever the stage, as the code: a stage change touches only the Job.
+        const policy = new k8s.networking.v1.NetworkPolicy(
+            `${name}-netpol`,
+            { metadata: { name: NAME, namespace: args.namespace, labels: LABELS }, spec: loadNetworkPolicySpec(args.target) },
+            { parent: this },
+        );
         if (args.weight <= 0) {
             this.registerOutputs({});
             return;
@@ -98,7 +113,7 @@ export class LoadTest extends pulumi.ComponentResource {
                 metadata: { name: args.jobName, namespace: args.namespace, labels: LABELS, annotations: { "pulumi.com/skipAwait": "true" } },
                 spec: loadJobSpec(args.image, loadArgs(args.loadTest, args.target, args.host, args.duration), args.duration, hash),
             },
-            { parent: this, dependsOn: [configMap, args.weightedRoute] },
+            { parent: this, dependsOn: [configMap, policy, args.weightedRoute] },
         );
         this.registerOutputs({ job: this.job.metadata.name });
     }

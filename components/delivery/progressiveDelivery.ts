@@ -1,10 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { Llrs } from "../../domain/decide";
 import { formatLlrs, StageEvidence } from "../../domain/evidence";
-import { AnalysisInput, analysisRunName, analysisTimeoutSeconds, judgeMetric, judgeUrl, RunStatus, runVerdict, stageEvidence, waitAnnotations } from "./analysis";
+import { AnalysisInput, analysisRunName, analysisTimeoutSeconds, judgeMetric, judgeUrl, RunStatus, runSince, runVerdict, stageEvidence, TOKEN_ARG, waitAnnotations } from "./analysis";
 import { messageOnly } from "../../stacks/config";
-import { Judge, judgeServiceUrl } from "./judge";
+import type { StageRun } from "../../stacks/previous";
+import { Judge, JUDGE_TOKEN_KEY, JUDGE_TOKEN_SECRET, judgeServiceUrl, PROMETHEUS_POD_LABELS } from "./judge";
+import { egressToUrl } from "../platform/networkPolicy";
 import { pinnedRelease } from "../platform/helm";
 import { appLabels } from "../platform/labels";
 import { CHARTS } from "../platform/versions";
@@ -19,6 +22,19 @@ export interface ProgressiveDeliveryArgs extends AnalysisInput {
     readonly namespace: pulumi.Input<string>;
     /** The Prometheus the installed judge reads. */
     readonly prometheusUrl: string;
+    /** Whether the stack installs that Prometheus (its pods' labels are then known: prometheus-operator's). */
+    readonly prometheusInstalled: boolean;
+    /** The namespace of the Prometheus that scrapes the judge. */
+    readonly monitoringNamespace: string;
+    /**
+     * The external judge's token (`canary:analysis.judge.token`, a secret Output); unset when the judge
+     * is installed, whose token the stack generates.
+     */
+    readonly judgeToken?: pulumi.Output<string>;
+    /** The run the stack applied last (`stageRun`): its `since` is reused when this stage's run is the same. */
+    readonly previousRun?: StageRun;
+    /** Now: the window's start for a new run. */
+    readonly now: Date;
     /** The stage; at 0 there is no AnalysisRun. */
     readonly weight: number;
     readonly canaryVersion: string;
@@ -52,6 +68,8 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
     public readonly passed: pulumi.Output<boolean>;
     /** The judge's answer that passed the stage (its evidence), when the run ended on one. */
     public readonly evidence: pulumi.Output<StageEvidence | undefined>;
+    /** The stage's run as applied (`stageRun`): its name and window start; undefined at weight 0. */
+    public readonly run?: StageRun;
 
     constructor(name: string, args: ProgressiveDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:delivery:ProgressiveDelivery", name, {}, opts);
@@ -64,24 +82,52 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
               )
             : undefined;
         const controller = this.release ? [this.release] : [];
-        const judge = args.analysis.judge.install ? new Judge(
+        // The bearer token every ask carries: generated for the installed judge (letters and digits, as a
+        // header takes them), the external judge's from config. A secret Output from end to end: only the
+        // Secret holds it; the run names the Secret.
+        const token = pulumi.secret(
+            args.analysis.judge.install ? new random.RandomPassword(`${name}-judge-token`, { length: 48, special: false }, { parent: this }).result : (args.judgeToken as pulumi.Output<string>),
+        );
+        const tokenSecret = new k8s.core.v1.Secret(
+            `${name}-judge-token`,
+            { metadata: { name: JUDGE_TOKEN_SECRET, namespace: args.namespace, labels: appLabels(JUDGE_TOKEN_SECRET) }, type: "Opaque", stringData: { [JUDGE_TOKEN_KEY]: token } },
+            { parent: this },
+        );
+        const judge = args.analysis.judge.install
+            ? new Judge(
                   `${name}-judge`,
-                  { namespace: args.namespace, image: args.analysis.judge.image, prometheusUrl: args.prometheusUrl, crds: args.crds, serviceMonitorLabels: args.serviceMonitorLabels },
+                  {
+                      namespace: args.namespace,
+                      image: args.analysis.judge.image,
+                      prometheusUrl: args.prometheusUrl,
+                      crds: args.crds,
+                      serviceMonitorLabels: args.serviceMonitorLabels,
+                      tokenSecret,
+                      token,
+                      controllerNamespace: ARGO_ROLLOUTS_NAMESPACE,
+                      monitoringNamespace: args.monitoringNamespace,
+                      // The installed Prometheus's pods only; another in the cluster (Thanos, a plain
+                      // Prometheus) by its namespace, as its pods' labels are not known.
+                      prometheus: egressToUrl(args.prometheusUrl, args.prometheusInstalled ? PROMETHEUS_POD_LABELS : undefined),
+                  },
                   { parent: this },
-              ) : undefined;
+              )
+            : undefined;
         const judgeBase = judge ? judgeServiceUrl(args.scope.namespace) : (args.analysis.judge.url as string);
         const metrics = [judgeMetric(judgeUrl(judgeBase, { ...args, ratios: args.analysis.ratios, deadline: args.analysis.deadline }), args.analysis)];
         this.passed = pulumi.output(true);
         this.evidence = pulumi.output(undefined);
         if (args.weight > 0) {
             const spec = {
-                args: [
-                    { name: "weight", value: String(args.weight) },
-                    { name: "carry", value: formatLlrs(args.carried) },
-                ],
+                args: [{ name: "weight", value: String(args.weight) }, { name: "carry", value: formatLlrs(args.carried) }, TOKEN_ARG],
                 metrics,
             };
+            // The name hashes the question, not when it started: `since` is new for every new run, and reused
+            // for this one as long as the stack applies it again.
             const runName = analysisRunName(app, args.canaryVersion, args.weight, { entry: args.entry, attempt: args.analysis.attempt, spec });
+            const since = runSince(runName, args.previousRun, args.now);
+            this.run = { name: runName, since };
+            const [weightArg, carryArg] = spec.args;
             const instance = args.analysis.controllerInstanceId;
             const run = new k8s.apiextensions.CustomResource(
                 `${name}-run`,
@@ -94,14 +140,16 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
                         labels: { ...appLabels(app), "canary.stage/weight": String(args.weight), ...(instance !== undefined ? { [CONTROLLER_INSTANCE_LABEL]: instance } : {}) },
                         annotations: args.analysis.wait ? waitAnnotations(analysisTimeoutSeconds(args.analysis)) : {},
                     },
-                    // The run's own name is an argument too: the judge keys the run's window by it.
-                    spec: { ...spec, args: [{ name: "run", value: runName }, ...spec.args] },
+                    // The run's own name is an argument too: the judge keys the run's evidence by it.
+                    spec: { ...spec, args: [{ name: "run", value: runName }, weightArg, carryArg, { name: "since", value: since }, TOKEN_ARG] },
                     // Output only: the run's phase and results, as the provider last saw them.
                     status: undefined,
                 },
-                // The run's first question starts the stage's window at the judge, so it starts once the
-                // route moved; on a fresh cluster the judge's queries need Prometheus and the ServiceMonitor.
-                { parent: this, dependsOn: [...controller, ...(judge ? [judge.deployment, judge.service] : []), args.weightedRoute, ...args.metricsSources] },
+                // The run asks once the route moved (its window, from `since`, is when this program ran: the
+                // moments before the move are the same tracks at the old weight, and the tests compare
+                // rates per track); on a fresh cluster the judge's queries need Prometheus and the
+                // ServiceMonitor; Argo reads the token from the Secret as it starts the run.
+                { parent: this, dependsOn: [...controller, tokenSecret, ...(judge ? [judge.deployment, judge.service] : []), args.weightedRoute, ...args.metricsSources] },
             );
             this.analysisRun = run;
             if (args.analysis.wait) {
