@@ -96,12 +96,18 @@ export const urnName = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
  * repositories): monitoring, Argo Rollouts, cert-manager, logging, tracing; the router's Gateway, the
  * Prometheus and the load test's target are the caller's to name.
  */
+/** The external judge's bearer token in the engine and cluster lanes' stacks: a fixed test value (canary:analysis.judge.token). */
+export const JUDGE_TEST_TOKEN = "lab-judge-token-0123456789abcdefghijklmnopqrstuv";
+
 export function devWithoutAddOns(): Record<string, unknown> {
     const dev = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")).config as Record<string, unknown>;
     return {
         ...dev,
         "canary:monitoring": { install: false, prometheusUrl: "http://prometheus-operated.monitoring.svc:9090" },
-        "canary:analysis": { installController: false },
+        // The judge as a service elsewhere, with its token in the config: the installed judge's token is a
+        // @pulumi/random RandomPassword, and the module proxy does not serve pulumi-random's provider
+        // (github.com/pulumi/pulumi-random/provider/v4: 403), so the toolchain has no random plugin.
+        "canary:analysis": { installController: false, judge: { install: false, url: "http://canary-judge.podinfo.svc:8080", token: JUDGE_TEST_TOKEN } },
         "canary:tls": { installCertManager: false },
         "canary:logging": { enabled: false },
         "canary:tracing": { enabled: false },

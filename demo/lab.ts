@@ -10,7 +10,7 @@
 import { ChildProcess } from "child_process";
 import * as path from "path";
 import { ControlPlane, startControlPlane } from "./controlplane";
-import { changes, devWithoutAddOns, Engine, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
+import { changes, devWithoutAddOns, Engine, JUDGE_TEST_TOKEN, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
 import { settled, sleep } from "./host";
 import { freePort, judgeScrapeConfig, Live, loadWhile, startJudge, startLive } from "./live";
 
@@ -74,13 +74,6 @@ function runResult(run: AnalysisRunObject | undefined): Pick<StageResult, "run" 
     return { run, answer: lastAnswer(run), gateSeconds };
 }
 
-/**
- * The host judge's bearer token (`canary:analysis.judge.token` of the lab's stack; the stack writes it
- * into the Secret canary-judge-token, whose value the controller sends): a fixed test value, for the
- * judge's `--token-file`.
- */
-export const LAB_JUDGE_TOKEN = "lab-judge-token-0123456789abcdefghijklmnopqrstuv";
-
 export class Lab {
     config: Record<string, unknown> = {};
 
@@ -122,7 +115,7 @@ export class Lab {
                 "canary:gateway": { install: false, parentRef: { name: "shared", namespace: "gateways" } },
                 "canary:monitoring": { install: false, prometheusUrl: live.promUrl },
                 // The judge every 2 s (Prometheus scrapes every second here); the controller is the lab's.
-                "canary:analysis": { installController: false, interval: "2s", judge: { install: false, url: lab.judgeUrl, token: LAB_JUDGE_TOKEN } },
+                "canary:analysis": { installController: false, interval: "2s", judge: { install: false, url: lab.judgeUrl, token: JUDGE_TEST_TOKEN } },
                 // No router data path to send a load Job's requests through: the lab sends each stage's traffic.
                 "canary:loadTest": { enabled: false },
                 "kubernetes:kubeconfig": cp.kubeconfig,
