@@ -8,13 +8,13 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { buildStackConfig } from "../stacks/config";
-import { DEV_EVIDENCE, DEV_STACK, ofType, passedOn, promotedStage, ROOT, runProgram, RunOptions } from "./harness";
+import { DEV_EVIDENCE, DEV_STACK, ofType, passedOn, PROMOTED_PIN, promotedStage, ROOT, runProgram, RunOptions, testDigest } from "./harness";
 
 const REF = "pulumi:pulumi:StackReference";
 const PROD_US = "organization/canary/prod-us";
 const PROD_EU = "organization/canary/prod-eu";
-const PROMOTED = { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } };
-const NEXT_CANARY = { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" }, canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } };
+const PROMOTED = { app: { stable: { image: PROMOTED_PIN } } };
+const NEXT_CANARY = { app: { stable: { image: PROMOTED_PIN }, canary: { image: `ghcr.io/stefanprodan/podinfo:6.9.0@${testDigest("9")}` } } };
 
 type Outputs = Record<string, any>;
 
