@@ -48,6 +48,17 @@ const cases: BadCase[] = [
         run: { stack: "prod", config: { app: { canary: { image: "ghcr.io/stefanprodan/podinfo:latest" } } } },
         messages: [/canary:app\.canary\.image = "ghcr\.io\/stefanprodan\/podinfo:latest": must be pinned by digest in environment prod/],
     },
+    {
+        what: "a version tag (not a digest) in prod, for the app, the judge and the load test",
+        run: {
+            stack: "prod",
+            config: { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.7.1" } }, analysis: { judge: { image: "docker.io/library/node:22.23.3-alpine" } }, loadTest: { enabled: true, target: "https://alb.example" } },
+        },
+        messages: [
+            /canary:app\.stable\.image = "ghcr\.io\/stefanprodan\/podinfo:6\.7\.1": must be pinned by digest in environment prod/,
+            /canary:analysis\.judge\.image = "docker\.io\/library\/node:22\.23\.3-alpine": must be pinned by digest in environment prod \(canary:pinnedImages is true\)/,
+        ],
+    },
     { what: "unknown router", run: { stack: "dev", config: { router: "traefik" } }, messages: [/canary:router = "traefik": must be one of alb, gateway, nginx, istio/] },
     {
         what: "alb without vpc, subnets or certificate",

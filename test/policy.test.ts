@@ -204,7 +204,7 @@ describe("policy pack over the program: no mandatory violation in dev or prod", 
         assert.deepStrictEqual(await flag({}), []);
         const flagged = await flag({ prodStacks: ["dev"] });
         assert.deepStrictEqual(flagged.map((f) => f.replace(/: container .*/, "")).sort(), [
-            "kubernetes:apps/v1:Deployment canary-judge-deployment",
+            "kubernetes:apps/v1:Deployment delivery-judge-deployment",
             "kubernetes:apps/v1:Deployment podinfo-canary",
             "kubernetes:apps/v1:Deployment podinfo-stable",
             "kubernetes:batch/v1:Job load-job",
