@@ -26,8 +26,8 @@ import { ConfigError, readStackConfig } from "./stacks/config";
 import { usesCertManager } from "./stacks/schema";
 import { CANARY_EVIDENCE_OUTPUT, CANARY_VERSION_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, readPrevious, selfStackName, STAGE_ENTRY_OUTPUT, STAGE_OUTPUT, STAGE_RUN_OUTPUT } from "./stacks/previous";
 import { now } from "./stacks/clock";
-import { carriedLlrs, withStage, withUpstream } from "./domain/evidence";
-import { checkPromotion, PROMOTED_OUTPUT, selfGateRefusals } from "./stacks/promotion";
+import { carriedLlrs, evidenceFor, withStage, withUpstream } from "./domain/evidence";
+import { checkPromotion, judgedCanary, PROMOTED_OUTPUT, selfGateRefusals } from "./stacks/promotion";
 import { stageGate } from "./stacks/gate";
 
 export = async () => {
@@ -127,9 +127,12 @@ export = async () => {
     new CanaryAlerts("alerts", { namespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, container: app.name, weight: cfg.weight, crds, ruleLabels: cfg.monitoring.ruleLabels }, k8s);
     const canaryTraces = cfg.tracing.enabled ? { service: app.name, version: app.canary.version } : undefined;
     new CanaryDashboard("dashboard", { namespace: monitoringNamespace, scope, metrics: cfg.metrics, thresholds: cfg.alerts, ratios: cfg.analysis.ratios, canaryTraces }, k8s);
-    // Each version's evidence as the stack recorded it: the canary's is what its next stage carries on.
-    const ownEvidence = (version: string) => [previous.canaryEvidence, previous.promotionEvidence].find((e) => e?.version === version);
-    const canaryBefore = ownEvidence(app.canary.version);
+    // Each version's evidence as the stack recorded it: the canary's (this version as these bytes: its
+    // digest, or a tag) is what its next stage carries on.
+    const recorded = [previous.canaryEvidence, previous.promotionEvidence];
+    const ownEvidence = (version: string) => recorded.find((e) => e?.version === version);
+    const canary = judgedCanary(cfg);
+    const canaryBefore = recorded.map((e) => evidenceFor(e, canary)).find((e) => e !== undefined);
     const entry = stageEntry(previous.applied, cfg.weight, app.canary.version);
     const delivery = cfg.analysis.enabled
         ? new ProgressiveDelivery(
@@ -188,8 +191,8 @@ export = async () => {
     // In a wave it also records, from the stack's admission on, the chain the gate handed on.
     const canaryEvidence = pulumi.all([stagePassed, delivery?.evidence ?? pulumi.output(undefined)]).apply(([, e]) => {
         if (!cfg.canaryDiffers) return undefined;
-        const recorded = e && cfg.weight > 0 ? withStage(canaryBefore, app.canary.version, cfg.stages, cfg.weight, e) : canaryBefore;
-        return admission.upstream ? withUpstream(recorded, app.canary.version, cfg.stages, admission.upstream) : recorded;
+        const judged = e && cfg.weight > 0 ? withStage(canaryBefore, canary, cfg.stages, cfg.weight, e) : canaryBefore;
+        return admission.upstream ? withUpstream(judged, canary, cfg.stages, admission.upstream) : judged;
     });
 
     const split = splitFor(cfg.weight);
@@ -212,7 +215,7 @@ export = async () => {
         /** The version that finished its canary and became stable: what prod may run next. */
         [PROMOTED_OUTPUT]: pulumi.all([stagePassed, stableReady]).apply(() => app.stable.version),
         [CANARY_EVIDENCE_OUTPUT]: canaryEvidence,
-        /** The promoted version's evidence: each compared stage's decision, requests, LLRs and α, as its analysis recorded them, and in a wave the earlier waves' (`upstream`). */
+        /** The promoted version's evidence: the image its stages judged by digest (`image`, when the canary was pinned), each compared stage's decision, requests, LLRs and α, as its analysis recorded them, and in a wave the earlier waves' (`upstream`). */
         [PROMOTION_EVIDENCE_OUTPUT]: pulumi.all([stagePassed, stableReady]).apply(() => ownEvidence(app.stable.version)),
         /** How the canary passed the promotion gate; "skipped (allowUnverified)" shows in the preview. */
         promotionCheck: admission.result,

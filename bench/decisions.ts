@@ -192,7 +192,7 @@ const sequential = (r: () => number, s: Scenario, look?: Look): RunResult => {
             look?.(weight, elapsed, j);
             if (j.decision === "ROLLBACK") return { outcome: "rollback", canaryRequests: served, seconds: t };
             if (j.decision === "PROMOTE") {
-                evidence = withStage(evidence, "canary", STAGES, weight, gateAnswer(j, stageAlpha(DEFAULT_POLICY, stage)));
+                evidence = withStage(evidence, { version: "canary" }, STAGES, weight, gateAnswer(j, stageAlpha(DEFAULT_POLICY, stage)));
                 break;
             }
         }

@@ -60,6 +60,8 @@ export interface JudgedStages {
 /** An earlier wave's own judgement of the version, and the stack that made it. */
 export interface WaveEvidence extends JudgedStages {
     readonly stack: string;
+    /** The image that wave judged, by digest (`VersionEvidence.image`). */
+    readonly image?: string;
 }
 
 /**
@@ -70,6 +72,12 @@ export interface WaveEvidence extends JudgedStages {
  */
 export interface VersionEvidence extends JudgedStages {
     readonly version: string;
+    /**
+     * The image the stages judged, by content: `repository@sha256:<64 hex>`, from the canary image the
+     * stack's config pinned (the kubelet pulls that digest or nothing). Absent when the stack ran a tag:
+     * the program cannot see which bytes a tag resolved to, so it claims none.
+     */
+    readonly image?: string;
     readonly upstream?: readonly WaveEvidence[];
 }
 
@@ -96,10 +104,28 @@ export function missingEvidence(e: VersionEvidence | undefined, version: string,
     });
 }
 
-/** A version's evidence with one more stage (a new version starts empty); what it was admitted on stays. */
-export function withStage(previous: VersionEvidence | undefined, version: string, plan: readonly number[], weight: number, stage: StageEvidence): VersionEvidence {
-    const same = previous?.version === version ? previous : undefined;
-    return { ...same, version, plan, stages: { ...same?.stages, [String(weight)]: stage } };
+/** The canary a stack runs, as evidence names it: its version, and its image by digest when pinned. */
+export interface Judged {
+    readonly version: string;
+    readonly image?: string;
+}
+
+/**
+ * The evidence recorded for this canary, or undefined for another: another version, or the same
+ * version as other bytes (another digest, or a digest where the stages ran a tag), whose stages
+ * judged something else and so start again.
+ */
+export function evidenceFor(previous: VersionEvidence | undefined, canary: Judged): VersionEvidence | undefined {
+    return previous?.version === canary.version && previous.image === canary.image ? previous : undefined;
+}
+
+/** The evidence's name of the canary: the image only when there is a digest to name. */
+const named = (c: Judged) => ({ version: c.version, ...(c.image !== undefined ? { image: c.image } : {}) });
+
+/** A canary's evidence with one more stage (another canary starts empty); what it was admitted on stays. */
+export function withStage(previous: VersionEvidence | undefined, canary: Judged, plan: readonly number[], weight: number, stage: StageEvidence): VersionEvidence {
+    const same = evidenceFor(previous, canary);
+    return { ...same, ...named(canary), plan, stages: { ...same?.stages, [String(weight)]: stage } };
 }
 
 /**
@@ -107,13 +133,13 @@ export function withStage(previous: VersionEvidence | undefined, version: string
  * the gate's own judgement, first wave first.
  */
 export function admittedOn(gate: string, e: VersionEvidence): WaveEvidence[] {
-    return [...(e.upstream ?? []), { stack: gate, plan: e.plan, stages: e.stages }];
+    return [...(e.upstream ?? []), { stack: gate, ...(e.image !== undefined ? { image: e.image } : {}), plan: e.plan, stages: e.stages }];
 }
 
-/** A version's evidence recording the chain it was admitted on (a new version starts with no stages of its own). */
-export function withUpstream(previous: VersionEvidence | undefined, version: string, plan: readonly number[], upstream: readonly WaveEvidence[]): VersionEvidence {
-    const same = previous?.version === version ? previous : undefined;
-    return { ...same, version, plan, stages: same?.stages ?? {}, upstream };
+/** A canary's evidence recording the chain it was admitted on (another canary starts with no stages of its own). */
+export function withUpstream(previous: VersionEvidence | undefined, canary: Judged, plan: readonly number[], upstream: readonly WaveEvidence[]): VersionEvidence {
+    const same = evidenceFor(previous, canary);
+    return { ...same, ...named(canary), plan, stages: same?.stages ?? {}, upstream };
 }
 
 /**

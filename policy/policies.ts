@@ -17,6 +17,8 @@ export const TYPES = {
     listener: "aws:lb/listener:Listener",
     httpRoute: "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
     deployment: "kubernetes:apps/v1:Deployment",
+    /** Every kind whose pod template the program may write (the load test runs as Jobs). */
+    workloads: ["kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet"],
     secret: "kubernetes:core/v1:Secret",
     prometheusRule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
     helmRelease: "kubernetes:helm.sh/v3:Release",
@@ -80,7 +82,7 @@ export const httpRouteWeights = forTypes(
     },
 );
 
-/** A Deployment's init and app containers. */
+/** A workload's init and app containers (a Deployment's, a Job's: both under spec.template.spec). */
 function containersOf(props: Record<string, any>): any[] {
     const pod = props.spec?.template?.spec ?? {};
     return [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
@@ -116,20 +118,22 @@ export const deploymentHardening = forTypes(
 );
 
 /**
- * Prod must run exactly what dev tested: a tag other than `latest`, or a digest. The stacks this
- * applies to come from the policy config `prodStacks` (default `["prod"]`).
+ * Prod must run exactly the bytes dev tested: every container of every workload (the app's tracks, the
+ * judge, the load test's Jobs) by a sha256 digest, since a tag, even a version tag, can be pushed again.
+ * The stacks this applies to come from the policy config `prodStacks` (default `["prod"]`). Images inside
+ * Helm releases are the charts' own, pinned by the chart's exact version (`helm-chart-version-pinned`).
  */
 export const prodImagesPinned: ResourceValidationPolicy = {
     name: "prod-images-pinned",
-    description: "No untagged or :latest container images in prod stacks.",
+    description: "Every container image of a prod stack's workloads is pinned by a sha256 digest.",
     enforcementLevel: "mandatory",
     configSchema: { properties: { prodStacks: { type: "array", items: { type: "string" }, default: ["prod"] } } },
     validateResource: (args, reportViolation) => {
-        if (args.type !== TYPES.deployment) return;
+        if (!(TYPES.workloads as readonly string[]).includes(args.type)) return;
         const prodStacks = args.getConfig<{ prodStacks?: string[] }>().prodStacks ?? ["prod"];
         if (!prodStacks.includes(stackOfUrn(args.urn))) return;
         for (const c of containersOf(args.props)) {
-            if (typeof c.image !== "string" || !isPinned(c.image)) reportViolation(`container ${c.name}: image ${c.image} is untagged or :latest; pin a version tag or digest in prod`);
+            if (typeof c.image !== "string" || !isPinned(c.image)) reportViolation(`container ${c.name}: image ${c.image} is not pinned by digest; in prod use <repository>[:tag]@sha256:<64 hex digits>`);
         }
     },
 };

@@ -1,4 +1,4 @@
-/** Container image references: just enough parsing to tell a pinned image from a floating one. */
+/** Container image references: just enough parsing to tell an image pinned by digest from a floating one. */
 
 export interface ImageRef {
     /** Repository without tag or digest, e.g. `ghcr.io/stefanprodan/podinfo`. */
@@ -6,6 +6,12 @@ export interface ImageRef {
     readonly tag?: string;
     readonly digest?: string;
 }
+
+/**
+ * A content digest as the OCI image spec writes one for sha256: the algorithm, a colon and 64 lower-case
+ * hex digits (opencontainers/image-spec descriptor.md, "Digests": `sha256` encoded as `/[a-f0-9]{64}/`).
+ */
+const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 export function parseImage(image: string): ImageRef {
     const [nameAndTag, digest] = image.split("@", 2);
@@ -17,10 +23,18 @@ export function parseImage(image: string): ImageRef {
         : { repository: nameAndTag.slice(0, colon), tag: nameAndTag.slice(colon + 1), digest };
 }
 
-/** Pinned: a digest, or a tag other than `latest`. Kubernetes pulls an untagged image as `:latest`. */
-export function isPinned(image: string): boolean {
+/**
+ * The image by content, `repository@sha256:<64 hex>`, the tag dropped (a tag beside a digest is only a
+ * label: the runtime pulls by the digest); undefined for an image without a well-formed sha256 digest.
+ */
+export function imageByDigest(image: string): string | undefined {
     const ref = parseImage(image);
-    return ref.digest !== undefined || (ref.tag !== undefined && ref.tag !== "latest");
+    return ref.digest !== undefined && SHA256_DIGEST.test(ref.digest) ? `${ref.repository}@${ref.digest}` : undefined;
+}
+
+/** Pinned: by a sha256 digest, the only reference a registry cannot move to other bytes (a tag, even a version tag, can be pushed again). */
+export function isPinned(image: string): boolean {
+    return imageByDigest(image) !== undefined;
 }
 
 /** The version an image stands for when config does not name one: its tag, else the start of its digest. */

@@ -3,10 +3,13 @@
  * a canary version that its gating stack has promoted (its `promotedVersion` output), on the gate's
  * own evidence, read through a StackReference. Gates chain into waves (dev → prod-us → prod-eu): each
  * stack is gated on the one before it, and the evidence the version was admitted on is carried on.
+ * The gate's evidence names the image it judged by digest, and the canary must be that image: the
+ * same repository and the same digest, not only a tag that reads like the version.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { admittedOn, missingEvidence, VersionEvidence, WaveEvidence } from "../domain/evidence";
+import { admittedOn, Judged, missingEvidence, VersionEvidence, WaveEvidence } from "../domain/evidence";
 import { ConfigError } from "./config";
+import { imageByDigest, parseImage } from "./images";
 import { PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, selfStackName, stackNames } from "./previous";
 import type { StackConfig } from "./schema";
 
@@ -51,18 +54,55 @@ export function selfGateRefusals(cfg: StackConfig, self: string): string[] {
     return [gateRefusal(cfg, self, [promotionStackName(cfg)])].filter((r): r is string => r !== undefined);
 }
 
+/** Pure: the stack's canary as its evidence names it: the version, and the image by digest when the config pins one. */
+export function judgedCanary(cfg: StackConfig): Judged {
+    return { version: cfg.app.canary.version, image: imageByDigest(cfg.app.canary.image) };
+}
+
+/** The canary image with the gate's digest: the line to write, keeping the canary's tag as its label. */
+function pinnedLike(canaryImage: string, promoted: string): string {
+    const { tag } = parseImage(canaryImage);
+    const [repository, digest] = promoted.split("@");
+    return `${repository}${tag !== undefined ? `:${tag}` : ""}@${digest}`;
+}
+
 /**
- * Pure: the verdict for a canary version against the gating stack's promoted version and its evidence:
- * a PROMOTE at every compared stage there, each on at least `canary:promotion.minCanaryRequests` canary
- * requests. Throws a ConfigError naming the stack, the versions and what is missing otherwise.
+ * Pure: why the canary image is not the image the gate's evidence judged, or undefined when it is. The
+ * comparison is by repository and digest (`imageByDigest`): a tag names whatever was pushed under it
+ * last, and another repository's image is another image whatever its tag says.
+ */
+export function imageRefusal(cfg: StackConfig, gate: string, evidence: VersionEvidence): string | undefined {
+    const image = cfg.app.canary.image;
+    const mine = imageByDigest(image);
+    // The gate's output is data from another stack: only a well-formed repository@sha256:<hex> names an image.
+    const judged = typeof evidence.image === "string" && imageByDigest(evidence.image) === evidence.image ? evidence.image : undefined;
+    if (judged === undefined) {
+        return (
+            `canary:app.canary.image = ${image}: ${gate} promoted version ${evidence.version} by tag, and its ${PROMOTION_EVIDENCE_OUTPUT} names no image digest, so nothing says which bytes its stages judged. ` +
+            `Pin the digest in ${gate}: set its canary:app.canary.image to <repository>:${evidence.version}@sha256:<digest> (the digest its canary pods run: kube-state-metrics' kube_pod_container_info image_id, or kubectl get pods -l track=canary -o jsonpath='{..imageID}'), ` +
+            `walk that image through its stages again (evidence judged on a tag does not carry to a digest) and promote it; then set this stack's canary:app.canary.image to the same image`
+        );
+    }
+    if (mine === judged) return undefined;
+    const what = mine === undefined ? "names no digest" : parseImage(mine).repository !== parseImage(judged).repository ? `is ${mine}, another repository` : `is ${mine}, another digest`;
+    return `canary:app.canary.image = ${image} ${what}: ${gate} promoted ${judged} (${PROMOTION_EVIDENCE_OUTPUT}.image), the image its stages judged. Set canary:app.canary.image to ${pinnedLike(image, judged)}`;
+}
+
+/**
+ * Pure: the verdict for a canary against the gating stack's promoted version and its evidence: a
+ * PROMOTE at every compared stage there, each on at least `canary:promotion.minCanaryRequests` canary
+ * requests, for the very image this stack runs (by digest). Throws a ConfigError naming the stack, the
+ * versions or images and what is missing otherwise.
  */
 export function judgePromotion(cfg: StackConfig, gate: string, promoted: string | undefined, evidence?: VersionEvidence): PromotionResult {
     if (!cfg.promotion.required) return "not required";
     if (!cfg.canaryDiffers) return "no canary";
     const canary = cfg.app.canary.version;
     const missing = promoted === canary ? missingEvidence(evidence, canary, cfg.promotion.minCanaryRequests) : [];
-    if (promoted === canary && missing.length === 0) return "verified";
+    const otherImage = promoted === canary && missing.length === 0 ? imageRefusal(cfg, gate, evidence as VersionEvidence) : undefined;
+    if (promoted === canary && missing.length === 0 && otherImage === undefined) return "verified";
     if (cfg.promotion.allowUnverified) return "skipped (allowUnverified)";
+    if (otherImage !== undefined) throw new ConfigError(`${otherImage}, or set canary:promotion.allowUnverified to true to run it anyway.`);
     const why =
         promoted !== canary
             ? `has not been promoted in ${gate} (it exports ${PROMOTED_OUTPUT} = ${promoted ?? "nothing"})`
@@ -98,7 +138,8 @@ export async function checkPromotion(cfg: StackConfig, previousGates: readonly s
     const gateEvidence = evidence.value as VersionEvidence | undefined;
     const result = judgePromotion(cfg, gate, typeof value === "string" ? value : undefined, gateEvidence);
     if (result === "skipped (allowUnverified)") {
-        pulumi.log.warn(`canary version ${cfg.app.canary.version} was not promoted in ${gate} (it promoted ${value ?? "nothing"}); running it because canary:promotion.allowUnverified is true`);
+        const judged = gateEvidence?.image ? `, judged as ${gateEvidence.image}` : "";
+        pulumi.log.warn(`canary version ${cfg.app.canary.version} was not promoted in ${gate} (it promoted ${value ?? "nothing"}${judged}) as the image ${cfg.app.canary.image}; running it because canary:promotion.allowUnverified is true`);
     }
     return { result, gates, upstream: result === "verified" && gateEvidence ? admittedOn(gate, gateEvidence) : undefined };
 }

@@ -43,7 +43,7 @@ const resourcesWithCpuLimit = <C extends z.ZodType>(cpuLimit: C) =>
 const resources = resourcesWithCpuLimit(quantity);
 
 const track = z.strictObject({
-    image: image.describe("Container image; pinned (a tag other than latest, or a digest) where canary:pinnedImages is true."),
+    image: image.describe("Container image; pinned by digest (<repository>[:tag]@sha256:<hex>) where canary:pinnedImages is true."),
     version: text(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a label value such as 1.2.3")
         .optional()
         .describe("The app.kubernetes.io/version label and OpenTelemetry service.version; unset: the image's tag (or digest prefix)."),
@@ -352,7 +352,7 @@ const analysis = z
         judge: z
             .strictObject({
                 install: z.boolean().default(true).describe("Run the judge in the app's namespace: a node image with the judge's bundled code in a ConfigMap."),
-                image: image.default(DEFAULT_JUDGE_IMAGE).describe("The node image the installed judge (and the load test) runs: any Node.js 22+; pin by digest with image@sha256:..."),
+                image: image.default(DEFAULT_JUDGE_IMAGE).describe("The node image the installed judge (and the load test) runs: any Node.js 22+; pinned by digest (image@sha256:...) where canary:pinnedImages is true."),
                 url: z
                     .url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://judge.example:8080" })
                     .optional()
@@ -459,7 +459,7 @@ export const stackConfigSchema = z.strictObject({
         .default([...DEFAULT_STAGES])
         .describe("The stages in order: strictly increasing whole percents ending in 100."),
     allowStageSkip: z.boolean().default(false).describe("Allow a move other than stay, next stage or 0; set it back to false after."),
-    pinnedImages: z.boolean().describe("Refuse untagged and :latest images."),
+    pinnedImages: z.boolean().describe("Refuse any image (app tracks, judge, load test) not pinned by a sha256 digest."),
     router: z.enum(ROUTERS, { error: `must be one of ${ROUTERS.join(", ")}` }).describe("What splits the traffic: alb, gateway, nginx (a retired controller) or istio."),
     app,
     alb: alb.prefault({}),
@@ -532,6 +532,11 @@ export interface ConfigIssue {
     readonly message: string;
 }
 
+/** An image that canary:pinnedImages requires by digest: a tag can be pushed again, a digest names the bytes. */
+function unpinned(path: string[], environment: string): ConfigIssue {
+    return { path, message: `must be pinned by digest in environment ${environment} (canary:pinnedImages is true): <repository>[:tag]@sha256:<64 hex digits>` };
+}
+
 /** Cross-key rules that one field's schema cannot see. */
 export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -548,9 +553,7 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     for (const t of ["stable", "canary"] as const) {
         const img = c.app[t].image;
         if (img === undefined) continue;
-        if (c.pinnedImages && !isPinned(img)) {
-            issues.push({ path: ["app", t, "image"], message: `must be pinned in environment ${c.environment}: a tag other than latest, or a digest` });
-        }
+        if (c.pinnedImages && !isPinned(img)) issues.push(unpinned(["app", t, "image"], c.environment));
         if (c.app[t].version === undefined && versionOf(img) === undefined) {
             issues.push({ path: ["app", t, "version"], message: "is required when the image has neither tag nor digest" });
         }
@@ -563,6 +566,10 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
             path: ["monitoring", "retention"],
             message: `must cover the SLO period (canary:alerts.slo.periodDays = ${c.alerts.slo.periodDays} days): the error-budget panel and burn rates read that far back`,
         });
+    }
+    // The judge's node image runs the installed judge and the load test's Jobs.
+    if (c.pinnedImages && ((c.analysis.enabled && c.analysis.judge.install) || c.loadTest.enabled) && !isPinned(c.analysis.judge.image)) {
+        issues.push(unpinned(["analysis", "judge", "image"], c.environment));
     }
     if (c.analysis.enabled && !c.analysis.judge.install && c.analysis.judge.url === undefined) {
         issues.push({ path: ["analysis", "judge", "url"], message: "is required when canary:analysis.judge.install is false: the judge (rollout serve) the stage's analysis asks" });

@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import { buildStackConfig } from "../stacks/config";
-import { runProgram, RunOptions, suiteConfig } from "./harness";
+import { runProgram, RunOptions, suiteConfig, testDigest } from "./harness";
 
 /** The stack file's config with one key removed (a path below `canary:`). */
 function without(stack: "dev" | "prod", ...path: string[]): Record<string, unknown> {
@@ -44,12 +44,23 @@ const cases: BadCase[] = [
     {
         what: "untagged image in prod",
         run: { stack: "prod", config: { app: { stable: { image: "ghcr.io/stefanprodan/podinfo", version: "6.7.1" } } } },
-        messages: [/canary:app\.stable\.image = "ghcr\.io\/stefanprodan\/podinfo": must be pinned in environment prod: a tag other than latest, or a digest/],
+        messages: [/canary:app\.stable\.image = "ghcr\.io\/stefanprodan\/podinfo": must be pinned by digest in environment prod \(canary:pinnedImages is true\): <repository>\[:tag\]@sha256:<64 hex digits>/],
     },
     {
         what: ":latest image in prod",
         run: { stack: "prod", config: { app: { canary: { image: "ghcr.io/stefanprodan/podinfo:latest" } } } },
-        messages: [/canary:app\.canary\.image = "ghcr\.io\/stefanprodan\/podinfo:latest": must be pinned in environment prod/],
+        messages: [/canary:app\.canary\.image = "ghcr\.io\/stefanprodan\/podinfo:latest": must be pinned by digest in environment prod/],
+    },
+    {
+        what: "a version tag (not a digest) in prod, for the app, the judge and the load test",
+        run: {
+            stack: "prod",
+            config: { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.7.1" } }, analysis: { judge: { image: "docker.io/library/node:22.23.3-alpine" } }, loadTest: { enabled: true, target: "https://alb.example" } },
+        },
+        messages: [
+            /canary:app\.stable\.image = "ghcr\.io\/stefanprodan\/podinfo:6\.7\.1": must be pinned by digest in environment prod/,
+            /canary:analysis\.judge\.image = "docker\.io\/library\/node:22\.23\.3-alpine": must be pinned by digest in environment prod \(canary:pinnedImages is true\)/,
+        ],
     },
     { what: "unknown router", run: { stack: "dev", config: { router: "traefik" } }, messages: [/canary:router = "traefik": must be one of alb, gateway, nginx, istio/] },
     {
@@ -134,7 +145,7 @@ describe("stage skips fail before any resource is created", () => {
         ],
         [
             "a new canary version at the old one's stage",
-            { stack: "prod", config: { weight: 50, app: { canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } }, previous: { stage: 50, canaryVersion: "6.8.0" } },
+            { stack: "prod", config: { weight: 50, app: { canary: { image: `ghcr.io/stefanprodan/podinfo:6.9.0@${testDigest("9")}` } } }, previous: { stage: 50, canaryVersion: "6.8.0" } },
             /canary:weight = 50 skips a stage: the stack last applied weight 50 for canary version 6\.8\.0, so canary version 6\.9\.0 may move to 0, 5/,
         ],
     ];

@@ -11,7 +11,7 @@ import { CHARTS } from "../components/platform/versions";
 import { DEFAULT_METRICS, durationSeconds } from "../domain/promql";
 import { DEFAULT_JUDGE_IMAGE } from "../stacks/schema";
 import { judgeQuery } from "../rollout/serve";
-import { byName, changedBetween, DEV_EVIDENCE, DEV_STACK, ofType, Registered, runProgram, RunOptions, suiteConfig } from "./harness";
+import { byName, changedBetween, DEV_EVIDENCE, DEV_STACK, ofType, Registered, runProgram, RunOptions, suiteConfig, testDigest } from "./harness";
 import { HOLD, PROMOTE, ROLLBACK, runMetric, WebAnswer } from "./argo";
 import { waitForMatches } from "./tools";
 import { tempDir } from "../demo/host";
@@ -293,8 +293,8 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         const c = await name({ stack: "prod", config: { weight: 50 } });
         const d = await name({
             stack: "prod",
-            config: { weight: 25, app: { canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } },
-            stackOutputs: { [DEV_STACK]: { promotedVersion: "6.9.0", promotionEvidence: { ...DEV_EVIDENCE, version: "6.9.0" } } },
+            config: { weight: 25, app: { canary: { image: `ghcr.io/stefanprodan/podinfo:6.9.0@${testDigest("9")}` } } },
+            stackOutputs: { [DEV_STACK]: { promotedVersion: "6.9.0", promotionEvidence: { ...DEV_EVIDENCE, version: "6.9.0", image: `ghcr.io/stefanprodan/podinfo@${testDigest("9")}` } } },
         });
         assert.match(a[0], /^podinfo-6-8-0-w25-e0-[0-9a-f]{6}$/);
         assert.deepStrictEqual(b, a);

@@ -103,11 +103,18 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
     return out;
 }
 
+/** A digest the tests make up (one hex digit, 64 times): a stand-in, never a real image's. */
+export const testDigest = (hex: string) => `sha256:${hex.repeat(64)}`;
+
+/** The 6.8.0 image dev judged and promoted, by digest (`DEV_EVIDENCE.image`), and as a stack file pins it. */
+export const PROMOTED_IMAGE = `ghcr.io/stefanprodan/podinfo@${testDigest("d")}`;
+export const PROMOTED_PIN = `ghcr.io/stefanprodan/podinfo:6.8.0@${testDigest("d")}`;
+
 /**
  * prod's stack file ships without a canary, so its first `up` runs stable only (docs/promotion.md,
- * "prod's first run"). The suites run prod as its canary PR makes it: with the canary version dev promoted.
+ * "prod's first run"). The suites run prod as its canary PR makes it: with the image dev promoted, by digest.
  */
-export const PROD_CANARY_PR = { app: { canary: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } };
+export const PROD_CANARY_PR = { app: { canary: { image: PROMOTED_PIN } } };
 
 /** The config a suite runs a stack with: the stack file, and for prod its canary PR. */
 export function suiteConfig(stack: StackName): Record<string, unknown> {
@@ -164,8 +171,8 @@ export const passedOn = (canaryRequests: number) => ({
     metricResults: [{ name: "judge", phase: "Successful", count: 3, inconclusive: 2, measurements: [{ value: JSON.stringify({ ...promotedStage(canaryRequests), reasons: ["errors: no regression"] }) }] }],
 });
 
-/** dev's evidence for 6.8.0: a PROMOTE at each compared stage (5, 25, 50) on enough requests. */
-export const DEV_EVIDENCE: VersionEvidence = { version: "6.8.0", plan: [5, 25, 50, 100], stages: { "5": promotedStage(2400), "25": promotedStage(3100), "50": promotedStage(5200) } };
+/** dev's evidence for 6.8.0, pinned by digest: a PROMOTE at each compared stage (5, 25, 50) on enough requests. */
+export const DEV_EVIDENCE: VersionEvidence = { version: "6.8.0", image: PROMOTED_IMAGE, plan: [5, 25, 50, 100], stages: { "5": promotedStage(2400), "25": promotedStage(3100), "50": promotedStage(5200) } };
 
 /** The dev stack's outputs prod reads by default: it promoted the canary the stack files name, with its evidence. */
 export const DEV_STACK = "organization/canary/dev";

@@ -85,13 +85,18 @@ describe("policy pack: each policy passes a good resource and flags a bad one", 
         assert.match((await violations(deploymentHardening, deployment(privileged))).join(), /allowPrivilegeEscalation is not false, capabilities do not drop ALL/);
     });
 
-    it("prod images: a version tag or digest, never untagged or :latest (prod stacks only)", async () => {
+    it("prod images: every workload's containers (Deployments, Jobs) pinned by a sha256 digest; a version tag is not enough (prod stacks only)", async () => {
         const prodUrn = `urn:pulumi:prod::canary::${TYPES.deployment}::app`;
-        assert.deepStrictEqual(await violations(prodImagesPinned, { ...deployment(goodContainer), urn: prodUrn }), []);
+        const pinned = "ghcr.io/x/app:1.2.3@sha256:" + "a".repeat(64);
+        assert.deepStrictEqual(await violations(prodImagesPinned, { ...deployment({ ...goodContainer, image: pinned }), urn: prodUrn }), []);
         assert.deepStrictEqual(await violations(prodImagesPinned, { ...deployment({ ...goodContainer, image: "ghcr.io/x/app@sha256:" + "a".repeat(64) }), urn: prodUrn }), []);
-        for (const image of ["ghcr.io/x/app", "ghcr.io/x/app:latest"]) {
-            assert.match((await violations(prodImagesPinned, { ...deployment({ ...goodContainer, image }), urn: prodUrn })).join(), new RegExp(`image ${image} is untagged or :latest`));
+        for (const image of ["ghcr.io/x/app", "ghcr.io/x/app:latest", "ghcr.io/x/app:1.2.3", "ghcr.io/x/app:1.2.3@sha256:abc"]) {
+            assert.deepStrictEqual(await violations(prodImagesPinned, { ...deployment({ ...goodContainer, image }), urn: prodUrn }), [`container app: image ${image} is not pinned by digest; in prod use <repository>[:tag]@sha256:<64 hex digits>`]);
         }
+        // The load test runs as a Job: its containers are checked too.
+        const job = (image: string) => ({ type: "kubernetes:batch/v1:Job", props: { spec: { template: { spec: { containers: [{ name: "load", image }] } } } }, urn: `urn:pulumi:prod::canary::kubernetes:batch/v1:Job::load` });
+        assert.strictEqual((await violations(prodImagesPinned, job("docker.io/library/node:22.23.3-alpine"))).length, 1);
+        assert.deepStrictEqual(await violations(prodImagesPinned, job(`docker.io/library/node:22.23.3-alpine@sha256:${"0".repeat(64)}`)), []);
         // dev may run :latest; the policy config decides which stacks are prod.
         assert.deepStrictEqual(await violations(prodImagesPinned, deployment({ ...goodContainer, image: "ghcr.io/x/app:latest" })), []);
         const stagingUrn = `urn:pulumi:staging::canary::${TYPES.deployment}::app`;
@@ -188,17 +193,22 @@ describe("policy pack over the program: no mandatory violation in dev or prod", 
         assert.deepStrictEqual(found, ["monitoring-receivers: Secret key slack-webhook-url holds a plain-text stack config value; set it with `pulumi config set --secret`"]);
     });
 
-    it("a dev run with a :latest canary passes as dev and is flagged when dev is declared prod", async () => {
+    it("a dev run with tags passes as dev and, declared prod, is flagged at every container: the app's tracks, the judge, the load test", async () => {
         const run = await runProgram({ stack: "dev", config: { weight: 5, app: { canary: { image: "ghcr.io/stefanprodan/podinfo:latest", version: "6.8.0" } } } });
         assert.ifError(run.error);
         const flag = async (config: Record<string, unknown>) => {
             const found: string[] = [];
-            for (const r of run.resources) for (const m of await violations(prodImagesPinned, { type: r.type, props: r.inputs, urn: r.urn }, config)) found.push(`${r.name}: ${m}`);
+            for (const r of run.resources) for (const m of await violations(prodImagesPinned, { type: r.type, props: r.inputs, urn: r.urn }, config)) found.push(`${r.type} ${r.name}: ${m}`);
             return found;
         };
         assert.deepStrictEqual(await flag({}), []);
         const flagged = await flag({ prodStacks: ["dev"] });
-        assert.strictEqual(flagged.length, 1, flagged.join("\n"));
-        assert.match(flagged[0], /canary.*image ghcr\.io\/stefanprodan\/podinfo:latest is untagged or :latest/);
+        assert.deepStrictEqual(flagged.map((f) => f.replace(/: container .*/, "")).sort(), [
+            "kubernetes:apps/v1:Deployment delivery-judge-deployment",
+            "kubernetes:apps/v1:Deployment podinfo-canary",
+            "kubernetes:apps/v1:Deployment podinfo-stable",
+            "kubernetes:batch/v1:Job load-job",
+        ], flagged.join("\n"));
+        assert.ok(flagged.some((f) => f.includes("image ghcr.io/stefanprodan/podinfo:latest is not pinned by digest")));
     });
 });

@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import { HEADER_RULE_PRIORITY, WEIGHTED_RULE_PRIORITY } from "../components/routing/albRouting";
 import { CHARTS } from "../components/platform/versions";
-import { byName, changedBetween, FAKE_VPC_CIDR, isSecretEnvelope, ofType, Registered, runProgram, stackFileConfig, STACKS, StackName } from "./harness";
+import { byName, changedBetween, FAKE_VPC_CIDR, isSecretEnvelope, ofType, PROMOTED_PIN, Registered, runProgram, stackFileConfig, STACKS, StackName } from "./harness";
 
 const RULE = "aws:lb/listenerRule:ListenerRule";
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
@@ -166,7 +166,7 @@ describe("program: routing waits for both Deployments", () => {
     }
 
     it("prod: promotion in one up (stable takes the canary image, weight 0) routes only after both are ready", async () => {
-        const canaryImage = "ghcr.io/stefanprodan/podinfo:6.8.0";
+        const canaryImage = PROMOTED_PIN;
         const { error, resources, outputs } = await runProgram({
             stack: "prod",
             config: { weight: 0, app: { stable: { image: canaryImage } } },

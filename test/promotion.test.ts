@@ -1,7 +1,7 @@
 /** prod runs only a canary version that dev has promoted (StackReference to dev's `promotedVersion`). */
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { DEV_EVIDENCE, DEV_STACK, ofType, passedOn, promotedStage, PROD_CANARY_PR, runProgram, RunOptions, stackFileConfig } from "./harness";
+import { DEV_EVIDENCE, DEV_STACK, ofType, passedOn, promotedStage, PROD_CANARY_PR, PROMOTED_IMAGE, PROMOTED_PIN, runProgram, RunOptions, stackFileConfig, testDigest } from "./harness";
 
 const REF = "pulumi:pulumi:StackReference";
 
@@ -64,7 +64,7 @@ describe("promotion between stacks", () => {
     });
 
     it("no gate without a canary (after promotion) and none in dev; dev exports what prod reads", async () => {
-        const promoted = await runProgram({ stack: "prod", config: { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } }, stackOutputs: {} });
+        const promoted = await runProgram({ stack: "prod", config: { app: { stable: { image: PROMOTED_PIN } } }, stackOutputs: {} });
         assert.ifError(promoted.error);
         assert.strictEqual(promoted.outputs.promotionCheck, "no canary");
         const dev = await runProgram({ stack: "dev" });
@@ -171,5 +171,82 @@ describe("promotion carries evidence: prod requires a PROMOTE at every compared 
         assert.ifError(next.error);
         assert.deepStrictEqual(next.outputs.canaryEvidence, { version: "6.9.0", plan: [5, 25, 50, 100], stages: { "5": promotedStage(2000) } });
         assert.deepStrictEqual(next.outputs.promotionEvidence, DEV_EVIDENCE);
+    });
+});
+
+describe("promotion by digest: prod runs the very image dev promoted", () => {
+    const OTHER = testDigest("e");
+    const prodWith = (image: string, config: Record<string, unknown> = {}) => runProgram({ stack: "prod", config: { weight: 5, ...config, app: { canary: { image } } } });
+    const customResources = (resources: { type: string; custom: boolean }[]) => resources.filter((r) => r.custom && r.type !== REF);
+
+    it("the promoted tag from another repository is refused (the check compared version strings only)", async () => {
+        const { error, resources } = await prodWith("docker.io/someone-else/not-podinfo:6.8.0");
+        assert.strictEqual(error?.name, "ConfigError");
+        assert.match(error?.message ?? "", /canary:app\.canary\.image = "docker\.io\/someone-else\/not-podinfo:6\.8\.0": must be pinned by digest in environment prod \(canary:pinnedImages is true\)/);
+        assert.deepStrictEqual(customResources(resources), [], "nothing registered");
+        // Where the config lets a tag through, the promotion check itself refuses it, naming both images.
+        const lax = await prodWith("docker.io/someone-else/not-podinfo:6.8.0", { pinnedImages: false });
+        assert.strictEqual(lax.error?.name, "ConfigError");
+        assert.ok(
+            lax.error?.message.startsWith(`canary:app.canary.image = docker.io/someone-else/not-podinfo:6.8.0 names no digest: organization/canary/dev promoted ${PROMOTED_IMAGE} (promotionEvidence.image), the image its stages judged. Set canary:app.canary.image to ghcr.io/stefanprodan/podinfo:6.8.0@${testDigest("d")}`),
+            lax.error?.message,
+        );
+        assert.deepStrictEqual(customResources(lax.resources), []);
+    });
+
+    it("the promoted tag with another digest, or another repository with the promoted digest, is refused before anything is registered, naming both", async () => {
+        const cases: [string, string][] = [
+            [`ghcr.io/stefanprodan/podinfo:6.8.0@${OTHER}`, `is ghcr.io/stefanprodan/podinfo@${OTHER}, another digest: organization/canary/dev promoted ${PROMOTED_IMAGE}`],
+            [`docker.io/someone-else/not-podinfo:6.8.0@${testDigest("d")}`, `is docker.io/someone-else/not-podinfo@${testDigest("d")}, another repository: organization/canary/dev promoted ${PROMOTED_IMAGE}`],
+        ];
+        for (const [image, why] of cases) {
+            const { error, resources } = await prodWith(image);
+            assert.strictEqual(error?.name, "ConfigError");
+            assert.ok(error?.message.startsWith(`canary:app.canary.image = ${image} ${why} (promotionEvidence.image)`), error?.message);
+            assert.match(error?.message ?? "", /or set canary:promotion\.allowUnverified to true/);
+            assert.deepStrictEqual(customResources(resources), [], "nothing registered");
+        }
+        // The same bytes under the promoted repository pass whatever the tag beside the digest says.
+        const relabelled = await runProgram({ stack: "prod", config: { weight: 5, app: { canary: { image: `ghcr.io/stefanprodan/podinfo@${testDigest("d")}`, version: "6.8.0" } } } });
+        assert.ifError(relabelled.error);
+        assert.strictEqual(relabelled.outputs.promotionCheck, "verified");
+    });
+
+    it("dev promoted by tag: its evidence names no digest, and prod refuses it, saying how to pin it in dev", async () => {
+        const { image: _, ...byTag } = DEV_EVIDENCE;
+        const { error, resources } = await runProgram({ stack: "prod", config: { weight: 5 }, stackOutputs: { [DEV_STACK]: { promotedVersion: "6.8.0", promotionEvidence: byTag } } });
+        assert.strictEqual(error?.name, "ConfigError");
+        assert.match(error?.message ?? "", /organization\/canary\/dev promoted version 6\.8\.0 by tag, and its promotionEvidence names no image digest/);
+        assert.match(error?.message ?? "", /Pin the digest in organization\/canary\/dev: set its canary:app\.canary\.image to <repository>:6\.8\.0@sha256:<digest>/);
+        assert.match(error?.message ?? "", /kube_pod_container_info image_id/);
+        assert.deepStrictEqual(customResources(resources), []);
+        // Another stack's output is data: a malformed image there names nothing.
+        const forged = await runProgram({ stack: "prod", config: { weight: 5 }, stackOutputs: { [DEV_STACK]: { promotedVersion: "6.8.0", promotionEvidence: { ...DEV_EVIDENCE, image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } } });
+        assert.match(forged.error?.message ?? "", /names no image digest/);
+    });
+
+    it("dev records the digest its pinned canary ran, stage by stage, and hands it on at promotion; a tag records none; new bytes start afresh", async () => {
+        const pinned = { app: { canary: { image: PROMOTED_PIN } } };
+        const at5 = await runProgram({ stack: "dev", config: { weight: 5, ...pinned }, previous: { stage: 0, canaryVersion: "6.8.0" }, analysisStatus: passedOn(2400) });
+        assert.ifError(at5.error);
+        assert.deepStrictEqual(at5.outputs.canaryEvidence, { version: "6.8.0", image: PROMOTED_IMAGE, plan: [5, 25, 50, 100], stages: { "5": promotedStage(2400) } });
+        const at25 = await runProgram({ stack: "dev", config: { weight: 25, ...pinned }, previous: { stage: 5, canaryVersion: "6.8.0" }, previousEvidence: { canaryEvidence: at5.outputs.canaryEvidence }, analysisStatus: passedOn(3100) });
+        assert.deepStrictEqual([at25.outputs.canaryEvidence.image, Object.keys(at25.outputs.canaryEvidence.stages)], [PROMOTED_IMAGE, ["5", "25"]]);
+        // The tag in the shipped Pulumi.dev.yaml: evidence with the version only.
+        const byTag = await runProgram({ stack: "dev", config: { weight: 5 }, previous: { stage: 0, canaryVersion: "6.8.0" }, analysisStatus: passedOn(2400) });
+        assert.ok(!("image" in byTag.outputs.canaryEvidence), JSON.stringify(byTag.outputs.canaryEvidence));
+        // Same version, other bytes (a digest pinned after stages ran on the tag, or another digest): the stages judged something else.
+        for (const before of [byTag.outputs.canaryEvidence, { ...at5.outputs.canaryEvidence, image: `ghcr.io/stefanprodan/podinfo@${OTHER}` }]) {
+            const again = await runProgram({ stack: "dev", config: { weight: 5, ...pinned }, previous: { stage: 5, canaryVersion: "6.8.0" }, previousEvidence: { canaryEvidence: before }, analysisStatus: passedOn(2000) });
+            assert.deepStrictEqual(again.outputs.canaryEvidence, { version: "6.8.0", image: PROMOTED_IMAGE, plan: [5, 25, 50, 100], stages: { "5": promotedStage(2000) } });
+        }
+        const promoted = await runProgram({
+            stack: "dev",
+            config: { weight: 0, app: { stable: { image: PROMOTED_PIN }, canary: { image: PROMOTED_PIN } } },
+            previous: { stage: 100, canaryVersion: "6.8.0" },
+            previousEvidence: { canaryEvidence: DEV_EVIDENCE },
+        });
+        assert.ifError(promoted.error);
+        assert.deepStrictEqual([promoted.outputs.promotedVersion, promoted.outputs.promotionEvidence.image], ["6.8.0", PROMOTED_IMAGE]);
     });
 });

@@ -20,7 +20,7 @@ import { listen } from "../lib/system";
 import { DEFAULT_METRICS } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, drift, eventShare, mixtureLlr, requestDrift, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
 import { bench, binomial, detectionLimit, floors, forecastCheck, ForecastCheck, forecastGoals, goals, HEALTHY, LOW_TRAFFIC, THIN_TRAFFIC, notAhead, rng, rolloutForecastCheck, RolloutForecastCheck, rolloutForecastGoals, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
-import { ROOT } from "./harness";
+import { PROMOTED_PIN, ROOT } from "./harness";
 import { close } from "./tools";
 import { tempDir } from "../demo/host";
 
@@ -228,12 +228,12 @@ describe("rollout decisions", () => {
         const answer = gateAnswer(at5, 0.009);
         assert.deepStrictEqual(Object.keys(answer.llr), ["errors", "errors~1.5", "latency"]);
         close(answer.llr["errors~1.5"], at5.evidence.errors!.confirm!.stageLlr, 1e-12);
-        const e5 = withStage(undefined, "v2", stages, 5, answer);
+        const e5 = withStage(undefined, { version: "v2" }, stages, 5, answer);
         const into25 = carriedLlrs(e5, "v2", stages, 25)!;
         assert.deepStrictEqual(parseLlrs(formatLlrs(into25)), Object.fromEntries(Object.entries(into25).map(([k, v]) => [k, Number(v.toFixed(4))])), "the carry argument round-trips");
         const at25 = judge(track(10_000, 50), track(30_000, 150), { weight: 25, stages, seconds: 60, carried: into25 });
         assert.strictEqual(at25.decision, "PROMOTE", at25.reasons.join("\n"));
-        const into50 = carriedLlrs(withStage(e5, "v2", stages, 25, gateAnswer(at25, 0.009)), "v2", stages, 50)!;
+        const into50 = carriedLlrs(withStage(e5, { version: "v2" }, stages, 25, gateAnswer(at25, 0.009)), "v2", stages, 50)!;
         close(into50["errors~1.5"], at5.evidence.errors!.confirm!.stageLlr + at25.evidence.errors!.confirm!.stageLlr, 1e-12);
         const at50 = judge(track(1000, 5), track(1000, 5), { weight: 50, stages, seconds: 60, carried: into50 });
         assert.deepStrictEqual([at50.evidence.errors!.confirm!.carried, at50.evidence.errors!.carried], [into50["errors~1.5"], into50.errors]);
@@ -544,7 +544,7 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
         // The shipped prod file has no canary yet: its first run is stable only.
         assert.match(r.out.join("\n"), /canary: none \(the canary is the stable version\)\nnext: set canary:app.canary.image to start a rollout/);
         const q = project(STACK_FILE.replace("canary:weight: 50", "canary:weight: 0"));
-        fs.writeFileSync(path.join(q.dir, "Pulumi.prod.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8").replace("    stable:\n", "    canary:\n      image: ghcr.io/stefanprodan/podinfo:6.8.0\n    stable:\n"));
+        fs.writeFileSync(path.join(q.dir, "Pulumi.prod.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8").replace("    stable:\n", `    canary:\n      image: ${PROMOTED_PIN}\n    stable:\n`));
         assert.strictEqual(await q.run("status", "--stack", "prod"), 0, q.out.join("\n"));
         assert.match(q.out.join("\n"), /next: 5: stable 95%, canary 5%: `pulumi up` updates the weighted ALB listener rule/);
     });

@@ -8,13 +8,13 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { buildStackConfig } from "../stacks/config";
-import { DEV_EVIDENCE, DEV_STACK, ofType, passedOn, promotedStage, ROOT, runProgram, RunOptions } from "./harness";
+import { DEV_EVIDENCE, DEV_STACK, ofType, passedOn, PROMOTED_IMAGE, PROMOTED_PIN, promotedStage, ROOT, runProgram, RunOptions, testDigest } from "./harness";
 
 const REF = "pulumi:pulumi:StackReference";
 const PROD_US = "organization/canary/prod-us";
 const PROD_EU = "organization/canary/prod-eu";
-const PROMOTED = { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } };
-const NEXT_CANARY = { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" }, canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } };
+const PROMOTED = { app: { stable: { image: PROMOTED_PIN } } };
+const NEXT_CANARY = { app: { stable: { image: PROMOTED_PIN }, canary: { image: `ghcr.io/stefanprodan/podinfo:6.9.0@${testDigest("9")}` } } };
 
 type Outputs = Record<string, any>;
 
@@ -78,13 +78,14 @@ describe("waves across stacks: dev → prod-us → prod-eu, each gated on the on
     it("prod-us, gated on dev, records dev's evidence from its admission on and adds its own stage by stage", async () => {
         usRuns = await rollOut(PROD_US, undefined, { [DEV_STACK]: dev });
         us = usRuns[usRuns.length - 1];
-        const devWave = { stack: DEV_STACK, plan: DEV_EVIDENCE.plan, stages: DEV_EVIDENCE.stages };
-        assert.deepStrictEqual(usRuns[0].canaryEvidence, { version: "6.8.0", plan: [5, 25, 50, 100], stages: {}, upstream: [devWave] }, "admitted at 0 on dev's evidence");
+        const devWave = { stack: DEV_STACK, image: PROMOTED_IMAGE, plan: DEV_EVIDENCE.plan, stages: DEV_EVIDENCE.stages };
+        assert.deepStrictEqual(usRuns[0].canaryEvidence, { version: "6.8.0", image: PROMOTED_IMAGE, plan: [5, 25, 50, 100], stages: {}, upstream: [devWave] }, "admitted at 0 on dev's evidence");
         assert.deepStrictEqual(Object.keys(usRuns[3].canaryEvidence.stages), ["5", "25", "50"]);
         assert.deepStrictEqual(usRuns.map((o) => o.promotionCheck), ["verified", "verified", "verified", "verified", "verified", "no canary"]);
         assert.deepStrictEqual([us.promotedVersion, us.promotionGates], ["6.8.0", [DEV_STACK]]);
         assert.deepStrictEqual(us.promotionEvidence, {
             version: "6.8.0",
+            image: PROMOTED_IMAGE,
             plan: [5, 25, 50, 100],
             stages: { "5": promotedStage(2400), "25": promotedStage(3100), "50": promotedStage(5200), "100": promotedStage(6000) },
             upstream: [devWave],
@@ -100,8 +101,17 @@ describe("waves across stacks: dev → prod-us → prod-eu, each gated on the on
         eu = euRuns[euRuns.length - 1];
         assert.strictEqual(eu0.promotionCheck, "verified");
         assert.deepStrictEqual(eu0.promotionGates, [PROD_US, DEV_STACK], "prod-eu stands behind prod-us, and prod-us behind dev");
-        const carried = eu0.canaryEvidence.upstream.map((w: { stack: string; stages: Record<string, unknown> }) => [w.stack, Object.keys(w.stages)]);
-        assert.deepStrictEqual(carried, [[DEV_STACK, ["5", "25", "50"]], [PROD_US, ["5", "25", "50", "100"]]], "every earlier wave's verdicts, first wave first");
+        const carried = eu0.canaryEvidence.upstream.map((w: { stack: string; image: string; stages: Record<string, unknown> }) => [w.stack, w.image, Object.keys(w.stages)]);
+        assert.deepStrictEqual(carried, [[DEV_STACK, PROMOTED_IMAGE, ["5", "25", "50"]], [PROD_US, PROMOTED_IMAGE, ["5", "25", "50", "100"]]], "every earlier wave's verdicts and the digest each judged, first wave first");
+        assert.strictEqual(eu.promotionEvidence.image, PROMOTED_IMAGE, "the digest goes on with the version");
+    });
+
+    it("prod-eu compares its canary with the digest prod-us promoted: the promoted tag with other bytes is refused, naming both and prod-us", async () => {
+        const other = `ghcr.io/stefanprodan/podinfo:6.8.0@${testDigest("e")}`;
+        const { error, resources } = await runProgram(wave(PROD_EU, PROD_US, { weight: 0, app: { canary: { image: other } } }, { [DEV_STACK]: dev, [PROD_US]: us }));
+        assert.strictEqual(error?.name, "ConfigError");
+        assert.ok(error?.message.startsWith(`canary:app.canary.image = ${other} is ghcr.io/stefanprodan/podinfo@${testDigest("e")}, another digest: organization/canary/prod-us promoted ${PROMOTED_IMAGE}`), error?.message);
+        assert.deepStrictEqual(onlyReads(resources), []);
     });
 
     it("prod-eu requires prod-us's own PROMOTE evidence: dev's, carried in prod-us's upstream, does not stand in for it", async () => {

@@ -203,7 +203,7 @@ describe("the real Pulumi engine: the dev stack rendered, stage by stage", funct
         const failed = engine.run(["preview", "--policy-pack", pack, "--policy-pack-config", packConfig], project);
         assert.notStrictEqual(failed.status, 0, failed.stdout);
         assert.match(failed.stdout, /prod-images-pinned/);
-        assert.match(failed.stdout, /image ghcr\.io\/stefanprodan\/podinfo:latest is untagged or :latest/);
+        assert.match(failed.stdout, /image ghcr\.io\/stefanprodan\/podinfo:latest is not pinned by digest/);
         writeConfig({ "canary:app": app });
     });
 

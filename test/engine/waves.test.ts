@@ -14,7 +14,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { DEV_EVIDENCE, promotedStage } from "../harness";
+import { DEV_EVIDENCE, PROMOTED_IMAGE, promotedStage, testDigest } from "../harness";
 import { tempDir } from "../../demo/host";
 import type { VersionEvidence } from "../../domain/evidence";
 import { devWithoutAddOns, Engine, previewDiagnostics, previewSteps, projectCopy, toolchainBin, writeStackConfig } from "../../demo/engine";
@@ -23,6 +23,8 @@ const ORG = "organization/canary";
 const STACKS = ["dev", "prod-us", "prod-eu"] as const;
 type Wave = (typeof STACKS)[number];
 const IMAGE = "ghcr.io/stefanprodan/podinfo";
+/** prod pins images by digest: the tests' stand-in digests, 6.8.0's the one dev's evidence names (`PROMOTED_IMAGE`). */
+const DIGESTS: Record<string, string> = { "6.7.1": testDigest("7"), "6.8.0": testDigest("d"), "6.9.0": testDigest("9") };
 
 describe("the real Pulumi engine: a wave dev → prod-us → prod-eu on one file backend", function () {
     this.timeout(60 * 60_000);
@@ -31,13 +33,15 @@ describe("the real Pulumi engine: a wave dev → prod-us → prod-eu on one file
     const base: Partial<Record<Wave, Record<string, unknown>>> = {};
     const rows: [string, number][] = [];
 
+    /** dev runs tags as its stack file does; the prod waves pin by digest. */
+    const imageOf = (stack: Wave, version: string) => (stack === "dev" ? `${IMAGE}:${version}` : `${IMAGE}:${version}@${DIGESTS[version]}`);
     /** The stack's config: dev's without add-ons, rendered to its own directory; the prod waves in environment prod on the same router. */
     const configure = (stack: Wave, app: { stable: string; canary: string }, extra: Record<string, unknown> = {}) => {
         const dev = devWithoutAddOns();
         const config = {
             ...dev,
             ...base[stack],
-            "canary:app": { ...(dev["canary:app"] as object), stable: { image: `${IMAGE}:${app.stable}` }, canary: { image: `${IMAGE}:${app.canary}` } },
+            "canary:app": { ...(dev["canary:app"] as object), stable: { image: imageOf(stack, app.stable) }, canary: { image: imageOf(stack, app.canary) } },
             ...extra,
         };
         writeStackConfig(path.join(project, `Pulumi.${stack}.yaml`), config);
@@ -75,7 +79,8 @@ describe("the real Pulumi engine: a wave dev → prod-us → prod-eu on one file
         engine = new Engine(toolchainBin());
         project = projectCopy();
         for (const stack of STACKS) {
-            const prod = stack === "dev" ? {} : { "canary:environment": "prod", "canary:router": "gateway" };
+            const judge = { image: `docker.io/library/node:22.23.3-alpine@${testDigest("0")}` };
+            const prod = stack === "dev" ? {} : { "canary:environment": "prod", "canary:router": "gateway", "canary:analysis": { installController: false, judge } };
             const gate = stack === "prod-eu" ? { "canary:promotion": { stack: `${ORG}/prod-us` } } : {};
             base[stack] = {
                 "canary:gateway": { install: false, parentRef: { name: "shared", namespace: "gateways" } },
@@ -92,7 +97,7 @@ describe("the real Pulumi engine: a wave dev → prod-us → prod-eu on one file
         console.log(`  total ${rows.reduce((s, [, t]) => s + t, 0).toFixed(1)} s`);
     });
 
-    const devWave = { stack: `${ORG}/dev`, plan: DEV_EVIDENCE.plan, stages: DEV_EVIDENCE.stages };
+    const devWave = { stack: `${ORG}/dev`, image: PROMOTED_IMAGE, plan: DEV_EVIDENCE.plan, stages: DEV_EVIDENCE.stages };
 
     it("prod-us reads dev through the engine: refused while dev's promotion has no judged evidence, verified once it has", () => {
         // dev promotes 6.8.0: its stable runs it.
@@ -108,7 +113,7 @@ describe("the real Pulumi engine: a wave dev → prod-us → prod-eu on one file
         const us = outputs("prod-us");
         assert.strictEqual(us.promotionCheck, "verified");
         assert.deepStrictEqual(us.promotionGates, [`${ORG}/dev`]);
-        assert.deepStrictEqual(us.canaryEvidence, { version: "6.8.0", plan: [5, 25, 50, 100], stages: {}, upstream: [devWave] }, "dev's evidence carried from the admission on");
+        assert.deepStrictEqual(us.canaryEvidence, { version: "6.8.0", image: PROMOTED_IMAGE, plan: [5, 25, 50, 100], stages: {}, upstream: [devWave] }, "dev's evidence carried from the admission on");
     });
 
     it("prod-eu is refused while prod-us has not promoted the version, naming prod-us and what it exports", () => {
@@ -125,12 +130,12 @@ describe("the real Pulumi engine: a wave dev → prod-us → prod-eu on one file
         up("prod-us");
         const us = outputs("prod-us");
         assert.deepStrictEqual([us.promotedVersion, us.promotionGates], ["6.8.0", [`${ORG}/dev`]]);
-        assert.deepStrictEqual(us.promotionEvidence, { version: "6.8.0", plan: [5, 25, 50, 100], stages: usStages, upstream: [devWave] });
+        assert.deepStrictEqual(us.promotionEvidence, { version: "6.8.0", image: PROMOTED_IMAGE, plan: [5, 25, 50, 100], stages: usStages, upstream: [devWave] });
         up("prod-eu");
         const eu = outputs("prod-eu");
         assert.strictEqual(eu.promotionCheck, "verified");
         assert.deepStrictEqual(eu.promotionGates, [`${ORG}/prod-us`, `${ORG}/dev`]);
-        assert.deepStrictEqual(eu.canaryEvidence.upstream, [devWave, { stack: `${ORG}/prod-us`, plan: [5, 25, 50, 100], stages: usStages }]);
+        assert.deepStrictEqual(eu.canaryEvidence.upstream, [devWave, { stack: `${ORG}/prod-us`, image: PROMOTED_IMAGE, plan: [5, 25, 50, 100], stages: usStages }]);
     });
 
     it("prod-us re-pointed at prod-eu is refused as a cycle, read from prod-eu's exported gates", () => {
