@@ -17,7 +17,7 @@ import { carriedLlrs, formatLlrs, gateAnswer, parseLlrs, withStage } from "../do
 import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollout/prometheus";
 import { judgeQuery, judgeServer } from "../rollout/serve";
 import { listen } from "../lib/system";
-import { DEFAULT_METRICS } from "../domain/promql";
+import { DEFAULT_METRICS, parseRatio } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, drift, eventShare, mixtureLlr, requestDrift, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
 import { bench, binomial, detectionLimit, floors, forecastCheck, ForecastCheck, forecastGoals, goals, HEALTHY, LOW_TRAFFIC, THIN_TRAFFIC, notAhead, rng, rolloutForecastCheck, RolloutForecastCheck, rolloutForecastGoals, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
 import { ROOT } from "./harness";
@@ -153,6 +153,25 @@ describe("rollout decisions", () => {
         // The evidence a stage records carries each ratio's LLR by its name, like the built-in tests'.
         // The errors test's second alternative (1.5×) under its own key.
         assert.deepStrictEqual(Object.keys(gateAnswer(healthy, 0.009).llr), ["errors", "errors~1.5", "latency", "checkout-failures", "conversion"]);
+    });
+
+    it("a test named like an Object.prototype member: nothing carried is 0, not Object's constructor; the name is refused where it is given", () => {
+        // Evidence is keyed by test name. A ratio named `constructor` with evidence carried for the other
+        // tests read `carried.constructor`, a function: its LLR became the function's text, and the
+        // judge's answer (toFixed on it) a 500.
+        const ratio = { name: "constructor", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" } as const;
+        const counts = (t: TrackCounts, events: number, total: number): TrackCounts => ({ ...t, ratios: { constructor: { events, total } } });
+        const j = judge(counts(track(6000, 30), 24, 1200), counts(track(100_000, 500), 400, 20_000), { weight: 25, stages: [5, 25, 50, 100], seconds: 300, carried: { errors: -1, latency: -1 } }, DEFAULT_POLICY, [ratio]);
+        assert.strictEqual(j.evidence.ratios![0].carried, 0);
+        assert.ok(Number.isFinite(j.evidence.ratios![0].sprt.llr), String(j.evidence.ratios![0].sprt.llr));
+        const answer = gateAnswer(j, 0.0005);
+        assert.strictEqual(typeof answer.llr.constructor, "number");
+        // Summing stages' evidence: a test with none before starts from 0.
+        const e = withStage(withStage(undefined, "v2", [5, 25, 50, 100], 5, { ...answer, decision: "PROMOTE", llr: { errors: -1 } }), "v2", [5, 25, 50, 100], 25, { ...answer, decision: "PROMOTE" });
+        assert.strictEqual(carriedLlrs(e, "v2", [5, 25, 50, 100], 50)!.constructor, answer.llr.constructor);
+        assert.throws(() => parseLlrs("errors:-1,constructor:-2"), /"constructor:-2" is not test:llr or test~factor:llr with a test name other than constructor/);
+        assert.throws(() => parseLlrs("errors:-1,errors:-2"), /"errors" is given twice/);
+        assert.throws(() => parseRatio("constructor,checkouts_failed_total,checkouts_total,up"), /is not name,events,total,up\|down with a name other than errors, latency, tail and constructor/);
     });
 
     it("evidence carried from the stages before: one test over the rollout, its budget the first stage's", () => {
