@@ -412,7 +412,8 @@ function ratioTest(r: RatioMetric, canary: TrackCounts, stable: TrackCounts, pol
  */
 export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageContext, policy: DecisionPolicy = DEFAULT_POLICY, ratios: readonly RatioMetric[] = []): Judgement {
     const alpha = stageAlpha(policy, stage);
-    const carried = (name: string) => stage.carried?.[name] ?? 0;
+    // Own keys only: a test named like an Object.prototype member (`constructor`) has nothing carried.
+    const carried = (name: string) => (stage.carried !== undefined && Object.hasOwn(stage.carried, name) ? stage.carried[name] : 0);
     const base = { canary, stable };
     if (canary.requests <= 0) return { ...base, decision: "HOLD", reasons: ["no canary requests in the window yet"], evidence: {} };
     if (stable.requests < policy.minStableRequests) {

@@ -6,6 +6,7 @@
  */
 import { testsOf, type Decision, type Judgement, type Llrs } from "./decide";
 import { DNS_LABEL } from "./promql";
+import { isPrototypeName } from "./ratios";
 
 /** One stage's judgement, as the stage's analysis recorded it. */
 export interface StageEvidence {
@@ -159,7 +160,8 @@ export function carriedLlrs(e: VersionEvidence | undefined, version: string, sta
 /** Two sets of log-likelihood ratios added test by test (a value that is not a finite number, as in evidence recorded before tests were keyed by name, adds nothing). */
 function sumLlrs(a: Llrs | undefined, b: Llrs): Llrs {
     const sums: Record<string, number> = { ...a };
-    for (const [name, llr] of Object.entries(b)) if (Number.isFinite(llr)) sums[name] = (sums[name] ?? 0) + llr;
+    // Own keys only: `constructor` with no evidence yet starts from 0, not from Object's constructor.
+    for (const [name, llr] of Object.entries(b)) if (Number.isFinite(llr)) sums[name] = (Object.hasOwn(sums, name) ? sums[name] : 0) + llr;
     return sums;
 }
 
@@ -178,19 +180,28 @@ export function formatLlrs(l: Llrs | undefined): string {
 /** A test's name, or a test's name and an alternative's factor (`errors~1.5`). */
 function isLlrKey(key: string): boolean {
     const [name, factor, ...rest] = key.split("~");
-    return DNS_LABEL.test(name) && rest.length === 0 && (factor === undefined || (/^\d+(\.\d+)?$/.test(factor) && Number(factor) > 0));
+    return DNS_LABEL.test(name) && !isPrototypeName(name) && rest.length === 0 && (factor === undefined || (/^\d+(\.\d+)?$/.test(factor) && Number(factor) > 0));
 }
 
-/** Reads `formatLlrs`' form; "" is nothing carried. Throws an Error naming the bad part. */
+/**
+ * Reads `formatLlrs`' form; "" is nothing carried. Throws an Error naming the bad part: one that is
+ * not `test:llr`, a test named like an Object.prototype member, or a test given twice (which of the
+ * two would count is no one's guess).
+ */
 export function parseLlrs(raw: string): Llrs | undefined {
     if (raw === "") return undefined;
     const entries = raw.split(",").map((part) => {
         const [name, value, ...rest] = part.split(":");
         const llr = Number(value);
         if (!isLlrKey(name) || rest.length > 0 || value === undefined || value.trim() === "" || !Number.isFinite(llr)) {
-            throw new Error(`${JSON.stringify(part)} is not test:llr or test~factor:llr, e.g. errors:-3.05 or errors~1.5:-1.2`);
+            throw new Error(`${JSON.stringify(part)} is not test:llr or test~factor:llr with a test name other than constructor, e.g. errors:-3.05 or errors~1.5:-1.2`);
         }
         return [name, llr] as const;
     });
+    const seen = new Set<string>();
+    for (const [name] of entries) {
+        if (seen.has(name)) throw new Error(`${JSON.stringify(name)} is given twice: each test's evidence once`);
+        seen.add(name);
+    }
     return Object.fromEntries(entries);
 }

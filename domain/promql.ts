@@ -7,7 +7,7 @@
  * into these), never by version strings or job names.
  */
 
-import { BUILT_IN_TESTS, type RatioMetric } from "./ratios";
+import { BUILT_IN_TESTS, isPrototypeName, type RatioMetric } from "./ratios";
 import { TRACKS } from "./tracks";
 
 /**
@@ -30,6 +30,12 @@ export const DEFAULT_METRICS: MetricNames = { duration: "http_request_duration_s
 
 /** A DNS label (RFC 1123): a namespace, an app's name, a ratio metric's name. */
 export const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/**
+ * A value of the `path` label that `excludedPaths` lists: no quotes, backslashes or spaces (it is
+ * written into a PromQL regex literal) and no commas (the judge's `excludedPaths=` query parameter is
+ * the list joined by commas, and it splits on them).
+ */
+export const PATH_LABEL = /^[^"\\\s,]+$/;
 /** A Prometheus metric name. */
 export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
@@ -39,8 +45,8 @@ export const formatRatio = (r: RatioMetric) => [r.name, r.events, r.total, r.bad
 /** Reads `formatRatio`'s form, with the rules the stack config has for a ratio; throws an Error saying what the form is. */
 export function parseRatio(raw: string): RatioMetric {
     const [name, events, total, bad, ...rest] = raw.split(",");
-    const ok = DNS_LABEL.test(name) && !BUILT_IN_TESTS.includes(name) && METRIC_NAME.test(events ?? "") && METRIC_NAME.test(total ?? "") && events !== total && (bad === "up" || bad === "down") && rest.length === 0;
-    if (!ok) throw new Error(`${JSON.stringify(raw)} is not name,events,total,up|down with a name other than ${BUILT_IN_TESTS.join(", ")}, and two counters, e.g. checkout-failures,checkouts_failed_total,checkouts_total,up`);
+    const ok = DNS_LABEL.test(name) && !BUILT_IN_TESTS.includes(name) && !isPrototypeName(name) && METRIC_NAME.test(events ?? "") && METRIC_NAME.test(total ?? "") && events !== total && (bad === "up" || bad === "down") && rest.length === 0;
+    if (!ok) throw new Error(`${JSON.stringify(raw)} is not name,events,total,up|down with a name other than ${BUILT_IN_TESTS.join(", ")} and constructor, and two counters, e.g. checkout-failures,checkouts_failed_total,checkouts_total,up`);
     return { name, events, total, bad };
 }
 

@@ -8,6 +8,13 @@
 export const BUILT_IN_TESTS: readonly string[] = ["errors", "latency", "tail"];
 
 /**
+ * A name every object already has through Object.prototype (`constructor` is the one a DNS label can
+ * spell): evidence is keyed by test name, so a test named so would read a function where it has no
+ * evidence of its own. Refused as a test's name wherever one is given.
+ */
+export const isPrototypeName = (name: string): boolean => name in Object.prototype;
+
+/**
  * A business metric judged like the errors (`canary:analysis.ratios`): a pair of the app's counters,
  * events and their total (checkouts failed and checkouts, conversions and visits), and which way is bad.
  */

@@ -81,13 +81,20 @@ export function parseDuration(value: string): number | undefined {
     return d ? Number(d[1]) * UNITS[d[2] as keyof typeof UNITS] : undefined;
 }
 
-/** A duration option in milliseconds, at least `minMs`. */
-export function durationOption(o: Options, name: string, fallbackMs: number, minMs = 1): number {
+/** Milliseconds in the largest unit that writes them whole: 300000 → `5m`. */
+export function formatDuration(ms: number): string {
+    const [unit, size] = (Object.entries(UNITS) as [string, number][]).reverse().find(([, n]) => ms % n === 0) ?? ["ms", 1];
+    return `${ms / size}${unit}`;
+}
+
+/** A duration option in milliseconds, from `minMs` to `maxMs`. */
+export function durationOption(o: Options, name: string, fallbackMs: number, minMs = 1, maxMs = Infinity): number {
     const raw = stringOption(o, name);
     if (raw === undefined) return fallbackMs;
     const ms = parseDuration(raw);
     if (ms === undefined) throw new UsageError(`--${name} ${JSON.stringify(raw)} is not a duration such as 30s, 5m or 1h`);
     if (ms < minMs) throw new UsageError(`--${name} ${raw} is too short: at least ${minMs} ms`);
+    if (ms > maxMs) throw new UsageError(`--${name} ${raw} is too long: at most ${formatDuration(maxMs)}`);
     return ms;
 }
 

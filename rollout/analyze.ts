@@ -94,17 +94,49 @@ export async function analyze(o: AnalyzeOptions): Promise<Judgement> {
     return judge(countsOf("canary", results, ratios), countsOf("stable", results, ratios), { ...o.stage, seconds: windowSeconds }, o.policy ?? DEFAULT_POLICY, ratios);
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/;
 
-/** `--since`: a duration back from now (`90s`, `15m`, `2h`) or a past RFC 3339 time with its zone. */
+/**
+ * The longest window a stage is judged over, from `--since` (or the judge's `since=`) to now: every
+ * evidence query reads `[<window>s]` of the app's series, and a window far longer than any stage
+ * (`canary:analysis.deadline`, 30m by default) is a mistake; an unbounded one became an Invalid Date
+ * and `[NaNs]` queries.
+ */
+export const MAX_WINDOW_SECONDS = 30 * 86_400;
+
+/**
+ * Whether the fields of an RFC 3339 time name a real calendar time: `Date` rolls 2026-02-30 over to
+ * March 2 and 24:00 to the next day, where RFC 3339 (section 5.7) allows neither.
+ */
+function onCalendar(m: RegExpExecArray): boolean {
+    const [, year, month, day, hour, minute, second, , , offsetHour, offsetMinute] = m.map(Number);
+    const t = new Date(0);
+    // setUTCFullYear, not Date.UTC: Date.UTC reads the years 0-99 as 1900-1999.
+    t.setUTCFullYear(year, month - 1, day);
+    t.setUTCHours(hour, minute, second);
+    const offsetOk = m[8] === "Z" || (offsetHour <= 23 && offsetMinute <= 59);
+    return offsetOk && t.getUTCFullYear() === year && t.getUTCMonth() === month - 1 && t.getUTCDate() === day && t.getUTCHours() === hour && t.getUTCMinutes() === minute && t.getUTCSeconds() === second;
+}
+
+/**
+ * `--since`: a duration back from now (`90s`, `15m`, `2h`) or a past RFC 3339 time with its zone, at
+ * most `MAX_WINDOW_SECONDS` back.
+ */
 export function parseSince(value: string, now: Date): Date {
-    const d = /^(\d+)(s|m|h)$/.exec(value);
-    if (d) return new Date(now.getTime() - Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as "s" | "m" | "h"] * 1000);
     const form = "a duration back from now (90s, 15m, 2h) or an RFC 3339 time with its zone (2026-11-22T10:00:00Z, 2026-11-22T11:00:00+01:00)";
+    const tooFar = `more than ${MAX_WINDOW_SECONDS / 86_400} days (${MAX_WINDOW_SECONDS / 3600}h) back: a stage's window is at most that long`;
+    const d = /^(\d+)(s|m|h)$/.exec(value);
+    if (d) {
+        const seconds = Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as "s" | "m" | "h"];
+        if (seconds > MAX_WINDOW_SECONDS) throw new UsageError(`--since ${value} is ${tooFar}`);
+        return new Date(now.getTime() - seconds * 1000);
+    }
     if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value)) throw new UsageError(`--since ${JSON.stringify(value)} has no time zone: add Z (UTC) or an offset such as +01:00`);
-    if (!RFC3339.test(value)) throw new UsageError(`--since ${JSON.stringify(value)} is not ${form}`);
+    const m = RFC3339.exec(value);
+    if (!m) throw new UsageError(`--since ${JSON.stringify(value)} is not ${form}`);
     const t = new Date(value);
-    if (Number.isNaN(t.getTime())) throw new UsageError(`--since ${JSON.stringify(value)} is not a valid date`);
+    if (Number.isNaN(t.getTime()) || !onCalendar(m)) throw new UsageError(`--since ${JSON.stringify(value)} is not a time on the calendar (months 01-12, the month's days, hours 00-23, minutes and seconds 00-59)`);
     if (t > now) throw new UsageError(`--since ${value} is in the future (now is ${now.toISOString()})`);
+    if (now.getTime() - t.getTime() > MAX_WINDOW_SECONDS * 1000) throw new UsageError(`--since ${value} is ${tooFar} (now is ${now.toISOString()})`);
     return t;
 }

@@ -1,9 +1,30 @@
 /**
  * `rollout run --apply`: applies the stage the command wrote through the Pulumi Automation API
- * (LocalWorkspace: select the stack, set `canary:weight`, `up`). The workspace is injected, so tests
- * drive this code without a Pulumi CLI; `selectLocalStack` is the real one.
+ * (LocalWorkspace: select the stack, set `canary:weight`, `up` with the project's policy pack, as CI's
+ * `.github/scripts/stage-up.sh` runs it). The workspace is injected, so tests drive this code without
+ * a Pulumi CLI; `selectLocalStack` is the real one.
  */
+import * as fs from "fs";
+import * as path from "path";
+import { UsageError } from "../lib/args";
 import { PROJECT } from "./stackFile";
+
+/**
+ * The policy pack every `up` runs with, as its executable analyzer: the path `stage-up.sh` gives
+ * `pulumi up --policy-pack` (an executable pack runs under any CLI, the toolchain's too: docs/engine.md).
+ */
+export const POLICY_PACK = path.join("policy", "analyzer");
+
+/** The project's policy pack, absolute; a UsageError when it is not there to run, said before the analysis rather than by a failed `up` after it. */
+export function policyPackOf(workDir: string): string {
+    const pack = path.resolve(workDir, POLICY_PACK);
+    try {
+        fs.accessSync(pack, fs.constants.X_OK);
+    } catch {
+        throw new UsageError(`--apply runs \`pulumi up\` with the policy pack ${POLICY_PACK}, as CI does, and ${pack} is not an executable file: run from the project's directory`);
+    }
+    return pack;
+}
 
 /**
  * The Automation API, loaded on first use: @pulumi/pulumi takes a quarter of a second or more to
@@ -14,7 +35,8 @@ const automation = () => import("@pulumi/pulumi/automation");
 /** The part of an Automation API `Stack` this command uses. */
 export interface StackHandle {
     setConfig(key: string, value: { value: string; secret?: boolean }, path?: boolean): Promise<void>;
-    up(opts: { onOutput?: (out: string) => void }): Promise<{ summary: { result: string } }>;
+    /** `policyPacks`: Automation API's UpOptions.policyPacks, each passed as `--policy-pack` (@pulumi/pulumi automation/stack.js, `up`). */
+    up(opts: { onOutput?: (out: string) => void; policyPacks?: string[] }): Promise<{ summary: { result: string } }>;
 }
 
 export type SelectStack = (args: { stackName: string; workDir: string }) => Promise<StackHandle>;
@@ -49,15 +71,16 @@ export function pulumiMessage(e: unknown): string {
 }
 
 /**
- * Sets the stage and runs `pulumi up`; returns the update's result, throws with Pulumi's message if
- * it did not succeed. The weight is set with `--path`, so the CLI stores the number 25, not the
- * string "25", and the stack file stays what the schema expects.
+ * Sets the stage and runs `pulumi up` with the policy pack `policyPack` (`policyPackOf`); returns the
+ * update's result, throws with Pulumi's message if it did not succeed. The weight is set with
+ * `--path`, so the CLI stores the number 25, not the string "25", and the stack file stays what the
+ * schema expects.
  */
-export async function applyStage(select: SelectStack, workDir: string, stackName: string, weight: number, log: (line: string) => void): Promise<string> {
+export async function applyStage(select: SelectStack, workDir: string, stackName: string, weight: number, policyPack: string, log: (line: string) => void): Promise<string> {
     try {
         const stack = await select({ stackName, workDir });
         await stack.setConfig(`${PROJECT}:weight`, { value: String(weight) }, true);
-        const { summary } = await stack.up({ onOutput: (out) => log(out.trimEnd()) });
+        const { summary } = await stack.up({ onOutput: (out) => log(out.trimEnd()), policyPacks: [policyPack] });
         if (summary.result !== "succeeded") throw new Error(`pulumi up of ${stackName} ended ${summary.result}`);
         return summary.result;
     } catch (e) {

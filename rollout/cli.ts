@@ -29,7 +29,7 @@ const STACK: OptionSpec = { name: "stack", value: "NAME", help: "the stack: its 
 const JSON_OPT: OptionSpec = { name: "json", help: "print one JSON document on stdout instead of text (also --json=true; --json=false is text)" };
 const HELP: OptionSpec = { name: "help", help: "this help" };
 const WINDOW: OptionSpec[] = [
-    { name: "since", value: "WHEN", help: "the stage's start: 15m, 2h or an RFC 3339 time with zone (analyze, next: 15m ago; run: now)" },
+    { name: "since", value: "WHEN", help: "the stage's start: 15m, 2h or an RFC 3339 time with zone, at most 30 days (720h) back (analyze, next: 15m ago; run: now)" },
     { name: "carry", value: "TEST:LLR,...", help: "go on from the evidence of the stages this version passed (each test's LLR summed, as the stage's run gets it: errors:-3.2,latency:-3.1); default: start afresh" },
     ...QUERY_OPTIONS,
 ];
@@ -86,9 +86,9 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         options: [
             STACK,
             ...ANALYSIS,
-            { name: "interval", value: "15s", help: "time between looks (default 15s, the scrape interval)" },
-            { name: "timeout", value: "30m", help: "give up with HOLD this long after the start, a look in flight included (default 30m; `pulumi up` after a decision is not counted)" },
-            { name: "apply", help: "then `pulumi up` the stack through the Automation API (needs the Pulumi CLI: checked first)" },
+            { name: "interval", value: "15s", help: "time between looks, 1s to 1h (default 15s, the scrape interval)" },
+            { name: "timeout", value: "30m", help: "give up with HOLD this long after the start, a look in flight included, 1s to 24h (default 30m; `pulumi up` after a decision is not counted)" },
+            { name: "apply", help: "then `pulumi up` the stack through the Automation API with the policy pack policy/analyzer, as CI does (needs the Pulumi CLI and the pack: checked first)" },
             JSON_OPT,
             HELP,
         ],
@@ -96,7 +96,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
             [EXIT.PROMOTE, "PROMOTE: the next stage is written (and applied with --apply)"],
             [EXIT.ROLLBACK, "ROLLBACK: canary:weight 0 is written (and applied with --apply)"],
             [EXIT.HOLD, "HOLD: no decision before --timeout; the stack file is unchanged"],
-            [EXIT.USAGE, `${USAGE_MEANING}; or \`pulumi up\` failed`],
+            [EXIT.USAGE, `${USAGE_MEANING}; or the stack file changed while it ran (nothing written); or \`pulumi up\` failed`],
         ],
     },
     serve: {

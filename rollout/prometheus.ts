@@ -4,20 +4,33 @@
  * `PrometheusError` with the reason, which the analysis turns into HOLD.
  */
 import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
+import { baseUrlProblem } from "../domain/urls";
 import { durationOption, httpUrlOption, Options, OptionSpec, UsageError } from "../lib/args";
 
 /** The options of every command that reads Prometheus (`analyze`, `run`, `serve`). */
 export const PROMETHEUS_OPTION: OptionSpec = { name: "prometheus", value: "URL", help: "Prometheus base URL, http:// or https:// (required)" };
 export const QUERY_OPTIONS: readonly OptionSpec[] = [
-    { name: "query-timeout", value: "10s", help: "longest wait for one Prometheus query (default 10s)" },
-    { name: "scrape-interval", value: "15s", help: `how often Prometheus scrapes the app; the window must cover two (default ${SCRAPE_INTERVAL_SECONDS}s, the ServiceMonitor's)` },
+    { name: "query-timeout", value: "10s", help: "longest wait for one Prometheus query, 100ms to 5m (default 10s)" },
+    { name: "scrape-interval", value: "15s", help: `how often Prometheus scrapes the app, 1s to 5m; the window must cover two (default ${SCRAPE_INTERVAL_SECONDS}s, the ServiceMonitor's)` },
 ];
+
+/**
+ * The longest `--query-timeout`: Prometheus's own default query timeout is 2m (`--query.timeout`), so
+ * a longer wait only waits on a server that stopped answering; an unbounded one overflowed the timer
+ * (99999999999h fired at once: HOLD "unreachable").
+ */
+const MAX_QUERY_TIMEOUT_MS = 5 * 60_000;
+/**
+ * The longest `--scrape-interval`: Prometheus looks back 5m for a sample (`--query.lookback-delta`),
+ * so a target scraped less often than that has no current value between scrapes.
+ */
+const MAX_SCRAPE_INTERVAL_MS = 5 * 60_000;
 
 /** `--query-timeout` and `--scrape-interval`, read and checked once for every command that takes them. */
 export function queryOptions(o: Options): { queryTimeoutMs: number; scrapeIntervalSeconds: number } {
     return {
-        queryTimeoutMs: durationOption(o, "query-timeout", 10_000, 100),
-        scrapeIntervalSeconds: durationOption(o, "scrape-interval", SCRAPE_INTERVAL_SECONDS * 1000, 1000) / 1000,
+        queryTimeoutMs: durationOption(o, "query-timeout", 10_000, 100, MAX_QUERY_TIMEOUT_MS),
+        scrapeIntervalSeconds: durationOption(o, "scrape-interval", SCRAPE_INTERVAL_SECONDS * 1000, 1000, MAX_SCRAPE_INTERVAL_MS) / 1000,
     };
 }
 
@@ -79,9 +92,13 @@ export function httpPrometheus(baseUrl: string, timeoutMs = 10_000): PrometheusC
     };
 }
 
-/** Only an absolute http(s) URL: anything else would only show up as a HOLD after the first look. */
+/**
+ * Only an absolute http(s) base URL (`baseUrlProblem`, the rule `canary:monitoring.prometheusUrl`
+ * has too): anything else would only show up as a HOLD after the first look.
+ */
 export function prometheusUrl(value: string): string {
-    const url = httpUrlOption("prometheus", value, "http://127.0.0.1:9090");
-    if (url.search || url.hash) throw new UsageError(`--prometheus ${JSON.stringify(value)}: give the base URL, without a query or fragment`);
+    httpUrlOption("prometheus", value, "http://127.0.0.1:9090");
+    const problem = baseUrlProblem(value);
+    if (problem !== undefined) throw new UsageError(`--prometheus ${JSON.stringify(value)}: give the base URL, without a query or fragment, user name or password, or whitespace: ${problem}`);
     return value;
 }

@@ -1,14 +1,15 @@
 /**
  * `rollout run`: analyze the stage every interval until PROMOTE or ROLLBACK (or the timeout, HOLD),
- * then write `next` or `rollback` into the stack file and, with --apply, `pulumi up` it. Everything
- * that would stop it later (weight 0, a bad option, no working Pulumi CLI, a timeout that ends before
- * the first look could judge anything) is refused before the first look. The timeout counts from the
+ * then write `next` or `rollback` into the stack file and, with --apply, `pulumi up` it with the
+ * project's policy pack. Everything that would stop it later (weight 0, a bad option, no working
+ * Pulumi CLI or no policy pack, a timeout that ends before the first look could judge anything) is
+ * refused before the first look. A stack file edited while it ran is not written over (`writeEdits`). The timeout counts from the
  * command's start and bounds every look, one that Prometheus never answers included.
  */
 import { durationOption, Options, stringOption, UsageError } from "../lib/args";
 import type { Judgement } from "../domain/decide";
 import { hold, minimumWindowSeconds, parseSince } from "./analyze";
-import { applyStage } from "./apply";
+import { applyStage, policyPackOf } from "./apply";
 import { analysisArgs, analyzeStage, CliIo, EXIT } from "./context";
 import { editReport, judgementReport, newStageSummary, progressLine, Report } from "./report";
 import { planNext, planRollback, StackFile, writeEdits } from "./stackFile";
@@ -29,6 +30,13 @@ async function checkCli(io: CliIo, progress: (line: string) => void): Promise<vo
 
 /** The longest delay setTimeout takes; a longer one would fire at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The longest `--timeout` and `--interval`: a stage judged for more than a day is the stage's own
+ * analysis's work (`canary:analysis.deadline`), not a command's, and both stay far below the timer's
+ * limit (`MAX_TIMER_MS`, some 24 days), past which a sleep would end at once.
+ */
+export const MAX_RUN_TIMEOUT_MS = 24 * 3_600_000;
+export const MAX_RUN_INTERVAL_MS = 3_600_000;
 
 /** `look`, or undefined when it has not settled within `ms` (a real timer: the look is what may hang). */
 function within<T>(look: Promise<T>, ms: number): Promise<T | undefined> {
@@ -44,8 +52,8 @@ export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (l
     }
     const analysis = analysisArgs(o, io, s);
     // Default: the ServiceMonitor's scrape interval; looking more often sees no new data.
-    const interval = durationOption(o, "interval", 15_000, 1000);
-    const timeout = durationOption(o, "timeout", 30 * 60_000, 1000);
+    const interval = durationOption(o, "interval", 15_000, 1000, MAX_RUN_INTERVAL_MS);
+    const timeout = durationOption(o, "timeout", 30 * 60_000, 1000, MAX_RUN_TIMEOUT_MS);
     const timeoutRaw = stringOption(o, "timeout") ?? "30m";
     // Without --since the stage is taken to start now: only evidence gathered from here on counts.
     const sinceOption = stringOption(o, "since");
@@ -60,6 +68,7 @@ export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (l
                 `(${minimumWindowSeconds(analysis.scrapeIntervalSeconds)}s) only ${needed}s from now. Give --timeout more than ${needed}s, or --since for a stage that started earlier`,
         );
     }
+    const policyPack = o.apply ? policyPackOf(io.root) : undefined;
     if (o.apply) await checkCli(io, progress);
 
     let next = firstLook;
@@ -81,12 +90,20 @@ export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (l
             return done(EXIT.PROMOTE, ["the last stage passed: run `promote` to make the canary the new stable"], { edits: [], applied: false });
         }
         const edits = j.decision === "PROMOTE" ? planNext(s.config) : planRollback(s.config);
-        const written = writeEdits(s, edits);
+        let written: StackFile;
+        try {
+            written = writeEdits(s, edits);
+        } catch (e) {
+            // The decision stands and is reported; the file is not written (changed meanwhile, or not writable).
+            if (!(e instanceof UsageError)) throw e;
+            return done(EXIT.USAGE, [e.message], { edits: [], applied: false, error: e.message });
+        }
         const edited = editReport(written, edits, newStageSummary);
         const { edits: editJson, change } = edited.json;
-        if (!o.apply) return done(EXIT[j.decision], edited.lines, { edits: editJson, change, applied: false });
+        // No policy pack: no --apply.
+        if (policyPack === undefined) return done(EXIT[j.decision], edited.lines, { edits: editJson, change, applied: false });
         try {
-            await applyStage(io.selectStack, io.root, s.stack, written.config.weight, progress);
+            await applyStage(io.selectStack, io.root, s.stack, written.config.weight, policyPack, progress);
         } catch (e) {
             const error = `pulumi up failed: ${(e as Error).message}`;
             return done(EXIT.USAGE, [...edited.lines, error], { edits: editJson, change, applied: false, error });

@@ -2,7 +2,12 @@
  * Reads and edits `Pulumi.<stack>.yaml` for the `rollout` command. Edits go through the `yaml`
  * Document API, so comments, key order and `secure:` values stay as they are; the edited file is
  * validated with the program's own schema before it is written, and written atomically (temp file +
- * rename), so a refused move leaves the file untouched.
+ * rename), so a refused move leaves the file untouched. A file that changed since it was read is not
+ * written: the command would put back what it read and lose the edit made meanwhile.
+ *
+ * The file is the user's input like any option: bounded in size and in the aliases it may expand,
+ * and it must be a mapping with a `config:` mapping (an empty file, a list or a scalar would
+ * otherwise read as a stack at all the environment's defaults).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -15,6 +20,15 @@ import { systemProblem } from "../lib/system";
 
 export const PROJECT = "canary";
 
+/** The largest stack file read, far above any real one (a few kilobytes; a secret is some 100 bytes): the work of reading it stays bounded. */
+export const MAX_STACK_FILE_BYTES = 1024 * 1024;
+/**
+ * The aliases a stack file may expand: the yaml package's own default, named here because it is what
+ * bounds a "billion laughs" file (yaml dist/nodes/Alias.js: an anchor's uses times the aliases
+ * under it above `maxAliasCount` is "Excessive alias count indicates a resource exhaustion attack").
+ */
+const MAX_ALIAS_COUNT = 100;
+const SHAPE = `the stack file must be a mapping with a config: mapping (of ${PROJECT}:<key> values)`;
 
 /** Stack names as Pulumi allows them: letters, digits, `-`, `_`, `.`; no path separators. */
 const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -22,8 +36,38 @@ const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export interface StackFile {
     readonly stack: string;
     readonly file: string;
+    /** The file's text as it was read: an edit is written only over this text (`writeEdits`). */
+    readonly text: string;
     readonly doc: YAML.Document;
     readonly config: StackConfig;
+}
+
+const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** What a YAML value is, in a refusal: "empty", "a list", "the string \"x\"". */
+function shapeOf(v: unknown): string {
+    if (v === undefined || v === null) return "empty";
+    if (Array.isArray(v)) return "a list";
+    if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
+    return `the ${typeof v} ${String(v)}`;
+}
+
+/**
+ * The file's top-level mapping as JavaScript, its aliases expanded at most `MAX_ALIAS_COUNT` times;
+ * a UsageError naming the file for anything but a mapping with a `config:` mapping.
+ */
+function contentOf(doc: YAML.Document, file: string): Record<string, unknown> & { config: Record<string, unknown> } {
+    let js: unknown;
+    try {
+        js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+        // The yaml package throws ReferenceError for too many aliases and for an alias to no anchor.
+        if (e instanceof ReferenceError) throw new UsageError(`${file}: ${e.message} (at most ${MAX_ALIAS_COUNT} alias expansions are read)`);
+        throw e;
+    }
+    if (!isMapping(js)) throw new UsageError(`${file} is ${shapeOf(js)}: ${SHAPE}`);
+    if (!isMapping(js.config)) throw new UsageError(`${file}: config is ${js.config === undefined ? "missing" : shapeOf(js.config)}: ${SHAPE}`);
+    return js as Record<string, unknown> & { config: Record<string, unknown> };
 }
 
 /**
@@ -32,15 +76,13 @@ export interface StackFile {
  * `secure:` values are left out: the command cannot decrypt them (the program validates them at
  * `pulumi up`), and it never edits them.
  */
-export function rawConfig(doc: YAML.Document): Record<string, unknown> {
-    const config = (doc.toJS()?.config ?? {}) as Record<string, unknown>;
-    const raw: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(config)) {
-        if (!k.startsWith(`${PROJECT}:`)) continue;
-        if (typeof v === "object" && v !== null && "secure" in v) continue;
-        raw[k.slice(PROJECT.length + 1)] = typeof v === "string" ? decodeConfigValue(v) : v;
-    }
-    return raw;
+export function rawConfig(doc: YAML.Document, file: string): Record<string, unknown> {
+    // Entries, not assignments: `canary:__proto__` is a key like any other (refused as unknown), not a prototype.
+    return Object.fromEntries(
+        Object.entries(contentOf(doc, file).config)
+            .filter(([k, v]) => k.startsWith(`${PROJECT}:`) && !(isMapping(v) && "secure" in v))
+            .map(([k, v]) => [k.slice(PROJECT.length + 1), typeof v === "string" ? decodeConfigValue(v) : v]),
+    );
 }
 
 function parseDocument(text: string, file: string): YAML.Document {
@@ -50,15 +92,33 @@ function parseDocument(text: string, file: string): YAML.Document {
 }
 
 function validated(stack: string, doc: YAML.Document, file: string): StackConfig {
-    const v = validateStackConfig(PROJECT, stack, rawConfig(doc));
+    const v = validateStackConfig(PROJECT, stack, rawConfig(doc, file));
     if (!v.ok) throw new UsageError(`${file}: ${v.message}`);
     return v.config;
+}
+
+/** At most `MAX_STACK_FILE_BYTES` of a file; more is a UsageError (a link to /dev/zero included: nothing is read past the cap). */
+function readBounded(file: string): string {
+    const fd = fs.openSync(file, "r");
+    try {
+        const buf = Buffer.alloc(MAX_STACK_FILE_BYTES + 1);
+        let n = 0;
+        for (;;) {
+            const got = fs.readSync(fd, buf, n, buf.length - n, null);
+            n += got;
+            if (got === 0 || n === buf.length) break;
+        }
+        if (n > MAX_STACK_FILE_BYTES) throw new UsageError(`${file} is larger than ${MAX_STACK_FILE_BYTES} bytes: ${SHAPE}, a few kilobytes`);
+        return buf.toString("utf8", 0, n);
+    } finally {
+        fs.closeSync(fd);
+    }
 }
 
 /** The stack file's text; a file that is missing, a directory or unreadable is a UsageError saying which. */
 function readStackFile(root: string, file: string): string {
     try {
-        return fs.readFileSync(file, "utf8");
+        return readBounded(file);
     } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") {
             const link = fs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() ? fs.readlinkSync(file) : undefined;
@@ -74,8 +134,9 @@ function readStackFile(root: string, file: string): string {
 export function loadStack(root: string, stack: string): StackFile {
     if (!STACK_NAME.test(stack)) throw new UsageError(`--stack ${JSON.stringify(stack)} is not a stack name (letters, digits, '-', '_', '.')`);
     const file = path.join(root, `Pulumi.${stack}.yaml`);
-    const doc = parseDocument(readStackFile(root, file), path.basename(file));
-    return { stack, file, doc, config: validated(stack, doc, path.basename(file)) };
+    const text = readStackFile(root, file);
+    const doc = parseDocument(text, path.basename(file));
+    return { stack, file, text, doc, config: validated(stack, doc, path.basename(file)) };
 }
 
 export function listStacks(root: string): string[] {
@@ -128,7 +189,43 @@ export function planPromote(c: StackConfig, doc: YAML.Document): Edit[] {
     return edits;
 }
 
-/** Applies edits to a copy of the document, validates the result, and writes it atomically. */
+/**
+ * The keys whose values differ between two texts of a stack file: `config:` keys by name, other
+ * top-level keys too; empty when only comments or layout differ. Undefined when either text is not
+ * a stack file any more (then only the file is named).
+ */
+export function changedKeys(before: string, after: string): string[] | undefined {
+    const contents = [before, after].map((text) => {
+        try {
+            return contentOf(parseDocument(text, "the stack file"), "the stack file");
+        } catch {
+            return undefined;
+        }
+    });
+    const [a, b] = contents;
+    if (a === undefined || b === undefined) return undefined;
+    const differ = (x: Record<string, unknown>, y: Record<string, unknown>) =>
+        [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => !Object.hasOwn(x, k) || !Object.hasOwn(y, k) || JSON.stringify(x[k]) !== JSON.stringify(y[k]));
+    const { config: ca, ...ta } = a;
+    const { config: cb, ...tb } = b;
+    return [...differ(ca, cb), ...differ(ta, tb)];
+}
+
+/**
+ * Refuses to write over a stack file that is no longer the text `s` was read from: `rollout run`
+ * reads the file, analyses for up to its --timeout, and would otherwise write back what it read,
+ * losing a PR merged or an edit made meanwhile. Checked right before the write.
+ */
+function refuseIfChanged(s: StackFile): void {
+    const name = path.basename(s.file);
+    const now = readStackFile(path.dirname(s.file), s.file);
+    if (now === s.text) return;
+    const keys = changedKeys(s.text, now);
+    const what = keys === undefined ? "it is no longer a stack file this command reads" : keys.length === 0 ? "its comments or layout" : keys.join(", ");
+    throw new UsageError(`${name} changed since it was read (${what}): nothing written, so the change stays; run the command again on the file as it is now`);
+}
+
+/** Applies edits to a copy of the document, validates the result, and writes it atomically, unless the file changed since it was read. */
 export function writeEdits(s: StackFile, edits: readonly Edit[]): StackFile {
     const doc = parseDocument(String(s.doc), path.basename(s.file));
     for (const e of edits) {
@@ -136,9 +233,11 @@ export function writeEdits(s: StackFile, edits: readonly Edit[]): StackFile {
         doc.setIn(["config", `${PROJECT}:${head}`, ...rest], e.to);
     }
     const config = validated(s.stack, doc, path.basename(s.file));
+    const text = String(doc);
+    refuseIfChanged(s);
     const tmp = `${s.file}.${process.pid}.tmp`;
     try {
-        fs.writeFileSync(tmp, String(doc));
+        fs.writeFileSync(tmp, text);
         fs.renameSync(tmp, s.file);
     } catch (e) {
         fs.rmSync(tmp, { force: true });
@@ -146,5 +245,5 @@ export function writeEdits(s: StackFile, edits: readonly Edit[]): StackFile {
         if (problem === undefined) throw e;
         throw new UsageError(`${problem}; the stack file is unchanged`);
     }
-    return { ...s, doc, config };
+    return { ...s, text, doc, config };
 }

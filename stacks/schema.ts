@@ -3,8 +3,9 @@
  * program builds from, or issues that name the key, the value and what is allowed.
  */
 import { z } from "zod";
-import { BUILT_IN_TESTS } from "../domain/ratios";
-import { DEFAULT_METRICS, DNS_LABEL, durationSeconds, METRIC_NAME, SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
+import { BUILT_IN_TESTS, isPrototypeName } from "../domain/ratios";
+import { DEFAULT_METRICS, DNS_LABEL, durationSeconds, METRIC_NAME, PATH_LABEL, SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
+import { baseUrlProblem } from "../domain/urls";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { ENVIRONMENTS } from "./environments";
 import { isPinned, versionOf } from "./images";
@@ -29,6 +30,17 @@ const dnsLabel = text(DNS_LABEL, "must be a DNS label: lower-case letters, digit
 const quantity = text(QUANTITY, "must be a Kubernetes quantity such as 100m, 1 or 128Mi");
 const httpPath = text(/^\/\S*$/, "must be an HTTP path starting with '/'");
 const image = text(/^[^\s]+$/, "must be an image reference such as ghcr.io/org/app:1.2.3").min(1);
+
+/**
+ * An http(s) URL that a path is appended to (`baseUrlProblem`): no query, fragment, credentials or
+ * whitespace. The judge refuses a Prometheus URL with a query at its start (rollout/prometheus.ts
+ * `prometheusUrl`), which would leave it in CrashLoopBackOff after a config that validated.
+ */
+const baseUrl = (example: string) => {
+    const message = `must be an http(s) base URL such as ${example}: no query (?), fragment (#), user name or password, or whitespace`;
+    // Not z.url(): it hands on the URL as WHATWG parses it, a newline inside removed, where the file's text is what is checked.
+    return z.string({ error: message }).refine((v) => baseUrlProblem(v) === undefined, message);
+};
 
 const resourcesWithCpuLimit = <C extends z.ZodType>(cpuLimit: C) =>
     z.strictObject({
@@ -172,7 +184,7 @@ const metrics = z
     .strictObject({
         duration: metricName.default(DEFAULT_METRICS.duration).describe("The app's request histogram, labels status and path: its requests, errors and latency."),
         excludedPaths: z
-            .array(text(/^[^"\\\s]+$/, "must be a path label value: no quotes, backslashes or spaces"))
+            .array(text(PATH_LABEL, "must be a path label value: no quotes, backslashes, spaces or commas (the judge's excludedPaths= splits on commas)"))
             .default([...DEFAULT_METRICS.excludedPaths])
             .describe("path label values that are probes or scrapes, not user requests: dropped from every request, error and latency series."),
     })
@@ -201,8 +213,7 @@ const alerts = z
             })
             .prefault({})
             .describe("ErrorBudgetBurn: the availability SLO, judged by multiwindow multi-burn-rate alerts."),
-        runbookBaseUrl: z
-            .url({ error: "must be a URL" })
+        runbookBaseUrl: baseUrl("https://github.com/org/repo/blob/main/docs/runbooks")
             .default("https://github.com/example/canary/blob/main/docs/runbooks")
             .describe("Base of every alert's runbook_url: this repository's docs/runbooks folder as your users reach it."),
     })
@@ -219,8 +230,7 @@ const monitoring = z
         namespace: dnsLabel
             .default("monitoring")
             .describe("The monitoring stack's namespace: created when installing; the dashboard goes there and the NetworkPolicy admits it."),
-        prometheusUrl: z
-            .url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://prometheus-operated.monitoring:9090" })
+        prometheusUrl: baseUrl("http://prometheus-operated.monitoring:9090")
             .optional()
             .describe("The Prometheus the judge queries; unset: the installed one. Required when install is false."),
         ruleLabels: labelMap.default({}).describe("Labels an existing Prometheus's ruleSelector needs on the PrometheusRules (e.g. release: kube-prometheus-stack)."),
@@ -249,6 +259,15 @@ const alertmanager = z
 
 export const LOG_OUTPUTS = ["loki", "elasticsearch", "stdout"] as const;
 
+/** A DNS name (any case: Fluent Bit resolves it), an IPv4 address, or an IPv6 one without brackets. */
+const ES_HOST = /^(([A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
+/**
+ * An index name Elasticsearch accepts (lower case, none of \ / * ? " < > | , # : or space, not
+ * starting with - _ +, at most 255 bytes), narrowed to what Fluent Bit's config cannot misread
+ * (no `$`, braces or whitespace).
+ */
+const ES_INDEX = /^[a-z0-9][-a-z0-9_.+]{0,254}$/;
+
 const logging = z
     .strictObject({
         enabled: z.boolean().default(true).describe("Install Fluent Bit (and Loki, with output loki) in the logging namespace; false leaves log shipping to the cluster."),
@@ -258,9 +277,15 @@ const logging = z
             .describe("Where Fluent Bit ships container logs."),
         elasticsearch: z
             .strictObject({
-                host: z.string().min(1).describe("The Elasticsearch host."),
+                // Fluent Bit's config has one `key value` per line and no escapes: a newline in a value
+                // starts a section of the config's author's choosing, `${VAR}` reads the pod's environment.
+                host: text(ES_HOST, "must be a host name or IP address such as elasticsearch.logging.svc or 10.0.0.5 (no spaces or newlines: it is written into Fluent Bit's config)").describe(
+                    "The Elasticsearch host.",
+                ),
                 port: z.number().int().min(1).max(65535).default(9200).describe("Its port."),
-                index: z.string().min(1).default("canary").describe("The index logs go to."),
+                index: text(ES_INDEX, "must be an Elasticsearch index name: lower-case letters, digits, '-', '_', '.' and '+', not starting with '-', '_', '+' or '.', at most 255")
+                    .default("canary")
+                    .describe("The index logs go to."),
                 tls: z.boolean().default(true).describe("Connect with TLS."),
             })
             .optional()
@@ -308,6 +333,8 @@ const ratioMetric = z
     .strictObject({
         name: dnsLabel
             .refine((n) => !BUILT_IN_TESTS.includes(n), `must not be one of the judge's own tests (${BUILT_IN_TESTS.join(", ")})`)
+            // Evidence is keyed by test name: `constructor` would be found on every object's prototype.
+            .refine((n) => !isPrototypeName(n), "must not be constructor (a name every JavaScript object has: evidence is keyed by test name)")
             .describe("The test's name in the judge's answer, the evidence and the dashboard."),
         events: metricName.describe("The counter of events, e.g. checkouts_failed_total."),
         total: metricName.describe("The counter they are a share of, e.g. checkouts_total."),
@@ -353,8 +380,7 @@ const analysis = z
             .strictObject({
                 install: z.boolean().default(true).describe("Run the judge in the app's namespace: a node image with the judge's bundled code in a ConfigMap."),
                 image: image.default(DEFAULT_JUDGE_IMAGE).describe("The node image the installed judge (and the load test) runs: any Node.js 22+; pinned by digest (image@sha256:...) where canary:pinnedImages is true."),
-                url: z
-                    .url({ protocol: /^https?$/, error: "must be an http(s) URL such as http://judge.example:8080" })
+                url: baseUrl("http://judge.example:8080")
                     .optional()
                     .describe("The base URL of a judge that runs elsewhere (rollout serve); required when install is false, refused otherwise."),
                 token: text(BEARER_TOKEN, "must be a bearer token of letters, digits and - . _ ~ + / (RFC 6750 b64token), no spaces")
@@ -382,11 +408,10 @@ const loadTest = z
         duration: text(PROMETHEUS_DURATION, "must be a duration such as 30m").optional().describe("How long each stage's Job sends; unset: the analysis deadline."),
         path: httpPath.default("/").describe("The path it requests."),
         headers: z
-            .record(text(/^[A-Za-z0-9-]+$/, "must be an HTTP header name"), z.string())
+            .record(text(/^[A-Za-z0-9-]+$/, "must be an HTTP header name"), text(/^[^\p{Cc}]*$/u, "must be an HTTP header value: no control characters such as a newline"))
             .default({})
             .describe("More request headers on every request (e.g. an authorization header). The canary header would send the load to the preview track, which the judge does not count."),
-        target: z
-            .url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://envoy.gateway-system.svc:443" })
+        target: baseUrl("https://envoy.gateway-system.svc:443")
             .optional()
             .describe("The router's entry as pods reach it; unset: the Service of the Envoy Gateway or ingress-nginx the stack installs. Required for any other router."),
     })

@@ -26,14 +26,16 @@ export function deepMerge(base: unknown, over: unknown): unknown {
     }
     const out: Record<string, unknown> = { ...base };
     for (const [k, v] of Object.entries(over)) {
-        out[k] = deepMerge(base[k], v);
+        // Own keys, defined rather than assigned: a key named `__proto__` or `constructor` is a key like
+        // any other (the schema refuses it as unknown), never the object's prototype or Object's constructor.
+        Object.defineProperty(out, k, { value: deepMerge(Object.hasOwn(base, k) ? base[k] : undefined, v), enumerable: true, writable: true, configurable: true });
     }
     return out;
 }
 
-/** The value at a key's path, or undefined where the path leaves the objects. */
+/** The value at a key's path, or undefined where the path leaves the objects (own keys only: `constructor` is no default of any key). */
 export function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
-    return path.reduce<unknown>((v, p) => (v !== null && typeof v === "object" ? (v as Record<string, unknown>)[p] : undefined), root);
+    return path.reduce<unknown>((v, p) => (v !== null && typeof v === "object" && Object.hasOwn(v, p) ? (v as Record<string, unknown>)[p] : undefined), root);
 }
 
 function keyName(project: string, path: readonly (string | number)[]): string {

@@ -179,6 +179,20 @@ describe("rollout: the machine's state is one line and exit 2, one JSON document
         }
     });
 
+    it("a stack file that is empty, a list, an alias bomb or endless (a link to /dev/zero): one line, exit 2, and quickly", async () => {
+        const dir = project();
+        const shape = /the stack file must be a mapping with a config: mapping/;
+        fs.writeFileSync(path.join(dir, "Pulumi.empty.yaml"), "");
+        await refused(["status", "--stack", "empty"], new RegExp(`Pulumi\\.empty\\.yaml is empty: ${shape.source}`), { cwd: dir });
+        fs.writeFileSync(path.join(dir, "Pulumi.list.yaml"), "config:\n  - canary:weight: 5\n");
+        await refused(["status", "--stack", "list"], new RegExp(`Pulumi\\.list\\.yaml: config is a list: ${shape.source}`), { cwd: dir });
+        const levels = Array.from({ length: 9 }, (_, i) => `  l${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(", ")}]`);
+        fs.writeFileSync(path.join(dir, "Pulumi.bomb.yaml"), `config:\n  l0: &l0 "lol"\n${levels.join("\n")}\n`);
+        await refused(["status", "--stack", "bomb"], /Pulumi\.bomb\.yaml: Excessive alias count indicates a resource exhaustion attack/, { cwd: dir, killAfterMs: 10_000 });
+        fs.symlinkSync("/dev/zero", path.join(dir, "Pulumi.zero.yaml"));
+        await refused(["status", "--stack", "zero"], /Pulumi\.zero\.yaml is larger than 1048576 bytes/, { cwd: dir, killAfterMs: 10_000 });
+    });
+
     it("a stack file it may not read, a directory it may not write (EACCES, root included)", async () => {
         const dir = project(5);
         const file = path.join(dir, "Pulumi.dev.yaml");

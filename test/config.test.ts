@@ -221,7 +221,7 @@ describe("every config error at once, in the config's words", () => {
         ["a number given as a word", { app: { port: "http" } }, /canary:app\.port = "http": must be a number/],
         ["a fraction where a whole number belongs", { alerts: { slo: { periodDays: 1.5 } } }, /canary:alerts\.slo\.periodDays = 1\.5: must be a whole number/],
         ["a number out of range without a message of its own", { alerts: { slo: { periodDays: 400 } } }, /canary:alerts\.slo\.periodDays = 400: must be at most 365/],
-        ["an empty string", { logging: { enabled: true, output: "elasticsearch", elasticsearch: { host: "" } } }, /canary:logging\.elasticsearch\.host = "": must be at least 1 character/],
+        ["an empty string", { alb: { controller: { clusterName: "" } } }, /canary:alb\.controller\.clusterName = "": must be at least 1 character/],
         ["an object given as a string", { app: "podinfo" }, /canary:app = "podinfo": must be an object/],
         ["a URL that is not one", { tls: { acmeServer: "not a url" } }, /canary:tls\.acmeServer = "not a url": must be a URL/],
     ];
@@ -232,4 +232,50 @@ describe("every config error at once, in the config's words", () => {
             assert.doesNotMatch(m, RAW_VALIDATOR_TEXT);
         });
     }
+});
+
+/**
+ * Values that validated and then broke what they were written into (issue 30, item 11): each refused
+ * here, naming the key and the value.
+ */
+describe("config that would validate and then break: refused with the key and the value", () => {
+    const es = (elasticsearch: Record<string, unknown>) => ({ logging: { enabled: true, output: "elasticsearch", elasticsearch } });
+    const ratio = (name: string) => ({ analysis: { ratios: [{ name, events: "checkouts_failed_total", total: "checkouts_total", bad: "up" }] } });
+    const refused: [string, Record<string, unknown>, RegExp][] = [
+        // The judge refuses these at its start (prometheusUrl): CrashLoopBackOff after a clean `pulumi up`.
+        ["a Prometheus URL with a query", { monitoring: { prometheusUrl: "http://prometheus:9090/?x=1" } }, /canary:monitoring\.prometheusUrl = "http:\/\/prometheus:9090\/\?x=1": must be an http\(s\) base URL .*no query \(\?\), fragment \(#\)/],
+        ["a Prometheus URL with a fragment", { monitoring: { prometheusUrl: "http://prometheus:9090#top" } }, /canary:monitoring\.prometheusUrl = "http:\/\/prometheus:9090#top": must be an http\(s\) base URL/],
+        ["a Prometheus URL with an empty query", { monitoring: { prometheusUrl: "http://prometheus:9090/?" } }, /canary:monitoring\.prometheusUrl = "http:\/\/prometheus:9090\/\?": must be an http\(s\) base URL/],
+        ["a Prometheus URL with credentials (Node's fetch refuses them)", { monitoring: { prometheusUrl: "http://u:p@prometheus:9090" } }, /canary:monitoring\.prometheusUrl = "http:\/\/u:p@prometheus:9090": must be an http\(s\) base URL .*user name or password/],
+        ["a judge URL with ?y=1#z", { analysis: { judge: { install: false, url: "http://judge:8080/x?y=1#z" } } }, /canary:analysis\.judge\.url = "http:\/\/judge:8080\/x\?y=1#z": must be an http\(s\) base URL/],
+        ["a judge URL with a newline", { analysis: { judge: { install: false, url: "http://judge:8080/\nx" } } }, /canary:analysis\.judge\.url = "http:\/\/judge:8080\/\\nx": must be an http\(s\) base URL/],
+        ["a load-test target with a query", { loadTest: { enabled: true, target: "http://entry/?a=b" } }, /canary:loadTest\.target = "http:\/\/entry\/\?a=b": must be an http\(s\) base URL/],
+        ["a runbook base URL with a fragment", { alerts: { runbookBaseUrl: "https://example.com/runbooks#x" } }, /canary:alerts\.runbookBaseUrl = "https:\/\/example\.com\/runbooks#x": must be an http\(s\) base URL/],
+        // Carried evidence is keyed by test name: `constructor` read Object's constructor (a function) and the judge answered 500.
+        ["a ratio named constructor", ratio("constructor"), /canary:analysis\.ratios\[0\]\.name = "constructor": must not be constructor/],
+        // Fluent Bit's config is one `key value` a line: a newline starts a section of the writer's choosing.
+        ["an Elasticsearch host with a newline", es({ host: "es\n[OUTPUT]\n    Name http" }), /canary:logging\.elasticsearch\.host = "es\\n\[OUTPUT\]\\n    Name http": must be a host name or IP address/],
+        ["an Elasticsearch host with a space", es({ host: "es Name" }), /canary:logging\.elasticsearch\.host = "es Name": must be a host name or IP address/],
+        ["an Elasticsearch host with a tab", es({ host: "es\tx" }), /canary:logging\.elasticsearch\.host = "es\\tx": must be a host name or IP address/],
+        ["an empty Elasticsearch host", es({ host: "" }), /canary:logging\.elasticsearch\.host = "": must be a host name or IP address/],
+        ["an Elasticsearch index with a newline", es({ host: "es", index: "logs\n[OUTPUT]" }), /canary:logging\.elasticsearch\.index = "logs\\n\[OUTPUT\]": must be an Elasticsearch index name/],
+        ["an Elasticsearch index Fluent Bit would expand", es({ host: "es", index: "${HOME}" }), /canary:logging\.elasticsearch\.index = "\$\{HOME\}": must be an Elasticsearch index name/],
+        // The judge's excludedPaths= is the list joined by commas, and it splits on them.
+        ["an excluded path with a comma", { metrics: { excludedPaths: ["healthz,metrics"] } }, /canary:metrics\.excludedPaths\[0\] = "healthz,metrics": must be a path label value: no quotes, backslashes, spaces or commas/],
+        ["a load-test header value with a newline", { loadTest: { headers: { "x-a": "1\r\nx-b: 2" } } }, /canary:loadTest\.headers\.x-a = "1\\r\\nx-b: 2": must be an HTTP header value/],
+    ];
+    for (const [what, raw, message] of refused) {
+        it(what, () => {
+            const m = refusal("dev", raw);
+            assert.match(m, message);
+            assert.doesNotMatch(m, RAW_VALIDATOR_TEXT);
+        });
+    }
+
+    it("what they may be: a base URL with a path, a host name, IPv4 and IPv6 addresses, an index with '-', '_', '.' and '+'", () => {
+        const ok = (raw: Record<string, unknown>) => assert.doesNotThrow(() => buildStackConfig("canary", "dev", raw), JSON.stringify(raw));
+        ok({ monitoring: { prometheusUrl: "https://prometheus.example/prom/" } });
+        ok({ analysis: { judge: { install: false, url: "http://judge.example:8080/base" } } });
+        for (const host of ["elasticsearch.logging.svc", "Elasticsearch", "10.0.0.5", "fd00::5"]) ok(es({ host, index: "canary-logs_2026.01+x" }));
+    });
 });

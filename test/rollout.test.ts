@@ -17,7 +17,7 @@ import { carriedLlrs, formatLlrs, gateAnswer, parseLlrs, withStage } from "../do
 import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollout/prometheus";
 import { judgeQuery, judgeServer } from "../rollout/serve";
 import { listen } from "../lib/system";
-import { DEFAULT_METRICS } from "../domain/promql";
+import { DEFAULT_METRICS, parseRatio } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, drift, eventShare, mixtureLlr, requestDrift, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
 import { bench, binomial, detectionLimit, floors, forecastCheck, ForecastCheck, forecastGoals, goals, HEALTHY, LOW_TRAFFIC, THIN_TRAFFIC, notAhead, rng, rolloutForecastCheck, RolloutForecastCheck, rolloutForecastGoals, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
 import { PROMOTED_PIN, ROOT } from "./harness";
@@ -153,6 +153,25 @@ describe("rollout decisions", () => {
         // The evidence a stage records carries each ratio's LLR by its name, like the built-in tests'.
         // The errors test's second alternative (1.5×) under its own key.
         assert.deepStrictEqual(Object.keys(gateAnswer(healthy, 0.009).llr), ["errors", "errors~1.5", "latency", "checkout-failures", "conversion"]);
+    });
+
+    it("a test named like an Object.prototype member: nothing carried is 0, not Object's constructor; the name is refused where it is given", () => {
+        // Evidence is keyed by test name. A ratio named `constructor` with evidence carried for the other
+        // tests read `carried.constructor`, a function: its LLR became the function's text, and the
+        // judge's answer (toFixed on it) a 500.
+        const ratio = { name: "constructor", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" } as const;
+        const counts = (t: TrackCounts, events: number, total: number): TrackCounts => ({ ...t, ratios: { constructor: { events, total } } });
+        const j = judge(counts(track(6000, 30), 24, 1200), counts(track(100_000, 500), 400, 20_000), { weight: 25, stages: [5, 25, 50, 100], seconds: 300, carried: { errors: -1, latency: -1 } }, DEFAULT_POLICY, [ratio]);
+        assert.strictEqual(j.evidence.ratios![0].carried, 0);
+        assert.ok(Number.isFinite(j.evidence.ratios![0].sprt.llr), String(j.evidence.ratios![0].sprt.llr));
+        const answer = gateAnswer(j, 0.0005);
+        assert.strictEqual(typeof answer.llr.constructor, "number");
+        // Summing stages' evidence: a test with none before starts from 0.
+        const e = withStage(withStage(undefined, { version: "v2" }, [5, 25, 50, 100], 5, { ...answer, decision: "PROMOTE", llr: { errors: -1 } }), { version: "v2" }, [5, 25, 50, 100], 25, { ...answer, decision: "PROMOTE" });
+        assert.strictEqual(carriedLlrs(e, "v2", [5, 25, 50, 100], 50)!.constructor, answer.llr.constructor);
+        assert.throws(() => parseLlrs("errors:-1,constructor:-2"), /"constructor:-2" is not test:llr or test~factor:llr with a test name other than constructor/);
+        assert.throws(() => parseLlrs("errors:-1,errors:-2"), /"errors" is given twice/);
+        assert.throws(() => parseRatio("constructor,checkouts_failed_total,checkouts_total,up"), /is not name,events,total,up\|down with a name other than errors, latency, tail and constructor/);
     });
 
     it("evidence carried from the stages before: one test over the rollout, its budget the first stage's", () => {
@@ -388,9 +407,21 @@ describe("rollout analyze: a Prometheus that cannot be trusted gives HOLD, never
             ["2026-11-21T11:00:00", /has no time zone: add Z \(UTC\) or an offset such as \+01:00/],
             ["2026-11-21T11:00", /has no time zone/],
             ["2026-11-22T00:00:00Z", /is in the future \(now is 2026-11-21T12:00:00.000Z\)/],
-            ["2026-13-45T11:00:00Z", /is not a valid date/],
+            ["2026-13-45T11:00:00Z", /"2026-13-45T11:00:00Z" is not a time on the calendar/],
+            // Date reads these as March 2, the next day and 11:00 at +24:00; RFC 3339 has none of them.
+            ["2026-02-30T10:00:00Z", /--since "2026-02-30T10:00:00Z" is not a time on the calendar \(months 01-12, the month's days, hours 00-23/],
+            ["2026-11-20T24:00:00Z", /"2026-11-20T24:00:00Z" is not a time on the calendar/],
+            ["2026-11-21T11:00:00+24:00", /"2026-11-21T11:00:00\+24:00" is not a time on the calendar/],
+            // An unbounded window was an Invalid Date and `[NaNs]` queries.
+            ["9000000000000s", /--since 9000000000000s is more than 30 days \(720h\) back/],
+            ["721h", /--since 721h is more than 30 days \(720h\) back/],
+            ["2026-10-22T11:59:59Z", /--since 2026-10-22T11:59:59Z is more than 30 days \(720h\) back: a stage's window is at most that long \(now is 2026-11-21T12:00:00.000Z\)/],
         ];
         for (const [bad, message] of refusals) assert.throws(() => parseSince(bad, NOW), message, bad);
+        // The bounds themselves, and a leap day, are times.
+        assert.strictEqual(parseSince("720h", NOW).toISOString(), "2026-10-22T12:00:00.000Z");
+        assert.strictEqual(parseSince("2026-10-22T12:00:00Z", NOW).toISOString(), "2026-10-22T12:00:00.000Z");
+        assert.strictEqual(parseSince("2028-02-29T10:00:00.5Z", new Date("2028-03-01T00:00:00Z")).toISOString(), "2028-02-29T10:00:00.500Z");
     });
 
     it("a window shorter than two scrape intervals is HOLD naming the cause, with counts unknown (not 0), before any query", async () => {
@@ -424,11 +455,13 @@ config:
   kubernetes:context: kind-canary
 `;
 
-/** A project directory with one stack file, and a CLI whose output is captured. */
+/** A project directory with one stack file and a policy pack to run (`run --apply`), and a CLI whose output is captured. */
 function project(text = STACK_FILE, overrides: Partial<CliIo> = {}) {
     const dir = tempDir("rollout");
     const file = path.join(dir, "Pulumi.dev.yaml");
     fs.writeFileSync(file, text);
+    fs.mkdirSync(path.join(dir, "policy"));
+    fs.writeFileSync(path.join(dir, "policy", "analyzer"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
     const out: string[] = [];
     const io: CliIo = { ...defaultIo(dir), out: (l) => out.push(l), err: (l) => out.push(l), ...overrides };
     return { dir, file, out, io, run: (...argv: string[]) => main(argv, io), text: () => fs.readFileSync(file, "utf8") };
@@ -506,6 +539,52 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
         assert.strictEqual(bad.text(), STACK_FILE.replace("canary:weight: 50", "canary:weight: 30"));
     });
 
+    it("a stack file that is not a mapping with a config: mapping is refused naming the file and what it must be, not read as all defaults", async () => {
+        const shape = /the stack file must be a mapping with a config: mapping \(of canary:<key> values\)/;
+        const cases: [string, RegExp][] = [
+            ["", /Pulumi\.dev\.yaml is empty: /],
+            ["# only a comment\n", /Pulumi\.dev\.yaml is empty: /],
+            ["just words\n", /Pulumi\.dev\.yaml is the string "just words": /],
+            ["42\n", /Pulumi\.dev\.yaml is the number 42: /],
+            ["- config: {}\n", /Pulumi\.dev\.yaml is a list: /],
+            ["config:\n  - canary:weight: 5\n", /Pulumi\.dev\.yaml: config is a list: /],
+            ["config: canary\n", /Pulumi\.dev\.yaml: config is the string "canary": /],
+            ["config:\n", /Pulumi\.dev\.yaml: config is empty: /],
+            ["encryptionsalt: v1:abc\n", /Pulumi\.dev\.yaml: config is missing: /],
+        ];
+        for (const [text, message] of cases) {
+            const p = project(text);
+            for (const command of ["status", "next"]) {
+                p.out.length = 0;
+                assert.strictEqual(await p.run(command, "--stack", "dev"), 2, `${command} on ${JSON.stringify(text)}: ${p.out.join("\n")}`);
+                assert.match(p.out.join("\n"), message);
+                assert.match(p.out.join("\n"), shape);
+            }
+            assert.strictEqual(p.text(), text);
+        }
+    });
+
+    it("an alias bomb, an oversized file and keys named like Object.prototype members: a clear refusal, bounded work", async () => {
+        // Nine levels of nine aliases: 9^9 strings once expanded.
+        const levels = Array.from({ length: 9 }, (_, i) => `  l${i + 1}: &l${i + 1} [${Array(9).fill(`*l${i}`).join(", ")}]`);
+        const bomb = `config:\n  canary:weight: 0\n  l0: &l0 "lol"\n${levels.join("\n")}\n`;
+        const started = Date.now();
+        const p = project(bomb);
+        assert.strictEqual(await p.run("status", "--stack", "dev"), 2);
+        assert.match(p.out.join("\n"), /^rollout: Pulumi\.dev\.yaml: Excessive alias count indicates a resource exhaustion attack \(at most 100 alias expansions are read\)$/);
+        assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+        const big = project(`config:\n  canary:weight: 0\n${`# ${"x".repeat(98)}\n`.repeat(11_000)}`);
+        assert.strictEqual(await big.run("status", "--stack", "dev"), 2);
+        assert.match(big.out.join("\n"), /Pulumi\.dev\.yaml is larger than 1048576 bytes: the stack file must be a mapping/);
+        // A key the schema does not know is refused by name, whatever its name: `constructor` crashed
+        // the refusal ("a bug"), `__proto__` was read as the prototype and ignored.
+        for (const key of ["constructor", "__proto__"]) {
+            const q = project(STACK_FILE.replace("  kubernetes:context", `  canary:${key}:\n    weight: 100\n  kubernetes:context`));
+            assert.strictEqual(await q.run("status", "--stack", "dev"), 2, key);
+            assert.match(q.out.join("\n"), new RegExp(`canary:${key} = \\{"weight":100\\}: is not a known key`), q.out.join("\n"));
+        }
+    });
+
     it("a weight stored as the string \"25\" (as `pulumi config set canary:weight 25` writes it) is the number 25, as in the program", async () => {
         const p = project(STACK_FILE.replace("canary:weight: 50", 'canary:weight: "25"'));
         assert.strictEqual(await p.run("status", "--stack", "dev", "--json"), 0, p.out.join("\n"));
@@ -575,8 +654,8 @@ describe("rollout run: analyze until a decision, then next or rollback, and appl
             async setConfig(key, v, usePath) {
                 calls.push(`set ${key}=${v.value}${usePath ? " --path" : ""}`);
             },
-            async up() {
-                calls.push("up");
+            async up(opts) {
+                calls.push(`up${(opts.policyPacks ?? []).map((p) => ` --policy-pack ${path.relative(args.workDir, p)}`).join("")}`);
                 return { summary: { result } };
             },
         };
@@ -629,10 +708,12 @@ describe("rollout run: analyze until a decision, then next or rollback, and appl
         assert.deepStrictEqual(calls, [], "nothing was asked of Prometheus");
     });
 
-    it("PROMOTE → next, applied: select the stack, set canary:weight as a number (--path), up", async () => {
+    it("PROMOTE → next, applied: select the stack, set canary:weight as a number (--path), up with the policy pack as CI runs it", async () => {
         const p = project(STACK_FILE, io(...LAST_STAGE_HEALTHY));
         assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom", "--apply"), 0, p.out.join("\n"));
-        assert.deepStrictEqual(applied(), [`select dev ${path.basename(p.dir)}`, "set canary:weight=100 --path", "up"]);
+        // .github/scripts/stage-up.sh: `pulumi up ... --policy-pack policy/analyzer`.
+        assert.deepStrictEqual(applied(), [`select dev ${path.basename(p.dir)}`, "set canary:weight=100 --path", "up --policy-pack policy/analyzer"]);
+        assert.match(fs.readFileSync(path.join(ROOT, ".github", "scripts", "stage-up.sh"), "utf8"), /pulumi" up .*--policy-pack policy\/analyzer/);
         assert.match(p.text(), /canary:weight: 100 # inline comment/);
         assert.ok(p.out.includes("pulumi CLI 3.265.0"), p.out.join("\n"));
     });
@@ -668,13 +749,21 @@ describe("rollout run: analyze until a decision, then next or rollback, and appl
         assert.match(q.out.join("\n"), /pulumi up failed: pulumi up of dev ended failed/);
     });
 
-    it("refused before the first look: weight 0, a URL without a scheme, a bad duration, no working Pulumi CLI with --apply", async () => {
+    it("refused before the first look: weight 0, a URL without a scheme, a bad or unbounded duration or --since, no working Pulumi CLI with --apply", async () => {
         const cases: [string, string[], Partial<CliIo>, RegExp][] = [
             [STACK_FILE.replace("canary:weight: 50", "canary:weight: 0"), [], {}, /canary:weight is 0, so there is no stage to analyse/],
             [STACK_FILE, ["--prometheus", "127.0.0.1:9090"], {}, /--prometheus "127.0.0.1:9090" is not a URL: write it with its scheme/],
             [STACK_FILE, ["--prometheus", "ftp://prom"], {}, /the scheme must be http or https, not ftp/],
             [STACK_FILE, ["--interval", "soon"], {}, /--interval "soon" is not a duration/],
             [STACK_FILE, ["--apply"], { checkPulumi: async () => Promise.reject(new Error("spawn pulumi ENOENT")) }, /--apply needs a working Pulumi CLI and `pulumi version` failed: spawn pulumi ENOENT/],
+            // Every duration the command takes is bounded: unbounded, 99999999999h overflowed the timer (HOLD "unreachable") and 9000000000000s was [NaNs].
+            [STACK_FILE, ["--query-timeout", "99999999999h"], {}, /--query-timeout 99999999999h is too long: at most 5m/],
+            [STACK_FILE, ["--scrape-interval", "6m"], {}, /--scrape-interval 6m is too long: at most 5m/],
+            [STACK_FILE, ["--interval", "61m"], {}, /--interval 61m is too long: at most 1h/],
+            [STACK_FILE, ["--timeout", "25h"], {}, /--timeout 25h is too long: at most 24h/],
+            [STACK_FILE, ["--timeout", `${"9".repeat(400)}s`], {}, /--timeout 9{400}s is too long: at most 24h/],
+            [STACK_FILE, ["--since", "9000000000000s"], {}, /--since 9000000000000s is more than 30 days \(720h\) back/],
+            [STACK_FILE, ["--since", "2026-02-30T10:00:00Z"], {}, /--since "2026-02-30T10:00:00Z" is not a time on the calendar/],
         ];
         for (const [text, extra, overrides, message] of cases) {
             calls.length = 0;
@@ -685,6 +774,37 @@ describe("rollout run: analyze until a decision, then next or rollback, and appl
             assert.deepStrictEqual(calls, [], `nothing was queried or applied for ${argv.join(" ")}`);
             assert.strictEqual(p.text(), text);
         }
+    });
+
+    it("--apply without the policy pack to run is refused before the first look", async () => {
+        const p = project(STACK_FILE, io(...LAST_STAGE_HEALTHY));
+        fs.rmSync(path.join(p.dir, "policy"), { recursive: true });
+        assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom", "--apply"), 2);
+        assert.match(p.out.join("\n"), /--apply runs `pulumi up` with the policy pack policy\/analyzer, as CI does, and .*policy\/analyzer is not an executable file/);
+        assert.deepStrictEqual(calls, []);
+        assert.strictEqual(p.text(), STACK_FILE);
+    });
+
+    it("a stack file edited while it ran is not written over: exit 2 naming the file and the keys that changed, the decision still said, nothing applied", async () => {
+        const edited = STACK_FILE.replace("ghcr.io/stefanprodan/podinfo:6.7.1", "ghcr.io/stefanprodan/podinfo:6.7.2").replace("kubernetes:context: kind-canary", "kubernetes:context: kind-other");
+        const base = io(...LAST_STAGE_HEALTHY);
+        let file = "";
+        // A PR merged during the analysis: the file changes while the command sleeps between looks.
+        const p = project(STACK_FILE, { ...base, sleep: async (ms) => (fs.writeFileSync(file, edited), base.sleep!(ms)) });
+        file = p.file;
+        assert.strictEqual(await p.run("run", "--stack", "dev", "--prometheus", "http://prom", "--apply"), 2);
+        const out = p.out.join("\n");
+        assert.match(out, /PROMOTE/);
+        assert.match(out, /Pulumi\.dev\.yaml changed since it was read \(canary:app, kubernetes:context\): nothing written, so the change stays; run the command again/);
+        assert.strictEqual(p.text(), edited, "the edit made meanwhile stays");
+        assert.deepStrictEqual(applied(), [], "nothing applied");
+        // Under --json: one document with the decision and the error.
+        const qio = io(...LAST_STAGE_HEALTHY);
+        const q = project(STACK_FILE, { ...qio, sleep: async (ms) => (fs.writeFileSync(q.file, `${STACK_FILE}# a comment\n`), qio.sleep!(ms)) });
+        assert.strictEqual(await q.run("run", "--stack", "dev", "--prometheus", "http://prom", "--json"), 2);
+        const doc = JSON.parse(q.out[q.out.length - 1]);
+        assert.deepStrictEqual([doc.decision, doc.applied, doc.edits], ["PROMOTE", false, []]);
+        assert.match(doc.error, /Pulumi\.dev\.yaml changed since it was read \(its comments or layout\)/);
     });
 
     it("the CLI check and a failed `up` report what Pulumi itself printed", () => {
