@@ -335,7 +335,7 @@ const analysis = z
             .max(MAX_RATIOS, `at most ${MAX_RATIOS} ratio metrics: the judge refuses more (each is two Prometheus queries per ask)`)
             .refine((rs) => new Set(rs.map((r) => r.name)).size === rs.length, "each ratio needs its own name")
             .default([])
-            .describe("Business metrics judged with errors and latency, each a pair of counters: a PROMOTE waits for them, a regression rolls back."),
+            .describe("Business metrics judged with errors and latency, each a pair of counters: a PROMOTE waits for them, a regression rolls back. At most 8."),
         attempt: z
             .number()
             .int("must be a whole number")

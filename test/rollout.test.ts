@@ -876,10 +876,24 @@ describe("rollout serve: the judge as an HTTP service", () => {
         const code = p.run("serve", "--prometheus", "http://127.0.0.1:9", "--listen", "127.0.0.1:0");
         await waitUntil(() => listening.length > 0);
         const [, url] = /listening on (http:\/\/[^ ]+)/.exec(listening[0]) ?? [];
+        assert.match(listening[1], /no --token-file: GET \/judge answers any process on this machine without a token \(loopback only\)/);
         assert.deepStrictEqual(await (await fetch(`${url}/healthz`)).json(), { ok: true });
         stop();
         assert.strictEqual(await code, 0);
         assert.deepStrictEqual(p.out, ["judge stopped"]);
+        // With --token-file (the installed judge's), /judge needs the file's token, its whitespace trimmed.
+        const tokenFile = path.join(p.dir, "token");
+        fs.writeFileSync(tokenFile, "  s3cret-s3cret-s3cret-s3cret-s3cret\n");
+        listening.length = 0;
+        const guarded = p.run("serve", "--prometheus", "http://127.0.0.1:9", "--listen", "127.0.0.1:0", "--token-file", tokenFile);
+        await waitUntil(() => listening.length > 0);
+        const [, at] = /listening on (http:\/\/[^ ]+)/.exec(listening[0]) ?? [];
+        assert.deepStrictEqual(listening.length, 1, "no warning with a token");
+        const judged = (headers: Record<string, string>) => fetch(`${at}/judge?namespace=podinfo&app=podinfo&weight=5&since=1m`, { headers }).then((r) => r.status);
+        assert.strictEqual(await judged({}), 401);
+        assert.strictEqual(await judged({ authorization: "Bearer s3cret-s3cret-s3cret-s3cret-s3cret" }), 200);
+        stop();
+        assert.strictEqual(await guarded, 0);
         for (const [argv, message] of [
             [["serve"], /serve: --prometheus URL is required/],
             [["serve", "--prometheus", "http://x:9090", "--listen", "8080"], /--listen "8080" is not HOST:PORT/],
