@@ -261,7 +261,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
             assert.strictEqual(body.gate.decision, "HOLD");
             assert.match(body.gate.reasons[0], /^Prometheus at http:\/\/127\.0\.0\.1:9 is unreachable/);
             // prom-client in the bundle: a run's decision on /metrics, in the exposition format.
-            await fetch(`${base}/judge?namespace=podinfo&app=podinfo&weight=5&run=podinfo-6-8-0-w5`);
+            await fetch(`${base}/judge?namespace=podinfo&app=podinfo&weight=5&run=podinfo-6-8-0-w5&since=${new Date(Date.now() - 60_000).toISOString()}`);
             const metrics = await fetch(`${base}/metrics`);
             assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
             assert.match(await metrics.text(), /^canary_judge_decision\{run="podinfo-6-8-0-w5",app="podinfo",namespace="podinfo",weight="5",decision="HOLD"\} 1$/m);
