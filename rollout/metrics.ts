@@ -4,10 +4,11 @@
  * would mix in whatever else the process registers).
  *
  * Cardinality stays bounded: a run's series are dropped `RUN_TTL_MS` after its last question, and at
- * most `MAX_RUNS` runs are kept (the least recently asked go first). A run is its namespace, app and
- * name together, so one app's run never replaces or drops the series of another app's run of that name. Argo asks a live run every
+ * most `MAX_RUNS` runs are kept (the least recently asked go first). Argo asks a live run every
  * interval, so an hour without a question is a run that has ended; its last values stay in
  * Prometheus' history, and a long-lived judge serving many apps and stages does not grow without end.
+ * A run is its namespace, app and name together, so one app's run never replaces or drops the series
+ * of another app's run of the same name.
  */
 import * as client from "prom-client";
 import { testsOf, type Decision, type Judgement } from "../domain/decide";
@@ -51,12 +52,12 @@ export function testValues(j: Judgement): TestValues[] {
 }
 
 /** A run's key: namespace, app and run name (DNS labels and an object name, none with a `/`). */
-export const runKey = (scope: Scope, run: string) => `${scope.namespace}/${scope.app}/${run}`;
+const runKey = (scope: Scope, run: string) => `${scope.namespace}/${scope.app}/${run}`;
 
 /** The runs (keys) to drop: asked last more than `ttlMs` ago, then the least recently asked beyond `max`. */
 export function runsToDrop(lastAsked: ReadonlyMap<string, number>, nowMs: number, ttlMs: number, max: number): string[] {
     const byRecency = [...lastAsked.entries()].sort((a, b) => b[1] - a[1]);
-    return byRecency.filter(([, at], i) => nowMs - at > ttlMs || i >= max).map(([run]) => run);
+    return byRecency.filter(([, at], i) => nowMs - at > ttlMs || i >= max).map(([key]) => key);
 }
 
 type PerTest = Exclude<keyof TestValues, "test">;
