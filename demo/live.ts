@@ -261,7 +261,8 @@ export function judgeScrapeConfig(port: number): Record<string, unknown> {
 
 /**
  * The judge as the cluster runs it: the program's bundle on a plain node, its own process asking this
- * stack's Prometheus, on 127.0.0.1:`port`; resolves once it answers /healthz. Stopped with the stack,
+ * stack's Prometheus, on 127.0.0.1:`port` (without --token-file, which the judge allows on loopback
+ * only); resolves once it answers /healthz. Stopped with the stack,
  * or by killing the returned process (a judge restart).
  */
 export async function startJudge(live: Live, port: number): Promise<ChildProcess> {

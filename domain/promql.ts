@@ -65,6 +65,13 @@ export function durationSeconds(d: string): number {
     return Number(m[1]) * UNIT_SECONDS[m[2]];
 }
 
+/**
+ * The longest stage deadline (`canary:analysis.deadline`), a week: the schema refuses a longer one, and
+ * the judge's window (the range its queries read) is bounded from it (`MAX_WINDOW_SECONDS` in
+ * rollout/serve.ts), so no ask makes Prometheus read further back than a stage can last.
+ */
+export const MAX_DEADLINE_SECONDS = 7 * 86400;
+
 /** The app a query is about. */
 export interface Scope {
     readonly namespace: string;
@@ -196,7 +203,11 @@ export function judgeTestSeries(series: string, scope: Scope, test: string): str
     return `${series}${scopeMatchers(scope, [`test="${test}"`])}`;
 }
 
-/** The run the judge was last asked about for `scope` at `weight`: one sample whose `run` label names it. */
+/**
+ * The run the judge was last asked about for `scope` at `weight`: one sample whose `run` label names it.
+ * Across the judge's replicas (each its own scrape target) it is the latest ask of any, and its target
+ * labels (`instance`, `pod`) name the replica that answered it.
+ */
 export function latestJudgeRun(scope: Scope, weight: number): string {
     return `topk(1, ${JUDGE_SERIES.lastAsked}${scopeMatchers(scope, [`weight="${weight}"`])})`;
 }

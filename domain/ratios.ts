@@ -15,6 +15,12 @@ export const BUILT_IN_TESTS: readonly string[] = ["errors", "latency", "tail"];
 export const isPrototypeName = (name: string): boolean => name in Object.prototype;
 
 /**
+ * The most ratio metrics a stage judges (`canary:analysis.ratios`, the judge's `ratio=` parameters):
+ * each is two Prometheus queries per ask, so the cap bounds the work one ask makes (4 + 2 × 8 queries).
+ */
+export const MAX_RATIOS = 8;
+
+/**
  * A business metric judged like the errors (`canary:analysis.ratios`): a pair of the app's counters,
  * events and their total (checkouts failed and checkouts, conversions and visits), and which way is bad.
  */

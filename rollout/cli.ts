@@ -100,11 +100,11 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         ],
     },
     serve: {
-        summary: "the judge as an HTTP service: GET /judge?namespace=&app=&weight=&run= answers analyze's decision as JSON, until SIGTERM",
+        summary: "the judge as an HTTP service: GET /judge?namespace=&app=&weight=&since=[&run=] (with Authorization: Bearer <token> under --token-file) answers analyze's decision as JSON, until SIGTERM",
         options: [...SERVE_OPTIONS, JSON_OPT, HELP],
         exits: [
             [0, "stopped by SIGTERM or SIGINT"],
-            [EXIT.USAGE, "a usage error, or the machine's state (the --listen port in use, an address not on this host): one line saying which"],
+            [EXIT.USAGE, "a usage error (a non-loopback --listen without --token-file, a token file that cannot be read or holds no token), or the machine's state (the --listen port in use, an address not on this host): one line saying which"],
         ],
         stackless: true,
     },

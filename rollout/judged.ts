@@ -47,9 +47,21 @@ export function liveRunOf(run: string, askedAtSeconds: number, samples: readonly
     };
 }
 
-/** The run the judge was last asked about for `scope` at `weight`, or null when Prometheus has none. */
+/**
+ * Whether `s` comes from the scrape target that exported `latest`: every label of `latest` but its name
+ * (the run's labels and the target's: `instance`, `pod`, `job`) is the same on `s`.
+ */
+const sameSource = (latest: Sample) => (s: Sample) => Object.entries(latest.labels).every(([k, v]) => k === "__name__" || s.labels[k] === v);
+
+/**
+ * The run the judge was last asked about for `scope` at `weight`, or null when Prometheus has none.
+ * With replicas (Prometheus scrapes each), every one that answered the run exports its series, each
+ * from its own target: the run's values are read from the replica that answered last (`topk(1)` of the
+ * last-ask time across them), never a mix of replicas or an older answer.
+ */
 export async function liveRun(p: PrometheusClient, scope: Scope, weight: number, now: Date): Promise<LiveRun | null> {
     const [latest] = await p.query(latestJudgeRun(scope, weight), now);
     if (latest === undefined) return null;
-    return liveRunOf(latest.labels.run, latest.value, await p.query(judgeRunSeries(scope, latest.labels.run), now));
+    const samples = await p.query(judgeRunSeries(scope, latest.labels.run), now);
+    return liveRunOf(latest.labels.run, latest.value, samples.filter(sameSource(latest)));
 }

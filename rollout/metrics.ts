@@ -7,6 +7,8 @@
  * most `MAX_RUNS` runs are kept (the least recently asked go first). Argo asks a live run every
  * interval, so an hour without a question is a run that has ended; its last values stay in
  * Prometheus' history, and a long-lived judge serving many apps and stages does not grow without end.
+ * A run is its namespace, app and name together, so one app's run never replaces or drops the series
+ * of another app's run of the same name.
  */
 import * as client from "prom-client";
 import { testsOf, type Decision, type Judgement } from "../domain/decide";
@@ -49,10 +51,13 @@ export function testValues(j: Judgement): TestValues[] {
     }));
 }
 
-/** The runs to drop: asked last more than `ttlMs` ago, then the least recently asked beyond `max`. */
+/** A run's key: namespace, app and run name (DNS labels and an object name, none with a `/`). */
+const runKey = (scope: Scope, run: string) => `${scope.namespace}/${scope.app}/${run}`;
+
+/** The runs (keys) to drop: asked last more than `ttlMs` ago, then the least recently asked beyond `max`. */
 export function runsToDrop(lastAsked: ReadonlyMap<string, number>, nowMs: number, ttlMs: number, max: number): string[] {
     const byRecency = [...lastAsked.entries()].sort((a, b) => b[1] - a[1]);
-    return byRecency.filter(([, at], i) => nowMs - at > ttlMs || i >= max).map(([run]) => run);
+    return byRecency.filter(([, at], i) => nowMs - at > ttlMs || i >= max).map(([key]) => key);
 }
 
 type PerTest = Exclude<keyof TestValues, "test">;
@@ -78,7 +83,7 @@ export class JudgeMetrics {
     private readonly inTimeChance: client.Gauge<string>;
     private readonly rolloutInTimeChance: client.Gauge<string>;
     private readonly lastAsked: client.Gauge<string>;
-    /** Each run's labels, the tests it has series for, and when it was last asked (ms). */
+    /** Each run's labels, the tests it has series for, and when it was last asked (ms), by `runKey`. */
     private readonly runs = new Map<string, { labels: RunLabels; tests: Set<string>; at: number }>();
 
     constructor() {
@@ -95,7 +100,8 @@ export class JudgeMetrics {
     /** Sets a run's series from one answer, replacing what the run had, then drops expired runs. */
     record(run: string, scope: Scope, weight: number, j: Judgement, f: Forecast | undefined, now: Date): void {
         const labels: RunLabels = { run, app: scope.app, namespace: scope.namespace, weight: String(weight) };
-        this.remove(run);
+        const key = runKey(scope, run);
+        this.remove(key);
         const tests = testValues(j);
         for (const t of tests) for (const k of TEST_SERIES) this.perTest[k].set({ ...labels, test: t.test }, t[k]);
         for (const d of DECISIONS) this.decision.set({ ...labels, decision: d }, d === j.decision ? 1 : 0);
@@ -104,23 +110,23 @@ export class JudgeMetrics {
         if (f?.inTimeChance !== null && f?.inTimeChance !== undefined) this.inTimeChance.set({ ...labels }, f.inTimeChance);
         if (f?.rollout?.inTimeChance !== null && f?.rollout?.inTimeChance !== undefined) this.rolloutInTimeChance.set({ ...labels }, f.rollout.inTimeChance);
         this.lastAsked.set({ ...labels }, now.getTime() / 1000);
-        this.runs.set(run, { labels, tests: new Set(tests.map((t) => t.test)), at: now.getTime() });
+        this.runs.set(key, { labels, tests: new Set(tests.map((t) => t.test)), at: now.getTime() });
         this.prune(now);
     }
 
     /** Drops the series of runs past their time or beyond the cap. */
     prune(now: Date): void {
-        const at = new Map([...this.runs.entries()].map(([run, r]) => [run, r.at]));
-        for (const run of runsToDrop(at, now.getTime(), RUN_TTL_MS, MAX_RUNS)) this.remove(run);
+        const at = new Map([...this.runs.entries()].map(([key, r]) => [key, r.at]));
+        for (const key of runsToDrop(at, now.getTime(), RUN_TTL_MS, MAX_RUNS)) this.remove(key);
     }
 
-    private remove(run: string): void {
-        const r = this.runs.get(run);
+    private remove(key: string): void {
+        const r = this.runs.get(key);
         if (!r) return;
         for (const test of r.tests) for (const g of Object.values(this.perTest)) g.remove({ ...r.labels, test });
         for (const d of DECISIONS) this.decision.remove({ ...r.labels, decision: d });
         for (const g of [this.forecastSeconds, this.deadlineLeft, this.inTimeChance, this.rolloutInTimeChance]) g.remove({ ...r.labels });
         this.lastAsked.remove({ ...r.labels });
-        this.runs.delete(run);
+        this.runs.delete(key);
     }
 }

@@ -3,8 +3,8 @@
  * program builds from, or issues that name the key, the value and what is allowed.
  */
 import { z } from "zod";
-import { BUILT_IN_TESTS, isPrototypeName } from "../domain/ratios";
-import { DEFAULT_METRICS, DNS_LABEL, durationSeconds, METRIC_NAME, PATH_LABEL, SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
+import { BUILT_IN_TESTS, isPrototypeName, MAX_RATIOS } from "../domain/ratios";
+import { DEFAULT_METRICS, DNS_LABEL, durationSeconds, MAX_DEADLINE_SECONDS, METRIC_NAME, PATH_LABEL, SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { baseUrlProblem } from "../domain/urls";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { ENVIRONMENTS } from "./environments";
@@ -364,12 +364,13 @@ const analysis = z
             .describe("How often the run asks the judge (a Go duration: ms, s, m or h)."),
         deadline: text(PROMETHEUS_DURATION, "must be a duration such as 30m")
             .default("30m")
-            .describe("The longest a stage is judged: HOLD until then ends the run Inconclusive. At least two intervals."),
+            .describe("The longest a stage is judged: HOLD until then ends the run Inconclusive. At least two intervals, at most 7d."),
         ratios: z
             .array(ratioMetric)
+            .max(MAX_RATIOS, `at most ${MAX_RATIOS} ratio metrics: the judge refuses more (each is two Prometheus queries per ask)`)
             .refine((rs) => new Set(rs.map((r) => r.name)).size === rs.length, "each ratio needs its own name")
             .default([])
-            .describe("Business metrics judged with errors and latency, each a pair of counters: a PROMOTE waits for them, a regression rolls back."),
+            .describe("Business metrics judged with errors and latency, each a pair of counters: a PROMOTE waits for them, a regression rolls back. At most 8."),
         attempt: z
             .number()
             .int("must be a whole number")
@@ -613,6 +614,9 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     }
     if (c.analysis.enabled && durationSeconds(c.analysis.deadline) < 2 * durationSeconds(c.analysis.interval)) {
         issues.push({ path: ["analysis", "deadline"], message: `must be at least two intervals (canary:analysis.interval = ${c.analysis.interval}): the judge needs more than one look` });
+    }
+    if (durationSeconds(c.analysis.deadline) > MAX_DEADLINE_SECONDS) {
+        issues.push({ path: ["analysis", "deadline"], message: `must be at most ${MAX_DEADLINE_SECONDS / 86400}d: the judge refuses a longer window (its queries would read that far back)` });
     }
     if (c.loadTest.enabled && c.loadTest.target === undefined && !installsRouterEntry(c)) {
         issues.push({ path: ["loadTest", "target"], message: `is required when canary:loadTest.enabled is true with router ${c.router}${c.router === "gateway" || c.router === "nginx" ? " not installed by the stack" : ""}: the router's entry as the cluster reaches it` });

@@ -157,8 +157,10 @@ describe("rollout: the machine's state is one line and exit 2, one JSON document
     });
 
     it("serve --listen on an address that is not this host's (EADDRNOTAVAIL; binding it sends nothing)", async () => {
-        // 192.0.2.1 is TEST-NET-1 (RFC 5737): on no host. Only bound to, which fails locally.
-        await refused(["serve", "--prometheus", "http://127.0.0.1:9", "--listen", "192.0.2.1:8080"], /cannot listen on 192\.0\.2\.1:8080: the address is not one of this host's \(EADDRNOTAVAIL\)/);
+        // 192.0.2.1 is TEST-NET-1 (RFC 5737): on no host. Only bound to, which fails locally. Off loopback the judge needs a token first.
+        const token = path.join(tempDir("cli-token"), "token");
+        fs.writeFileSync(token, "t".repeat(32));
+        await refused(["serve", "--prometheus", "http://127.0.0.1:9", "--listen", "192.0.2.1:8080", "--token-file", token], /cannot listen on 192\.0\.2\.1:8080: the address is not one of this host's \(EADDRNOTAVAIL\)/);
     });
 
     it("a stack file that is a directory (EISDIR), missing (ENOENT), a link to nowhere, or in a removed directory", async () => {

@@ -76,11 +76,9 @@ describe("analysis (pure)", () => {
         const checkout = { name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" } as const;
         const withRatio = judgeUrl("http://judge:8080", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [checkout], deadline: "30m" });
         assert.match(withRatio, /&ratio=checkout-failures%2Ccheckouts_failed_total%2Ccheckouts_total%2Cup&run=/);
-        // A person's ask (no run, the window as a duration back from now), so only the ratios are read.
-        const query = new URL(withRatio.replace(/\{\{args\.(\w+)\}\}/g, (_m, a) => ({ weight: "25", carry: "" })[a as string] ?? "")).searchParams;
-        query.delete("run");
-        query.set("since", "5m");
-        assert.deepStrictEqual(judgeQuery(query, new Date(), new Map()).ratios, [checkout]);
+        const query = new URL(withRatio.replace(/\{\{args\.(\w+)\}\}/g, (_m, a) => ({ run: "r", weight: "25", carry: "" })[a as string] ?? "")).searchParams;
+        query.set("since", "2025-01-01T10:00:00Z");
+        assert.deepStrictEqual(judgeQuery(query, new Date("2025-01-01T10:10:00Z")).ratios, [checkout]);
         // What the judge reads once Argo substituted the arguments.
         const asked = new URL(
             url.replace("{{args.run}}", "podinfo-6-8-0-w25").replace("{{args.weight}}", "25").replace("{{args.carry}}", "errors:-3.2000,latency:-3.1000").replace("{{args.since}}", "2026-12-06T21:00:00Z"),
@@ -273,7 +271,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
             assert.strictEqual(body.gate.decision, "HOLD");
             assert.match(body.gate.reasons[0], /^Prometheus at http:\/\/127\.0\.0\.1:9 is unreachable/);
             // prom-client in the bundle: a run's decision on /metrics, in the exposition format.
-            await fetch(`${base}/judge?namespace=podinfo&app=podinfo&weight=5&run=podinfo-6-8-0-w5`);
+            await fetch(`${base}/judge?namespace=podinfo&app=podinfo&weight=5&run=podinfo-6-8-0-w5&since=${new Date(Date.now() - 60_000).toISOString()}`);
             const metrics = await fetch(`${base}/metrics`);
             assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
             assert.match(await metrics.text(), /^canary_judge_decision\{run="podinfo-6-8-0-w5",app="podinfo",namespace="podinfo",weight="5",decision="HOLD"\} 1$/m);
@@ -311,7 +309,7 @@ describe("progressive delivery: one AnalysisRun per stage", () => {
         assert.notStrictEqual(await name({ ratios: [{ name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" }] }), before);
     });
 
-    it("a rollback and a second try at the same weight start a new run (its own window at the judge); a repeated `up` keeps the run", async () => {
+    it("a rollback and a second try at the same weight start a new run (its own window); a repeated `up` keeps the run", async () => {
         const at = async (weight: number, previous: { stage: number; entry: number }) => {
             const r = await run({ stack: "dev", config: { weight }, previous: { ...previous, canaryVersion: "6.8.0" } });
             return { names: analysisRuns(r.resources).map((x) => x.inputs.metadata.name), entry: r.outputs.stageEntry };

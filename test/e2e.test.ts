@@ -24,6 +24,9 @@ async function askJudge(judgeUrl: string, extra: Record<string, string>): Promis
     return { status: res.status, body: await res.json() };
 }
 
+/** A run's window start as the stack writes it: RFC 3339 UTC to the second. */
+const instant = (t: Date) => t.toISOString().replace(/\.\d{3}Z$/, "Z");
+
 describe("rollout analyze and the judge service against a real Prometheus scraping two demo-app processes", function () {
     this.timeout(90_000);
     let live: Live;
@@ -94,25 +97,26 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         assert.strictEqual(judged.body.since, new Date(since).toISOString());
     });
 
-    it("the judge service: no data for an app is HOLD; a run's window starts when the judge first sees it; a bad query is a 400", async () => {
+    it("the judge service: no data for an app is HOLD; a run's window starts where its ask says; a bad query is a 400", async () => {
         const none = await askJudge(judgeUrl, { since: "2m", app: "nothing-here" });
         assert.deepStrictEqual([none.status, none.body.decision], [200, "HOLD"]);
         assert.match(none.body.reasons[0], /no request series for namespace="podinfo", app="nothing-here"/);
-        const first = await askJudge(judgeUrl, { run: "podinfo-5-6.8.0-0" });
+        const run = { run: "podinfo-5-6.8.0-0", since: instant(new Date()) };
+        const first = await askJudge(judgeUrl, run);
         assert.deepStrictEqual([first.status, first.body.decision], [200, "HOLD"]);
         assert.match(first.body.reasons[0], /shorter than two scrape intervals/);
         await sleep(1100);
-        const again = await askJudge(judgeUrl, { run: "podinfo-5-6.8.0-0" });
+        const again = await askJudge(judgeUrl, run);
         assert.strictEqual(again.body.since, first.body.since, "the same run keeps its window's start");
-        const bad = await askJudge(judgeUrl, { run: "x", weight: "7" });
+        const bad = await askJudge(judgeUrl, { run: "x", since: run.since, weight: "7" });
         assert.strictEqual(bad.status, 400);
         assert.match(bad.body.error, /weight=7 is not one of the stages 5,25,50,100/);
     });
 
     it("the judge's evidence through Prometheus: the run's series match its answer; `rollout status --prometheus` shows that decision and forecast", async () => {
         const run = "podinfo-6-8-0-w5-e1-judged";
-        const ask = { run, deadline: "30m", stages: "5,25,50,100", ratio: formatRatio(CHECKOUT_RATIO) };
-        assert.strictEqual((await askJudge(judgeUrl, ask)).status, 200, "the run's window starts");
+        const ask = { run, since: instant(new Date()), deadline: "30m", stages: "5,25,50,100", ratio: formatRatio(CHECKOUT_RATIO) };
+        assert.strictEqual((await askJudge(judgeUrl, ask)).status, 200, "the run's first ask");
         await sleep(2000);
         await Promise.all([load([live.ports.stable, live.ports.canary], 2000), load([live.ports.stable, live.ports.canary], 1000, "/checkout")]);
         await sleep(2500);

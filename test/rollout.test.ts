@@ -14,14 +14,14 @@ import { pulumiMessage, StackHandle } from "../rollout/apply";
 import { CliIo, COMMANDS, defaultIo, main } from "../rollout/cli";
 import { DEFAULT_POLICY, judge, stageAlpha, TrackCounts } from "../domain/decide";
 import { carriedLlrs, formatLlrs, gateAnswer, parseLlrs, withStage } from "../domain/evidence";
-import { httpPrometheus, parseVector, PrometheusClient, Sample } from "../rollout/prometheus";
+import { httpPrometheus, parseVector, PrometheusClient } from "../rollout/prometheus";
 import { judgeQuery, judgeServer } from "../rollout/serve";
 import { listen } from "../lib/system";
 import { DEFAULT_METRICS, parseRatio } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, drift, eventShare, mixtureLlr, requestDrift, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
 import { bench, binomial, detectionLimit, floors, forecastCheck, ForecastCheck, forecastGoals, goals, HEALTHY, LOW_TRAFFIC, THIN_TRAFFIC, notAhead, rng, rolloutForecastCheck, RolloutForecastCheck, rolloutForecastGoals, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
 import { PROMOTED_PIN, ROOT } from "./harness";
-import { close } from "./tools";
+import { close, fixedPrometheus, track } from "./tools";
 import { tempDir } from "../demo/host";
 
 
@@ -103,14 +103,7 @@ describe("rollout statistics", () => {
     });
 });
 
-const histogram = (n: number, slow: number) => [
-    { le: 0.1, count: n - slow },
-    { le: 0.25, count: n - slow },
-    { le: 0.5, count: n },
-    { le: Infinity, count: n },
-];
 const STAGE5 = { weight: 5, stages: [5, 25, 50, 100], seconds: 300 };
-const track = (requests: number, errors: number, slow = Math.round(requests * 0.005), resets = 0): TrackCounts => ({ requests, errors, buckets: histogram(requests, slow), resets });
 
 describe("rollout decisions", () => {
     it("the false-rollback budget: 90% on the first stage, the rest shared by the later compared stages", () => {
@@ -630,21 +623,6 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
 });
 
 /** A Prometheus client answering fixed counts: for the `run` loop's control flow only. */
-function fixedPrometheus(canary: TrackCounts, stable: TrackCounts): PrometheusClient {
-    const series = (pick: (t: TrackCounts) => number): Sample[] => [
-        { labels: { track: "canary" }, value: pick(canary) },
-        { labels: { track: "stable" }, value: pick(stable) },
-    ];
-    return {
-        async query(q) {
-            if (q.includes("_bucket")) {
-                return (["canary", "stable"] as const).flatMap((t) => (t === "canary" ? canary : stable).buckets.map((b) => ({ labels: { track: t, le: b.le === Infinity ? "+Inf" : String(b.le) }, value: b.count })));
-            }
-            if (q.includes("resets(")) return series((t) => t.resets);
-            return q.includes('status=~"5.."') ? series((t) => t.errors) : series((t) => t.requests);
-        },
-    };
-}
 
 describe("rollout run: analyze until a decision, then next or rollback, and apply with the Automation API", () => {
     const calls: string[] = [];
@@ -914,61 +892,45 @@ describe("rollout serve: the judge as an HTTP service", () => {
     const params = (q: Record<string, string>) => new URLSearchParams({ namespace: "podinfo", app: "podinfo", weight: "25", ...q });
 
     it("reads a request's app, stage, metric contract and window; refuses what it cannot judge, naming the parameter", () => {
-        const runs = new Map<string, Date>();
-        const q = judgeQuery(params({ run: "podinfo-25-6.8.0-0", stages: "10,25,100", duration: "app_seconds", excludedPaths: "livez" }), NOW, runs);
+        const start = "2026-11-21T11:40:00Z";
+        const q = judgeQuery(params({ run: "podinfo-25-6.8.0-0", since: start, stages: "10,25,100", duration: "app_seconds", excludedPaths: "livez" }), NOW);
         assert.deepStrictEqual(q, {
             scope: SCOPE,
             metrics: { duration: "app_seconds", excludedPaths: ["livez"] },
             ratios: [],
             stage: { weight: 25, stages: [10, 25, 100] },
-            since: NOW,
+            since: new Date(start),
             run: "podinfo-25-6.8.0-0",
         });
-        const later = new Date(NOW.getTime() + 60_000);
-        assert.strictEqual(judgeQuery(params({ run: "podinfo-25-6.8.0-0" }), later, runs).since, NOW, "a run keeps the start it was first seen at");
-        assert.deepStrictEqual(judgeQuery(params({ since: "5m" }), NOW, runs).metrics, DEFAULT_METRICS);
-        assert.deepStrictEqual(judgeQuery(params({ since: "2026-11-21T11:00:00Z" }), NOW, runs).since, new Date("2026-11-21T11:00:00Z"));
+        assert.deepStrictEqual(judgeQuery(params({ since: "5m" }), NOW).metrics, DEFAULT_METRICS);
+        assert.deepStrictEqual(judgeQuery(params({ since: "5m" }), NOW).since, new Date(NOW.getTime() - 300_000), "without run, a duration back from now");
+        assert.deepStrictEqual(judgeQuery(params({ since: "2026-11-21T11:00:00Z" }), NOW).since, new Date("2026-11-21T11:00:00Z"));
+        assert.deepStrictEqual(judgeQuery(params({ run: "r", since: "2026-11-21T12:00:00+01:00" }), NOW).since, new Date("2026-11-21T11:00:00Z"), "with run, any RFC 3339 zone");
         // The evidence the stage carries in, as the run's `carry` argument gives it; empty: none.
-        assert.deepStrictEqual(judgeQuery(params({ since: "5m", carry: "errors:-3.0512,errors~1.5:-1.2,latency:-4.1,tail:0.3" }), NOW, runs).stage.carried, { errors: -3.0512, "errors~1.5": -1.2, latency: -4.1, tail: 0.3 });
-        assert.ok(!("carried" in judgeQuery(params({ since: "5m", carry: "" }), NOW, runs).stage));
+        assert.deepStrictEqual(judgeQuery(params({ since: "5m", carry: "errors:-3.0512,errors~1.5:-1.2,latency:-4.1,tail:0.3" }), NOW).stage.carried, { errors: -3.0512, "errors~1.5": -1.2, latency: -4.1, tail: 0.3 });
+        assert.ok(!("carried" in judgeQuery(params({ since: "5m", carry: "" }), NOW).stage));
         for (const [q, message] of [
-            [{ run: "r", namespace: "Bad_NS" }, /namespace="Bad_NS" is not the app's namespace/],
-            [{ run: "r", weight: "0" }, /weight=0 is not one of the stages 5,25,50,100/],
-            [{ run: "r", stages: "50,25,100" }, /stages="50,25,100" is not strictly increasing/],
-            [{ run: "r", duration: "a-b" }, /duration="a-b" is not a Prometheus metric name/],
-            [{ run: "r", excludedPaths: 'a,"b' }, /excludedPaths: "\\"b" is not a path label value/],
-            [{}, /exactly one of run .* and since/],
-            [{ run: "r", since: "5m" }, /exactly one of run .* and since/],
-            [{ run: "Run_1" }, /run="Run_1" is not a Kubernetes object name/],
-            [{ since: "tomorrow" }, /is not a duration back from now/],
+            [{ since: "5m", namespace: "Bad_NS" }, /namespace="Bad_NS" is not the app's namespace/],
+            [{ since: "5m", weight: "0" }, /weight=0 is not one of the stages 5,25,50,100/],
+            [{ since: "5m", stages: "50,25,100" }, /stages="50,25,100" is not strictly increasing/],
+            [{ since: "5m", duration: "a-b" }, /duration="a-b" is not a Prometheus metric name/],
+            [{ since: "5m", excludedPaths: 'a,"b' }, /excludedPaths: "\\"b" is not a path label value/],
+            [{}, /since is required: the window's start/],
+            [{ run: "r" }, /since is required with run: the run's window start/],
+            [{ run: "r", since: "5m" }, /since="5m" is not an RFC 3339 instant .*: with run, the window's start is the one the stack wrote/],
+            [{ run: "r", since: "2026-02-30T10:00:00Z" }, /since="2026-02-30T10:00:00Z" is not an RFC 3339 instant/],
+            [{ run: "r", since: "2026-11-21T11:00:00" }, /is not an RFC 3339 instant with its zone/],
+            [{ run: "Run_1", since: "5m" }, /run="Run_1" is not a Kubernetes object name/],
+            [{ since: "tomorrow" }, /since="tomorrow" is not a duration back from now/],
             [{ since: "5m", carry: "errors=-3" }, /carry: "errors=-3" is not test:llr/],
             [{ since: "5m", ratio: "errors,a_total,b_total,up" }, /ratio="errors,a_total,b_total,up" is not name,events,total,up\|down with a name other than errors/],
             [{ since: "5m", ratio: "conv,a_total,b_total,sideways" }, /ratio="conv,a_total,b_total,sideways" is not name,events,total,up\|down/],
             [{ since: "5m", carry: "errors:-3,latency:x" }, /carry: "latency:x" is not test:llr/],
             [{ since: "5m", carry: "errors:-3", weight: "5" }, /carry: the first stage \(5\) has no stages before it/],
         ] as const) {
-            assert.throws(() => judgeQuery(params(q as Record<string, string>), NOW, runs), message as RegExp);
+            assert.throws(() => judgeQuery(params(q as Record<string, string>), NOW), message as RegExp);
         }
-        assert.throws(() => judgeQuery(new URLSearchParams({ app: "podinfo", weight: "5", run: "r" }), NOW, runs), /namespace is required/);
-    });
-
-    it("a run's window ends with its decision: a later ask under the same name (a second try) starts a new window", async () => {
-        let now = NOW;
-        const judge = judgeServer({ prometheus: fixedPrometheus(track(6000, 30), track(100_000, 500)), scrapeIntervalSeconds: 15, now: () => now, log: () => {} });
-        const address = await listen(judge, "127.0.0.1", 0, "--listen");
-        const ask = async () => (await fetch(`http://127.0.0.1:${address.port}/judge?${params({ run: "podinfo-6-8-0-w25-e3-abc123" })}`)).json();
-        try {
-            const first = await ask();
-            assert.deepStrictEqual([first.decision, first.since], ["HOLD", NOW.toISOString()]);
-            now = new Date(NOW.getTime() + 10 * 60_000);
-            const decided = await ask();
-            assert.deepStrictEqual([decided.decision, decided.since], ["PROMOTE", NOW.toISOString()], "the run keeps its window until it decides");
-            now = new Date(NOW.getTime() + 11 * 60_000);
-            const again = await ask();
-            assert.deepStrictEqual([again.decision, again.since], ["HOLD", now.toISOString()], "the same name after a decision is a new run");
-        } finally {
-            await new Promise((r) => judge.close(r));
-        }
+        assert.throws(() => judgeQuery(new URLSearchParams({ app: "podinfo", weight: "5", since: "5m" }), NOW), /namespace is required/);
     });
 
     it("answers over real HTTP: the judgement as JSON, HOLD when Prometheus fails, 400/404/405 for what is not a judgement", async () => {
@@ -998,10 +960,10 @@ describe("rollout serve: the judge as an HTTP service", () => {
             close(body.gate.alpha, 0.0005, 1e-12);
             const bad = await fetch(`${base}/judge?${params({})}`);
             assert.strictEqual(bad.status, 400);
-            assert.match((await bad.json()).error, /exactly one of run/);
+            assert.match((await bad.json()).error, /since is required/);
             // Argo records only "received non 2xx response code: 400": the judge's log says why (kubectl logs).
             assert.deepStrictEqual(logged.length, 1, logged.join("\n"));
-            assert.match(logged[0], /^judge: 400 for GET \/judge\?namespace=.*: give exactly one of run/);
+            assert.match(logged[0], /^judge: 400 for GET \/judge\?namespace=.*: since is required/);
             // Promoted after its least time: the forecast has nothing left to wait for.
             assert.deepStrictEqual([body.forecast.seconds, body.forecast.canaryRequests], [0, 0]);
             // Only a run's answers are exported (an ask by `since` has no run to file them under).
@@ -1034,14 +996,32 @@ describe("rollout serve: the judge as an HTTP service", () => {
         const code = p.run("serve", "--prometheus", "http://127.0.0.1:9", "--listen", "127.0.0.1:0");
         await waitUntil(() => listening.length > 0);
         const [, url] = /listening on (http:\/\/[^ ]+)/.exec(listening[0]) ?? [];
+        assert.match(listening[1], /no --token-file: GET \/judge answers any process on this machine without a token \(loopback only\)/);
         assert.deepStrictEqual(await (await fetch(`${url}/healthz`)).json(), { ok: true });
         stop();
         assert.strictEqual(await code, 0);
         assert.deepStrictEqual(p.out, ["judge stopped"]);
+        // With --token-file (the installed judge's), /judge needs the file's token, its whitespace trimmed.
+        const tokenFile = path.join(p.dir, "token");
+        fs.writeFileSync(tokenFile, "  s3cret-s3cret-s3cret-s3cret-s3cret\n");
+        listening.length = 0;
+        const guarded = p.run("serve", "--prometheus", "http://127.0.0.1:9", "--listen", "127.0.0.1:0", "--token-file", tokenFile);
+        await waitUntil(() => listening.length > 0);
+        const [, at] = /listening on (http:\/\/[^ ]+)/.exec(listening[0]) ?? [];
+        assert.deepStrictEqual(listening.length, 1, "no warning with a token");
+        const judged = (headers: Record<string, string>) => fetch(`${at}/judge?namespace=podinfo&app=podinfo&weight=5&since=1m`, { headers }).then((r) => r.status);
+        assert.strictEqual(await judged({}), 401);
+        assert.strictEqual(await judged({ authorization: "Bearer s3cret-s3cret-s3cret-s3cret-s3cret" }), 200);
+        stop();
+        assert.strictEqual(await guarded, 0);
         for (const [argv, message] of [
             [["serve"], /serve: --prometheus URL is required/],
             [["serve", "--prometheus", "http://x:9090", "--listen", "8080"], /--listen "8080" is not HOST:PORT/],
             [["serve", "--prometheus", "http://x:9090", "--stack", "dev"], /serve: unknown option --stack/],
+            // Off loopback only with a token (docs/rollout.md, "The judge service").
+            [["serve", "--prometheus", "http://x:9090", "--listen", "0.0.0.0:8080"], /serve: --listen 0.0.0.0:8080 is not a loopback address, and without --token-file .*give --token-file PATH/],
+            [["serve", "--prometheus", "http://x:9090", "--listen", "0.0.0.0:8080", "--token-file", path.join(p.dir, "missing")], /serve: cannot read --token-file .*missing: no such file or directory \(ENOENT\)/],
+            [["serve", "--prometheus", "http://x:9090", "--listen", "0.0.0.0:8080", "--token-file", p.file], /serve: --token-file .*Pulumi.dev.yaml holds no usable token: it must be 32 to 4096 visible ASCII characters/],
         ] as const) {
             listening.length = 0;
             assert.strictEqual(await p.run(...argv), 2);
@@ -1049,7 +1029,7 @@ describe("rollout serve: the judge as an HTTP service", () => {
         }
         p.out.length = 0;
         assert.strictEqual(await p.run("serve", "--help"), 0);
-        assert.match(p.out.join("\n"), /usage: rollout serve \[options\][\s\S]*--listen HOST:PORT/);
+        assert.match(p.out.join("\n"), /usage: rollout serve \[options\][\s\S]*--listen HOST:PORT[\s\S]*--token-file PATH/);
     });
 });
 

@@ -1,14 +1,44 @@
 /**
- * What the suites share besides the host's tools (demo/host.ts): the numeric assertion, and the
- * `pulumi.com/waitFor` JSONPath evaluated by the library the Kubernetes provider uses.
+ * What the suites share besides the host's tools (demo/host.ts): the numeric assertion, a Prometheus
+ * that answers fixed counts, and the `pulumi.com/waitFor` JSONPath evaluated by the library the
+ * Kubernetes provider uses.
  */
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { runTool, tempDir } from "../demo/host";
+import type { TrackCounts } from "../domain/decide";
+import type { PrometheusClient, Sample } from "../rollout/prometheus";
 
 /** Asserts that `actual` is within `tolerance` of `expected`. */
 export const close = (actual: number, expected: number, tolerance: number, what = "") => assert.ok(Math.abs(actual - expected) <= tolerance, `${what} ${actual} is not within ${tolerance} of ${expected}`);
+
+/** A latency histogram of `n` requests, `slow` of them above 0.25 s. */
+export const histogram = (n: number, slow: number) => [
+    { le: 0.1, count: n - slow },
+    { le: 0.25, count: n - slow },
+    { le: 0.5, count: n },
+    { le: Infinity, count: n },
+];
+/** One track's counts: `slow` defaults to 0.5% of the requests. */
+export const track = (requests: number, errors: number, slow = Math.round(requests * 0.005), resets = 0): TrackCounts => ({ requests, errors, buckets: histogram(requests, slow), resets });
+
+/** A Prometheus whose every evidence query answers these counts, whatever the window. */
+export function fixedPrometheus(canary: TrackCounts, stable: TrackCounts): PrometheusClient {
+    const series = (pick: (t: TrackCounts) => number): Sample[] => [
+        { labels: { track: "canary" }, value: pick(canary) },
+        { labels: { track: "stable" }, value: pick(stable) },
+    ];
+    return {
+        async query(q) {
+            if (q.includes("_bucket")) {
+                return (["canary", "stable"] as const).flatMap((t) => (t === "canary" ? canary : stable).buckets.map((b) => ({ labels: { track: t, le: b.le === Infinity ? "+Inf" : String(b.le) }, value: b.count })));
+            }
+            if (q.includes("resets(")) return series((t) => t.resets);
+            return q.includes('status=~"5.."') ? series((t) => t.errors) : series((t) => t.requests);
+        },
+    };
+}
 
 let waitForBinary: string | undefined;
 
