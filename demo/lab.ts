@@ -8,11 +8,12 @@
  * tracks itself. Everything is on 127.0.0.1 and stopped by `stop()`.
  */
 import { ChildProcess } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { ControlPlane, startControlPlane } from "./controlplane";
 import { changes, devWithoutAddOns, Engine, JUDGE_TEST_TOKEN, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
 import { settled, sleep } from "./host";
-import { freePort, judgeScrapeConfig, Live, loadWhile, startJudge, startLive } from "./live";
+import { Balancer, freePort, judgeScrapeConfig, Live, loadWhile, startBalancer, startJudge, startLive } from "./live";
 
 export const APP_NAMESPACE = "podinfo";
 /** Requests a second to each track while a stage is judged: the judge compares the two tracks' rates, not their share. */
@@ -83,8 +84,12 @@ export class Lab {
         readonly engine: Engine,
         /** The project dir the stack runs in: the repository's files linked in, its own stack file. */
         readonly project: string,
-        private judge: ChildProcess,
-        private readonly judgePort: number,
+        /** The judge's two replicas (as the installed judge runs two), by port, behind `balancer`. */
+        private readonly judges: Map<number, ChildProcess>,
+        /** The replicas' Service: what the stack's analysis.judge.url names. */
+        readonly balancer: Balancer,
+        /** The file holding the judge's bearer token (the stack's analysis.judge.token). */
+        readonly tokenFile: string,
         /** What the CRDs came from, one line each. */
         readonly crds: readonly string[],
     ) {}
@@ -94,6 +99,7 @@ export class Lab {
         const engine = new Engine(toolchainBin());
         const cp = await startControlPlane();
         let live: Live | undefined;
+        let stopBalancer: (() => Promise<void>) | undefined;
         try {
             await cp.startRolloutsController();
             const crds = ["argo-rollouts (its module's manifests/crds)"];
@@ -104,11 +110,17 @@ export class Lab {
             // Bring your own monitoring: its namespace (the dashboard's ConfigMap goes there) is the cluster's.
             const ns = await cp.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "monitoring" } });
             if (ns.status !== 201) throw new Error(`creating namespace monitoring: ${ns.status} ${ns.text}`);
-            const judgePort = await freePort();
-            live = await startLive({ scrapeConfigs: [judgeScrapeConfig(judgePort)] });
-            const judge = await startJudge(live, judgePort);
+            const judgePorts = [await freePort(), await freePort()];
+            // A third app as the canary header's preview track: its requests are never the canary's.
+            live = await startLive({ scrapeConfigs: judgePorts.map(judgeScrapeConfig), preview: true });
+            const tokenFile = path.join(live.dir, "judge-token");
+            fs.writeFileSync(tokenFile, JUDGE_TEST_TOKEN, { mode: 0o600 });
+            const judges = new Map<number, ChildProcess>();
+            for (const port of judgePorts) judges.set(port, await startJudge(live, port, tokenFile));
+            const balancer = await startBalancer(judgePorts);
+            stopBalancer = () => balancer.close();
             const project = projectCopy();
-            const lab = new Lab(cp, live, engine, project, judge, judgePort, crds);
+            const lab = new Lab(cp, live, engine, project, judges, balancer, tokenFile, crds);
             engine.ok(["stack", "init", "dev"], project);
             lab.writeConfig({
                 ...devWithoutAddOns(),
@@ -122,6 +134,7 @@ export class Lab {
             });
             return lab;
         } catch (e) {
+            await stopBalancer?.();
             await live?.stop();
             await cp.stop();
             throw e;
@@ -129,7 +142,12 @@ export class Lab {
     }
 
     get judgeUrl(): string {
-        return `http://127.0.0.1:${this.judgePort}`;
+        return `http://127.0.0.1:${this.balancer.port}`;
+    }
+
+    /** The judge replicas' ports and processes. */
+    get judgeReplicas(): ReadonlyMap<number, ChildProcess> {
+        return this.judges;
     }
 
     /** Merges `extra` into the stack's config and writes the stack file. */
@@ -158,18 +176,20 @@ export class Lab {
     }
 
     /** Sets a track's injected faults at run time (app/server.ts: PUT /faults). */
-    async faults(track: "stable" | "canary", query: string): Promise<void> {
+    async faults(track: "stable" | "canary" | "preview", query: string): Promise<void> {
         const r = await fetch(`http://127.0.0.1:${this.live.ports[track]}/faults?${query}`, { method: "PUT" });
         if (r.status !== 200) throw new Error(`PUT /faults?${query} on the ${track} app: ${r.status} ${await r.text()}`);
     }
 
-    /** Stops the judge and starts it again on the same port after `downMs`: its windows are in memory and start over. */
-    async restartJudge(downMs: number): Promise<void> {
-        const exited = new Promise((r) => this.judge.once("exit", r));
-        this.judge.kill("SIGTERM");
+    /** Kills the replica on `port` (SIGKILL: a lost pod) and starts it again on the same port after `downMs`. */
+    async killJudge(port: number, downMs: number): Promise<void> {
+        const replica = this.judges.get(port);
+        if (!replica) throw new Error(`no judge replica on ${port}`);
+        const exited = new Promise((r) => replica.once("exit", r));
+        replica.kill("SIGKILL");
         await exited;
         await sleep(downMs);
-        this.judge = await startJudge(this.live, this.judgePort);
+        this.judges.set(port, await startJudge(this.live, port, this.tokenFile));
     }
 
     /** Traffic to both tracks until `done` settles. */
@@ -230,6 +250,7 @@ export class Lab {
     }
 
     async stop(): Promise<void> {
+        await this.balancer.close();
         await this.live.stop();
         await this.cp.stop();
     }

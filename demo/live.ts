@@ -19,7 +19,9 @@ import { loadStack } from "../rollout/stackFile";
 import { eventually, requireTool, ROOT, settled, sleep, tempDir } from "./host";
 
 const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
-const VERSIONS = { stable: "6.7.1", canary: "6.8.0" } as const;
+/** The canary header's preview track runs the canary's version (components/delivery/workload.ts). */
+const VERSIONS = { stable: "6.7.1", canary: "6.8.0", preview: "6.8.0" } as const;
+type LiveTrack = keyof typeof VERSIONS;
 /** How long a process may take to print its ready line: ts-node compiling the app on a busy machine. */
 const READY_MS = 30_000;
 /** How long a process may take to exit on SIGTERM before it is killed: Prometheus flushes its TSDB. */
@@ -30,8 +32,8 @@ const REQUEST_MS = 10_000;
 export interface Live {
     /** Prometheus' base URL, `http://127.0.0.1:<port>`. */
     readonly promUrl: string;
-    /** The demo apps' ports on 127.0.0.1. */
-    readonly ports: { readonly stable: number; readonly canary: number };
+    /** The demo apps' ports on 127.0.0.1; `preview` where started with one. */
+    readonly ports: { readonly stable: number; readonly canary: number; readonly preview?: number };
     /** Prometheus' scrape (and evaluation) interval, e.g. `1s`: what a judge is told with `--scrape-interval`. */
     readonly scrapeInterval: string;
     /** A temp dir of this stack's own (Prometheus' config and data), removed after the run; a suite may write its files here. */
@@ -129,7 +131,7 @@ function relabelConfigs(): Record<string, unknown>[] {
  * both targets have been scraped: a series first seen with requests already counted loses them to
  * increase(), so load must wait for that. On any failure it stops what it started before rejecting.
  */
-export async function startLive(opts: { scrapeInterval?: string; scrapeConfigs?: readonly Record<string, unknown>[] } = {}): Promise<Live> {
+export async function startLive(opts: { scrapeInterval?: string; scrapeConfigs?: readonly Record<string, unknown>[]; preview?: boolean } = {}): Promise<Live> {
     // Without the server this would wait for a Prometheus that never starts: fail at once instead.
     requireTool("prometheus");
     const scrapeInterval = opts.scrapeInterval ?? "1s";
@@ -144,10 +146,11 @@ export async function startLive(opts: { scrapeInterval?: string; scrapeConfigs?:
         agent.destroy();
     };
     try {
-        const ports = { stable: await freePort(), canary: await freePort() };
-        const tracks = ["stable", "canary"] as const;
+        // A third app labelled as the canary header's preview track, where asked for: its requests must never count as the canary's.
+        const tracks: LiveTrack[] = opts.preview ? ["stable", "canary", "preview"] : ["stable", "canary"];
+        const ports: Live["ports"] = { stable: await freePort(), canary: await freePort(), ...(opts.preview ? { preview: await freePort() } : {}) };
         await Promise.all(tracks.map((track) => start(TS_NODE, ["--transpile-only", path.join(ROOT, "app", "main.ts"), "--port", String(ports[track]), "--version", VERSIONS[track]], /listening/, log, started)));
-        const target = (track: (typeof tracks)[number]) => ({
+        const target = (track: LiveTrack) => ({
             targets: [`127.0.0.1:${ports[track]}`],
             labels: {
                 __meta_kubernetes_namespace: "podinfo",
@@ -172,7 +175,7 @@ export async function startLive(opts: { scrapeInterval?: string; scrapeConfigs?:
             started,
         );
         await waitReady(`${promUrl}/-/ready`, 20_000);
-        const scraped = async () => (await queryVector(promUrl, 'count(up{job="podinfo"} == 1)'))[0]?.value[1] === "2";
+        const scraped = async () => (await queryVector(promUrl, 'count(up{job="podinfo"} == 1)'))[0]?.value[1] === String(tracks.length);
         await eventually("both targets scraped", scraped, { ...SERVER_POLL, timeoutMs: 20_000 + 2 * scrapeMs });
         return {
             promUrl,
@@ -261,16 +264,74 @@ export function judgeScrapeConfig(port: number): Record<string, unknown> {
 
 /**
  * The judge as the cluster runs it: the program's bundle on a plain node, its own process asking this
- * stack's Prometheus, on 127.0.0.1:`port` (without --token-file, which the judge allows on loopback
- * only); resolves once it answers /healthz. Stopped with the stack,
- * or by killing the returned process (a judge restart).
+ * stack's Prometheus, on 127.0.0.1:`port`, requiring the bearer token in `tokenFile` when one is given
+ * (without one the judge allows loopback only); resolves once it answers /healthz. Stopped with the
+ * stack, or by killing the returned process (a replica lost).
  */
-export async function startJudge(live: Live, port: number): Promise<ChildProcess> {
+export async function startJudge(live: Live, port: number, tokenFile?: string): Promise<ChildProcess> {
     const file = path.join(live.dir, "judge.js");
     if (!fs.existsSync(file)) fs.writeFileSync(file, judgeBundle());
-    const judge = await live.start(process.execPath, [file, "--prometheus", live.promUrl, "--listen", `127.0.0.1:${port}`, "--scrape-interval", live.scrapeInterval], null);
+    const token = tokenFile === undefined ? [] : ["--token-file", tokenFile];
+    const judge = await live.start(process.execPath, [file, "--prometheus", live.promUrl, "--listen", `127.0.0.1:${port}`, "--scrape-interval", live.scrapeInterval, ...token], null);
     await waitReady(`http://127.0.0.1:${port}/healthz`, 20_000);
     return judge;
+}
+
+/** A Service in front of the judge's replicas: where a connection went, per backend port. */
+export interface Balancer {
+    readonly port: number;
+    /** Connections each backend took. */
+    readonly served: Map<number, number>;
+    close(): Promise<void>;
+}
+
+/**
+ * A TCP round robin on 127.0.0.1 over `backends`, as a Service spreads connections over its ready
+ * endpoints: a backend that refuses the connection (a killed replica, before the endpoint controller
+ * drops it) is skipped for the next, so a lost replica costs no answer while another is up.
+ */
+export function startBalancer(backends: readonly number[]): Promise<Balancer> {
+    const served = new Map(backends.map((b) => [b, 0]));
+    const sockets = new Set<net.Socket>();
+    let next = 0;
+    const connect = (client: net.Socket, tries: number) => {
+        const port = backends[next++ % backends.length];
+        const upstream = net.connect({ host: "127.0.0.1", port });
+        sockets.add(upstream);
+        upstream.once("close", () => sockets.delete(upstream));
+        upstream.once("connect", () => {
+            served.set(port, (served.get(port) ?? 0) + 1);
+            client.pipe(upstream).pipe(client);
+            upstream.on("error", () => client.destroy());
+            client.once("close", () => upstream.destroy());
+        });
+        upstream.once("error", () => {
+            if (upstream.connecting && tries + 1 < backends.length) connect(client, tries + 1);
+            else client.destroy();
+        });
+    };
+    const server = net.createServer((client) => {
+        sockets.add(client);
+        client.once("close", () => sockets.delete(client));
+        // A client that goes away mid-request (the controller's timeout) must not take the lab down.
+        client.on("error", () => client.destroy());
+        client.pause();
+        connect(client, 0);
+    });
+    return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () =>
+            resolve({
+                port: (server.address() as net.AddressInfo).port,
+                served,
+                close: () =>
+                    new Promise<void>((r) => {
+                        for (const s of sockets) s.destroy();
+                        server.close(() => r());
+                    }),
+            }),
+        );
+    });
 }
 
 /**

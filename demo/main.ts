@@ -24,7 +24,7 @@ async function demo(): Promise<boolean> {
         out(`  cluster     ${lab.cp.server}: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a kwok node (no containers)`);
         out(`  CRDs        ${lab.crds.join("; ")}`);
         out(`  Prometheus  ${lab.live.promUrl}, scraping the demo app as stable 6.7.1 (:${lab.live.ports.stable}) and canary 6.8.0 (:${lab.live.ports.canary}), ${STAGE_RATE} requests a second to each during a stage`);
-        out(`  judge       ${lab.judgeUrl} (the program's own bundle), asked by the controller every 2 s`);
+        out(`  judge       ${lab.judgeUrl}: two replicas of the program's own bundle behind a round robin, asked with the stack's token by the controller every 2 s`);
         out(`  ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
         out();
         report.header();

@@ -2,9 +2,10 @@
  * The dev stack on a real API server: `pulumi up` through the toolchain's engine (CLI, language host
  * and Kubernetes provider built from Go modules) against the local control plane (test/cluster/
  * controlplane.ts), with the real Argo Rollouts controller running each stage's AnalysisRun out of
- * cluster, asking the program's own judge bundle on the host, which reads a real Prometheus scraping
- * two demo-app processes labelled as the two tracks (test/live.ts). The test drives their traffic and
- * their faults. Bring-your-own add-ons: the CRDs come from upstream modules (scripts/controlplane.sh),
+ * cluster, asking the program's own judge bundle on the host (two replicas behind a round robin, with
+ * the stack's bearer token), which reads a real Prometheus scraping demo-app processes labelled as the
+ * two tracks and the canary header's preview track (demo/live.ts). The test drives their traffic and
+ * their faults, and fires hostile asks at the judge. Bring-your-own add-ons: the CRDs come from upstream modules (scripts/controlplane.sh),
  * no Helm release is installed, and there are no containers (kwok's node) and no router data path.
  *
  * Every assertion reads the cluster through the API, or what the engine printed and recorded.
@@ -12,11 +13,14 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import * as YAML from "yaml";
 import { timed } from "../../demo/engine";
 import { eventually, ROOT, tempDir } from "../../demo/host";
+import { JUDGE_TEST_TOKEN } from "../../demo/engine";
 import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, Lab, StageResult } from "../../demo/lab";
+import { queryVector, steadyLoad } from "../../demo/live";
 
 const STACK = "organization/canary/dev";
 const STACK_TRACE = /\n\s+at .*\(.*:\d+:\d+\)/;
@@ -157,18 +161,52 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
         assert.strictEqual(outputs().stage, 25);
     });
 
-    it("25 → 50 with the judge restarted mid-stage: the decision is delayed (measurement errors), not failed", async () => {
-        const s = await passes("25 → 50, judge restarted", { "canary:weight": 50 }, async () => {
+    it("25 → 50 with one of two judge replicas killed mid-stage: the other answers, and the stage decides on its run's own window", async () => {
+        const [lost, other] = [...lab.judgeReplicas.keys()];
+        const before = new Map(lab.balancer.served);
+        const s = await passes("25 → 50, a judge replica killed", { "canary:weight": 50 }, async () => {
             await measuring(50);
-            // Down long enough for the controller's next measurements to fail to connect.
-            await lab.restartJudge(12_000);
+            // Both replicas have answered this run's asks (the round robin spreads them), then one is lost like a pod, for 12 s.
+            await eventually("both replicas asked", async () => [lost, other].every((p) => (lab.balancer.served.get(p) ?? 0) > (before.get(p) ?? 0)));
+            await lab.killJudge(lost, 12_000);
         });
-        const judged = s.run!.status!.metricResults!.find((m) => m.name === "judge")!;
-        assert.ok((judged.error ?? 0) >= 1, `the controller never saw the judge down: ${JSON.stringify(judged)}`);
+        // The window is the run's own `since`, which both replicas read from the ask: nothing restarts it, so the
+        // gate takes what a healthy stage takes (46 s here), not the minimum stage time again from the kill (68 s when
+        // the window lived in the judge's memory).
+        assert.ok((s.gateSeconds ?? Infinity) < 60, `gate ${s.gateSeconds} s: the window started over`);
+        assert.ok((lab.balancer.served.get(other) ?? 0) > (before.get(other) ?? 0));
     });
 
-    it("50 → 100", async () => {
-        await passes("50 → 100", { "canary:weight": 100 });
+    it("50 → 100 under fire: hostile asks at both replicas (no token, another stack's token, bad request lines and values, forged evidence) and the canary header's preview track failing change no decision", async () => {
+        const fire: Fire = { statuses: new Map(), forged: [] };
+        await lab.faults("preview", "errorRatio=1");
+        try {
+            const s = await passes("50 → 100, under fire", { "canary:weight": 100 }, async () => {
+                const run = await measuring(100);
+                const arg = (name: string) => (run.spec as any).args.find((a: { name: string }) => a.name === name)?.value as string;
+                const live = { run: run.metadata.name, since: arg("since"), carry: arg("carry") };
+                // Header traffic: 50 requests a second to the preview track for the stage's first minute, every one a 500.
+                await Promise.all([steadyLoad([lab.live.ports.preview!], 50, 60), ...[...lab.judgeReplicas.keys()].map((port) => hostileAsks(port, 1500, live, fire))]);
+            });
+            for (const [kind, statuses] of fire.statuses) {
+                const want = EXPECTED[kind];
+                assert.ok([...statuses.keys()].every((status) => want.includes(status)), `${kind}: answered ${JSON.stringify([...statuses])}, expected ${want}`);
+            }
+            // The forged asks were answered (the judge is stateless: an ask judges itself), and the live run's
+            // PROMOTE carried the evidence the stack wrote, not the forged carry.
+            assert.ok(fire.forged.length > 0 && fire.forged.every((d) => d === "ROLLBACK" || d === "HOLD" || d === "PROMOTE"), JSON.stringify(fire.forged));
+            assert.strictEqual(s.answer?.decision, "PROMOTE");
+            for (const [port, replica] of lab.judgeReplicas) {
+                assert.strictEqual((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200, `replica ${port} alive`);
+                const rss = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${replica.pid}/status`, "utf8"))?.[1]) * 1024;
+                assert.ok(rss < 128 * 2 ** 20, `replica ${port}: ${(rss / 2 ** 20).toFixed(0)} MiB resident, over the judge's 128Mi limit`);
+            }
+            // The preview's requests reached Prometheus as their own track, and failed, without moving the canary's decision.
+            const previewErrors = await queryVector(lab.live.promUrl, 'sum(increase(http_request_duration_seconds_count{track="preview",status=~"5.."}[10m]))');
+            assert.ok(Number(previewErrors[0]?.value[1] ?? 0) > 100, JSON.stringify(previewErrors));
+        } finally {
+            await lab.faults("preview", "errorRatio=0");
+        }
     });
 
     it("promotion: stable takes the canary's image at weight 0, the canary scales to 0, the stack exports the promoted version", async () => {
@@ -220,12 +258,86 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
 
     it("a second try at 5 after the rollback is judged on the new try's window only: PROMOTE with the canary fixed", async () => {
         assert.ok(rows.some((r) => r.step.startsWith("0 → 5 faulty") && r.decision === "ROLLBACK"), "the faulty try ran first");
-        // The failed try recorded nothing, so this try has its run's name again (rollout/serve.ts): the
-        // judge starts the window anew after the first try's ROLLBACK. On the first try's window, with
-        // its 20% errors, this would be a ROLLBACK again.
+        // The failed try recorded nothing, so this try has its run's name again, with a `since` of its own
+        // (the stack writes the time this up ran: stacks/clock.ts, runSince). On the first try's window,
+        // with its 20% errors, this would be a ROLLBACK again.
         await passes("0 → 5, second try", { "canary:weight": 5 });
     });
 });
+
+type AskKind = "bad request line" | "not HTTP" | "bad since" | "oversized target" | "no token" | "another stack's token" | "too many ratios" | "forged run" | "forged evidence";
+/** What each kind of hostile ask must be answered: never a crash, never a 5xx, never a decision without the token. */
+const EXPECTED: Record<AskKind, number[]> = {
+    "bad request line": [400, 404],
+    "not HTTP": [400],
+    // 503: eight asks with the token already being judged (MAX_IN_FLIGHT), counted before the query is read.
+    "bad since": [400, 503],
+    "oversized target": [414, 431],
+    "no token": [401],
+    "another stack's token": [401],
+    "too many ratios": [400, 503],
+    "forged run": [200, 503],
+    "forged evidence": [200, 503],
+};
+interface Fire {
+    readonly statuses: Map<AskKind, Map<number, number>>;
+    /** The decisions the forged asks got. */
+    readonly forged: string[];
+}
+
+/** One raw HTTP/1.1 exchange with the judge on 127.0.0.1: the status code (0 when the connection closed without one), within 10 s. */
+function rawAsk(port: number, head: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve) => {
+        const socket = net.connect({ host: "127.0.0.1", port });
+        let text = "";
+        const done = () => {
+            socket.destroy();
+            const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+            resolve({ status, body: text.slice(text.indexOf("\r\n\r\n") + 4) });
+        };
+        socket.setTimeout(10_000, done);
+        socket.on("data", (d) => (text += d));
+        socket.on("error", done);
+        socket.on("close", done);
+        socket.on("connect", () => socket.write(head));
+    });
+}
+
+/**
+ * `n` hostile asks at the judge replica on `port`, 8 at a time, of every kind in turn; the forged ones (which the
+ * judge answers from Prometheus) one in fifty, so Prometheus' work stays bounded.
+ */
+async function hostileAsks(port: number, n: number, live: { run: string; since: string; carry: string }, fire: Fire): Promise<void> {
+    const good = `namespace=${NS}&app=podinfo&stages=5,25,50,100&weight=100`;
+    const get = (target: string, token?: string) => `GET ${target} HTTP/1.1\r\nHost: judge\r\n${token ? `Authorization: Bearer ${token}\r\n` : ""}Connection: close\r\n\r\n`;
+    const kinds: [AskKind, () => string][] = [
+        ["bad request line", () => "GET //[ HTTP/1.1\r\nHost: judge\r\nConnection: close\r\n\r\n"],
+        ["not HTTP", () => "\x00\x01 not a request at all\r\n\r\n"],
+        ["bad since", () => get(`/judge?${good}&run=${live.run}&since=9000000000000s&carry=`, JUDGE_TEST_TOKEN)],
+        ["oversized target", () => get(`/judge?${good}&pad=${"x".repeat(20_000)}`, JUDGE_TEST_TOKEN)],
+        ["no token", () => get(`/judge?${good}&run=${live.run}&since=${live.since}&carry=${live.carry}`)],
+        ["another stack's token", () => get(`/judge?${good}&run=${live.run}&since=${live.since}&carry=${live.carry}`, "another-stack-token-0123456789abcdefghijkl")],
+        ["too many ratios", () => get(`/judge?${good}&since=5m${"&ratio=r,a_total,b_total,up".repeat(9)}`, JUDGE_TEST_TOKEN)],
+    ];
+    const forged: [AskKind, () => string][] = [
+        ["forged run", () => get(`/judge?${good}&run=forged-${live.run}&since=${live.since}&carry=`, JUDGE_TEST_TOKEN)],
+        ["forged evidence", () => get(`/judge?${good}&run=${live.run}&since=${live.since}&carry=errors:30,latency:30`, JUDGE_TEST_TOKEN)],
+    ];
+    let i = 0;
+    await Promise.all(
+        Array.from({ length: 8 }, async () => {
+            while (i < n) {
+                const k = i++;
+                const [kind, head] = k % 50 === 0 ? forged[(k / 50) % 2] : kinds[k % kinds.length];
+                const { status, body } = await rawAsk(port, head());
+                const counts = fire.statuses.get(kind) ?? new Map<number, number>();
+                counts.set(status, (counts.get(status) ?? 0) + 1);
+                fire.statuses.set(kind, counts);
+                if (status === 200) fire.forged.push(JSON.parse(body).decision);
+            }
+        }),
+    );
+}
 
 function git(cwd: string, args: string[]): string {
     const r = spawnSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "test", GIT_AUTHOR_EMAIL: "test@example.invalid", GIT_COMMITTER_NAME: "test", GIT_COMMITTER_EMAIL: "test@example.invalid" } });
