@@ -6,12 +6,13 @@
 import * as http from "http";
 import * as https from "https";
 import { durationOption, httpUrlOption, numberOption, Options, OptionSpec, stringOption, UsageError } from "../lib/args";
+import { MAX_DEADLINE_SECONDS } from "../domain/promql";
 
 export const LOAD_OPTIONS: readonly OptionSpec[] = [
     { name: "target", value: "URL", help: "the router's entry, http:// or https:// (required)" },
     { name: "host", value: "HOST", help: "the app's host: the Host header and, over https, the TLS server name (required)" },
     { name: "rate", value: "N", help: "requests per second (default 10)" },
-    { name: "duration", value: "30m", help: "how long to send (default 30m), then exit 0" },
+    { name: "duration", value: "30m", help: "how long to send (default 30m; at most the longest stage deadline, 7 days), then exit 0" },
     { name: "path", value: "/", help: "the request path (default /)" },
     { name: "headers", value: "JSON", help: 'more request headers as a JSON object, e.g. {"user-agent":"smoke"}' },
 ];
@@ -48,7 +49,7 @@ export function loadSettings(o: Options): LoadSettings {
         }
         headers = parsed as Record<string, string>;
     }
-    return { target, host, rate: numberOption(o, "rate", 10, 0.1, 10_000), durationMs: durationOption(o, "duration", 30 * 60_000, 1000), path, headers };
+    return { target, host, rate: numberOption(o, "rate", 10, 0.1, 10_000), durationMs: durationOption(o, "duration", 30 * 60_000, 1000, MAX_DEADLINE_SECONDS * 1000), path, headers };
 }
 
 /**

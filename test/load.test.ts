@@ -79,6 +79,8 @@ describe("load test: a bounded Job per stage above 0, through the router's entry
             [{ target: "http://x", host: "a", headers: "[1]" }, /is not a JSON object of strings/],
             [{ target: "http://x", host: "a", path: "api" }, /must start with \//],
             [{ target: "http://x", host: "a", rate: "0" }, /--rate "0": must be a number from 0.1 to 10000/],
+            // At most the longest stage (MAX_DEADLINE_SECONDS): a Job's duration is the stage's deadline.
+            [{ target: "http://x", host: "a", duration: "99999999999h" }, /--duration 99999999999h is too long: at most 168h/],
         ] as const) {
             assert.throws(() => loadSettings(o as Record<string, string>), message as RegExp);
         }
