@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { admittedOn, Judged, missingEvidence, VersionEvidence, WaveEvidence } from "../domain/evidence";
 import { ConfigError } from "./config";
-import { imageByDigest, parseImage } from "./images";
+import { imageByDigest, parseImage, withDigest } from "./images";
 import { PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, selfStackName, stackNames } from "./previous";
 import type { StackConfig } from "./schema";
 
@@ -59,11 +59,27 @@ export function judgedCanary(cfg: StackConfig): Judged {
     return { version: cfg.app.canary.version, image: imageByDigest(cfg.app.canary.image) };
 }
 
+/**
+ * Pure: the promoted version's evidence, naming the digest its canary pods ran when its stages ran a tag.
+ * A tag names no bytes, so such stages record no `image`; `rollout promote` then writes the stable image
+ * as that repository and tag with the digest the canary's pods ran (read from kube-state-metrics, or
+ * given with --digest), and the stable Deployment runs exactly those bytes. So when the stack's last
+ * canary image (`ranAs`, its `canaryImage` output) is a tag and the stable image is the same repository
+ * and tag plus a sha256 digest, the evidence names that digest: the stages judged that tag, and the
+ * digest is what the tag was on their pods. Anything else leaves the evidence as it is.
+ */
+export function pinnedEvidence(e: VersionEvidence | undefined, ranAs: string | undefined, stableImage: string): VersionEvidence | undefined {
+    const pinned = imageByDigest(stableImage);
+    if (e === undefined || e.image !== undefined || ranAs === undefined || pinned === undefined) return e;
+    const [ran, stable] = [parseImage(ranAs), parseImage(stableImage)];
+    return ran.digest === undefined && ran.repository === stable.repository && ran.tag === stable.tag ? { ...e, image: pinned } : e;
+}
+
 /** The canary image with the gate's digest: the line to write, keeping the canary's tag as its label. */
 function pinnedLike(canaryImage: string, promoted: string): string {
-    const { tag } = parseImage(canaryImage);
     const [repository, digest] = promoted.split("@");
-    return `${repository}${tag !== undefined ? `:${tag}` : ""}@${digest}`;
+    const { tag } = parseImage(canaryImage);
+    return withDigest(tag !== undefined ? `${repository}:${tag}` : repository, digest);
 }
 
 /**
