@@ -95,8 +95,9 @@ export function imageRefusal(cfg: StackConfig, gate: string, evidence: VersionEv
     if (judged === undefined) {
         return (
             `canary:app.canary.image = ${image}: ${gate} promoted version ${evidence.version} by tag, and its ${PROMOTION_EVIDENCE_OUTPUT} names no image digest, so nothing says which bytes its stages judged. ` +
-            `Pin the digest in ${gate}: set its canary:app.canary.image to <repository>:${evidence.version}@sha256:<digest> (the digest its canary pods run: kube-state-metrics' kube_pod_container_info image_id, or kubectl get pods -l track=canary -o jsonpath='{..imageID}'), ` +
-            `walk that image through its stages again (evidence judged on a tag does not carry to a digest) and promote it; then set this stack's canary:app.canary.image to the same image`
+            `Pin the digest in ${gate}: promote there with \`rollout promote --prometheus URL\`, which pins the tag to the digest its canary pods ran (kube-state-metrics' kube_pod_container_info image_id), ` +
+            `or, promoted by tag already, set its canary:app.stable.image and canary:app.canary.image to <repository>:${evidence.version}@sha256:<that digest> (kubectl get pods -l track=canary -o jsonpath='{..imageID}' while the canary ran) and \`pulumi up\` it; ` +
+            `then set this stack's canary:app.canary.image to the same image`
         );
     }
     if (mine === judged) return undefined;

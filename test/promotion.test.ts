@@ -217,7 +217,8 @@ describe("promotion by digest: prod runs the very image dev promoted", () => {
         const { error, resources } = await runProgram({ stack: "prod", config: { weight: 5 }, stackOutputs: { [DEV_STACK]: { promotedVersion: "6.8.0", promotionEvidence: byTag } } });
         assert.strictEqual(error?.name, "ConfigError");
         assert.match(error?.message ?? "", /organization\/canary\/dev promoted version 6\.8\.0 by tag, and its promotionEvidence names no image digest/);
-        assert.match(error?.message ?? "", /Pin the digest in organization\/canary\/dev: set its canary:app\.canary\.image to <repository>:6\.8\.0@sha256:<digest>/);
+        assert.match(error?.message ?? "", /Pin the digest in organization\/canary\/dev: promote there with `rollout promote --prometheus URL`, which pins the tag to the digest its canary pods ran/);
+        assert.match(error?.message ?? "", /or, promoted by tag already, set its canary:app\.stable\.image and canary:app\.canary\.image to <repository>:6\.8\.0@sha256:<that digest>/);
         assert.match(error?.message ?? "", /kube_pod_container_info image_id/);
         assert.deepStrictEqual(customResources(resources), []);
         // Another stack's output is data: a malformed image there names nothing.
@@ -249,6 +250,15 @@ describe("promotion by digest: prod runs the very image dev promoted", () => {
             previousCanaryImage: PROMOTED_PIN,
         });
         assert.deepStrictEqual(again.outputs.promotionEvidence, promoted.outputs.promotionEvidence);
+        // Promoted by tag earlier (`promote --unpinned`): the same two lines written by hand pin it the same way.
+        const byHand = await runProgram({
+            stack: "dev",
+            config: { weight: 0, app: { stable: { image: PROMOTED_PIN }, canary: { image: PROMOTED_PIN } } },
+            previous: { stage: 0, canaryVersion: "6.8.0" },
+            previousEvidence: { promotionEvidence: byTag },
+            previousCanaryImage: TAG,
+        });
+        assert.deepStrictEqual(byHand.outputs.promotionEvidence, { ...byTag, image: PROMOTED_IMAGE });
         // prod admits that digest, and refuses the tag with other bytes.
         const gate = { [DEV_STACK]: { promotedVersion: "6.8.0", promotionEvidence: promoted.outputs.promotionEvidence } };
         const same = await runProgram({ stack: "prod", config: { weight: 5, app: { canary: { image: PROMOTED_PIN } } }, stackOutputs: gate });
