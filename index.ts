@@ -24,10 +24,10 @@ import { checkTransition, splitFor, stageEntry } from "./domain/stages";
 import { checkClusterTarget, readClusterTarget, rendersOnly } from "./stacks/cluster";
 import { ConfigError, readStackConfig } from "./stacks/config";
 import { usesCertManager } from "./stacks/schema";
-import { CANARY_EVIDENCE_OUTPUT, CANARY_VERSION_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, readPrevious, selfStackName, STAGE_ENTRY_OUTPUT, STAGE_OUTPUT, STAGE_RUN_OUTPUT } from "./stacks/previous";
+import { CANARY_EVIDENCE_OUTPUT, CANARY_IMAGE_OUTPUT, CANARY_VERSION_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, readPrevious, selfStackName, STAGE_ENTRY_OUTPUT, STAGE_OUTPUT, STAGE_RUN_OUTPUT } from "./stacks/previous";
 import { now } from "./stacks/clock";
 import { carriedLlrs, evidenceFor, withStage, withUpstream } from "./domain/evidence";
-import { checkPromotion, judgedCanary, PROMOTED_OUTPUT, selfGateRefusals } from "./stacks/promotion";
+import { checkPromotion, judgedCanary, pinnedEvidence, PROMOTED_OUTPUT, selfGateRefusals } from "./stacks/promotion";
 import { stageGate } from "./stacks/gate";
 
 export = async () => {
@@ -211,12 +211,17 @@ export = async () => {
         /** The stage's AnalysisRun (name, since): a repeated `up` of the same run reuses its `since`. */
         [STAGE_RUN_OUTPUT]: stagePassed.apply(() => delivery?.run),
         stableImage: app.stable.image,
-        canaryImage: app.canary.image,
+        /** Read back at promotion: the tag the promoted version's stages ran, which the stable image pins (`pinnedEvidence`). */
+        [CANARY_IMAGE_OUTPUT]: app.canary.image,
         /** The version that finished its canary and became stable: what prod may run next. */
         [PROMOTED_OUTPUT]: pulumi.all([stagePassed, stableReady]).apply(() => app.stable.version),
         [CANARY_EVIDENCE_OUTPUT]: canaryEvidence,
-        /** The promoted version's evidence: the image its stages judged by digest (`image`, when the canary was pinned), each compared stage's decision, requests, LLRs and α, as its analysis recorded them, and in a wave the earlier waves' (`upstream`). */
-        [PROMOTION_EVIDENCE_OUTPUT]: pulumi.all([stagePassed, stableReady]).apply(() => ownEvidence(app.stable.version)),
+        /**
+         * The promoted version's evidence: the image its stages judged by digest (`image`: the pinned canary's, or, for stages
+         * that ran a tag, the digest `rollout promote` pinned the stable image to), each compared stage's decision, requests,
+         * LLRs and α, as its analysis recorded them, and in a wave the earlier waves' (`upstream`).
+         */
+        [PROMOTION_EVIDENCE_OUTPUT]: pulumi.all([stagePassed, stableReady]).apply(() => pinnedEvidence(ownEvidence(app.stable.version), previous.canaryImage, app.stable.image)),
         /** How the canary passed the promotion gate; "skipped (allowUnverified)" shows in the preview. */
         promotionCheck: admission.result,
         /** The gates this stack stands behind, nearest first: the next wave's gate reads it to refuse a cycle. */

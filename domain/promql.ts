@@ -8,7 +8,7 @@
  */
 
 import { BUILT_IN_TESTS, isPrototypeName, type RatioMetric } from "./ratios";
-import { TRACKS } from "./tracks";
+import { trackName, TRACKS } from "./tracks";
 
 /**
  * The app's metric contract; podinfo's by default. Requests, errors and latency all come from one
@@ -215,4 +215,19 @@ export function latestJudgeRun(scope: Scope, weight: number): string {
 /** Every series the judge exports for one run. */
 export function judgeRunSeries(scope: Scope, run: string): string {
     return `{${[`__name__=~"canary_judge_.+"`, `namespace="${scope.namespace}"`, `app="${scope.app}"`, `run="${run}"`].join(", ")}}`;
+}
+
+/**
+ * The canary track's app containers as kube-state-metrics describes them, one series per container
+ * (value 1): `kube_pod_container_info` with `namespace`, `pod`, `container`, `image`, `image_spec` (the
+ * image the pod spec names), `image_id` (the runtime's id of the image it pulled) and `container_id`
+ * (kubernetes/kube-state-metrics docs/metrics/workload/pod-metrics.md). The canary Deployment's pods are
+ * named `<app>-canary-<pod-template-hash>-<suffix>`: the stable's and the preview's are not, nor are the
+ * pods of an app named `<app>-canary` (one more part). `image_spec` keeps out pods left from another
+ * canary image.
+ */
+export function canaryContainerInfo(namespace: string, app: string, image: string): string {
+    const pod = `${regexLiteral(trackName(app, "canary"))}-[a-z0-9]+-[a-z0-9]+`;
+    // JSON's string escapes are PromQL's (Go's) for `"`, `\` and control characters.
+    return `kube_pod_container_info{namespace=${JSON.stringify(namespace)}, pod=~"${pod}", container=${JSON.stringify(app)}, image_spec=${JSON.stringify(image)}}`;
 }

@@ -12,3 +12,8 @@ export const PREVIEW_TRACK = "preview";
 
 /** Every track a pod can carry: the two the stage splits, and the preview. */
 export type PodTrack = Track | typeof PREVIEW_TRACK;
+
+/** The object name of a track's Deployment and Service; its pods are named `<this>-<pod-template-hash>-<suffix>`. */
+export function trackName(app: string, track: PodTrack): string {
+    return `${app}-${track}`;
+}

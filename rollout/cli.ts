@@ -21,7 +21,8 @@ import { toJson } from "../lib/json";
 import { ChangeSummary, editReport, forecastLines, judgementReport, newStageSummary, promoteSummary, Report, retrySummary, statusReport } from "./report";
 import { runStage } from "./run";
 import { judgeSettings, runJudge, SERVE_OPTIONS } from "./serve";
-import { Edit, loadStack, planNext, planPromote, planRetry, planRollback, StackFile, writeEdits } from "./stackFile";
+import { PIN_OPTIONS, resolvePin } from "./pin";
+import { checkPromotable, Edit, loadStack, planNext, planPromote, planRetry, planRollback, StackFile, writeEdits } from "./stackFile";
 
 export { CliIo, defaultIo, EXIT } from "./context";
 
@@ -70,7 +71,11 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         options: [STACK, JSON_OPT, HELP],
         exits: done("the next attempt is written"),
     },
-    promote: { summary: "from 100 only: stable takes the canary's image (and version), weight 0", options: [STACK, JSON_OPT, HELP], exits: done("the promotion is written") },
+    promote: {
+        summary: "from 100 only: stable takes the canary's image (and version), weight 0; a canary given as a tag is pinned to the digest its pods ran (--prometheus or --digest) or promoted --unpinned",
+        options: [STACK, ...PIN_OPTIONS, JSON_OPT, HELP],
+        exits: done("the promotion is written"),
+    },
     analyze: {
         summary: "PROMOTE, HOLD or ROLLBACK for the stage so far",
         options: [STACK, ...ANALYSIS, JSON_OPT, HELP],
@@ -207,8 +212,12 @@ async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): P
             return edit(planRollback(s.config));
         case "retry":
             return edit(planRetry(s.config), retrySummary);
-        case "promote":
-            return edit(planPromote(s.config, s.doc), promoteSummary);
+        case "promote": {
+            checkPromotable(s.config);
+            const pin = await resolvePin(s.config, a.options, io);
+            const { report } = edit(planPromote(s.config, s.doc, pin.digest), promoteSummary);
+            return { code: 0, report: { lines: [`image: ${pin.source}`, ...report.lines], json: { ...report.json, pin: { digest: pin.digest ?? null, source: pin.source } } } };
+        }
         case "analyze": {
             const since = parseSince(stringOption(a.options, "since") ?? "15m", io.now());
             const j = await analyzeStage(s, analysisArgs(a.options, io, s), io, since);

@@ -15,6 +15,7 @@ import * as YAML from "yaml";
 import { decodeConfigValue, validateStackConfig } from "../stacks/validate";
 import { StackConfig } from "../stacks/schema";
 import { nextStage } from "../domain/stages";
+import { withDigest } from "../stacks/images";
 import { UsageError } from "../lib/args";
 import { systemProblem } from "../lib/system";
 
@@ -176,12 +177,23 @@ export function planRollback(c: StackConfig): Edit[] {
     return [{ key: ["weight"], from: c.weight, to: 0 }];
 }
 
-/** `promote`, only from 100: stable takes the canary's image (and version), weight goes to 0. */
-export function planPromote(c: StackConfig, doc: YAML.Document): Edit[] {
+/** Refuses a promotion from any weight but 100 (before anything, Prometheus included, is read). */
+export function checkPromotable(c: StackConfig): void {
     if (c.weight !== 100) throw new UsageError(`promote needs canary:weight 100 (it is ${c.weight}): move through the stages with \`next\` first`);
+}
+
+/**
+ * `promote`, only from 100: stable takes the canary's image (and version), weight goes to 0. With
+ * `digest` (the digest a tag's canary pods ran, rollout/pin.ts) both tracks get the tag pinned to it,
+ * so the canary stays equal to stable and dev's promotion names the image by digest.
+ */
+export function planPromote(c: StackConfig, doc: YAML.Document, digest?: string): Edit[] {
+    checkPromotable(c);
     const stable = c.app.stable;
     const canary = c.app.canary;
-    const edits: Edit[] = [{ key: ["app", "stable", "image"], from: stable.image, to: canary.image }];
+    const image = digest === undefined ? canary.image : withDigest(canary.image, digest);
+    const edits: Edit[] = [{ key: ["app", "stable", "image"], from: stable.image, to: image }];
+    if (image !== canary.image) edits.push({ key: ["app", "canary", "image"], from: canary.image, to: image });
     // Keep an explicit stable version in step; without one, the version follows the image tag.
     const explicitVersion = doc.getIn(["config", `${PROJECT}:app`, "stable", "version"]) !== undefined || doc.getIn(["config", `${PROJECT}:app`, "canary", "version"]) !== undefined;
     if (explicitVersion) edits.push({ key: ["app", "stable", "version"], from: stable.version, to: canary.version });

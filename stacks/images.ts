@@ -13,6 +13,9 @@ export interface ImageRef {
  */
 const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 
+/** A well-formed sha256 content digest, `sha256:<64 lower-case hex>`. */
+export const isSha256Digest = (digest: string) => SHA256_DIGEST.test(digest);
+
 export function parseImage(image: string): ImageRef {
     const [nameAndTag, digest] = image.split("@", 2);
     // A tag is after the last colon that comes after the last slash; a colon before it is a registry port.
@@ -29,7 +32,7 @@ export function parseImage(image: string): ImageRef {
  */
 export function imageByDigest(image: string): string | undefined {
     const ref = parseImage(image);
-    return ref.digest !== undefined && SHA256_DIGEST.test(ref.digest) ? `${ref.repository}@${ref.digest}` : undefined;
+    return ref.digest !== undefined && isSha256Digest(ref.digest) ? `${ref.repository}@${ref.digest}` : undefined;
 }
 
 /** Pinned: by a sha256 digest, the only reference a registry cannot move to other bytes (a tag, even a version tag, can be pushed again). */
@@ -41,4 +44,10 @@ export function isPinned(image: string): boolean {
 export function versionOf(image: string): string | undefined {
     const ref = parseImage(image);
     return ref.tag ?? ref.digest?.replace(/^sha256:/, "").slice(0, 12);
+}
+
+/** The image pinned to `digest`, its repository and tag kept (the tag only as a label): `<repository>[:tag]@<digest>`. */
+export function withDigest(image: string, digest: string): string {
+    const { repository, tag } = parseImage(image);
+    return `${repository}${tag !== undefined ? `:${tag}` : ""}@${digest}`;
 }

@@ -14,6 +14,8 @@ export const STAGE_ENTRY_OUTPUT = "stageEntry";
 /** The current canary's evidence, stage by stage; and the promoted version's, which another stack's gate reads. */
 export const CANARY_EVIDENCE_OUTPUT = "canaryEvidence";
 export const PROMOTION_EVIDENCE_OUTPUT = "promotionEvidence";
+/** The canary image as the config named it: after a promotion, the tag the promoted version's stages ran (`pinnedEvidence`). */
+export const CANARY_IMAGE_OUTPUT = "canaryImage";
 /** The stage's AnalysisRun as the stack applied it: its name and its window's start (`since`), reused by a repeated `up` of the same run. */
 export const STAGE_RUN_OUTPUT = "stageRun";
 /** The gates a stack stands behind, nearest first, as far as it read them: how the next wave's gate sees a cycle of gates. */
@@ -31,6 +33,8 @@ export interface Previous {
     readonly applied?: AppliedStage;
     readonly canaryEvidence?: VersionEvidence;
     readonly promotionEvidence?: VersionEvidence;
+    /** The canary image the stack ran last (`CANARY_IMAGE_OUTPUT`); undefined before the first run. */
+    readonly canaryImage?: string;
     /** The stage's run the stack applied last (`STAGE_RUN_OUTPUT`); undefined at weight 0 or before the first run. */
     readonly stageRun?: StageRun;
     /** The gates the stack exported last (`PROMOTION_GATES_OUTPUT`); empty before its first `pulumi up`. */
@@ -65,8 +69,8 @@ export function asStageRun(v: unknown): StageRun | undefined {
 /** The previous stage and evidence, read once through one reference to the stack itself. */
 export async function readPrevious(): Promise<Previous> {
     const self = new pulumi.StackReference("applied-stage", { name: selfStackName() });
-    const names = [STAGE_OUTPUT, CANARY_VERSION_OUTPUT, STAGE_ENTRY_OUTPUT, CANARY_EVIDENCE_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, STAGE_RUN_OUTPUT];
-    const [stage, version, entry, canaryEvidence, promotionEvidence, gates, stageRun] = await Promise.all(names.map((n) => self.getOutputDetails(n)));
+    const names = [STAGE_OUTPUT, CANARY_VERSION_OUTPUT, STAGE_ENTRY_OUTPUT, CANARY_EVIDENCE_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, STAGE_RUN_OUTPUT, CANARY_IMAGE_OUTPUT];
+    const [stage, version, entry, canaryEvidence, promotionEvidence, gates, stageRun, canaryImage] = await Promise.all(names.map((n) => self.getOutputDetails(n)));
     return {
         applied:
             typeof stage.value === "number"
@@ -76,5 +80,6 @@ export async function readPrevious(): Promise<Previous> {
         promotionEvidence: asEvidence(promotionEvidence.value),
         gates: stackNames(gates.value),
         stageRun: asStageRun(stageRun.value),
+        canaryImage: typeof canaryImage.value === "string" ? canaryImage.value : undefined,
     };
 }

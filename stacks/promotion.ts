@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { admittedOn, Judged, missingEvidence, VersionEvidence, WaveEvidence } from "../domain/evidence";
 import { ConfigError } from "./config";
-import { imageByDigest, parseImage } from "./images";
+import { imageByDigest, parseImage, withDigest } from "./images";
 import { PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, selfStackName, stackNames } from "./previous";
 import type { StackConfig } from "./schema";
 
@@ -59,11 +59,27 @@ export function judgedCanary(cfg: StackConfig): Judged {
     return { version: cfg.app.canary.version, image: imageByDigest(cfg.app.canary.image) };
 }
 
+/**
+ * Pure: the promoted version's evidence, naming the digest its canary pods ran when its stages ran a tag.
+ * A tag names no bytes, so such stages record no `image`; `rollout promote` then writes the stable image
+ * as that repository and tag with the digest the canary's pods ran (read from kube-state-metrics, or
+ * given with --digest), and the stable Deployment runs exactly those bytes. So when the stack's last
+ * canary image (`ranAs`, its `canaryImage` output) is a tag and the stable image is the same repository
+ * and tag plus a sha256 digest, the evidence names that digest: the stages judged that tag, and the
+ * digest is what the tag was on their pods. Anything else leaves the evidence as it is.
+ */
+export function pinnedEvidence(e: VersionEvidence | undefined, ranAs: string | undefined, stableImage: string): VersionEvidence | undefined {
+    const pinned = imageByDigest(stableImage);
+    if (e === undefined || e.image !== undefined || ranAs === undefined || pinned === undefined) return e;
+    const [ran, stable] = [parseImage(ranAs), parseImage(stableImage)];
+    return ran.digest === undefined && ran.repository === stable.repository && ran.tag === stable.tag ? { ...e, image: pinned } : e;
+}
+
 /** The canary image with the gate's digest: the line to write, keeping the canary's tag as its label. */
 function pinnedLike(canaryImage: string, promoted: string): string {
-    const { tag } = parseImage(canaryImage);
     const [repository, digest] = promoted.split("@");
-    return `${repository}${tag !== undefined ? `:${tag}` : ""}@${digest}`;
+    const { tag } = parseImage(canaryImage);
+    return withDigest(tag !== undefined ? `${repository}:${tag}` : repository, digest);
 }
 
 /**
@@ -79,8 +95,9 @@ export function imageRefusal(cfg: StackConfig, gate: string, evidence: VersionEv
     if (judged === undefined) {
         return (
             `canary:app.canary.image = ${image}: ${gate} promoted version ${evidence.version} by tag, and its ${PROMOTION_EVIDENCE_OUTPUT} names no image digest, so nothing says which bytes its stages judged. ` +
-            `Pin the digest in ${gate}: set its canary:app.canary.image to <repository>:${evidence.version}@sha256:<digest> (the digest its canary pods run: kube-state-metrics' kube_pod_container_info image_id, or kubectl get pods -l track=canary -o jsonpath='{..imageID}'), ` +
-            `walk that image through its stages again (evidence judged on a tag does not carry to a digest) and promote it; then set this stack's canary:app.canary.image to the same image`
+            `Pin the digest in ${gate}: promote there with \`rollout promote --prometheus URL\`, which pins the tag to the digest its canary pods ran (kube-state-metrics' kube_pod_container_info image_id), ` +
+            `or, promoted by tag already, set its canary:app.stable.image and canary:app.canary.image to <repository>:${evidence.version}@sha256:<that digest> (kubectl get pods -l track=canary -o jsonpath='{..imageID}' while the canary ran) and \`pulumi up\` it; ` +
+            `then set this stack's canary:app.canary.image to the same image`
         );
     }
     if (mine === judged) return undefined;

@@ -55,6 +55,8 @@ export interface RunOptions {
     readonly previous?: AppliedStage | null;
     /** The evidence outputs the stack's last `pulumi up` exported (`canaryEvidence`, `promotionEvidence`). */
     readonly previousEvidence?: { readonly canaryEvidence?: VersionEvidence; readonly promotionEvidence?: VersionEvidence };
+    /** The `canaryImage` output the stack's last `pulumi up` exported. */
+    readonly previousCanaryImage?: string;
     /** The `promotionGates` output the stack's last `pulumi up` exported. */
     readonly previousGates?: readonly string[];
     readonly organization?: string;
@@ -217,7 +219,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     const canaryVersion = canary.version ?? (canary.image ? versionOf(canary.image) : undefined);
     const applied: AppliedStage | null = opts.previous === undefined ? { stage: weight, canaryVersion } : opts.previous;
     // The outputs the program reads back: an applied stage's entry is the `stageEntry` output.
-    const previous = applied === null ? null : { stage: applied.stage, canaryVersion: applied.canaryVersion, ...(applied.entry !== undefined ? { stageEntry: applied.entry } : {}), ...opts.previousEvidence, ...(opts.previousGates ? { promotionGates: opts.previousGates } : {}), ...(opts.previousRun ? { stageRun: opts.previousRun } : {}) };
+    const previous = applied === null ? null : { stage: applied.stage, canaryVersion: applied.canaryVersion, ...(applied.entry !== undefined ? { stageEntry: applied.entry } : {}), ...opts.previousEvidence, ...(opts.previousGates ? { promotionGates: opts.previousGates } : {}), ...(opts.previousRun ? { stageRun: opts.previousRun } : {}), ...(opts.previousCanaryImage ? { canaryImage: opts.previousCanaryImage } : {}) };
 
     const resources: Registered[] = [];
     await pulumi.runtime.setMocks(

@@ -217,12 +217,66 @@ describe("promotion by digest: prod runs the very image dev promoted", () => {
         const { error, resources } = await runProgram({ stack: "prod", config: { weight: 5 }, stackOutputs: { [DEV_STACK]: { promotedVersion: "6.8.0", promotionEvidence: byTag } } });
         assert.strictEqual(error?.name, "ConfigError");
         assert.match(error?.message ?? "", /organization\/canary\/dev promoted version 6\.8\.0 by tag, and its promotionEvidence names no image digest/);
-        assert.match(error?.message ?? "", /Pin the digest in organization\/canary\/dev: set its canary:app\.canary\.image to <repository>:6\.8\.0@sha256:<digest>/);
+        assert.match(error?.message ?? "", /Pin the digest in organization\/canary\/dev: promote there with `rollout promote --prometheus URL`, which pins the tag to the digest its canary pods ran/);
+        assert.match(error?.message ?? "", /or, promoted by tag already, set its canary:app\.stable\.image and canary:app\.canary\.image to <repository>:6\.8\.0@sha256:<that digest>/);
         assert.match(error?.message ?? "", /kube_pod_container_info image_id/);
         assert.deepStrictEqual(customResources(resources), []);
         // Another stack's output is data: a malformed image there names nothing.
         const forged = await runProgram({ stack: "prod", config: { weight: 5 }, stackOutputs: { [DEV_STACK]: { promotedVersion: "6.8.0", promotionEvidence: { ...DEV_EVIDENCE, image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } } });
         assert.match(forged.error?.message ?? "", /names no image digest/);
+    });
+
+    it("dev's stages ran a tag and `rollout promote` pinned it to the digest the pods ran: the promotion names that digest, prod runs it and refuses another", async () => {
+        const TAG = "ghcr.io/stefanprodan/podinfo:6.8.0";
+        const { image: _, ...byTag } = DEV_EVIDENCE;
+        // What `promote --prometheus` writes: both tracks as the tag pinned to the digest; the stack last ran the tag.
+        const promote = (canaryImage: string, stable = PROMOTED_PIN) =>
+            runProgram({
+                stack: "dev",
+                config: { weight: 0, app: { stable: { image: stable }, canary: { image: stable } } },
+                previous: { stage: 100, canaryVersion: "6.8.0" },
+                previousEvidence: { canaryEvidence: byTag },
+                previousCanaryImage: canaryImage,
+            });
+        const promoted = await promote(TAG);
+        assert.ifError(promoted.error);
+        assert.deepStrictEqual([promoted.outputs.promotedVersion, promoted.outputs.promotionEvidence, promoted.outputs.canaryImage], ["6.8.0", { ...byTag, image: PROMOTED_IMAGE }, PROMOTED_PIN]);
+        // The next run reads its own promotion back and keeps the digest.
+        const again = await runProgram({
+            stack: "dev",
+            config: { weight: 0, app: { stable: { image: PROMOTED_PIN }, canary: { image: PROMOTED_PIN } } },
+            previous: { stage: 0, canaryVersion: "6.8.0" },
+            previousEvidence: { promotionEvidence: promoted.outputs.promotionEvidence },
+            previousCanaryImage: PROMOTED_PIN,
+        });
+        assert.deepStrictEqual(again.outputs.promotionEvidence, promoted.outputs.promotionEvidence);
+        // Promoted by tag earlier (`promote --unpinned`): the same two lines written by hand pin it the same way.
+        const byHand = await runProgram({
+            stack: "dev",
+            config: { weight: 0, app: { stable: { image: PROMOTED_PIN }, canary: { image: PROMOTED_PIN } } },
+            previous: { stage: 0, canaryVersion: "6.8.0" },
+            previousEvidence: { promotionEvidence: byTag },
+            previousCanaryImage: TAG,
+        });
+        assert.deepStrictEqual(byHand.outputs.promotionEvidence, { ...byTag, image: PROMOTED_IMAGE });
+        // prod admits that digest, and refuses the tag with other bytes.
+        const gate = { [DEV_STACK]: { promotedVersion: "6.8.0", promotionEvidence: promoted.outputs.promotionEvidence } };
+        const same = await runProgram({ stack: "prod", config: { weight: 5, app: { canary: { image: PROMOTED_PIN } } }, stackOutputs: gate });
+        assert.ifError(same.error);
+        assert.strictEqual(same.outputs.promotionCheck, "verified");
+        const other = await runProgram({ stack: "prod", config: { weight: 5, app: { canary: { image: `${TAG}@${OTHER}` } } }, stackOutputs: gate });
+        assert.strictEqual(other.error?.name, "ConfigError");
+        assert.ok(other.error?.message.startsWith(`canary:app.canary.image = ${TAG}@${OTHER} is ghcr.io/stefanprodan/podinfo@${OTHER}, another digest: organization/canary/dev promoted ${PROMOTED_IMAGE}`), other.error?.message);
+        // A digest is recorded only for the repository and tag the stages ran: another repository's, another tag's, or a tag promoted as it is name none.
+        for (const [ran, stable] of [
+            ["docker.io/someone-else/podinfo:6.8.0", PROMOTED_PIN],
+            ["ghcr.io/stefanprodan/podinfo:latest", PROMOTED_PIN],
+            [TAG, TAG],
+        ]) {
+            const r = await promote(ran, stable);
+            assert.ifError(r.error);
+            assert.deepStrictEqual(r.outputs.promotionEvidence, byTag, `${ran} → ${stable}`);
+        }
     });
 
     it("dev records the digest its pinned canary ran, stage by stage, and hands it on at promotion; a tag records none; new bytes start afresh", async () => {

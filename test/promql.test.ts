@@ -3,7 +3,7 @@ import * as assert from "assert";
 import { parser } from "@prometheus-io/lezer-promql";
 import { dashboardPanels, stageChangeExpr } from "../components/observability/dashboard";
 import { RuleGroup } from "../components/observability/rules";
-import { bucketCount, counterResets, errorRate, JUDGE_SERIES, judgeRunSeries, judgeTestSeries, latencyQuantile, latestJudgeRun, requestCount, requestRate, userRequestMatchers } from "../domain/promql";
+import { bucketCount, canaryContainerInfo, counterResets, errorRate, JUDGE_SERIES, judgeRunSeries, judgeTestSeries, latencyQuantile, latestJudgeRun, requestCount, requestRate, userRequestMatchers } from "../domain/promql";
 import { evidenceQueries } from "../rollout/analyze";
 import { byName, runProgram, STACKS } from "./harness";
 
@@ -51,6 +51,12 @@ describe("PromQL: every expression parses (lezer-promql)", () => {
         assert.deepStrictEqual(Object.keys(queries), ["requests", "errors", "buckets", "resets", "checkout-failures.events", "checkout-failures.total"]);
         assert.strictEqual(queries["checkout-failures.events"], 'sum by (track) (increase(checkouts_failed_total{namespace="shop", app="checkout", track=~"stable|canary"}[300s]))');
         for (const q of Object.values(queries)) assert.deepStrictEqual(promqlErrors(q), [], q);
+    });
+
+    it("promote's read of the canary pods' image ids parses: the canary Deployment's pods only, the app's container, the spec's image", () => {
+        const q = canaryContainerInfo("shop", "check.out", 'registry:5000/a"b:1.0');
+        assert.strictEqual(q, 'kube_pod_container_info{namespace="shop", pod=~"check\\\\.out-canary-[a-z0-9]+-[a-z0-9]+", container="check.out", image_spec="registry:5000/a\\"b:1.0"}');
+        assert.deepStrictEqual(promqlErrors(q), [], q);
     });
 
     it("the pure dashboard builders parse for another app and SLO", () => {

@@ -14,7 +14,7 @@ import { pulumiMessage, StackHandle } from "../rollout/apply";
 import { CliIo, COMMANDS, defaultIo, main } from "../rollout/cli";
 import { DEFAULT_POLICY, judge, stageAlpha, TrackCounts } from "../domain/decide";
 import { carriedLlrs, formatLlrs, gateAnswer, parseLlrs, withStage } from "../domain/evidence";
-import { httpPrometheus, parseVector, PrometheusClient } from "../rollout/prometheus";
+import { httpPrometheus, parseVector, PrometheusClient, PrometheusError, Sample } from "../rollout/prometheus";
 import { judgeQuery, judgeServer } from "../rollout/serve";
 import { listen } from "../lib/system";
 import { DEFAULT_METRICS, parseRatio } from "../domain/promql";
@@ -491,7 +491,7 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
 
         const q = project(STACK_FILE.replace("canary:weight: 50", "canary:weight: 100"));
         const before = q.text();
-        assert.strictEqual(await q.run("promote", "--stack", "dev"), 0);
+        assert.strictEqual(await q.run("promote", "--stack", "dev", "--unpinned"), 0);
         assert.deepStrictEqual(changedLines(before, q.text()), ["  canary:weight: 0 # inline comment", "      image: ghcr.io/stefanprodan/podinfo:6.8.0 # stable image"]);
         assert.match(q.text(), /secure: AAABAHk0dGVzdHNlY3JldA==/);
         // After promotion there is no canary to advance.
@@ -600,7 +600,7 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
 
     it("promote says what `pulumi up` then does: stable rolls out first, traffic moves back once it is ready", async () => {
         const p = project(STACK_FILE.replace("canary:weight: 50", "canary:weight: 100"));
-        assert.strictEqual(await p.run("promote", "--stack", "dev"), 0);
+        assert.strictEqual(await p.run("promote", "--stack", "dev", "--unpinned"), 0);
         assert.match(p.out.join("\n"), /rolls the stable Deployment out to ghcr.io\/stefanprodan\/podinfo:6.8.0 \(version 6.8.0, never below 1 ready pods\), moves all traffic back to stable only once that rollout is ready/);
     });
 
@@ -619,6 +619,100 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
         fs.writeFileSync(path.join(q.dir, "Pulumi.prod.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8").replace("    stable:\n", `    canary:\n      image: ${PROMOTED_PIN}\n    stable:\n`));
         assert.strictEqual(await q.run("status", "--stack", "prod"), 0, q.out.join("\n"));
         assert.match(q.out.join("\n"), /next: 5: stable 95%, canary 5%: `pulumi up` updates the weighted ALB listener rule/);
+    });
+});
+
+describe("rollout promote pins a canary given as a tag to the digest its pods ran", () => {
+    const AT_100 = STACK_FILE.replace("canary:weight: 50", "canary:weight: 100");
+    const TAG = "ghcr.io/stefanprodan/podinfo:6.8.0";
+    const DIGEST = `sha256:${"a".repeat(64)}`;
+    const OTHER = `sha256:${"b".repeat(64)}`;
+    const QUERY = `kube_pod_container_info{namespace="podinfo", pod=~"podinfo-canary-[a-z0-9]+-[a-z0-9]+", container="podinfo", image_spec="${TAG}"}`;
+    const pod = (name: string, imageId: string): Sample => ({ labels: { namespace: "podinfo", pod: name, container: "podinfo", image: TAG, image_spec: TAG, image_id: imageId }, value: 1 });
+    /** A Prometheus that answers `series` and records each query with the timeout it was made with. */
+    const kubeStateMetrics = (series: Sample[] | Error) => {
+        const asked: string[] = [];
+        const io: Partial<CliIo> = {
+            now: () => NOW,
+            prometheus: (url, timeoutMs) => ({
+                async query(q, at) {
+                    asked.push(`${url} ${timeoutMs} ${at.toISOString()} ${q}`);
+                    if (series instanceof Error) throw series;
+                    return series;
+                },
+            }),
+        };
+        return { asked, io };
+    };
+
+    it("--prometheus: reads kube_pod_container_info for the canary's pods and writes both tracks as the tag pinned to the one digest they ran", async () => {
+        const ksm = kubeStateMetrics([pod("podinfo-canary-7d9c5b6f4-x2x4z", `docker-pullable://ghcr.io/stefanprodan/podinfo@${DIGEST}`), pod("podinfo-canary-7d9c5b6f4-q8w2m", `ghcr.io/stefanprodan/podinfo@${DIGEST}`)]);
+        const p = project(AT_100, ksm.io);
+        assert.strictEqual(await p.run("promote", "--stack", "dev", "--prometheus", "http://127.0.0.1:9090", "--query-timeout", "3s", "--json"), 0, p.out.join("\n"));
+        assert.deepStrictEqual(ksm.asked, [`http://127.0.0.1:9090 3000 ${NOW.toISOString()} ${QUERY}`]);
+        const pinned = `${TAG}@${DIGEST}`;
+        assert.deepStrictEqual(changedLines(AT_100, p.text()), ["  canary:weight: 0 # inline comment", `      image: ${pinned} # stable image`, `      image: ${pinned}`]);
+        const report = JSON.parse(p.out[p.out.length - 1]);
+        assert.deepStrictEqual(report.pin, { digest: DIGEST, source: "the digest 2 canary pods ran (kube_pod_container_info image_id)" });
+        assert.deepStrictEqual(report.edits.map((e: { key: string }) => e.key), ["canary:app.stable.image", "canary:app.canary.image", "canary:weight"]);
+        // The canary is the stable now: nothing to advance, and a second promote is refused at weight 0 before Prometheus is asked.
+        assert.strictEqual(await p.run("next", "--stack", "dev"), 2);
+        assert.strictEqual(await p.run("promote", "--stack", "dev", "--prometheus", "http://127.0.0.1:9090"), 2);
+        assert.strictEqual(ksm.asked.length, 1);
+    });
+
+    it("--prometheus refuses, writing nothing: no series, two digests, an id that names no pullable bytes, Prometheus unreachable", async () => {
+        const cases: [Sample[] | Error, RegExp][] = [
+            [[], /Prometheus has no series for the canary's pods \(kube_pod_container_info\{namespace="podinfo".*\): is kube-state-metrics scraped there.*Give --digest sha256:<64 hex> instead; nothing is written/],
+            [
+                [pod("podinfo-canary-7d9c5b6f4-x2x4z", `ghcr.io/stefanprodan/podinfo@${DIGEST}`), pod("podinfo-canary-7d9c5b6f4-q8w2m", `ghcr.io/stefanprodan/podinfo@${OTHER}`)],
+                new RegExp(`the canary's pods ran 2 digests, ${DIGEST} \\(podinfo-canary-7d9c5b6f4-x2x4z\\); ${OTHER} \\(podinfo-canary-7d9c5b6f4-q8w2m\\): the tag moved while they ran`),
+            ],
+            [[pod("podinfo-canary-7d9c5b6f4-x2x4z", DIGEST)], /pod podinfo-canary-7d9c5b6f4-x2x4z reports image_id "sha256:a+", not <repository>@sha256:<64 hex> \(a bare sha256: is the config digest/],
+            [[pod("podinfo-canary-7d9c5b6f4-x2x4z", "")], /reports image_id "", not <repository>@sha256/],
+            [new PrometheusError("Prometheus at http://127.0.0.1:9090 answered HTTP 503: down"), /cannot read the digest the canary's pods ran: Prometheus at http:\/\/127\.0\.0\.1:9090 answered HTTP 503: down; nothing is written/],
+        ];
+        for (const [series, message] of cases) {
+            const p = project(AT_100, kubeStateMetrics(series).io);
+            assert.strictEqual(await p.run("promote", "--stack", "dev", "--prometheus", "http://127.0.0.1:9090"), 2, String(message));
+            assert.match(p.out.join("\n"), message);
+            assert.strictEqual(p.text(), AT_100);
+        }
+        // The real client against a port nothing listens on (127.0.0.1 only).
+        const server = net.createServer();
+        const { port } = await listen(server as unknown as http.Server, "127.0.0.1", 0, "--listen");
+        await new Promise((r) => server.close(r));
+        const p = project(AT_100);
+        assert.strictEqual(await p.run("promote", "--stack", "dev", "--prometheus", `http://127.0.0.1:${port}`, "--query-timeout", "2s"), 2);
+        assert.match(p.out.join("\n"), new RegExp(`cannot read the digest the canary's pods ran: Prometheus at http://127\\.0\\.0\\.1:${port} is unreachable: ECONNREFUSED; nothing is written`));
+        assert.strictEqual(p.text(), AT_100);
+    });
+
+    it("a tag without a pin is refused, saying how; --digest by hand, checked; --unpinned by tag; a pinned canary needs none of them", async () => {
+        const p = project(AT_100);
+        const cases: [string[], RegExp][] = [
+            [[], /promote: canary:app\.canary\.image = ghcr\.io\/stefanprodan\/podinfo:6\.8\.0 is a tag, which names no bytes: prod runs only a version whose promotion names the image by digest\. Give --prometheus URL \(the digest its pods ran, from kube-state-metrics\), --digest sha256:<64 hex> or --unpinned; nothing is written/],
+            [["--digest", "sha256:abc"], /promote --digest "sha256:abc": must be sha256:<64 lower-case hex digits>/],
+            [["--digest", DIGEST.toUpperCase()], /must be sha256:<64 lower-case hex digits>/],
+            [["--digest", DIGEST, "--unpinned"], /promote: give one of --digest, --unpinned, not 2/],
+            [["--prometheus", "http://127.0.0.1:9090", "--digest", DIGEST], /give one of --prometheus, --digest, not 2/],
+            [["--prometheus", "ftp://p"], /--prometheus/],
+        ];
+        for (const [argv, message] of cases) {
+            p.out.length = 0;
+            assert.strictEqual(await p.run("promote", "--stack", "dev", ...argv), 2, argv.join(" "));
+            assert.match(p.out.join("\n"), message);
+            assert.strictEqual(p.text(), AT_100);
+        }
+        assert.strictEqual(await p.run("promote", "--stack", "dev", "--digest", DIGEST), 0, p.out.join("\n"));
+        assert.match(p.text(), new RegExp(`stable:\\n      image: ${TAG}@${DIGEST} # stable image\\n    canary:\\n      image: ${TAG}@${DIGEST}\\n`));
+        assert.match(p.out.join("\n"), /image: --digest/);
+        // Pinned already: promoted as it is, and a pin option is a mistake.
+        const pinned = project(AT_100.replace(`image: ${TAG}\n`, `image: ${PROMOTED_PIN}\n`));
+        assert.strictEqual(await pinned.run("promote", "--stack", "dev", "--digest", DIGEST), 2);
+        assert.match(pinned.out.join("\n"), /promote --digest: canary:app\.canary\.image = ghcr\.io\/stefanprodan\/podinfo:6\.8\.0@sha256:d+ is pinned by digest already; promote writes it as it is/);
+        assert.strictEqual(await pinned.run("promote", "--stack", "dev"), 0);
+        assert.match(pinned.text(), new RegExp(`image: ${PROMOTED_PIN} # stable image`));
     });
 });
 

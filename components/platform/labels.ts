@@ -24,7 +24,5 @@ export function namespacePeer(namespace: string): { namespaceSelector: { matchLa
     return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } };
 }
 
-/** The object name of a track's Deployment and Service. */
-export function trackName(app: string, track: PodTrack): string {
-    return `${app}-${track}`;
-}
+/** The object name of a track's Deployment and Service (in domain/, where the `rollout` command finds the canary's pods by it too). */
+export { trackName } from "../../domain/tracks";
