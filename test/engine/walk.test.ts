@@ -172,7 +172,9 @@ describe("the real Pulumi engine: the dev stack rendered, stage by stage", funct
 
     it("every rendered manifest validates against the upstream schemas the unit lane uses", () => {
         const files = renderedFiles(manifests);
-        assert.ok(files.length > 15, `${files.length} rendered files`);
+        // The stable and canary Deployments, Services, PDB, NetworkPolicy, ServiceMonitor, the route, the rules, the
+        // dashboard, the judge's token Secret and the load test's objects: at least 15 (the judge runs elsewhere here).
+        assert.ok(files.length >= 15, `${files.length} rendered files`);
         for (const f of files) validateObject(path.relative(manifests, f), YAML.parse(fs.readFileSync(f, "utf8")));
     });
 

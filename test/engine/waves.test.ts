@@ -79,8 +79,10 @@ describe("the real Pulumi engine: a wave dev → prod-us → prod-eu on one file
         engine = new Engine(toolchainBin());
         project = projectCopy();
         for (const stack of STACKS) {
-            const judge = { image: `docker.io/library/node:22.23.3-alpine@${testDigest("0")}` };
-            const prod = stack === "dev" ? {} : { "canary:environment": "prod", "canary:router": "gateway", "canary:analysis": { installController: false, judge } };
+            // The lanes' external judge (devWithoutAddOns), and prod's images by digest.
+            const analysis = devWithoutAddOns()["canary:analysis"] as { judge: Record<string, unknown> };
+            const judge = { ...analysis.judge, image: `docker.io/library/node:22.23.3-alpine@${testDigest("0")}` };
+            const prod = stack === "dev" ? {} : { "canary:environment": "prod", "canary:router": "gateway", "canary:analysis": { ...analysis, judge } };
             const gate = stack === "prod-eu" ? { "canary:promotion": { stack: `${ORG}/prod-us` } } : {};
             base[stack] = {
                 "canary:gateway": { install: false, parentRef: { name: "shared", namespace: "gateways" } },
