@@ -112,7 +112,7 @@ export class Lab {
             if (ns.status !== 201) throw new Error(`creating namespace monitoring: ${ns.status} ${ns.text}`);
             const judgePorts = [await freePort(), await freePort()];
             // A third app as the canary header's preview track: its requests are never the canary's.
-            live = await startLive({ scrapeConfigs: judgePorts.map(judgeScrapeConfig), preview: true });
+            live = await startLive({ scrapeConfigs: [judgeScrapeConfig(judgePorts)], preview: true });
             const tokenFile = path.join(live.dir, "judge-token");
             fs.writeFileSync(tokenFile, JUDGE_TEST_TOKEN, { mode: 0o600 });
             const judges = new Map<number, ChildProcess>();

@@ -256,10 +256,15 @@ export async function steadyLoad(ports: number[], perSecond: number, seconds: nu
     if (failed !== undefined) throw failed;
 }
 
-/** Prometheus' scrape of a judge on 127.0.0.1:`port`, as the judge's ServiceMonitor says: its own labels honoured over the target's. */
-export function judgeScrapeConfig(port: number): Record<string, unknown> {
+/** Prometheus' scrape of the judge's replicas on 127.0.0.1:`ports`, as the judge's ServiceMonitor says: its own labels honoured over the target's. */
+export function judgeScrapeConfig(ports: readonly number[]): Record<string, unknown> {
     const endpoint = (judgeServiceMonitorSpec().endpoints as any[])[0];
-    return { job_name: "canary-judge", metrics_path: endpoint.path, honor_labels: endpoint.honorLabels, static_configs: [{ targets: [`127.0.0.1:${port}`], labels: { namespace: "judge-namespace" } }] };
+    return {
+        job_name: "canary-judge",
+        metrics_path: endpoint.path,
+        honor_labels: endpoint.honorLabels,
+        static_configs: [{ targets: ports.map((port) => `127.0.0.1:${port}`), labels: { namespace: "judge-namespace" } }],
+    };
 }
 
 /**

@@ -39,7 +39,7 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         // judge's own namespace and app labels over the target's (the operator's `namespace` is the judge's).
         const judgePort = await freePort();
         judgeUrl = `http://127.0.0.1:${judgePort}`;
-        live = await startLive({ scrapeConfigs: [judgeScrapeConfig(judgePort)] });
+        live = await startLive({ scrapeConfigs: [judgeScrapeConfig([judgePort])] });
         // The dev stack, judging the demo app's business metric too (docs/rollout.md, "Trying it on this machine").
         const stack = YAML.parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
         stack.setIn(["config", "canary:analysis", "ratios"], [CHECKOUT_RATIO]);
