@@ -287,6 +287,8 @@ export interface Balancer {
     readonly port: number;
     /** Connections each backend took. */
     readonly served: Map<number, number>;
+    /** The backend that took the latest connection: the one a kept-alive client (the controller) is talking to. */
+    readonly last: () => number | undefined;
     close(): Promise<void>;
 }
 
@@ -297,6 +299,7 @@ export interface Balancer {
  */
 export function startBalancer(backends: readonly number[]): Promise<Balancer> {
     const served = new Map(backends.map((b) => [b, 0]));
+    let last: number | undefined;
     const sockets = new Set<net.Socket>();
     let next = 0;
     const connect = (client: net.Socket, tries: number) => {
@@ -306,6 +309,7 @@ export function startBalancer(backends: readonly number[]): Promise<Balancer> {
         upstream.once("close", () => sockets.delete(upstream));
         upstream.once("connect", () => {
             served.set(port, (served.get(port) ?? 0) + 1);
+            last = port;
             client.pipe(upstream).pipe(client);
             upstream.on("error", () => client.destroy());
             client.once("close", () => upstream.destroy());
@@ -329,6 +333,7 @@ export function startBalancer(backends: readonly number[]): Promise<Balancer> {
             resolve({
                 port: (server.address() as net.AddressInfo).port,
                 served,
+                last: () => last,
                 close: () =>
                     new Promise<void>((r) => {
                         for (const s of sockets) s.destroy();
