@@ -197,6 +197,7 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
                 // Header traffic: 50 requests a second to the preview track for the stage's first minute, every one a 500.
                 await Promise.all([steadyLoad([lab.live.ports.preview!], 50, 60), ...[...lab.judgeReplicas.keys()].map((port) => hostileAsks(port, 1500, live, fire))]);
             });
+            console.log(`      hostile asks answered: ${[...fire.statuses].map(([kind, st]) => `${kind} ${[...st].map(([code, n]) => `${n}×${code}`).join(" ")}`).join("; ")}; forged: ${fire.forged.join(" ")}`);
             for (const [kind, statuses] of fire.statuses) {
                 const want = EXPECTED[kind];
                 assert.ok([...statuses.keys()].every((status) => want.includes(status)), `${kind}: answered ${JSON.stringify([...statuses])}, expected ${want}`);
@@ -208,6 +209,7 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
             for (const [port, replica] of lab.judgeReplicas) {
                 assert.strictEqual((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200, `replica ${port} alive`);
                 const rss = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${replica.pid}/status`, "utf8"))?.[1]) * 1024;
+                console.log(`      replica ${port}: alive, ${(rss / 2 ** 20).toFixed(0)} MiB resident`);
                 assert.ok(rss < 128 * 2 ** 20, `replica ${port}: ${(rss / 2 ** 20).toFixed(0)} MiB resident, over the judge's 128Mi limit`);
             }
             // The preview's requests reached Prometheus as their own track, and failed, without moving the canary's decision.
