@@ -118,6 +118,14 @@ function onCalendar(m: RegExpExecArray): boolean {
     return offsetOk && t.getUTCFullYear() === year && t.getUTCMonth() === month - 1 && t.getUTCDate() === day && t.getUTCHours() === hour && t.getUTCMinutes() === minute && t.getUTCSeconds() === second;
 }
 
+/** An RFC 3339 time with its zone that names a real calendar time (`onCalendar`), or undefined: `--since` and the judge's `since=`. */
+export function rfc3339Instant(value: string): Date | undefined {
+    const m = RFC3339.exec(value);
+    if (!m) return undefined;
+    const t = new Date(value);
+    return Number.isNaN(t.getTime()) || !onCalendar(m) ? undefined : t;
+}
+
 /**
  * `--since`: a duration back from now (`90s`, `15m`, `2h`) or a past RFC 3339 time with its zone, at
  * most `MAX_WINDOW_SECONDS` back.
@@ -132,10 +140,9 @@ export function parseSince(value: string, now: Date): Date {
         return new Date(now.getTime() - seconds * 1000);
     }
     if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value)) throw new UsageError(`--since ${JSON.stringify(value)} has no time zone: add Z (UTC) or an offset such as +01:00`);
-    const m = RFC3339.exec(value);
-    if (!m) throw new UsageError(`--since ${JSON.stringify(value)} is not ${form}`);
-    const t = new Date(value);
-    if (Number.isNaN(t.getTime()) || !onCalendar(m)) throw new UsageError(`--since ${JSON.stringify(value)} is not a time on the calendar (months 01-12, the month's days, hours 00-23, minutes and seconds 00-59)`);
+    if (!RFC3339.test(value)) throw new UsageError(`--since ${JSON.stringify(value)} is not ${form}`);
+    const t = rfc3339Instant(value);
+    if (t === undefined) throw new UsageError(`--since ${JSON.stringify(value)} is not a time on the calendar (months 01-12, the month's days, hours 00-23, minutes and seconds 00-59)`);
     if (t > now) throw new UsageError(`--since ${value} is in the future (now is ${now.toISOString()})`);
     if (now.getTime() - t.getTime() > MAX_WINDOW_SECONDS * 1000) throw new UsageError(`--since ${value} is ${tooFar} (now is ${now.toISOString()})`);
     return t;

@@ -23,7 +23,7 @@ import { DEFAULT_STAGES } from "../domain/stages";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 import { toJson } from "../lib/json";
 import { hostPort, listen, systemProblem } from "../lib/system";
-import { analyze, hold, parseSince, windowSecondsOf } from "./analyze";
+import { analyze, hold, parseSince, rfc3339Instant, windowSecondsOf } from "./analyze";
 import { JudgeMetrics } from "./metrics";
 import { httpPrometheus, PROMETHEUS_OPTION, PrometheusClient, prometheusUrl, QUERY_OPTIONS, queryOptions } from "./prometheus";
 
@@ -93,19 +93,6 @@ function stagesOf(raw: string | null): number[] {
     const ok = stages.every((s, i) => Number.isInteger(s) && s >= 1 && s <= 100 && (i === 0 || s > stages[i - 1])) && stages[stages.length - 1] === 100;
     if (!ok) throw new UsageError(`stages=${JSON.stringify(raw)} is not strictly increasing whole percents ending in 100, e.g. 5,25,50,100`);
     return stages;
-}
-
-const INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-
-/** An RFC 3339 instant with its zone, every field in range (no February 30th rolling over into March); undefined otherwise. */
-export function rfc3339Instant(raw: string): Date | undefined {
-    const m = INSTANT.exec(raw);
-    if (!m) return undefined;
-    const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number);
-    const day = new Date(Date.UTC(y, mo - 1, d));
-    if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return undefined;
-    const t = new Date(raw);
-    return Number.isNaN(t.getTime()) ? undefined : t;
 }
 
 /**
