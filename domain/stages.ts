@@ -59,6 +59,7 @@ export function checkTransition(
     weight: number,
     canaryVersion: string,
     stages: readonly number[],
+    project = "canary",
 ): string | undefined {
     const allowed = allowedWeights(previous, canaryVersion, stages);
     if (allowed.includes(weight)) {
@@ -68,7 +69,7 @@ export function checkTransition(
         ? `the stack last applied weight ${previous.stage} for canary version ${previous.canaryVersion ?? "(none)"}`
         : "the stack has not applied a stage yet";
     return (
-        `canary:weight = ${weight} skips a stage: ${applied}, so canary version ${canaryVersion} may move to ` +
-        `${allowed.join(", ")} (0 is rollback). Set canary:allowStageSkip to true to skip on purpose.`
+        `${project}:weight = ${weight} skips a stage: ${applied}, so canary version ${canaryVersion} may move to ` +
+        `${allowed.join(", ")} (0 is rollback). Set ${project}:allowStageSkip to true to skip on purpose.`
     );
 }

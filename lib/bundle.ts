@@ -4,10 +4,23 @@
  * (rollout/bundle.ts). The same sources give the same bytes.
  */
 import * as esbuild from "esbuild";
+import * as fs from "fs";
 import * as path from "path";
 
-/** The project's root, which entry points and the bundle's inputs are relative to. */
-export const ROOT = path.join(__dirname, "..");
+/**
+ * The package's root, which entry points and the bundle's inputs are relative to: the nearest folder
+ * above this file with a package.json. From the sources that is this repository; from the compiled
+ * library (dist/lib/lib/bundle.js, in a team's node_modules) it is the package, whose TypeScript
+ * sources ship beside it, so the cluster runs the same bytes either way.
+ */
+export const ROOT = packageRoot(path.join(__dirname, ".."));
+
+function packageRoot(dir: string): string {
+    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${__dirname}: the canary package is incomplete`);
+    return packageRoot(up);
+}
 
 export interface Bundle {
     readonly code: string;

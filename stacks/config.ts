@@ -1,9 +1,9 @@
 /**
- * Reads the stack's `canary:*` config once, at program start, and validates it with the one schema.
- * A bad value throws before any resource is registered.
+ * Reads the stack's `<project>:*` config once, at program start; `buildStackConfig` validates it with the
+ * one schema, and a bad value throws before any resource is registered.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfig } from "./schema";
+import type { StackConfig } from "./schema";
 import { decodeConfigValue, validateStackConfig } from "./validate";
 
 /** A config error: `pulumi up` prints the message alone, without a stack trace. */
@@ -38,15 +38,12 @@ export function buildStackConfig(project: string, stack: string, raw: Record<str
     return v.config;
 }
 
-/** Reads every `<project>:*` key of the running stack and validates it. */
-export function readStackConfig(): StackConfig {
-    const project = pulumi.getProject();
-    const prefix = `${project}:`;
+/** Every `<project>:*` key of the running stack, decoded as the program reads it (validated by `CanaryService`). */
+export function readRawConfig(): Record<string, unknown> {
+    const prefix = `${pulumi.getProject()}:`;
     const raw: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (key.startsWith(prefix)) {
-            raw[key.slice(prefix.length)] = decodeConfigValue(value);
-        }
+        if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = decodeConfigValue(value);
     }
-    return buildStackConfig(project, pulumi.getStack(), raw);
+    return raw;
 }

@@ -10,6 +10,9 @@ import { DEFAULT_STAGES } from "../domain/stages";
 import { ENVIRONMENTS } from "./environments";
 import { isPinned, versionOf } from "./images";
 
+/** A fully qualified stack name, `<organization>/<project>/<stack>`, as a StackReference takes it. */
+export const STACK_NAME = /^[^/\s]+\/[^/\s]+\/[^/\s]+$/;
+
 const HOSTNAME = /^(\*\.)?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/;
 const CIDR = /^([0-9]{1,3}\.){3}[0-9]{1,3}\/([0-9]|[12][0-9]|3[0-2])$/;
@@ -302,7 +305,8 @@ const logging = z
 
 const tracing = z
     .strictObject({
-        enabled: z.boolean().default(false).describe("Install Tempo and its Grafana datasource, and have both tracks export OTLP traces to it."),
+        enabled: z.boolean().default(false).describe("Have both tracks export OTLP traces to Tempo in the monitoring namespace, installing it there unless install is false."),
+        install: z.boolean().default(true).describe("Install Tempo and its Grafana datasource; false: a platform stack's (or the cluster's) Tempo in the monitoring namespace receives the traces."),
         retention: text(/^[0-9]+(m|h)$/, "must be a duration in minutes or hours such as 72h").default("72h").describe("How long Tempo keeps traces (its block retention)."),
         storageSize: text(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi").describe("The size of Tempo's PersistentVolumeClaim."),
         storageClass: dnsLabel.optional().describe("Its StorageClass; unset: the cluster's default."),
@@ -431,7 +435,7 @@ const tls = z
 const promotion = z
     .strictObject({
         required: z.boolean().default(false).describe("The canary must be the gating stack's promotedVersion, with its evidence."),
-        stack: text(/^[^/\s]+\/[^/\s]+\/[^/\s]+$/, "must be a fully qualified stack name, <org>/<project>/<stack>")
+        stack: text(STACK_NAME, "must be a fully qualified stack name, <org>/<project>/<stack>")
             .optional()
             .describe("The gating stack, <org>/<project>/<stack>; unset: <org>/canary/dev."),
         allowUnverified: z.boolean().default(false).describe("Run an unpromoted canary anyway: a warning, and promotionCheck reads skipped (allowUnverified)."),
@@ -470,6 +474,11 @@ const header = z
 export const ROUTERS = ["alb", "gateway", "nginx", "istio"] as const;
 
 export const stackConfigSchema = z.strictObject({
+    platform: text(STACK_NAME, "must be a fully qualified stack name, <org>/<project>/<stack>, such as acme/platform/dev")
+        .optional()
+        .describe(
+            "The platform stack (<organization>/<project>/<stack>, program platform/) whose add-ons this service uses: its outputs set the Prometheus, the monitoring namespace, the shared Gateway and the add-on switches, which this stack then may not set.",
+        ),
     environment: z
         .enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` })
         .describe("Which environment's defaults apply; unset: the stack's name when it is dev or prod (required for any other stack name)."),
@@ -517,6 +526,15 @@ export const stackConfigSchema = z.strictObject({
 export const SECRET_KEYS: ReadonlySet<string> = new Set(["slackWebhookUrl", "pagerdutyRoutingKey", "grafanaAdminPassword", "analysis.judge.token"]);
 
 type Parsed = z.infer<typeof stackConfigSchema>;
+
+/** Every key optional, at any depth: what a program may leave to the defaults (lists stay whole). */
+type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+/**
+ * A service's config as a program gives it (`CanaryService`): the stack config's keys without the
+ * project's prefix, as a stack file holds them; what the environment's defaults fill in may be left out.
+ */
+export type StackConfigInput = DeepPartial<z.input<typeof stackConfigSchema>>;
 
 export interface TrackConfig {
     readonly image: string;
@@ -739,11 +757,15 @@ function configMessage(i: z.core.$ZodRawIssue): string | undefined {
 
 export type ParseResult = { ok: true; config: StackConfig } | { ok: false; issues: ConfigIssue[] };
 
+/** Parses `raw` with `schema`, refusals in the words of stack config (a platform's config shares them). */
+export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown): { ok: true; data: z.infer<S> } | { ok: false; issues: ConfigIssue[] } {
+    const parsed = schema.safeParse(raw, { error: configMessage });
+    return parsed.success ? { ok: true, data: parsed.data } : { ok: false, issues: parsed.error.issues.flatMap(toConfigIssues) };
+}
+
 export function parseStackConfig(raw: unknown): ParseResult {
-    const parsed = stackConfigSchema.safeParse(raw, { error: configMessage });
-    if (!parsed.success) {
-        return { ok: false, issues: parsed.error.issues.flatMap(toConfigIssues) };
-    }
+    const parsed = parseConfig(stackConfigSchema, raw);
+    if (!parsed.ok) return parsed;
     const issues = crossKeyIssues(parsed.data);
     return issues.length > 0 ? { ok: false, issues } : { ok: true, config: resolve(parsed.data) };
 }

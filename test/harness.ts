@@ -72,7 +72,17 @@ export interface RunOptions {
     readonly previousRun?: StageRun;
     /** The program's clock (default `PROGRAM_NOW`): the `since` of a new stage's run. */
     readonly now?: Date;
+    /** Which program runs: the service stack's (index.ts, project canary; the default), the platform stack's (platform/index.ts) or the example team's (examples/own-service). */
+    readonly program?: keyof typeof PROGRAMS;
 }
+
+/** The programs the harness runs: their module and Pulumi project name. */
+const PROGRAMS = {
+    service: { module: "../index", project: "canary" },
+    platform: { module: "../platform/index", project: "platform" },
+    // A team's program over the built package (`import ... from "canary"`): test/library.test.ts builds it first.
+    example: { module: "../examples/own-service/index", project: "checkout" },
+} as const;
 
 /** The time every suite's program runs at, unless a test gives another: two runs of the program agree. */
 export const PROGRAM_NOW = new Date("2026-12-06T21:00:00Z");
@@ -124,10 +134,10 @@ export function suiteConfig(stack: StackName): Record<string, unknown> {
     return stack === "prod" ? (deepMerge(file, PROD_CANARY_PR) as Record<string, unknown>) : file;
 }
 
-function toConfigMap(config: Record<string, unknown>): Record<string, string> {
+function toConfigMap(config: Record<string, unknown>, project: string): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
-        const key = k.startsWith("@") ? k.slice(1) : `canary:${k}`;
+        const key = k.startsWith("@") ? k.slice(1) : `${project}:${k}`;
         out[key] = typeof v === "string" ? v : JSON.stringify(v);
     }
     return out;
@@ -213,6 +223,7 @@ function fakeState(
 }
 
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
+    const entry = PROGRAMS[opts.program ?? "service"];
     const config = deepMerge(opts.baseConfig ?? suiteConfig(opts.stack), opts.config ?? {}) as Record<string, unknown>;
     const weight = typeof config.weight === "number" ? config.weight : 0;
     const canary = (config.app as any)?.canary ?? {};
@@ -233,7 +244,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
                 throw new Error(`unexpected invoke ${args.token}`);
             },
         },
-        "canary",
+        entry.project,
         opts.stackName ?? opts.stack,
         false,
         opts.organization ?? "organization",
@@ -264,10 +275,10 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
         };
     }
     setClock(() => opts.now ?? PROGRAM_NOW);
-    pulumi.runtime.setAllConfig(toConfigMap(config), (opts.secretKeys ?? []).map((k) => `canary:${k}`));
+    pulumi.runtime.setAllConfig(toConfigMap(config, entry.project), (opts.secretKeys ?? []).map((k) => `${entry.project}:${k}`));
 
     // The program's module exports its async entry point, as Pulumi's Node.js host expects.
-    const program: () => Promise<Record<string, any>> = require("../index");
+    const program: () => Promise<Record<string, any>> = require(entry.module);
     let outputs: Record<string, any> = {};
     const secretOutputs: string[] = [];
     let error: Error | undefined;

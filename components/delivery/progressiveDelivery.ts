@@ -51,6 +51,11 @@ export interface ProgressiveDeliveryArgs extends AnalysisInput {
     readonly serviceMonitorLabels?: Record<string, string>;
 }
 
+/** The Argo Rollouts controller (pinned chart, no dashboard), cluster-wide: a stack's or the platform's. */
+export function argoRollouts(name: string, opts: pulumi.CustomResourceOptions): k8s.helm.v3.Release {
+    return pinnedRelease(name, { pin: CHARTS.argoRollouts, releaseName: "argo-rollouts", namespace: ARGO_ROLLOUTS_NAMESPACE, createNamespace: true, values: { dashboard: { enabled: false } } }, opts);
+}
+
 /**
  * Argo Rollouts (Helm, pinned), the judge (in the cluster, or one given by URL), and one AnalysisRun per
  * stage above 0 that asks the judge until it decides, which `pulumi up` waits for when `analysis.wait`
@@ -74,13 +79,7 @@ export class ProgressiveDelivery extends pulumi.ComponentResource {
     constructor(name: string, args: ProgressiveDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:delivery:ProgressiveDelivery", name, {}, opts);
         const app = args.scope.app;
-        this.release = args.analysis.installController
-            ? pinnedRelease(
-                  `${name}-argo-rollouts`,
-                  { pin: CHARTS.argoRollouts, releaseName: "argo-rollouts", namespace: ARGO_ROLLOUTS_NAMESPACE, createNamespace: true, values: { dashboard: { enabled: false } } },
-                  { parent: this },
-              )
-            : undefined;
+        this.release = args.analysis.installController ? argoRollouts(`${name}-argo-rollouts`, { parent: this }) : undefined;
         const controller = this.release ? [this.release] : [];
         // The bearer token every ask carries: generated for the installed judge (letters and digits, as a
         // header takes them), the external judge's from config. A secret Output from end to end: only the

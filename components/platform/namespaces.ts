@@ -20,6 +20,13 @@ export interface NamespacesArgs {
 }
 
 /** The namespace label the controller's pod webhook selects on (its chart's mpod.elbv2.k8s.aws webhook). */
+export type PodSecurityLevel = "restricted" | "privileged";
+
+/** A namespace of the project's: labelled as ours, enforcing a Pod Security level. */
+export function labelledNamespace(name: string, nsName: string, level: PodSecurityLevel, extra: Record<string, string>, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
+    return new k8s.core.v1.Namespace(name, { metadata: { name: nsName, labels: { "app.kubernetes.io/part-of": "canary", "pod-security.kubernetes.io/enforce": level, ...extra } } }, opts);
+}
+
 export const READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject";
 
 /**
@@ -34,21 +41,7 @@ export class Namespaces extends pulumi.ComponentResource {
 
     constructor(name: string, args: NamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("canary:namespaces:Namespaces", name, {}, opts);
-        const ns = (role: string, nsName: string, level: "restricted" | "privileged", extra: Record<string, string> = {}) =>
-            new k8s.core.v1.Namespace(
-                `${name}-${role}`,
-                {
-                    metadata: {
-                        name: nsName,
-                        labels: {
-                            "app.kubernetes.io/part-of": "canary",
-                            "pod-security.kubernetes.io/enforce": level,
-                            ...extra,
-                        },
-                    },
-                },
-                { parent: this },
-            );
+        const ns = (role: string, nsName: string, level: PodSecurityLevel, extra: Record<string, string> = {}) => labelledNamespace(`${name}-${role}`, nsName, level, extra, { parent: this });
         this.app = ns("app", args.app, "restricted", args.readinessGates ? { [READINESS_GATE_LABEL]: "enabled" } : {});
         this.monitoring = args.monitoring !== undefined ? ns("monitoring", args.monitoring, "privileged") : undefined;
         this.logging = args.logging ? ns("logging", LOGGING_NAMESPACE, "privileged") : undefined;

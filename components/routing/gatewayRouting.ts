@@ -106,13 +106,10 @@ export class GatewayRouting extends pulumi.ComponentResource {
         let parentRef: ParentRef;
         let parentDependsOn: pulumi.Resource[] = [];
         if (gateway.install) {
-            this.controller = pinnedRelease(
-                `${name}-envoy-gateway`,
-                { pin: CHARTS.envoyGateway, releaseName: "envoy-gateway", namespace: gateway.namespace, createNamespace: true, values: {} },
-                { parent: this },
-            );
-            const gatewayObject = this.installGateway(name, args, this.controller);
             const installed = installedGateway(app);
+            const envoy = installEnvoyGateway(name, gateway, { name: installed.name, namespace: args.namespace, labels: appLabels(app.name), listeners: gatewayListeners(app.host, args.tlsSecretName) }, { parent: this });
+            this.controller = envoy.controller;
+            const gatewayObject = envoy.gateway;
             parentRef = { ...installed, sectionName: args.tlsSecretName ? LISTENER.https : LISTENER.http };
             parentDependsOn = [gatewayObject];
             if (args.tlsSecretName) this.redirectRoute(name, args, installed, gatewayObject);
@@ -144,48 +141,6 @@ export class GatewayRouting extends pulumi.ComponentResource {
         this.registerOutputs({ httpRoute: this.httpRoute.metadata.name });
     }
 
-    /**
-     * The proxy settings (an EnvoyProxy with the configured Service type: the chart's LoadBalancer
-     * never gets an address on kind), the GatewayClass that uses them, and the app's Gateway.
-     */
-    private installGateway(name: string, args: GatewayRoutingArgs, controller: k8s.helm.v3.Release): k8s.apiextensions.CustomResource {
-        const { app, gateway } = args;
-        const proxyName = `${gateway.className}-proxy`;
-        const proxy = new k8s.apiextensions.CustomResource(
-            `${name}-envoyproxy`,
-            {
-                apiVersion: "gateway.envoyproxy.io/v1alpha1",
-                kind: "EnvoyProxy",
-                metadata: { name: proxyName, namespace: gateway.namespace },
-                spec: { provider: { type: "Kubernetes", kubernetes: { envoyService: { type: gateway.serviceType, name: envoyServiceName(gateway.className) } } } },
-            },
-            { parent: this, dependsOn: [controller] },
-        );
-        const gatewayClass = new k8s.apiextensions.CustomResource(
-            `${name}-gatewayclass`,
-            {
-                apiVersion: GATEWAY_API,
-                kind: "GatewayClass",
-                metadata: { name: gateway.className },
-                spec: {
-                    controllerName: ENVOY_GATEWAY_CONTROLLER,
-                    parametersRef: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: proxyName, namespace: gateway.namespace },
-                },
-            },
-            { parent: this, dependsOn: [proxy] },
-        );
-        return new k8s.apiextensions.CustomResource(
-            `${name}-gateway`,
-            {
-                apiVersion: GATEWAY_API,
-                kind: "Gateway",
-                metadata: { name: installedGateway(app).name, namespace: args.namespace, labels: appLabels(app.name) },
-                spec: { gatewayClassName: gateway.className, listeners: gatewayListeners(app.host, args.tlsSecretName) },
-            },
-            { parent: this, dependsOn: [gatewayClass] },
-        );
-    }
-
     /** Plain HTTP only redirects to HTTPS (cert-manager's challenge routes match exact paths, so they still win). */
     private redirectRoute(name: string, args: GatewayRoutingArgs, gateway: ParentRef, gatewayObject: pulumi.Resource): void {
         new k8s.apiextensions.CustomResource(
@@ -203,4 +158,57 @@ export class GatewayRouting extends pulumi.ComponentResource {
             { parent: this, dependsOn: [gatewayObject] },
         );
     }
+}
+
+/** A Gateway object: where it lives, its labels and listeners. */
+export interface GatewayObject {
+    readonly name: string;
+    /** Its namespace (the namespace resource's name output, so the Gateway waits for it). */
+    readonly namespace: pulumi.Input<string>;
+    readonly labels: Record<string, string>;
+    readonly listeners: Record<string, unknown>[];
+}
+
+/**
+ * Envoy Gateway (pinned chart, with the Gateway API CRDs), the proxy settings (an EnvoyProxy with the
+ * configured Service type: the chart's LoadBalancer never gets an address on kind), the GatewayClass
+ * that uses them, and one Gateway: an app's own, or a platform's shared one.
+ */
+export function installEnvoyGateway(name: string, gateway: Pick<GatewayConfig, "namespace" | "className" | "serviceType">, object: GatewayObject, opts: pulumi.CustomResourceOptions): { controller: k8s.helm.v3.Release; gateway: k8s.apiextensions.CustomResource } {
+    const controller = pinnedRelease(`${name}-envoy-gateway`, { pin: CHARTS.envoyGateway, releaseName: "envoy-gateway", namespace: gateway.namespace, createNamespace: true, values: {} }, opts);
+    const proxyName = `${gateway.className}-proxy`;
+    const proxy = new k8s.apiextensions.CustomResource(
+        `${name}-envoyproxy`,
+        {
+            apiVersion: "gateway.envoyproxy.io/v1alpha1",
+            kind: "EnvoyProxy",
+            metadata: { name: proxyName, namespace: gateway.namespace },
+            spec: { provider: { type: "Kubernetes", kubernetes: { envoyService: { type: gateway.serviceType, name: envoyServiceName(gateway.className) } } } },
+        },
+        { ...opts, dependsOn: [controller] },
+    );
+    const gatewayClass = new k8s.apiextensions.CustomResource(
+        `${name}-gatewayclass`,
+        {
+            apiVersion: GATEWAY_API,
+            kind: "GatewayClass",
+            metadata: { name: gateway.className },
+            spec: {
+                controllerName: ENVOY_GATEWAY_CONTROLLER,
+                parametersRef: { group: "gateway.envoyproxy.io", kind: "EnvoyProxy", name: proxyName, namespace: gateway.namespace },
+            },
+        },
+        { ...opts, dependsOn: [proxy] },
+    );
+    const gatewayObject = new k8s.apiextensions.CustomResource(
+        `${name}-gateway`,
+        {
+            apiVersion: GATEWAY_API,
+            kind: "Gateway",
+            metadata: { name: object.name, namespace: object.namespace, labels: object.labels },
+            spec: { gatewayClassName: gateway.className, listeners: object.listeners },
+        },
+        { ...opts, dependsOn: [gatewayClass] },
+    );
+    return { controller, gateway: gatewayObject };
 }
