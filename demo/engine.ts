@@ -99,20 +99,24 @@ export const urnName = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 /** The external judge's bearer token in the engine and cluster lanes' stacks: a fixed test value (canary:analysis.judge.token). */
 export const JUDGE_TEST_TOKEN = "lab-judge-token-0123456789abcdefghijklmnopqrstuv";
 
+/** The add-ons off, as stack config keys over a dev stack file: what the engine and cluster lanes run. */
+export const ADD_ONS_OFF: Readonly<Record<string, unknown>> = {
+    "canary:monitoring": { install: false, prometheusUrl: "http://prometheus-operated.monitoring.svc:9090" },
+    // The judge as a service elsewhere, with its token in the config: the installed judge's token is a
+    // @pulumi/random RandomPassword, and the module proxy does not serve pulumi-random's provider
+    // (github.com/pulumi/pulumi-random/provider/v4: 403), so the toolchain has no random plugin.
+    "canary:analysis": { installController: false, judge: { install: false, url: "http://canary-judge.podinfo.svc:8080", token: JUDGE_TEST_TOKEN } },
+    "canary:tls": { installCertManager: false },
+    "canary:logging": { enabled: false },
+    "canary:tracing": { enabled: false },
+    "canary:loadTest": { target: "https://shared.gateways.svc:443" },
+};
+
+/** A stack file's `config:` map. */
+export const stackFileConfig = (file: string): Record<string, unknown> => YAML.parse(fs.readFileSync(file, "utf8")).config as Record<string, unknown>;
+
 export function devWithoutAddOns(): Record<string, unknown> {
-    const dev = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")).config as Record<string, unknown>;
-    return {
-        ...dev,
-        "canary:monitoring": { install: false, prometheusUrl: "http://prometheus-operated.monitoring.svc:9090" },
-        // The judge as a service elsewhere, with its token in the config: the installed judge's token is a
-        // @pulumi/random RandomPassword, and the module proxy does not serve pulumi-random's provider
-        // (github.com/pulumi/pulumi-random/provider/v4: 403), so the toolchain has no random plugin.
-        "canary:analysis": { installController: false, judge: { install: false, url: "http://canary-judge.podinfo.svc:8080", token: JUDGE_TEST_TOKEN } },
-        "canary:tls": { installCertManager: false },
-        "canary:logging": { enabled: false },
-        "canary:tracing": { enabled: false },
-        "canary:loadTest": { target: "https://shared.gateways.svc:443" },
-    };
+    return { ...stackFileConfig(path.join(ROOT, "Pulumi.dev.yaml")), ...ADD_ONS_OFF };
 }
 
 /** A project directory of its own: the repository's files linked in, the stack file written here. */

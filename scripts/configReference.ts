@@ -10,6 +10,7 @@ import { z } from "zod";
 import { deepMerge, valueAt } from "../stacks/validate";
 import { ENVIRONMENTS, ENVIRONMENT_DEFAULTS, Environment } from "../stacks/environments";
 import { SECRET_KEYS, stackConfigSchema } from "../stacks/schema";
+import { platformConfigSchema } from "../stacks/platform";
 
 export const PAGE = path.join(__dirname, "..", "docs", "configuration.md");
 export const COMMAND = "npm run docs:config";
@@ -133,9 +134,11 @@ export function environmentValues(environment: Environment): unknown {
 interface Walk {
     /** The nearest optional object or list above, whose own keys are then required only inside it. */
     readonly within?: string;
+    /** The keys' prefix: the service stack's project (`canary`) or the platform stack's (`platform`). */
+    readonly project?: string;
 }
 
-const keyName = (keys: readonly string[]) => `canary:${keys.join(".").replace(/\.\[\]/g, "[]")}`;
+const keyName = (keys: readonly string[], project = "canary") => `${project}:${keys.join(".").replace(/\.\[\]/g, "[]")}`;
 
 function defaultIn(environment: Environment, keys: readonly string[], u: Unwrapped, walk: Walk): Default {
     const value = keys.includes("[]") ? undefined : valueAt(environmentValues(environment), keys);
@@ -156,13 +159,14 @@ export function configKeys(schema: z.ZodType = stackConfigSchema, keys: readonly
     const description = [u.description ?? "", allowed === undefined ? "" : `${allowed[0].toUpperCase()}${allowed.slice(1)}.`].filter((t) => t !== "").join(" ");
     // A list's entries have no row of their own: the list's row says what they are, their keys what is in them.
     const here: ConfigKey[] = keys.length === 0 || keys[keys.length - 1] === "[]" ? [] : [{ path: keys, type, description, defaults }];
-    const within = u.optional && keys.length > 0 ? `\`${keyName(keys)}\`` : walk.within;
+    const { project } = walk;
+    const within = u.optional && keys.length > 0 ? `\`${keyName(keys, project)}\`` : walk.within;
     if (d.type === "object") {
-        return [...here, ...Object.entries(d.shape ?? {}).flatMap(([k, s]) => configKeys(s, [...keys, k], { within }))];
+        return [...here, ...Object.entries(d.shape ?? {}).flatMap(([k, s]) => configKeys(s, [...keys, k], { within, project }))];
     }
     const element = d.element;
     if (d.type === "array" && element !== undefined && defOf(unwrap(element).core).type === "object") {
-        return [...here, ...configKeys(element, [...keys, "[]"], { within: `each entry of \`${keyName(keys)}\`` })];
+        return [...here, ...configKeys(element, [...keys, "[]"], { within: `each entry of \`${keyName(keys, project)}\``, project })];
     }
     return here;
 }
@@ -175,10 +179,10 @@ function showDefault(d: Default, type: string): string {
     return `\`${typeof v === "string" ? v : JSON.stringify(v).replace(/,/g, ", ").replace(/:/g, ": ")}\``;
 }
 
-function row(k: ConfigKey): string {
+function row(k: ConfigKey, project = "canary"): string {
     const secret = SECRET_KEYS.has(k.path.join(".")) ? "secret " : "";
     const defaults = ENVIRONMENTS.map((e) => cell(showDefault(k.defaults[e], k.type)));
-    return `| \`${keyName(k.path)}\` | ${cell(secret + k.type)} | ${defaults.join(" | ")} | ${cell(k.description)} |`;
+    return `| \`${keyName(k.path, project)}\` | ${cell(secret + k.type)} | ${defaults.join(" | ")} | ${cell(k.description)} |`;
 }
 
 const HEADER = [`| key | type | ${ENVIRONMENTS.join(" | ")} | what it does |`, `|---|---|${ENVIRONMENTS.map(() => "---|").join("")}---|`];
@@ -248,6 +252,16 @@ given labels), the dashboard ConfigMap (in \`monitoring.namespace\`), the judge 
 AnalysisRun (querying \`monitoring.prometheusUrl\`), the ClusterIssuer and Certificate, and the router's
 objects.`;
 
+/** The platform stack's keys (platform/, project `platform`): each add-on's, as a service stack has them, and its own. */
+export const platformKeys = (): ConfigKey[] => configKeys(platformConfigSchema, [], { project: "platform" });
+
+const PLATFORM = `## The platform stack (\`platform:*\`)
+
+A cluster's platform stack (the program in platform/, project \`platform\`) installs the add-ons its
+services share, once; each service's stack names it with \`canary:platform\` and reads its outputs
+instead of installing them ([adopt.md](adopt.md#a-platform-and-its-services)). Its keys are a service
+stack's add-on keys, with the same defaults, and the shared Gateway's:`;
+
 /** The page: the top-level keys first, then one section per top-level object. */
 export function renderConfigurationReference(keys: readonly ConfigKey[] = configKeys()): string {
     const top = keys.filter((k) => k.path.length === 1 && k.type !== "object");
@@ -257,8 +271,9 @@ export function renderConfigurationReference(keys: readonly ConfigKey[] = config
         ...objects.map((o) => ({ title: `\`${keyName(o.path)}\``, description: o.description, rows: keys.filter((k) => k.path.length > 1 && k.path[0] === o.path[0]) })),
     ];
     const contents = sections.map((s) => `- [${s.title}](#${anchor(s.title)})`);
-    const body = sections.map((s) => [`## ${s.title}`, "", s.description, "", ...HEADER, ...s.rows.map(row)].join("\n"));
-    return [INTRO, contents.join("\n"), ...body, BRING_YOUR_OWN].join("\n\n") + "\n";
+    const body = sections.map((s) => [`## ${s.title}`, "", s.description, "", ...HEADER, ...s.rows.map((k) => row(k))].join("\n"));
+    const platform = [PLATFORM, "", ...HEADER, ...platformKeys().map((k) => row(k, "platform"))].join("\n");
+    return [INTRO, contents.join("\n"), ...body, BRING_YOUR_OWN, platform].join("\n\n") + "\n";
 }
 
 if (require.main === module) {
