@@ -70,7 +70,7 @@ describe("analysis (pure)", () => {
         const url = judgeUrl("http://canary-judge.podinfo.svc:8080/", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [], deadline: "30m" });
         assert.strictEqual(
             url,
-            "http://canary-judge.podinfo.svc:8080/judge?namespace=podinfo&app=podinfo&stages=5%2C25%2C50%2C100&duration=http_request_duration_seconds&excludedPaths=healthz%2Creadyz%2Cmetrics&deadline=30m&run={{args.run}}&weight={{args.weight}}&carry={{args.carry}}&since={{args.since}}",
+            "http://canary-judge.podinfo.svc:8080/judge?namespace=podinfo&app=podinfo&stages=5%2C25%2C50%2C100&histogram=http_request_duration_seconds&statusLabel=status&routeLabel=path&errorStatus=5..&excludedRoutes=healthz%2Creadyz%2Cmetrics&deadline=30m&run={{args.run}}&weight={{args.weight}}&carry={{args.carry}}&since={{args.since}}",
         );
         // Each ratio metric is one `ratio` parameter, which the judge reads back as it was configured.
         const checkout = { name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" } as const;
@@ -87,8 +87,11 @@ describe("analysis (pure)", () => {
             namespace: "podinfo",
             app: "podinfo",
             stages: "5,25,50,100",
-            duration: "http_request_duration_seconds",
-            excludedPaths: "healthz,readyz,metrics",
+            histogram: "http_request_duration_seconds",
+            statusLabel: "status",
+            routeLabel: "path",
+            errorStatus: "5..",
+            excludedRoutes: "healthz,readyz,metrics",
             deadline: "30m",
             run: "podinfo-6-8-0-w25",
             weight: "25",
