@@ -573,3 +573,24 @@ describe("Istio routing", () => {
         );
     });
 });
+
+describe("canary:metrics reaches every consumer: the stage's run, the rules and the dashboard", () => {
+    it("a Micrometer app with its own error regex: the judge is asked with that contract, and every rule and panel selects its histogram and labels", async () => {
+        const { error, resources } = await runProgram({ stack: "dev", config: { weight: 5, metrics: { preset: "micrometer", errorStatus: "5..|429" } } });
+        assert.ifError(error);
+        const url = new URL(analysisRuns(resources)[0].inputs.spec.metrics[0].provider.web.url);
+        assert.deepStrictEqual(
+            ["histogram", "statusLabel", "routeLabel", "errorStatus", "excludedRoutes"].map((k) => url.searchParams.get(k)),
+            ["http_server_requests_seconds", "status", "uri", "5..|429", "/actuator/health,/actuator/health/**,/actuator/prometheus"],
+        );
+        const rules: string[] = byName(resources, "alerts-rules").inputs.spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.expr));
+        const model = JSON.parse(Object.values<string>(byName(resources, "dashboard-dashboard").inputs.data)[0]);
+        const panels: string[] = model.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
+        for (const e of [...rules, ...panels]) {
+            assert.ok(!e.includes("http_request_duration_seconds_"), `prom-client's histogram in ${e}`);
+            for (const sel of e.match(/http_server_requests_seconds_(count|bucket)\{[^}]*\}/g) ?? []) assert.ok(sel.includes('uri!~"/actuator/health|/actuator/health/\\\\*\\\\*|/actuator/prometheus"'), sel);
+        }
+        assert.ok(rules.some((e) => e.includes('status=~"5..|429"')), "the errors are the stack's errorStatus");
+        assert.ok(panels.some((e) => e.includes("http_server_requests_seconds_count")), "the dashboard reads the app's histogram");
+    });
+});

@@ -624,6 +624,23 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
     });
 });
 
+describe("rollout analyze reads the metric contract from the stack file, as the program does", () => {
+    it("canary:metrics' preset and overrides are what its queries select", async () => {
+        const asked: string[] = [];
+        const text = STACK_FILE.replace("  kubernetes:context:", '  canary:metrics:\n    preset: opentelemetry\n    errorStatus: "5..|429"\n  kubernetes:context:');
+        const p = project(text, { now: () => NOW, prometheus: () => ({ query: async (q) => (asked.push(q), []) }) });
+        await p.run("analyze", "--stack", "dev", "--prometheus", "http://prom", "--since", "10m", "--json");
+        const requestQueries = asked.filter((q) => q.includes("_count{") || q.includes("_bucket{"));
+        assert.strictEqual(requestQueries.length, 4, asked.join("\n"));
+        for (const q of requestQueries) {
+            assert.match(q, /http_server_request_duration_seconds_(count|bucket)\{/, q);
+            assert.ok(q.includes('http_route!~"/healthz|/readyz|/metrics"'), q);
+            assert.ok(!/[{ ](status|path)[!=]~/.test(q), `prom-client's labels in ${q}`);
+        }
+        assert.ok(asked.some((q) => q.includes('http_response_status_code=~"5..|429"')), "the errors are the stack's errorStatus on the preset's status label");
+    });
+});
+
 describe("rollout promote pins a canary given as a tag to the digest its pods ran", () => {
     const AT_100 = STACK_FILE.replace("canary:weight: 50", "canary:weight: 100");
     const TAG = "ghcr.io/stefanprodan/podinfo:6.8.0";
@@ -1096,6 +1113,10 @@ describe("rollout serve: the judge as an HTTP service", () => {
             assert.doesNotMatch(await metrics.text(), /^canary_judge_decision\{/m);
             assert.strictEqual((await fetch(`${base}/nothing`)).status, 404);
             assert.strictEqual((await fetch(`${base}/judge`, { method: "POST" })).status, 405);
+            // A contract value that would break out of its PromQL string: a 400 naming it, and the judge answers on.
+            const hostile = await fetch(`${base}/judge?${params({ since: "10m", errorStatus: '5.."} or vector(1) or {a="' })}`);
+            assert.strictEqual(hostile.status, 400);
+            assert.match((await hostile.json()).error, /^errorStatus="5\.\.\\"} or vector\(1\)/);
             assert.deepStrictEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
         } finally {
             await new Promise((r) => judge.close(r));
