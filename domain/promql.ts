@@ -11,33 +11,141 @@ import { BUILT_IN_TESTS, isPrototypeName, type RatioMetric } from "./ratios";
 import { trackName, TRACKS } from "./tracks";
 
 /**
- * The app's metric contract; podinfo's by default. Requests, errors and latency all come from one
- * histogram with `status` and `path` labels, because only its `path` label can tell user requests
- * from kubelet probes and Prometheus scrapes: podinfo's middleware observes every route, and its
- * `http_requests_total` counter has only `status` (stefanprodan/podinfo pkg/api/http/metrics.go:
- * `NewHistogramVec(..., []string{"method", "path", "status"})`, `NewCounterVec(..., []string{"status"})`;
- * the path label is the route template with non-alphanumerics as `_`, lower-cased: `/healthz` →
- * `healthz`, `/` → `root`).
+ * The app's metric contract: which histogram and which of its labels say what a request was. Requests,
+ * errors and latency all come from one request histogram (`_count` the requests, `_bucket` the latency),
+ * its status label tells errors (`errorStatus`) and its route label tells user requests from kubelet
+ * probes and Prometheus scrapes (`excludedRoutes`). Every builder below reads it, so the rules, the
+ * dashboard, the stage's analysis and `rollout analyze` select the same series (`canary:metrics`).
  */
 export interface MetricNames {
-    /** Histogram base name: `_count` is the request count, `_bucket` the latency. */
-    readonly duration: string;
-    /** Values of the `path` label that are not user requests (probes, scrapes); excluded everywhere. */
-    readonly excludedPaths: readonly string[];
+    /** The request histogram's base name: `_count` is the request count, `_bucket` the latency. */
+    readonly histogram: string;
+    /** The label with the response's status code. */
+    readonly statusLabel: string;
+    /** The label with the request's route (a template, never the raw path). */
+    readonly routeLabel: string;
+    /** A regex over the status label's values (PromQL's `=~`: RE2, anchored at both ends): the requests that count as errors. */
+    readonly errorStatus: string;
+    /** Values of the route label that are not user requests (probes, scrapes); excluded everywhere. */
+    readonly excludedRoutes: readonly string[];
 }
 
-export const DEFAULT_METRICS: MetricNames = { duration: "http_request_duration_seconds", excludedPaths: ["healthz", "readyz", "metrics"] };
+/** Server errors: what counts against the canary and the SLO, in every preset. */
+const SERVER_ERRORS = "5..";
+
+/**
+ * The contracts of the instrumentations the stack knows by name (`canary:metrics.preset`); each key of
+ * `canary:metrics` can still override one part.
+ */
+export const METRIC_PRESETS = {
+    /**
+     * podinfo's (and the demo app's, app/server.ts, with prom-client): its middleware observes every
+     * route, and its `http_requests_total` counter has only `status`, so only the histogram's `path`
+     * label can tell user requests from probes (stefanprodan/podinfo pkg/api/http/metrics.go:
+     * `NewHistogramVec(..., []string{"method", "path", "status"})`, `NewCounterVec(..., []string{"status"})`;
+     * the path label is the route template with non-alphanumerics as `_`, lower-cased: `/healthz` →
+     * `healthz`, `/` → `root`).
+     */
+    "prom-client": { histogram: "http_request_duration_seconds", statusLabel: "status", routeLabel: "path", errorStatus: SERVER_ERRORS, excludedRoutes: ["healthz", "readyz", "metrics"] },
+    /**
+     * OpenTelemetry's HTTP semantic conventions (open-telemetry/semantic-conventions docs/http/http-metrics.md:
+     * the histogram `http.server.request.duration`, unit `s`, attributes `http.response.status_code`,
+     * `http.route` (the matched route template, e.g. `/users/:userID?`) and `http.request.method`) as
+     * Prometheus stores them (open-telemetry/opentelemetry-specification
+     * specification/compatibility/prometheus_and_openmetrics.md, "OTLP Metric points to Prometheus":
+     * characters outside `[a-zA-Z0-9_:]` in a metric name and outside `[a-zA-Z0-9_]` in a label name
+     * become `_`, and the unit `s` is appended as `_seconds`). Routes are templates as the framework
+     * writes them, so a probe is `/healthz`.
+     */
+    opentelemetry: {
+        histogram: "http_server_request_duration_seconds",
+        statusLabel: "http_response_status_code",
+        routeLabel: "http_route",
+        errorStatus: SERVER_ERRORS,
+        excludedRoutes: ["/healthz", "/readyz", "/metrics"],
+    },
+    /**
+     * Micrometer in Spring Boot: the timer `http.server.requests` with the tags `exception`, `method`,
+     * `outcome`, `status` and `uri` (the URI template) (spring-projects/spring-boot
+     * .../reference/pages/actuator/metrics.adoc, "Spring MVC Metrics", "Jersey Server Metrics"), which
+     * Micrometer's Prometheus registry names in snake case with the timer's base unit:
+     * `http_server_requests_seconds`. It has `_bucket` series only with
+     * `management.metrics.distribution.percentiles-histogram.http.server.requests=true` (metrics.adoc,
+     * "Per-meter Properties"); without it the latency is unjudged. The actuator's probes and scrape are
+     * `/actuator/health` (with groups, `/actuator/health/**`) and `/actuator/prometheus`.
+     */
+    micrometer: {
+        histogram: "http_server_requests_seconds",
+        statusLabel: "status",
+        routeLabel: "uri",
+        errorStatus: SERVER_ERRORS,
+        excludedRoutes: ["/actuator/health", "/actuator/health/**", "/actuator/prometheus"],
+    },
+} as const satisfies Record<string, MetricNames>;
+
+export type MetricPreset = keyof typeof METRIC_PRESETS;
+export const PRESET_NAMES = Object.keys(METRIC_PRESETS) as MetricPreset[];
+export const DEFAULT_PRESET: MetricPreset = "prom-client";
+export const DEFAULT_METRICS: MetricNames = METRIC_PRESETS[DEFAULT_PRESET];
+
+/** `canary:metrics` as the stack file gives it: a preset and any part of the contract overridden. */
+export type MetricContractConfig = { readonly preset: MetricPreset } & Partial<MetricNames>;
+
+/** The contract a stack's `canary:metrics` names: its preset's, with each given key in place of the preset's. */
+export function metricContract(c: MetricContractConfig): MetricNames {
+    const { preset, ...overrides } = c;
+    const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+    return { ...METRIC_PRESETS[preset], ...given };
+}
 
 /** A DNS label (RFC 1123): a namespace, an app's name, a ratio metric's name. */
 export const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/**
- * A value of the `path` label that `excludedPaths` lists: no quotes, backslashes or spaces (it is
- * written into a PromQL regex literal) and no commas (the judge's `excludedPaths=` query parameter is
- * the list joined by commas, and it splits on them).
- */
-export const PATH_LABEL = /^[^"\\\s,]+$/;
 /** A Prometheus metric name. */
 export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+/** A Prometheus label name (prometheus.io docs/concepts/data_model.md); `__` starts the names Prometheus reserves. */
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** The labels every query selects or groups by itself (the scope, the track, a bucket's bound): never the status or the route. */
+const QUERY_LABELS: readonly string[] = ["namespace", "app", "track", "le"];
+/**
+ * The most excluded routes a contract lists: each is an alternative of one regex in every request query,
+ * and the judge reads them from its ask.
+ */
+export const MAX_EXCLUDED_ROUTES = 32;
+
+/** What the contract's values must be, in the words a refusal uses (the stack config's and the judge's). */
+export const CONTRACT_RULES = {
+    label: `a Prometheus label name (letters, digits and '_', not starting with a digit or '__') other than ${QUERY_LABELS.join(", ")} (the labels the queries set themselves)`,
+    /**
+     * Written into a PromQL string: no quotes, backslashes, whitespace or control characters (nothing that
+     * ends the string or changes its escapes), and only characters a status regex needs. `(?` is refused:
+     * lookarounds are JavaScript's, not RE2's (Prometheus's), so what validates here would fail there.
+     */
+    errorStatus: "a regex over the status label's values such as 5.. or 5..|429: at most 64 of letters, digits and _ . , | ( ) [ ] * + ? { } ^ $ -, no (? and no quotes, backslashes or spaces",
+    /**
+     * Written into a PromQL regex literal (escaped there) and joined by commas into the judge's
+     * `excludedRoutes=`, which splits on them.
+     */
+    route: "a route label value: 1 to 256 characters, no quotes, backslashes, whitespace or commas",
+} as const;
+
+export const isContractLabel = (v: string): boolean => LABEL_NAME.test(v) && !v.startsWith("__") && !QUERY_LABELS.includes(v);
+
+export function isErrorStatus(v: string): boolean {
+    if (!/^[-0-9A-Za-z_.,|()[\]*+?{}^$]{1,64}$/.test(v) || v.includes("(?")) return false;
+    try {
+        new RegExp(v);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+export const isRouteValue = (v: string): boolean => /^[^"\\\s,]{1,256}$/.test(v);
+
+/** Why a contract's two labels cannot be one label, or undefined. */
+export function contractLabelsProblem(m: Pick<MetricNames, "statusLabel" | "routeLabel">): string | undefined {
+    return m.statusLabel === m.routeLabel ? `the status and the route are two labels, both ${m.statusLabel} here` : undefined;
+}
 
 /** A ratio metric as one query parameter of the judge: `name,events,total,bad`. */
 export const formatRatio = (r: RatioMetric) => [r.name, r.events, r.total, r.bad].join(",");
@@ -78,9 +186,6 @@ export interface Scope {
     readonly app: string;
 }
 
-/** Server errors: what counts against the canary and the SLO. */
-export const ERROR_STATUS = "5..";
-
 /** Labels every per-track aggregate keeps. */
 export const TRACK_LABELS = ["namespace", "app", "track"] as const;
 export const APP_LABELS = ["namespace", "app"] as const;
@@ -103,15 +208,18 @@ export function scopeMatchers(scope: Scope, extra: Matchers = []): string {
 /** A label value as a literal inside a PromQL regex string: regex metacharacters escaped. */
 const regexLiteral = (v: string) => v.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&");
 
-/** `extra` plus the matcher that drops the excluded paths: what makes a series count user requests only. */
+/** `extra` plus the matcher that drops the excluded routes: what makes a series count user requests only. */
 export function userRequestMatchers(m: MetricNames, extra: Matchers = []): Matchers {
-    return m.excludedPaths.length === 0 ? extra : [...extra, `path!~"${m.excludedPaths.map(regexLiteral).join("|")}"`];
+    return m.excludedRoutes.length === 0 ? extra : [...extra, `${m.routeLabel}!~"${m.excludedRoutes.map(regexLiteral).join("|")}"`];
 }
 
+/** The matcher of the requests that count as errors. */
+export const errorMatchers = (m: MetricNames): Matchers => [`${m.statusLabel}=~"${m.errorStatus}"`];
+
 /** The request counter (the histogram's `_count`) over user requests in `scope`. */
-const requests = (m: MetricNames, scope: Scope, extra: Matchers) => `${m.duration}_count${scopeMatchers(scope, userRequestMatchers(m, extra))}`;
+const requests = (m: MetricNames, scope: Scope, extra: Matchers) => `${m.histogram}_count${scopeMatchers(scope, userRequestMatchers(m, extra))}`;
 /** The latency buckets over user requests in `scope`. */
-const buckets = (m: MetricNames, scope: Scope, extra: Matchers) => `${m.duration}_bucket${scopeMatchers(scope, userRequestMatchers(m, extra))}`;
+const buckets = (m: MetricNames, scope: Scope, extra: Matchers) => `${m.histogram}_bucket${scopeMatchers(scope, userRequestMatchers(m, extra))}`;
 
 function by(labels: readonly string[]): string {
     return `by (${labels.join(", ")})`;
@@ -123,11 +231,11 @@ export function requestRate(m: MetricNames, scope: Scope, window: string, labels
 }
 
 /**
- * 5xx per second. With traffic but no 5xx series yet (a counter only appears once a status was seen),
+ * Errors (`errorStatus`, 5xx by default) per second. With traffic but no error series yet (a counter only appears once a status was seen),
  * this is 0 rather than empty, so an error ratio exists whenever there is traffic.
  */
 export function errorRate(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = TRACK_LABELS, extra: Matchers = []): string {
-    return `(${requestRate(m, scope, window, labels, [...extra, `status=~"${ERROR_STATUS}"`])} or (${requestRate(m, scope, window, labels, extra)} * 0))`;
+    return `(${requestRate(m, scope, window, labels, [...extra, ...errorMatchers(m)])} or (${requestRate(m, scope, window, labels, extra)} * 0))`;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { DecisionPolicy, DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, StageContext, TrackCounts } from "../domain/decide";
 import { PrometheusClient, PrometheusError, Sample } from "./prometheus";
-import { bucketCount, counterCount, counterResets, ERROR_STATUS, MetricNames, requestCount, SCRAPE_INTERVAL_SECONDS, Scope, SPLIT_TRACKS } from "../domain/promql";
+import { bucketCount, counterCount, counterResets, errorMatchers, MetricNames, requestCount, SCRAPE_INTERVAL_SECONDS, Scope, SPLIT_TRACKS } from "../domain/promql";
 import type { RatioMetric } from "../domain/ratios";
 import { UsageError } from "../lib/args";
 import type { Track } from "../domain/tracks";
@@ -17,7 +17,7 @@ export function evidenceQueries(m: MetricNames, scope: Scope, windowSeconds: num
     const counter = (metric: string) => counterCount(metric, scope, w, TRACK_LABEL, SPLIT_TRACKS);
     return {
         requests: requestCount(m, scope, w, TRACK_LABEL, SPLIT_TRACKS),
-        errors: requestCount(m, scope, w, TRACK_LABEL, [...SPLIT_TRACKS, `status=~"${ERROR_STATUS}"`]),
+        errors: requestCount(m, scope, w, TRACK_LABEL, [...SPLIT_TRACKS, ...errorMatchers(m)]),
         buckets: bucketCount(m, scope, w, TRACK_LABEL, SPLIT_TRACKS),
         resets: counterResets(m, scope, w, TRACK_LABEL, SPLIT_TRACKS),
         ...Object.fromEntries(ratios.flatMap((r) => [[`${r.name}.events`, counter(r.events)], [`${r.name}.total`, counter(r.total)]])),

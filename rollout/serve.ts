@@ -17,7 +17,25 @@ import * as net from "net";
 import { DEFAULT_POLICY, Llrs, stageAlpha } from "../domain/decide";
 import { carryProblem, gateAnswer, parseLlrs } from "../domain/evidence";
 import { judgedForecast } from "../domain/forecast";
-import { DEFAULT_METRICS, DNS_LABEL, durationSeconds, MAX_DEADLINE_SECONDS, METRIC_NAME, MetricNames, parseRatio, PATH_LABEL, Scope } from "../domain/promql";
+import {
+    CONTRACT_RULES,
+    contractLabelsProblem,
+    DEFAULT_PRESET,
+    DNS_LABEL,
+    durationSeconds,
+    isContractLabel,
+    isErrorStatus,
+    isRouteValue,
+    MAX_DEADLINE_SECONDS,
+    MAX_EXCLUDED_ROUTES,
+    METRIC_NAME,
+    METRIC_PRESETS,
+    MetricNames,
+    MetricPreset,
+    parseRatio,
+    PRESET_NAMES,
+    Scope,
+} from "../domain/promql";
 import { MAX_RATIOS, type RatioMetric } from "../domain/ratios";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
@@ -95,6 +113,44 @@ function stagesOf(raw: string | null): number[] {
     return stages;
 }
 
+/** The contract's parameters the judge read before it had presets: refused, so an old ask is not judged on another histogram. */
+const RETIRED_CONTRACT_PARAMS: Readonly<Record<string, string>> = { duration: "histogram", excludedPaths: "excludedRoutes" };
+
+/**
+ * The metric contract of an ask (`canary:metrics` resolved, as `judgeUrl` writes it): `preset` (default
+ * prom-client) and each part in place of the preset's: `histogram`, `statusLabel`, `routeLabel`,
+ * `errorStatus` and `excludedRoutes` (comma-separated, empty for none). Checked by the stack config's
+ * rules, since every value is written into the queries.
+ */
+function metricsOf(p: URLSearchParams): MetricNames {
+    for (const [old, now] of Object.entries(RETIRED_CONTRACT_PARAMS)) {
+        if (p.has(old)) throw new UsageError(`${old} is no longer read: the metric contract is ${now}= (and statusLabel, routeLabel, errorStatus, or preset=)`);
+    }
+    const preset = p.get("preset") ?? DEFAULT_PRESET;
+    if (!(PRESET_NAMES as string[]).includes(preset)) throw new UsageError(`preset=${JSON.stringify(preset)} is not one of ${PRESET_NAMES.join(", ")}`);
+    const base = METRIC_PRESETS[preset as MetricPreset];
+    const one = (name: keyof MetricNames, ok: (v: string) => boolean, what: string): string | undefined => {
+        const v = p.get(name);
+        if (v !== null && !ok(v)) throw new UsageError(`${name}=${JSON.stringify(v)} is not ${what}`);
+        return v ?? undefined;
+    };
+    const routesRaw = p.get("excludedRoutes");
+    const excludedRoutes = routesRaw === null ? base.excludedRoutes : routesRaw === "" ? [] : routesRaw.split(",", MAX_EXCLUDED_ROUTES + 1);
+    if (excludedRoutes.length > MAX_EXCLUDED_ROUTES) throw new UsageError(`excludedRoutes lists more than ${MAX_EXCLUDED_ROUTES} routes`);
+    const badRoute = excludedRoutes.find((r) => !isRouteValue(r));
+    if (badRoute !== undefined) throw new UsageError(`excludedRoutes: ${JSON.stringify(badRoute)} is not ${CONTRACT_RULES.route}`);
+    const m: MetricNames = {
+        histogram: one("histogram", (v) => METRIC_NAME.test(v), "a Prometheus metric name") ?? base.histogram,
+        statusLabel: one("statusLabel", isContractLabel, CONTRACT_RULES.label) ?? base.statusLabel,
+        routeLabel: one("routeLabel", isContractLabel, CONTRACT_RULES.label) ?? base.routeLabel,
+        errorStatus: one("errorStatus", isErrorStatus, CONTRACT_RULES.errorStatus) ?? base.errorStatus,
+        excludedRoutes,
+    };
+    const labels = contractLabelsProblem(m);
+    if (labels) throw new UsageError(`statusLabel, routeLabel: ${labels}`);
+    return m;
+}
+
 /**
  * The window's start. With `run` (the stage's AnalysisRun), the instant the stack wrote into the run: the
  * same for every replica and after a restart. It may be ahead of this judge's clock (the stack's machine
@@ -141,12 +197,7 @@ export function judgeQuery(params: URLSearchParams, now: Date): JudgeQuery {
     const stages = stagesOf(params.get("stages"));
     const weight = Number(required(params, "weight", /^\d+$/, "the stage's canary weight"));
     if (!stages.includes(weight)) throw new UsageError(`weight=${weight} is not one of the stages ${stages.join(",")}: only a stage above 0 is judged`);
-    const duration = params.get("duration") ?? DEFAULT_METRICS.duration;
-    if (!METRIC_NAME.test(duration)) throw new UsageError(`duration=${JSON.stringify(duration)} is not a Prometheus metric name`);
-    const excludedRaw = params.get("excludedPaths");
-    const excludedPaths = excludedRaw === null ? [...DEFAULT_METRICS.excludedPaths] : excludedRaw === "" ? [] : excludedRaw.split(",");
-    const badPath = excludedPaths.find((p) => !PATH_LABEL.test(p));
-    if (badPath !== undefined) throw new UsageError(`excludedPaths: ${JSON.stringify(badPath)} is not a path label value`);
+    const metrics = metricsOf(params);
     let carried: Llrs | undefined;
     try {
         carried = parseLlrs(params.get("carry") ?? "");
@@ -169,7 +220,7 @@ export function judgeQuery(params: URLSearchParams, now: Date): JudgeQuery {
     if (deadlineSeconds !== undefined && deadlineSeconds > MAX_DEADLINE_SECONDS) throw new UsageError(`deadline=${deadline} is longer than a stage's deadline may be (${MAX_DEADLINE_SECONDS / 86400}d)`);
     return {
         scope,
-        metrics: { duration, excludedPaths },
+        metrics,
         ratios,
         stage: { weight, stages, ...(carried ? { carried } : {}) },
         since,

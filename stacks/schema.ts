@@ -4,7 +4,23 @@
  */
 import { z } from "zod";
 import { BUILT_IN_TESTS, isPrototypeName, MAX_RATIOS } from "../domain/ratios";
-import { DEFAULT_METRICS, DNS_LABEL, durationSeconds, MAX_DEADLINE_SECONDS, METRIC_NAME, PATH_LABEL, SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
+import {
+    CONTRACT_RULES,
+    contractLabelsProblem,
+    DEFAULT_PRESET,
+    DNS_LABEL,
+    durationSeconds,
+    isContractLabel,
+    isErrorStatus,
+    isRouteValue,
+    MAX_DEADLINE_SECONDS,
+    MAX_EXCLUDED_ROUTES,
+    METRIC_NAME,
+    metricContract,
+    MetricNames,
+    PRESET_NAMES,
+    SCRAPE_INTERVAL_SECONDS,
+} from "../domain/promql";
 import { baseUrlProblem } from "../domain/urls";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { ENVIRONMENTS } from "./environments";
@@ -183,15 +199,32 @@ const ratio = (dflt: number) => z.number().gt(0, "must be a ratio above 0 and at
 const positive = (dflt: number) => z.number().gt(0, "must be above 0").default(dflt);
 const factor = (dflt: number) => z.number().min(1, "must be a factor of at least 1").default(dflt);
 
+/** A string that `ok` accepts, refused with `message` (also when it is no string at all). */
+const checked = (ok: (v: string) => boolean, message: string) => z.string({ error: message }).refine(ok, message);
+const contractLabel = checked(isContractLabel, `must be ${CONTRACT_RULES.label}`);
+const PRESET_DEFAULT = "Unset: the preset's";
+
 const metrics = z
     .strictObject({
-        duration: metricName.default(DEFAULT_METRICS.duration).describe("The app's request histogram, labels status and path: its requests, errors and latency."),
-        excludedPaths: z
-            .array(text(PATH_LABEL, "must be a path label value: no quotes, backslashes, spaces or commas (the judge's excludedPaths= splits on commas)"))
-            .default([...DEFAULT_METRICS.excludedPaths])
-            .describe("path label values that are probes or scrapes, not user requests: dropped from every request, error and latency series."),
+        preset: z
+            .enum(PRESET_NAMES, { error: `must be one of ${PRESET_NAMES.join(", ")}` })
+            .default(DEFAULT_PRESET)
+            .describe(
+                "The app's instrumentation: prom-client (podinfo's: http_request_duration_seconds, labels status and path), opentelemetry (the HTTP semantic conventions as Prometheus stores them: http_server_request_duration_seconds, http_response_status_code, http_route) or micrometer (Spring Boot: http_server_requests_seconds, status, uri; _bucket needs percentiles-histogram). Each key below overrides one part.",
+            ),
+        histogram: metricName.optional().describe(`The request histogram's base name: _count the requests, _bucket the latency. ${PRESET_DEFAULT}.`),
+        statusLabel: contractLabel.optional().describe(`The histogram's label with the response's status code. ${PRESET_DEFAULT}.`),
+        routeLabel: contractLabel.optional().describe(`The histogram's label with the route, which tells user requests from probes and scrapes; not the status label. ${PRESET_DEFAULT}.`),
+        errorStatus: checked(isErrorStatus, `must be ${CONTRACT_RULES.errorStatus}`)
+            .optional()
+            .describe(`The status label's values that are errors, as a PromQL =~ regex (anchored): what counts against the canary and the SLO. ${PRESET_DEFAULT} (5..).`),
+        excludedRoutes: z
+            .array(checked(isRouteValue, `must be ${CONTRACT_RULES.route}`))
+            .max(MAX_EXCLUDED_ROUTES, `must list at most ${MAX_EXCLUDED_ROUTES} routes`)
+            .optional()
+            .describe(`Route label values that are probes or scrapes, not user requests: dropped from every request, error and latency series. ${PRESET_DEFAULT}; [] counts every route.`),
     })
-    .describe("The app's metric contract; podinfo's by default.");
+    .describe("The app's metric contract: a preset, with any part overridden (docs/observability.md, \"The metric contract\").");
 
 const alerts = z
     .strictObject({
@@ -561,7 +594,9 @@ export function usesCertManager(c: Pick<Parsed, "router" | "gateway" | "tls">): 
 }
 
 /** The validated, resolved stack config the program builds from. */
-export interface StackConfig extends Omit<Parsed, "app"> {
+export interface StackConfig extends Omit<Parsed, "app" | "metrics"> {
+    /** `canary:metrics` resolved: the preset's contract with the given keys in place. */
+    readonly metrics: MetricNames;
     readonly app: Omit<Parsed["app"], "stable" | "canary"> & {
         readonly stable: TrackConfig;
         readonly canary: TrackConfig;
@@ -584,6 +619,12 @@ function unpinned(path: string[], environment: string): ConfigIssue {
 /** Cross-key rules that one field's schema cannot see. */
 export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
+    const labels = contractLabelsProblem(metricContract(c.metrics));
+    if (labels) {
+        // Name the key the stack file set (the other one may be the preset's).
+        const [key, other] = c.metrics.routeLabel !== undefined ? ["routeLabel", "statusLabel"] : ["statusLabel", "routeLabel"];
+        issues.push({ path: ["metrics", key], message: `must not be the same label as canary:metrics.${other} (set or the preset's): ${labels}` });
+    }
     const stages = c.stages;
     if (stages.some((s, i) => i > 0 && s <= stages[i - 1]) || stages[stages.length - 1] !== 100) {
         issues.push({ path: ["stages"], message: "must be strictly increasing whole percents ending in 100, e.g. [5, 25, 50, 100]" });
@@ -702,6 +743,7 @@ export function resolve(c: Parsed): StackConfig {
     return {
         ...c,
         app: { ...c.app, stable, canary: canaryDiffers ? canary : { ...canary, replicas: 0 } },
+        metrics: metricContract(c.metrics),
         canaryDiffers,
     };
 }

@@ -260,8 +260,17 @@ describe("config that would validate and then break: refused with the key and th
         ["an empty Elasticsearch host", es({ host: "" }), /canary:logging\.elasticsearch\.host = "": must be a host name or IP address/],
         ["an Elasticsearch index with a newline", es({ host: "es", index: "logs\n[OUTPUT]" }), /canary:logging\.elasticsearch\.index = "logs\\n\[OUTPUT\]": must be an Elasticsearch index name/],
         ["an Elasticsearch index Fluent Bit would expand", es({ host: "es", index: "${HOME}" }), /canary:logging\.elasticsearch\.index = "\$\{HOME\}": must be an Elasticsearch index name/],
-        // The judge's excludedPaths= is the list joined by commas, and it splits on them.
-        ["an excluded path with a comma", { metrics: { excludedPaths: ["healthz,metrics"] } }, /canary:metrics\.excludedPaths\[0\] = "healthz,metrics": must be a path label value: no quotes, backslashes, spaces or commas/],
+        // The judge's excludedRoutes= is the list joined by commas, and it splits on them.
+        ["an excluded route with a comma", { metrics: { excludedRoutes: ["healthz,metrics"] } }, /canary:metrics\.excludedRoutes\[0\] = "healthz,metrics": must be a route label value: .*no quotes, backslashes, whitespace or commas/],
+        // Written into a PromQL string: a quote would end it and append a query of the writer's choosing.
+        ["an error regex that ends its string", { metrics: { errorStatus: '5.."} or vector(1) #' } }, /canary:metrics\.errorStatus = "5\.\.\\"} or vector\(1\) #": must be a regex over the status label's values/],
+        ["an error regex that does not compile", { metrics: { errorStatus: "5[" } }, /canary:metrics\.errorStatus = "5\[": must be a regex over the status label's values/],
+        ["a status label with the dots of an OTel attribute", { metrics: { preset: "opentelemetry", statusLabel: "http.response.status_code" } }, /canary:metrics\.statusLabel = "http\.response\.status_code": must be a Prometheus label name/],
+        ["a route label the queries set themselves", { metrics: { routeLabel: "track" } }, /canary:metrics\.routeLabel = "track": must be a Prometheus label name .*other than namespace, app, track, le/],
+        ["a status label that is the preset's route label", { metrics: { statusLabel: "path" } }, /canary:metrics\.statusLabel = "path": must not be the same label as canary:metrics\.routeLabel \(set or the preset's\)/],
+        ["an unknown preset", { metrics: { preset: "otel" } }, /canary:metrics\.preset = "otel": must be one of prom-client, opentelemetry, micrometer/],
+        ["the retired duration key", { metrics: { duration: "app_seconds" } }, /canary:metrics\.duration = "app_seconds": is not a known key/],
+        ["more excluded routes than the judge reads", { metrics: { excludedRoutes: Array.from({ length: 33 }, (_, i) => `/r${i}`) } }, /canary:metrics\.excludedRoutes = \[.*\]: must list at most 32 routes/],
         ["a load-test header value with a newline", { loadTest: { headers: { "x-a": "1\r\nx-b: 2" } } }, /canary:loadTest\.headers\.x-a = "1\\r\\nx-b: 2": must be an HTTP header value/],
     ];
     for (const [what, raw, message] of refused) {

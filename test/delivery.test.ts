@@ -70,7 +70,7 @@ describe("analysis (pure)", () => {
         const url = judgeUrl("http://canary-judge.podinfo.svc:8080/", { scope, metrics: DEFAULT_METRICS, stages: [5, 25, 50, 100], ratios: [], deadline: "30m" });
         assert.strictEqual(
             url,
-            "http://canary-judge.podinfo.svc:8080/judge?namespace=podinfo&app=podinfo&stages=5%2C25%2C50%2C100&duration=http_request_duration_seconds&excludedPaths=healthz%2Creadyz%2Cmetrics&deadline=30m&run={{args.run}}&weight={{args.weight}}&carry={{args.carry}}&since={{args.since}}",
+            "http://canary-judge.podinfo.svc:8080/judge?namespace=podinfo&app=podinfo&stages=5%2C25%2C50%2C100&histogram=http_request_duration_seconds&statusLabel=status&routeLabel=path&errorStatus=5..&excludedRoutes=healthz%2Creadyz%2Cmetrics&deadline=30m&run={{args.run}}&weight={{args.weight}}&carry={{args.carry}}&since={{args.since}}",
         );
         // Each ratio metric is one `ratio` parameter, which the judge reads back as it was configured.
         const checkout = { name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" } as const;
@@ -87,8 +87,11 @@ describe("analysis (pure)", () => {
             namespace: "podinfo",
             app: "podinfo",
             stages: "5,25,50,100",
-            duration: "http_request_duration_seconds",
-            excludedPaths: "healthz,readyz,metrics",
+            histogram: "http_request_duration_seconds",
+            statusLabel: "status",
+            routeLabel: "path",
+            errorStatus: "5..",
+            excludedRoutes: "healthz,readyz,metrics",
             deadline: "30m",
             run: "podinfo-6-8-0-w25",
             weight: "25",
@@ -568,5 +571,26 @@ describe("Istio routing", () => {
             changedBetween(a.resources, b.resources).map((c) => c.split(" ")[1]).sort(),
             ["alerts-stage", "delivery-run", "load-job", "route-virtualservice"],
         );
+    });
+});
+
+describe("canary:metrics reaches every consumer: the stage's run, the rules and the dashboard", () => {
+    it("a Micrometer app with its own error regex: the judge is asked with that contract, and every rule and panel selects its histogram and labels", async () => {
+        const { error, resources } = await runProgram({ stack: "dev", config: { weight: 5, metrics: { preset: "micrometer", errorStatus: "5..|429" } } });
+        assert.ifError(error);
+        const url = new URL(analysisRuns(resources)[0].inputs.spec.metrics[0].provider.web.url);
+        assert.deepStrictEqual(
+            ["histogram", "statusLabel", "routeLabel", "errorStatus", "excludedRoutes"].map((k) => url.searchParams.get(k)),
+            ["http_server_requests_seconds", "status", "uri", "5..|429", "/actuator/health,/actuator/health/**,/actuator/prometheus"],
+        );
+        const rules: string[] = byName(resources, "alerts-rules").inputs.spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.expr));
+        const model = JSON.parse(Object.values<string>(byName(resources, "dashboard-dashboard").inputs.data)[0]);
+        const panels: string[] = model.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr));
+        for (const e of [...rules, ...panels]) {
+            assert.ok(!e.includes("http_request_duration_seconds_"), `prom-client's histogram in ${e}`);
+            for (const sel of e.match(/http_server_requests_seconds_(count|bucket)\{[^}]*\}/g) ?? []) assert.ok(sel.includes('uri!~"/actuator/health|/actuator/health/\\\\*\\\\*|/actuator/prometheus"'), sel);
+        }
+        assert.ok(rules.some((e) => e.includes('status=~"5..|429"')), "the errors are the stack's errorStatus");
+        assert.ok(panels.some((e) => e.includes("http_server_requests_seconds_count")), "the dashboard reads the app's histogram");
     });
 });

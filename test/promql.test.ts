@@ -3,7 +3,28 @@ import * as assert from "assert";
 import { parser } from "@prometheus-io/lezer-promql";
 import { dashboardPanels, stageChangeExpr } from "../components/observability/dashboard";
 import { RuleGroup } from "../components/observability/rules";
-import { bucketCount, canaryContainerInfo, counterResets, errorRate, JUDGE_SERIES, judgeRunSeries, judgeTestSeries, latencyQuantile, latestJudgeRun, requestCount, requestRate, userRequestMatchers } from "../domain/promql";
+import {
+    bucketCount,
+    canaryContainerInfo,
+    counterResets,
+    DEFAULT_METRICS,
+    errorRate,
+    errorRatio,
+    isContractLabel,
+    isErrorStatus,
+    isRouteValue,
+    JUDGE_SERIES,
+    judgeRunSeries,
+    judgeTestSeries,
+    latencyQuantile,
+    latestJudgeRun,
+    metricContract,
+    METRIC_PRESETS,
+    PRESET_NAMES,
+    requestCount,
+    requestRate,
+    userRequestMatchers,
+} from "../domain/promql";
 import { evidenceQueries } from "../rollout/analyze";
 import { byName, runProgram, STACKS } from "./harness";
 
@@ -46,8 +67,7 @@ describe("PromQL: every expression parses (lezer-promql)", () => {
     }
 
     it("the analysis's queries parse, a ratio metric's two counters included, by track and in the app's scope", () => {
-        const m = { duration: "http_request_duration_seconds", excludedPaths: ["healthz"] };
-        const queries = evidenceQueries(m, { namespace: "shop", app: "checkout" }, 300, [{ name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" }]);
+        const queries = evidenceQueries(DEFAULT_METRICS, { namespace: "shop", app: "checkout" }, 300, [{ name: "checkout-failures", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" }]);
         assert.deepStrictEqual(Object.keys(queries), ["requests", "errors", "buckets", "resets", "checkout-failures.events", "checkout-failures.total"]);
         assert.strictEqual(queries["checkout-failures.events"], 'sum by (track) (increase(checkouts_failed_total{namespace="shop", app="checkout", track=~"stable|canary"}[300s]))');
         for (const q of Object.values(queries)) assert.deepStrictEqual(promqlErrors(q), [], q);
@@ -62,7 +82,7 @@ describe("PromQL: every expression parses (lezer-promql)", () => {
     it("the pure dashboard builders parse for another app and SLO", () => {
         const input = {
             scope: { namespace: "shop", app: "checkout" },
-            metrics: { duration: "latency_seconds", excludedPaths: ["health.check", "/metrics", "a|b"] },
+            metrics: { ...DEFAULT_METRICS, histogram: "latency_seconds", excludedRoutes: ["health.check", "/metrics", "a|b"] },
             thresholds: { slo: { objective: 0.995, periodDays: 28 } } as any,
             ratios: [{ name: "conversion", events: "orders_total", total: "shop:visits_total", bad: "down" as const }],
         };
@@ -92,10 +112,10 @@ describe("PromQL: every expression parses (lezer-promql)", () => {
     });
 
     it("user requests only: every request, error and latency series drops the excluded paths, regex-escaped", () => {
-        const m = { duration: "http_request_duration_seconds", excludedPaths: ["healthz", "health.check", "a|b"] };
+        const m = { ...DEFAULT_METRICS, excludedRoutes: ["healthz", "health.check", "a|b"] };
         const scope = { namespace: "podinfo", app: "podinfo" };
         assert.deepStrictEqual(userRequestMatchers(m, ['track="canary"']), ['track="canary"', 'path!~"healthz|health\\\\.check|a\\\\|b"']);
-        assert.deepStrictEqual(userRequestMatchers({ ...m, excludedPaths: [] }), []);
+        assert.deepStrictEqual(userRequestMatchers({ ...m, excludedRoutes: [] }), []);
         const exprs = [requestRate(m, scope, "5m"), errorRate(m, scope, "5m"), latencyQuantile(m, scope, 0.99, "5m"), requestCount(m, scope, "5m"), bucketCount(m, scope, "5m"), counterResets(m, scope, "5m")];
         for (const e of exprs) {
             assert.deepStrictEqual(promqlErrors(e), [], e);
@@ -104,5 +124,64 @@ describe("PromQL: every expression parses (lezer-promql)", () => {
             for (const sel of selectors) assert.ok(sel.includes('path!~"healthz|health\\\\.check|a\\\\|b"'), sel);
         }
         assert.ok(!exprs.join(" ").includes("http_requests_total"), "the status-only counter cannot tell probes from users");
+    });
+});
+
+describe("the metric contract: every builder reads the preset's histogram, labels and error regex", () => {
+    const scope = { namespace: "shop", app: "orders" };
+    const labelsOf = (p: (typeof PRESET_NAMES)[number]) => [METRIC_PRESETS[p].statusLabel, METRIC_PRESETS[p].routeLabel];
+
+    for (const preset of PRESET_NAMES) {
+        it(`${preset}: requests, errors and latency select its histogram, drop its excluded routes by its route label and count its 5xx by its status label`, () => {
+            const m = METRIC_PRESETS[preset];
+            const excluded = `${m.routeLabel}!~"${m.excludedRoutes.map((r) => r.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&")).join("|")}"`;
+            const exprs = [requestRate(m, scope, "5m"), errorRatio(m, scope, "5m"), latencyQuantile(m, scope, 0.95, "5m"), ...Object.values(evidenceQueries(m, scope, 300))];
+            for (const e of exprs) {
+                assert.deepStrictEqual(promqlErrors(e), [], e);
+                const selectors = e.match(/\w+_(count|bucket)\{[^}]*\}/g) ?? [];
+                assert.ok(selectors.length > 0, e);
+                for (const sel of selectors) {
+                    assert.ok(sel.startsWith(`${m.histogram}_`), sel);
+                    assert.ok(sel.includes(excluded), `${sel} lacks ${excluded}`);
+                }
+            }
+            assert.ok(errorRate(m, scope, "5m").includes(`${m.statusLabel}=~"5.."`));
+            assert.match(evidenceQueries(m, scope, 300).errors, new RegExp(`${m.statusLabel}=~"5\\.\\."`));
+            // No other preset's labels leak in (prom-client and micrometer share `status`).
+            const others = PRESET_NAMES.filter((o) => o !== preset).flatMap(labelsOf).filter((l) => !labelsOf(preset).includes(l));
+            for (const e of exprs) for (const l of others) assert.ok(!new RegExp(`[{ ]${l}[!=]~`).test(e), `${preset} query uses ${l}: ${e}`);
+        });
+    }
+
+    it("the presets are the upstream names: OTel's semantic conventions as Prometheus stores them, Micrometer's, podinfo's", () => {
+        assert.deepStrictEqual(
+            PRESET_NAMES.map((p) => [p, METRIC_PRESETS[p].histogram, METRIC_PRESETS[p].statusLabel, METRIC_PRESETS[p].routeLabel]),
+            [
+                ["prom-client", "http_request_duration_seconds", "status", "path"],
+                ["opentelemetry", "http_server_request_duration_seconds", "http_response_status_code", "http_route"],
+                ["micrometer", "http_server_requests_seconds", "status", "uri"],
+            ],
+        );
+        assert.strictEqual(DEFAULT_METRICS, METRIC_PRESETS["prom-client"]);
+    });
+
+    it("a key given in canary:metrics replaces the preset's part, the others stay the preset's", () => {
+        const m = metricContract({ preset: "micrometer", errorStatus: "5..|429", excludedRoutes: [] });
+        assert.deepStrictEqual(m, { ...METRIC_PRESETS.micrometer, errorStatus: "5..|429", excludedRoutes: [] });
+        assert.strictEqual(errorRate(m, scope, "5m").match(/status=~"[^"]*"/g)?.[0], 'status=~"5..|429"');
+        assert.ok(!requestRate(m, scope, "5m").includes("uri!~"), "no excluded routes, no route matcher");
+        assert.deepStrictEqual(metricContract({ preset: "opentelemetry", histogram: undefined }), METRIC_PRESETS.opentelemetry);
+    });
+
+    it("values that would break out of a PromQL string or regex are refused; ordinary ones pass", () => {
+        const table: [(v: string) => boolean, string[], string[]][] = [
+            [isContractLabel, ["status", "http_route", "_x", "uri2"], ["", "2xx", "http.route", "__name__", "le", "track", "app", "namespace", 'a"b', "a b", "a}"]],
+            [isErrorStatus, ["5..", "5..|429", "5[0-9]{2}", "(500|503)", "^5.*$"], ["", '5.."} or vector(1) #', "5\\d\\d", "5.. ", "(?=5)..", "5((", "[", "x".repeat(65), "5..\n"]],
+            [isRouteValue, ["healthz", "/healthz", "/actuator/health/**", "/users/{id}", "a|b"], ["", 'a"b', "a\\b", "a b", "a,b", "a\tb", "x".repeat(257)]],
+        ];
+        for (const [ok, good, bad] of table) {
+            for (const v of good) assert.ok(ok(v), `${ok.name}(${JSON.stringify(v)}) should pass`);
+            for (const v of bad) assert.ok(!ok(v), `${ok.name}(${JSON.stringify(v)}) should be refused`);
+        }
     });
 });

@@ -8,15 +8,89 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ALERT_NAMES, isAlert, RuleGroup } from "../components/observability/rules";
+import { PRESET_NAMES, type MetricPreset } from "../domain/promql";
 import { byName, ROOT, runProgram } from "./harness";
 import { runTool, tempDir } from "../demo/host";
 
 const SUITES = path.join(ROOT, "test", "promtool");
 
-async function registeredGroups(weight: number): Promise<{ app: RuleGroup[]; stage: RuleGroup[] }> {
-    const { error, resources } = await runProgram({ stack: "dev", config: { weight } });
+async function registeredGroups(weight: number, metrics: Record<string, unknown> = {}): Promise<{ app: RuleGroup[]; stage: RuleGroup[] }> {
+    const { error, resources } = await runProgram({ stack: "dev", config: { weight, metrics } });
     assert.ifError(error);
     return { app: byName(resources, "alerts-rules").inputs.spec.groups, stage: byName(resources, "alerts-stage").inputs.spec.groups };
+}
+
+/**
+ * One request series as each instrumentation exports it, written out here rather than from the presets,
+ * so the rules are checked against the names the apps use and not against themselves: podinfo's
+ * histogram (stefanprodan/podinfo pkg/api/http/metrics.go), OpenTelemetry's `http.server.request.duration`
+ * through the Prometheus translation (attributes with `_` for `.`, the instrumentation scope's labels),
+ * and Micrometer's `http.server.requests` timer (Spring Boot's tags).
+ */
+const SHAPES: Record<MetricPreset, { readonly count: string; readonly labels: (route: "user" | "probe", status: number) => string }> = {
+    "prom-client": {
+        count: "http_request_duration_seconds_count",
+        labels: (route, status) => `path="${route === "user" ? "orders" : "healthz"}", method="GET", status="${status}"`,
+    },
+    opentelemetry: {
+        count: "http_server_request_duration_seconds_count",
+        labels: (route, status) =>
+            `http_route="${route === "user" ? "/orders" : "/healthz"}", http_request_method="GET", http_response_status_code="${status}", url_scheme="http", network_protocol_version="1.1", otel_scope_name="@opentelemetry/instrumentation-http"`,
+    },
+    micrometer: {
+        count: "http_server_requests_seconds_count",
+        labels: (route, status) =>
+            `uri="${route === "user" ? "/orders" : "/actuator/health"}", method="GET", status="${status}", outcome="${status >= 500 ? "SERVER_ERROR" : status >= 400 ? "CLIENT_ERROR" : "SUCCESS"}", exception="None"`,
+    },
+};
+
+/**
+ * The promtool suite of one preset's rules: the canary's 5xx on a user route fire CanaryHighErrorRate
+ * although the probes' successes beside them would dilute the ratio under the threshold, and neither a
+ * failing probe nor 4xx are the canary's errors.
+ */
+function presetSuite(preset: MetricPreset): unknown {
+    const shape = SHAPES[preset];
+    const series = (track: string, route: "user" | "probe", status: number, perMinute: number) => ({
+        series: `${shape.count}{namespace="podinfo", app="podinfo", track="${track}", ${shape.labels(route, status)}}`,
+        values: `0+${perMinute}x30`,
+    });
+    const canary = 'track:http_requests:rate5m{namespace="podinfo", app="podinfo", track="canary"}';
+    return {
+        rule_files: [`rules-${preset}.yaml`, "stage-25.yaml"],
+        evaluation_interval: "1m",
+        tests: [
+            {
+                name: `${preset}: the canary's 5xx fire, its probes are not counted`,
+                interval: "1m",
+                input_series: [series("stable", "user", 200, 600), series("canary", "user", 200, 540), series("canary", "user", 500, 60), series("stable", "probe", 200, 3000), series("canary", "probe", 200, 3000)],
+                promql_expr_test: [{ expr: 'track:http_requests:rate5m{track="canary"}', eval_time: "10m", exp_samples: [{ labels: canary, value: 10 }] }],
+                alert_rule_test: [
+                    {
+                        eval_time: "10m",
+                        alertname: "CanaryHighErrorRate",
+                        exp_alerts: [
+                            {
+                                exp_labels: { severity: "critical", namespace: "podinfo", app: "podinfo", track: "canary" },
+                                exp_annotations: {
+                                    summary: "Canary error ratio is high",
+                                    description: "The canary of podinfo in podinfo fails 10% of requests (threshold 5%).",
+                                    runbook_url: "https://github.com/example/canary/blob/main/docs/runbooks/CanaryHighErrorRate.md",
+                                },
+                            },
+                        ],
+                    },
+                ],
+            },
+            {
+                name: `${preset}: a failing probe and 4xx are not the canary's errors`,
+                interval: "1m",
+                input_series: [series("stable", "user", 200, 600), series("canary", "user", 200, 540), series("canary", "user", 404, 60), series("canary", "probe", 500, 600)],
+                promql_expr_test: [{ expr: 'track:http_errors:rate5m{track="canary"}', eval_time: "10m", exp_samples: [{ labels: 'track:http_errors:rate5m{namespace="podinfo", app="podinfo", track="canary"}', value: 0 }] }],
+                alert_rule_test: [{ eval_time: "10m", alertname: "CanaryHighErrorRate", exp_alerts: [] }],
+            },
+        ],
+    };
 }
 
 describe("promtool: the registered rules", function () {
@@ -32,6 +106,10 @@ describe("promtool: the registered rules", function () {
         fs.writeFileSync(path.join(dir, "stage-0.yaml"), YAML.stringify({ groups: at0.stage }));
         assert.deepStrictEqual(at0.app, at25.app, "only the stage rule depends on the weight");
         for (const f of fs.readdirSync(SUITES)) fs.copyFileSync(path.join(SUITES, f), path.join(dir, f));
+        for (const preset of PRESET_NAMES) {
+            fs.writeFileSync(path.join(dir, `rules-${preset}.yaml`), YAML.stringify({ groups: (await registeredGroups(25, { preset })).app }));
+            fs.writeFileSync(path.join(dir, `preset-${preset}.test.yaml`), YAML.stringify(presetSuite(preset)));
+        }
     });
 
     it("pass `promtool check rules`", () => {
@@ -45,6 +123,13 @@ describe("promtool: the registered rules", function () {
         const r = runTool("promtool", ["test", "rules", ...suites], dir);
         assert.strictEqual(r.status, 0, r.output);
         assert.doesNotMatch(r.output, /FAILED/);
+    });
+
+    it("each preset's rules on series shaped as its instrumentation exports them: 5xx fire CanaryHighErrorRate, probes and 4xx are not counted", () => {
+        const r = runTool("promtool", ["test", "rules", ...PRESET_NAMES.map((p) => `preset-${p}.test.yaml`)], dir);
+        assert.strictEqual(r.status, 0, r.output);
+        assert.doesNotMatch(r.output, /FAILED/);
+        assert.strictEqual((r.output.match(/SUCCESS/g) ?? []).length, PRESET_NAMES.length, r.output);
     });
 
     it("the unit tests cover every alert both ways", () => {

@@ -17,7 +17,9 @@ import { carriedLlrs, formatLlrs, gateAnswer, parseLlrs, withStage } from "../do
 import { httpPrometheus, parseVector, PrometheusClient, PrometheusError, Sample } from "../rollout/prometheus";
 import { judgeQuery, judgeServer } from "../rollout/serve";
 import { listen } from "../lib/system";
-import { DEFAULT_METRICS, parseRatio } from "../domain/promql";
+import { DEFAULT_METRICS, METRIC_PRESETS, parseRatio } from "../domain/promql";
+import { judgeUrl } from "../components/delivery/analysis";
+import { UsageError } from "../lib/args";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, drift, eventShare, mixtureLlr, requestDrift, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
 import { bench, binomial, detectionLimit, floors, forecastCheck, ForecastCheck, forecastGoals, goals, HEALTHY, LOW_TRAFFIC, THIN_TRAFFIC, notAhead, rng, rolloutForecastCheck, RolloutForecastCheck, rolloutForecastGoals, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
 import { PROMOTED_PIN, ROOT } from "./harness";
@@ -622,6 +624,23 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
     });
 });
 
+describe("rollout analyze reads the metric contract from the stack file, as the program does", () => {
+    it("canary:metrics' preset and overrides are what its queries select", async () => {
+        const asked: string[] = [];
+        const text = STACK_FILE.replace("  kubernetes:context:", '  canary:metrics:\n    preset: opentelemetry\n    errorStatus: "5..|429"\n  kubernetes:context:');
+        const p = project(text, { now: () => NOW, prometheus: () => ({ query: async (q) => (asked.push(q), []) }) });
+        await p.run("analyze", "--stack", "dev", "--prometheus", "http://prom", "--since", "10m", "--json");
+        const requestQueries = asked.filter((q) => q.includes("_count{") || q.includes("_bucket{"));
+        assert.strictEqual(requestQueries.length, 4, asked.join("\n"));
+        for (const q of requestQueries) {
+            assert.match(q, /http_server_request_duration_seconds_(count|bucket)\{/, q);
+            assert.ok(q.includes('http_route!~"/healthz|/readyz|/metrics"'), q);
+            assert.ok(!/[{ ](status|path)[!=]~/.test(q), `prom-client's labels in ${q}`);
+        }
+        assert.ok(asked.some((q) => q.includes('http_response_status_code=~"5..|429"')), "the errors are the stack's errorStatus on the preset's status label");
+    });
+});
+
 describe("rollout promote pins a canary given as a tag to the digest its pods ran", () => {
     const AT_100 = STACK_FILE.replace("canary:weight: 50", "canary:weight: 100");
     const TAG = "ghcr.io/stefanprodan/podinfo:6.8.0";
@@ -987,10 +1006,10 @@ describe("rollout serve: the judge as an HTTP service", () => {
 
     it("reads a request's app, stage, metric contract and window; refuses what it cannot judge, naming the parameter", () => {
         const start = "2026-11-21T11:40:00Z";
-        const q = judgeQuery(params({ run: "podinfo-25-6.8.0-0", since: start, stages: "10,25,100", duration: "app_seconds", excludedPaths: "livez" }), NOW);
+        const q = judgeQuery(params({ run: "podinfo-25-6.8.0-0", since: start, stages: "10,25,100", histogram: "app_seconds", excludedRoutes: "livez" }), NOW);
         assert.deepStrictEqual(q, {
             scope: SCOPE,
-            metrics: { duration: "app_seconds", excludedPaths: ["livez"] },
+            metrics: { ...DEFAULT_METRICS, histogram: "app_seconds", excludedRoutes: ["livez"] },
             ratios: [],
             stage: { weight: 25, stages: [10, 25, 100] },
             since: new Date(start),
@@ -1007,8 +1026,8 @@ describe("rollout serve: the judge as an HTTP service", () => {
             [{ since: "5m", namespace: "Bad_NS" }, /namespace="Bad_NS" is not the app's namespace/],
             [{ since: "5m", weight: "0" }, /weight=0 is not one of the stages 5,25,50,100/],
             [{ since: "5m", stages: "50,25,100" }, /stages="50,25,100" is not strictly increasing/],
-            [{ since: "5m", duration: "a-b" }, /duration="a-b" is not a Prometheus metric name/],
-            [{ since: "5m", excludedPaths: 'a,"b' }, /excludedPaths: "\\"b" is not a path label value/],
+            [{ since: "5m", histogram: "a-b" }, /histogram="a-b" is not a Prometheus metric name/],
+            [{ since: "5m", excludedRoutes: 'a,"b' }, /excludedRoutes: "\\"b" is not a route label value/],
             [{}, /since is required: the window's start/],
             [{ run: "r" }, /since is required with run: the run's window start/],
             [{ run: "r", since: "5m" }, /since="5m" is not an RFC 3339 instant .*: with run, the window's start is the one the stack wrote/],
@@ -1025,6 +1044,34 @@ describe("rollout serve: the judge as an HTTP service", () => {
             assert.throws(() => judgeQuery(params(q as Record<string, string>), NOW), message as RegExp);
         }
         assert.throws(() => judgeQuery(new URLSearchParams({ app: "podinfo", weight: "5", since: "5m" }), NOW), /namespace is required/);
+    });
+
+    it("reads the metric contract of any preset, each part overridable; refuses a value that would break a query, naming the parameter", () => {
+        const metricsOf = (q: Record<string, string>) => judgeQuery(params({ since: "5m", ...q }), NOW).metrics;
+        assert.deepStrictEqual(metricsOf({ preset: "opentelemetry" }), METRIC_PRESETS.opentelemetry);
+        assert.deepStrictEqual(metricsOf({ preset: "micrometer", errorStatus: "5..|429", excludedRoutes: "" }), { ...METRIC_PRESETS.micrometer, errorStatus: "5..|429", excludedRoutes: [] });
+        // What judgeUrl writes for a stack is what the judge reads back.
+        const contract = { ...METRIC_PRESETS.opentelemetry, routeLabel: "route", excludedRoutes: ["/livez", "/users/{id}"] };
+        const url = new URL(judgeUrl("http://judge:8080", { scope: SCOPE, metrics: contract, stages: [5, 25, 50, 100], ratios: [], deadline: "30m" }).replace(/\{\{args\.(\w+)\}\}/g, (_m, a) => ({ run: "r", weight: "25", carry: "", since: "2026-11-21T11:40:00Z" })[a as string] ?? ""));
+        assert.deepStrictEqual(judgeQuery(url.searchParams, NOW).metrics, contract);
+        for (const [q, message] of [
+            [{ preset: "prometheus" }, /preset="prometheus" is not one of prom-client, opentelemetry, micrometer/],
+            [{ statusLabel: "http.response.status_code" }, /statusLabel="http\.response\.status_code" is not a Prometheus label name/],
+            [{ routeLabel: "track" }, /routeLabel="track" is not a Prometheus label name .* other than namespace, app, track, le/],
+            [{ routeLabel: "__name__" }, /routeLabel="__name__" is not a Prometheus label name/],
+            [{ statusLabel: "path" }, /statusLabel, routeLabel: the status and the route are two labels, both path here/],
+            [{ errorStatus: '5.."} or vector(1) or {x="' }, /errorStatus="5\.\.\\"} or vector\(1\) or \{x=\\"" is not a regex over the status label's values/],
+            [{ errorStatus: "5((" }, /errorStatus="5\(\(" is not a regex/],
+            [{ errorStatus: "(?!2)..." }, /errorStatus="\(\?!2\)\.\.\." is not a regex/],
+            [{ excludedRoutes: "a,b\\c" }, /excludedRoutes: "b\\\\c" is not a route label value/],
+            [{ excludedRoutes: Array.from({ length: 33 }, (_, i) => `/r${i}`).join(",") }, /excludedRoutes lists more than 32 routes/],
+            [{ excludedRoutes: ",".repeat(5000) }, /excludedRoutes lists more than 32 routes/],
+            // An ask from before the presets names the histogram by another parameter: refused, not judged on the default histogram.
+            [{ duration: "app_seconds" }, /duration is no longer read: the metric contract is histogram=/],
+            [{ excludedPaths: "livez" }, /excludedPaths is no longer read: the metric contract is excludedRoutes=/],
+        ] as const) {
+            assert.throws(() => metricsOf(q as Record<string, string>), (e: Error) => e instanceof UsageError && (message as RegExp).test(e.message));
+        }
     });
 
     it("answers over real HTTP: the judgement as JSON, HOLD when Prometheus fails, 400/404/405 for what is not a judgement", async () => {
@@ -1066,6 +1113,10 @@ describe("rollout serve: the judge as an HTTP service", () => {
             assert.doesNotMatch(await metrics.text(), /^canary_judge_decision\{/m);
             assert.strictEqual((await fetch(`${base}/nothing`)).status, 404);
             assert.strictEqual((await fetch(`${base}/judge`, { method: "POST" })).status, 405);
+            // A contract value that would break out of its PromQL string: a 400 naming it, and the judge answers on.
+            const hostile = await fetch(`${base}/judge?${params({ since: "10m", errorStatus: '5.."} or vector(1) or {a="' })}`);
+            assert.strictEqual(hostile.status, 400);
+            assert.match((await hostile.json()).error, /^errorStatus="5\.\.\\"} or vector\(1\)/);
             assert.deepStrictEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
         } finally {
             await new Promise((r) => judge.close(r));

@@ -49,8 +49,11 @@ export function judgeUrl(base: string, i: Pick<AnalysisInput, "scope" | "metrics
         namespace: i.scope.namespace,
         app: i.scope.app,
         stages: i.stages.join(","),
-        duration: i.metrics.duration,
-        excludedPaths: i.metrics.excludedPaths.join(","),
+        histogram: i.metrics.histogram,
+        statusLabel: i.metrics.statusLabel,
+        routeLabel: i.metrics.routeLabel,
+        errorStatus: i.metrics.errorStatus,
+        excludedRoutes: i.metrics.excludedRoutes.join(","),
         deadline: i.deadline,
     });
     for (const r of i.ratios) fixed.append("ratio", formatRatio(r));
