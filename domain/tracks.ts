@@ -17,3 +17,14 @@ export type PodTrack = Track | typeof PREVIEW_TRACK;
 export function trackName(app: string, track: PodTrack): string {
     return `${app}-${track}`;
 }
+
+/**
+ * The keys of the labels every pod of the app carries (components/platform/labels.ts): what Services,
+ * Deployments and NetworkPolicies select on and the ServiceMonitor relabels into `app`, `version` and `track`.
+ */
+export const POD_LABELS = {
+    name: "app.kubernetes.io/name",
+    partOf: "app.kubernetes.io/part-of",
+    version: "app.kubernetes.io/version",
+    track: "track",
+} as const;

@@ -102,14 +102,34 @@ function containerProblems(c: any, pod: any): string[] {
     const seccomp = sc.seccompProfile?.type ?? podSc.seccompProfile?.type;
     if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") problems.push("seccompProfile is not RuntimeDefault or Localhost");
     if (sc.privileged === true) problems.push("privileged");
+    if ((c.ports ?? []).some((p: any) => p?.hostPort !== undefined && p.hostPort !== 0)) problems.push("a hostPort");
+    return problems;
+}
+
+/**
+ * The volume kinds the restricted Pod Security level admits (kubernetes pod-security-admission
+ * policy/check_restrictedVolumes.go); the stack config takes fewer (no csi or ephemeral).
+ */
+const RESTRICTED_VOLUME_KINDS = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
+
+/** What the restricted level refuses of the pod itself: host namespaces (check_hostNamespaces.go) and other volume kinds. */
+function podProblems(pod: any): string[] {
+    const problems = ["hostNetwork", "hostPID", "hostIPC"].filter((k) => pod[k] === true);
+    for (const v of pod.volumes ?? []) {
+        const kinds = Object.keys(v ?? {}).filter((k) => k !== "name" && v[k] !== undefined && v[k] !== null);
+        const refused = kinds.filter((k) => !RESTRICTED_VOLUME_KINDS.includes(k));
+        if (refused.length > 0) problems.push(`volume ${v.name} is ${refused.join(", ")}, not one of ${RESTRICTED_VOLUME_KINDS.join(", ")}`);
+    }
     return problems;
 }
 
 export const deploymentHardening = forTypes(
     "deployment-probes-limits-restricted",
-    "Deployments' containers have readiness and liveness probes, cpu and memory limits, and the restricted security context.",
+    "Deployments' containers have readiness and liveness probes, cpu and memory limits, and the restricted security context; their pods no host namespaces, host ports or volume kinds the restricted level refuses.",
     [TYPES.deployment],
     (props, report) => {
+        const pod = podProblems(props.spec?.template?.spec ?? {});
+        if (pod.length > 0) report(`pod: ${pod.join(", ")}`);
         for (const c of containersOf(props)) {
             const problems = containerProblems(c, props.spec?.template?.spec ?? {});
             if (problems.length > 0) report(`container ${c.name}: ${problems.join(", ")}`);

@@ -183,7 +183,7 @@ export function checkPromotable(c: StackConfig): void {
 }
 
 /**
- * `promote`, only from 100: stable takes the canary's image (and version), weight goes to 0. With
+ * `promote`, only from 100: stable takes the canary's image (and version, and its own variables), weight goes to 0. With
  * `digest` (the digest a tag's canary pods ran, rollout/pin.ts) both tracks get the tag pinned to it,
  * so the canary stays equal to stable and dev's promotion names the image by digest.
  */
@@ -197,6 +197,11 @@ export function planPromote(c: StackConfig, doc: YAML.Document, digest?: string)
     // Keep an explicit stable version in step; without one, the version follows the image tag.
     const explicitVersion = doc.getIn(["config", `${PROJECT}:app`, "stable", "version"]) !== undefined || doc.getIn(["config", `${PROJECT}:app`, "canary", "version"]) !== undefined;
     if (explicitVersion) edits.push({ key: ["app", "stable", "version"], from: stable.version, to: canary.version });
+    // The canary was judged with its own variables: stable takes them with its image, and the canary's
+    // go (the next canary starts from the new stable's).
+    if (canary.env.length > 0) {
+        edits.push({ key: ["app", "stable", "env"], from: stable.env, to: canary.env }, { key: ["app", "canary", "env"], from: canary.env, to: [] });
+    }
     edits.push({ key: ["weight"], from: c.weight, to: 0 });
     return edits;
 }

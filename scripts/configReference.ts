@@ -35,6 +35,7 @@ interface Def {
     readonly element?: z.ZodType;
     readonly keyType?: z.ZodType;
     readonly valueType?: z.ZodType;
+    readonly options?: readonly z.ZodType[];
     readonly entries?: Record<string, string>;
     readonly format?: string;
     readonly checks?: readonly { _zod: { def: CheckDef } }[];
@@ -106,6 +107,9 @@ export function typeOf(schema: z.ZodType): string {
             return `map of ${typeOf(d.keyType as z.ZodType)} to ${typeOf(d.valueType as z.ZodType)}`;
         case "object":
             return "object";
+        // A probe's port: a number or a name.
+        case "union":
+            return (d.options ?? []).map(typeOf).join(" or ");
         default:
             throw new Error(`configReference: no words for a zod ${d.type}`);
     }

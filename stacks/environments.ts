@@ -25,7 +25,7 @@ const PODINFO_APP = {
     name: "podinfo",
     namespace: "podinfo",
     port: 9898,
-    healthPaths: { readiness: "/readyz", liveness: "/healthz" },
+    probes: { readiness: { path: "/readyz" }, liveness: { path: "/healthz" } },
 };
 
 export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> = {

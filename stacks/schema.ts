@@ -23,6 +23,7 @@ import {
 } from "../domain/promql";
 import { baseUrlProblem } from "../domain/urls";
 import { DEFAULT_STAGES } from "../domain/stages";
+import { POD_LABELS } from "../domain/tracks";
 import { ENVIRONMENTS } from "./environments";
 import { isPinned, versionOf } from "./images";
 
@@ -73,6 +74,249 @@ const resourcesWithCpuLimit = <C extends z.ZodType>(cpuLimit: C) =>
 /** The app's pods need both limits: the policy pack refuses a Deployment without them, so config cannot omit one. */
 const resources = resourcesWithCpuLimit(quantity);
 
+/** A label or annotation key: an optional DNS-subdomain prefix and '/', then a name (apimachinery validation.go `IsQualifiedName`). */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const labelMap = z.record(text(LABEL_KEY, "must be a label key such as release"), text(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, "must be a label value"));
+
+/**
+ * The app's pod, shared by every track (stable, canary, preview): what a real service needs besides
+ * its image. Everything here must keep the pod inside the restricted Pod Security level the app's
+ * namespace enforces (kubernetes pod-security-admission policy/check_*.go): the securityContext stays
+ * the program's, so no key here can name one; host ports, host namespaces and host paths have no key.
+ */
+
+/** The app port's container port name: the Service's targetPort, the ServiceMonitor's port and the probes' default. */
+export const APP_PORT_NAME = "http";
+
+/**
+ * Writable scratch directories the program mounts (emptyDir): the root filesystem is read-only.
+ * podinfo keeps its data in /data. A volumeMount of the config may not take these paths or names.
+ */
+export const SCRATCH_PATHS: readonly string[] = ["/tmp", "/data"];
+export const scratchVolumeName = (i: number) => `scratch-${i}`;
+
+/** The environment the program gives every app container (the OpenTelemetry SDKs' service identity); config may not set these names. */
+export const PROGRAM_ENV = ["OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"] as const;
+/**
+ * The environment the program adds with canary:tracing.enabled (components/observability/tracing.ts
+ * `tracingEnv`; test/pod.test.ts keeps the two lists equal); config may not set these names then.
+ */
+export const TRACING_ENV = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "PODINFO_OTEL_SERVICE_NAME"] as const;
+
+/**
+ * Pod labels the program selects and relabels on (domain/tracks.ts `POD_LABELS`), and the one the
+ * Deployment controller adds to every pod it creates: an extra label may not override any of them.
+ */
+export const RESERVED_POD_LABELS: readonly string[] = [...Object.values(POD_LABELS), "pod-template-hash"];
+/**
+ * Annotation prefixes that set a pod's AppArmor or seccomp profile, which the restricted level checks
+ * (pod-security-admission policy/check_appArmorProfile.go, check_seccompProfile_baseline.go): the
+ * program's securityContext decides those.
+ */
+const SECURITY_ANNOTATION_PREFIXES = ["container.apparmor.security.beta.kubernetes.io/", "seccomp.security.alpha.kubernetes.io/", "container.seccomp.security.alpha.kubernetes.io/"];
+
+/** The volume kinds the restricted level admits that the program takes (pod-security-admission policy/check_restrictedVolumes.go admits csi and ephemeral too). */
+export const VOLUME_KINDS = ["secret", "configMap", "emptyDir", "projected", "persistentVolumeClaim", "downwardAPI"] as const;
+
+/**
+ * Keys a pod spec has that the config refuses, each with why: all would break the restricted level,
+ * or take what the program owns. An unknown key is refused anyway; these get their reason.
+ */
+export const REFUSED_POD_KEYS: Readonly<Record<string, string>> = {
+    hostPort: "is refused: a host port breaks the restricted Pod Security level (the app is reached through its Service)",
+    hostIP: "is refused: a host port breaks the restricted Pod Security level (the app is reached through its Service)",
+    hostNetwork: "is refused: host namespaces break the restricted Pod Security level",
+    hostPID: "is refused: host namespaces break the restricted Pod Security level",
+    hostIPC: "is refused: host namespaces break the restricted Pod Security level",
+    securityContext: "is the program's: it keeps the pod at the restricted Pod Security level (non-root, read-only root filesystem, no capabilities, RuntimeDefault seccomp)",
+    privileged: "is refused: a privileged container breaks the restricted Pod Security level",
+    capabilities: "is the program's: its containers drop ALL capabilities (restricted Pod Security level)",
+    automountServiceAccountToken: "is the program's (false): mount a projected serviceAccountToken volume where the app needs a token",
+};
+
+/** What an unknown key of a volume is: a kind the config does not take. */
+export const VOLUME_KIND_REFUSAL = `is not a volume kind the app may use: the restricted Pod Security level admits ${VOLUME_KINDS.join(", ")} (hostPath and the rest are refused)`;
+
+/**
+ * A container port name: an IANA_SVC_NAME as Kubernetes validates it (k8s.io/apimachinery
+ * pkg/util/validation/validation.go `IsValidPortName`): at most 15 lower-case letters, digits and
+ * '-', at least one letter, no '--', not starting or ending with '-'.
+ */
+export function isPortName(s: string): boolean {
+    return s.length <= 15 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s) && /[a-z]/.test(s) && !s.includes("--");
+}
+
+const PORT_NAME_MESSAGE = "must be a port name: at most 15 lower-case letters, digits and '-', with a letter, no '--', such as admin";
+const portName = z.string({ error: PORT_NAME_MESSAGE }).refine(isPortName, PORT_NAME_MESSAGE);
+const portNumber = z.number().int("must be a port, 1 to 65535").min(1, "must be a port, 1 to 65535").max(65535, "must be a port, 1 to 65535");
+const PROBE_PORT_MESSAGE = `must be a port number 1 to 65535, or a port name: ${APP_PORT_NAME} (canary:app.port) or one of canary:app.ports`;
+const probePort = z
+    .union([z.number(), z.string()], { error: PROBE_PORT_MESSAGE })
+    .refine((p) => (typeof p === "number" ? Number.isInteger(p) && p >= 1 && p <= 65535 : isPortName(p)), PROBE_PORT_MESSAGE);
+
+/** Kubernetes' C-identifier-like rule for an environment variable's name (apimachinery validation.go `IsEnvVarName`, without the relaxed rule of 1.32+). */
+const envName = text(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, "must be an environment variable name: letters, digits, '_', '-' and '.', not starting with a digit");
+/** A Secret's, ConfigMap's, ServiceAccount's or PersistentVolumeClaim's name: a DNS subdomain (RFC 1123). */
+const objectName = text(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "must be a Kubernetes object name: lower-case letters, digits, '-' and '.', such as app-secrets").max(253, "must be at most 253 characters");
+/** A key of a Secret or ConfigMap (apimachinery validation.go `IsConfigMapKey`). */
+const dataKey = text(/^[-._a-zA-Z0-9]+$/, "must be a Secret or ConfigMap key: letters, digits, '-', '_' and '.'").max(253, "must be at most 253 characters");
+/** A path inside a volume: relative, without a '..' element (Kubernetes refuses both for a volume's items and a mount's subPath). */
+const relativePath = text(/^(?!\/)(?!(.*\/)?\.\.(\/|$)).+$/, "must be a relative path without '..', such as config/app.yaml");
+const absolutePath = text(/^\/[^\s:]*$/, "must be an absolute path such as /etc/app (no ':' or whitespace)");
+const fileMode = z.number().int("must be a file mode such as 0o440 (a whole number 0 to 511)").min(0, "must be a file mode 0 to 511 (0o777)").max(511, "must be a file mode 0 to 511 (0o777)");
+const seconds = (min: number) => z.number().int("must be a whole number of seconds").min(min, `must be at least ${min}`);
+
+/**
+ * Exactly one of `keys` is set: a union of shapes, said in the config's words. Not said beside an
+ * unknown key of the same object (a hostPath volume), whose own refusal says what is wrong.
+ */
+const exactlyOne = (keys: readonly string[]) =>
+    [
+        (o: Record<string, unknown>) => keys.filter((k) => o[k] !== undefined).length === 1,
+        { message: `must set exactly one of ${keys.join(", ")}`, when: (p: z.core.ParsePayload) => !p.issues.some((i) => i.code === "unrecognized_keys") },
+    ] as const;
+
+const keyRef = z.strictObject({
+    name: objectName.describe("The object's name, in the app's namespace."),
+    key: dataKey.describe("The key."),
+    optional: z.boolean().optional().describe("Start the pod without it."),
+});
+
+const envVar = z
+    .strictObject({
+        name: envName.describe("The variable's name."),
+        value: z.string().optional().describe("Its value (a string; $(VAR) expands an earlier variable)."),
+        valueFrom: z
+            .strictObject({
+                secretKeyRef: keyRef.optional().describe("A Secret's key."),
+                configMapKeyRef: keyRef.optional().describe("A ConfigMap's key."),
+            })
+            .refine(...exactlyOne(["secretKeyRef", "configMapKeyRef"]))
+            .optional()
+            .describe("Its value from a Secret's or a ConfigMap's key."),
+    })
+    .refine(...exactlyOne(["value", "valueFrom"]));
+
+/** Names must be unique within one list: a later entry would silently win in the kubelet. */
+const uniqueBy = <T>(what: string, key: (t: T) => string) => [(xs: T[]) => new Set(xs.map(key)).size === xs.length, `each ${what} needs its own name`] as const;
+
+export type EnvVarConfig = z.infer<typeof envVar>;
+const envList = z.array(envVar).refine(...uniqueBy<EnvVarConfig>("variable", (e) => e.name));
+
+const sourceRef = z.strictObject({ name: objectName.describe("The object's name."), optional: z.boolean().optional().describe("Start the pod without it.") });
+const envFrom = z
+    .strictObject({
+        secretRef: sourceRef.optional().describe("Every key of a Secret as a variable."),
+        configMapRef: sourceRef.optional().describe("Every key of a ConfigMap as a variable."),
+        prefix: envName.optional().describe("Put before each key's name."),
+    })
+    .refine(...exactlyOne(["secretRef", "configMapRef"]));
+
+const containerPort = z.strictObject({
+    name: portName.describe(`The port's name (not ${APP_PORT_NAME}, which is canary:app.port's), which a probe can name.`),
+    containerPort: portNumber.describe("The port the container listens on."),
+    protocol: z.enum(["TCP", "UDP", "SCTP"], { error: "must be TCP, UDP or SCTP" }).default("TCP").describe("Its protocol."),
+});
+
+/** An httpGet probe on the service's own path and port; `defaults` are the program's timing, which differ from Kubernetes' where a rollout needs them to. */
+const probe = (defaults: { readonly failureThreshold: number; readonly initialDelaySeconds?: number }) =>
+    z.strictObject({
+        path: httpPath.describe("The HTTP path the kubelet GETs; 200 to 399 is success."),
+        port: probePort.default(APP_PORT_NAME).describe(`The port, by number or name (${APP_PORT_NAME}: canary:app.port; or one of canary:app.ports).`),
+        initialDelaySeconds: (defaults.initialDelaySeconds === undefined ? seconds(0).optional() : seconds(0).default(defaults.initialDelaySeconds)).describe("Seconds before the first probe."),
+        periodSeconds: seconds(1).default(5).describe("Seconds between probes."),
+        timeoutSeconds: seconds(1).default(2).describe("Seconds a probe may take."),
+        failureThreshold: z.number().int("must be a whole number").min(1, "must be at least 1").default(defaults.failureThreshold).describe("Failures in a row that fail the probe."),
+    });
+
+const probes = z
+    .strictObject({
+        readiness: probe({ failureThreshold: 3 })
+            .extend({ successThreshold: z.number().int("must be a whole number").min(1, "must be at least 1").optional().describe("Successes in a row that make the pod ready again (Kubernetes: 1).") })
+            .describe("Readiness: the pod gets traffic only while it passes. The ALB health check uses its path (router alb)."),
+        liveness: probe({ failureThreshold: 3, initialDelaySeconds: 5 }).describe("Liveness: the kubelet restarts the container when it fails."),
+        startup: probe({ failureThreshold: 30 })
+            .optional()
+            .describe("Startup: until it passes, liveness and readiness wait; failureThreshold × periodSeconds is the time a start may take (default 150 s)."),
+    })
+    .describe("The app container's HTTP probes, on its own paths and ports.");
+
+const keyToPath = z.strictObject({
+    key: dataKey.describe("The key."),
+    path: relativePath.describe("The file it becomes, relative to the mount."),
+    mode: fileMode.optional().describe("The file's mode."),
+});
+const items = z.array(keyToPath).optional().describe("Only these keys, at these paths; unset: every key, named by its key.");
+const fieldFile = z
+    .strictObject({
+        path: relativePath.describe("The file, relative to the mount."),
+        fieldRef: z.strictObject({ fieldPath: text(/^(metadata\.(name|namespace|uid|labels|annotations)(\['[^']+'\])?|spec\.(nodeName|serviceAccountName)|status\.(podIP|hostIP))$/, "must be a pod field such as metadata.labels or metadata.annotations['key']").describe("The pod field.") }).optional().describe("A field of the pod."),
+        resourceFieldRef: z
+            .strictObject({
+                resource: z.enum(["limits.cpu", "limits.memory", "limits.ephemeral-storage", "requests.cpu", "requests.memory", "requests.ephemeral-storage"], { error: "must be limits.cpu, limits.memory, limits.ephemeral-storage or their requests.*" }).describe("The app container's resource."),
+                divisor: quantity.optional().describe("The unit, such as 1Mi."),
+            })
+            .optional()
+            .describe("A request or limit of the app container."),
+        mode: fileMode.optional().describe("The file's mode."),
+    })
+    .refine(...exactlyOne(["fieldRef", "resourceFieldRef"]));
+const downwardApi = z.strictObject({ items: z.array(fieldFile).min(1).describe("The files."), defaultMode: fileMode.optional().describe("The files' mode.") });
+
+const volumeSources = {
+    secret: z.strictObject({ secretName: objectName.describe("The Secret."), items, defaultMode: fileMode.optional().describe("The files' mode."), optional: z.boolean().optional().describe("Start the pod without it.") }).optional().describe("A Secret's keys as files."),
+    configMap: z.strictObject({ name: objectName.describe("The ConfigMap."), items, defaultMode: fileMode.optional().describe("The files' mode."), optional: z.boolean().optional().describe("Start the pod without it.") }).optional().describe("A ConfigMap's keys as files."),
+    emptyDir: z
+        .strictObject({ medium: z.enum(["", "Memory"], { error: 'must be "" (the node\'s disk) or Memory' }).optional().describe('"" (the node\'s disk) or Memory (tmpfs).'), sizeLimit: quantity.optional().describe("The most it may hold.") })
+        .optional()
+        .describe("A scratch directory, empty at the pod's start."),
+    persistentVolumeClaim: z.strictObject({ claimName: objectName.describe("The claim, in the app's namespace."), readOnly: z.boolean().optional().describe("Mount it read-only.") }).optional().describe("A PersistentVolumeClaim: every replica of both tracks mounts the same claim."),
+    downwardAPI: downwardApi.optional().describe("The pod's own fields as files."),
+    projected: z
+        .strictObject({
+            sources: z
+                .array(
+                    z
+                        .strictObject({
+                            secret: z.strictObject({ name: objectName.describe("The Secret."), items, optional: z.boolean().optional().describe("Start the pod without it.") }).optional().describe("A Secret's keys."),
+                            configMap: z.strictObject({ name: objectName.describe("The ConfigMap."), items, optional: z.boolean().optional().describe("Start the pod without it.") }).optional().describe("A ConfigMap's keys."),
+                            downwardAPI: z.strictObject({ items: z.array(fieldFile).min(1).describe("The files.") }).optional().describe("The pod's own fields."),
+                            serviceAccountToken: z
+                                .strictObject({
+                                    path: relativePath.describe("The token's file."),
+                                    audience: z.string().min(1).optional().describe("Who the token is for; unset: the API server."),
+                                    expirationSeconds: z.number().int().min(600, "must be at least 600 (Kubernetes' minimum)").optional().describe("Its lifetime; the kubelet renews it."),
+                                })
+                                .optional()
+                                .describe("A token of the pod's service account (the program does not automount one)."),
+                        })
+                        .refine(...exactlyOne(["secret", "configMap", "downwardAPI", "serviceAccountToken"])),
+                )
+                .min(1)
+                .describe("What the directory holds."),
+            defaultMode: fileMode.optional().describe("The files' mode."),
+        })
+        .optional()
+        .describe("Several sources in one directory."),
+};
+
+const volume = z
+    .strictObject({ name: dnsLabel.describe("The volume's name, which a volumeMount names."), ...volumeSources })
+    .refine(...exactlyOne(VOLUME_KINDS));
+export type VolumeConfig = z.infer<typeof volume>;
+
+const volumeMount = z.strictObject({
+    name: dnsLabel.describe("The volume (one of canary:app.volumes)."),
+    mountPath: absolutePath.describe("Where it appears in the container."),
+    subPath: relativePath.optional().describe("A path inside the volume to mount instead of its root."),
+    readOnly: z.boolean().optional().describe("Mount it read-only."),
+});
+
+const annotationMap = z.record(
+    text(LABEL_KEY, "must be an annotation key such as example.com/owner"),
+    z.string({ error: "must be a string" }),
+);
+
 const track = z.strictObject({
     image: image.describe("Container image; pinned by digest (<repository>[:tag]@sha256:<hex>) where canary:pinnedImages is true."),
     version: text(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, "must be a label value such as 1.2.3")
@@ -80,6 +324,7 @@ const track = z.strictObject({
         .describe("The app.kubernetes.io/version label and OpenTelemetry service.version; unset: the image's tag (or digest prefix)."),
     replicas: z.number().int("must be a whole number").min(0, "must be 0 or more").describe("Pods of this track."),
     resources: resources.describe("Requests and limits of the app container, all four required: the policy pack refuses a Deployment without limits."),
+    env: envList.default([]).describe("This track's variables: each replaces canary:app.env's of its name, and adds the rest. A release changes these with the image."),
 });
 
 const app = z
@@ -87,12 +332,26 @@ const app = z
         name: dnsLabel.describe("The app's name: its Deployments, Services and the app label on every series."),
         namespace: dnsLabel.describe("The namespace the app runs in (Pod Security restricted)."),
         port: z.number().int().min(1, "must be a port, 1 to 65535").max(65535, "must be a port, 1 to 65535").describe("Container and Service port; serves the app and its /metrics."),
-        healthPaths: z
-            .strictObject({
-                readiness: httpPath.describe("Readiness probe path; the ALB health check uses it too."),
-                liveness: httpPath.describe("Liveness probe path."),
-            })
-            .describe("The probes' HTTP paths."),
+        probes,
+        command: z.array(z.string()).min(1).optional().describe("The container's command (its entrypoint); unset: the image's ENTRYPOINT."),
+        args: z.array(z.string()).optional().describe("The command's arguments; unset: the image's CMD."),
+        env: envList.default([]).describe("Environment variables of every track: a value, or valueFrom a Secret's or ConfigMap's key. Not the program's own (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES; with tracing, the exporter's)."),
+        envFrom: z.array(envFrom).default([]).describe("Every key of a Secret or ConfigMap as variables, in every track."),
+        ports: z
+            .array(containerPort)
+            .refine(...uniqueBy<{ name: string }>("port", (p) => p.name))
+            .default([])
+            .describe(`More container ports besides canary:app.port (named ${APP_PORT_NAME}, the Service's and the metrics' port): for probes or the pod's own use; not in the Service or the NetworkPolicy.`),
+        serviceAccountName: objectName.optional().describe("The pods' ServiceAccount (it must exist in the app's namespace); unset: default. Its token is not automounted."),
+        imagePullSecrets: z.array(objectName).default([]).describe("Secrets (docker-registry, in the app's namespace) to pull the images with."),
+        volumes: z
+            .array(volume)
+            .refine(...uniqueBy<{ name: string }>("volume", (v) => v.name))
+            .default([])
+            .describe(`Volumes of the pod, each exactly one of ${VOLUME_KINDS.join(", ")}: the kinds the restricted Pod Security level admits.`),
+        volumeMounts: z.array(volumeMount).default([]).describe(`Where the app container mounts them; ${SCRATCH_PATHS.join(" and ")} are the program's writable scratch directories.`),
+        labels: labelMap.default({}).describe(`More pod labels; not ${RESERVED_POD_LABELS.join(", ")}, which the program selects on.`),
+        annotations: annotationMap.default({}).describe("More pod annotations; not the AppArmor or seccomp ones, which the program's securityContext decides."),
         host: text(HOSTNAME, "must be a DNS host name such as app.example.com").describe("The public host name the router serves."),
         stable: track.describe("The stable track."),
         canary: track
@@ -254,11 +513,6 @@ const alerts = z
             .describe("Base of every alert's runbook_url: this repository's docs/runbooks folder as your users reach it."),
     })
     .describe("Alert thresholds; the defaults are the seed rules' values.");
-
-const labelMap = z.record(
-    text(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a label key such as release"),
-    text(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, "must be a label value"),
-);
 
 const monitoring = z
     .strictObject({
@@ -574,6 +828,8 @@ export interface TrackConfig {
     readonly version: string;
     readonly replicas: number;
     readonly resources: Parsed["app"]["stable"]["resources"];
+    /** The track's own variables, over canary:app.env by name (`trackEnv` in components/delivery/workload.ts). */
+    readonly env: readonly EnvVarConfig[];
 }
 
 export type AlbConfig = Parsed["alb"];
@@ -616,6 +872,71 @@ function unpinned(path: string[], environment: string): ConfigIssue {
     return { path, message: `must be pinned by digest in environment ${environment} (canary:pinnedImages is true): <repository>[:tag]@sha256:<64 hex digits>` };
 }
 
+/** Values of `xs` that appear more than once, by `key`. */
+function duplicated<T>(xs: readonly T[], key: (x: T) => string): Set<string> {
+    const seen = new Set<string>();
+    return new Set(xs.map(key).filter((k) => seen.has(k) || !seen.add(k)));
+}
+
+/** The pod's cross-key rules: what names a port, a volume or a variable must name what exists, and never take the program's own. */
+function podIssues(c: Parsed): ConfigIssue[] {
+    const app = c.app;
+    const issues: ConfigIssue[] = [];
+    const portNames = app.ports.map((p) => p.name);
+    app.ports.forEach((p, i) => {
+        if (p.name === APP_PORT_NAME) issues.push({ path: ["app", "ports", i, "name"], message: `must not be ${APP_PORT_NAME}: that is canary:app.port's name` });
+        if (p.containerPort === app.port && p.protocol === "TCP") issues.push({ path: ["app", "ports", i, "containerPort"], message: `is canary:app.port already (named ${APP_PORT_NAME}): name that in a probe` });
+    });
+    const sameNumber = duplicated(app.ports, (p) => `${p.containerPort}/${p.protocol}`);
+    app.ports.forEach((p, i) => {
+        if (sameNumber.has(`${p.containerPort}/${p.protocol}`)) issues.push({ path: ["app", "ports", i, "containerPort"], message: `must be unique: another of canary:app.ports has ${p.protocol} port ${p.containerPort}` });
+    });
+    for (const kind of ["readiness", "liveness", "startup"] as const) {
+        const port = app.probes[kind]?.port;
+        if (typeof port !== "string" || port === APP_PORT_NAME) continue;
+        const named = app.ports.find((p) => p.name === port);
+        if (named === undefined) {
+            issues.push({ path: ["app", "probes", kind, "port"], message: `must name a defined port: ${[APP_PORT_NAME, ...portNames].join(", ")} (canary:app.port and canary:app.ports), or be a number` });
+        } else if (named.protocol !== "TCP") {
+            issues.push({ path: ["app", "probes", kind, "port"], message: `names a ${named.protocol} port: an HTTP probe needs TCP` });
+        }
+    }
+    // The ALB health-checks the target group's traffic port (canary:app.port) with the readiness path:
+    // a readiness probe on another port would check that path where it is not served.
+    const readinessPort = app.probes.readiness.port;
+    if (c.router === "alb" && readinessPort !== APP_PORT_NAME && readinessPort !== app.port) {
+        issues.push({ path: ["app", "probes", "readiness", "port"], message: `must be canary:app.port (${APP_PORT_NAME} or ${app.port}) with canary:router alb: the ALB health-checks the readiness path on the traffic port` });
+    }
+    const volumeNames = app.volumes.map((v) => v.name);
+    const scratchNames = SCRATCH_PATHS.map((_, i) => scratchVolumeName(i));
+    app.volumes.forEach((v, i) => {
+        if (scratchNames.includes(v.name)) issues.push({ path: ["app", "volumes", i, "name"], message: `is the program's: ${scratchNames.join(", ")} are its scratch directories' volumes` });
+    });
+    const samePath = duplicated(app.volumeMounts, (m) => m.mountPath);
+    app.volumeMounts.forEach((m, i) => {
+        if (!volumeNames.includes(m.name)) issues.push({ path: ["app", "volumeMounts", i, "name"], message: `must name one of canary:app.volumes (${volumeNames.join(", ") || "none defined"})` });
+        if (SCRATCH_PATHS.includes(m.mountPath)) issues.push({ path: ["app", "volumeMounts", i, "mountPath"], message: `is the program's: ${SCRATCH_PATHS.join(" and ")} are its writable scratch directories` });
+        else if (samePath.has(m.mountPath)) issues.push({ path: ["app", "volumeMounts", i, "mountPath"], message: "must be unique: another mount has this path" });
+    });
+    const programEnv: readonly string[] = c.tracing.enabled ? [...PROGRAM_ENV, ...TRACING_ENV] : PROGRAM_ENV;
+    const envLists: [(string | number)[], readonly EnvVarConfig[]][] = [[["app", "env"], app.env], [["app", "stable", "env"], app.stable.env], [["app", "canary", "env"], app.canary.env]];
+    for (const [path, env] of envLists) {
+        env.forEach((e, i) => {
+            if (programEnv.includes(e.name)) issues.push({ path: [...path, i, "name"], message: `is set by the program (${programEnv.join(", ")}${c.tracing.enabled ? ", with canary:tracing.enabled" : ""}): choose another name` });
+        });
+    }
+    for (const key of Object.keys(app.labels)) {
+        if (RESERVED_POD_LABELS.includes(key)) issues.push({ path: ["app", "labels", key], message: `is the program's: its selectors and series read ${RESERVED_POD_LABELS.join(", ")}` });
+    }
+    for (const key of Object.keys(app.annotations)) {
+        if (SECURITY_ANNOTATION_PREFIXES.some((prefix) => key.startsWith(prefix))) issues.push({ path: ["app", "annotations", key], message: "is the program's: its securityContext sets the AppArmor and seccomp profiles (restricted Pod Security level)" });
+    }
+    if (app.canary.env.length > 0 && !isRelease(app)) {
+        issues.push({ path: ["app", "canary", "env"], message: "is used only with a new canary image: a canary with stable's image and version is stable and runs no pods (set canary:app.canary.image, or move the variables to canary:app.env or canary:app.stable.env)" });
+    }
+    return issues;
+}
+
 /** Cross-key rules that one field's schema cannot see. */
 export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -643,6 +964,7 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
             issues.push({ path: ["app", t, "version"], message: "is required when the image has neither tag nor digest" });
         }
     }
+    issues.push(...podIssues(c));
     if (c.logging.output === "elasticsearch" && c.logging.elasticsearch === undefined) {
         issues.push({ path: ["logging", "elasticsearch"], message: "is required when canary:logging.output is elasticsearch: set host (and port, index)" });
     }
@@ -734,12 +1056,19 @@ function resolveTrack(t: Parsed["app"]["stable"]): TrackConfig {
     return { ...t, version: t.version ?? (versionOf(t.image) as string) };
 }
 
+/** Whether the canary is a release of its own: it has an image, and its image or version is not stable's. */
+function isRelease(app: Parsed["app"]): boolean {
+    const { stable, canary } = app;
+    if (canary.image === undefined) return false;
+    return canary.image !== stable.image || (canary.version ?? versionOf(canary.image)) !== (stable.version ?? versionOf(stable.image));
+}
+
 /** Fills in derived values: versions from image tags, and the canary as stable when it has no image. */
 export function resolve(c: Parsed): StackConfig {
     const stable = resolveTrack(c.app.stable);
     const canaryImage = c.app.canary.image;
     const canary = canaryImage === undefined ? { ...stable, replicas: 0 } : resolveTrack({ ...c.app.canary, image: canaryImage });
-    const canaryDiffers = canary.image !== stable.image || canary.version !== stable.version;
+    const canaryDiffers = isRelease(c.app);
     return {
         ...c,
         app: { ...c.app, stable, canary: canaryDiffers ? canary : { ...canary, replicas: 0 } },
@@ -748,11 +1077,20 @@ export function resolve(c: Parsed): StackConfig {
     };
 }
 
+/** Why a key is not taken: the pod's keys that would break the restricted Pod Security level say so. */
+function unknownKeyMessage(path: (string | number)[], key: string): string {
+    if (path[0] === "app") {
+        if (path[1] === "volumes" && path.length === 3) return VOLUME_KIND_REFUSAL;
+        if (Object.hasOwn(REFUSED_POD_KEYS, key)) return REFUSED_POD_KEYS[key];
+    }
+    return "is not a known key: check its spelling (docs/configuration.md)";
+}
+
 /** Zod's issue, in the words of stack config: one issue per key, "is required" for a missing one. */
 function toConfigIssues(i: z.core.$ZodIssue): ConfigIssue[] {
     const path = i.path.map((p) => (typeof p === "symbol" ? String(p) : p));
     if (i.code === "unrecognized_keys") {
-        return i.keys.map((key) => ({ path: [...path, key], message: "is not a known key: check its spelling (docs/configuration.md)" }));
+        return i.keys.map((key) => ({ path: [...path, key], message: unknownKeyMessage(path, key) }));
     }
     // A record key that fails its schema: zod reports "Invalid key in record"; its own message says why.
     if (i.code === "invalid_key" && i.issues.length > 0) return [{ path, message: i.issues[0].message }];

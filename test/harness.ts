@@ -321,3 +321,57 @@ export function byName(resources: readonly Registered[], name: string): Register
     if (!found) throw new Error(`no resource named ${name}; have ${resources.map((r) => r.name).join(", ")}`);
     return found;
 }
+
+/**
+ * A pod that uses every key of `canary:app`'s pod (docs/configuration.md), as a real service's stack
+ * file might: merged over a stack's config, it must validate and reach both tracks' Deployments.
+ */
+export const EVERY_POD_FIELD = {
+    command: ["/app/server"],
+    args: ["--config", "/etc/app/app.yaml"],
+    env: [
+        { name: "LOG_LEVEL", value: "info" },
+        { name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "app-db", key: "password" } } },
+        { name: "REGION", valueFrom: { configMapKeyRef: { name: "app-settings", key: "region", optional: true } } },
+    ],
+    envFrom: [{ secretRef: { name: "app-api-keys" } }, { configMapRef: { name: "app-flags" }, prefix: "FLAG_" }],
+    ports: [
+        { name: "admin", containerPort: 9000 },
+        { name: "grpc", containerPort: 9090, protocol: "TCP" },
+    ],
+    probes: {
+        readiness: { path: "/ready", port: "http", successThreshold: 2 },
+        liveness: { path: "/live", port: "admin", periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 5 },
+        startup: { path: "/started", port: 9000, failureThreshold: 60 },
+    },
+    serviceAccountName: "app-runtime",
+    imagePullSecrets: ["registry-credentials"],
+    volumes: [
+        { name: "config", configMap: { name: "app-config", items: [{ key: "app.yaml", path: "app.yaml" }] } },
+        { name: "tls", secret: { secretName: "app-tls", defaultMode: 0o440 } },
+        { name: "cache", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
+        { name: "state", persistentVolumeClaim: { claimName: "app-state" } },
+        { name: "podinfo-fields", downwardAPI: { items: [{ path: "labels", fieldRef: { fieldPath: "metadata.labels" } }, { path: "mem", resourceFieldRef: { resource: "limits.memory", divisor: "1Mi" } }] } },
+        {
+            name: "bundle",
+            projected: {
+                sources: [
+                    { secret: { name: "app-tls", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+                    { configMap: { name: "app-config" } },
+                    { downwardAPI: { items: [{ path: "name", fieldRef: { fieldPath: "metadata.name" } }] } },
+                    { serviceAccountToken: { path: "token", audience: "vault", expirationSeconds: 3600 } },
+                ],
+            },
+        },
+    ],
+    volumeMounts: [
+        { name: "config", mountPath: "/etc/app", readOnly: true },
+        { name: "tls", mountPath: "/etc/tls", readOnly: true },
+        { name: "cache", mountPath: "/var/cache/app" },
+        { name: "state", mountPath: "/var/lib/app", subPath: "data" },
+        { name: "podinfo-fields", mountPath: "/etc/podinfo" },
+        { name: "bundle", mountPath: "/var/run/bundle", readOnly: true },
+    ],
+    labels: { team: "payments", "example.com/tier": "backend" },
+    annotations: { "example.com/owner": "payments@example.com", "kubectl.kubernetes.io/default-container": "podinfo" },
+};

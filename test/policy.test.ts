@@ -83,6 +83,17 @@ describe("policy pack: each policy passes a good resource and flags a bad one", 
         assert.match((await violations(deploymentHardening, deployment({ ...goodContainer, resources: { limits: { cpu: "1" } } }))).join(), /no cpu and memory limits/);
         const privileged = { ...goodContainer, securityContext: { ...goodContainer.securityContext, allowPrivilegeEscalation: true, capabilities: { add: ["NET_ADMIN"] } } };
         assert.match((await violations(deploymentHardening, deployment(privileged))).join(), /allowPrivilegeEscalation is not false, capabilities do not drop ALL/);
+        assert.match((await violations(deploymentHardening, deployment({ ...goodContainer, ports: [{ containerPort: 80, hostPort: 80 }] }))).join(), /container app: a hostPort/);
+    });
+
+    it("Deployments: no host namespaces, and only the volume kinds the restricted level admits", async () => {
+        const pod = (spec: Record<string, unknown>) => ({ type: TYPES.deployment, props: { spec: { template: { spec: { containers: [goodContainer], ...spec } } } } });
+        const admitted = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"].map((kind) => ({ name: kind.toLowerCase(), [kind]: {} }));
+        assert.deepStrictEqual(await violations(deploymentHardening, pod({ volumes: admitted })), []);
+        assert.deepStrictEqual(await violations(deploymentHardening, pod({ volumes: [{ name: "docker", hostPath: { path: "/var/run/docker.sock" } }, { name: "nfs", nfs: { server: "x", path: "/" } }] })), [
+            "pod: volume docker is hostPath, not one of configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret, volume nfs is nfs, not one of configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret",
+        ]);
+        assert.deepStrictEqual(await violations(deploymentHardening, pod({ hostNetwork: true, hostPID: true, hostIPC: false })), ["pod: hostNetwork, hostPID"]);
     });
 
     it("prod images: every workload's containers (Deployments, Jobs) pinned by a sha256 digest; a version tag is not enough (prod stacks only)", async () => {

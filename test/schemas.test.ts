@@ -5,7 +5,7 @@
  * TargetGroupBinding CRD's v1beta1 schema (aws-load-balancer-controller) for that custom kind.
  */
 import * as assert from "assert";
-import { Registered, runProgram, RunOptions } from "./harness";
+import { EVERY_POD_FIELD, Registered, runProgram, RunOptions } from "./harness";
 import { loadSchemaModels, validateObject } from "./manifests";
 
 before(loadSchemaModels);
@@ -38,6 +38,7 @@ const runs: [string, RunOptions][] = [
     ["dev with istio at 50", { stack: "dev", config: { weight: 50, router: "istio", loadTest: { target: "http://istio-ingressgateway.istio-system.svc:80" } } }],
     ["prod on nginx with ACME", { stack: "prod", config: { weight: 25, router: "nginx", tls: { acmeEmail: "ops@example.com" } } }],
     ["prod at 100", { stack: "prod", config: { weight: 100 } }],
+    ["dev at 5 with a pod using every field, the canary's own variables and the preview", { stack: "dev", config: { weight: 5, header: { enabled: true }, app: { ...EVERY_POD_FIELD, canary: { env: [{ name: "NEW_CHECKOUT", value: "on" }] } } } }],
     [
         "prod with the controller installed",
         { stack: "prod", config: { alb: { controller: { install: true, clusterName: "prod", serviceAccountRoleArn: "arn:aws:iam::123456789012:role/x" } } } },

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig, TrackConfig } from "../../stacks/schema";
+import { APP_PORT_NAME, SCRATCH_PATHS, scratchVolumeName, type EnvVarConfig, type StackConfig, type TrackConfig } from "../../stacks/schema";
 import { SCRAPE_INTERVAL_SECONDS } from "../../domain/promql";
 import { PodTrack, PREVIEW_TRACK, Track, TRACKS } from "../../domain/tracks";
 import { appLabels, namespacePeer, podLabels, trackName, trackSelector } from "../platform/labels";
@@ -8,24 +8,38 @@ import { RESTRICTED_CONTAINER, restrictedPod } from "../platform/podSecurity";
 
 type AppConfig = StackConfig["app"];
 type NetworkPolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+type Probe = AppConfig["probes"]["readiness"] | AppConfig["probes"]["liveness"];
 export type EnvVar = { readonly name: string; readonly value: string };
-
-/** Writable scratch directories; the root filesystem is read-only. podinfo keeps its data in /data. */
-const WRITABLE_PATHS = ["/tmp", "/data"];
 
 /** A non-root uid/gid for images whose USER is a name, which `runAsNonRoot` cannot verify. */
 const RUN_AS = 10001;
 
-/** The container the Deployment runs for one track: probes, limits, a restricted security context, OTEL identity. */
+/** A track's variables: canary:app.env with the track's own entries in place of those of their name, the track's new ones after. */
+export function trackEnv(shared: readonly EnvVarConfig[], own: readonly EnvVarConfig[]): EnvVarConfig[] {
+    const byName = new Map(own.map((e) => [e.name, e]));
+    const kept = shared.map((e) => byName.get(e.name) ?? e);
+    return [...kept, ...own.filter((e) => !shared.some((s) => s.name === e.name))];
+}
+
+/** An httpGet probe as configured; fields left unset keep Kubernetes' defaults (and stay out of the Deployment's inputs). */
+export function probeSpec({ path, port, ...timing }: Probe): k8s.types.input.core.v1.Probe {
+    return { httpGet: { path, port }, ...Object.fromEntries(Object.entries(timing).filter(([, v]) => v !== undefined)) };
+}
+
+/** The container the Deployment runs for one track: the service's own spec, limits, a restricted security context, OTEL identity. */
 export function containerSpec(app: AppConfig, track: PodTrack, spec: TrackConfig, extraEnv: EnvVar[] = []): k8s.types.input.core.v1.Container {
-    const probe = (path: string) => ({ httpGet: { path, port: "http" }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 });
+    const { startup } = app.probes;
     return {
         name: app.name,
         image: spec.image,
-        ports: [{ name: "http", containerPort: app.port, protocol: "TCP" }],
-        readinessProbe: probe(app.healthPaths.readiness),
-        livenessProbe: { ...probe(app.healthPaths.liveness), initialDelaySeconds: 5 },
+        ...(app.command ? { command: app.command } : {}),
+        ...(app.args ? { args: app.args } : {}),
+        ports: [{ name: APP_PORT_NAME, containerPort: app.port, protocol: "TCP" }, ...app.ports],
+        readinessProbe: probeSpec(app.probes.readiness),
+        livenessProbe: probeSpec(app.probes.liveness),
+        ...(startup ? { startupProbe: probeSpec(startup) } : {}),
         resources: spec.resources,
+        // The program's first, so the app's own values can refer to them as $(OTEL_SERVICE_NAME).
         env: [
             { name: "OTEL_SERVICE_NAME", value: app.name },
             {
@@ -33,25 +47,31 @@ export function containerSpec(app: AppConfig, track: PodTrack, spec: TrackConfig
                 value: `service.version=${spec.version},service.namespace=${app.namespace},deployment.track=${track}`,
             },
             ...extraEnv,
+            ...trackEnv(app.env, spec.env),
         ],
+        ...(app.envFrom.length > 0 ? { envFrom: app.envFrom } : {}),
         securityContext: RESTRICTED_CONTAINER,
-        volumeMounts: WRITABLE_PATHS.map((mountPath, i) => ({ name: `scratch-${i}`, mountPath })),
+        volumeMounts: [...SCRATCH_PATHS.map((mountPath, i) => ({ name: scratchVolumeName(i), mountPath })), ...app.volumeMounts],
     };
 }
 
 export function deploymentSpec(app: AppConfig, track: PodTrack, spec: TrackConfig, extraEnv: EnvVar[] = []): k8s.types.input.apps.v1.DeploymentSpec {
+    const annotations = Object.keys(app.annotations).length > 0 ? { annotations: app.annotations } : {};
     return {
         replicas: spec.replicas,
         selector: { matchLabels: trackSelector(app.name, track) },
         // Never below the replica count while rolling: this is what makes a one-step promotion safe.
         strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
         template: {
-            metadata: { labels: podLabels(app.name, track, spec.version) },
+            // The program's labels last: the schema refuses an extra label of theirs, and they win regardless.
+            metadata: { labels: { ...app.labels, ...podLabels(app.name, track, spec.version) }, ...annotations },
             spec: {
+                ...(app.serviceAccountName ? { serviceAccountName: app.serviceAccountName } : {}),
                 automountServiceAccountToken: false,
+                ...(app.imagePullSecrets.length > 0 ? { imagePullSecrets: app.imagePullSecrets.map((name) => ({ name })) } : {}),
                 securityContext: { ...restrictedPod(RUN_AS), fsGroup: RUN_AS },
                 containers: [containerSpec(app, track, spec, extraEnv)],
-                volumes: WRITABLE_PATHS.map((_, i) => ({ name: `scratch-${i}`, emptyDir: {} })),
+                volumes: [...SCRATCH_PATHS.map((_, i) => ({ name: scratchVolumeName(i), emptyDir: {} })), ...app.volumes],
             },
         },
     };
@@ -87,7 +107,7 @@ export function serviceMonitorSpec(app: AppConfig): Record<string, unknown> {
         selector: { matchLabels: appLabels(app.name) },
         endpoints: [
             {
-                port: "http",
+                port: APP_PORT_NAME,
                 path: "/metrics",
                 interval: `${SCRAPE_INTERVAL_SECONDS}s`,
                 relabelings: Object.entries(RELABEL).map(([target, podLabel]) => ({
@@ -104,7 +124,7 @@ export function serviceMonitorSpec(app: AppConfig): Record<string, unknown> {
 export interface CanaryWorkloadArgs {
     /** The app's namespace (created by `Namespaces`; pass its name output so objects wait for it). */
     readonly namespace: pulumi.Input<string>;
-    /** The validated app config: both tracks' images, versions, replicas, resources. */
+    /** The validated app config: the pod both tracks share, and each track's image, version, replicas, resources and variables. */
     readonly app: AppConfig;
     /** Who may send traffic to the pods: the router's peers. */
     readonly routerPeers: pulumi.Input<NetworkPolicyPeer>[];
@@ -123,7 +143,7 @@ export interface CanaryWorkloadArgs {
 /** One pod is enough for testers: the preview carries no weighted traffic. */
 export const PREVIEW_REPLICAS = 1;
 
-/** The preview track's spec: the canary's image, version and resources, one replica. */
+/** The preview track's spec: the canary's image, version, resources and variables, one replica. */
 export function previewSpec(canary: TrackConfig): TrackConfig {
     return { ...canary, replicas: PREVIEW_REPLICAS };
 }
@@ -206,7 +226,7 @@ export class CanaryWorkload extends pulumi.ComponentResource {
                 metadata: { name: objectName, namespace: args.namespace, labels: { ...appLabels(app.name), track } },
                 spec: {
                     selector: trackSelector(app.name, track),
-                    ports: [{ name: "http", port: app.port, targetPort: "http", protocol: "TCP" }],
+                    ports: [{ name: APP_PORT_NAME, port: app.port, targetPort: APP_PORT_NAME, protocol: "TCP" }],
                 },
             },
             { parent: this },

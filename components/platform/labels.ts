@@ -1,9 +1,9 @@
 /** Label conventions shared by workloads, selectors and the metric contract. */
-import type { PodTrack } from "../../domain/tracks";
+import { POD_LABELS, type PodTrack } from "../../domain/tracks";
 
 /** Labels every object of the app carries. */
 export function appLabels(app: string): Record<string, string> {
-    return { "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "canary" };
+    return { [POD_LABELS.name]: app, [POD_LABELS.partOf]: "canary" };
 }
 
 /**
@@ -11,12 +11,12 @@ export function appLabels(app: string): Record<string, string> {
  * version must not replace the Deployment.
  */
 export function trackSelector(app: string, track: PodTrack): Record<string, string> {
-    return { "app.kubernetes.io/name": app, track };
+    return { [POD_LABELS.name]: app, [POD_LABELS.track]: track };
 }
 
 /** Pod labels: the ServiceMonitor relabels these into `app`, `version` and `track`. */
 export function podLabels(app: string, track: PodTrack, version: string): Record<string, string> {
-    return { ...appLabels(app), ...trackSelector(app, track), "app.kubernetes.io/version": version };
+    return { ...appLabels(app), ...trackSelector(app, track), [POD_LABELS.version]: version };
 }
 
 /** A NetworkPolicy peer: every pod of one namespace (by the label Kubernetes sets on each namespace). */

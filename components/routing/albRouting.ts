@@ -102,7 +102,7 @@ export class AlbRouting extends pulumi.ComponentResource {
                     protocol: "HTTP",
                     targetType: "ip",
                     deregistrationDelay: 30,
-                    healthCheck: { path: app.healthPaths.readiness, matcher: "200", interval: 10, healthyThreshold: 2, unhealthyThreshold: 2 },
+                    healthCheck: { path: app.probes.readiness.path, matcher: "200", interval: 10, healthyThreshold: 2, unhealthyThreshold: 2 },
                 },
                 { parent: this },
             );
