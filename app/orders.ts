@@ -46,7 +46,7 @@ export const ORDERS_PATHS = { readiness: "/ready", liveness: "/live", metrics: "
  * `http.server.request.duration`, unit `s`; the OpenTelemetry–Prometheus compatibility spec
  * (specification/compatibility/prometheus_and_openmetrics.md, "Metric Metadata") adds the unit as a
  * suffix, and the Collector's and the Go, Java and .NET SDKs' exporters do. The JS exporter does not
- * (exporter-prometheus PrometheusSerializer `_getPrometheusMetricName` appends only `_total`;
+ * (exporter-prometheus PrometheusSerializer.ts, `enforcePrometheusNamingConvention`, appends only `_total`;
  * open-telemetry/opentelemetry-js#3466 closed unfixed), so a View names the stream as the others
  * expose it: the name most OpenTelemetry apps scraped by Prometheus have.
  */
