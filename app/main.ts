@@ -3,16 +3,19 @@
  * Prints `listening <port>` once it accepts connections (port 0 picks a free one). Bad options, and a
  * port in use, exit 2 with one line saying why.
  */
-import { numberOption, optionHelp, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
-import { exitOnProblem, listen } from "../lib/system";
-import { createApp, DEFAULT_FAULTS, FAULT_RANGES, parseFaults } from "./server";
+import { numberOption, optionHelp, OptionSpec, parseOptions, stringOption } from "../lib/args";
+import { exitOnProblem } from "../lib/system";
+import { faultOptionSpecs, faultsFromOptions, serveUntilTerminated } from "./faults";
+import { createApp, DEFAULT_FAULTS, FAULT_RANGES } from "./server";
 
 const OPTIONS: OptionSpec[] = [
     { name: "port", value: "N", help: "port on 127.0.0.1 (default 8080; 0 picks a free one)" },
     { name: "version", value: "V", help: "the version it reports (default 0.0.0)" },
-    { name: "errorRatio", value: "R", help: `share of requests answered 500, ${FAULT_RANGES.errorRatio.join(" to ")} (default 0)` },
-    { name: "addedLatencyMs", value: "MS", help: `latency added to every request, ${FAULT_RANGES.addedLatencyMs.join(" to ")} (default 0)` },
-    { name: "checkoutFailRatio", value: "R", help: `share of GET /checkout answered {"ok":false} (declined), ${FAULT_RANGES.checkoutFailRatio.join(" to ")} (default ${DEFAULT_FAULTS.checkoutFailRatio})` },
+    ...faultOptionSpecs(FAULT_RANGES, DEFAULT_FAULTS, {
+        errorRatio: { value: "R", text: "share of requests answered 500" },
+        addedLatencyMs: { value: "MS", text: "latency added to every request" },
+        checkoutFailRatio: { value: "R", text: `share of GET /checkout answered {"ok":false} (declined)` },
+    }),
     { name: "help", help: "this help" },
 ];
 
@@ -22,21 +25,8 @@ async function start(argv: readonly string[]): Promise<void> {
         process.stdout.write(["usage: app/main.ts [options]; PUT /faults?errorRatio=R&addedLatencyMs=MS&checkoutFailRatio=R changes the faults at run time", ...optionHelp(OPTIONS)].join("\n") + "\n");
         return;
     }
-    const faultParams = new URLSearchParams();
-    for (const key of Object.keys(FAULT_RANGES)) {
-        const v = stringOption(o, key);
-        if (v !== undefined) faultParams.set(key, v);
-    }
-    let faults;
-    try {
-        faults = parseFaults(faultParams, DEFAULT_FAULTS);
-    } catch (e) {
-        throw new UsageError(`app: --${(e as Error).message}`);
-    }
-    const server = createApp({ ...faults, version: stringOption(o, "version") ?? "0.0.0" });
-    const address = await listen(server, "127.0.0.1", numberOption(o, "port", 8080, 0, 65535, true), "--port N (0 picks a free one)");
-    process.stdout.write(`listening ${address.port}\n`);
-    process.on("SIGTERM", () => server.close(() => process.exit(0)));
+    const faults = faultsFromOptions(o, DEFAULT_FAULTS, FAULT_RANGES, "app");
+    await serveUntilTerminated(createApp({ ...faults, version: stringOption(o, "version") ?? "0.0.0" }), numberOption(o, "port", 8080, 0, 65535, true));
 }
 
 exitOnProblem(() => start(process.argv.slice(2)));

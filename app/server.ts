@@ -9,6 +9,7 @@
  */
 import * as http from "http";
 import * as client from "prom-client";
+import { FaultRanges, faultsUpdate } from "./faults";
 
 export interface Faults {
     /** Share of requests answered 500, 0..1 (default 0). */
@@ -88,14 +89,9 @@ export function createApp(opts: AppOptions): http.Server {
         }
         if (url.pathname === "/faults" && req.method === "PUT") {
             // Change the injected faults at run time: PUT /faults?errorRatio=0.2&addedLatencyMs=50.
-            // A bad value changes nothing and is answered 400 with the reason; the app keeps serving.
-            try {
-                faults = parseFaults(url.searchParams, faults);
-            } catch (e) {
-                answer(req, res, url.pathname, stop, 400, "application/json", JSON.stringify({ error: (e as Error).message, faults }));
-                return;
-            }
-            answer(req, res, url.pathname, stop, 200, "application/json", JSON.stringify(faults));
+            const update = faultsUpdate(url.searchParams, faults, FAULT_RANGES);
+            faults = update.faults;
+            answer(req, res, url.pathname, stop, update.status, "application/json", update.body);
             return;
         }
         const fail = random() < faults.errorRatio;
@@ -111,20 +107,4 @@ export function createApp(opts: AppOptions): http.Server {
 }
 
 /** The fault keys and their ranges. */
-export const FAULT_RANGES: Readonly<Record<keyof Faults, readonly [number, number]>> = { errorRatio: [0, 1], addedLatencyMs: [0, 60_000], checkoutFailRatio: [0, 1] };
-
-/** Fault settings from query parameters; a bad or unknown key is an error naming it. */
-export function parseFaults(params: URLSearchParams, base: Faults): Faults {
-    for (const key of params.keys()) {
-        if (!(key in FAULT_RANGES)) throw new Error(`unknown fault ${JSON.stringify(key)}: the faults are ${Object.keys(FAULT_RANGES).join(", ")}`);
-    }
-    const num = (key: keyof Faults): number => {
-        const raw = params.get(key);
-        if (raw === null) return base[key];
-        const [min, max] = FAULT_RANGES[key];
-        const v = Number(raw);
-        if (raw.trim() === "" || !Number.isFinite(v) || v < min || v > max) throw new Error(`${key}=${raw}: must be a number from ${min} to ${max}`);
-        return v;
-    };
-    return { errorRatio: num("errorRatio"), addedLatencyMs: num("addedLatencyMs"), checkoutFailRatio: num("checkoutFailRatio") };
-}
+export const FAULT_RANGES: FaultRanges<keyof Faults> = { errorRatio: [0, 1], addedLatencyMs: [0, 60_000], checkoutFailRatio: [0, 1] };

@@ -2,11 +2,15 @@
  * A live monitoring stack on 127.0.0.1, for suites that need counts from a real Prometheus rather than
  * a stub (test/e2e.test.ts, the engine lane): the Debian `prometheus` server scraping two demo-app
  * processes (app/main.ts) with the ServiceMonitor's own relabelling, as namespace `podinfo`, app
- * `podinfo`, track `stable` (version 6.7.1) and track `canary` (6.8.0); and bounded load to drive at
- * them. All traffic stays on loopback. Every process started here is stopped by `Live.stop()`, and
- * killed when the test run's process exits, so none outlives the run.
+ * `podinfo`, track `stable` (version 6.7.1) and track `canary` (6.8.0); more services' tracks beside
+ * them where asked (the orders service, app/ordersMain.ts, as namespace and app `orders`), each its
+ * own job with the same relabelling, so that every series carries its namespace, app and track as
+ * in a cluster; and bounded load to drive at them. All traffic stays on loopback. Every process
+ * started here is stopped by `Live.stop()`, and killed when the test run's process exits, so none
+ * outlives the run.
  */
 import { ChildProcess, spawn } from "child_process";
+import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as net from "net";
@@ -15,13 +19,68 @@ import * as YAML from "yaml";
 import { judgeBundle, judgeServiceMonitorSpec } from "../components/delivery/judge";
 import { serviceMonitorSpec } from "../components/delivery/workload";
 import { durationSeconds } from "../domain/promql";
+import { API_KEY_ENV, ORDERS_PATHS } from "../app/orders";
 import { loadStack } from "../rollout/stackFile";
 import { eventually, requireTool, ROOT, settled, sleep, tempDir } from "./host";
 
 const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
 /** The canary header's preview track runs the canary's version (components/delivery/workload.ts). */
 const VERSIONS = { stable: "6.7.1", canary: "6.8.0", preview: "6.8.0" } as const;
-type LiveTrack = keyof typeof VERSIONS;
+export type LiveTrack = keyof typeof VERSIONS;
+
+/** A service whose tracks the stack runs as processes of the repo's own, labelled as its pods would be. */
+export interface LiveServiceSpec {
+    /** Its app label (the pods' app.kubernetes.io/name) and its Prometheus job. */
+    readonly app: string;
+    /** The namespace label its series carry (a cluster's target namespace). */
+    readonly namespace: string;
+    /** Its entry point, relative to the repository, run with ts-node and `--port <port> --version <version>`. */
+    readonly entry: string;
+    /** Each track's version; a track without one is not started. stable and canary are required. */
+    readonly versions: { readonly stable: string; readonly canary: string; readonly preview?: string };
+    /** Environment its processes get beside the run's own: what a Secret gives the container in a cluster. */
+    readonly env?: Readonly<Record<string, string>>;
+    /** Its probes' paths, for `probes()`. */
+    readonly probePaths: readonly string[];
+    /** Headers `PUT /faults` needs (`putFaults`). */
+    readonly faultHeaders?: Readonly<Record<string, string>>;
+}
+
+/** A service the stack started: its tracks' ports on 127.0.0.1. */
+export interface LiveService extends LiveServiceSpec {
+    readonly ports: { readonly stable: number; readonly canary: number; readonly preview?: number };
+}
+
+/** The demo app as podinfo, as the dev stack names it; the preview track only where asked for. */
+const podinfoService = (preview: boolean): LiveServiceSpec => ({
+    app: "podinfo",
+    namespace: "podinfo",
+    entry: "app/main.ts",
+    versions: preview ? VERSIONS : { stable: VERSIONS.stable, canary: VERSIONS.canary },
+    probePaths: ["/healthz", "/readyz"],
+});
+
+/**
+ * The orders service (app/orders.ts) as a second service on the same Prometheus: namespace and app
+ * `orders`, its API key in the environment as its Secret would give it (a fresh one unless given).
+ */
+export const ordersService = (apiKey = randomBytes(24).toString("base64url")): LiveServiceSpec => ({
+    app: "orders",
+    namespace: "orders",
+    entry: "app/ordersMain.ts",
+    versions: { stable: "1.4.0", canary: "1.5.0" },
+    env: { [API_KEY_ENV]: apiKey },
+    probePaths: [ORDERS_PATHS.readiness, ORDERS_PATHS.liveness],
+    faultHeaders: { authorization: `Bearer ${apiKey}` },
+});
+
+/** Sets a service's track's injected faults at run time (`PUT /faults?<query>`, app/faults.ts); anything but 200 fails with the answer. */
+export async function putFaults(service: LiveService, track: LiveTrack, query: string): Promise<void> {
+    const port = service.ports[track];
+    if (port === undefined) throw new Error(`${service.app} has no ${track} track here`);
+    const r = await fetch(`http://127.0.0.1:${port}/faults?${query}`, { method: "PUT", headers: { ...service.faultHeaders } });
+    if (r.status !== 200) throw new Error(`PUT /faults?${query} on ${service.app}'s ${track}: ${r.status} ${await r.text()}`);
+}
 /** How long a process may take to print its ready line: ts-node compiling the app on a busy machine. */
 const READY_MS = 30_000;
 /** How long a process may take to exit on SIGTERM before it is killed: Prometheus flushes its TSDB. */
@@ -32,8 +91,10 @@ const REQUEST_MS = 10_000;
 export interface Live {
     /** Prometheus' base URL, `http://127.0.0.1:<port>`. */
     readonly promUrl: string;
-    /** The demo apps' ports on 127.0.0.1; `preview` where started with one. */
-    readonly ports: { readonly stable: number; readonly canary: number; readonly preview?: number };
+    /** The demo apps' (podinfo's) ports on 127.0.0.1; `preview` where started with one. */
+    readonly ports: LiveService["ports"];
+    /** Every service started, podinfo first, by app. */
+    readonly services: ReadonlyMap<string, LiveService>;
     /** Prometheus' scrape (and evaluation) interval, e.g. `1s`: what a judge is told with `--scrape-interval`. */
     readonly scrapeInterval: string;
     /** A temp dir of this stack's own (Prometheus' config and data), removed after the run; a suite may write its files here. */
@@ -68,9 +129,9 @@ export function freePort(): Promise<number> {
  * it exits first or is not ready within READY_MS. It goes into `started` as soon as it is spawned, so a
  * process that never gets ready is stopped with the rest. Its stdout and stderr go to `log`.
  */
-function start(cmd: string, args: readonly string[], ready: RegExp | null, log: string[], started: ChildProcess[]): Promise<ChildProcess> {
+function start(cmd: string, args: readonly string[], ready: RegExp | null, log: string[], started: ChildProcess[], env?: Readonly<Record<string, string>>): Promise<ChildProcess> {
     return new Promise((resolve, reject) => {
-        const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+        const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: env === undefined ? process.env : { ...process.env, ...env } });
         started.push(p);
         running.add(p);
         const timer = setTimeout(() => reject(new Error(`${cmd} not ready within ${READY_MS} ms`)), READY_MS);
@@ -125,13 +186,34 @@ function relabelConfigs(): Record<string, unknown>[] {
     ];
 }
 
+/** The Prometheus job of one service's tracks: static targets with the pod labels a cluster's service discovery gives, through the ServiceMonitor's relabelling. */
+export function serviceScrapeConfig(service: LiveService): Record<string, unknown> {
+    const tracks = Object.keys(service.versions) as LiveTrack[];
+    return {
+        job_name: service.app,
+        static_configs: tracks.map((track) => ({
+            targets: [`127.0.0.1:${service.ports[track]}`],
+            labels: {
+                __meta_kubernetes_namespace: service.namespace,
+                __meta_kubernetes_pod_label_app_kubernetes_io_name: service.app,
+                __meta_kubernetes_pod_label_app_kubernetes_io_version: service.versions[track],
+                __meta_kubernetes_pod_label_track: track,
+            },
+        })),
+        relabel_configs: relabelConfigs(),
+    };
+}
+
 /**
- * Starts the two demo apps and Prometheus (scraping every `scrapeInterval`, default 1s, and the
- * `scrapeConfigs` given as Prometheus' own `scrape_configs` entries) and resolves once
- * both targets have been scraped: a series first seen with requests already counted loses them to
- * increase(), so load must wait for that. On any failure it stops what it started before rejecting.
+ * Starts the two demo apps, the tracks of each of `services` (another app's, see `ordersService`)
+ * and Prometheus (scraping every `scrapeInterval`, default 1s, and the `scrapeConfigs` given as
+ * Prometheus' own `scrape_configs` entries) and resolves once every track has been scraped: a series
+ * first seen with requests already counted loses them to increase(), so load must wait for that. On
+ * any failure it stops what it started before rejecting.
  */
-export async function startLive(opts: { scrapeInterval?: string; scrapeConfigs?: readonly Record<string, unknown>[]; preview?: boolean } = {}): Promise<Live> {
+export async function startLive(
+    opts: { scrapeInterval?: string; scrapeConfigs?: readonly Record<string, unknown>[]; preview?: boolean; services?: readonly LiveServiceSpec[] } = {},
+): Promise<Live> {
     // Without the server this would wait for a Prometheus that never starts: fail at once instead.
     requireTool("prometheus");
     const scrapeInterval = opts.scrapeInterval ?? "1s";
@@ -147,22 +229,28 @@ export async function startLive(opts: { scrapeInterval?: string; scrapeConfigs?:
     };
     try {
         // A third app labelled as the canary header's preview track, where asked for: its requests must never count as the canary's.
-        const tracks: LiveTrack[] = opts.preview ? ["stable", "canary", "preview"] : ["stable", "canary"];
-        const ports: Live["ports"] = { stable: await freePort(), canary: await freePort(), ...(opts.preview ? { preview: await freePort() } : {}) };
-        await Promise.all(tracks.map((track) => start(TS_NODE, ["--transpile-only", path.join(ROOT, "app", "main.ts"), "--port", String(ports[track]), "--version", VERSIONS[track]], /listening/, log, started)));
-        const target = (track: LiveTrack) => ({
-            targets: [`127.0.0.1:${ports[track]}`],
-            labels: {
-                __meta_kubernetes_namespace: "podinfo",
-                __meta_kubernetes_pod_label_app_kubernetes_io_name: "podinfo",
-                __meta_kubernetes_pod_label_app_kubernetes_io_version: VERSIONS[track],
-                __meta_kubernetes_pod_label_track: track,
-            },
-        });
+        const specs = [podinfoService(opts.preview ?? false), ...(opts.services ?? [])];
+        const services = new Map<string, LiveService>();
+        for (const spec of specs) {
+            // The app is the job: two services of one name would be one job's targets, their series mixed.
+            if (services.has(spec.app)) throw new Error(`startLive: two services named ${JSON.stringify(spec.app)}: each service's app must be its own`);
+            const tracks = Object.keys(spec.versions) as LiveTrack[];
+            const ports: Partial<Record<LiveTrack, number>> = {};
+            for (const track of tracks) ports[track] = await freePort();
+            services.set(spec.app, { ...spec, ports: ports as LiveService["ports"] });
+        }
+        await Promise.all(
+            [...services.values()].flatMap((service) =>
+                (Object.keys(service.versions) as LiveTrack[]).map((track) =>
+                    start(TS_NODE, ["--transpile-only", path.join(ROOT, service.entry), "--port", String(service.ports[track]), "--version", service.versions[track]!], /listening/, log, started, service.env),
+                ),
+            ),
+        );
+        const jobs = [...services.values()].map(serviceScrapeConfig);
         const config = {
             global: { scrape_interval: scrapeInterval, evaluation_interval: scrapeInterval },
             // `scrapeConfigs`: a suite's own targets (the judge), which it starts once Prometheus is up.
-            scrape_configs: [{ job_name: "podinfo", static_configs: tracks.map(target), relabel_configs: relabelConfigs() }, ...(opts.scrapeConfigs ?? [])],
+            scrape_configs: [...jobs, ...(opts.scrapeConfigs ?? [])],
         };
         fs.writeFileSync(path.join(dir, "prometheus.yml"), YAML.stringify(config));
         const promPort = await freePort();
@@ -175,11 +263,14 @@ export async function startLive(opts: { scrapeInterval?: string; scrapeConfigs?:
             started,
         );
         await waitReady(`${promUrl}/-/ready`, 20_000);
-        const scraped = async () => (await queryVector(promUrl, 'count(up{job="podinfo"} == 1)'))[0]?.value[1] === String(tracks.length);
-        await eventually("both targets scraped", scraped, { ...SERVER_POLL, timeoutMs: 20_000 + 2 * scrapeMs });
+        const targets = jobs.reduce((n, job) => n + (job.static_configs as unknown[]).length, 0);
+        const up = `count(up{job=~"${[...services.keys()].join("|")}"} == 1)`;
+        const scraped = async () => (await queryVector(promUrl, up))[0]?.value[1] === String(targets);
+        await eventually(`all ${targets} tracks scraped`, scraped, { ...SERVER_POLL, timeoutMs: 20_000 + 2 * scrapeMs });
         return {
             promUrl,
-            ports,
+            ports: services.get("podinfo")!.ports,
+            services,
             scrapeInterval,
             dir,
             start: (cmd, args, ready) => start(cmd, args, ready, log, started).catch((e) => {
@@ -213,9 +304,9 @@ function get(port: number, path = "/"): Promise<number> {
     });
 }
 
-/** Kubelet-like probes: `n` requests to /healthz and /readyz of `port`; not user requests, so never counted. */
-export async function probes(port: number, n: number): Promise<void> {
-    for (let i = 0; i < n; i += 2) await Promise.all([get(port, "/healthz"), get(port, "/readyz")]);
+/** Kubelet-like probes: `n` requests to `paths` (podinfo's /healthz and /readyz by default) of `port`, in turn; not user requests, so never counted. */
+export async function probes(port: number, n: number, paths: readonly string[] = podinfoService(false).probePaths): Promise<void> {
+    for (let i = 0; i < n; i += paths.length) await Promise.all(paths.map((p) => get(port, p)));
 }
 
 /** Bounded load: exactly `n` requests to `path` of each port, 16 at a time per port, as fast as they are answered. */
