@@ -273,7 +273,8 @@ describe("config that would validate and then break: refused with the key and th
     }
 
     it("what they may be: a base URL with a path, a host name, IPv4 and IPv6 addresses, an index with '-', '_', '.' and '+'", () => {
-        const ok = (raw: Record<string, unknown>) => assert.doesNotThrow(() => buildStackConfig("canary", "dev", raw), JSON.stringify(raw));
+        // The app is the stack's own (no environment has one): dev's.
+        const ok = (raw: Record<string, unknown>) => assert.doesNotThrow(() => buildStackConfig("canary", "dev", { app: suiteConfig("dev").app, ...raw }), JSON.stringify(raw));
         ok({ monitoring: { prometheusUrl: "https://prometheus.example/prom/" } });
         ok({ analysis: { judge: { install: false, url: "http://judge.example:8080/base", token: "a-judge-token-of-at-least-32-characters" } } });
         for (const host of ["elasticsearch.logging.svc", "Elasticsearch", "10.0.0.5", "fd00::5"]) ok(es({ host, index: "canary-logs_2026.01+x" }));

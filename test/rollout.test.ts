@@ -20,7 +20,7 @@ import { listen } from "../lib/system";
 import { DEFAULT_METRICS, parseRatio } from "../domain/promql";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, drift, eventShare, mixtureLlr, requestDrift, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
 import { bench, binomial, detectionLimit, floors, forecastCheck, ForecastCheck, forecastGoals, goals, HEALTHY, LOW_TRAFFIC, THIN_TRAFFIC, notAhead, rng, rolloutForecastCheck, RolloutForecastCheck, rolloutForecastGoals, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
-import { PROMOTED_PIN, ROOT } from "./harness";
+import { copyProjectFile, PROMOTED_PIN, ROOT } from "./harness";
 import { close, fixedPrometheus, track } from "./tools";
 import { tempDir } from "../demo/host";
 
@@ -438,6 +438,9 @@ config:
   # the stage
   canary:weight: 50 # inline comment
   canary:app:
+    name: podinfo
+    port: 9898
+    healthPaths: { readiness: /readyz, liveness: /healthz }
     host: podinfo.127.0.0.1.nip.io
     stable:
       image: ghcr.io/stefanprodan/podinfo:6.7.1 # stable image
@@ -453,6 +456,7 @@ function project(text = STACK_FILE, overrides: Partial<CliIo> = {}) {
     const dir = tempDir("rollout");
     const file = path.join(dir, "Pulumi.dev.yaml");
     fs.writeFileSync(file, text);
+    copyProjectFile(dir);
     fs.mkdirSync(path.join(dir, "policy"));
     fs.writeFileSync(path.join(dir, "policy", "analyzer"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
     const out: string[] = [];
@@ -533,7 +537,7 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
     });
 
     it("a stack file that is not a mapping with a config: mapping is refused naming the file and what it must be, not read as all defaults", async () => {
-        const shape = /the stack file must be a mapping with a config: mapping \(of canary:<key> values\)/;
+        const shape = /the stack file must be a mapping with a config: mapping \(of <project>:<key> values\)/;
         const cases: [string, RegExp][] = [
             ["", /Pulumi\.dev\.yaml is empty: /],
             ["# only a comment\n", /Pulumi\.dev\.yaml is empty: /],
