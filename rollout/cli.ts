@@ -26,7 +26,7 @@ import { checkPromotable, Edit, loadStack, planNext, planPromote, planRetry, pla
 
 export { CliIo, defaultIo, EXIT } from "./context";
 
-const STACK: OptionSpec = { name: "stack", value: "NAME", help: "the stack: its file is Pulumi.<NAME>.yaml in the current directory (required)" };
+const STACK: OptionSpec = { name: "stack", value: "NAME", help: "the stack: its file is Pulumi.<NAME>.yaml in the current directory, its keys <project>:<key> with the name: of the Pulumi.yaml there (required)" };
 const JSON_OPT: OptionSpec = { name: "json", help: "print one JSON document on stdout instead of text (also --json=true; --json=false is text)" };
 const HELP: OptionSpec = { name: "help", help: "this help" };
 const WINDOW: OptionSpec[] = [

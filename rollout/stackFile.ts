@@ -199,7 +199,7 @@ export function readProject(root: string): string {
     const js = toJs(parseDocument(text, file), file);
     const name = isMapping(js) ? js.name : undefined;
     if (typeof name === "string" && PROJECT_NAME.test(name)) return name;
-    const found = !isMapping(js) ? `is ${shapeOf(js)}, not a mapping` : name === undefined ? "has no name:" : `has name: ${shapeOf(name)}`;
+    const found = !isMapping(js) ? `is ${shapeOf(js)}, not a mapping` : name === undefined ? "has no name" : `has name: ${shapeOf(name)}`;
     throw new UsageError(`${file} ${found}: it needs the project's name (a letter, '_' or '.', then letters, digits, '_', '.' or '-', at most 100), as ${why}`);
 }
 
