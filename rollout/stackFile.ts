@@ -44,8 +44,9 @@ export const PROJECT_FILE = "Pulumi.yaml";
  */
 const PROJECT_NAME = /^[A-Za-z_.][A-Za-z0-9_.-]{0,99}$/;
 /**
- * Top-level keys of this program's config that no provider's namespace has: a namespace other than the
- * project's holding one is this program's config under another name, never read (`namespaceProblem`).
+ * Top-level keys of this program's config that a provider's namespace does not hold (the aws and
+ * kubernetes providers' config has neither): a namespace other than the project's holding one is this
+ * program's config under another name, never read (`namespaceProblem`).
  */
 const OWN_KEYS = ["weight", "app"];
 
