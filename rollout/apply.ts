@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { UsageError } from "../lib/args";
-import { PROJECT } from "./stackFile";
+import type { StackFile } from "./stackFile";
 
 /**
  * The policy pack every `up` runs with, as its executable analyzer: the path `stage-up.sh` gives
@@ -76,10 +76,10 @@ export function pulumiMessage(e: unknown): string {
  * `--path`, so the CLI stores the number 25, not the string "25", and the stack file stays what the
  * schema expects.
  */
-export async function applyStage(select: SelectStack, workDir: string, stackName: string, weight: number, policyPack: string, log: (line: string) => void): Promise<string> {
+export async function applyStage(select: SelectStack, workDir: string, { stack: stackName, project }: StackFile, weight: number, policyPack: string, log: (line: string) => void): Promise<string> {
     try {
         const stack = await select({ stackName, workDir });
-        await stack.setConfig(`${PROJECT}:weight`, { value: String(weight) }, true);
+        await stack.setConfig(`${project}:weight`, { value: String(weight) }, true);
         const { summary } = await stack.up({ onOutput: (out) => log(out.trimEnd()), policyPacks: [policyPack] });
         if (summary.result !== "succeeded") throw new Error(`pulumi up of ${stackName} ended ${summary.result}`);
         return summary.result;

@@ -26,7 +26,7 @@ import { checkPromotable, Edit, loadStack, planNext, planPromote, planRetry, pla
 
 export { CliIo, defaultIo, EXIT } from "./context";
 
-const STACK: OptionSpec = { name: "stack", value: "NAME", help: "the stack: its file is Pulumi.<NAME>.yaml in the current directory (required)" };
+const STACK: OptionSpec = { name: "stack", value: "NAME", help: "the stack: its file is Pulumi.<NAME>.yaml in the current directory, its keys <project>:<key> with the name: of the Pulumi.yaml there (required)" };
 const JSON_OPT: OptionSpec = { name: "json", help: "print one JSON document on stdout instead of text (also --json=true; --json=false is text)" };
 const HELP: OptionSpec = { name: "help", help: "this help" };
 const WINDOW: OptionSpec[] = [
@@ -202,20 +202,20 @@ async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): P
         case "status":
             return { code: 0, report: statusReport(s, a.options.prometheus ? await judgeSays(s, a.options, io) : undefined) };
         case "next": {
-            const edits = planNext(s.config);
+            const edits = planNext(s);
             // Said before the stack file is written: the forecast reads the stage as it still is.
             const ahead = a.options.prometheus ? await nextForecast(s, a.options, io, edits[0].to as number) : undefined;
             const { report } = edit(edits);
             return { code: 0, report: ahead ? { lines: [...ahead.lines, ...report.lines], json: { ...report.json, forecast: ahead.forecast ?? null } } : report };
         }
         case "rollback":
-            return edit(planRollback(s.config));
+            return edit(planRollback(s));
         case "retry":
-            return edit(planRetry(s.config), retrySummary);
+            return edit(planRetry(s), retrySummary);
         case "promote": {
-            checkPromotable(s.config);
-            const pin = await resolvePin(s.config, a.options, io);
-            const { report } = edit(planPromote(s.config, s.doc, pin.digest), promoteSummary);
+            checkPromotable(s);
+            const pin = await resolvePin(s, a.options, io);
+            const { report } = edit(planPromote(s, pin.digest), promoteSummary);
             return { code: 0, report: { lines: [`image: ${pin.source}`, ...report.lines], json: { ...report.json, pin: { digest: pin.digest ?? null, source: pin.source } } } };
         }
         case "analyze": {

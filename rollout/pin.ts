@@ -11,6 +11,7 @@ import type { StackConfig } from "../stacks/schema";
 import { imageByDigest, isSha256Digest } from "../stacks/images";
 import { PrometheusClient, PrometheusError, QUERY_OPTIONS, queryOptions } from "./prometheus";
 import type { CliIo } from "./context";
+import type { StackFile } from "./stackFile";
 
 export const PIN_OPTIONS: readonly OptionSpec[] = [
     {
@@ -82,17 +83,17 @@ export async function canaryDigest(client: PrometheusClient, c: StackConfig, now
  * How `promote` names the image, from the options: a canary already pinned is promoted as it is (and
  * takes none of them); a tag needs exactly one of them. Checked before anything is read.
  */
-export function pinChoice(c: StackConfig, o: Options): "pinned" | "prometheus" | "unpinned" | { digest: string } {
+export function pinChoice({ config: c, project }: StackFile, o: Options): "pinned" | "prometheus" | "unpinned" | { digest: string } {
     const given = ["prometheus", "digest", "unpinned"].filter((n) => o[n] !== undefined);
     const image = c.app.canary.image;
     if (imageByDigest(image) !== undefined) {
-        if (given.length > 0) throw new UsageError(`promote --${given[0]}: canary:app.canary.image = ${image} is pinned by digest already; promote writes it as it is`);
+        if (given.length > 0) throw new UsageError(`promote --${given[0]}: ${project}:app.canary.image = ${image} is pinned by digest already; promote writes it as it is`);
         return "pinned";
     }
     if (given.length > 1) throw new UsageError(`promote: give one of ${given.map((n) => `--${n}`).join(", ")}, not ${given.length}`);
     if (given.length === 0) {
         throw new UsageError(
-            `promote: canary:app.canary.image = ${image} is a tag, which names no bytes: prod runs only a version whose promotion names the image by digest. Give ${PIN_CHOICES}; nothing is written`,
+            `promote: ${project}:app.canary.image = ${image} is a tag, which names no bytes: prod runs only a version whose promotion names the image by digest. Give ${PIN_CHOICES}; nothing is written`,
         );
     }
     if (o.digest === undefined) return given[0] as "prometheus" | "unpinned";
@@ -102,11 +103,11 @@ export function pinChoice(c: StackConfig, o: Options): "pinned" | "prometheus" |
 }
 
 /** The pin `promote` writes: resolved by the choice the options make (`pinChoice`). */
-export async function resolvePin(c: StackConfig, o: Options, io: CliIo): Promise<Pin> {
-    const choice = pinChoice(c, o);
+export async function resolvePin(s: StackFile, o: Options, io: CliIo): Promise<Pin> {
+    const choice = pinChoice(s, o);
     if (choice === "pinned") return { source: "the canary image is pinned" };
     if (choice === "unpinned") return { source: "--unpinned: by tag; prod will refuse this version" };
     if (choice !== "prometheus") return { digest: choice.digest, source: "--digest" };
     const client = io.prometheus(stringOption(o, "prometheus") as string, queryOptions(o).queryTimeoutMs);
-    return canaryDigest(client, c, io.now());
+    return canaryDigest(client, s.config, io.now());
 }

@@ -8,7 +8,7 @@ import { nextStage, splitFor } from "../domain/stages";
 import type { Track } from "../domain/tracks";
 import type { StackConfig } from "../stacks/schema";
 import type { LiveRun } from "./judged";
-import { describeEdit, Edit, PROJECT, StackFile } from "./stackFile";
+import { describeEdit, Edit, editKey, StackFile } from "./stackFile";
 
 /** A result: text for people, a JSON value for scripts. */
 export interface Report<J = unknown> {
@@ -100,14 +100,14 @@ export function statusReport(s: StackFile, live?: LiveRun | null | Error): Repor
     };
     const lines = [
         `stack ${s.stack} (environment ${c.environment}, router ${c.router})`,
-        `stage: canary:weight ${c.weight} of [${c.stages.join(", ")}]; stable ${split.stable}%, canary ${split.canary}%`,
+        `stage: ${s.project}:weight ${c.weight} of [${c.stages.join(", ")}]; stable ${split.stable}%, canary ${split.canary}%`,
         `stable: ${c.app.name} ${c.app.stable.version} (${c.app.stable.image})`,
         c.canaryDiffers ? `canary: ${c.app.name} ${c.app.canary.version} (${c.app.canary.image})` : "canary: none (the canary is the stable version)",
         next !== undefined
             ? `next: ${next}: ${stageChangeSummary(c, next)}`
             : c.canaryDiffers
               ? "next: none; at 100, `promote` makes the canary the new stable"
-              : "next: set canary:app.canary.image to start a rollout",
+              : `next: set ${s.project}:app.canary.image to start a rollout`,
         ...(live !== undefined ? liveLines(live, c.weight) : []),
     ];
     return { lines, json };
@@ -132,8 +132,8 @@ export interface EditJson {
 export function editReport(written: StackFile, edits: readonly Edit[], summarize: ChangeSummary): Report<EditJson> {
     const change = summarize(written.config);
     return {
-        lines: [...edits.map((e) => `${written.file}: ${describeEdit(e)}`), change],
-        json: { stack: written.stack, file: written.file, edits: edits.map((e) => ({ key: `${PROJECT}:${e.key.join(".")}`, from: e.from ?? null, to: e.to })), change },
+        lines: [...edits.map((e) => `${written.file}: ${describeEdit(written.project, e)}`), change],
+        json: { stack: written.stack, file: written.file, edits: edits.map((e) => ({ key: editKey(written.project, e), from: e.from ?? null, to: e.to })), change },
     };
 }
 

@@ -48,7 +48,7 @@ function within<T>(look: Promise<T>, ms: number): Promise<T | undefined> {
 export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (line: string) => void): Promise<{ code: number; report: Report }> {
     const start = io.now().getTime();
     if (s.config.weight === 0) {
-        throw new UsageError("run: canary:weight is 0, so there is no stage to analyse: `rollout next` writes the first stage and `pulumi up` applies it");
+        throw new UsageError(`run: ${s.project}:weight is 0, so there is no stage to analyse: \`rollout next\` writes the first stage and \`pulumi up\` applies it`);
     }
     const analysis = analysisArgs(o, io, s);
     // Default: the ServiceMonitor's scrape interval; looking more often sees no new data.
@@ -89,7 +89,7 @@ export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (l
         if (j.decision === "PROMOTE" && s.config.weight === 100) {
             return done(EXIT.PROMOTE, ["the last stage passed: run `promote` to make the canary the new stable"], { edits: [], applied: false });
         }
-        const edits = j.decision === "PROMOTE" ? planNext(s.config) : planRollback(s.config);
+        const edits = j.decision === "PROMOTE" ? planNext(s) : planRollback(s);
         let written: StackFile;
         try {
             written = writeEdits(s, edits);
@@ -103,11 +103,11 @@ export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (l
         // No policy pack: no --apply.
         if (policyPack === undefined) return done(EXIT[j.decision], edited.lines, { edits: editJson, change, applied: false });
         try {
-            await applyStage(io.selectStack, io.root, s.stack, written.config.weight, policyPack, progress);
+            await applyStage(io.selectStack, io.root, s, written.config.weight, policyPack, progress);
         } catch (e) {
             const error = `pulumi up failed: ${(e as Error).message}`;
             return done(EXIT.USAGE, [...edited.lines, error], { edits: editJson, change, applied: false, error });
         }
-        return done(EXIT[j.decision], [...edited.lines, `applied canary:weight ${written.config.weight} to stack ${s.stack}`], { edits: editJson, change, applied: true });
+        return done(EXIT[j.decision], [...edited.lines, `applied ${s.project}:weight ${written.config.weight} to stack ${s.stack}`], { edits: editJson, change, applied: true });
     }
 }

@@ -209,6 +209,13 @@ the \`canary\` object under the \`canary:app\` key). The columns \`dev\` and \`p
 default, which a stack file overrides key by key (objects merge, lists and scalars replace). A stack
 named \`dev\` or \`prod\` is that environment; any other stack sets \`canary:environment\`.
 
+\`canary\` is this project's name (\`name:\` in \`Pulumi.yaml\`): a key's prefix is the project's name, so in
+a project named \`checkout\` the weight is \`checkout:weight\` (the program reads \`<project>:\` keys, and
+\`rollout\` reads the name from the \`Pulumi.yaml\` beside the stack file). No environment has a default
+app: \`app.name\`, \`app.port\`, \`app.healthPaths\`, \`app.host\` and \`app.stable.image\` are the stack's
+own, a missing one is refused by its name, and \`app.namespace\` defaults to \`app.name\`. The sample app,
+podinfo, is set in full in this repository's \`Pulumi.dev.yaml\` and \`Pulumi.prod.yaml\`.
+
 The program validates the whole config once, at start, with this schema, and refuses an unknown key
 (a misspelt key would otherwise be ignored). A bad value fails before any resource is registered, with
 a line per bad key naming the key, the value and what is allowed:

@@ -2,13 +2,14 @@
  * Per-environment defaults: what differs between dev and prod. Defaults that do not differ live in
  * the schema (`schema.ts`). A stack's own `Pulumi.<stack>.yaml` overrides any of them, key by key
  * (objects merge, lists and scalars replace).
+ *
+ * Nothing here names an app: its name, port, probes' paths, host and images are the stack's own
+ * (`app.namespace` defaults to `app.name` in the schema). A default app would deploy someone else's
+ * image as the stable track of a stack that only forgot to set one.
  */
 
 export const ENVIRONMENTS = ["dev", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
-
-/** podinfo serves the metric contract (`http_requests_total`, `http_request_duration_seconds`) on its HTTP port. */
-const PODINFO = "ghcr.io/stefanprodan/podinfo";
 
 const smallPod = {
     requests: { cpu: "50m", memory: "64Mi" },
@@ -18,14 +19,6 @@ const smallPod = {
 const prodPod = {
     requests: { cpu: "100m", memory: "128Mi" },
     limits: { cpu: "1", memory: "256Mi" },
-};
-
-/** The default app, podinfo: the same in every environment. */
-const PODINFO_APP = {
-    name: "podinfo",
-    namespace: "podinfo",
-    port: 9898,
-    probes: { readiness: { path: "/readyz" }, liveness: { path: "/healthz" } },
 };
 
 export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> = {
@@ -42,9 +35,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> 
         tls: { issuer: "selfsigned" },
         monitoring: { retention: "30d", storage: { size: "10Gi" }, prometheusResources: { requests: { cpu: "100m", memory: "512Mi" }, limits: { memory: "1Gi" } } },
         app: {
-            ...PODINFO_APP,
-            host: "podinfo.127.0.0.1.nip.io",
-            stable: { image: `${PODINFO}:6.7.1`, replicas: 1, resources: smallPod },
+            stable: { replicas: 1, resources: smallPod },
             canary: { replicas: 1, resources: smallPod },
         },
     },
@@ -57,8 +48,7 @@ export const ENVIRONMENT_DEFAULTS: Record<Environment, Record<string, unknown>> 
         promotion: { required: true },
         monitoring: { retention: "30d", storage: { size: "50Gi" }, prometheusResources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } } },
         app: {
-            ...PODINFO_APP,
-            stable: { image: `${PODINFO}:6.7.1`, replicas: 3, resources: prodPod },
+            stable: { replicas: 3, resources: prodPod },
             // At weight 100 the canary takes all traffic, so it gets stable's capacity.
             canary: { replicas: 3, resources: prodPod },
         },

@@ -42,9 +42,11 @@ export const TLS12_POLICY_PREFIXES = ["ELBSecurityPolicy-TLS13-", "ELBSecurityPo
 
 /**
  * A string that must match `pattern`: `message` also for a value that is not a string at all (the
- * number 15 where `15s` belongs), so the user reads what is allowed, not only the type that was wrong.
+ * number 15 where `15s` belongs), so the user reads what is allowed, not only the type that was wrong;
+ * a key with no value and no default "is required", with what it takes.
  */
-const text = (pattern: RegExp, message: string) => z.string({ error: message }).regex(pattern, message);
+const text = (pattern: RegExp, message: string) =>
+    z.string({ error: (i) => (i.input === undefined ? `is required (${message.replace(/^must be /, "")})` : message) }).regex(pattern, message);
 
 const dnsLabel = text(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', starting with a letter");
 const quantity = text(QUANTITY, "must be a Kubernetes quantity such as 100m, 1 or 128Mi");
@@ -330,7 +332,7 @@ const track = z.strictObject({
 const app = z
     .strictObject({
         name: dnsLabel.describe("The app's name: its Deployments, Services and the app label on every series."),
-        namespace: dnsLabel.describe("The namespace the app runs in (Pod Security restricted)."),
+        namespace: dnsLabel.optional().describe("The namespace the app runs in (Pod Security restricted); unset: the app's name."),
         port: z.number().int().min(1, "must be a port, 1 to 65535").max(65535, "must be a port, 1 to 65535").describe("Container and Service port; serves the app and its /metrics."),
         probes,
         command: z.array(z.string()).min(1).optional().describe("The container's command (its entrypoint); unset: the image's ENTRYPOINT."),
@@ -358,7 +360,7 @@ const app = z
             .partial({ image: true })
             .describe("The canary track; without an image it is the stable version and runs no pods. Its image is required while canary:weight is above 0."),
     })
-    .describe("The web service being released: its two tracks, stable and canary.");
+    .describe("The web service being released: its two tracks, stable and canary. No environment has a default app: name, port, probes, host and stable.image are the stack's own.");
 
 const alb = z
     .strictObject({
@@ -853,7 +855,8 @@ export function usesCertManager(c: Pick<Parsed, "router" | "gateway" | "tls">): 
 export interface StackConfig extends Omit<Parsed, "app" | "metrics"> {
     /** `canary:metrics` resolved: the preset's contract with the given keys in place. */
     readonly metrics: MetricNames;
-    readonly app: Omit<Parsed["app"], "stable" | "canary"> & {
+    readonly app: Omit<Parsed["app"], "namespace" | "stable" | "canary"> & {
+        readonly namespace: string;
         readonly stable: TrackConfig;
         readonly canary: TrackConfig;
     };
@@ -1063,7 +1066,7 @@ function isRelease(app: Parsed["app"]): boolean {
     return canary.image !== stable.image || (canary.version ?? versionOf(canary.image)) !== (stable.version ?? versionOf(stable.image));
 }
 
-/** Fills in derived values: versions from image tags, and the canary as stable when it has no image. */
+/** Fills in derived values: the namespace from the app's name, the metric contract from its preset, versions from image tags, and the canary as stable when it has no image. */
 export function resolve(c: Parsed): StackConfig {
     const stable = resolveTrack(c.app.stable);
     const canaryImage = c.app.canary.image;
@@ -1071,7 +1074,7 @@ export function resolve(c: Parsed): StackConfig {
     const canaryDiffers = isRelease(c.app);
     return {
         ...c,
-        app: { ...c.app, stable, canary: canaryDiffers ? canary : { ...canary, replicas: 0 } },
+        app: { ...c.app, namespace: c.app.namespace ?? c.app.name, stable, canary: canaryDiffers ? canary : { ...canary, replicas: 0 } },
         metrics: metricContract(c.metrics),
         canaryDiffers,
     };

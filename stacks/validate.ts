@@ -78,10 +78,24 @@ function environmentOf(stack: string, raw: Record<string, unknown>): unknown {
 const overlaps = (a: readonly (string | number)[], b: readonly (string | number)[]) => a.slice(0, Math.min(a.length, b.length)).every((p, i) => p === b[i]);
 
 /**
+ * Stand-ins for the keys no environment has a default for (the app is the stack's own): only for
+ * judging the other keys' cross-key rules while these keys are reported missing, never deployed.
+ */
+const MISSING_STAND_INS = {
+    app: {
+        name: "app",
+        port: 8080,
+        probes: { readiness: { path: "/" }, liveness: { path: "/" } },
+        host: "app.example.com",
+        stable: { image: "registry.example.com/app:1.0.0" },
+    },
+};
+
+/**
  * `values` with every refused key back at a default: the first of `defaults` that has one, else the
  * schema's. The cross-key rules need a whole config, and this one lets them judge every key that was
- * not refused; a stand-in from another environment (prod has no default app host) is never reported,
- * as its key already is.
+ * not refused; a stand-in (another environment's default, or `MISSING_STAND_INS` for the app's own
+ * keys) is never reported, as its key already is.
  */
 function withRefusedAtDefaults(values: unknown, defaults: readonly unknown[], issues: readonly ConfigIssue[]): unknown {
     const out = structuredClone(values);
@@ -108,7 +122,7 @@ function check(environment: Environment, raw: Record<string, unknown>): { values
     const values = deepMerge(defaults, { ...raw, environment });
     const first = parseStackConfig(values);
     if (first.ok) return { values, config: first.config, issues: [] };
-    const standIns = [defaults, ...ENVIRONMENTS.filter((e) => e !== environment).map((e) => ENVIRONMENT_DEFAULTS[e])];
+    const standIns = [defaults, ...ENVIRONMENTS.filter((e) => e !== environment).map((e) => ENVIRONMENT_DEFAULTS[e]), MISSING_STAND_INS];
     const second = parseStackConfig(withRefusedAtDefaults(values, standIns, first.issues));
     const more = second.ok ? [] : second.issues.filter((i) => !first.issues.some((f) => overlaps(f.path, i.path)));
     return { values, issues: [...first.issues, ...more] };

@@ -13,7 +13,7 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { buildCli } from "../rollout/bundle";
-import { ROOT } from "./harness";
+import { copyProjectFile, ROOT } from "./harness";
 import { requireTool, tempDir } from "../demo/host";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -80,6 +80,7 @@ async function refused(args: readonly string[], message: RegExp, o: Parameters<t
 function project(weight = 0): string {
     const dir = tempDir("cli");
     fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace(/canary:weight: 0\b/, `canary:weight: ${weight}`));
+    copyProjectFile(dir);
     return dir;
 }
 
@@ -213,7 +214,7 @@ describe("rollout: the machine's state is one line and exit 2, one JSON document
             fs.chmodSync(dir, 0o755);
         }
         assert.strictEqual(fs.readFileSync(file, "utf8"), before);
-        assert.deepStrictEqual(fs.readdirSync(dir), ["Pulumi.dev.yaml"], "no temp file left");
+        assert.deepStrictEqual(fs.readdirSync(dir).sort(), ["Pulumi.dev.yaml", "Pulumi.yaml"], "no temp file left");
     });
 
     it("help for an unknown command: one line, exit 2", async () => {

@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import { buildStackConfig } from "../stacks/config";
-import { runProgram, RunOptions, suiteConfig, testDigest } from "./harness";
+import { ofType, runProgram, RunOptions, suiteConfig, testDigest } from "./harness";
 
 /** The stack file's config with one key removed (a path below `canary:`). */
 function without(stack: "dev" | "prod", ...path: string[]): Record<string, unknown> {
@@ -62,6 +62,15 @@ const cases: BadCase[] = [
             /canary:analysis\.judge\.image = "docker\.io\/library\/node:22\.23\.3-alpine": must be pinned by digest in environment prod \(canary:pinnedImages is true\)/,
         ],
     },
+    // No environment has a default app: a key the stack leaves out is refused by its name, never filled in with a sample's.
+    {
+        what: "a canary image with no stable image",
+        run: { stack: "dev", baseConfig: without("dev", "app", "stable", "image") },
+        messages: [/^ {2}canary:app\.stable\.image = \(not set\): is required \(an image reference such as ghcr\.io\/org\/app:1\.2\.3\)$/m],
+    },
+    { what: "no app name", run: { stack: "prod", baseConfig: without("prod", "app", "name") }, messages: [/^ {2}canary:app\.name = \(not set\): is required \(a DNS label: /m] },
+    { what: "no app port", run: { stack: "dev", baseConfig: without("dev", "app", "port") }, messages: [/^ {2}canary:app\.port = \(not set\): is required \(a number\)$/m] },
+    { what: "no app host in dev", run: { stack: "dev", baseConfig: without("dev", "app", "host") }, messages: [/^ {2}canary:app\.host = \(not set\): is required \(a DNS host name such as app\.example\.com\)$/m] },
     { what: "unknown router", run: { stack: "dev", config: { router: "traefik" } }, messages: [/canary:router = "traefik": must be one of alb, gateway, nginx, istio/] },
     {
         what: "alb without vpc, subnets or certificate",
@@ -124,6 +133,16 @@ describe("bad stack config fails before any resource is registered", () => {
             );
         });
     }
+
+    it("app.namespace unset: the app's name", async () => {
+        const { error, resources } = await runProgram({ stack: "dev", baseConfig: without("dev", "app", "namespace"), config: { app: { name: "checkout" } } });
+        assert.ifError(error);
+        const appNamespace = ofType(resources, "kubernetes:core/v1:Namespace").find((r) => r.inputs.metadata.labels?.["pod-security.kubernetes.io/enforce"] === "restricted");
+        assert.strictEqual(appNamespace?.inputs.metadata.name, "checkout");
+        const deployments = ofType(resources, "kubernetes:apps/v1:Deployment").filter((r) => r.inputs.metadata.labels?.["app.kubernetes.io/name"] === "checkout");
+        assert.ok(deployments.length > 0, "the app's Deployments");
+        assert.deepStrictEqual([...new Set(deployments.map((d) => d.inputs.metadata.namespace))], ["checkout"]);
+    });
 
     it("reports every bad key of a config at once", async () => {
         const { error } = await runProgram({ stack: "dev", config: { router: "traefik", app: { stable: { replicas: -1 } } }, previous: null });
@@ -190,6 +209,14 @@ describe("every config error at once, in the config's words", () => {
         const m = refusal("dev", { weight: 7, app: { stable: { replicas: -1 } } });
         assert.match(m, /canary:weight = 7: must be 0 or one of canary:stages \[5, 25, 50, 100\]/);
         assert.match(m, /canary:app\.stable\.replicas = -1: must be 0 or more/);
+    });
+
+    it("a key the app leaves out does not hide another key's cross-key rule", () => {
+        const app = structuredClone(suiteConfig("dev").app) as Record<string, unknown>;
+        delete app.name;
+        const m = refusal("dev", { weight: 7, app });
+        assert.match(m, /canary:app\.name = \(not set\): is required/);
+        assert.match(m, /canary:weight = 7: must be 0 or one of canary:stages/);
     });
 
     it("a cross-key rule is not reported again on a key already refused", () => {
@@ -282,7 +309,8 @@ describe("config that would validate and then break: refused with the key and th
     }
 
     it("what they may be: a base URL with a path, a host name, IPv4 and IPv6 addresses, an index with '-', '_', '.' and '+'", () => {
-        const ok = (raw: Record<string, unknown>) => assert.doesNotThrow(() => buildStackConfig("canary", "dev", raw), JSON.stringify(raw));
+        // The app is the stack's own (no environment has one): dev's.
+        const ok = (raw: Record<string, unknown>) => assert.doesNotThrow(() => buildStackConfig("canary", "dev", { app: suiteConfig("dev").app, ...raw }), JSON.stringify(raw));
         ok({ monitoring: { prometheusUrl: "https://prometheus.example/prom/" } });
         ok({ analysis: { judge: { install: false, url: "http://judge.example:8080/base", token: "a-judge-token-of-at-least-32-characters" } } });
         for (const host of ["elasticsearch.logging.svc", "Elasticsearch", "10.0.0.5", "fd00::5"]) ok(es({ host, index: "canary-logs_2026.01+x" }));

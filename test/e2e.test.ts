@@ -13,7 +13,7 @@ import { JUDGE_SERIES, judgeRunSeries } from "../domain/promql";
 import { CliIo, defaultIo, main } from "../rollout/cli";
 import { CHECKOUT_RATIO } from "../app/server";
 import { formatRatio } from "../domain/promql";
-import { ROOT } from "./harness";
+import { copyProjectFile, ROOT } from "./harness";
 import { eventually, sleep } from "../demo/host";
 import { freePort, judgeScrapeConfig, Live, load, probes, queryVector, SERVER_POLL, startJudge, startLive, steadyLoad } from "../demo/live";
 
@@ -44,6 +44,7 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         const stack = YAML.parseDocument(fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8"));
         stack.setIn(["config", "canary:analysis", "ratios"], [CHECKOUT_RATIO]);
         fs.writeFileSync(path.join(live.dir, "Pulumi.dev.yaml"), stack.toString());
+        copyProjectFile(live.dir);
         io = { ...defaultIo(live.dir), out: (l) => out.push(l), err: (l) => out.push(l) };
         assert.strictEqual(await main(["next", "--stack", "dev"], io), 0, out.join("\n"));
         // The judge as the cluster runs it, over real HTTP (`rollout serve` is the same server; its

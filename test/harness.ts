@@ -115,6 +115,11 @@ export function stackFileConfig(stack: string): Record<string, unknown> {
     return out;
 }
 
+/** Puts the repository's Pulumi.yaml into `dir`: `rollout` reads the project's name, its keys' prefix, from it. */
+export function copyProjectFile(dir: string): void {
+    fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+}
+
 /** A digest the tests make up (one hex digit, 64 times): a stand-in, never a real image's. */
 export const testDigest = (hex: string) => `sha256:${hex.repeat(64)}`;
 

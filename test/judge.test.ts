@@ -30,6 +30,7 @@ import {
 } from "../rollout/serve";
 import { validateStackConfig } from "../stacks/validate";
 import { fixedPrometheus, track } from "./tools";
+import { suiteConfig } from "./harness";
 
 const NOW = new Date("2026-11-21T12:00:00Z");
 const SINCE = "2026-11-21T11:50:00Z";
@@ -231,7 +232,7 @@ describe("the judge service: bounded work and memory", () => {
         }
         // The stack cannot configure what the judge refuses.
         const problems = (analysis: Record<string, unknown>) => {
-            const v = validateStackConfig("canary", "dev", { analysis });
+            const v = validateStackConfig("canary", "dev", { app: suiteConfig("dev").app, analysis });
             return v.ok ? "" : v.message;
         };
         assert.match(problems({ deadline: "8d" }), /canary:analysis\.deadline.*must be at most 7d/);

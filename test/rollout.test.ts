@@ -22,7 +22,7 @@ import { judgeUrl } from "../components/delivery/analysis";
 import { UsageError } from "../lib/args";
 import { anytimeBoundaries, bernoulliLlr, boundAtQuantile, countAbove, drift, eventShare, mixtureLlr, requestDrift, sprt, waldAsn, waldBoundaries, wilson } from "../domain/stats";
 import { bench, binomial, detectionLimit, floors, forecastCheck, ForecastCheck, forecastGoals, goals, HEALTHY, LOW_TRAFFIC, THIN_TRAFFIC, notAhead, rng, rolloutForecastCheck, RolloutForecastCheck, rolloutForecastGoals, Row, WALD_ASN_2X, zTestSampleSize } from "../bench/decisions";
-import { PROMOTED_PIN, ROOT } from "./harness";
+import { copyProjectFile, PROMOTED_PIN, ROOT } from "./harness";
 import { close, fixedPrometheus, track } from "./tools";
 import { tempDir } from "../demo/host";
 
@@ -440,6 +440,9 @@ config:
   # the stage
   canary:weight: 50 # inline comment
   canary:app:
+    name: podinfo
+    port: 9898
+    probes: { readiness: { path: /readyz }, liveness: { path: /healthz } }
     host: podinfo.127.0.0.1.nip.io
     stable:
       image: ghcr.io/stefanprodan/podinfo:6.7.1 # stable image
@@ -455,6 +458,7 @@ function project(text = STACK_FILE, overrides: Partial<CliIo> = {}) {
     const dir = tempDir("rollout");
     const file = path.join(dir, "Pulumi.dev.yaml");
     fs.writeFileSync(file, text);
+    copyProjectFile(dir);
     fs.mkdirSync(path.join(dir, "policy"));
     fs.writeFileSync(path.join(dir, "policy", "analyzer"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
     const out: string[] = [];
@@ -535,7 +539,7 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
     });
 
     it("a stack file that is not a mapping with a config: mapping is refused naming the file and what it must be, not read as all defaults", async () => {
-        const shape = /the stack file must be a mapping with a config: mapping \(of canary:<key> values\)/;
+        const shape = /the stack file must be a mapping with a config: mapping \(of <project>:<key> values\)/;
         const cases: [string, RegExp][] = [
             ["", /Pulumi\.dev\.yaml is empty: /],
             ["# only a comment\n", /Pulumi\.dev\.yaml is empty: /],
@@ -638,6 +642,81 @@ describe("rollout analyze reads the metric contract from the stack file, as the 
             assert.ok(!/[{ ](status|path)[!=]~/.test(q), `prom-client's labels in ${q}`);
         }
         assert.ok(asked.some((q) => q.includes('http_response_status_code=~"5..|429"')), "the errors are the stack's errorStatus on the preset's status label");
+    });
+});
+
+describe("rollout reads the project's keys: <project>: with the name from Pulumi.yaml", () => {
+    /** A project named `name`: its Pulumi.yaml says so. */
+    function named(name: string, text = STACK_FILE) {
+        const p = project(text);
+        fs.writeFileSync(path.join(p.dir, "Pulumi.yaml"), `name: ${name}\nruntime: nodejs\n`);
+        return p;
+    }
+    const asCheckout = (text: string) => text.replace(/^( {2})canary:/gm, "$1checkout:");
+
+    it("a project named checkout: status reads its checkout: keys, next and promote write them", async () => {
+        const p = named("checkout", asCheckout(STACK_FILE));
+        assert.strictEqual(await p.run("status", "--stack", "dev"), 0, p.out.join("\n"));
+        const out = p.out.join("\n");
+        assert.match(out, /^stage: checkout:weight 50 of \[5, 25, 50, 100\]; stable 50%, canary 50%$/m);
+        assert.match(out, /^stable: podinfo 6\.7\.1 \(ghcr\.io\/stefanprodan\/podinfo:6\.7\.1\)$/m);
+        assert.match(out, /^canary: podinfo 6\.8\.0 /m);
+        p.out.length = 0;
+        assert.strictEqual(await p.run("next", "--stack", "dev", "--json"), 0);
+        assert.deepStrictEqual(JSON.parse(p.out.join("\n")).edits.map((e: { key: string }) => e.key), ["checkout:weight"]);
+        assert.deepStrictEqual(changedLines(asCheckout(STACK_FILE), p.text()), ["  checkout:weight: 100 # inline comment"]);
+        assert.strictEqual(await p.run("promote", "--stack", "dev", "--unpinned"), 0);
+        assert.match(p.text(), /^ {2}checkout:weight: 0 # inline comment$/m);
+        assert.match(p.text(), /^ {6}image: ghcr\.io\/stefanprodan\/podinfo:6\.8\.0 # stable image$/m);
+        assert.doesNotMatch(p.text(), /^ {2}canary:/m, "nothing written under another name");
+    });
+
+    it("keys under another name than the project's are refused naming them, never read as defaults (exit 0)", async () => {
+        const p = named("checkout");
+        for (const command of ["status", "next", "rollback"]) {
+            p.out.length = 0;
+            assert.strictEqual(await p.run(command, "--stack", "dev"), 2, command);
+            assert.match(
+                p.out.join("\n"),
+                /^rollout: Pulumi\.dev\.yaml: no key is under checkout: \(the project's name in Pulumi\.yaml is checkout, the prefix the program reads\); its keys are canary:weight, canary:app, canary:grafanaAdminPassword, kubernetes:context$/,
+            );
+        }
+        assert.strictEqual(p.text(), STACK_FILE);
+        // A key left behind under the old name, beside the project's own.
+        const left = named("checkout", `${asCheckout(STACK_FILE)}  canary:weight: 5\n`);
+        assert.strictEqual(await left.run("status", "--stack", "dev"), 2);
+        assert.match(left.out.join("\n"), /Pulumi\.dev\.yaml: canary:weight is under canary:, not checkout: \(the project's name in Pulumi\.yaml is checkout, the prefix the program reads\), so the program would never read it/);
+    });
+
+    it("a Pulumi.yaml that is missing, names no project or an invalid one is a clear error", async () => {
+        const p = project();
+        const cases: [string | undefined, RegExp][] = [
+            [undefined, /^rollout: no Pulumi\.yaml in \S+: run the command in the project's directory \(its name: is the prefix of the stack file's keys, <name>:<key>\)$/],
+            ["runtime: nodejs\n", /^rollout: \S+Pulumi\.yaml has no name: it needs the project's name/],
+            ["name: my project\n", /^rollout: \S+Pulumi\.yaml has name: the string "my project": it needs the project's name \(a letter, '_' or '\.', then letters, digits/],
+            ["name: 42\n", /Pulumi\.yaml has name: the number 42: /],
+            ["- name: checkout\n", /Pulumi\.yaml is a list, not a mapping: /],
+            ["name: [unclosed\n", /Pulumi\.yaml is not valid YAML/],
+        ];
+        for (const [text, message] of cases) {
+            if (text === undefined) fs.rmSync(path.join(p.dir, "Pulumi.yaml"));
+            else fs.writeFileSync(path.join(p.dir, "Pulumi.yaml"), text);
+            p.out.length = 0;
+            assert.strictEqual(await p.run("status", "--stack", "dev"), 2, String(text));
+            assert.match(p.out.join("\n"), message);
+        }
+        assert.strictEqual(p.text(), STACK_FILE);
+    });
+
+    it("a stack without a stable image is refused naming the key: status and promote write no image of their own", async () => {
+        const noStable = STACK_FILE.replace("canary:weight: 50", "canary:weight: 100").replace(/ {4}stable:\n {6}image: .*\n/, "");
+        const p = project(noStable);
+        for (const command of ["status", "promote"]) {
+            p.out.length = 0;
+            assert.strictEqual(await p.run(command, "--stack", "dev", ...(command === "promote" ? ["--unpinned"] : [])), 2, command);
+            assert.match(p.out.join("\n"), /^ {2}canary:app\.stable\.image = \(not set\): is required \(an image reference such as ghcr\.io\/org\/app:1\.2\.3\)$/m);
+        }
+        assert.strictEqual(p.text(), noStable);
     });
 });
 

@@ -14,7 +14,7 @@ import * as YAML from "yaml";
 import { runVerdict } from "../components/delivery/analysis";
 import { JUDGE_ENTRY } from "../components/delivery/judge";
 import { LOAD_ENTRY } from "../components/delivery/loadTest";
-import { ROOT, STACKS } from "./harness";
+import { copyProjectFile, ROOT, STACKS } from "./harness";
 import { tempDir } from "../demo/host";
 
 /**
@@ -393,6 +393,7 @@ describe("automatic rollback: stage-up.sh, rollback.sh and watch.sh", function (
         git(dir, "init", "--quiet", "-b", "main", work);
         const stackFile = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace(/canary:weight: 0/, `canary:weight: ${weight}`);
         fs.writeFileSync(path.join(work, "Pulumi.dev.yaml"), stackFile);
+        copyProjectFile(work);
         git(work, "add", ".");
         git(work, "commit", "--quiet", "-m", "dev at weight " + weight);
         git(work, "remote", "add", "origin", origin);

@@ -38,9 +38,11 @@ export function tempoValues(tracing: TracingConfig): Record<string, unknown> {
 
 /**
  * The environment that makes the app export traces to Tempo. The OTEL_* variables are the
- * OpenTelemetry SDKs' own; podinfo (the default app) traces only when its `otel-service-name` flag is
- * set, which it reads from PODINFO_OTEL_SERVICE_NAME, and names its resource itself (service.name and
- * its built-in version), so OTEL_RESOURCE_ATTRIBUTES reaches only apps whose SDK reads it.
+ * OpenTelemetry SDKs' own; podinfo (the sample app of this repository's stack files, no default)
+ * traces only when its `otel-service-name` flag is set, which it reads from PODINFO_OTEL_SERVICE_NAME,
+ * and names its resource itself (service.name and its built-in version), so OTEL_RESOURCE_ATTRIBUTES
+ * reaches only apps whose SDK reads it. Another app ignores a variable it does not read, so every app
+ * gets it: the sample's tracing needs no setting of its own.
  */
 export function tracingEnv(app: string, endpoint: string): { name: string; value: string }[] {
     return [

@@ -13,7 +13,7 @@ const checkout: StackConfigInput = {
         namespace: "checkout",
         host: "checkout.dev.example.com",
         port: 8080,
-        healthPaths: { readiness: "/ready", liveness: "/live" },
+        probes: { readiness: { path: "/ready" }, liveness: { path: "/live" } },
     },
 };
 
