@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { deepMerge } from "../stacks/validate";
+import { deepMerge } from "../stacks/merge";
 import { versionOf } from "../stacks/images";
 import type { StageEvidence, VersionEvidence } from "../domain/evidence";
 import type { AppliedStage } from "../domain/stages";
@@ -72,6 +72,8 @@ export interface RunOptions {
     readonly previousRun?: StageRun;
     /** The program's clock (default `PROGRAM_NOW`): the `since` of a new stage's run. */
     readonly now?: Date;
+    /** The program's module, an absolute path (default: the canary program); `npm run bench:program` runs the one-Deployment program under the same mocks. */
+    readonly program?: string;
 }
 
 /** The time every suite's program runs at, unless a test gives another: two runs of the program agree. */
@@ -266,13 +268,14 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     setClock(() => opts.now ?? PROGRAM_NOW);
     pulumi.runtime.setAllConfig(toConfigMap(config), (opts.secretKeys ?? []).map((k) => `canary:${k}`));
 
-    // The program's module exports its async entry point, as Pulumi's Node.js host expects.
-    const program: () => Promise<Record<string, any>> = require("../index");
+    // The program's module exports its async entry point, or (a program of top-level statements) its
+    // outputs: Pulumi's Node.js host calls the one and takes the other (@pulumi/pulumi cmd/run/run.js).
+    const program: Record<string, any> | (() => Promise<Record<string, any>>) = require(opts.program ?? "../index");
     let outputs: Record<string, any> = {};
     const secretOutputs: string[] = [];
     let error: Error | undefined;
     try {
-        const exported = await program();
+        const exported = typeof program === "function" ? await program() : program;
         for (const [k, v] of Object.entries(exported)) {
             if (pulumi.Output.isInstance(v) && (await (v as unknown as { isSecret: Promise<boolean> }).isSecret)) secretOutputs.push(k);
         }
