@@ -3,7 +3,7 @@
  * components, export what the next run and the `rollout` command read back.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AlbRouting, albPeers, vpcCidrOf } from "./components/routing/albRouting";
+import type { AlbRouting } from "./components/routing/albRouting";
 import { CanaryAlerts } from "./components/observability/alerts";
 import { GatewayRouting, gatewayHttp01Solver, gatewayPeers, installedGateway } from "./components/routing/gatewayRouting";
 import { IstioRouting, istioPeers } from "./components/routing/istioRouting";
@@ -53,6 +53,9 @@ export = async () => {
     }
     // prod runs only what its gate (dev, or the wave before) promoted; checked before anything is created.
     const admission = await checkPromotion(cfg, previous.gates);
+    // @pulumi/aws is by far the largest package here (loading it costs more than the rest of the
+    // program's packages together); only the alb router needs it (docs/engine.md, "The program's cost").
+    const albRouting = cfg.router === "alb" ? await import("./components/routing/albRouting") : undefined;
     // Secret keys are read as secret Outputs: they reach the cluster only inside Secrets.
     const secrets = new pulumi.Config();
     // Every Kubernetes resource goes to the cluster the stack names, through this provider.
@@ -89,8 +92,8 @@ export = async () => {
     if (cfg.tracing.enabled) new Tracing("tracing", { tracing: cfg.tracing, namespace: monitoringNamespace }, k8s);
     const traceExport = cfg.tracing.enabled ? tracingEnv(app.name, otlpEndpoint(cfg.monitoring.namespace)) : [];
 
-    const vpcCidr = cfg.router === "alb" ? vpcCidrOf(cfg.alb.vpcId as string) : undefined;
-    const routerPeers = vpcCidr ? albPeers(vpcCidr) : cfg.router === "gateway" ? gatewayPeers(cfg.gateway) : cfg.router === "istio" ? istioPeers(cfg.istio) : nginxPeers(cfg.nginx);
+    const vpcCidr = albRouting?.vpcCidrOf(cfg.alb.vpcId as string);
+    const routerPeers = albRouting && vpcCidr ? albRouting.albPeers(vpcCidr) : cfg.router === "gateway" ? gatewayPeers(cfg.gateway) : cfg.router === "istio" ? istioPeers(cfg.istio) : nginxPeers(cfg.nginx);
     // The canary header (off unless configured): a generated secret value, routed to a preview of the
     // canary's image under its own track, so testers' requests are never the stage's evidence. Without
     // a canary there is nothing to preview, and no header route.
@@ -104,8 +107,8 @@ export = async () => {
     // One router per stack; `weightedRoute` is the resource that carries the stage's weights.
     let weightedRoute: pulumi.CustomResource;
     let alb: AlbRouting | undefined;
-    if (vpcCidr) {
-        alb = new AlbRouting("route", { ...routing, serviceNames: workload.serviceNames, alb: cfg.alb, vpcCidr }, k8s);
+    if (albRouting && vpcCidr) {
+        alb = new albRouting.AlbRouting("route", { ...routing, serviceNames: workload.serviceNames, alb: cfg.alb, vpcCidr }, k8s);
         weightedRoute = alb.weightedRule;
     } else if (cfg.router === "gateway") {
         const tlsSecret = usesCertManager(cfg) ? tlsSecretName(app.name) : undefined;
