@@ -1,5 +1,5 @@
 /**
- * The program stays light (issue 31): a run loads only what its stack needs. In a fresh process, as the
+ * The program stays light: a run loads only what its stack needs. In a fresh process, as the
  * engine's language host starts one (the suites' own process has loaded everything by now): the dev
  * stack, through the Gateway API, never loads @pulumi/aws, the largest package the program could load.
  * The figures are the benchmark's (`npm run bench:program`), never a timed test.
