@@ -2,7 +2,8 @@
  * The library: what a team's own Pulumi program imports from the `canary` package (docs/library.md).
  * `CanaryService` is one service released in stages, from the same config the stack programs read;
  * `CanaryPlatform` is a cluster's shared add-ons. The components they are built of, and the stage
- * logic, are here too for a program that composes its own.
+ * logic, are here too for a program that composes its own (all but the alb router's, which loads
+ * @pulumi/aws, the largest package by far: `CanaryService` loads it only for router alb).
  */
 export { CanaryService, checkService } from "./service";
 export type { CanaryServiceArgs, CheckedService, ServiceSecrets } from "./service";
@@ -30,7 +31,6 @@ export { CanaryWorkload } from "../components/delivery/workload";
 export { ProgressiveDelivery } from "../components/delivery/progressiveDelivery";
 export { LoadTest } from "../components/delivery/loadTest";
 export { GatewayRouting } from "../components/routing/gatewayRouting";
-export { AlbRouting } from "../components/routing/albRouting";
 export { NginxRouting } from "../components/routing/nginxRouting";
 export { IstioRouting } from "../components/routing/istioRouting";
 export { Tls } from "../components/routing/tls";

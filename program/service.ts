@@ -4,7 +4,7 @@
  * schema, with the same checks; docs/library.md shows a team's program.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AlbRouting, albPeers, vpcCidrOf } from "../components/routing/albRouting";
+import type { AlbRouting } from "../components/routing/albRouting";
 import { CanaryAlerts } from "../components/observability/alerts";
 import { GatewayRouting, gatewayHttp01Solver, gatewayPeers, installedGateway } from "../components/routing/gatewayRouting";
 import { IstioRouting, istioPeers } from "../components/routing/istioRouting";
@@ -59,6 +59,11 @@ export interface CheckedService {
     readonly secrets: ServiceSecrets;
     readonly previous: Previous;
     readonly admission: Admission;
+    /**
+     * The alb router's module, loaded only for router alb: @pulumi/aws is by far the largest package
+     * here, costing more to load than the rest together (docs/engine.md, "The program's cost").
+     */
+    readonly albRouting?: typeof import("../components/routing/albRouting");
 }
 
 /**
@@ -98,7 +103,8 @@ export async function checkService(args: CanaryServiceArgs): Promise<CheckedServ
     }
     // prod runs only what its gate (dev, or the wave before) promoted; checked before anything is created.
     const admission = await checkPromotion(config, previous.gates);
-    return { config, cluster, secrets: args.secrets ?? {}, previous, admission };
+    const albRouting = config.router === "alb" ? await import("../components/routing/albRouting") : undefined;
+    return { config, cluster, secrets: args.secrets ?? {}, previous, admission, albRouting };
 }
 
 /** A secret given as a plain value stays a secret in the state and the Secrets it goes to. */
@@ -127,7 +133,7 @@ export class CanaryService extends pulumi.ComponentResource {
 
     constructor(name: string, checked: CheckedService, opts?: pulumi.ComponentResourceOptions) {
         super("canary:index:CanaryService", name, {}, opts);
-        const { config: cfg, cluster, secrets, previous, admission } = checked;
+        const { config: cfg, cluster, secrets, previous, admission, albRouting } = checked;
         const { app } = cfg;
         const child = { parent: this, aliases: TOP_LEVEL_BEFORE };
         // Rendered manifests are applied by something else (GitOps): nothing runs the stage's AnalysisRun
@@ -173,8 +179,8 @@ export class CanaryService extends pulumi.ComponentResource {
         if (cfg.tracing.enabled && cfg.tracing.install) new Tracing("tracing", { tracing: cfg.tracing, namespace: monitoringNamespace }, k8s);
         const traceExport = cfg.tracing.enabled ? tracingEnv(app.name, otlpEndpoint(cfg.monitoring.namespace)) : [];
 
-        const vpcCidr = cfg.router === "alb" ? vpcCidrOf(cfg.alb.vpcId as string) : undefined;
-        const routerPeers = vpcCidr ? albPeers(vpcCidr) : cfg.router === "gateway" ? gatewayPeers(cfg.gateway) : cfg.router === "istio" ? istioPeers(cfg.istio) : nginxPeers(cfg.nginx);
+        const vpcCidr = albRouting?.vpcCidrOf(cfg.alb.vpcId as string);
+        const routerPeers = albRouting && vpcCidr ? albRouting.albPeers(vpcCidr) : cfg.router === "gateway" ? gatewayPeers(cfg.gateway) : cfg.router === "istio" ? istioPeers(cfg.istio) : nginxPeers(cfg.nginx);
         // The canary header (off unless configured): a generated secret value, routed to a preview of the
         // canary's image under its own track, so testers' requests are never the stage's evidence. Without
         // a canary there is nothing to preview, and no header route.
@@ -188,8 +194,8 @@ export class CanaryService extends pulumi.ComponentResource {
         // One router per stack; `weightedRoute` is the resource that carries the stage's weights.
         let weightedRoute: pulumi.CustomResource;
         let alb: AlbRouting | undefined;
-        if (vpcCidr) {
-            alb = new AlbRouting("route", { ...routing, serviceNames: workload.serviceNames, alb: cfg.alb, vpcCidr }, k8s);
+        if (albRouting && vpcCidr) {
+            alb = new albRouting.AlbRouting("route", { ...routing, serviceNames: workload.serviceNames, alb: cfg.alb, vpcCidr }, k8s);
             weightedRoute = alb.weightedRule;
         } else if (cfg.router === "gateway") {
             const tlsSecret = usesCertManager(cfg) ? tlsSecretName(app.name) : undefined;

@@ -7,7 +7,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
-import { deepMerge, valueAt } from "../stacks/validate";
+import { deepMerge } from "../stacks/merge";
+import { valueAt } from "../stacks/validate";
 import { ENVIRONMENTS, ENVIRONMENT_DEFAULTS, Environment } from "../stacks/environments";
 import { SECRET_KEYS, stackConfigSchema } from "../stacks/schema";
 import { platformConfigSchema } from "../stacks/platform";

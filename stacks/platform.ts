@@ -9,7 +9,8 @@ import { z } from "zod";
 import { DNS_LABEL } from "../domain/promql";
 import { ENVIRONMENT_DEFAULTS, ENVIRONMENTS, type Environment } from "./environments";
 import { parseConfig, stackConfigSchema, type ConfigIssue } from "./schema";
-import { deepMerge, formatIssues, valueAt } from "./validate";
+import { deepMerge } from "./merge";
+import { formatIssues, valueAt } from "./validate";
 
 const shared = stackConfigSchema.shape;
 

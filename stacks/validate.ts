@@ -4,6 +4,7 @@
  * (a quarter of a second at every start). The program reads the config through `config.ts`.
  */
 import { ENVIRONMENTS, ENVIRONMENT_DEFAULTS, Environment } from "./environments";
+import { deepMerge, isObject } from "./merge";
 import { ConfigIssue, parseStackConfig, StackConfig, SECRET_KEYS } from "./schema";
 
 /** Config values arrive as strings; structured ones (numbers, booleans, objects) are JSON. */
@@ -13,24 +14,6 @@ export function decodeConfigValue(value: string): unknown {
     } catch {
         return value;
     }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-    return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Objects merge key by key; anything else in `over` replaces what is in `base`. */
-export function deepMerge(base: unknown, over: unknown): unknown {
-    if (!isObject(base) || !isObject(over)) {
-        return over === undefined ? base : over;
-    }
-    const out: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(over)) {
-        // Own keys, defined rather than assigned: a key named `__proto__` or `constructor` is a key like
-        // any other (the schema refuses it as unknown), never the object's prototype or Object's constructor.
-        Object.defineProperty(out, k, { value: deepMerge(Object.hasOwn(base, k) ? base[k] : undefined, v), enumerable: true, writable: true, configurable: true });
-    }
-    return out;
 }
 
 /** The value at a key's path, or undefined where the path leaves the objects (own keys only: `constructor` is no default of any key). */

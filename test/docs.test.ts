@@ -9,7 +9,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
 import { anchor, COMMAND, configKeys, environmentValues, PAGE, renderConfigurationReference } from "../scripts/configReference";
-import { deepMerge, valueAt } from "../stacks/validate";
+import { deepMerge } from "../stacks/merge";
+import { valueAt } from "../stacks/validate";
 import { stackConfigSchema } from "../stacks/schema";
 import { ROOT } from "./harness";
 

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { deepMerge } from "../stacks/validate";
+import { deepMerge } from "../stacks/merge";
 import { versionOf } from "../stacks/images";
 import type { StageEvidence, VersionEvidence } from "../domain/evidence";
 import type { AppliedStage } from "../domain/stages";
@@ -72,8 +72,12 @@ export interface RunOptions {
     readonly previousRun?: StageRun;
     /** The program's clock (default `PROGRAM_NOW`): the `since` of a new stage's run. */
     readonly now?: Date;
-    /** Which program runs: the service stack's (index.ts, project canary; the default), the platform stack's (platform/index.ts) or the example team's (examples/own-service). */
-    readonly program?: keyof typeof PROGRAMS;
+    /**
+     * Which program runs: the service stack's (index.ts, project canary; the default), the platform stack's
+     * (platform/index.ts), the example team's (examples/own-service), or another by its module's absolute path
+     * (`npm run bench:program` runs the one-Deployment program under the same mocks).
+     */
+    readonly program?: keyof typeof PROGRAMS | { readonly module: string; readonly project: string };
 }
 
 /** The programs the harness runs: their module and Pulumi project name. */
@@ -228,7 +232,7 @@ function fakeState(
 }
 
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
-    const entry = PROGRAMS[opts.program ?? "service"];
+    const entry = typeof opts.program === "object" ? opts.program : PROGRAMS[opts.program ?? "service"];
     const config = deepMerge(opts.baseConfig ?? suiteConfig(opts.stack), opts.config ?? {}) as Record<string, unknown>;
     const weight = typeof config.weight === "number" ? config.weight : 0;
     const canary = (config.app as any)?.canary ?? {};
@@ -282,13 +286,14 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     setClock(() => opts.now ?? PROGRAM_NOW);
     pulumi.runtime.setAllConfig(toConfigMap(config, entry.project), (opts.secretKeys ?? []).map((k) => `${entry.project}:${k}`));
 
-    // The program's module exports its async entry point, as Pulumi's Node.js host expects.
-    const program: () => Promise<Record<string, any>> = require(entry.module);
+    // The program's module exports its async entry point, or (a program of top-level statements) its
+    // outputs: Pulumi's Node.js host calls the one and takes the other (@pulumi/pulumi cmd/run/run.js).
+    const program: Record<string, any> | (() => Promise<Record<string, any>>) = require(entry.module);
     let outputs: Record<string, any> = {};
     const secretOutputs: string[] = [];
     let error: Error | undefined;
     try {
-        const exported = await program();
+        const exported = typeof program === "function" ? await program() : program;
         for (const [k, v] of Object.entries(exported)) {
             if (pulumi.Output.isInstance(v) && (await (v as unknown as { isSecret: Promise<boolean> }).isSecret)) secretOutputs.push(k);
         }

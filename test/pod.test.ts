@@ -9,7 +9,7 @@ import * as YAML from "yaml";
 import { trackEnv } from "../components/delivery/workload";
 import { tracingEnv } from "../components/observability/tracing";
 import { buildStackConfig } from "../stacks/config";
-import { deepMerge } from "../stacks/validate";
+import { deepMerge } from "../stacks/merge";
 import { TRACING_ENV } from "../stacks/schema";
 import { planPromote } from "../rollout/stackFile";
 import { byName, EVERY_POD_FIELD, runProgram, suiteConfig } from "./harness";
@@ -187,7 +187,7 @@ describe("the app's pod: one spec for every track, the canary's image and variab
     it("promote gives stable the canary's own variables with its image, and clears the canary's", () => {
         const raw = deepMerge(suiteConfig("dev"), { weight: 100, app: { env: [{ name: "A", value: "1" }], stable: { env: [{ name: "OLD", value: "x" }] }, canary: { env: [{ name: "NEW", value: "y" }] } } }) as Record<string, unknown>;
         const config = buildStackConfig("canary", "dev", raw);
-        const edits = planPromote(config, YAML.parseDocument("config: {}\n"));
+        const edits = planPromote({ stack: "dev", project: "canary", file: "Pulumi.dev.yaml", text: "config: {}\n", doc: YAML.parseDocument("config: {}\n"), config });
         assert.deepStrictEqual(
             edits.filter((e) => e.key.includes("env")),
             [

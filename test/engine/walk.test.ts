@@ -12,7 +12,7 @@ import { ROOT } from "../harness";
 import { loadSchemaModels, validateObject } from "../manifests";
 import { tempDir } from "../../demo/host";
 import { startLive, steadyLoad } from "../../demo/live";
-import { changes, devWithoutAddOns, Engine, previewSteps, projectCopy, rolloutCommand, toolchainBin, writeStackConfig } from "../../demo/engine";
+import { changes, devWithoutAddOns, Engine, oneDeploymentCopy, previewSteps, projectCopy, rolloutCommand, toolchainBin, writeStackConfig } from "../../demo/engine";
 
 interface Row {
     readonly step: string;
@@ -272,10 +272,5 @@ function renderedFiles(dir: string): string[] {
 
 /** The one-Deployment program's preview on the same engine, in seconds: the floor a stage's preview is compared with. */
 function oneDeploymentPreview(engine: Engine): number {
-    const dir = tempDir("engine-one");
-    for (const f of ["Pulumi.yaml", "index.ts"]) fs.copyFileSync(path.join(ROOT, "test", "engine", "one-deployment", f), path.join(dir, f));
-    for (const f of ["node_modules", "tsconfig.json", "package.json"]) fs.symlinkSync(path.join(ROOT, f), path.join(dir, f));
-    engine.ok(["stack", "init", "one"], dir);
-    writeStackConfig(path.join(dir, "Pulumi.one.yaml"), { "kubernetes:renderYamlToDirectory": path.join(dir, "out") });
-    return engine.ok(["preview"], dir).seconds;
+    return engine.ok(["preview"], oneDeploymentCopy(engine)).seconds;
 }
