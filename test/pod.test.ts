@@ -99,7 +99,7 @@ describe("the app's pod: refusals name the key, the value and what is allowed", 
     }
 
     it("with router alb, the readiness probe is on the app's port: the ALB health-checks its path there", () => {
-        const m = refusal("prod", app({ ports: [{ name: "admin", containerPort: 9000 }], probes: { readiness: { path: "/ready", port: "admin" }, liveness: { path: "/live" } } }));
+        const m = refusal("prod", app({ port: 9898, ports: [{ name: "admin", containerPort: 9000 }], probes: { readiness: { path: "/ready", port: "admin" }, liveness: { path: "/live" } } }));
         assert.match(m, /canary:app\.probes\.readiness\.port = "admin": must be canary:app\.port \(http or 9898\) with canary:router alb/);
     });
 

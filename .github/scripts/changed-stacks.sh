@@ -14,7 +14,7 @@
 #
 # A stack file changes only its stack; the program (code, lockfile, Pulumi.yaml, the policy pack)
 # changes every stack; docs, tests, the demo app and CI files change none. The code is what the program
-# imports (index.ts, components/, stacks/, domain/) and what it bundles into the cluster at every
+# imports (index.ts, program/, components/, stacks/, domain/) and what it bundles into the cluster at every
 # `pulumi up`: the judge (rollout/judgeMain.ts: rollout/, domain/, lib/) and the load generator
 # (rollout/loadMain.ts: rollout/, lib/). An unknown BASE (the first push of a branch, a force push)
 # counts as a program change: every stack.
@@ -79,7 +79,7 @@ touches() {
     while IFS= read -r path; do
         case "$path" in
             "Pulumi.$1.yaml" | Pulumi.yaml) return 0 ;;
-            index.ts | package.json | package-lock.json | tsconfig.json | components/* | stacks/* | domain/* | lib/* | rollout/* | policy/*) return 0 ;;
+            index.ts | package.json | package-lock.json | tsconfig.json | program/* | components/* | stacks/* | domain/* | lib/* | rollout/* | policy/*) return 0 ;;
         esac
     done
     return 1
