@@ -13,6 +13,12 @@ export function kubernetesProvider(name: string, target: ClusterTarget, opts?: p
             context: target.context,
             kubeconfig: target.kubeconfig,
             renderYamlToDirectory: target.renderYamlToDirectory,
+            // A ConfigMap whose data changes is updated in place, not replaced: by default the provider
+            // replaces it (pulumi/pulumi-kubernetes#1567; the switch: #1926), so every release that
+            // changes the judge's or the load generator's bundled code would delete and recreate the
+            // ConfigMap the running judge mounts. Their pods still roll: the pod template carries the
+            // code's hash.
+            enableConfigMapMutable: true,
         },
         opts,
     );

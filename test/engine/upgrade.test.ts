@@ -1,9 +1,11 @@
 /**
- * An upgrade keeps every resource: the dev stack as the program before the library made it (0.1, commit
+ * An upgrade keeps every resource: a dev stack as the program before the library made it (commit
  * `BEFORE_LIBRARY`: every component top-level) is previewed and updated by this program, whose
- * components sit under `CanaryService` with aliases to their old URNs. Through the real engine: the
- * preview must show no replacement and no deletion, only the new component, and the update must leave
- * nothing to do.
+ * components sit under `CanaryService` with aliases to their old URNs. Through the real engine: at
+ * weight 0 (today's dev stack file) the preview shows no replacement and no deletion, only the new
+ * component; mid-stage, only the stage's own run and load Job are new (this release asks the judge with
+ * the metric contract's new parameters, a new question, so a new run with its own window). Each update
+ * then leaves nothing to do.
  */
 import * as assert from "assert";
 import { execFileSync } from "child_process";
@@ -11,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "../harness";
 import { tempDir } from "../../demo/host";
-import { ADD_ONS_OFF, Engine, previewSteps, projectCopy, stackFileConfig, toolchainBin, urnName, writeStackConfig } from "../../demo/engine";
+import { ADD_ONS_OFF, Engine, PreviewStep, previewSteps, projectCopy, stackFileConfig, toolchainBin, urnName, writeStackConfig } from "../../demo/engine";
 
 /** The last commit before the library (CanaryService): the program whose stacks exist today. */
 const BEFORE_LIBRARY = "11a0d74";
@@ -33,37 +35,67 @@ function programAt(commit: string): string {
     return dir;
 }
 
+/** The stage's own objects: made anew whenever the stage's question (the judge's ask) or the load generator's code changes. */
+const STAGE_OBJECTS = ["delivery-run", "load-job", "load-code"];
+
 describe("the real Pulumi engine: an upgrade from the program before the library replaces nothing", function () {
     this.timeout(60 * 60_000);
+    let engine: Engine;
+    let oldProgram: string;
+    let newProgram: string;
+    const manifests = () => path.join(tempDir("engine-upgrade-manifests"), "out");
+    const lane = () => ({ ...ADD_ONS_OFF, "canary:gateway": { install: false, parentRef: { name: "shared", namespace: "gateways" } }, "kubernetes:renderYamlToDirectory": manifests() });
 
-    it("today's dev stack, previewed and updated by this program: no replacement, no deletion, then nothing to do", () => {
-        const engine = new Engine(toolchainBin());
-        const manifests = path.join(tempDir("engine-upgrade-manifests"), "out");
-        const lane = { ...ADD_ONS_OFF, "canary:gateway": { install: false, parentRef: { name: "shared", namespace: "gateways" } }, "kubernetes:renderYamlToDirectory": manifests };
-        // The stack as the old program made it: its own stack file, a stage applied.
-        const before = programAt(BEFORE_LIBRARY);
-        engine.ok(["stack", "init", "dev"], before);
-        const beforeFile = path.join(before, "Pulumi.dev.yaml");
-        const oldConfig = { ...stackFileConfig(beforeFile), ...lane };
-        writeStackConfig(beforeFile, { ...oldConfig, "canary:weight": 0 });
-        engine.ok(["up", "--yes", "--skip-preview"], before);
-        writeStackConfig(beforeFile, { ...oldConfig, "canary:weight": 5 });
-        engine.ok(["up", "--yes", "--skip-preview"], before);
+    before(() => {
+        engine = new Engine(toolchainBin());
+        oldProgram = programAt(BEFORE_LIBRARY);
+        newProgram = projectCopy();
+    });
 
-        // The same stack, with this program and this release's dev stack file (its passphrase salt kept).
-        const after = projectCopy();
-        const afterFile = path.join(after, "Pulumi.dev.yaml");
+    /**
+     * The stack `stack` as the old program made it at each of `weights` (its own stack file), then
+     * previewed by this program with this release's dev stack file (the passphrase's salt kept): the steps.
+     */
+    function upgrade(stack: string, weights: number[]): PreviewStep[] {
+        const extra = { ...lane(), ...(stack === "dev" ? {} : { "canary:environment": "dev" }) };
+        const beforeFile = path.join(oldProgram, `Pulumi.${stack}.yaml`);
+        engine.ok(["stack", "init", stack], oldProgram);
+        const oldConfig = { ...stackFileConfig(path.join(oldProgram, "Pulumi.dev.yaml")), ...extra };
+        for (const weight of weights) {
+            writeStackConfig(beforeFile, { ...oldConfig, "canary:weight": weight });
+            engine.ok(["up", "--yes", "--skip-preview"], oldProgram);
+        }
+        const afterFile = path.join(newProgram, `Pulumi.${stack}.yaml`);
         fs.copyFileSync(beforeFile, afterFile);
-        writeStackConfig(afterFile, { ...stackFileConfig(path.join(ROOT, "Pulumi.dev.yaml")), ...lane, "canary:weight": 5 });
-        engine.ok(["stack", "select", "dev"], after);
-        const steps = previewSteps(engine.ok(["preview", "--json", "--diff"], after).stdout);
+        writeStackConfig(afterFile, { ...stackFileConfig(path.join(ROOT, "Pulumi.dev.yaml")), ...extra, "canary:weight": weights[weights.length - 1] });
+        engine.ok(["stack", "select", stack], newProgram);
+        const steps = previewSteps(engine.ok(["preview", "--json", "--show-sames"], newProgram).stdout);
         const ops = new Map<string, string[]>();
         for (const s of steps) ops.set(s.op, [...(ops.get(s.op) ?? []), urnName(s.urn)]);
-        console.log(`  the upgrade's preview: ${[...ops].map(([op, names]) => `${op} ${names.length}`).join(", ")}; updated: ${(ops.get("update") ?? []).join(", ") || "none"}`);
-        assert.deepStrictEqual(steps.filter((s) => DESTRUCTIVE.includes(s.op)).map((s) => `${s.op} ${s.urn}`), [], "an upgrade replaces or deletes nothing");
+        console.log(`  ${stack} at ${weights.join(" → ")}, previewed by this program: ${[...ops].map(([op, names]) => `${op} ${names.length}`).join(", ")}; replaced: ${(ops.get("replace") ?? []).join(", ") || "none"}; updated: ${(ops.get("update") ?? []).join(", ") || "none"}`);
         assert.deepStrictEqual(steps.filter((s) => s.op === "create").map((s) => s.type), ["canary:index:CanaryService"], "it creates only the component the old resources move under");
         assert.ok((ops.get("same") ?? []).length > 20, "the old resources are the same resources, by their aliases");
-        engine.ok(["up", "--yes", "--skip-preview"], after);
-        engine.ok(["preview", "--expect-no-changes"], after);
+        return steps;
+    }
+
+    /** The update goes through, and the next preview finds nothing to do. */
+    function upThenNothing(stack: string): void {
+        engine.ok(["stack", "select", stack], newProgram);
+        engine.ok(["up", "--yes", "--skip-preview"], newProgram);
+        engine.ok(["preview", "--expect-no-changes"], newProgram);
+    }
+
+    it("today's dev stack (weight 0, as Pulumi.dev.yaml has it): no replacement and no deletion; then nothing to do", () => {
+        const steps = upgrade("dev", [0]);
+        assert.deepStrictEqual(steps.filter((s) => DESTRUCTIVE.includes(s.op)).map((s) => `${s.op} ${s.urn}`), [], "an upgrade replaces or deletes nothing");
+        upThenNothing("dev");
+    });
+
+    it("a stack upgraded mid-stage (weight 5): only the stage's own run and load Job are made anew (the judge's ask changed); nothing else", () => {
+        const steps = upgrade("mid", [0, 5]);
+        const destructive = steps.filter((s) => DESTRUCTIVE.includes(s.op));
+        assert.deepStrictEqual(destructive.filter((s) => !STAGE_OBJECTS.includes(urnName(s.urn))).map((s) => `${s.op} ${s.urn}`), [], "nothing but the stage's own objects");
+        assert.ok(destructive.every((s) => s.op === "replace"), destructive.map((s) => s.op).join(", "));
+        upThenNothing("mid");
     });
 });
