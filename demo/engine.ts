@@ -132,12 +132,12 @@ export function projectCopy(): string {
 /**
  * The one-Deployment program (test/engine/one-deployment) in a directory of its own, its stack `one`
  * initialized to render into `out/` there: the floor a stage's preview is compared with. It runs with the
- * project's packages and tsconfig.json, and lib/, where that tsconfig's ts-node transpiler is.
+ * project's packages and tsconfig.json (transpiled as the program is: ts-node with swc).
  */
 export function oneDeploymentCopy(engine: Engine): string {
     const dir = tempDir("engine-one");
     for (const f of ["Pulumi.yaml", "index.ts"]) fs.copyFileSync(path.join(ROOT, "test", "engine", "one-deployment", f), path.join(dir, f));
-    for (const f of ["node_modules", "tsconfig.json", "package.json", "lib"]) fs.symlinkSync(path.join(ROOT, f), path.join(dir, f));
+    for (const f of ["node_modules", "tsconfig.json", "package.json"]) fs.symlinkSync(path.join(ROOT, f), path.join(dir, f));
     engine.ok(["stack", "init", "one"], dir);
     writeStackConfig(path.join(dir, "Pulumi.one.yaml"), { "kubernetes:renderYamlToDirectory": path.join(dir, "out") });
     return dir;

@@ -48,3 +48,34 @@ export function bundleEntry(entry: string, external: readonly string[] = []): Bu
     });
     return { code: result.outputFiles[0].text, inputs: Object.keys(result.metafile.inputs) };
 }
+
+/** The on-disk cache of bundles (plain JavaScript, shared with the `rollout` bin, which loads it before any TypeScript). */
+interface BundleCache {
+    currentBundle(root: string, name: string): { file?: string; stale?: string };
+    writeBundle(root: string, name: string, code: string, inputs: readonly string[]): string;
+}
+// By the package's root: the compiled library (dist/lib/lib/bundle.js) has no copy of the JavaScript beside it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const bundleCache: BundleCache = require(path.join(ROOT, "lib", "bundleCache.js"));
+
+/** What else makes a bundle what it is: the build itself and the bundler's version. */
+export const BUILD_INPUTS = ["lib/bundle.ts", "lib/bundleCache.js", path.relative(ROOT, require.resolve("esbuild/package.json"))];
+
+/**
+ * `entry` bundled, from dist/<name>.js while that is current (its inputs' hashes unchanged: a few
+ * milliseconds), else built and kept there for the next run: what the program deploys at every
+ * `pulumi up` costs a bundling only once per change of its sources. The same bytes either way. Where
+ * dist/ cannot be written (a read-only install), the bundle is built at each run instead.
+ */
+export function cachedBundle(entry: string, name: string): string {
+    const found = bundleCache.currentBundle(ROOT, name);
+    if (found.file) return fs.readFileSync(found.file, "utf8");
+    const b = bundleEntry(entry);
+    try {
+        bundleCache.writeBundle(ROOT, name, b.code, [...new Set([...b.inputs, ...BUILD_INPUTS])]);
+    } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== "EACCES" && code !== "EROFS" && code !== "EPERM") throw e;
+    }
+    return b.code;
+}

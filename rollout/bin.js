@@ -8,13 +8,13 @@
  */
 "use strict";
 const path = require("path");
-const { currentBundle } = require("./start");
+const { currentBundle } = require("../lib/bundleCache");
 
 // V8's code for the 1.3 MB bundle, kept between runs (in the OS temp dir): a third of its start is compiling it.
 require("module").enableCompileCache?.();
 const root = path.join(__dirname, "..");
 const say = process.env.ROLLOUT_START === "1" ? (line) => process.stderr.write(`rollout start: ${line}\n`) : () => {};
-let found = currentBundle(root);
+let found = currentBundle(root, "rollout");
 if (found.file) {
     say(`bundle ${path.relative(root, found.file)}`);
 } else {
@@ -22,7 +22,7 @@ if (found.file) {
     require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.json") });
     try {
         require("./bundle").buildCli();
-        found = currentBundle(root);
+        found = currentBundle(root, "rollout");
         say(found.file ? `bundle rebuilt (${why})` : `ts-node (rebuilt, yet ${found.stale})`);
     } catch (e) {
         say(`ts-node (${why}; rebuilding failed: ${e.message})`);

@@ -3,7 +3,7 @@
  * machine's state (a port in use, an address not on this host, a stack file missing, a directory or
  * unreadable, a directory not writable, a current directory removed) is one line and exit 2, never a
  * stack trace, and under --json exactly one JSON document on stdout; `--timeout` bounds `run` from
- * its first second. The bin runs the bundle when it is current (rollout/start.js), and the bundle
+ * its first second. The bin runs the bundle when it is current (lib/bundleCache.js), and the bundle
  * gives what the TypeScript gives.
  */
 import * as assert from "assert";
@@ -17,7 +17,8 @@ import { copyProjectFile, ROOT } from "./harness";
 import { requireTool, tempDir } from "../demo/host";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const start: { currentBundle(root: string): { file?: string; stale?: string }; writeBundle(root: string, code: string, inputs: string[]): string } = require("../rollout/start");
+import { bundleCache, bundleEntry, cachedBundle } from "../lib/bundle";
+import { JUDGE_ENTRY } from "../components/delivery/judge";
 
 const BIN = path.join(ROOT, "rollout", "bin.js");
 
@@ -107,7 +108,7 @@ describe("the rollout bin: the bundle while it is current", function () {
 
     it("runs the bundle built from the sources as they are, with the same output as the TypeScript through ts-node", async () => {
         buildCli();
-        assert.ok(start.currentBundle(ROOT).file, start.currentBundle(ROOT).stale);
+        assert.ok(bundleCache.currentBundle(ROOT, "rollout").file, bundleCache.currentBundle(ROOT, "rollout").stale);
         const env = { ...process.env, ROLLOUT_START: "1" };
         const bundled = await run(["status", "--stack", "dev", "--json"], { env });
         assert.strictEqual(bundled.status, 0, bundled.stderr);
@@ -126,17 +127,31 @@ describe("the rollout bin: the bundle while it is current", function () {
         fs.writeFileSync(path.join(root, "src", "a.ts"), "a");
         fs.writeFileSync(path.join(root, "node_modules", "pkg", "package.json"), '{"version":"1.0.0"}');
         fs.writeFileSync(path.join(root, "node_modules", "pkg", "index.js"), "x");
-        assert.match(start.currentBundle(root).stale ?? "", /rollout\.inputs\.json is missing/);
-        start.writeBundle(root, "code", ["src/a.ts", "node_modules/pkg/index.js"]);
-        assert.deepStrictEqual(start.currentBundle(root), { file: path.join(root, "dist", "rollout.js") });
+        assert.match(bundleCache.currentBundle(root, "rollout").stale ?? "", /rollout\.inputs\.json is missing/);
+        bundleCache.writeBundle(root, "rollout", "code", ["src/a.ts", "node_modules/pkg/index.js"]);
+        assert.deepStrictEqual(bundleCache.currentBundle(root, "rollout"), { file: path.join(root, "dist", "rollout.js") });
         // A package stands for its package.json: a new version is a stale bundle.
         fs.writeFileSync(path.join(root, "node_modules", "pkg", "package.json"), '{"version":"1.0.1"}');
-        assert.deepStrictEqual(start.currentBundle(root), { stale: "node_modules/pkg/package.json changed since the bundle was built" });
-        start.writeBundle(root, "code", ["src/a.ts", "node_modules/pkg/index.js"]);
+        assert.deepStrictEqual(bundleCache.currentBundle(root, "rollout"), { stale: "node_modules/pkg/package.json changed since the bundle was built" });
+        bundleCache.writeBundle(root, "rollout", "code", ["src/a.ts", "node_modules/pkg/index.js"]);
         fs.writeFileSync(path.join(root, "src", "a.ts"), "b");
-        assert.deepStrictEqual(start.currentBundle(root), { stale: "src/a.ts changed since the bundle was built" });
+        assert.deepStrictEqual(bundleCache.currentBundle(root, "rollout"), { stale: "src/a.ts changed since the bundle was built" });
         fs.rmSync(path.join(root, "src", "a.ts"));
-        assert.deepStrictEqual(start.currentBundle(root), { stale: "src/a.ts, one of its inputs, is gone" });
+        assert.deepStrictEqual(bundleCache.currentBundle(root, "rollout"), { stale: "src/a.ts, one of its inputs, is gone" });
+    });
+
+    it("the program's bundles (cachedBundle): the kept one is what bundling gives, and a stale record is rebuilt", () => {
+        const built = bundleEntry(JUDGE_ENTRY).code;
+        assert.strictEqual(cachedBundle(JUDGE_ENTRY, "judgeMain"), built);
+        assert.ok(bundleCache.currentBundle(ROOT, "judgeMain").file, "kept in dist/");
+        // A record that no longer matches (as after an edit of the judge's sources) is not used.
+        const record = path.join(ROOT, "dist", "judgeMain.inputs.json");
+        const hashes = JSON.parse(fs.readFileSync(record, "utf8"));
+        fs.writeFileSync(record, JSON.stringify({ ...hashes, "rollout/serve.ts": "0".repeat(64) }));
+        fs.writeFileSync(path.join(ROOT, "dist", "judgeMain.js"), "stale");
+        assert.match(bundleCache.currentBundle(ROOT, "judgeMain").stale ?? "", /rollout\/serve\.ts changed since the bundle was built/);
+        assert.strictEqual(cachedBundle(JUDGE_ENTRY, "judgeMain"), built);
+        assert.ok(bundleCache.currentBundle(ROOT, "judgeMain").file, "rebuilt and recorded");
     });
 });
 

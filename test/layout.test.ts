@@ -1,5 +1,6 @@
 /**
- * Imports only go down: domain ← stacks (config) ← components ← the program; the `rollout` command,
+ * Imports only go down: domain ← stacks (config) ← components ← the library (program/) ← the stack
+ * programs (index.ts, platform/); the `rollout` command,
  * the benchmark, the demo app and the policy pack sit on top; lib/ (entry-point helpers) imports
  * nothing of the project. Inside components/, one folder per concern, and the concerns import each
  * other in one direction only. Read from the sources themselves.

@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { bundleEntry } from "../../lib/bundle";
+import * as path from "path";
+import { cachedBundle } from "../../lib/bundle";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../platform/podSecurity";
 
 const built = new Map<string, string>();
@@ -14,7 +15,7 @@ const built = new Map<string, string>();
 export function bundle(entry: string): string {
     let code = built.get(entry);
     if (code === undefined) {
-        code = bundleEntry(entry).code;
+        code = cachedBundle(entry, path.basename(entry, ".ts"));
         built.set(entry, code);
     }
     return code;

@@ -1,26 +1,31 @@
 /**
- * How the `rollout` bin starts fast: dist/rollout.js is the command in one file (rollout/bundle.ts
- * builds it), dist/rollout.inputs.json the sha256 of every file it was built from, so the bin runs
- * the bundle only while it is what the sources as they are would give. Plain JavaScript: the bin
- * reads it before anything could load TypeScript.
+ * Bundles kept on disk while current: dist/<name>.js is an entry point in one file (lib/bundle.ts
+ * builds it), dist/<name>.inputs.json the sha256 of every file it was built from, so a bundle is used
+ * only while it is what the sources as they are would give. The `rollout` bin starts from one
+ * (`rollout`: rollout/bundle.ts), and the program reads the judge's and the load generator's from
+ * here instead of bundling them at every run (`cachedBundle`). Plain JavaScript: the bin reads it
+ * before anything could load TypeScript.
  */
 "use strict";
 const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
 
-const BUNDLE = path.join("dist", "rollout.js");
-const INPUTS = path.join("dist", "rollout.inputs.json");
+/** Where the bundle `name` and the record of its inputs are, below the package's root. */
+const bundlePath = (name) => path.join("dist", `${name}.js`);
+const inputsPath = (name) => path.join("dist", `${name}.inputs.json`);
 
 const sha256 = (file) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 
-/** `{ file }`, the bundle below `root` when it is current; otherwise `{ stale }`, why not. */
-function currentBundle(root) {
+/** `{ file }`, the bundle `name` below `root` when it is current; otherwise `{ stale }`, why not. */
+function currentBundle(root, name) {
+    const INPUTS = inputsPath(name);
+    const BUNDLE = bundlePath(name);
     let inputs;
     try {
         inputs = JSON.parse(fs.readFileSync(path.join(root, INPUTS), "utf8"));
     } catch {
-        return { stale: `${INPUTS} is missing or unreadable (npm run build:cli builds it)` };
+        return { stale: `${INPUTS} is missing or unreadable (npm ci builds it)` };
     }
     if (!fs.existsSync(path.join(root, BUNDLE))) return { stale: `${BUNDLE} is missing` };
     for (const [file, hash] of Object.entries(inputs)) {
@@ -52,13 +57,13 @@ const recorded = (file) => file.replace(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\/
  * Writes the bundle, then its inputs' hashes (`inputs`: paths relative to `root`): while the bundle
  * is replaced, the old hashes no longer match, so no bin runs a bundle older than its record.
  */
-function writeBundle(root, code, inputs) {
+function writeBundle(root, name, code, inputs) {
     fs.mkdirSync(path.join(root, "dist"), { recursive: true });
-    writeAtomically(path.join(root, BUNDLE), code);
+    writeAtomically(path.join(root, bundlePath(name)), code);
     const files = [...new Set(inputs.map(recorded))].sort();
     const hashes = Object.fromEntries(files.map((f) => [f, sha256(path.resolve(root, f))]));
-    writeAtomically(path.join(root, INPUTS), `${JSON.stringify(hashes, null, 1)}\n`);
-    return path.join(root, BUNDLE);
+    writeAtomically(path.join(root, inputsPath(name)), `${JSON.stringify(hashes, null, 1)}\n`);
+    return path.join(root, bundlePath(name));
 }
 
-module.exports = { BUNDLE, INPUTS, currentBundle, writeBundle };
+module.exports = { bundlePath, inputsPath, currentBundle, writeBundle };
