@@ -177,7 +177,7 @@ export class CanaryService extends pulumi.ComponentResource {
         }
 
         if (cfg.tracing.enabled && cfg.tracing.install) new Tracing("tracing", { tracing: cfg.tracing, namespace: monitoringNamespace }, k8s);
-        const traceExport = cfg.tracing.enabled ? tracingEnv(app.name, otlpEndpoint(cfg.monitoring.namespace)) : [];
+        const traceExport = cfg.tracing.enabled ? tracingEnv(otlpEndpoint(cfg.monitoring.namespace)) : [];
 
         const vpcCidr = albRouting?.vpcCidrOf(cfg.alb.vpcId as string);
         const routerPeers = albRouting && vpcCidr ? albRouting.albPeers(vpcCidr) : cfg.router === "gateway" ? gatewayPeers(cfg.gateway) : cfg.router === "istio" ? istioPeers(cfg.istio) : nginxPeers(cfg.nginx);

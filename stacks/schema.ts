@@ -103,7 +103,7 @@ export const PROGRAM_ENV = ["OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"] as 
  * The environment the program adds with canary:tracing.enabled (components/observability/tracing.ts
  * `tracingEnv`; test/pod.test.ts keeps the two lists equal); config may not set these names then.
  */
-export const TRACING_ENV = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "PODINFO_OTEL_SERVICE_NAME"] as const;
+export const TRACING_ENV = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL"] as const;
 
 /**
  * Pod labels the program selects and relabels on (domain/tracks.ts `POD_LABELS`), and the one the

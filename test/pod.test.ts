@@ -111,7 +111,7 @@ describe("the app's pod: refusals name the key, the value and what is allowed", 
     });
 
     it("the tracing variables the schema refuses are the ones the program sets", () => {
-        assert.deepStrictEqual(tracingEnv("app", "http://tempo:4317").map((e) => e.name), [...TRACING_ENV]);
+        assert.deepStrictEqual(tracingEnv("http://tempo:4317").map((e) => e.name), [...TRACING_ENV]);
     });
 });
 
@@ -149,7 +149,7 @@ describe("the app's pod: one spec for every track, the canary's image and variab
         assert.deepStrictEqual(c.securityContext.capabilities, { drop: ["ALL"] });
         assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true);
 
-        const userEnv = (t: any) => t.spec.containers[0].env.filter((e: any) => !e.name.startsWith("OTEL_") && e.name !== "PODINFO_OTEL_SERVICE_NAME");
+        const userEnv = (t: any) => t.spec.containers[0].env.filter((e: any) => !e.name.startsWith("OTEL_"));
         assert.deepStrictEqual(userEnv(stable), EVERY_POD_FIELD.env);
         assert.deepStrictEqual(userEnv(canary), [{ name: "LOG_LEVEL", value: "debug" }, EVERY_POD_FIELD.env[1], EVERY_POD_FIELD.env[2], { name: "NEW_CHECKOUT", value: "on" }]);
         assert.deepStrictEqual(userEnv(preview), userEnv(canary), "the preview runs the canary's release");

@@ -37,18 +37,14 @@ export function tempoValues(tracing: TracingConfig): Record<string, unknown> {
 }
 
 /**
- * The environment that makes the app export traces to Tempo. The OTEL_* variables are the
- * OpenTelemetry SDKs' own; podinfo (the sample app of this repository's stack files, no default)
- * traces only when its `otel-service-name` flag is set, which it reads from PODINFO_OTEL_SERVICE_NAME,
- * and names its resource itself (service.name and its built-in version), so OTEL_RESOURCE_ATTRIBUTES
- * reaches only apps whose SDK reads it. Another app ignores a variable it does not read, so every app
- * gets it: the sample's tracing needs no setting of its own.
+ * The environment that makes the app export traces to Tempo: the OpenTelemetry SDKs' own variables
+ * (the service's name is OTEL_SERVICE_NAME, which every track's container has). An app with a switch
+ * of its own sets it in `canary:app.env`: the sample stack sets podinfo's PODINFO_OTEL_SERVICE_NAME.
  */
-export function tracingEnv(app: string, endpoint: string): { name: string; value: string }[] {
+export function tracingEnv(endpoint: string): { name: string; value: string }[] {
     return [
         { name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: endpoint },
         { name: "OTEL_EXPORTER_OTLP_PROTOCOL", value: "grpc" },
-        { name: "PODINFO_OTEL_SERVICE_NAME", value: app },
     ];
 }
 
