@@ -46,7 +46,9 @@ function shownValue(values: unknown, path: readonly (string | number)[]): string
 
 /** One line per issue: the key, the value given (or that it is missing), and what is allowed. */
 export function formatIssues(project: string, values: unknown, issues: readonly ConfigIssue[]): string {
-    const lines = issues.map((i) => `  ${keyName(project, i.path)} = ${shownValue(values, i.path)}: ${i.message}`);
+    // The schema's messages name other keys as `canary:<key>`; a project of another name reads its own prefix.
+    const named = (message: string) => (project === "canary" ? message : message.replace(/\bcanary:(?=[a-zA-Z])/g, `${project}:`));
+    const lines = issues.map((i) => `  ${keyName(project, i.path)} = ${shownValue(values, i.path)}: ${named(i.message)}`);
     return `Invalid stack config:\n${lines.join("\n")}`;
 }
 

@@ -66,6 +66,9 @@ describe("the library: a team's program imports the package", function () {
         assert.match(String(skip.error), /checkout:weight = 50 skips a stage: the stack last applied weight 5 for canary version 1\.5\.0, so canary version 1\.5\.0 may move to 0, 5, 25/);
         const bad = await runExample({ weight: 5, analysis: { deadline: "forever" } }, { stage: 0, canaryVersion: "1.5.0" });
         assert.match(String(bad.error), /checkout:analysis\.deadline = "forever"/);
+        // Another key named in a message is named under the project's prefix too.
+        const cross = await runExample({ weight: 7 }, { stage: 0, canaryVersion: "1.5.0" });
+        assert.match(String(cross.error), /checkout:weight = 7: must be 0 or one of checkout:stages/);
         assert.deepStrictEqual(bad.resources.filter((x) => x.custom && x.type !== "pulumi:pulumi:StackReference"), [], "nothing but the platform's outputs read");
     });
 });
