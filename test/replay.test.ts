@@ -143,6 +143,35 @@ function wellFormed(xml: string): void {
     assert.deepStrictEqual(stack, [], "every element closed");
 }
 
+describe("the README's example chart", () => {
+    it("docs/img/replay-faulty.svg is the replay of the committed recording (npm run docs:chart regenerates it)", async () => {
+        const out: string[] = [];
+        const svg = path.join(fs.mkdtempSync(path.join(fs.realpathSync(require("os").tmpdir()), "chart-")), "chart.svg");
+        const io = { ...defaultIo(ROOT), out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+        const args = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts["docs:chart"].split(" > ")[0].split(" ").slice(5);
+        const code = await main([...args.slice(0, -1), svg], io);
+        assert.strictEqual(code, 1, out.join("\n"));
+        assert.match(out.join("\n"), /decision: ROLLBACK at look 8/);
+        const committed = fs.readFileSync(path.join(ROOT, "docs/img/replay-faulty.svg"), "utf8");
+        wellFormed(committed);
+        assert.strictEqual(fs.readFileSync(svg, "utf8"), committed, "docs/img/replay-faulty.svg is stale: npm run docs:chart");
+    });
+
+    it("the command refuses a --set key a replay cannot try, and a bad value, by name", async () => {
+        const out: string[] = [];
+        const io = { ...defaultIo(ROOT), out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+        const base = ["replay", "--stack", "dev", "--weight", "5", "--recording", "test/fixtures/replay-faulty.json"];
+        assert.strictEqual(await main([...base, "--set", "analysis.judge.install=false"], io), 2);
+        assert.match(out.join("\n"), /--set analysis\.judge\.install: a replay can try analysis\.interval, analysis\.deadline, analysis\.ratios/);
+        out.length = 0;
+        assert.strictEqual(await main([...base, "--set", "analysis.deadline=forever"], io), 2);
+        assert.match(out.join("\n"), /canary:analysis\.deadline/);
+        out.length = 0;
+        assert.strictEqual(await main([...base, "--set", "analysis.interval=3s"], io), 2);
+        assert.match(out.join("\n"), /not a whole multiple of the recording's 2s/);
+    });
+});
+
 describe("rollout replay against a real Prometheus scraping two demo-app processes", function () {
     this.timeout(120_000);
     let live: Live;
