@@ -9,7 +9,7 @@
  * ≥ 99%, rollback after 5 failed checks, weight +10 per passed check up to 50); the seed rule (after a
  * 5-minute window per stage, roll back if the canary's error rate > stable's + 1 point); a
  * fixed-horizon two-proportion z-test at the first stage, sized for 95% power against 2× errors;
- * Kayenta's judge (NetflixACAJudge, Mann-Whitney U on per-minute values, `bench/kayenta.ts`) and the
+ * Kayenta's judge (NetflixACAJudge, Mann-Whitney U on per-minute values, `domain/kayenta.ts`) and the
  * anytime-valid Poisson count test of Netflix's KDD 2022 paper (`bench/poissonMixture.ts`).
  */
 import { DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, stageAlpha, TrackCounts } from "../domain/decide";
@@ -20,7 +20,7 @@ import { boundAtQuantile, Bucket, countAbove, drift, phi, requestDrift, waldAsn 
 import { numberOption, optionHelp, OptionSpec, parseOptions } from "../lib/args";
 import { exitOnProblem } from "../lib/system";
 import { BUCKETS } from "../app/server";
-import { bucketQuantile, classifyMetric, groupScore, intervalVerdict, KAYENTA_THRESHOLDS } from "./kayenta";
+import { FLAGGER, flaggerCheckPasses, KAYENTA_LIFETIME_STEPS, KAYENTA_STEP_SECONDS, kayentaJudgement, stepValues, StepValues } from "../domain/kayenta";
 import { countDecision } from "./poissonMixture";
 
 // ---- seeded randomness -------------------------------------------------------------------------
@@ -200,20 +200,19 @@ const sequential = (r: () => number, s: Scenario, look?: Look): RunResult => {
     return { outcome: "promote", canaryRequests: served, seconds: t };
 };
 
-/** Flagger's defaults: interval 1m, threshold 5, stepWeight 10, maxWeight 50, request-success-rate ≥ 99. */
+/** Flagger's defaults (`FLAGGER`): a check a minute, the weight +10 per passed check up to 50, rollback at the 5th failed one. */
 const flagger: Policy = (r, s) => {
-    let weight = 10;
+    let weight = FLAGGER.stepWeight;
     let failed = 0;
     let served = 0;
-    for (let t = 60; t <= 5 * STAGE_LIMIT_SECONDS; t += 60) {
-        const d = traffic(r, s, weight, 60).canary;
+    for (let t = FLAGGER.intervalSeconds; t <= 5 * STAGE_LIMIT_SECONDS; t += FLAGGER.intervalSeconds) {
+        const d = traffic(r, s, weight, FLAGGER.intervalSeconds).canary;
         served += d.requests;
-        // No requests in the interval is a failed check in Flagger ("no values found").
-        const ok = d.requests > 0 && 1 - d.errors / d.requests >= 0.99;
-        if (!ok && ++failed >= 5) return { outcome: "rollback", canaryRequests: served, seconds: t };
+        const ok = flaggerCheckPasses(d);
+        if (!ok && ++failed >= FLAGGER.threshold) return { outcome: "rollback", canaryRequests: served, seconds: t };
         if (ok) {
-            if (weight >= 50) return { outcome: "promote", canaryRequests: served, seconds: t };
-            weight += 10;
+            if (weight >= FLAGGER.maxWeight) return { outcome: "promote", canaryRequests: served, seconds: t };
+            weight += FLAGGER.stepWeight;
         }
     }
     return { outcome: "timeout", canaryRequests: served, seconds: 5 * STAGE_LIMIT_SECONDS };
@@ -263,17 +262,6 @@ const fixedHorizon: Policy = (r, s) => {
     return { outcome: z > Z_ALPHA ? "rollback" : "promote", canaryRequests: canary.requests, seconds: t };
 };
 
-/** Kayenta's analysis at each stage: one value per metric and minute (`step` 60 s), a judgement every 5 minutes over the window so far, 30 minutes. */
-const KAYENTA_STEP_SECONDS = 60;
-const KAYENTA_INTERVAL_STEPS = 5;
-const KAYENTA_LIFETIME_STEPS = 30;
-
-/** A track's values over one step: the error ratio and p99 latency (as histogram_quantile gives it), NaN replaced by 0 as NetflixACAJudge does. */
-function stepValues(c: TrackCounts): { errors: number; p99: number } {
-    const orZero = (v: number) => (Number.isNaN(v) ? 0 : v);
-    return { errors: orZero(c.errors / c.requests), p99: orZero(bucketQuantile(c.buckets, 0.99)) };
-}
-
 /**
  * Kayenta (NetflixACAJudge, Mann-Whitney U at 98% with the 0.25 tolerance, thresholds pass 75 and
  * marginal 50) per stage 5 → 25 → 50, the error ratio and p99 latency per minute as its two metrics
@@ -284,17 +272,15 @@ const kayenta: Policy = (r, s) => {
     let served = 0;
     let t = 0;
     for (const weight of STAGES.filter((w) => w < 100)) {
-        const canary: ReturnType<typeof stepValues>[] = [];
-        const baseline: ReturnType<typeof stepValues>[] = [];
+        const canary: StepValues[] = [];
+        const baseline: StepValues[] = [];
         for (let step = 1; step <= KAYENTA_LIFETIME_STEPS; step++) {
             const d = traffic(r, s, weight, KAYENTA_STEP_SECONDS);
             served += d.canary.requests;
             t += KAYENTA_STEP_SECONDS;
             canary.push(stepValues(d.canary));
             baseline.push(stepValues(d.stable));
-            if (step % KAYENTA_INTERVAL_STEPS !== 0) continue;
-            const labels = (["errors", "p99"] as const).map((m) => classifyMetric(canary.map((v) => v[m]), baseline.map((v) => v[m])));
-            const verdict = intervalVerdict(groupScore(labels), step === KAYENTA_LIFETIME_STEPS, KAYENTA_THRESHOLDS);
+            const verdict = kayentaJudgement(canary, baseline);
             if (verdict === "fail") return { outcome: "rollback", canaryRequests: served, seconds: t };
             if (verdict === "pass") break;
         }

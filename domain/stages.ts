@@ -73,3 +73,6 @@ export function checkTransition(
         `${allowed.join(", ")} (0 is rollback). Set ${project}:allowStageSkip to true to skip on purpose.`
     );
 }
+
+/** The judge's looks in a stage's AnalysisRun: one per interval until the deadline (the metric's `count`), rounded up to a whole look. */
+export const looksBeforeDeadline = (deadlineSeconds: number, intervalSeconds: number) => Math.ceil(deadlineSeconds / intervalSeconds);

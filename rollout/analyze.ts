@@ -66,32 +66,52 @@ export const minimumWindowSeconds = (scrapeIntervalSeconds: number) => 2 * scrap
 /** The window from `since` to `now` in whole seconds, as it is judged (and forecast from). */
 export const windowSecondsOf = (since: Date, now: Date) => Math.ceil((now.getTime() - since.getTime()) / 1000);
 
-export async function analyze(o: AnalyzeOptions): Promise<Judgement> {
+/** What one look read: both tracks' counts, or null when Prometheus had no request series for the scope (an empty vector). */
+export type LookCounts = { readonly canary: TrackCounts; readonly stable: TrackCounts } | null;
+
+/** Whether the window from `since` to `now` is too short to show an increase (then nothing is read). */
+export const tooShort = (o: Pick<AnalyzeOptions, "since" | "now" | "scrapeIntervalSeconds">) => windowSecondsOf(o.since, o.now) < minimumWindowSeconds(o.scrapeIntervalSeconds ?? SCRAPE_INTERVAL_SECONDS);
+
+/** One look's counts from Prometheus at `now` over the window from `since`; a PrometheusError when it cannot answer. */
+export async function readLook(o: Pick<AnalyzeOptions, "prometheus" | "metrics" | "scope" | "since" | "now" | "ratios">): Promise<LookCounts> {
+    const ratios = o.ratios ?? [];
+    const queries = evidenceQueries(o.metrics, o.scope, windowSecondsOf(o.since, o.now), ratios);
+    const entries = await Promise.all(Object.entries(queries).map(async ([k, q]) => [k, await o.prometheus.query(q, o.now)] as const));
+    const results: Record<string, Sample[]> = Object.fromEntries(entries);
+    if (results.requests.length === 0) return null;
+    return { canary: countsOf("canary", results, ratios), stable: countsOf("stable", results, ratios) };
+}
+
+/**
+ * The judgement of one look's counts: what `analyze` answers once it has read them, and what `rollout
+ * replay` answers for a recorded look. A window shorter than two scrapes is HOLD whatever was read.
+ */
+export function judgeLook(counts: LookCounts, o: Omit<AnalyzeOptions, "prometheus" | "metrics">): Judgement {
     const windowSeconds = windowSecondsOf(o.since, o.now);
     const minimum = minimumWindowSeconds(o.scrapeIntervalSeconds ?? SCRAPE_INTERVAL_SECONDS);
     // A shorter window gives empty vectors, which would read like a label problem; this names the cause.
-    if (windowSeconds < minimum) {
+    if (tooShort(o)) {
         const ready = new Date(o.since.getTime() + minimum * 1000).toISOString();
         return hold(`the window since ${o.since.toISOString()} is ${windowSeconds}s, shorter than two scrape intervals (${minimum}s): nothing to judge before ${ready}`);
     }
-    const ratios = o.ratios ?? [];
-    const queries = evidenceQueries(o.metrics, o.scope, windowSeconds, ratios);
-    let results: Record<string, Sample[]>;
-    try {
-        const entries = await Promise.all(Object.entries(queries).map(async ([k, q]) => [k, await o.prometheus.query(q, o.now)] as const));
-        results = Object.fromEntries(entries);
-    } catch (e) {
-        if (e instanceof PrometheusError) return hold(e.message);
-        throw e;
-    }
-    if (results.requests.length === 0) {
+    if (counts === null) {
         return {
             ...hold(`Prometheus has no request series for namespace="${o.scope.namespace}", app="${o.scope.app}" in the last ${windowSeconds}s (empty vector): check the scrape target and its labels`),
             canary: EMPTY_COUNTS,
             stable: EMPTY_COUNTS,
         };
     }
-    return judge(countsOf("canary", results, ratios), countsOf("stable", results, ratios), { ...o.stage, seconds: windowSeconds }, o.policy ?? DEFAULT_POLICY, ratios);
+    return judge(counts.canary, counts.stable, { ...o.stage, seconds: windowSeconds }, o.policy ?? DEFAULT_POLICY, o.ratios ?? []);
+}
+
+export async function analyze(o: AnalyzeOptions): Promise<Judgement> {
+    if (tooShort(o)) return judgeLook(null, o);
+    try {
+        return judgeLook(await readLook(o), o);
+    } catch (e) {
+        if (e instanceof PrometheusError) return hold(e.message);
+        throw e;
+    }
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/;
@@ -127,23 +147,23 @@ export function rfc3339Instant(value: string): Date | undefined {
 }
 
 /**
- * `--since`: a duration back from now (`90s`, `15m`, `2h`) or a past RFC 3339 time with its zone, at
+ * `--since` (or `option`: replay's `--from`, `--to`): a duration back from now (`90s`, `15m`, `2h`) or a past RFC 3339 time with its zone, at
  * most `MAX_WINDOW_SECONDS` back.
  */
-export function parseSince(value: string, now: Date): Date {
+export function parseSince(value: string, now: Date, option = "since"): Date {
     const form = "a duration back from now (90s, 15m, 2h) or an RFC 3339 time with its zone (2026-11-22T10:00:00Z, 2026-11-22T11:00:00+01:00)";
     const tooFar = `more than ${MAX_WINDOW_SECONDS / 86_400} days (${MAX_WINDOW_SECONDS / 3600}h) back: a stage's window is at most that long`;
     const d = /^(\d+)(s|m|h)$/.exec(value);
     if (d) {
         const seconds = Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as "s" | "m" | "h"];
-        if (seconds > MAX_WINDOW_SECONDS) throw new UsageError(`--since ${value} is ${tooFar}`);
+        if (seconds > MAX_WINDOW_SECONDS) throw new UsageError(`--${option} ${value} is ${tooFar}`);
         return new Date(now.getTime() - seconds * 1000);
     }
-    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value)) throw new UsageError(`--since ${JSON.stringify(value)} has no time zone: add Z (UTC) or an offset such as +01:00`);
-    if (!RFC3339.test(value)) throw new UsageError(`--since ${JSON.stringify(value)} is not ${form}`);
+    if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value)) throw new UsageError(`--${option} ${JSON.stringify(value)} has no time zone: add Z (UTC) or an offset such as +01:00`);
+    if (!RFC3339.test(value)) throw new UsageError(`--${option} ${JSON.stringify(value)} is not ${form}`);
     const t = rfc3339Instant(value);
-    if (t === undefined) throw new UsageError(`--since ${JSON.stringify(value)} is not a time on the calendar (months 01-12, the month's days, hours 00-23, minutes and seconds 00-59)`);
-    if (t > now) throw new UsageError(`--since ${value} is in the future (now is ${now.toISOString()})`);
-    if (now.getTime() - t.getTime() > MAX_WINDOW_SECONDS * 1000) throw new UsageError(`--since ${value} is ${tooFar} (now is ${now.toISOString()})`);
+    if (t === undefined) throw new UsageError(`--${option} ${JSON.stringify(value)} is not a time on the calendar (months 01-12, the month's days, hours 00-23, minutes and seconds 00-59)`);
+    if (t > now) throw new UsageError(`--${option} ${value} is in the future (now is ${now.toISOString()})`);
+    if (now.getTime() - t.getTime() > MAX_WINDOW_SECONDS * 1000) throw new UsageError(`--${option} ${value} is ${tooFar} (now is ${now.toISOString()})`);
     return t;
 }

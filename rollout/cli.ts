@@ -19,6 +19,7 @@ import { liveRun } from "./judged";
 import { PROMETHEUS_OPTION, PrometheusError, prometheusUrl, QUERY_OPTIONS } from "./prometheus";
 import { toJson } from "../lib/json";
 import { ChangeSummary, editReport, forecastLines, judgementReport, newStageSummary, promoteSummary, Report, retrySummary, statusReport } from "./report";
+import { REPLAY_OPTIONS, replayCommand } from "./replay";
 import { runStage } from "./run";
 import { judgeSettings, runJudge, SERVE_OPTIONS } from "./serve";
 import { PIN_OPTIONS, resolvePin } from "./pin";
@@ -102,6 +103,16 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
             [EXIT.ROLLBACK, "ROLLBACK: canary:weight 0 is written (and applied with --apply)"],
             [EXIT.HOLD, "HOLD: no decision before --timeout; the stack file is unchanged"],
             [EXIT.USAGE, `${USAGE_MEANING}; or the stack file changed while it ran (nothing written); or \`pulumi up\` failed`],
+        ],
+    },
+    replay: {
+        summary: "the gate's decisions look by look over a past range, from Prometheus (--from, --to) or a recording (--record writes one), with the forecast and what Flagger's default and Kayenta's judge would have done; --svg draws it",
+        options: [STACK, ...REPLAY_OPTIONS, JSON_OPT, HELP],
+        exits: [
+            [EXIT.PROMOTE, "PROMOTE: the gate would have promoted the stage"],
+            [EXIT.ROLLBACK, "ROLLBACK: the gate would have rolled it back"],
+            [EXIT.HOLD, "HOLD: no decision in the range, or to the deadline (the run ends Inconclusive)"],
+            [EXIT.USAGE, `${USAGE_MEANING}; or a recording refused (the field named), or a look Prometheus could not answer`],
         ],
     },
     serve: {
@@ -217,6 +228,10 @@ async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): P
             const pin = await resolvePin(s, a.options, io);
             const { report } = edit(planPromote(s, pin.digest), promoteSummary);
             return { code: 0, report: { lines: [`image: ${pin.source}`, ...report.lines], json: { ...report.json, pin: { digest: pin.digest ?? null, source: pin.source } } } };
+        }
+        case "replay": {
+            const r = await replayCommand(s, a.options, io);
+            return { code: EXIT[r.decision], report: r.report };
         }
         case "analyze": {
             const since = parseSince(stringOption(a.options, "since") ?? "15m", io.now());

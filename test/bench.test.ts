@@ -5,8 +5,8 @@
  */
 import * as assert from "assert";
 import { POLICIES, rng, Scenario } from "../bench/decisions";
-import { bucketQuantile, classifyMetric, groupScore, intervalVerdict, KAYENTA_THRESHOLDS } from "../bench/kayenta";
-import { ranks, shiftInterval, uStatistic, wilcoxonZ } from "../bench/mannWhitney";
+import { bucketQuantile, classifyMetric, groupScore, intervalVerdict, KAYENTA_THRESHOLDS } from "../domain/kayenta";
+import { ranks, shiftInterval, uStatistic, wilcoxonZ } from "../domain/mannWhitney";
 import { countDecision, errorShare, logBayesFactor, logGamma } from "../bench/poissonMixture";
 import { phi } from "../domain/stats";
 import { close } from "./tools";

@@ -995,7 +995,7 @@ describe("rollout help, option forms and --json", () => {
             const text = p.out.join("\n");
             for (const name of Object.keys(COMMANDS)) assert.match(text, new RegExp(`^  ${name} `, "m"), name);
             for (const o of new Set(Object.values(COMMANDS).flatMap((c) => c.options.map((x) => x.name)))) assert.ok(text.includes(`--${o}`), o);
-            assert.match(text, /^exit codes .*\n  0  PROMOTE, or the command is done\n  1  ROLLBACK \[analyze, run\]\n  3  HOLD: no decision yet \[analyze, run\]\n  2  a usage or config error, or the machine's state/m);
+            assert.match(text, /^exit codes .*\n  0  PROMOTE, or the command is done\n  1  ROLLBACK \[analyze, run, replay\]\n  3  HOLD: no decision yet \[analyze, run, replay\]\n  2  a usage or config error, or the machine's state/m);
         }
         p.out.length = 0;
         assert.strictEqual(await p.run("run", "--help"), 0);
@@ -1033,11 +1033,11 @@ describe("rollout help, option forms and --json", () => {
         const err: string[] = [];
         const p = project(STACK_FILE, { out: (l) => out.push(l), err: (l) => err.push(l) });
         assert.strictEqual(await p.run("help", "bogus"), 2);
-        assert.deepStrictEqual([out, err], [[], ['rollout: unknown command "bogus": the commands are status, next, rollback, retry, promote, analyze, run, serve (rollout help)']]);
+        assert.deepStrictEqual([out, err], [[], ['rollout: unknown command "bogus": the commands are status, next, rollback, retry, promote, analyze, run, replay, serve (rollout help)']]);
         assert.strictEqual(await p.run("help", "status", "next"), 2);
         assert.match(err.at(-1)!, /help takes one command, not 2/);
         assert.strictEqual(await p.run("help", "bogus", "--json"), 2);
-        assert.deepStrictEqual(JSON.parse(out.join("\n")), { error: 'unknown command "bogus": the commands are status, next, rollback, retry, promote, analyze, run, serve (rollout help)', exit: 2 });
+        assert.deepStrictEqual(JSON.parse(out.join("\n")), { error: 'unknown command "bogus": the commands are status, next, rollback, retry, promote, analyze, run, replay, serve (rollout help)', exit: 2 });
         out.length = 0;
         assert.strictEqual(await p.run("help", "status", "--json"), 0);
         assert.match(JSON.parse(out.join("\n")).help, /^usage: rollout status --stack NAME/);

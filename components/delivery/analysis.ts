@@ -8,6 +8,7 @@ import type { GateAnswer, StageEvidence } from "../../domain/evidence";
 import { durationSeconds, formatRatio, MetricNames, Scope } from "../../domain/promql";
 import type { RatioMetric } from "../../domain/ratios";
 import { formatSince, StageRun } from "../../stacks/previous";
+import { looksBeforeDeadline } from "../../domain/stages";
 import type { StackConfig } from "../../stacks/schema";
 import { JUDGE_TOKEN_KEY, JUDGE_TOKEN_SECRET } from "./judge";
 
@@ -60,9 +61,9 @@ export function judgeUrl(base: string, i: Pick<AnalysisInput, "scope" | "metrics
     return `${base.replace(/\/+$/, "")}/judge?${fixed}${RUN_ARGS.map((a) => `&${a}={{args.${a}}}`).join("")}`;
 }
 
-/** Questions to the judge in a stage: one per interval until the deadline. */
+/** Questions to the judge in a stage: one per interval until the deadline (`rollout replay` counts the same). */
 export function measurementCount(a: AnalysisConfig): number {
-    return Math.ceil(durationSeconds(a.deadline) / durationSeconds(a.interval));
+    return looksBeforeDeadline(durationSeconds(a.deadline), durationSeconds(a.interval));
 }
 
 /**

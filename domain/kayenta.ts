@@ -80,3 +80,41 @@ export function bucketQuantile(buckets: readonly Bucket[], q: number): number {
     const lower = i > 0 ? sorted[i - 1] : { le: 0, count: 0 };
     return lower.le + ((sorted[i].le - lower.le) * (rank - lower.count)) / (sorted[i].count - lower.count);
 }
+
+/** Kayenta's analysis as the benchmark and `rollout replay` run it: one value per metric and minute (`step` 60 s), a judgement every 5 minutes over the window so far, 30 minutes. */
+export const KAYENTA_STEP_SECONDS = 60;
+export const KAYENTA_INTERVAL_STEPS = 5;
+export const KAYENTA_LIFETIME_STEPS = 30;
+
+/** A track's values over one step: the error ratio and p99 latency (as histogram_quantile gives it), NaN replaced by 0 as NetflixACAJudge does. */
+export interface StepValues {
+    readonly errors: number;
+    readonly p99: number;
+}
+
+export function stepValues(c: { readonly requests: number; readonly errors: number; readonly buckets: readonly Bucket[] }): StepValues {
+    const orZero = (v: number) => (Number.isNaN(v) ? 0 : v);
+    return { errors: orZero(c.errors / c.requests), p99: orZero(bucketQuantile(c.buckets, 0.99)) };
+}
+
+/**
+ * The judgement after `canary.length` steps (the error ratio and p99 as two metrics, direction
+ * "increase", the baseline stable), or undefined between judgements: "fail" ends the analysis, "pass"
+ * only at the last step.
+ */
+export function kayentaJudgement(canary: readonly StepValues[], baseline: readonly StepValues[]): "fail" | "pass" | "continue" | undefined {
+    const step = canary.length;
+    if (step === 0 || step % KAYENTA_INTERVAL_STEPS !== 0) return undefined;
+    const labels = (["errors", "p99"] as const).map((m) => classifyMetric(canary.map((v) => v[m]), baseline.map((v) => v[m])));
+    return intervalVerdict(groupScore(labels), step === KAYENTA_LIFETIME_STEPS, KAYENTA_THRESHOLDS);
+}
+
+/**
+ * Flagger's default analysis (docs.flagger.app, "Canary analysis": `interval` 1m, `threshold` 5,
+ * `stepWeight` 10, `maxWeight` 50, the builtin `request-success-rate` metric at least 99): a check a
+ * minute of the canary's success rate over that minute; a passed check moves the weight on, the
+ * `threshold`th failed one rolls back. No requests in the minute fail the check ("no values found").
+ */
+export const FLAGGER = { intervalSeconds: 60, threshold: 5, stepWeight: 10, maxWeight: 50, minSuccessRate: 0.99 } as const;
+
+export const flaggerCheckPasses = (minute: { readonly requests: number; readonly errors: number }) => minute.requests > 0 && 1 - minute.errors / minute.requests >= FLAGGER.minSuccessRate;
