@@ -53,6 +53,26 @@ export interface StageResult {
     readonly routeMoved: { readonly seen: boolean; readonly canaryReady: boolean; readonly canaryStatus?: unknown };
 }
 
+/** A stage's line in a cluster test's table. */
+export interface StageRow {
+    readonly step: string;
+    readonly up: number;
+    readonly gate?: number;
+    readonly decision?: string;
+    readonly canaryRequests?: number;
+    readonly phase?: string;
+}
+
+/** A stage's result as the table's row named `step`. */
+export const stageRow = (step: string, s: Pick<StageResult, "up" | "run" | "answer" | "gateSeconds">): StageRow => ({
+    step,
+    up: s.up.seconds,
+    gate: s.gateSeconds,
+    decision: s.answer?.decision,
+    canaryRequests: s.answer?.canaryRequests,
+    phase: s.run?.status?.phase,
+});
+
 /** Ready as the provider's await means it: the rollout observed, every replica updated and available. */
 export function deploymentReady(d: any): boolean {
     const s = d?.status ?? {};

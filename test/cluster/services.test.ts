@@ -21,7 +21,7 @@ import * as YAML from "yaml";
 import { API_KEY_ENV, ORDERS_PATHS } from "../../app/orders";
 import { PLATFORM_DIR, rolloutCommand, Run, stackFileConfig, writeStackConfig } from "../../demo/engine";
 import { eventually, ROOT } from "../../demo/host";
-import { AnalysisRunObject, deploymentReady, Lab, ServiceStack, StageResult } from "../../demo/lab";
+import { AnalysisRunObject, deploymentReady, Lab, ServiceStack, StageResult, stageRow, StageRow } from "../../demo/lab";
 import { ordersService } from "../../demo/live";
 
 const STACK_TRACE = /\n\s+at .*\(.*:\d+:\d+\)/;
@@ -29,15 +29,7 @@ const STACK_TRACE = /\n\s+at .*\(.*:\d+:\d+\)/;
 const SECRET = { name: "orders-api", key: "apiKey" };
 const ORDERS_IMAGE = "registry.example.com/orders";
 
-interface Row {
-    readonly service: string;
-    readonly step: string;
-    readonly up: number;
-    readonly gate?: number;
-    readonly decision?: string;
-    readonly canaryRequests?: number;
-    readonly phase?: string;
-}
+type Row = StageRow & { readonly service: string };
 
 /** A stage's result with when its `pulumi up` ran, to show two stacks' stages overlapped. */
 type Timed = StageResult & { readonly from: number; readonly to: number };
@@ -51,7 +43,7 @@ describe("two services on one platform: podinfo and the orders service canaried 
     const rows: Row[] = [];
 
     const record = (service: ServiceStack | string, step: string, s: Pick<StageResult, "up" | "run" | "answer" | "gateSeconds">) =>
-        rows.push({ service: typeof service === "string" ? service : service.stack, step, up: s.up.seconds, gate: s.gateSeconds, decision: s.answer?.decision, canaryRequests: s.answer?.canaryRequests, phase: s.run?.status?.phase });
+        rows.push({ service: typeof service === "string" ? service : service.stack, ...stageRow(step, s) });
     const timedStage = async (service: ServiceStack, extra: Record<string, unknown>): Promise<Timed> => {
         const from = Date.now();
         const s = await service.stage(extra);

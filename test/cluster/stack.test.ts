@@ -19,30 +19,22 @@ import * as YAML from "yaml";
 import { timed } from "../../demo/engine";
 import { eventually, ROOT, sleep, tempDir } from "../../demo/host";
 import { JUDGE_TEST_TOKEN } from "../../demo/engine";
-import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, Lab, ServiceStack, STAGE_RATE, StageResult } from "../../demo/lab";
+import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, Lab, ServiceStack, STAGE_RATE, StageResult, stageRow, StageRow } from "../../demo/lab";
 import { queryVector, steadyLoad } from "../../demo/live";
 
 const STACK = "organization/canary/dev";
 const STACK_TRACE = /\n\s+at .*\(.*:\d+:\d+\)/;
 
-interface Row {
-    readonly step: string;
-    readonly up: number;
-    readonly gate?: number;
-    readonly decision?: string;
-    readonly canaryRequests?: number;
-    readonly phase?: string;
-}
 
 describe("the dev stack on a real API server, with the real Argo Rollouts controller and the real judge", function () {
     this.timeout(90 * 60_000);
     let lab: Lab;
     let dev: ServiceStack;
     let origin: string;
-    const rows: Row[] = [];
+    const rows: StageRow[] = [];
 
     const record = (step: string, s: Pick<StageResult, "up" | "run" | "answer" | "gateSeconds">) =>
-        rows.push({ step, up: s.up.seconds, gate: s.gateSeconds, decision: s.answer?.decision, canaryRequests: s.answer?.canaryRequests, phase: s.run?.status?.phase });
+        rows.push(stageRow(step, s));
     const get = (urlPath: string) => lab.get(urlPath);
     const runs = () => dev.runs();
     const runNamed = (name: string): Promise<AnalysisRunObject> => get(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns/${name}`);
