@@ -62,10 +62,19 @@ export class Engine {
 
     /** Like `run`, failing with what the engine printed unless it exited 0. */
     ok(args: readonly string[], cwd: string): Run {
-        const r = this.run(args, cwd);
-        if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
-        return r;
+        return succeeded(args, this.run(args, cwd));
     }
+
+    /** Like `ok`, without blocking this process (`start`). */
+    async okAsync(args: readonly string[], cwd: string): Promise<Run> {
+        return succeeded(args, await this.start(args, cwd));
+    }
+}
+
+/** `r`, unless `pulumi <args>` exited other than 0: then an error with what the engine printed. */
+function succeeded(args: readonly string[], r: Run): Run {
+    if (r.status !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.status}:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`);
+    return r;
 }
 
 /** One step of `pulumi preview --json`: what the engine will do to one resource. */
@@ -119,13 +128,29 @@ export function devWithoutAddOns(): Record<string, unknown> {
     return { ...stackFileConfig(path.join(ROOT, "Pulumi.dev.yaml")), ...ADD_ONS_OFF };
 }
 
-/** A project directory of its own: the repository's files linked in, the stack file written here. */
+/** The platform stack's program, a project of its own (Pulumi.yaml `name: platform`) under the repository's. */
+export const PLATFORM_DIR = "platform";
+const STACK_FILE = /^Pulumi\..+\.yaml$/;
+
+/** `dir`'s entries linked into `copy`, but its stack files (and .git): those are the copy's own. */
+function linkEntries(dir: string, copy: string): void {
+    for (const entry of fs.readdirSync(dir)) {
+        if (STACK_FILE.test(entry) || entry === ".git") continue;
+        fs.symlinkSync(path.join(dir, entry), path.join(copy, entry));
+    }
+}
+
+/**
+ * A project directory of its own: the repository's files linked in, the stack files written here. The
+ * platform stack's program (platform/) is a directory of its own too, its entries linked, so that its
+ * stack files are written here and never into the repository.
+ */
 export function projectCopy(): string {
     const dir = tempDir("engine-project");
-    for (const entry of fs.readdirSync(ROOT)) {
-        if (/^Pulumi\..+\.yaml$/.test(entry) || entry === ".git") continue;
-        fs.symlinkSync(path.join(ROOT, entry), path.join(dir, entry));
-    }
+    linkEntries(ROOT, dir);
+    fs.unlinkSync(path.join(dir, PLATFORM_DIR));
+    fs.mkdirSync(path.join(dir, PLATFORM_DIR));
+    linkEntries(path.join(ROOT, PLATFORM_DIR), path.join(dir, PLATFORM_DIR));
     return dir;
 }
 

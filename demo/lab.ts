@@ -1,20 +1,23 @@
 /**
- * The dev stack on a local cluster, as the demo runs it and the cluster lane tests it: the local
- * control plane (demo/controlplane.ts) with the real Argo Rollouts controller out of cluster, the
- * Gateway API and prometheus-operator CRDs from their modules, a real Prometheus scraping two demo-app
- * processes labelled as the two tracks, the program's own judge bundle on the host, and `pulumi up`
- * through the toolchain's engine on a file backend. Bring-your-own add-ons: no Helm release, no
- * containers (kwok's node), no router data path: the lab sends each stage's traffic to the two
- * tracks itself. Everything is on 127.0.0.1 and stopped by `stop()`.
+ * Service stacks on a local cluster, as the demo runs the dev stack and the cluster lane tests it and
+ * more services beside it. `Lab` holds the cluster's pieces: the local control plane
+ * (demo/controlplane.ts) with the real Argo Rollouts controller out of cluster, the Gateway API and
+ * prometheus-operator CRDs from their modules, a real Prometheus scraping each service's processes
+ * labelled as its tracks, the program's own judge bundle on the host, and the project copy the stacks
+ * run in through the toolchain's engine on a file backend (a platform stack too: `platform()`). A
+ * `ServiceStack` drives one service's stack in it, one stage at a time. Bring-your-own add-ons: no
+ * Helm release, no containers (kwok's node), no router data path: each service stack sends its
+ * stage's traffic to its two tracks itself. Everything is on 127.0.0.1 and stopped by `stop()`.
  */
 import { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { ControlPlane, startControlPlane } from "./controlplane";
-import { changes, devWithoutAddOns, Engine, JUDGE_TEST_TOKEN, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
+import { changes, devWithoutAddOns, Engine, JUDGE_TEST_TOKEN, PLATFORM_DIR, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
 import { settled, sleep } from "./host";
-import { Balancer, freePort, judgeScrapeConfig, Live, loadWhile, startBalancer, startJudge, startLive } from "./live";
+import { Balancer, freePort, judgeScrapeConfig, Live, LiveService, LiveTrack, loadWhile, putFaults, startBalancer, startJudge, startLive } from "./live";
 
+/** The dev stack's (podinfo's) namespace. */
 export const APP_NAMESPACE = "podinfo";
 /** Requests a second to each track while a stage is judged: the judge compares the two tracks' rates, not their share. */
 export const STAGE_RATE = 100;
@@ -50,6 +53,26 @@ export interface StageResult {
     readonly routeMoved: { readonly seen: boolean; readonly canaryReady: boolean; readonly canaryStatus?: unknown };
 }
 
+/** A stage's line in a cluster test's table. */
+export interface StageRow {
+    readonly step: string;
+    readonly up: number;
+    readonly gate?: number;
+    readonly decision?: string;
+    readonly canaryRequests?: number;
+    readonly phase?: string;
+}
+
+/** A stage's result as the table's row named `step`. */
+export const stageRow = (step: string, s: Pick<StageResult, "up" | "run" | "answer" | "gateSeconds">): StageRow => ({
+    step,
+    up: s.up.seconds,
+    gate: s.gateSeconds,
+    decision: s.answer?.decision,
+    canaryRequests: s.answer?.canaryRequests,
+    phase: s.run?.status?.phase,
+});
+
 /** Ready as the provider's await means it: the rollout observed, every replica updated and available. */
 export function deploymentReady(d: any): boolean {
     const s = d?.status ?? {};
@@ -76,25 +99,23 @@ function runResult(run: AnalysisRunObject | undefined): Pick<StageResult, "run" 
 }
 
 export class Lab {
-    config: Record<string, unknown> = {};
-
     private constructor(
         readonly cp: ControlPlane,
         readonly live: Live,
         readonly engine: Engine,
-        /** The project dir the stack runs in: the repository's files linked in, its own stack file. */
+        /** The project dir the stacks run in: the repository's files linked in, the stack files its own. */
         readonly project: string,
         /** The judge's two replicas (as the installed judge runs two), by port, behind `balancer`. */
         private readonly judges: Map<number, ChildProcess>,
-        /** The replicas' Service: what the stack's analysis.judge.url names. */
+        /** The replicas' Service: what the stacks' analysis.judge.url names. */
         readonly balancer: Balancer,
-        /** The file holding the judge's bearer token (the stack's analysis.judge.token). */
+        /** The file holding the judge's bearer token (the stacks' analysis.judge.token). */
         readonly tokenFile: string,
         /** What the CRDs came from, one line each. */
         readonly crds: readonly string[],
     ) {}
 
-    /** Starts the control plane, the controller, Prometheus, the apps and the judge, and inits the dev stack for this cluster. */
+    /** Starts the control plane, the controller, Prometheus, the demo apps and the judge; no stack yet. */
     static async start(): Promise<Lab> {
         const engine = new Engine(toolchainBin());
         const cp = await startControlPlane();
@@ -107,7 +128,7 @@ export class Lab {
                 const applied = await cp.applyCrds(module);
                 crds.push(`${module} v${applied.version}: ${applied.crds.length} CRDs`);
             }
-            // Bring your own monitoring: its namespace (the dashboard's ConfigMap goes there) is the cluster's.
+            // Bring your own monitoring: its namespace (the dashboards' ConfigMaps go there) is the cluster's.
             const ns = await cp.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "monitoring" } });
             if (ns.status !== 201) throw new Error(`creating namespace monitoring: ${ns.status} ${ns.text}`);
             const judgePorts = [await freePort(), await freePort()];
@@ -119,20 +140,7 @@ export class Lab {
             for (const port of judgePorts) judges.set(port, await startJudge(live, port, tokenFile));
             const balancer = await startBalancer(judgePorts);
             stopBalancer = () => balancer.close();
-            const project = projectCopy();
-            const lab = new Lab(cp, live, engine, project, judges, balancer, tokenFile, crds);
-            engine.ok(["stack", "init", "dev"], project);
-            lab.writeConfig({
-                ...devWithoutAddOns(),
-                "canary:gateway": { install: false, parentRef: { name: "shared", namespace: "gateways" } },
-                "canary:monitoring": { install: false, prometheusUrl: live.promUrl },
-                // The judge every 2 s (Prometheus scrapes every second here); the controller is the lab's.
-                "canary:analysis": { installController: false, interval: "2s", judge: { install: false, url: lab.judgeUrl, token: JUDGE_TEST_TOKEN } },
-                // No router data path to send a load Job's requests through: the lab sends each stage's traffic.
-                "canary:loadTest": { enabled: false },
-                "kubernetes:kubeconfig": cp.kubeconfig,
-            });
-            return lab;
+            return new Lab(cp, live, engine, projectCopy(), judges, balancer, tokenFile, crds);
         } catch (e) {
             await stopBalancer?.();
             await live?.stop();
@@ -150,35 +158,55 @@ export class Lab {
         return this.judges;
     }
 
-    /** Merges `extra` into the stack's config and writes the stack file. */
-    writeConfig(extra: Record<string, unknown>): void {
-        this.config = { ...this.config, ...extra };
-        writeStackConfig(path.join(this.project, "Pulumi.dev.yaml"), this.config);
+    /**
+     * What every service stack here sets whatever its app or platform: this cluster, the lab's judge
+     * every 2 s (Prometheus scrapes every second here), a Gateway of its own naming, and no load Job.
+     */
+    serviceConfig(): Record<string, unknown> {
+        return {
+            "canary:gateway": { install: false, parentRef: { name: "shared", namespace: "gateways" } },
+            "canary:analysis": { interval: "2s", judge: { install: false, url: this.judgeUrl, token: JUDGE_TEST_TOKEN } },
+            // No router data path to send a load Job's requests through: each service stack sends its stage's traffic.
+            "canary:loadTest": { enabled: false },
+            "kubernetes:kubeconfig": this.cp.kubeconfig,
+        };
     }
 
-    outputs(): Record<string, any> {
-        return JSON.parse(this.engine.ok(["stack", "output", "--json", "--show-secrets"], this.project).stdout);
+    /** The repository's dev stack (podinfo) with its add-ons off, on this cluster and its Prometheus, the controller the lab's. */
+    devStack(): ServiceStack {
+        const own = this.serviceConfig();
+        return this.serviceStack("dev", this.live.services.get("podinfo")!, {
+            ...devWithoutAddOns(),
+            ...own,
+            "canary:monitoring": { install: false, prometheusUrl: this.live.promUrl },
+            "canary:analysis": { ...(own["canary:analysis"] as object), installController: false },
+        });
+    }
+
+    /** Inits `stack` in the project copy, for the service whose tracks are `live`, with `config` in its stack file. */
+    serviceStack(stack: string, live: LiveService, config: Record<string, unknown>, trafficPath = "/"): ServiceStack {
+        this.engine.ok(["stack", "init", stack], this.project);
+        const service = new ServiceStack(this, stack, live, trafficPath);
+        service.writeConfig(config);
+        return service;
+    }
+
+    /**
+     * A platform stack (program platform/, project `platform`) on this cluster: `stack` inited with
+     * `config` (its `platform:` keys) and brought up; the name its services' `canary:platform` gives.
+     */
+    platform(stack: string, config: Record<string, unknown>): { name: string; up: Run } {
+        const dir = path.join(this.project, PLATFORM_DIR);
+        this.engine.ok(["stack", "init", stack], dir);
+        writeStackConfig(path.join(dir, `Pulumi.${stack}.yaml`), { ...config, "kubernetes:kubeconfig": this.cp.kubeconfig });
+        const up = this.engine.ok(["up", "--yes", "--skip-preview", "--stack", stack], dir);
+        return { name: `organization/platform/${stack}`, up };
     }
 
     async get(urlPath: string): Promise<any> {
         const r = await this.cp.request("GET", urlPath);
         if (r.status !== 200) throw new Error(`GET ${urlPath}: ${r.status} ${r.text}`);
         return r.body;
-    }
-
-    async routeWeights(): Promise<number[] | undefined> {
-        const r = await this.cp.request("GET", `/apis/gateway.networking.k8s.io/v1/namespaces/${APP_NAMESPACE}/httproutes/podinfo`);
-        return r.body?.spec?.rules?.at(-1)?.backendRefs?.map((b: { weight: number }) => b.weight);
-    }
-
-    async runs(): Promise<AnalysisRunObject[]> {
-        return (await this.get(`/apis/argoproj.io/v1alpha1/namespaces/${APP_NAMESPACE}/analysisruns`)).items;
-    }
-
-    /** Sets a track's injected faults at run time (app/server.ts: PUT /faults). */
-    async faults(track: "stable" | "canary" | "preview", query: string): Promise<void> {
-        const r = await fetch(`http://127.0.0.1:${this.live.ports[track]}/faults?${query}`, { method: "PUT" });
-        if (r.status !== 200) throw new Error(`PUT /faults?${query} on the ${track} app: ${r.status} ${await r.text()}`);
     }
 
     /** Kills the replica on `port` (SIGKILL: a lost pod) and starts it again on the same port after `downMs`. */
@@ -192,22 +220,83 @@ export class Lab {
         this.judges.set(port, await startJudge(this.live, port, this.tokenFile));
     }
 
+    async stop(): Promise<void> {
+        await this.balancer.close();
+        await this.live.stop();
+        await this.cp.stop();
+    }
+}
+
+/**
+ * One service's stack in the lab's project copy: its stack file, its stages, and its cluster objects
+ * (in its namespace, named by its app). Its tracks are `live`'s processes, its stage's traffic goes
+ * to `trafficPath` of them. Every engine command names the stack: stacks of one project may run at once.
+ */
+export class ServiceStack {
+    config: Record<string, unknown> = {};
+
+    constructor(
+        readonly lab: Lab,
+        readonly stack: string,
+        readonly live: LiveService,
+        readonly trafficPath: string,
+    ) {}
+
+    get namespace(): string {
+        return this.live.namespace;
+    }
+
+    get app(): string {
+        return this.live.app;
+    }
+
+    /** Merges `extra` into the stack's config and writes the stack file. */
+    writeConfig(extra: Record<string, unknown>): void {
+        this.config = { ...this.config, ...extra };
+        writeStackConfig(path.join(this.lab.project, `Pulumi.${this.stack}.yaml`), this.config);
+    }
+
+    outputs(): Record<string, any> {
+        return JSON.parse(this.lab.engine.ok(["stack", "output", "--json", "--show-secrets", "--stack", this.stack], this.lab.project).stdout);
+    }
+
+    /** `pulumi preview --expect-no-changes` of this stack: fails on any change. */
+    noChanges(): Run {
+        return this.lab.engine.ok(["preview", "--expect-no-changes", "--stack", this.stack], this.lab.project);
+    }
+
+    async routeWeights(): Promise<number[] | undefined> {
+        const r = await this.lab.cp.request("GET", `/apis/gateway.networking.k8s.io/v1/namespaces/${this.namespace}/httproutes/${this.app}`);
+        return r.body?.spec?.rules?.at(-1)?.backendRefs?.map((b: { weight: number }) => b.weight);
+    }
+
+    async runs(): Promise<AnalysisRunObject[]> {
+        return (await this.lab.get(`/apis/argoproj.io/v1alpha1/namespaces/${this.namespace}/analysisruns`)).items;
+    }
+
+    /** Sets a track's injected faults at run time (`PUT /faults`, app/faults.ts). */
+    faults(track: LiveTrack, query: string): Promise<void> {
+        return putFaults(this.live, track, query);
+    }
+
     /** Traffic to both tracks until `done` settles. */
     traffic(done: Promise<unknown>): Promise<void> {
-        return loadWhile(done, [this.live.ports.stable, this.live.ports.canary], STAGE_RATE);
+        return loadWhile(done, [this.live.ports.stable, this.live.ports.canary], STAGE_RATE, undefined, this.trafficPath);
     }
 
     /**
      * One stage as a user applies it: the stack file changed by `extra`, the preview's diff, then
      * `pulumi up` with the stage's traffic flowing until it ends (the cluster watched meanwhile), and
-     * `during` alongside it (a fault, a termination, a judge restart). Nothing is asserted here.
+     * `during` alongside it (a fault, a termination, a judge restart). Nothing is asserted here. The
+     * engine runs beside this process, so another stack's stage may run at the same time.
      */
     async stage(extra: Record<string, unknown>, during?: () => Promise<void>): Promise<StageResult> {
         this.writeConfig(extra);
-        const changed = changes(previewSteps(this.engine.ok(["preview", "--json", "--diff"], this.project).stdout));
+        const preview = await this.lab.engine.okAsync(["preview", "--json", "--diff", "--stack", this.stack], this.lab.project);
+        const changed = changes(previewSteps(preview.stdout));
         const weight = this.config["canary:weight"] as number;
         const before = new Set((await this.runs()).map((r) => r.metadata.name));
-        const up = this.engine.start(["up", "--yes", "--skip-preview"], this.project);
+        const up = this.lab.engine.start(["up", "--yes", "--skip-preview", "--stack", this.stack], this.lab.project);
         const watched = Promise.all([this.watchRoute([100 - weight, weight], up), this.watchNewRun(before, up)]);
         // The update runs to its end whatever happens beside it: nothing may start while it runs. (The
         // watchers are settled here too, so that one failing meanwhile is not an unhandled rejection.)
@@ -241,17 +330,11 @@ export class Lab {
         const over = settled(done);
         for (;;) {
             if (JSON.stringify(await this.routeWeights()) === JSON.stringify(weights)) {
-                const d = (await this.cp.request("GET", `/apis/apps/v1/namespaces/${APP_NAMESPACE}/deployments/podinfo-canary`)).body;
+                const d = (await this.lab.cp.request("GET", `/apis/apps/v1/namespaces/${this.namespace}/deployments/${this.app}-canary`)).body;
                 return { seen: true, canaryReady: deploymentReady(d), canaryStatus: d?.status };
             }
             if (over()) return { seen: false, canaryReady: false };
             await sleep(100);
         }
-    }
-
-    async stop(): Promise<void> {
-        await this.balancer.close();
-        await this.live.stop();
-        await this.cp.stop();
     }
 }

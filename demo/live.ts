@@ -103,6 +103,12 @@ export interface Live {
     start(cmd: string, args: readonly string[], ready: RegExp | null): Promise<ChildProcess>;
     /** Stops Prometheus alone, the apps still serving: for what a client does when it is gone. */
     stopPrometheus(): Promise<void>;
+    /**
+     * Starts another service's tracks once the stack is up (one whose environment is known only then: a
+     * key read back from the cluster's Secret) and has Prometheus scrape them too (its config rewritten and
+     * reloaded on SIGHUP); resolves once every one of its tracks has been scraped.
+     */
+    addService(spec: LiveServiceSpec): Promise<LiveService>;
     /** Stops every process started (SIGTERM, then SIGKILL after 10 s), waits until they have exited, and closes the load's idle sockets; safe to call twice. */
     stop(): Promise<void>;
 }
@@ -229,30 +235,35 @@ export async function startLive(
     };
     try {
         // A third app labelled as the canary header's preview track, where asked for: its requests must never count as the canary's.
-        const specs = [podinfoService(opts.preview ?? false), ...(opts.services ?? [])];
         const services = new Map<string, LiveService>();
-        for (const spec of specs) {
+        const startTracks = async (spec: LiveServiceSpec): Promise<LiveService> => {
             // The app is the job: two services of one name would be one job's targets, their series mixed.
             if (services.has(spec.app)) throw new Error(`startLive: two services named ${JSON.stringify(spec.app)}: each service's app must be its own`);
             const tracks = Object.keys(spec.versions) as LiveTrack[];
             const ports: Partial<Record<LiveTrack, number>> = {};
             for (const track of tracks) ports[track] = await freePort();
-            services.set(spec.app, { ...spec, ports: ports as LiveService["ports"] });
-        }
-        await Promise.all(
-            [...services.values()].flatMap((service) =>
-                (Object.keys(service.versions) as LiveTrack[]).map((track) =>
-                    start(TS_NODE, ["--transpile-only", path.join(ROOT, service.entry), "--port", String(service.ports[track]), "--version", service.versions[track]!], /listening/, log, started, service.env),
-                ),
-            ),
-        );
-        const jobs = [...services.values()].map(serviceScrapeConfig);
-        const config = {
-            global: { scrape_interval: scrapeInterval, evaluation_interval: scrapeInterval },
-            // `scrapeConfigs`: a suite's own targets (the judge), which it starts once Prometheus is up.
-            scrape_configs: [...jobs, ...(opts.scrapeConfigs ?? [])],
+            const service: LiveService = { ...spec, ports: ports as LiveService["ports"] };
+            services.set(spec.app, service);
+            await Promise.all(tracks.map((track) => start(TS_NODE, ["--transpile-only", path.join(ROOT, spec.entry), "--port", String(ports[track]), "--version", spec.versions[track]!], /listening/, log, started, spec.env)));
+            return service;
         };
-        fs.writeFileSync(path.join(dir, "prometheus.yml"), YAML.stringify(config));
+        for (const spec of [podinfoService(opts.preview ?? false), ...(opts.services ?? [])]) await startTracks(spec);
+        const writeConfig = () => {
+            const config = {
+                global: { scrape_interval: scrapeInterval, evaluation_interval: scrapeInterval },
+                // `scrapeConfigs`: a suite's own targets (the judge), which it starts once Prometheus is up.
+                scrape_configs: [...[...services.values()].map(serviceScrapeConfig), ...(opts.scrapeConfigs ?? [])],
+            };
+            fs.writeFileSync(path.join(dir, "prometheus.yml"), YAML.stringify(config));
+        };
+        /** Until every track of `apps` is up in Prometheus. */
+        const scraped = (apps: readonly string[]) => {
+            const targets = apps.reduce((n, app) => n + Object.keys(services.get(app)!.versions).length, 0);
+            const up = `count(up{job=~"${apps.join("|")}"} == 1)`;
+            const all = async () => (await queryVector(promUrl, up))[0]?.value[1] === String(targets);
+            return eventually(`all ${targets} tracks of ${apps.join(", ")} scraped`, all, { ...SERVER_POLL, timeoutMs: 20_000 + 2 * scrapeMs });
+        };
+        writeConfig();
         const promPort = await freePort();
         const promUrl = `http://127.0.0.1:${promPort}`;
         const prometheus = await start(
@@ -263,10 +274,7 @@ export async function startLive(
             started,
         );
         await waitReady(`${promUrl}/-/ready`, 20_000);
-        const targets = jobs.reduce((n, job) => n + (job.static_configs as unknown[]).length, 0);
-        const up = `count(up{job=~"${[...services.keys()].join("|")}"} == 1)`;
-        const scraped = async () => (await queryVector(promUrl, up))[0]?.value[1] === String(targets);
-        await eventually(`all ${targets} tracks scraped`, scraped, { ...SERVER_POLL, timeoutMs: 20_000 + 2 * scrapeMs });
+        await scraped([...services.keys()]);
         return {
             promUrl,
             ports: services.get("podinfo")!.ports,
@@ -277,6 +285,16 @@ export async function startLive(
                 throw withOutput(e);
             }),
             stopPrometheus: () => stopProcess(prometheus),
+            addService: async (spec) => {
+                const service = await startTracks(spec).catch((e) => {
+                    throw withOutput(e);
+                });
+                writeConfig();
+                // Prometheus reloads its config file on SIGHUP (prometheus/cmd/prometheus/main.go: the hup channel).
+                prometheus.kill("SIGHUP");
+                await scraped([spec.app]);
+                return service;
+            },
             stop,
         };
     } catch (e) {
@@ -436,11 +454,11 @@ export function startBalancer(backends: readonly number[]): Promise<Balancer> {
 }
 
 /**
- * Steady load at `ports` (`perSecond` each) in rounds of two seconds until `done` settles, as a stage's
- * traffic while `pulumi up` waits for its verdict; bounded by `maxSeconds` whatever happens.
+ * Steady load at `path` of `ports` (`perSecond` each) in rounds of two seconds until `done` settles, as a
+ * stage's traffic while `pulumi up` waits for its verdict; bounded by `maxSeconds` whatever happens.
  */
-export async function loadWhile(done: Promise<unknown>, ports: number[], perSecond: number, maxSeconds = 1200): Promise<void> {
+export async function loadWhile(done: Promise<unknown>, ports: number[], perSecond: number, maxSeconds = 1200, path = "/"): Promise<void> {
     const over = settled(done);
     const until = Date.now() + maxSeconds * 1000;
-    while (!over() && Date.now() < until) await steadyLoad(ports, perSecond, 2);
+    while (!over() && Date.now() < until) await steadyLoad(ports, perSecond, 2, path);
 }

@@ -18,6 +18,7 @@ async function demo(): Promise<boolean> {
     const t0 = Date.now();
     out("canary demo: the dev stack through the real Pulumi engine, on a local control plane with the real Argo Rollouts controller");
     const lab = await Lab.start();
+    const dev = lab.devStack();
     let ok = false;
     const report = new Report();
     try {
@@ -28,36 +29,36 @@ async function demo(): Promise<boolean> {
         out(`  ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
         out();
         report.header();
-        report.stage("0", await lab.stage({}));
+        report.stage("0", await dev.stage({}));
         let from = 0;
         let promoted = true;
         for (const weight of [5, 25, 50, 100]) {
-            const s = await lab.stage({ "canary:weight": weight });
+            const s = await dev.stage({ "canary:weight": weight });
             report.stage(`${from} → ${weight}`, s);
             from = weight;
             promoted &&= s.up.status === 0 && s.answer?.decision === "PROMOTE";
             if (!promoted) break;
         }
-        const app = lab.config["canary:app"] as any;
+        const app = dev.config["canary:app"] as any;
         if (promoted) {
-            const p = await lab.stage({ "canary:weight": 0, "canary:app": { ...app, stable: { ...app.stable, image: app.canary.image } } });
+            const p = await dev.stage({ "canary:weight": 0, "canary:app": { ...app, stable: { ...app.stable, image: app.canary.image } } });
             report.stage("promotion", p);
-            promoted = p.up.status === 0 && lab.outputs().promotedVersion === "6.8.0";
+            promoted = p.up.status === 0 && dev.outputs().promotedVersion === "6.8.0";
             if (promoted) report.note("stable runs 6.8.0; the canary Deployment is scaled to 0; the stack exports promotedVersion 6.8.0");
         }
         out();
         out(`a new canary, 6.9.0, with ${FAULTY_ERROR_RATIO * 100}% of its requests answered 500`);
-        const next = lab.config["canary:app"] as any;
-        report.stage("6.9.0 at 0", await lab.stage({ "canary:app": { ...next, canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } }));
-        await lab.faults("canary", `errorRatio=${FAULTY_ERROR_RATIO}`);
-        const faulty = await lab.stage({ "canary:weight": 5 });
+        const next = dev.config["canary:app"] as any;
+        report.stage("6.9.0 at 0", await dev.stage({ "canary:app": { ...next, canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } }));
+        await dev.faults("canary", `errorRatio=${FAULTY_ERROR_RATIO}`);
+        const faulty = await dev.stage({ "canary:weight": 5 });
         report.stage("0 → 5", faulty);
-        const caught = faulty.up.status !== 0 && faulty.answer?.decision === "ROLLBACK" && lab.outputs().stage === 0;
+        const caught = faulty.up.status !== 0 && faulty.answer?.decision === "ROLLBACK" && dev.outputs().stage === 0;
         if (caught) report.note("the stack still records stage 0: a failed stage is never recorded");
-        const back = await lab.stage({ "canary:weight": 0 });
+        const back = await dev.stage({ "canary:weight": 0 });
         report.stage("rollback", back);
-        await lab.faults("canary", "errorRatio=0");
-        const rolledBack = back.up.status === 0 && JSON.stringify(await lab.routeWeights()) === "[100,0]";
+        await dev.faults("canary", "errorRatio=0");
+        const rolledBack = back.up.status === 0 && JSON.stringify(await dev.routeWeights()) === "[100,0]";
         out();
         ok = promoted && caught && rolledBack;
         out(

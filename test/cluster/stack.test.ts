@@ -19,33 +19,26 @@ import * as YAML from "yaml";
 import { timed } from "../../demo/engine";
 import { eventually, ROOT, sleep, tempDir } from "../../demo/host";
 import { JUDGE_TEST_TOKEN } from "../../demo/engine";
-import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, Lab, STAGE_RATE, StageResult } from "../../demo/lab";
+import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, Lab, ServiceStack, STAGE_RATE, StageResult, stageRow, StageRow } from "../../demo/lab";
 import { queryVector, steadyLoad } from "../../demo/live";
 
 const STACK = "organization/canary/dev";
 const STACK_TRACE = /\n\s+at .*\(.*:\d+:\d+\)/;
 
-interface Row {
-    readonly step: string;
-    readonly up: number;
-    readonly gate?: number;
-    readonly decision?: string;
-    readonly canaryRequests?: number;
-    readonly phase?: string;
-}
 
 describe("the dev stack on a real API server, with the real Argo Rollouts controller and the real judge", function () {
     this.timeout(90 * 60_000);
     let lab: Lab;
+    let dev: ServiceStack;
     let origin: string;
-    const rows: Row[] = [];
+    const rows: StageRow[] = [];
 
     const record = (step: string, s: Pick<StageResult, "up" | "run" | "answer" | "gateSeconds">) =>
-        rows.push({ step, up: s.up.seconds, gate: s.gateSeconds, decision: s.answer?.decision, canaryRequests: s.answer?.canaryRequests, phase: s.run?.status?.phase });
+        rows.push(stageRow(step, s));
     const get = (urlPath: string) => lab.get(urlPath);
-    const runs = () => lab.runs();
+    const runs = () => dev.runs();
     const runNamed = (name: string): Promise<AnalysisRunObject> => get(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns/${name}`);
-    const outputs = () => lab.outputs();
+    const outputs = () => dev.outputs();
     const noChanges = () => lab.engine.ok(["preview", "--expect-no-changes"], lab.project);
     /** The stage's run, once the controller has taken at least one measurement of it. */
     const measuring = (weight: number) =>
@@ -53,11 +46,11 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
 
     /** A stage that must pass: the update succeeds on the run's PROMOTE, the route moved once the canary was ready, and a second preview changes nothing. */
     const passes = async (name: string, extra: Record<string, unknown>, during?: () => Promise<void>) => {
-        const s = await lab.stage(extra, during);
+        const s = await dev.stage(extra, during);
         record(name, s);
         assert.strictEqual(s.up.status, 0, `${s.up.stdout.slice(-4000)}\n${s.up.stderr.slice(-2000)}`);
-        const weight = lab.config["canary:weight"] as number;
-        assert.deepStrictEqual(await lab.routeWeights(), [100 - weight, weight]);
+        const weight = dev.config["canary:weight"] as number;
+        assert.deepStrictEqual(await dev.routeWeights(), [100 - weight, weight]);
         if (weight > 0) {
             assert.ok(s.routeMoved.seen, "the route never showed the stage's weights during the up");
             assert.ok(s.routeMoved.canaryReady, `the route moved before the canary Deployment was ready: ${JSON.stringify(s.routeMoved.canaryStatus)}`);
@@ -77,6 +70,7 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
     before(async function () {
         const t0 = Date.now();
         lab = await Lab.start();
+        dev = lab.devStack();
         origin = gitProject(lab.project);
         console.log(`      control plane, controller, CRDs (${lab.crds.join("; ")}), Prometheus and judge up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     });
@@ -132,7 +126,7 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
 
     let terminated = "";
     it("5 → 25 with the run terminated mid-stage (spec.terminate): the stage does not pass and the stack stays at 5", async () => {
-        const s = await lab.stage({ "canary:weight": 25 }, async () => {
+        const s = await dev.stage({ "canary:weight": 25 }, async () => {
             terminated = (await measuring(25)).metadata.name;
             const patched = await lab.cp.request("PATCH", `/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns/${terminated}`, { spec: { terminate: true } }, "application/merge-patch+json");
             assert.strictEqual(patched.status, 200, patched.text);
@@ -147,14 +141,14 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
 
     let retryAt25 = "";
     it("a retry of 25 (canary:analysis.attempt) is a new run, judged on its own window: PROMOTE", async () => {
-        const analysis = lab.config["canary:analysis"] as Record<string, unknown>;
+        const analysis = dev.config["canary:analysis"] as Record<string, unknown>;
         const s = await passes("5 → 25, attempt 1", { "canary:analysis": { ...analysis, attempt: 1 } });
         retryAt25 = s.run!.metadata.name;
         assert.notStrictEqual(retryAt25, terminated);
     });
 
     it("a changed analysis setting after a finished run makes a new run and a new verdict at the same stage", async () => {
-        const analysis = lab.config["canary:analysis"] as Record<string, unknown>;
+        const analysis = dev.config["canary:analysis"] as Record<string, unknown>;
         const s = await passes("25, deadline 20m", { "canary:analysis": { ...analysis, deadline: "20m" } });
         assert.ok(s.changed.some((c) => /^(create|replace|create-replacement) delivery-run$/.test(c)), s.changed.join(", "));
         assert.notStrictEqual(s.run!.metadata.name, retryAt25);
@@ -188,7 +182,7 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
 
     it("50 → 100 under fire: hostile asks at both replicas (no token, another stack's token, bad request lines and values, forged evidence) and the canary header's preview track failing change no decision", async () => {
         const fire: Fire = { statuses: new Map(), forged: [] };
-        await lab.faults("preview", "errorRatio=1");
+        await dev.faults("preview", "errorRatio=1");
         try {
             const s = await passes("50 → 100, under fire", { "canary:weight": 100 }, async () => {
                 const run = await measuring(100);
@@ -216,12 +210,12 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
             const previewErrors = await queryVector(lab.live.promUrl, 'sum(increase(http_request_duration_seconds_count{track="preview",status=~"5.."}[10m]))');
             assert.ok(Number(previewErrors[0]?.value[1] ?? 0) > 100, JSON.stringify(previewErrors));
         } finally {
-            await lab.faults("preview", "errorRatio=0");
+            await dev.faults("preview", "errorRatio=0");
         }
     });
 
     it("promotion: stable takes the canary's image at weight 0, the canary scales to 0, the stack exports the promoted version", async () => {
-        const app = lab.config["canary:app"] as any;
+        const app = dev.config["canary:app"] as any;
         await passes("promotion", { "canary:weight": 0, "canary:app": { ...app, stable: { ...app.stable, image: app.canary.image } } });
         const stable = await get(`/apis/apps/v1/namespaces/${NS}/deployments/podinfo-stable`);
         assert.strictEqual(stable.spec.template.spec.containers[0].image, app.canary.image);
@@ -231,17 +225,17 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
     });
 
     it("a faulty canary: the run ends Failed, the up fails with the judge's reasons, and stage-up.sh takes the stack back to 0 and commits it", async () => {
-        const app = lab.config["canary:app"] as any;
+        const app = dev.config["canary:app"] as any;
         await passes("new canary 6.9.0 at 0", { "canary:app": { ...app, canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } });
-        await lab.faults("canary", "errorRatio=0.2");
+        await dev.faults("canary", "errorRatio=0.2");
         try {
-            lab.writeConfig({ "canary:weight": 5 });
+            dev.writeConfig({ "canary:weight": 5 });
             commit(lab.project, "dev: 0 -> 5");
             const before = new Set((await runs()).map((r) => r.metadata.name));
             const env = { ...lab.engine.env, STACK_NAME: STACK, PULUMI: path.join(lab.engine.bin, "pulumi"), MESSAGE: "dev: 0 -> 5", ROLLOUT: `node ${path.join(ROOT, "rollout", "bin.js")}` };
             const stageUp = timed("bash", [path.join(ROOT, ".github", "scripts", "stage-up.sh"), "dev"], lab.project, env);
             // The run as last seen: rollback.sh's up at 0 deletes it before stage-up.sh ends.
-            const [traffic, watched] = await Promise.allSettled([lab.traffic(stageUp), lab.watchNewRun(before, stageUp)]);
+            const [traffic, watched] = await Promise.allSettled([dev.traffic(stageUp), dev.watchNewRun(before, stageUp)]);
             const up = await stageUp;
             if (traffic.status === "rejected") throw traffic.reason;
             if (watched.status === "rejected") throw watched.reason;
@@ -254,16 +248,16 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
             assert.match(up.stdout, /last answer: ROLLBACK: /, "the judge's reasons");
             assert.doesNotMatch(up.stdout + up.stderr, STACK_TRACE, "no JS stack trace");
             assert.match(up.stderr, /rollback: dev is at weight 0, committed to main/);
-            assert.deepStrictEqual(await lab.routeWeights(), [100, 0]);
+            assert.deepStrictEqual(await dev.routeWeights(), [100, 0]);
             assert.strictEqual(outputs().stage, 0);
             assert.strictEqual(YAML.parse(fs.readFileSync(path.join(lab.project, "Pulumi.dev.yaml"), "utf8")).config["canary:weight"], 0);
             const log = git(origin, ["log", "-1", "--format=%s%n%b", "main"]);
             assert.match(log, /^dev: automatic rollback to weight 0\n.*ended Failed/s, log);
         } finally {
-            await lab.faults("canary", "errorRatio=0");
+            await dev.faults("canary", "errorRatio=0");
         }
         // The stack file as the rollback left it is what the next stage starts from.
-        lab.config = YAML.parse(fs.readFileSync(path.join(lab.project, "Pulumi.dev.yaml"), "utf8")).config;
+        dev.config = YAML.parse(fs.readFileSync(path.join(lab.project, "Pulumi.dev.yaml"), "utf8")).config;
         noChanges();
     });
 
