@@ -212,8 +212,10 @@ describe("rollout replay against a real Prometheus scraping two demo-app process
                 if (r.json.decision !== "HOLD") break;
             }
         })();
-        // Steady load until the live asks end (a decision, or the last look), bounded by the looks' time.
-        await Promise.all([asked, loadWhile(asked, [live.ports.stable, live.ports.canary], 100, looks * 2 + 2)]);
+        // Steady load until a look past the live asks' end (a decision, or the last look): the replay may
+        // decide a look later (below), and reads the traffic up to it.
+        const lookPast = asked.then(() => sleep(2500));
+        await Promise.all([asked, loadWhile(lookPast, [live.ports.stable, live.ports.canary], 100, looks * 2 + 4)]);
         await fetch(`http://127.0.0.1:${live.ports.canary}/faults?errorRatio=0`, { method: "PUT" });
         await sleep(2500);
         // One look past the live decision: the replay may decide a look later (below).
