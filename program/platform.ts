@@ -15,7 +15,7 @@ import { Tracing } from "../components/observability/tracing";
 import { checkClusterTarget, ClusterTarget } from "../stacks/cluster";
 import { ConfigError } from "../stacks/config";
 import { PlatformConfig, PlatformConfigInput, PlatformOutputs, validatePlatformConfig } from "../stacks/platform";
-import type { ServiceSecrets } from "./service";
+import { asSecret, type ServiceSecrets } from "./service";
 
 export interface CanaryPlatformArgs {
     /** The platform's settings: the keys of the platform stack's config (docs/adopt.md) without the project's prefix. */
@@ -71,16 +71,15 @@ export class CanaryPlatform extends pulumi.ComponentResource {
         const k8s = { parent: this, providers: { kubernetes: provider } };
         const own = { parent: this, provider };
         const secrets = args.secrets ?? {};
-        const secret = (v: pulumi.Input<string> | undefined) => (v === undefined ? undefined : pulumi.secret(v));
         const monitoringNamespace = c.monitoring.install ? labelledNamespace(`${name}-monitoring`, c.monitoring.namespace, "privileged", {}, own).metadata.name : c.monitoring.namespace;
         if (c.monitoring.install) {
             const monitoringArgs = {
                 namespace: monitoringNamespace,
                 monitoring: c.monitoring,
                 slackChannel: c.alertmanager.slackChannel,
-                slackWebhookUrl: secret(secrets.slackWebhookUrl),
-                pagerdutyRoutingKey: secret(secrets.pagerdutyRoutingKey),
-                grafanaAdminPassword: secret(secrets.grafanaAdminPassword),
+                slackWebhookUrl: asSecret(secrets.slackWebhookUrl),
+                pagerdutyRoutingKey: asSecret(secrets.pagerdutyRoutingKey),
+                grafanaAdminPassword: asSecret(secrets.grafanaAdminPassword),
             };
             new MonitoringStack(`${name}-monitoring`, monitoringArgs, k8s);
         }

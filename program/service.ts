@@ -108,7 +108,7 @@ export async function checkService(args: CanaryServiceArgs): Promise<CheckedServ
 }
 
 /** A secret given as a plain value stays a secret in the state and the Secrets it goes to. */
-const asSecret = (v: pulumi.Input<string> | undefined) => (v === undefined ? undefined : pulumi.secret(v));
+export const asSecret = (v: pulumi.Input<string> | undefined) => (v === undefined ? undefined : pulumi.secret(v));
 
 /**
  * The objects of this component were the stack's own, top-level, before it existed (0.1): the alias keeps

@@ -10,7 +10,7 @@ import { DNS_LABEL } from "../domain/promql";
 import { ENVIRONMENT_DEFAULTS, ENVIRONMENTS, type Environment } from "./environments";
 import { parseConfig, stackConfigSchema, type ConfigIssue } from "./schema";
 import { deepMerge } from "./merge";
-import { formatIssues, valueAt } from "./validate";
+import { environmentOf, formatIssues, valueAt } from "./validate";
 
 const shared = stackConfigSchema.shape;
 
@@ -57,7 +57,7 @@ function platformDefaults(environment: Environment): Record<string, unknown> {
 
 /** Validates a platform stack's config; every bad key in one message, as a service stack's. */
 export function validatePlatformConfig(project: string, stack: string, raw: Record<string, unknown>): { ok: true; config: PlatformConfig } | { ok: false; message: string } {
-    const environment = raw.environment ?? ((ENVIRONMENTS as readonly string[]).includes(stack) ? stack : undefined);
+    const environment = environmentOf(stack, raw);
     if (!(ENVIRONMENTS as readonly unknown[]).includes(environment)) {
         const message = `must be one of ${ENVIRONMENTS.join(", ")} (stack "${stack}" is not an environment name, so set it)`;
         return { ok: false, message: formatIssues(project, raw, [{ path: ["environment"], message }]) };

@@ -55,7 +55,7 @@ export function formatIssues(project: string, values: unknown, issues: readonly 
 /**
  * The environment: `canary:environment`, or the stack name when it names one.
  */
-function environmentOf(stack: string, raw: Record<string, unknown>): unknown {
+export function environmentOf(stack: string, raw: Record<string, unknown>): unknown {
     return raw.environment ?? ((ENVIRONMENTS as readonly string[]).includes(stack) ? stack : undefined);
 }
 
