@@ -8,6 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { chartName } from "./charts";
 import { removeTempDirs } from "./host";
 import { Lab, STAGE_RATE } from "./lab";
 import { count, out, Report } from "./report";
@@ -34,7 +35,7 @@ async function demo(): Promise<boolean> {
         let promoted = true;
         for (const weight of [5, 25, 50, 100]) {
             const s = await dev.stage({ "canary:weight": weight });
-            report.stage(`${from} → ${weight}`, s);
+            report.stage(`${from} → ${weight}`, s, chartName("stage", weight));
             from = weight;
             promoted &&= s.up.status === 0 && s.answer?.decision === "PROMOTE";
             if (!promoted) break;
@@ -52,7 +53,7 @@ async function demo(): Promise<boolean> {
         report.stage("6.9.0 at 0", await dev.stage({ "canary:app": { ...next, canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } }));
         await dev.faults("canary", `errorRatio=${FAULTY_ERROR_RATIO}`);
         const faulty = await dev.stage({ "canary:weight": 5 });
-        report.stage("0 → 5", faulty);
+        report.stage("0 → 5", faulty, chartName("faulty", 5));
         const caught = faulty.up.status !== 0 && faulty.answer?.decision === "ROLLBACK" && dev.outputs().stage === 0;
         if (caught) report.note("the stack still records stage 0: a failed stage is never recorded");
         const back = await dev.stage({ "canary:weight": 0 });
@@ -73,7 +74,7 @@ async function demo(): Promise<boolean> {
         await lab.stop();
     }
     out(`took ${((Date.now() - t0) / 60_000).toFixed(1)} min; nothing is left running`);
-    out(`logs: ${report.dir} (each pulumi up's output, the control plane's and the controller's logs)`);
+    out(`logs: ${report.dir} (each pulumi up's output, a chart of each judged stage's live answers, the control plane's and the controller's logs)`);
     return ok;
 }
 

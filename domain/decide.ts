@@ -296,6 +296,37 @@ interface TestSetup {
 }
 
 /**
+ * What each side of a test judges, from the design alternative's LLR (carried + this stage's) and the
+ * smaller alternative's, when the test has one: the rollback side their mixture, the promote side the
+ * largest of those a PROMOTE waits for (`sequentialTest` says why). The chart derives a judge's
+ * answer's sides with it (domain/chart.ts, `answerPoint`).
+ */
+export function testSides(total: number, confirm?: Pick<ConfirmEvidence, "weight" | "llr" | "required">): { readonly rollbackLlr?: number; readonly promoteLlr?: number } {
+    if (!confirm) return {};
+    return {
+        rollbackLlr: mixtureLlr([
+            { weight: 1 - confirm.weight, llr: total },
+            { weight: confirm.weight, llr: confirm.llr },
+        ]),
+        promoteLlr: confirm.required ? Math.max(total, confirm.llr) : total,
+    };
+}
+
+/**
+ * Each test's part of the stage's false-rollback budget `alpha` (`stageAlpha`): the latency and tail
+ * tests their shares, the ratio metrics theirs split evenly (when the stack names any), the errors
+ * test the rest.
+ */
+export function testAlphas(policy: DecisionPolicy, alpha: number, ratioCount: number): { readonly errors: number; readonly latency: number; readonly tail: number; readonly ratio: number } {
+    return {
+        errors: alpha * (1 - policy.latencyShare - policy.tailShare - (ratioCount > 0 ? policy.ratioShare : 0)),
+        latency: alpha * policy.latencyShare,
+        tail: alpha * policy.tailShare,
+        ratio: ratioCount > 0 ? (alpha * policy.ratioShare) / ratioCount : 0,
+    };
+}
+
+/**
  * One sequential test of canary events (errors, slow requests) against stable's.
  *
  * Normally conditional: given that an event happened, it came from the canary with probability
@@ -325,15 +356,7 @@ function sequentialTest(name: TestEvidence["name"], event: string, canary: [numb
     const c = t.confirm;
     const confirm: ConfirmEvidence | undefined = c && { factor: c.factor, key: c.key, p1: rateAt(c.factor), stageLlr: llrAt(c.factor), carried: c.carried, llr: c.carried + llrAt(c.factor), weight: c.weight, required: c.required };
     const total = t.carried + llr;
-    const sides = confirm
-        ? {
-              rollbackLlr: mixtureLlr([
-                  { weight: 1 - confirm.weight, llr: total },
-                  { weight: confirm.weight, llr: confirm.llr },
-              ]),
-              promoteLlr: confirm.required ? Math.max(total, confirm.llr) : total,
-          }
-        : {};
+    const sides = testSides(total, confirm);
     return {
         name,
         event,
@@ -419,18 +442,17 @@ export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageCont
     if (stable.requests < policy.minStableRequests) {
         return { ...base, decision: "HOLD", reasons: [`stable served ${stable.requests} requests in the window; the baseline needs ${policy.minStableRequests}`], evidence: {} };
     }
-    const ratioAlpha = ratios.length > 0 ? (alpha * policy.ratioShare) / ratios.length : 0;
-    const errorsAlpha = alpha * (1 - policy.latencyShare - policy.tailShare - (ratios.length > 0 ? policy.ratioShare : 0));
+    const alphas = testAlphas(policy, alpha, ratios.length);
     const beta = stageBetaOf(policy, stage);
     const confirmKey = llrKey("errors", policy.confirmFactor);
     const confirm = { factor: policy.confirmFactor, weight: policy.confirmWeight, carried: carried(confirmKey), required: confirmRequired(stage), key: confirmKey };
-    const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], { factor: policy.errorFactor, alpha: errorsAlpha, beta, carried: carried("errors"), confirm }, policy);
+    const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], { factor: policy.errorFactor, alpha: alphas.errors, beta, carried: carried("errors"), confirm }, policy);
     const bound = latencyBoundOf(stable.buckets, policy);
-    const latency = latencyTest("latency", bound, canary, stable, policy, { alpha: alpha * policy.latencyShare, beta, carried: carried("latency") });
+    const latency = latencyTest("latency", bound, canary, stable, policy, { alpha: alphas.latency, beta, carried: carried("latency") });
     const tailAt = policy.latencyBound === undefined ? boundAtQuantile(stable.buckets, policy.tailQuantile, policy.minLatencyBound) : undefined;
-    const tail = tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, { alpha: alpha * policy.tailShare, beta, carried: carried("tail") }) : undefined;
+    const tail = tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, { alpha: alphas.tail, beta, carried: carried("tail") }) : undefined;
     const counted = ratios.filter((r) => (canary.ratios?.[r.name]?.total ?? 0) > 0 && (stable.ratios?.[r.name]?.total ?? 0) > 0);
-    const ratioTests = counted.map((r) => ratioTest(r, canary, stable, policy, { alpha: ratioAlpha, beta, carried: carried(r.name) }));
+    const ratioTests = counted.map((r) => ratioTest(r, canary, stable, policy, { alpha: alphas.ratio, beta, carried: carried(r.name) }));
     const evidence = { errors, latency, latencyBound: bound, ...(tail ? { tail, tailBound: tailAt } : {}), ...(ratios.length > 0 ? { ratios: ratioTests } : {}) };
     // What a PROMOTE waits for; the tail test can only add a ROLLBACK.
     const tests = [errors, ...(latency ? [latency] : []), ...ratioTests];
