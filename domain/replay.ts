@@ -216,7 +216,7 @@ export interface Agreement {
  * replay's even grid from the window's start (`lookInstants`). The live look is taken at the middle of
  * its recorded second; the replay's look nearest it, in intervals, is the same look.
  */
-export function agreement(live: LiveDecision, r: Pick<Replay, "decision" | "looks" | "summary">, intervalSeconds: number): Agreement {
+export function agreement(live: LiveDecision, r: Pick<Replay, "decision" | "summary"> & { readonly looks: readonly Pick<ReplayedLook, "look" | "seconds">[] }, intervalSeconds: number): Agreement {
     const deciding = r.looks.at(-1);
     const liveText = `the live judge ${live.decision} at its look ${live.look} (${live.seconds}s into the window)`;
     if (live.decision === "HOLD") return { agrees: false, looksApart: null, message: `${liveText}: the live judge did not decide, there is nothing to compare` };
