@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # `cache` is the sourcing script's
 # Sourced by toolchain.sh, controlplane.sh and prometheus.sh, which define `say` (progress on stderr)
 # and `cache`. Runs one build step unless its output exists under $cache; the output appears only when
 # the step finished, so an interrupted build resumes at the step it was in. One progress line per step,
