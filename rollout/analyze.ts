@@ -30,6 +30,9 @@ const count = (samples: Sample[], track: Track) => Math.round(forTrack(samples, 
 
 function countsOf(track: Track, r: Record<string, Sample[]>, ratios: readonly RatioMetric[]): TrackCounts {
     const buckets = forTrack(r.buckets, track)
+        // Bounds by value, never by their text: Prometheus 3 stores a whole-number bound as "1.0" where
+        // Prometheus 2 kept the text format's "1" (prometheus/prometheus docs/migration.md, "`le` and
+        // `quantile` label values"); test/e2e.test.ts checks it on the chart's Prometheus.
         .map((s) => ({ le: s.labels.le === "+Inf" ? Infinity : Number(s.labels.le), count: Math.round(s.value) }))
         .filter((b) => !Number.isNaN(b.le))
         .sort((a, b) => a.le - b.le);

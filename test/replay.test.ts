@@ -2,7 +2,7 @@
  * `rollout replay`: the recorded looks judged as the live judge judges them (compared with `judge()`
  * on the same counts), the run's deadline, a range with no traffic, hostile recordings refused naming
  * the field, the chart as well-formed XML; and, against the real Prometheus the e2e suite starts
- * (demo/live.ts: the Debian prometheus on 127.0.0.1 scraping two demo-app processes), a replay from
+ * (demo/live.ts: the chart's Prometheus on 127.0.0.1 scraping two demo-app processes), a replay from
  * Prometheus deciding at the look the live `analyze` decided at, and `--record` then `--recording`
  * giving the same replay.
  */
