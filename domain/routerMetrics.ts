@@ -101,7 +101,7 @@ export function traefikServiceName(namespace: string, service: string, port: num
  * components/routing/gatewayRouting.ts `httpRouteRules`) and of the preview route `<app>-preview` (its one
  * backend). Envoy Gateway names a route rule's cluster `httproute/<namespace>/<name>/rule/<n>` and splits it
  * into one cluster per backendRef, `.../rule/<n>/backend/<i>`, only when a backendRef has filters
- * (envoyproxy/gateway issue #7008; per-backendRef clusters by default are asked for in #6742 and #7017): with a
+ * (github.com/envoyproxy/gateway/issues/7008; per-backendRef clusters by default are asked for in issues/6742 and issues/7017): with a
  * rule whose two backends share one cluster, no series tells the tracks apart, and the judge holds for
  * lack of canary requests.
  */
