@@ -133,7 +133,9 @@ export const ROUTER_METRICS: Readonly<Record<RouterSource, RouterMetrics>> = {
      * Envoy's cluster statistics in Prometheus form (envoyproxy/envoy docs, "Cluster statistics" and the
      * admin `/stats/prometheus`; Envoy Gateway's proxies serve them on :19001/stats/prometheus):
      * `envoy_cluster_upstream_rq_xx` per response code class (label `envoy_response_code_class`, `5` for
-     * 5xx, including the 503s Envoy answers itself when the upstream connection fails) and the histogram
+     * 5xx, including the 503s Envoy answers itself when the upstream connection fails or resets:
+     * envoyproxy/envoy source/common/router/router.cc, `Filter::onUpstreamReset` charges that local
+     * reply's code to the cluster with `chargeUpstreamCode` before `onUpstreamAbort` sends it) and the histogram
      * `envoy_cluster_upstream_rq_time` in milliseconds, both labelled `envoy_cluster_name`.
      */
     "envoy-gateway": {

@@ -21,7 +21,8 @@ import { freePort, startLive, type Live } from "../demo/live";
 import { listen } from "../lib/system";
 import { evidenceQueries, policyFor } from "../rollout/analyze";
 import { httpPrometheus } from "../rollout/prometheus";
-import { judgeServer } from "../rollout/serve";
+import { judgeQuery, judgeServer } from "../rollout/serve";
+import { judgeUrl } from "../components/delivery/analysis";
 import { validateStackConfig } from "../stacks/validate";
 import { byName, runProgram, suiteConfig } from "./harness";
 import { promqlErrors } from "./promql.test";
@@ -184,6 +185,20 @@ describe("the router as the metric source: each router's names", () => {
         assert.ok(healthy.reasons.some((r) => /^latency not judged: the alb source has no latency histogram/.test(r)), healthy.reasons.join("; "));
         // The app's source without buckets holds, as before: only a source with no histogram at all is errors-only.
         assert.strictEqual(judge(counts(20000, 5), counts(60000, 15), { ...stage, weight: 5 }, policyFor(cfg.metrics)).decision, "HOLD");
+    });
+
+    it("the stage's AnalysisRun asks the judge with the stack's source and port, and the judge reads back the same contract; it refuses a source without its port and a port without a source", () => {
+        const cfg = devConfig();
+        for (const metrics of [withRouter(cfg.metrics, "traefik"), cfg.metrics]) {
+            const url = new URL(judgeUrl("http://judge", { scope: SCOPE, metrics, stages: [5, 25, 50, 100], ratios: [], deadline: "30m" }).replace(/\{\{args\.(\w+)\}\}/g, (_, a: string) => ({ run: "r", weight: "25", carry: "", since: "2026-11-21T11:50:00Z" })[a] ?? ""));
+            assert.deepStrictEqual(judgeQuery(url.searchParams, new Date("2026-11-21T12:00:00Z")).metrics, metrics);
+        }
+        const base = { namespace: "podinfo", app: "podinfo", weight: "25", since: "15m" };
+        const refused = (q: Record<string, string>) => assert.throws(() => judgeQuery(new URLSearchParams({ ...base, ...q }), new Date()), (e: Error) => (assert.match(e.message, /^(source|port)=/), true));
+        refused({ source: "traefik" });
+        refused({ source: "traefik", port: "0" });
+        refused({ source: "nginx", port: "80" });
+        refused({ port: "9898" });
     });
 
     it("Istio's and Envoy's histograms count milliseconds: the quantile is scaled to seconds", () => {
