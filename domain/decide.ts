@@ -98,6 +98,13 @@ export interface DecisionPolicy {
     /** A fixed latency bound in seconds (a bucket boundary) instead of the quantile. */
     readonly latencyBound?: number;
     /**
+     * Set when the metric source has no latency histogram (CloudWatch's ALB metrics): why the latency
+     * is not judged. The latency and tail tests are then not run, a PROMOTE does not wait for them,
+     * and the answer's reasons say so; the errors test keeps its own share of α (the unspent shares
+     * only make a false rollback rarer).
+     */
+    readonly latencyUnjudged?: string;
+    /**
      * The quantile's bound is never below this many seconds (default 0.025). Below it, two identical
      * processes on one busy machine differ by more than a factor of 2 in the share of requests above
      * 5 ms (measured in the end-to-end test: 0.85% against 0.35% over 7,500 requests each): scheduling
@@ -447,20 +454,21 @@ export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageCont
     const confirmKey = llrKey("errors", policy.confirmFactor);
     const confirm = { factor: policy.confirmFactor, weight: policy.confirmWeight, carried: carried(confirmKey), required: confirmRequired(stage), key: confirmKey };
     const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], { factor: policy.errorFactor, alpha: alphas.errors, beta, carried: carried("errors"), confirm }, policy);
-    const bound = latencyBoundOf(stable.buckets, policy);
-    const latency = latencyTest("latency", bound, canary, stable, policy, { alpha: alphas.latency, beta, carried: carried("latency") });
-    const tailAt = policy.latencyBound === undefined ? boundAtQuantile(stable.buckets, policy.tailQuantile, policy.minLatencyBound) : undefined;
-    const tail = tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, { alpha: alphas.tail, beta, carried: carried("tail") }) : undefined;
+    const judged = policy.latencyUnjudged === undefined;
+    const bound = judged ? latencyBoundOf(stable.buckets, policy) : undefined;
+    const latency = judged ? latencyTest("latency", bound, canary, stable, policy, { alpha: alphas.latency, beta, carried: carried("latency") }) : undefined;
+    const tailAt = judged && policy.latencyBound === undefined ? boundAtQuantile(stable.buckets, policy.tailQuantile, policy.minLatencyBound) : undefined;
+    const tail = judged && tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, { alpha: alphas.tail, beta, carried: carried("tail") }) : undefined;
     const counted = ratios.filter((r) => (canary.ratios?.[r.name]?.total ?? 0) > 0 && (stable.ratios?.[r.name]?.total ?? 0) > 0);
     const ratioTests = counted.map((r) => ratioTest(r, canary, stable, policy, { alpha: alphas.ratio, beta, carried: carried(r.name) }));
     const evidence = { errors, latency, latencyBound: bound, ...(tail ? { tail, tailBound: tailAt } : {}), ...(ratios.length > 0 ? { ratios: ratioTests } : {}) };
     // What a PROMOTE waits for; the tail test can only add a ROLLBACK.
     const tests = [errors, ...(latency ? [latency] : []), ...ratioTests];
     const all = tail ? [...tests, tail] : tests;
-    const reasons = all.map(describe);
+    const reasons = [...all.map(describe), ...(judged ? [] : [`latency not judged: ${policy.latencyUnjudged}`])];
     if (all.some((t) => t.sprt.outcome === "H1")) return { ...base, decision: "ROLLBACK", reasons, evidence };
     const holds: string[] = [];
-    if (!latency) holds.push(bound === undefined ? "no latency histogram for stable in the window" : `no latency bucket le=${bound} for both tracks`);
+    if (judged && !latency) holds.push(bound === undefined ? "no latency histogram for stable in the window" : `no latency bucket le=${bound} for both tracks`);
     for (const r of ratios.filter((r) => !counted.includes(r))) holds.push(`${r.name}: no ${r.total} counted for both tracks in the window`);
     if (canary.resets + stable.resets > 0) holds.push(`${canary.resets + stable.resets} counter reset(s) in the window (pods restarted): not promoting on interrupted counts`);
     if (tests.some((t) => t.sprt.outcome === "continue")) holds.push(NOT_ENOUGH_EVIDENCE);

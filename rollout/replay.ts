@@ -180,7 +180,7 @@ export async function replayCommand(s: StackFile, o: Options, io: CliIo): Promis
         result = replay(
             recording,
             { stage, intervalSeconds, deadlineSeconds, ratios: c.analysis.ratios },
-            (counts, since, now) => judgeLook(counts, { scope, since, now, stage, ratios: c.analysis.ratios, scrapeIntervalSeconds: recording.scrapeIntervalSeconds }),
+            (counts, since, now) => judgeLook(counts, { scope, metrics: c.metrics, since, now, stage, ratios: c.analysis.ratios, scrapeIntervalSeconds: recording.scrapeIntervalSeconds }),
             (j, windowSeconds) => judgedForecast(j, { windowSeconds, weight: stage.weight, stages: stage.stages, deadlineSeconds, policy: DEFAULT_POLICY }),
         );
     } catch (e) {
