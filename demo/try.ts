@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { DEFAULT_POLICY, Judgement } from "../domain/decide";
 import { carriedLlrs, formatLlrs, GateAnswer, gateAnswer, VersionEvidence, withStage } from "../domain/evidence";
-import { durationOption, optionHelp, OptionSpec, parseOptions, stringOption } from "../lib/args";
+import { durationOption, optionHelp, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
 import { exitOnProblem } from "../lib/system";
 import { MAX_MIN_STAGE_MS } from "../rollout/context";
 import { loadStack } from "../rollout/stackFile";
@@ -209,7 +209,11 @@ async function main(argv: readonly string[]): Promise<void> {
         return;
     }
     // Checked here, so a bad value is one line before anything starts (rollout run checks it again).
-    durationOption(o, "min-stage", 15_000, 1000, MAX_MIN_STAGE_MS);
+    try {
+        durationOption(o, "min-stage", 15_000, 1000, MAX_MIN_STAGE_MS);
+    } catch (e) {
+        throw new UsageError(`try: ${(e as Error).message}`);
+    }
     let ok = false;
     try {
         const r = await tryGate(stringOption(o, "min-stage") ?? "15s");
@@ -222,4 +226,4 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 // A bad option is exit 2 with one line (lib/system.ts); anything else that fails is exit 1 (above).
-exitOnProblem(() => main(process.argv.slice(2)), "try: ");
+exitOnProblem(() => main(process.argv.slice(2)));

@@ -17,8 +17,8 @@ import { loadStack } from "../rollout/stackFile";
 const TS_NODE = path.join(ROOT, "node_modules", "ts-node", "dist", "bin.js");
 
 /** demo/try.ts as `npm run try -- <args>` runs it, its output collected. */
-function startTry(args: readonly string[]): { p: ChildProcess; output: () => string; exit: Promise<number | null> } {
-    const p = spawn(process.execPath, [TS_NODE, "--transpile-only", path.join(ROOT, "demo", "try.ts"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+function startTry(args: readonly string[], env: NodeJS.ProcessEnv = process.env): { p: ChildProcess; output: () => string; exit: Promise<number | null> } {
+    const p = spawn(process.execPath, [TS_NODE, "--transpile-only", path.join(ROOT, "demo", "try.ts"), ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     let text = "";
     p.stdout!.on("data", (d) => (text += d));
     p.stderr!.on("data", (d) => (text += d));
@@ -86,10 +86,24 @@ describe("npm run try", function () {
     });
 
     it("a bad option is one line naming it, exit 2, before anything starts", async () => {
-        const t = startTry(["--min-stage", "2h"]);
+        for (const [args, line] of [
+            [["--min-stage", "2h"], "try: --min-stage 2h is too long: at most 1h\n"],
+            [["--stages", "5"], "try: unknown option --stages (options here: --min-stage, --help)\n"],
+        ] as const) {
+            const t = startTry(args);
+            running = t.p;
+            assert.strictEqual(await t.exit, 2, t.output());
+            assert.strictEqual(t.output(), line);
+        }
+    });
+
+    it("without Prometheus it says how to get it, exit 1, before anything starts", async () => {
+        // A PATH with no prometheus on it (node is run by its full path).
+        const t = startTry([], { ...process.env, PATH: path.dirname(process.execPath) });
         running = t.p;
-        assert.strictEqual(await t.exit, 2, t.output());
-        assert.strictEqual(t.output(), "try: --min-stage 2h is too long: at most 1h\n");
+        assert.strictEqual(await t.exit, 1, t.output());
+        assert.match(t.output(), /^try: prometheus is not installed: .*install.*\n$/m);
+        assert.doesNotMatch(t.output(), /^stage /m, "no stage started");
     });
 });
 
