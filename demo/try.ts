@@ -17,12 +17,16 @@ import { durationOption, optionHelp, OptionSpec, parseOptions, stringOption, Usa
 import { exitOnProblem } from "../lib/system";
 import { MAX_MIN_STAGE_MS } from "../rollout/context";
 import { loadStack } from "../rollout/stackFile";
+import type { Run } from "./engine";
 import { removeTempDirs, ROOT } from "./host";
 import { Live, loadWhile, putFaults, startLive } from "./live";
 import { count, out, Report } from "./report";
 
+/** The least time at a stage unless --min-stage says otherwise: four stages and a rollback in about two minutes. */
+const MIN_STAGE = "15s";
+
 const OPTIONS: OptionSpec[] = [
-    { name: "min-stage", value: "15s", help: "the least time each stage is judged before it may promote (rollout run --min-stage, 1s to 1h; default 15s, where a cluster's analysis waits 45s)" },
+    { name: "min-stage", value: MIN_STAGE, help: `the least time each stage is judged before it may promote (rollout run --min-stage, 1s to 1h; default ${MIN_STAGE}, where a cluster's analysis waits 45s)` },
     { name: "help", help: "this help" },
 ];
 
@@ -39,16 +43,6 @@ const RUN_TIMEOUT = "2m";
 const STACK = "dev";
 /** The stage's key in the dev stack file (project `canary`). */
 const WEIGHT_KEY = "canary:weight";
-/** The version the evidence is kept for: the canary track's (demo/live.ts). */
-const CANARY = { version: "6.8.0" };
-
-/** One `rollout` command's run: the fields of demo/engine.ts `Run`, which the report's rows take. */
-interface CommandRun {
-    readonly status: number | null;
-    readonly stdout: string;
-    readonly stderr: string;
-    readonly seconds: number;
-}
 
 /** `rollout run`'s --json document: the judgement it decided on, the fields `gateAnswer` reads. */
 type RunDocument = Pick<Judgement, "decision" | "reasons" | "canary" | "stable" | "evidence"> & { readonly error?: string };
@@ -56,8 +50,8 @@ type RunDocument = Pick<Judgement, "decision" | "reasons" | "canary" | "stable" 
 /** Processes of the `rollout` command still running, stopped with the live stack on Ctrl-C. */
 const commands = new Set<ChildProcess>();
 
-/** The real `rollout` command (its bin, as `npm run rollout` runs it) in `dir`, the stack file's directory; stderr (run's looks) goes to `progress` line by line. */
-function rollout(dir: string, args: readonly string[], progress: (line: string) => void = () => undefined): Promise<CommandRun> {
+/** The real `rollout` command (its bin, as `npm run rollout` runs it) in `dir`, the stack file's directory; its output as a row of the report takes it. */
+function rollout(dir: string, args: readonly string[]): Promise<Run> {
     const t0 = Date.now();
     return new Promise((resolve, reject) => {
         const p = spawn(process.execPath, [path.join(ROOT, "rollout", "bin.js"), ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
@@ -65,10 +59,7 @@ function rollout(dir: string, args: readonly string[], progress: (line: string) 
         let stdout = "";
         let stderr = "";
         p.stdout!.on("data", (d) => (stdout += d));
-        p.stderr!.on("data", (d) => {
-            stderr += d;
-            for (const line of String(d).split("\n")) if (line.trim() !== "") progress(line);
-        });
+        p.stderr!.on("data", (d) => (stderr += d));
         p.on("error", reject);
         p.on("close", (status) => {
             commands.delete(p);
@@ -91,15 +82,15 @@ interface TryResult {
     readonly rolledBack: boolean;
 }
 
+interface StageRun {
+    readonly doc: RunDocument;
+    readonly run: Run;
+}
+
 /**
  * One stage: `rollout run` with load on both tracks until it decides. A decision is exit 0 (PROMOTE)
  * or 1 (ROLLBACK); anything else (HOLD at the timeout, a usage error) fails the try with the command's words.
  */
-interface StageRun {
-    readonly doc: RunDocument;
-    readonly run: CommandRun;
-}
-
 async function stage(live: Live, dir: string, minStage: string, carry: string): Promise<StageRun> {
     const args = ["run", "--stack", STACK, "--prometheus", live.promUrl, "--scrape-interval", live.scrapeInterval, "--interval", live.scrapeInterval];
     const running = rollout(dir, [...args, "--min-stage", minStage, "--timeout", RUN_TIMEOUT, "--json", ...(carry === "" ? [] : ["--carry", carry])]);
@@ -113,6 +104,9 @@ async function stage(live: Live, dir: string, minStage: string, carry: string): 
 async function walk(live: Live, dir: string, minStage: string, t0: number): Promise<TryResult> {
     const report = new Report({ changed: "rollout run wrote", last: "at" });
     const stages = loadStack(dir, STACK).config.stages;
+    const podinfo = live.services.get("podinfo")!;
+    // The canary as its evidence names it: the version its track runs (demo/live.ts).
+    const canary = { version: podinfo.versions.canary };
     /** A row: the stage, what run wrote, its decision and requests; the last column the time since the start. */
     const row = (weight: number, s: StageRun, answer: GateAnswer) =>
         report.stage(String(weight), {
@@ -130,19 +124,20 @@ async function walk(live: Live, dir: string, minStage: string, t0: number): Prom
     let promoted = false;
     for (let weight = weightOf(dir); ; weight = weightOf(dir)) {
         // The evidence of the stages passed, as the stage's AnalysisRun is given it (`carry`).
-        const s = await stage(live, dir, minStage, formatLlrs(carriedLlrs(evidence, CANARY.version, stages, weight)));
+        const s = await stage(live, dir, minStage, formatLlrs(carriedLlrs(evidence, canary.version, stages, weight)));
+        // The stage's evidence as the judge answers it (its budget, the 0 here, is neither carried nor shown).
         const answer = gateAnswer(s.doc as Judgement, 0);
-        evidence = withStage(evidence, CANARY, stages, weight, answer);
+        evidence = withStage(evidence, canary, stages, weight, answer);
         row(weight, s, answer);
         promoted = s.doc.decision === "PROMOTE";
         // At the last stage `run` writes nothing: the canary may become stable (`rollout promote`).
         if (!promoted || weight === stages[stages.length - 1]) break;
     }
-    if (promoted) report.note(`${CANARY.version} passed ${stages.join(", ")}: \`rollout promote\` would make it stable (npm run demo does, through pulumi up)`);
+    if (promoted) report.note(`${canary.version} passed ${stages.join(", ")}: \`rollout promote\` would make it stable (npm run demo does, through pulumi up)`);
     out();
     out(`the canary again, now with ${FAULTY_ERROR_RATIO * 100}% of its requests answered 500 (PUT /faults, app/faults.ts), from a fresh stack file at 0`);
     writeStackFile(dir);
-    await putFaults(live.services.get("podinfo")!, "canary", `errorRatio=${FAULTY_ERROR_RATIO}`);
+    await putFaults(podinfo, "canary", `errorRatio=${FAULTY_ERROR_RATIO}`);
     await mustRun(dir, ["next", "--stack", STACK]);
     const faulty = await stage(live, dir, minStage, "");
     row(stages[0], faulty, gateAnswer(faulty.doc as Judgement, 0));
@@ -175,6 +170,7 @@ async function tryGate(minStage: string): Promise<TryResult> {
     const t0 = Date.now() - process.uptime() * 1000;
     out("canary try: the gate on this machine, no cluster: the demo app as two tracks, a real Prometheus, and `rollout run` judging each stage");
     let live: Live | undefined;
+    // Ctrl-C before the live stack is up: its processes are killed when this one exits (demo/live.ts).
     const interrupted = () => {
         out("interrupted: stopping everything");
         void stopAll(live).then(() => {
@@ -187,7 +183,8 @@ async function tryGate(minStage: string): Promise<TryResult> {
     try {
         live = await startLive();
         writeStackFile(live.dir);
-        out(`  Prometheus  ${live.promUrl} (${live.scrapeInterval} scrapes), the demo app as stable 6.7.1 (:${live.ports.stable}) and canary ${CANARY.version} (:${live.ports.canary}), ${RATE} requests a second to each during a stage`);
+        const { versions } = live.services.get("podinfo")!;
+        out(`  Prometheus  ${live.promUrl} (${live.scrapeInterval} scrapes), the demo app as stable ${versions.stable} (:${live.ports.stable}) and canary ${versions.canary} (:${live.ports.canary}), ${RATE} requests a second to each during a stage`);
         out(`  stack file  ${path.join(live.dir, `Pulumi.${STACK}.yaml`)}: a copy of this repository's dev stack, which rollout run edits`);
         out(`  the gate    rollout run asks Prometheus every ${live.scrapeInterval}; a stage promotes after at least ${minStage} (--min-stage; a cluster's analysis waits ${DEFAULT_POLICY.minStageSeconds}s)`);
         out(`  ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -210,13 +207,13 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     // Checked here, so a bad value is one line before anything starts (rollout run checks it again).
     try {
-        durationOption(o, "min-stage", 15_000, 1000, MAX_MIN_STAGE_MS);
+        durationOption(o, "min-stage", 0, 1000, MAX_MIN_STAGE_MS);
     } catch (e) {
         throw new UsageError(`try: ${(e as Error).message}`);
     }
     let ok = false;
     try {
-        const r = await tryGate(stringOption(o, "min-stage") ?? "15s");
+        const r = await tryGate(stringOption(o, "min-stage") ?? MIN_STAGE);
         ok = r.promoted && r.rolledBack;
     } catch (e) {
         // A missing tool, a process that did not start, a stage that did not decide: one line, its own words.
