@@ -35,7 +35,11 @@ const WINDOW: OptionSpec[] = [
     { name: "carry", value: "TEST:LLR,...", help: "go on from the evidence of the stages this version passed (each test's LLR summed, as the stage's run gets it: errors:-3.2,latency:-3.1); default: start afresh" },
     ...QUERY_OPTIONS,
 ];
-const ANALYSIS: OptionSpec[] = [PROMETHEUS_OPTION, ...WINDOW];
+const ANALYSIS: OptionSpec[] = [
+    PROMETHEUS_OPTION,
+    ...WINDOW,
+    { name: "min-stage", value: "45s", help: "the least time at a stage before it may promote, 1s to 1h (default 45s, as the stage's analysis judges; shorter only to try the gate: a regression that shows at the stage's load needs time to show)" },
+];
 /** Prometheus for a command that works without it and, given it, says more. */
 const LIVE: OptionSpec = { name: "prometheus", value: "URL", help: "Prometheus base URL: status shows the judge's live decision and forecast; next forecasts the next stage from the traffic since --since" };
 
