@@ -164,15 +164,6 @@ export function parseRatio(raw: string): RatioMetric {
  */
 export const SCRAPE_INTERVAL_SECONDS = 15;
 
-const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
-
-/** Seconds in a Prometheus duration such as `90s`, `1m` or `2h`. */
-export function durationSeconds(d: string): number {
-    const m = /^([0-9]+)(ms|s|m|h|d|w|y)$/.exec(d);
-    if (!m) throw new Error(`not a duration: ${d}`);
-    return Number(m[1]) * UNIT_SECONDS[m[2]];
-}
-
 /**
  * The longest stage deadline (`canary:analysis.deadline`), a week: the schema refuses a longer one, and
  * the judge's window (the range its queries read) is bounded from it (`MAX_WINDOW_SECONDS` in

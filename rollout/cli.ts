@@ -12,7 +12,7 @@ import { optionHelp, Options, OptionSpec, parseOptions, stringOption, UsageError
 import { problemOf } from "../lib/system";
 import { DEFAULT_POLICY } from "../domain/decide";
 import { judgedForecast } from "../domain/forecast";
-import { durationSeconds } from "../domain/promql";
+import { durationSeconds } from "../domain/duration";
 import { parseSince, windowSecondsOf } from "./analyze";
 import { analysisArgs, analyzeStage, CliIo, EXIT } from "./context";
 import { liveRun } from "./judged";
@@ -31,7 +31,7 @@ const STACK: OptionSpec = { name: "stack", value: "NAME", help: "the stack: its 
 const JSON_OPT: OptionSpec = { name: "json", help: "print one JSON document on stdout instead of text (also --json=true; --json=false is text)" };
 const HELP: OptionSpec = { name: "help", help: "this help" };
 const WINDOW: OptionSpec[] = [
-    { name: "since", value: "WHEN", help: "the stage's start: 15m, 2h or an RFC 3339 time with zone, at most 30 days (720h) back (analyze, next: 15m ago; run: now)" },
+    { name: "since", value: "WHEN", help: "the stage's start: a duration back from now (15m, 1h30m) or an RFC 3339 time with zone, at most 30 days (720h) back (analyze, next: 15m ago; run: now)" },
     { name: "carry", value: "TEST:LLR,...", help: "go on from the evidence of the stages this version passed (each test's LLR summed, as the stage's run gets it: errors:-3.2,latency:-3.1); default: start afresh" },
     ...QUERY_OPTIONS,
 ];

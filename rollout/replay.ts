@@ -12,7 +12,7 @@ import { DEFAULT_POLICY } from "../domain/decide";
 import { carryProblem, parseLlrs } from "../domain/evidence";
 import { judgedForecast } from "../domain/forecast";
 import { chartPoint, evidenceSvg } from "../domain/chart";
-import { durationSeconds } from "../domain/promql";
+import { durationSeconds } from "../domain/duration";
 import { lookInstants, MAX_LOOKS, parseRecording, RecordedLook, Recording, RECORDING_VERSION, RecordingError, recordingJson, Replay, replay } from "../domain/replay";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 import { systemProblem } from "../lib/system";

@@ -6,7 +6,8 @@
  * refused before the first look. A stack file edited while it ran is not written over (`writeEdits`). The timeout counts from the
  * command's start and bounds every look, one that Prometheus never answers included.
  */
-import { durationOption, Options, stringOption, UsageError } from "../lib/args";
+import { Options, stringOption, UsageError } from "../lib/args";
+import { durationOption } from "./options";
 import type { Judgement } from "../domain/decide";
 import { hold, minimumWindowSeconds, parseSince } from "./analyze";
 import { applyStage, policyPackOf } from "./apply";

@@ -16,13 +16,13 @@ import * as http from "http";
 import * as net from "net";
 import { DEFAULT_POLICY, Llrs, stageAlpha } from "../domain/decide";
 import { carryProblem, gateAnswer, parseLlrs } from "../domain/evidence";
+import { durationSeconds } from "../domain/duration";
 import { judgedForecast } from "../domain/forecast";
 import {
     CONTRACT_RULES,
     contractLabelsProblem,
     DEFAULT_PRESET,
     DNS_LABEL,
-    durationSeconds,
     isContractLabel,
     isErrorStatus,
     isRouteValue,
@@ -214,8 +214,8 @@ export function judgeQuery(params: URLSearchParams, now: Date): JudgeQuery {
     let deadlineSeconds: number | undefined;
     try {
         deadlineSeconds = deadline === null ? undefined : durationSeconds(deadline);
-    } catch {
-        throw new UsageError(`deadline=${JSON.stringify(deadline)} is not a duration such as 30m (the stage's canary:analysis.deadline)`);
+    } catch (e) {
+        throw new UsageError(`deadline=: ${(e as Error).message} (the stage's canary:analysis.deadline)`);
     }
     if (deadlineSeconds !== undefined && deadlineSeconds > MAX_DEADLINE_SECONDS) throw new UsageError(`deadline=${deadline} is longer than a stage's deadline may be (${MAX_DEADLINE_SECONDS / 86400}d)`);
     return {

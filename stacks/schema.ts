@@ -9,7 +9,6 @@ import {
     contractLabelsProblem,
     DEFAULT_PRESET,
     DNS_LABEL,
-    durationSeconds,
     isContractLabel,
     isErrorStatus,
     isRouteValue,
@@ -23,6 +22,7 @@ import {
 } from "../domain/promql";
 import { baseUrlProblem } from "../domain/urls";
 import { DEFAULT_STAGES } from "../domain/stages";
+import { durationSeconds, isPositiveDuration } from "../domain/duration";
 import { POD_LABELS } from "../domain/tracks";
 import { ENVIRONMENTS } from "./environments";
 import { isPinned, versionOf } from "./images";
@@ -448,13 +448,6 @@ const gateway = z
     })
     .describe("The gateway router (dev): an HTTPRoute on the Gateway API, by default on an Envoy Gateway the stack installs.");
 
-const PROMETHEUS_DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;
-/**
- * A duration both Go's time.ParseDuration (what Argo Rollouts reads a metric's interval with,
- * pkg/apis/rollouts/v1alpha1/analysis_types.go DurationString.Duration) and `durationSeconds` read: Go
- * has no d, w or y, and a run with one ends Error.
- */
-const GO_DURATION = /^[0-9]+(ms|s|m|h)$/;
 const metricName = text(METRIC_NAME, "must be a Prometheus metric name");
 const ratio = (dflt: number) => z.number().gt(0, "must be a ratio above 0 and at most 1").max(1, "must be a ratio above 0 and at most 1").default(dflt);
 const positive = (dflt: number) => z.number().gt(0, "must be above 0").default(dflt);
@@ -463,6 +456,18 @@ const factor = (dflt: number) => z.number().min(1, "must be a factor of at least
 /** A string that `ok` accepts, refused with `message` (also when it is no string at all). */
 const checked = (ok: (v: string) => boolean, message: string) => z.string({ error: message }).refine(ok, message);
 const contractLabel = checked(isContractLabel, `must be ${CONTRACT_RULES.label}`);
+/**
+ * A duration key, read by the one parser (domain/duration.ts) in the syntax of what reads the value:
+ * Go's time.ParseDuration for Argo Rollouts' interval (pkg/apis/rollouts/v1alpha1/analysis_types.go
+ * DurationString.Duration), Tempo's retention and the command's own (deadline, the load test), so
+ * `1h30m` and `1.5h` pass where Go takes them; Prometheus's for what Prometheus and Loki read
+ * (prometheus/common model/time.go): `30d`, whole numbers. None of them goes into a PromQL range
+ * selector: the judge's ranges are whole seconds it writes itself (`evidenceQueries`).
+ */
+const goDuration = (example: string) =>
+    checked((v) => isPositiveDuration(v), `must be a Go duration above 0 (time.ParseDuration) such as ${example}, 1h30m or 1.5h: units ns, us, ms, s, m or h; not d, w or y`);
+const prometheusDuration = (example: string) =>
+    checked((v) => isPositiveDuration(v, "prometheus"), `must be a Prometheus duration above 0 such as ${example} or 1d12h: whole numbers, units y, w, d, h, m, s or ms, largest first`);
 const PRESET_DEFAULT = "Unset: the preset's";
 
 const metrics = z
@@ -527,7 +532,7 @@ const monitoring = z
             .describe("The Prometheus the judge queries; unset: the installed one. Required when install is false."),
         ruleLabels: labelMap.default({}).describe("Labels an existing Prometheus's ruleSelector needs on the PrometheusRules (e.g. release: kube-prometheus-stack)."),
         serviceMonitorLabels: labelMap.default({}).describe("Labels an existing Prometheus's serviceMonitorSelector needs on the ServiceMonitors."),
-        retention: text(PROMETHEUS_DURATION, "must be a Prometheus duration such as 30d").describe(
+        retention: prometheusDuration("30d").describe(
             "How long Prometheus keeps data: at least canary:alerts.slo.periodDays, which the error-budget panel and burn rates read.",
         ),
         storage: z
@@ -586,7 +591,7 @@ const logging = z
             .default("10Gi")
             .describe("The size of Loki's filesystem volume (single binary; no object storage)."),
         lokiStorageClass: dnsLabel.optional().describe("Loki's volume's StorageClass; unset: the cluster's default."),
-        lokiRetention: text(/^[0-9]+(h|d|w)$/, "must be a duration such as 168h or 14d")
+        lokiRetention: prometheusDuration("14d")
             .default("14d")
             .describe("How long Loki keeps logs; its compactor deletes older ones, so the volume does not fill up."),
     })
@@ -596,7 +601,7 @@ const tracing = z
     .strictObject({
         enabled: z.boolean().default(false).describe("Have both tracks export OTLP traces to Tempo in the monitoring namespace, installing it there unless install is false."),
         install: z.boolean().default(true).describe("Install Tempo and its Grafana datasource; false: a platform stack's (or the cluster's) Tempo in the monitoring namespace receives the traces."),
-        retention: text(/^[0-9]+(m|h)$/, "must be a duration in minutes or hours such as 72h").default("72h").describe("How long Tempo keeps traces (its block retention)."),
+        retention: goDuration("72h").default("72h").describe("How long Tempo keeps traces (its block retention)."),
         storageSize: text(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi").describe("The size of Tempo's PersistentVolumeClaim."),
         storageClass: dnsLabel.optional().describe("Its StorageClass; unset: the cluster's default."),
     })
@@ -652,10 +657,10 @@ const analysis = z
         wait: z.boolean().default(true).describe("pulumi up of a stage waits for its AnalysisRun and passes only on the judge's PROMOTE."),
         // Default the scrape interval: a look more often sees no new counts, a look less often (1m) made the
         // benchmark's healthy rollout about a minute longer, as each stage's decision waits for the next look.
-        interval: text(GO_DURATION, "must be a Go duration as Argo Rollouts parses it (time.ParseDuration): a whole number with ms, s, m or h, such as 15s; not d, w or y")
+        interval: goDuration("15s")
             .default(`${SCRAPE_INTERVAL_SECONDS}s`)
             .describe("How often the run asks the judge (a Go duration: ms, s, m or h)."),
-        deadline: text(PROMETHEUS_DURATION, "must be a duration such as 30m")
+        deadline: goDuration("30m")
             .default("30m")
             .describe("The longest a stage is judged: HOLD until then ends the run Inconclusive. At least two intervals, at most 7d."),
         ratios: z
@@ -699,7 +704,7 @@ const loadTest = z
             .max(10_000, "must be at most 10000 requests per second")
             .default(10)
             .describe("Requests per second."),
-        duration: text(PROMETHEUS_DURATION, "must be a duration such as 30m").optional().describe("How long each stage's Job sends; unset: the analysis deadline."),
+        duration: goDuration("30m").optional().describe("How long each stage's Job sends; unset: the analysis deadline."),
         path: httpPath.default("/").describe("The path it requests."),
         headers: z
             .record(text(/^[A-Za-z0-9-]+$/, "must be an HTTP header name"), text(/^[^\p{Cc}]*$/u, "must be an HTTP header value: no control characters such as a newline"))
@@ -971,7 +976,7 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     if (c.logging.output === "elasticsearch" && c.logging.elasticsearch === undefined) {
         issues.push({ path: ["logging", "elasticsearch"], message: "is required when canary:logging.output is elasticsearch: set host (and port, index)" });
     }
-    if (c.monitoring.install && durationSeconds(c.monitoring.retention) < c.alerts.slo.periodDays * 86_400) {
+    if (c.monitoring.install && durationSeconds(c.monitoring.retention, "prometheus") < c.alerts.slo.periodDays * 86_400) {
         issues.push({
             path: ["monitoring", "retention"],
             message: `must cover the SLO period (canary:alerts.slo.periodDays = ${c.alerts.slo.periodDays} days): the error-budget panel and burn rates read that far back`,
