@@ -86,6 +86,11 @@ export function numberOption(o: Options, name: string, fallback: number, min: nu
  * is a UsageError that says how to write it.
  */
 export function httpUrlOption(name: string, value: string, example: string, what = ""): URL {
+    // `localhost:9090` parses as a URL whose scheme is "localhost": a host and port without a scheme is the likelier meaning.
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+        const guess = /^[^\s/:?#]+(:\d+)?(\/\S*)?$/.test(value) ? `http://${value}` : example;
+        throw new UsageError(`${what}--${name} ${JSON.stringify(value)} is not a URL: write it with its scheme, e.g. ${guess}`);
+    }
     let url: URL;
     try {
         url = new URL(value);

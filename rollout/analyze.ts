@@ -56,6 +56,12 @@ export interface AnalyzeOptions {
     readonly policy?: DecisionPolicy;
 }
 
+/**
+ * What `analyze`, `run` and the judge (`serve`) say at weight 0, where no canary takes traffic: one
+ * refusal (exit 2, or the judge's 400), never a judgement of a stage that does not exist.
+ */
+export const NO_STAGE_AT_ZERO = "there is no stage to analyse at weight 0: `rollout next` writes the first stage and `pulumi up` applies it";
+
 /** HOLD with nothing read: the counts are unknown, not zero. */
 export function hold(reason: string): Judgement {
     return { decision: "HOLD", reasons: [reason], canary: null, stable: null, evidence: {} };

@@ -5,8 +5,8 @@
 import type { Llrs } from "../domain/decide";
 import { carryProblem, parseLlrs } from "../domain/evidence";
 import { Options, stringOption, UsageError } from "../lib/args";
-import { analyze } from "./analyze";
-import { checkLocalPulumi, CheckPulumi, SelectStack, selectLocalStack } from "./apply";
+import { analyze, NO_STAGE_AT_ZERO } from "./analyze";
+import { checkLocalPulumi, CheckPulumi, ReadApplied, readLocalApplied, SelectStack, selectLocalStack } from "./apply";
 import { httpPrometheus, PrometheusClient, queryOptions } from "./prometheus";
 import { untilSignalled } from "./serve";
 import type { StackFile } from "./stackFile";
@@ -23,6 +23,8 @@ export interface CliIo {
     readonly prometheus: (url: string, timeoutMs: number) => PrometheusClient;
     readonly selectStack: SelectStack;
     readonly checkPulumi: CheckPulumi;
+    /** The stage the stack applied last, from its outputs (`rollout next` refuses to move past it). */
+    readonly readApplied: ReadApplied;
     /** Resolves when a long-running command (`serve`) should stop: SIGTERM or SIGINT. */
     readonly stopped: () => Promise<void>;
 }
@@ -42,6 +44,7 @@ export const defaultIo = (root?: string): CliIo => ({
     prometheus: httpPrometheus,
     selectStack: selectLocalStack,
     checkPulumi: checkLocalPulumi,
+    readApplied: readLocalApplied,
     stopped: untilSignalled,
 });
 
@@ -65,6 +68,11 @@ export function analysisArgs(o: Options, io: CliIo, s: StackFile): AnalysisArgs 
     const problem = carryProblem(carried, s.config.weight, s.config.stages);
     if (problem) throw new UsageError(`--carry: ${problem}`);
     return { client: io.prometheus(stringOption(o, "prometheus") as string, q.queryTimeoutMs), scrapeIntervalSeconds: q.scrapeIntervalSeconds, ...(carried ? { carried } : {}) };
+}
+
+/** Refuses a stack at weight 0 (`NO_STAGE_AT_ZERO`), naming the command and the key. */
+export function refuseWeightZero(s: StackFile, command: string): void {
+    if (s.config.weight === 0) throw new UsageError(`${command}: ${s.project}:weight is 0, so ${NO_STAGE_AT_ZERO}`);
 }
 
 export function analyzeStage(s: StackFile, a: AnalysisArgs, io: CliIo, since: Date) {

@@ -41,7 +41,7 @@ import { DEFAULT_STAGES } from "../domain/stages";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 import { toJson } from "../lib/json";
 import { hostPort, listen, systemProblem } from "../lib/system";
-import { analyze, hold, parseSince, rfc3339Instant, windowSecondsOf } from "./analyze";
+import { analyze, hold, NO_STAGE_AT_ZERO, parseSince, rfc3339Instant, windowSecondsOf } from "./analyze";
 import { JudgeMetrics } from "./metrics";
 import { httpPrometheus, PROMETHEUS_OPTION, PrometheusClient, prometheusUrl, QUERY_OPTIONS, queryOptions } from "./prometheus";
 
@@ -196,6 +196,7 @@ export function judgeQuery(params: URLSearchParams, now: Date): JudgeQuery {
     };
     const stages = stagesOf(params.get("stages"));
     const weight = Number(required(params, "weight", /^\d+$/, "the stage's canary weight"));
+    if (weight === 0) throw new UsageError(`weight=0: ${NO_STAGE_AT_ZERO}`);
     if (!stages.includes(weight)) throw new UsageError(`weight=${weight} is not one of the stages ${stages.join(",")}: only a stage above 0 is judged`);
     const metrics = metricsOf(params);
     let carried: Llrs | undefined;
