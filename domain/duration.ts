@@ -52,6 +52,13 @@ const PROMETHEUS_UNITS: ReadonlyMap<string, bigint> = new Map([
     ["ms", NS_PER.ms],
 ]);
 
+/**
+ * The two syntaxes as JSON Schema patterns, for editors (the stack file's schema): the form only; the
+ * range and "above zero" are the parser's.
+ */
+export const GO_DURATION_PATTERN = "^[-+]?(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)$";
+export const PROMETHEUS_DURATION_PATTERN = "^(0|(?=[0-9])([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$";
+
 /** Go's time.Duration is an int64 of nanoseconds; both parsers refuse more. */
 const MAX_NANOS = (1n << 63n) - 1n;
 

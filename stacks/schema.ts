@@ -22,7 +22,7 @@ import {
 } from "../domain/promql";
 import { baseUrlProblem } from "../domain/urls";
 import { DEFAULT_STAGES } from "../domain/stages";
-import { durationSeconds, isPositiveDuration } from "../domain/duration";
+import { durationSeconds, GO_DURATION_PATTERN, isPositiveDuration, PROMETHEUS_DURATION_PATTERN } from "../domain/duration";
 import { POD_LABELS } from "../domain/tracks";
 import { ENVIRONMENTS } from "./environments";
 import { isPinned, versionOf } from "./images";
@@ -46,7 +46,22 @@ export const TLS12_POLICY_PREFIXES = ["ELBSecurityPolicy-TLS13-", "ELBSecurityPo
  * a key with no value and no default "is required", with what it takes.
  */
 const text = (pattern: RegExp, message: string) =>
-    z.string({ error: (i) => (i.input === undefined ? `is required (${message.replace(/^must be /, "")})` : message) }).regex(pattern, message);
+    z
+        .string({ error: (i) => (i.input === undefined ? `is required (${message.replace(/^must be /, "")})` : message) })
+        .regex(pattern, message)
+        .meta({ errorMessage: message });
+
+/**
+ * A string that `ok` accepts, refused with `message` (also when it is no string at all). `pattern`,
+ * where a regular expression can say as much, is for the JSON Schema editors read (the schema still
+ * checks with `ok`); `errorMessage` (here and in `text`) is the message the YAML language server
+ * shows for a value the JSON Schema refuses, and the configuration reference's "allowed" words.
+ */
+const checked = (ok: (v: string) => boolean, message: string, pattern?: string) =>
+    z
+        .string({ error: message })
+        .refine(ok, message)
+        .meta({ errorMessage: message, ...(pattern ? { pattern } : {}) });
 
 const dnsLabel = text(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', starting with a letter");
 const quantity = text(QUANTITY, "must be a Kubernetes quantity such as 100m, 1 or 128Mi");
@@ -61,7 +76,7 @@ const image = text(/^[^\s]+$/, "must be an image reference such as ghcr.io/org/a
 const baseUrl = (example: string) => {
     const message = `must be an http(s) base URL such as ${example}: no query (?), fragment (#), user name or password, or whitespace`;
     // Not z.url(): it hands on the URL as WHATWG parses it, a newline inside removed, where the file's text is what is checked.
-    return z.string({ error: message }).refine((v) => baseUrlProblem(v) === undefined, message);
+    return checked((v) => baseUrlProblem(v) === undefined, message);
 };
 
 const resourcesWithCpuLimit = <C extends z.ZodType>(cpuLimit: C) =>
@@ -149,7 +164,7 @@ export function isPortName(s: string): boolean {
 }
 
 const PORT_NAME_MESSAGE = "must be a port name: at most 15 lower-case letters, digits and '-', with a letter, no '--', such as admin";
-const portName = z.string({ error: PORT_NAME_MESSAGE }).refine(isPortName, PORT_NAME_MESSAGE);
+const portName = checked(isPortName, PORT_NAME_MESSAGE);
 const portNumber = z.number().int("must be a port, 1 to 65535").min(1, "must be a port, 1 to 65535").max(65535, "must be a port, 1 to 65535");
 const PROBE_PORT_MESSAGE = `must be a port number 1 to 65535, or a port name: ${APP_PORT_NAME} (canary:app.port) or one of canary:app.ports`;
 const probePort = z
@@ -376,9 +391,7 @@ const alb = z
         hostedZoneId: text(/^Z[A-Z0-9]+$/, "must be a Route 53 hosted zone id such as Z0123456789ABC")
             .optional()
             .describe("A Route 53 hosted zone: without certificateArn, an ACM certificate is created and DNS-validated in it."),
-        sslPolicy: z
-            .string()
-            .refine((p) => TLS12_POLICY_PREFIXES.some((prefix) => p.startsWith(prefix)), `must be a TLS 1.2+ policy starting with ${TLS12_POLICY_PREFIXES.join(", ")}`)
+        sslPolicy: checked((p) => TLS12_POLICY_PREFIXES.some((prefix) => p.startsWith(prefix)), `must be a TLS 1.2+ policy starting with ${TLS12_POLICY_PREFIXES.join(", ")}`)
             .default("ELBSecurityPolicy-TLS13-1-2-2021-06")
             .describe("The HTTPS listener's security policy."),
         allowedCidrs: z
@@ -453,8 +466,6 @@ const ratio = (dflt: number) => z.number().gt(0, "must be a ratio above 0 and at
 const positive = (dflt: number) => z.number().gt(0, "must be above 0").default(dflt);
 const factor = (dflt: number) => z.number().min(1, "must be a factor of at least 1").default(dflt);
 
-/** A string that `ok` accepts, refused with `message` (also when it is no string at all). */
-const checked = (ok: (v: string) => boolean, message: string) => z.string({ error: message }).refine(ok, message);
 const contractLabel = checked(isContractLabel, `must be ${CONTRACT_RULES.label}`);
 /**
  * A duration key, read by the one parser (domain/duration.ts) in the syntax of what reads the value:
@@ -465,9 +476,17 @@ const contractLabel = checked(isContractLabel, `must be ${CONTRACT_RULES.label}`
  * selector: the judge's ranges are whole seconds it writes itself (`evidenceQueries`).
  */
 const goDuration = (example: string) =>
-    checked((v) => isPositiveDuration(v), `must be a Go duration above 0 (time.ParseDuration) such as ${example}, 1h30m or 1.5h: units ns, us, ms, s, m or h; not d, w or y`);
+    checked(
+        (v) => isPositiveDuration(v),
+        `must be a Go duration above 0 (time.ParseDuration) such as ${example}, 1h30m or 1.5h: units ns, us, ms, s, m or h; not d, w or y`,
+        GO_DURATION_PATTERN,
+    );
 const prometheusDuration = (example: string) =>
-    checked((v) => isPositiveDuration(v, "prometheus"), `must be a Prometheus duration above 0 such as ${example} or 1d12h: whole numbers, units y, w, d, h, m, s or ms, largest first`);
+    checked(
+        (v) => isPositiveDuration(v, "prometheus"),
+        `must be a Prometheus duration above 0 such as ${example} or 1d12h: whole numbers, units y, w, d, h, m, s or ms, largest first`,
+        PROMETHEUS_DURATION_PATTERN,
+    );
 const PRESET_DEFAULT = "Unset: the preset's";
 
 const metrics = z
@@ -659,7 +678,7 @@ const analysis = z
         // benchmark's healthy rollout about a minute longer, as each stage's decision waits for the next look.
         interval: goDuration("15s")
             .default(`${SCRAPE_INTERVAL_SECONDS}s`)
-            .describe("How often the run asks the judge (a Go duration: ms, s, m or h)."),
+            .describe("How often the run asks the judge (a Go duration, as Argo Rollouts reads it)."),
         deadline: goDuration("30m")
             .default("30m")
             .describe("The longest a stage is judged: HOLD until then ends the run Inconclusive. At least two intervals, at most 7d."),

@@ -4,7 +4,7 @@
  * src/time/time_test.go parseDurationTests; prometheus/common model/time_test.go).
  */
 import * as assert from "assert";
-import { DurationError, durationMs, formatDuration, isPositiveDuration, MAX_DURATION_CHARS } from "../domain/duration";
+import { DurationError, durationMs, DurationSyntax, formatDuration, GO_DURATION_PATTERN, isPositiveDuration, MAX_DURATION_CHARS, PROMETHEUS_DURATION_PATTERN } from "../domain/duration";
 
 describe("durations: one parser, Go's syntax (and Prometheus's where Prometheus reads the value)", () => {
     it("Go's forms: compound, fractions, every unit, a sign, a lone 0", () => {
@@ -67,7 +67,25 @@ describe("durations: one parser, Go's syntax (and Prometheus's where Prometheus 
         assert.deepStrictEqual(["30m", "1h30m", "1.5h", "0", "0s", "-1m", "1d"].map((d) => isPositiveDuration(d)), [true, true, true, false, false, false, false]);
         assert.deepStrictEqual([300_000, 5_400_000, 1500, 86_400_000].map(formatDuration), ["5m", "90m", "1500ms", "24h"]);
     });
+
+    it("the JSON Schema patterns editors check with take the forms the parser takes, and no other", () => {
+        const texts = ["1h30m", "1.5h", ".5s", "1.s", "0", "-5m", "+5s", "300ms", "2\u00b5s", "30d", "1d12h", "4w2d", "1y", "", "1", ".s", "1h 30m", "30m1h", "1.5d", "soon", "5us", "0s"];
+        for (const [syntax, pattern] of [["go", GO_DURATION_PATTERN], ["prometheus", PROMETHEUS_DURATION_PATTERN]] as [DurationSyntax, string][]) {
+            const re = new RegExp(pattern, "u");
+            for (const t of texts) assert.strictEqual(re.test(t), parses(t, syntax), `${syntax} ${JSON.stringify(t)}`);
+        }
+    });
 });
+
+/** Whether the parser reads `text` in `syntax`. */
+function parses(text: string, syntax: DurationSyntax): boolean {
+    try {
+        durationMs(text, syntax);
+        return true;
+    } catch {
+        return false;
+    }
+}
 
 /** Whether the text is refused as out of range (rather than as no duration). */
 function outOfRange(text: string): boolean {
