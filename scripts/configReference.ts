@@ -207,6 +207,27 @@ Rules across keys (a canary image while \`canary:weight\` is above 0, the ALB's 
 \`router: alb\`, ...) are checked in the same run; a key's description says when it is required. The
 \`rollout\` command reads the stack file through the same schema.
 
+Durations take the syntax of what reads them: Go's (\`time.ParseDuration\`: \`30s\`, \`1h30m\`, \`1.5h\`)
+for the keys Argo Rollouts, Tempo and the judge read, Prometheus's (\`30d\`, \`1d12h\`: whole numbers,
+largest unit first) for \`monitoring.retention\` and \`logging.lokiRetention\`, which Prometheus and Loki
+read. None goes into a PromQL range selector.
+
+**In an editor.** The same script writes JSON Schemas of the stack files: \`schema/stack.schema.json\`
+(a service's \`Pulumi.<stack>.yaml\`) and \`schema/platform-stack.schema.json\` (a platform stack's),
+shipped in the package. An editor with the YAML language server (VS Code's YAML extension, or any LSP
+client of yaml-language-server) checks a stack file as you type (types, enums, patterns, misspelt
+nested keys, with this page's words for a refused value) when its first line names the schema:
+
+\`\`\`yaml
+# yaml-language-server: $schema=node_modules/canary/schema/stack.schema.json
+config:
+  checkout:weight: 5
+\`\`\`
+
+(this repository's stack files name \`schema/stack.schema.json\` by a relative path). Keys are matched
+as \`<project>:<key>\` for any project name; provider keys pass unchecked, and rules across keys and
+required keys are the program's (the environment's defaults fill what a file leaves out).
+
 Besides \`canary:*\`, a stack reads the Kubernetes provider's \`kubernetes:context\`,
 \`kubernetes:kubeconfig\` and \`kubernetes:renderYamlToDirectory\` (the one explicit provider every
 Kubernetes object uses; without them dev deploys to the current kube context, and prod refuses to
