@@ -4,9 +4,10 @@
  */
 import { DecisionPolicy, DEFAULT_POLICY, type Llrs } from "../domain/decide";
 import { carryProblem, parseLlrs } from "../domain/evidence";
-import { durationOption, Options, stringOption, UsageError } from "../lib/args";
-import { analyze } from "./analyze";
-import { checkLocalPulumi, CheckPulumi, SelectStack, selectLocalStack } from "./apply";
+import { Options, stringOption, UsageError } from "../lib/args";
+import { analyze, NO_STAGE_AT_ZERO } from "./analyze";
+import { checkLocalPulumi, CheckPulumi, ReadApplied, readLocalApplied, SelectStack, selectLocalStack } from "./apply";
+import { durationOption } from "./options";
 import { httpPrometheus, PrometheusClient, queryOptions } from "./prometheus";
 import { untilSignalled } from "./serve";
 import type { StackFile } from "./stackFile";
@@ -23,6 +24,8 @@ export interface CliIo {
     readonly prometheus: (url: string, timeoutMs: number) => PrometheusClient;
     readonly selectStack: SelectStack;
     readonly checkPulumi: CheckPulumi;
+    /** The stage the stack applied last, from its outputs (`rollout next` refuses to move past it). */
+    readonly readApplied: ReadApplied;
     /** Resolves when a long-running command (`serve`) should stop: SIGTERM or SIGINT. */
     readonly stopped: () => Promise<void>;
 }
@@ -42,6 +45,7 @@ export const defaultIo = (root?: string): CliIo => ({
     prometheus: httpPrometheus,
     selectStack: selectLocalStack,
     checkPulumi: checkLocalPulumi,
+    readApplied: readLocalApplied,
     stopped: untilSignalled,
 });
 
@@ -81,6 +85,11 @@ export function analysisArgs(o: Options, io: CliIo, s: StackFile): AnalysisArgs 
         policy: { ...DEFAULT_POLICY, minStageSeconds },
         ...(carried ? { carried } : {}),
     };
+}
+
+/** Refuses a stack at weight 0 (`NO_STAGE_AT_ZERO`), naming the command and the key. */
+export function refuseWeightZero(s: StackFile, command: string): void {
+    if (s.config.weight === 0) throw new UsageError(`${command}: ${s.project}:weight is 0, so ${NO_STAGE_AT_ZERO}`);
 }
 
 export function analyzeStage(s: StackFile, a: AnalysisArgs, io: CliIo, since: Date) {

@@ -22,7 +22,7 @@ import { eventually, ROOT, sleep, tempDir } from "../../demo/host";
 import { JUDGE_TEST_TOKEN } from "../../demo/engine";
 import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, Lab, ServiceStack, STAGE_RATE, StageResult, stageRow, StageRow } from "../../demo/lab";
 import { queryVector, steadyLoad } from "../../demo/live";
-import { durationSeconds } from "../../domain/promql";
+import { durationSeconds } from "../../domain/duration";
 import { agreement } from "../../domain/replay";
 import { defaultIo, main } from "../../rollout/cli";
 
