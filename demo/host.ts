@@ -57,6 +57,7 @@ export function scriptBin(script: string): string {
         stdio: ["ignore", "pipe", "inherit"],
         timeout: 60 * 60_000,
     });
+    if (r.error) throw new Error(`scripts/${script} could not run: ${r.error.message}`);
     if (r.status !== 0) throw new Error(`scripts/${script} failed (${r.status ?? r.signal}): its output above says why`);
     return r.stdout.trim().split("\n").pop()!;
 }

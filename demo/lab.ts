@@ -35,9 +35,9 @@ export interface AnalysisRunObject {
 /** The judge's answer as Argo keeps it in a measurement (the web metric's JSON value). */
 export interface JudgeAnswer {
     readonly decision: string;
-    readonly reasons: string[];
-    readonly canaryRequests: number;
-    readonly stableRequests: number;
+    readonly reasons: readonly string[];
+    readonly canaryRequests: number | null;
+    readonly stableRequests: number | null;
 }
 
 export interface StageResult {
@@ -69,7 +69,7 @@ export const stageRow = (step: string, s: Pick<StageResult, "up" | "run" | "answ
     up: s.up.seconds,
     gate: s.gateSeconds,
     decision: s.answer?.decision,
-    canaryRequests: s.answer?.canaryRequests,
+    canaryRequests: s.answer?.canaryRequests ?? undefined,
     phase: s.run?.status?.phase,
 });
 

@@ -36,7 +36,7 @@ export function fit(text: string, width: number): string {
 }
 
 export const seconds = (s: number | undefined) => (s === undefined ? "-" : `${s.toFixed(0)} s`);
-export const count = (n: number | undefined) => (n === undefined ? "-" : n.toLocaleString("en-US"));
+export const count = (n: number | null | undefined) => (n === undefined || n === null ? "-" : n.toLocaleString("en-US"));
 
 /** The titles of the columns that differ between the demo (`pulumi up`) and `npm run try` (`rollout run`). */
 export interface Columns {

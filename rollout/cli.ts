@@ -277,9 +277,11 @@ async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): P
             return { code: EXIT[r.decision], report: r.report };
         }
         case "analyze": {
-            refuseWeightZero(s, "analyze");
+            // A bad option is refused first, whatever the stack's weight.
             const since = parseSince(stringOption(a.options, "since") ?? "15m", io.now());
-            const j = await analyzeStage(s, analysisArgs(a.options, io, s), io, since);
+            const args = analysisArgs(a.options, io, s);
+            refuseWeightZero(s, "analyze");
+            const j = await analyzeStage(s, args, io, since);
             return { code: EXIT[j.decision], report: judgementReport(j) };
         }
         default:

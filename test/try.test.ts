@@ -97,12 +97,12 @@ describe("npm run try", function () {
         }
     });
 
-    it("without Prometheus it says how to get it, exit 1, before anything starts", async () => {
-        // A PATH with no prometheus on it (node is run by its full path).
+    it("when Prometheus cannot be built it says why, exit 1, before anything starts", async () => {
+        // A PATH with nothing on it but node (run by its full path): no bash to run scripts/prometheus.sh, no go.
         const t = startTry([], { ...process.env, PATH: path.dirname(process.execPath) });
         running = t.p;
         assert.strictEqual(await t.exit, 1, t.output());
-        assert.match(t.output(), /^try: prometheus is not installed: .*install.*\n$/m);
+        assert.match(t.output(), /^try: scripts\/prometheus\.sh could not run: spawnSync bash ENOENT\n$/m);
         assert.doesNotMatch(t.output(), /^stage /m, "no stage started");
     });
 });
@@ -125,7 +125,7 @@ describe("rollout --min-stage", () => {
     it("is refused past its bounds, naming the option and the bound, before Prometheus is asked", async () => {
         for (const [value, why] of [
             ["2h", "--min-stage 2h is too long: at most 1h"],
-            ["500ms", "--min-stage 500ms is too short: at least 1000 ms"],
+            ["500ms", "--min-stage 500ms is too short: at least 1s"],
         ]) {
             // Port 9 (discard): were it asked, the answer would be HOLD (exit 3), not a usage error.
             const r = await rollout(["analyze", "--stack", "dev", "--prometheus", "http://127.0.0.1:9", "--min-stage", value]);

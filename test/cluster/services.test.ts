@@ -69,7 +69,7 @@ describe("two services on one platform: podinfo and the orders service canaried 
             ownRun(service, s.run);
             assert.strictEqual(s.run!.status?.phase, "Successful", JSON.stringify(s.run!.status));
             assert.strictEqual(s.answer?.decision, "PROMOTE", `${service.stack}: ${JSON.stringify(s.answer?.reasons)}`);
-            assert.ok(s.answer!.canaryRequests > 0);
+            assert.ok((s.answer!.canaryRequests ?? 0) > 0);
             assert.strictEqual(out.stageGate, "passed on the judge's PROMOTE");
             if (weight < 100) assert.strictEqual(out.canaryEvidence?.stages?.[String(weight)]?.canaryRequests, s.answer?.canaryRequests, JSON.stringify(out.canaryEvidence));
         }

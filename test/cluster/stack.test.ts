@@ -211,7 +211,7 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
         // canary's requests from before the kill too (the lab sends STAGE_RATE a second). A window that started
         // over on the replica that answered after the kill would hold at most the requests since the kill.
         const sinceKill = (STAGE_RATE * (decidedAt - killed.at)) / 1000;
-        assert.ok(s.answer!.canaryRequests > sinceKill + STAGE_RATE * 2.5, `${s.answer!.canaryRequests} canary requests, ${sinceKill.toFixed(0)} sent since the kill: the window started over (since ${new Date(since).toISOString()})`);
+        assert.ok((s.answer!.canaryRequests ?? 0) > sinceKill + STAGE_RATE * 2.5, `${s.answer!.canaryRequests} canary requests, ${sinceKill.toFixed(0)} sent since the kill: the window started over (since ${new Date(since).toISOString()})`);
     });
 
     it("50 → 100 under fire: hostile asks at both replicas (no token, another stack's token, bad request lines and values, forged evidence) and the canary header's preview track failing change no decision", async () => {
