@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import type { Run } from "./engine";
 import type { StageResult } from "./lab";
+import { describeSplit, split } from "./split";
 
 export const out = (line = "") => process.stdout.write(`${line}\n`);
 
@@ -63,6 +64,19 @@ export class Report {
         this.n++;
         const file = `${String(this.n).padStart(2, "0")}-${name.replace(/[^A-Za-z0-9.]+/g, "-")}.txt`;
         fs.writeFileSync(path.join(this.logs, file), `${s.up.stdout}\n${s.up.stderr}\n${s.answer ? `the judge's answer:\n${JSON.stringify(s.answer, null, 2)}\n` : ""}`);
+    }
+
+    /**
+     * Under a stage's row: the split the Gateway made after the route moved, against the weight, and the
+     * judge's first forecast of the gate's time against the time it took. Returns whether the split was
+     * within its bound (true where there is nothing to hold: weight 0, no requests).
+     */
+    traffic(s: Pick<StageResult, "served" | "forecast" | "gateSeconds">, weight: number, canaryVersion: string): boolean {
+        const sp = split(s.served, canaryVersion, weight);
+        const routerAnswers = [...s.served].filter(([k]) => k.startsWith("status ")).map(([k, n]) => `${n} × ${k}`);
+        if (sp.total > 0) this.note(`gateway: ${describeSplit(sp, weight)}${routerAnswers.length > 0 ? `; the router itself answered ${routerAnswers.join(", ")}` : ""}`);
+        if (s.forecast) this.note(`forecast at ${seconds(s.forecast.atSeconds)}: a decision at ${seconds(s.forecast.totalSeconds)}; it took ${seconds(s.gateSeconds)}`);
+        return sp.total === 0 || sp.withinBound;
     }
 
     note(line: string): void {

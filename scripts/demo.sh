@@ -17,5 +17,8 @@ echo "demo: building the Pulumi toolchain (scripts/toolchain.sh; about 15 minute
 bash scripts/toolchain.sh >/dev/null
 echo "demo: building the local control plane (scripts/controlplane.sh; about 16 minutes the first time)" >&2
 bash scripts/controlplane.sh >/dev/null
+echo "demo: building the Gateway's data plane (scripts/gateway.sh: Traefik; about 10 minutes the first time)" >&2
+bash scripts/gateway.sh >/dev/null
 echo "demo: built in $((SECONDS - start)) s" >&2
-exec node node_modules/ts-node/dist/bin.js --transpile-only demo/main.ts
+# The lab runs in a network namespace of its own (scripts/netns.sh): each pod's process on its own pod IP.
+exec bash scripts/netns.sh node node_modules/ts-node/dist/bin.js --transpile-only demo/main.ts
