@@ -21,7 +21,7 @@ import * as https from "https";
 import * as net from "net";
 import * as path from "path";
 import * as YAML from "yaml";
-import { eventually, ROOT, sleep, tempDir } from "./host";
+import { eventually, scriptBin, sleep, tempDir } from "./host";
 
 const HOST = "127.0.0.1";
 /** The fake node kwok manages (it manages only nodes carrying this annotation). */
@@ -68,15 +68,7 @@ export interface StartOptions {
 
 /** The bin dir of scripts/controlplane.sh: built on first use (minutes when cold), seconds when warm. */
 export function controlPlaneBin(): string {
-    if (process.env.CANARY_CONTROLPLANE_BIN) return process.env.CANARY_CONTROLPLANE_BIN;
-    const r = spawnSync("bash", [path.join(ROOT, "scripts", "controlplane.sh")], {
-        cwd: ROOT,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-        timeout: 60 * 60_000,
-    });
-    if (r.status !== 0) throw new Error(`scripts/controlplane.sh failed (${r.status ?? r.signal})`);
-    return r.stdout.trim().split("\n").pop()!;
+    return process.env.CANARY_CONTROLPLANE_BIN || scriptBin("controlplane.sh");
 }
 
 /** The guard: runs "$@" with stdin from /dev/null and kills it (TERM, then KILL) once our stdin pipe closes. */

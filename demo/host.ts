@@ -18,18 +18,22 @@ export interface ToolResult {
     readonly stdout: string;
 }
 
+/** What scripts/prometheus.sh builds: the unit lane (test/hooks.ts) and `startLive` put them first on PATH. */
+const PROMETHEUS_HINT = "scripts/prometheus.sh builds it from its Go module at the version kube-prometheus-stack deploys; the unit lane, the demo and the cluster lane run it and put its bin dir first on PATH";
+
 const INSTALL_HINT: Record<string, string> = {
-    go: "Go 1.23 or newer (the machine image has it; https://go.dev/doc/install)",
-    promtool: "apt-get install prometheus",
-    amtool: "apt-get install prometheus-alertmanager",
-    prometheus: "apt-get install prometheus",
+    go: "Go 1.26 (the wrapper modules under tools/ say go 1.26; https://go.dev/doc/install)",
+    promtool: PROMETHEUS_HINT,
+    amtool: PROMETHEUS_HINT,
+    prometheus: PROMETHEUS_HINT,
+    alertmanager: PROMETHEUS_HINT,
 };
 
 /** Runs a tool; throws (failing the test) if it is not installed. */
 export function runTool(tool: string, args: string[], cwd?: string, env: NodeJS.ProcessEnv = process.env): ToolResult {
     const r = spawnSync(tool, args, { cwd, env, encoding: "utf8", timeout: 120_000 });
     if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") {
-        throw new Error(`${tool} is not installed: ${INSTALL_HINT[tool] ?? "install it"} (.ci/run does this)`);
+        throw new Error(`${tool} is not installed: ${INSTALL_HINT[tool] ?? "install it"}`);
     }
     if (r.error) throw r.error;
     return { status: r.status, output: `${r.stdout}${r.stderr}`, stdout: r.stdout };
@@ -39,6 +43,39 @@ export function runTool(tool: string, args: string[], cwd?: string, env: NodeJS.
 export function requireTool(tool: string, env: NodeJS.ProcessEnv = process.env): void {
     const r = runTool(tool, ["--version"], undefined, env);
     if (r.status !== 0) throw new Error(`${tool} --version failed (${r.status}): ${r.output}`);
+}
+
+/**
+ * Runs one of the build scripts under scripts/ (toolchain.sh, controlplane.sh, prometheus.sh) and returns
+ * the bin dir it prints last: built on first use (minutes when the cache is cold, its progress on our
+ * stderr), seconds when warm.
+ */
+export function scriptBin(script: string): string {
+    const r = spawnSync("bash", [path.join(ROOT, "scripts", script)], {
+        cwd: ROOT,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+        timeout: 60 * 60_000,
+    });
+    if (r.status !== 0) throw new Error(`scripts/${script} failed (${r.status ?? r.signal}): its output above says why`);
+    return r.stdout.trim().split("\n").pop()!;
+}
+
+let prometheusBin: string | undefined;
+
+/**
+ * Puts the bin dir of scripts/prometheus.sh (prometheus, promtool, alertmanager and amtool at the versions
+ * the pinned kube-prometheus-stack deploys, each checked by the script to say its version) first on this
+ * process's PATH, once, and returns it: every tool run after it, and every child process, finds those,
+ * never an older distribution package further down the PATH.
+ */
+export function usePrometheusTools(): string {
+    if (prometheusBin === undefined) {
+        const bin = scriptBin("prometheus.sh");
+        process.env.PATH = [bin, ...(process.env.PATH ?? "").split(path.delimiter).filter((d) => d !== bin)].join(path.delimiter);
+        prometheusBin = bin;
+    }
+    return prometheusBin;
 }
 
 const created: string[] = [];

@@ -1,8 +1,8 @@
 /**
  * A live monitoring stack on 127.0.0.1, for suites that need counts from a real Prometheus rather than
- * a stub (test/e2e.test.ts, the engine lane): the Debian `prometheus` server scraping two demo-app
- * processes (app/main.ts) with the ServiceMonitor's own relabelling, as namespace `podinfo`, app
- * `podinfo`, track `stable` (version 6.7.1) and track `canary` (6.8.0); more services' tracks beside
+ * a stub (test/e2e.test.ts, the engine lane): the Prometheus the pinned chart deploys (scripts/prometheus.sh)
+ * scraping two demo-app processes (app/main.ts) with the ServiceMonitor's own relabelling, as namespace
+ * `podinfo`, app `podinfo`, track `stable` (version 6.7.1) and track `canary` (6.8.0); more services' tracks beside
  * them where asked (the orders service, app/ordersMain.ts, as namespace and app `orders`), each its
  * own job with the same relabelling, so that every series carries its namespace, app and track as
  * in a cluster; and bounded load to drive at them. All traffic stays on loopback. Every process
@@ -22,7 +22,7 @@ import { durationSeconds } from "../domain/promql";
 import { VERSION_HEADER } from "../app/faults";
 import { API_KEY_ENV, ORDERS_PATHS } from "../app/orders";
 import { loadStack } from "../rollout/stackFile";
-import { eventually, requireTool, ROOT, settled, sleep, tempDir } from "./host";
+import { eventually, ROOT, settled, sleep, tempDir, usePrometheusTools } from "./host";
 
 export const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
 /** The canary header's preview track runs the canary's version (components/delivery/workload.ts). */
@@ -271,8 +271,8 @@ export function serviceMonitorScrapeConfig(job: string, namespace: string, spec:
 export async function startLive(
     opts: { scrapeInterval?: string; scrapeConfigs?: readonly Record<string, unknown>[]; preview?: boolean; services?: readonly LiveServiceSpec[]; podinfo?: boolean } = {},
 ): Promise<Live> {
-    // Without the server this would wait for a Prometheus that never starts: fail at once instead.
-    requireTool("prometheus");
+    // The Prometheus the chart deploys (built on a cold cache), first on PATH for the spawn below.
+    usePrometheusTools();
     const scrapeInterval = opts.scrapeInterval ?? "1s";
     const scrapeMs = 1000 * durationSeconds(scrapeInterval);
     const dir = tempDir("live");

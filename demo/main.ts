@@ -8,6 +8,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { chartName } from "./charts";
 import { removeTempDirs } from "./host";
 import { FAULTY, Lab, STAGE_RATE } from "./lab";
 import { count, out, Report } from "./report";
@@ -35,7 +36,7 @@ async function demo(): Promise<boolean> {
         let splitsHeld = true;
         for (const weight of [5, 25, 50, 100]) {
             const s = await dev.stage({ "canary:weight": weight });
-            report.stage(`${from} → ${weight}`, s);
+            report.stage(`${from} → ${weight}`, s, chartName("stage", weight));
             splitsHeld = report.traffic(s, weight, "6.8.0") && splitsHeld;
             from = weight;
             promoted &&= s.up.status === 0 && s.answer?.decision === "PROMOTE";
@@ -53,7 +54,7 @@ async function demo(): Promise<boolean> {
         const next = dev.config["canary:app"] as any;
         report.stage(`${FAULTY.version} at 0`, await dev.stage({ "canary:app": { ...next, canary: { image: `ghcr.io/stefanprodan/podinfo:${FAULTY.version}` } } }));
         const faulty = await dev.stage({ "canary:weight": 5 });
-        report.stage("0 → 5", faulty);
+        report.stage("0 → 5", faulty, chartName("faulty", 5));
         report.traffic(faulty, 5, FAULTY.version);
         const caught = faulty.up.status !== 0 && faulty.answer?.decision === "ROLLBACK" && dev.outputs().stage === 0;
         if (caught) report.note("the stack still records stage 0: a failed stage is never recorded");
@@ -74,7 +75,7 @@ async function demo(): Promise<boolean> {
         await lab.stop();
     }
     out(`took ${((Date.now() - t0) / 60_000).toFixed(1)} min; nothing is left running`);
-    out(`logs: ${report.dir} (each pulumi up's output, the control plane's and the controller's logs)`);
+    out(`logs: ${report.dir} (each pulumi up's output, a chart of each judged stage's live answers, the control plane's and the controller's logs)`);
     return ok;
 }
 

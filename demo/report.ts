@@ -1,7 +1,8 @@
-/** The demo's terminal report: a row per stage, the judge's reasons under it, each update's output kept in a log dir. */
+/** The demo's terminal report: a row per stage, the judge's reasons under it, each update's output and each judged stage's chart kept in a log dir. */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { runChart } from "./charts";
 import type { Run } from "./engine";
 import type { StageResult } from "./lab";
 import { describeSplit, split } from "./split";
@@ -55,8 +56,12 @@ export class Report {
         return this.logs;
     }
 
-    /** A row for a stage, its judge's reasons under it, and the update's output kept in the logs. */
-    stage(name: string, s: Pick<StageResult, "changed" | "up" | "answer" | "gateSeconds">): void {
+    /**
+     * A row for a stage, its judge's reasons under it, and the update's output kept in the logs; with
+     * `chart` (a file name without its .svg, e.g. stage-05), the chart of the run's live answers too,
+     * its path printed under the row.
+     */
+    stage(name: string, s: Pick<StageResult, "changed" | "up" | "run" | "answer" | "gateSeconds">, chart?: string): void {
         out(`${name.padEnd(14)}${changeSummary(s.changed).padEnd(62)}${seconds(s.gateSeconds).padEnd(8)}${(s.answer?.decision ?? "-").padEnd(10)}${count(s.answer?.canaryRequests).padEnd(12)}${seconds(s.up.seconds)}`);
         // The reasons' first words in the table (a line each, cut to fit a terminal); whole in the logs.
         for (const reason of s.answer?.reasons.slice(0, 3) ?? []) out(`${"".padEnd(14)}judge: ${fit(reason, REASON_WIDTH)}`);
@@ -64,6 +69,12 @@ export class Report {
         this.n++;
         const file = `${String(this.n).padStart(2, "0")}-${name.replace(/[^A-Za-z0-9.]+/g, "-")}.txt`;
         fs.writeFileSync(path.join(this.logs, file), `${s.up.stdout}\n${s.up.stderr}\n${s.answer ? `the judge's answer:\n${JSON.stringify(s.answer, null, 2)}\n` : ""}`);
+        const svg = chart !== undefined && s.run ? runChart(s.run) : undefined;
+        if (svg !== undefined) {
+            const at = path.join(this.logs, `${chart}.svg`);
+            fs.writeFileSync(at, svg);
+            out(`${"".padEnd(14)}chart: ${at}`);
+        }
     }
 
     /**

@@ -1,10 +1,13 @@
 /**
  * A picture of a stage's decision: each test's evidence (its log-likelihood ratio) against its two
- * boundaries, look by look, the decision marked. Pure: from the judge's answers (a replay's looks, or
- * the answers a live run collected) to SVG text, with no dependency; every text escaped, the size
- * bounded (at most `MAX_POINTS` points per test, the last always kept).
+ * boundaries, look by look, the decision marked. Pure: from the judge's judgements (a replay's looks,
+ * `chartPoint`) or the answers a live run kept (the AnalysisRun's measurements, `answerPoint`) to SVG
+ * text, with no dependency; every text escaped, the size bounded (at most `MAX_POINTS` points per
+ * test, the last always kept).
  */
-import { testsOf, type Decision, type Judgement } from "./decide";
+import { confirmRequired, DEFAULT_POLICY, llrKey, stageBetaOf, testAlphas, testsOf, testSides, type Decision, type DecisionPolicy, type Judgement, type StageContext } from "./decide";
+import type { GateAnswer } from "./evidence";
+import { anytimeBoundaries, sprt, type SprtResult } from "./stats";
 
 /** One test at one look: the evidence as judged against the boundary it heads for, and the boundaries. */
 export interface ChartTest {
@@ -16,6 +19,8 @@ export interface ChartTest {
 }
 
 export interface ChartPoint {
+    /** The look's number in the run, from 1 (the run's measurement). */
+    readonly look: number;
     /** Seconds since the stage's window started. */
     readonly seconds: number;
     readonly decision: Decision;
@@ -32,9 +37,38 @@ const MAX_TESTS = 11;
  * is at or above 0, the promote side's (the slowest alternative a PROMOTE waits for) below, as the
  * judge compares them (`sprt` in domain/stats.ts) and as `progress` measures them.
  */
-export function chartPoint(seconds: number, j: Judgement): ChartPoint {
-    const tests = testsOf(j).map((t) => ({ name: t.name, llr: t.sprt.llr >= 0 ? t.sprt.rollbackLlr : t.sprt.promoteLlr, upper: t.sprt.boundaries.upper, lower: t.sprt.boundaries.lower }));
-    return { seconds, decision: j.decision, tests };
+export function chartPoint(look: number, seconds: number, j: Judgement): ChartPoint {
+    return { look, seconds, decision: j.decision, tests: testsOf(j).map((t) => chartTest(t.name, t.sprt)) };
+}
+
+const chartTest = (name: string, s: SprtResult): ChartTest => ({ name, llr: s.llr >= 0 ? s.rollbackLlr : s.promoteLlr, upper: s.boundaries.upper, lower: s.boundaries.lower });
+
+/** The stage a live answer judged, as its run asked: the weight and stages (the judge's URL) and how many ratio metrics the stack names. */
+export interface AnsweredStage extends Pick<StageContext, "weight" | "stages"> {
+    readonly ratioCount: number;
+}
+
+/**
+ * A look's point from the judge's answer as an AnalysisRun keeps it (`gateAnswer`: each alternative's
+ * LLR from this stage's requests and what it carried in, the stage's α; no boundaries, no mixture).
+ * The rest is derived as `judge` derives it, by its own functions: each test's part of α
+ * (`testAlphas`), the stage's β (`stageBetaOf`), the errors test's mixture with its 1.5× alternative
+ * and the sides a PROMOTE waits for (`testSides`). Tests are the answer's keys without an
+ * alternative's `~factor`, in the answer's order (the judge's: errors, latency, tail, ratios).
+ */
+export function answerPoint(look: number, seconds: number, a: GateAnswer, stage: AnsweredStage, policy: DecisionPolicy = DEFAULT_POLICY): ChartPoint {
+    const alphas = testAlphas(policy, a.alpha, stage.ratioCount);
+    const beta = stageBetaOf(policy, stage);
+    const total = (key: string) => (Object.hasOwn(a.llr, key) ? a.llr[key] : 0) + (Object.hasOwn(a.carried, key) ? a.carried[key] : 0);
+    const confirmKey = llrKey("errors", policy.confirmFactor);
+    const tests = Object.keys(a.llr)
+        .filter((key) => !key.includes("~"))
+        .map((name) => {
+            const alpha = name === "errors" ? alphas.errors : name === "latency" ? alphas.latency : name === "tail" ? alphas.tail : alphas.ratio;
+            const confirm = name === "errors" && Object.hasOwn(a.llr, confirmKey) ? { weight: policy.confirmWeight, llr: total(confirmKey), required: confirmRequired(stage) } : undefined;
+            return chartTest(name, sprt(total(name), anytimeBoundaries(alpha, beta), testSides(total(name), confirm)));
+        });
+    return { look, seconds, decision: a.decision, tests };
 }
 
 export const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c] as string);
@@ -73,7 +107,7 @@ export function evidenceSvg(title: string, points: readonly ChartPoint[]): strin
         `<title>${escapeXml(title)}</title>`,
         `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
         `<text x="${LEFT}" y="18" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
-        `<text x="${LEFT}" y="34" fill="${COLOURS[decision]}">${escapeXml(last ? `${decision} at ${clock(last.seconds)} (look ${points.length})` : "no looks")}</text>`,
+        `<text x="${LEFT}" y="34" fill="${COLOURS[decision]}">${escapeXml(last ? `${decision} at ${clock(last.seconds)} (look ${last.look})${points[0].look > 1 ? `; looks ${points[0].look} to ${last.look} drawn` : ""}` : "no looks")}</text>`,
     ];
     if (names.length === 0) out.push(`<text x="${LEFT}" y="${TOP + 40}">no test ran: no canary requests, or too few stable ones, at any look</text>`);
     names.forEach((name, i) => {

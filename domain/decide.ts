@@ -98,6 +98,13 @@ export interface DecisionPolicy {
     /** A fixed latency bound in seconds (a bucket boundary) instead of the quantile. */
     readonly latencyBound?: number;
     /**
+     * Set when the metric source has no latency histogram (CloudWatch's ALB metrics): why the latency
+     * is not judged. The latency and tail tests are then not run, a PROMOTE does not wait for them,
+     * and the answer's reasons say so; the errors test keeps its own share of α (the unspent shares
+     * only make a false rollback rarer).
+     */
+    readonly latencyUnjudged?: string;
+    /**
      * The quantile's bound is never below this many seconds (default 0.025). Below it, two identical
      * processes on one busy machine differ by more than a factor of 2 in the share of requests above
      * 5 ms (measured in the end-to-end test: 0.85% against 0.35% over 7,500 requests each): scheduling
@@ -296,6 +303,37 @@ interface TestSetup {
 }
 
 /**
+ * What each side of a test judges, from the design alternative's LLR (carried + this stage's) and the
+ * smaller alternative's, when the test has one: the rollback side their mixture, the promote side the
+ * largest of those a PROMOTE waits for (`sequentialTest` says why). The chart derives a judge's
+ * answer's sides with it (domain/chart.ts, `answerPoint`).
+ */
+export function testSides(total: number, confirm?: Pick<ConfirmEvidence, "weight" | "llr" | "required">): { readonly rollbackLlr?: number; readonly promoteLlr?: number } {
+    if (!confirm) return {};
+    return {
+        rollbackLlr: mixtureLlr([
+            { weight: 1 - confirm.weight, llr: total },
+            { weight: confirm.weight, llr: confirm.llr },
+        ]),
+        promoteLlr: confirm.required ? Math.max(total, confirm.llr) : total,
+    };
+}
+
+/**
+ * Each test's part of the stage's false-rollback budget `alpha` (`stageAlpha`): the latency and tail
+ * tests their shares, the ratio metrics theirs split evenly (when the stack names any), the errors
+ * test the rest.
+ */
+export function testAlphas(policy: DecisionPolicy, alpha: number, ratioCount: number): { readonly errors: number; readonly latency: number; readonly tail: number; readonly ratio: number } {
+    return {
+        errors: alpha * (1 - policy.latencyShare - policy.tailShare - (ratioCount > 0 ? policy.ratioShare : 0)),
+        latency: alpha * policy.latencyShare,
+        tail: alpha * policy.tailShare,
+        ratio: ratioCount > 0 ? (alpha * policy.ratioShare) / ratioCount : 0,
+    };
+}
+
+/**
  * One sequential test of canary events (errors, slow requests) against stable's.
  *
  * Normally conditional: given that an event happened, it came from the canary with probability
@@ -325,15 +363,7 @@ function sequentialTest(name: TestEvidence["name"], event: string, canary: [numb
     const c = t.confirm;
     const confirm: ConfirmEvidence | undefined = c && { factor: c.factor, key: c.key, p1: rateAt(c.factor), stageLlr: llrAt(c.factor), carried: c.carried, llr: c.carried + llrAt(c.factor), weight: c.weight, required: c.required };
     const total = t.carried + llr;
-    const sides = confirm
-        ? {
-              rollbackLlr: mixtureLlr([
-                  { weight: 1 - confirm.weight, llr: total },
-                  { weight: confirm.weight, llr: confirm.llr },
-              ]),
-              promoteLlr: confirm.required ? Math.max(total, confirm.llr) : total,
-          }
-        : {};
+    const sides = testSides(total, confirm);
     return {
         name,
         event,
@@ -419,26 +449,26 @@ export function judge(canary: TrackCounts, stable: TrackCounts, stage: StageCont
     if (stable.requests < policy.minStableRequests) {
         return { ...base, decision: "HOLD", reasons: [`stable served ${stable.requests} requests in the window; the baseline needs ${policy.minStableRequests}`], evidence: {} };
     }
-    const ratioAlpha = ratios.length > 0 ? (alpha * policy.ratioShare) / ratios.length : 0;
-    const errorsAlpha = alpha * (1 - policy.latencyShare - policy.tailShare - (ratios.length > 0 ? policy.ratioShare : 0));
+    const alphas = testAlphas(policy, alpha, ratios.length);
     const beta = stageBetaOf(policy, stage);
     const confirmKey = llrKey("errors", policy.confirmFactor);
     const confirm = { factor: policy.confirmFactor, weight: policy.confirmWeight, carried: carried(confirmKey), required: confirmRequired(stage), key: confirmKey };
-    const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], { factor: policy.errorFactor, alpha: errorsAlpha, beta, carried: carried("errors"), confirm }, policy);
-    const bound = latencyBoundOf(stable.buckets, policy);
-    const latency = latencyTest("latency", bound, canary, stable, policy, { alpha: alpha * policy.latencyShare, beta, carried: carried("latency") });
-    const tailAt = policy.latencyBound === undefined ? boundAtQuantile(stable.buckets, policy.tailQuantile, policy.minLatencyBound) : undefined;
-    const tail = tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, { alpha: alpha * policy.tailShare, beta, carried: carried("tail") }) : undefined;
+    const errors = sequentialTest("errors", "5xx", [canary.requests, canary.errors], [stable.requests, stable.errors], { factor: policy.errorFactor, alpha: alphas.errors, beta, carried: carried("errors"), confirm }, policy);
+    const judged = policy.latencyUnjudged === undefined;
+    const bound = judged ? latencyBoundOf(stable.buckets, policy) : undefined;
+    const latency = judged ? latencyTest("latency", bound, canary, stable, policy, { alpha: alphas.latency, beta, carried: carried("latency") }) : undefined;
+    const tailAt = judged && policy.latencyBound === undefined ? boundAtQuantile(stable.buckets, policy.tailQuantile, policy.minLatencyBound) : undefined;
+    const tail = judged && tailAt !== bound ? latencyTest("tail", tailAt, canary, stable, policy, { alpha: alphas.tail, beta, carried: carried("tail") }) : undefined;
     const counted = ratios.filter((r) => (canary.ratios?.[r.name]?.total ?? 0) > 0 && (stable.ratios?.[r.name]?.total ?? 0) > 0);
-    const ratioTests = counted.map((r) => ratioTest(r, canary, stable, policy, { alpha: ratioAlpha, beta, carried: carried(r.name) }));
+    const ratioTests = counted.map((r) => ratioTest(r, canary, stable, policy, { alpha: alphas.ratio, beta, carried: carried(r.name) }));
     const evidence = { errors, latency, latencyBound: bound, ...(tail ? { tail, tailBound: tailAt } : {}), ...(ratios.length > 0 ? { ratios: ratioTests } : {}) };
     // What a PROMOTE waits for; the tail test can only add a ROLLBACK.
     const tests = [errors, ...(latency ? [latency] : []), ...ratioTests];
     const all = tail ? [...tests, tail] : tests;
-    const reasons = all.map(describe);
+    const reasons = [...all.map(describe), ...(judged ? [] : [`latency not judged: ${policy.latencyUnjudged}`])];
     if (all.some((t) => t.sprt.outcome === "H1")) return { ...base, decision: "ROLLBACK", reasons, evidence };
     const holds: string[] = [];
-    if (!latency) holds.push(bound === undefined ? "no latency histogram for stable in the window" : `no latency bucket le=${bound} for both tracks`);
+    if (judged && !latency) holds.push(bound === undefined ? "no latency histogram for stable in the window" : `no latency bucket le=${bound} for both tracks`);
     for (const r of ratios.filter((r) => !counted.includes(r))) holds.push(`${r.name}: no ${r.total} counted for both tracks in the window`);
     if (canary.resets + stable.resets > 0) holds.push(`${canary.resets + stable.resets} counter reset(s) in the window (pods restarted): not promoting on interrupted counts`);
     if (tests.some((t) => t.sprt.outcome === "continue")) holds.push(NOT_ENOUGH_EVIDENCE);

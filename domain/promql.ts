@@ -8,7 +8,8 @@
  */
 
 import { BUILT_IN_TESTS, isPrototypeName, type RatioMetric } from "./ratios";
-import { trackName, TRACKS } from "./tracks";
+import { isRouterSource, type MetricSource, quoted, ROUTER_METRICS, type RouterMetrics, type RouterSource } from "./routerMetrics";
+import { PREVIEW_TRACK, type PodTrack, trackName, TRACKS } from "./tracks";
 
 /**
  * The app's metric contract: which histogram and which of its labels say what a request was. Requests,
@@ -28,6 +29,18 @@ export interface MetricNames {
     readonly errorStatus: string;
     /** Values of the route label that are not user requests (probes, scrapes); excluded everywhere. */
     readonly excludedRoutes: readonly string[];
+    /**
+     * Set when the evidence is the router's counts rather than the app's (`canary:metrics.source`): which
+     * router, and the Services' port its backends are named by (domain/routerMetrics.ts). The contract's
+     * other parts then describe only the app's own series, which the ratio metrics still read.
+     */
+    readonly router?: RouterSourceOf;
+}
+
+/** A router source as a query needs it: the router and the app's Service port. */
+export interface RouterSourceOf {
+    readonly name: RouterSource;
+    readonly port: number;
 }
 
 /** Server errors: what counts against the canary and the SLO, in every preset. */
@@ -88,14 +101,17 @@ export const PRESET_NAMES = Object.keys(METRIC_PRESETS) as MetricPreset[];
 export const DEFAULT_PRESET: MetricPreset = "prom-client";
 export const DEFAULT_METRICS: MetricNames = METRIC_PRESETS[DEFAULT_PRESET];
 
-/** `canary:metrics` as the stack file gives it: a preset and any part of the contract overridden. */
-export type MetricContractConfig = { readonly preset: MetricPreset } & Partial<MetricNames>;
+/** `canary:metrics` as the stack file gives it: the source, a preset and any part of the contract overridden. */
+export type MetricContractConfig = { readonly preset: MetricPreset; readonly source?: MetricSource } & Partial<Omit<MetricNames, "router">>;
 
-/** The contract a stack's `canary:metrics` names: its preset's, with each given key in place of the preset's. */
-export function metricContract(c: MetricContractConfig): MetricNames {
-    const { preset, ...overrides } = c;
+/**
+ * The contract a stack's `canary:metrics` names: its preset's, with each given key in place of the
+ * preset's, and with a router source, that router and the app's Service `port` its backends are named by.
+ */
+export function metricContract(c: MetricContractConfig, port: number): MetricNames {
+    const { preset, source, ...overrides } = c;
     const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-    return { ...METRIC_PRESETS[preset], ...given };
+    return { ...METRIC_PRESETS[preset], ...given, ...(source !== undefined && isRouterSource(source) ? { router: { name: source, port } } : {}) };
 }
 
 /** A DNS label (RFC 1123): a namespace, an app's name, a ratio metric's name. */
@@ -216,54 +232,139 @@ export function userRequestMatchers(m: MetricNames, extra: Matchers = []): Match
 /** The matcher of the requests that count as errors. */
 export const errorMatchers = (m: MetricNames): Matchers => [`${m.statusLabel}=~"${m.errorStatus}"`];
 
-/** The request counter (the histogram's `_count`) over user requests in `scope`. */
-const requests = (m: MetricNames, scope: Scope, extra: Matchers) => `${m.histogram}_count${scopeMatchers(scope, userRequestMatchers(m, extra))}`;
-/** The latency buckets over user requests in `scope`. */
-const buckets = (m: MetricNames, scope: Scope, extra: Matchers) => `${m.histogram}_bucket${scopeMatchers(scope, userRequestMatchers(m, extra))}`;
+/**
+ * Which requests a query reads: the tracks (unset: every track the source has) and whether only the
+ * errors. A selection, not label matchers, because a router's series have no `track` label to match:
+ * each track is a backend of its own there.
+ */
+export interface Selection {
+    readonly tracks?: readonly PodTrack[];
+    readonly errors?: boolean;
+}
+
+/** The split's two tracks: the users' traffic (`SPLIT_TRACKS` as a selection). */
+export const SPLIT: Selection = { tracks: TRACKS };
+
+/** Every track a router can send traffic to: the split's and the canary header's. */
+const ROUTED_TRACKS: readonly PodTrack[] = [...TRACKS, PREVIEW_TRACK];
+
+/** The range functions the builders apply to a series. */
+type RangeFunction = "rate" | "increase" | "resets";
+
+/**
+ * `fn` over CloudWatch's per-period sums, which an exporter serves again at every scrape of the period
+ * (`periodSeconds`): the mean sample is one period's count, so a window holds that times its periods;
+ * such a series never resets.
+ */
+function overPeriods(fn: RangeFunction, series: string, window: string, periodSeconds: number): string {
+    if (fn === "resets") return `(count_over_time(${series}[${window}]) * 0)`;
+    const periods = fn === "rate" ? `/ ${periodSeconds}` : `* ${durationSeconds(window) / periodSeconds}`;
+    return `(avg_over_time(${series}[${window}]) ${periods})`;
+}
+
+/** The series name and matchers of a router's requests (or errors, or latency buckets) for one backend. */
+function routerSeries(r: RouterMetrics, kind: "requests" | "buckets", backend: Matchers, errors: boolean): string | undefined {
+    if (kind === "buckets") return r.histogram && !errors ? `${r.histogram.name}_bucket{${backend.join(", ")}}` : undefined;
+    if (!errors) return `${r.requests}{${backend.join(", ")}}`;
+    if ("statusLabel" in r.errors) return `${r.requests}{${[...backend, `${r.errors.statusLabel}=~"${r.errors.errorStatus}"`].join(", ")}}`;
+    return `{${[`__name__=~"${r.errors.series.join("|")}"`, ...backend].join(", ")}}`;
+}
+
+/**
+ * THE series builder: `fn` over the requests (or their latency buckets) in `scope`, as an instant vector
+ * whose series carry `namespace`, `app` and `track` whatever the source. The app's series have them (the
+ * ServiceMonitor's relabelling); a router's are selected per track by that track's backend and given them
+ * with `label_replace`, so every builder above this one, and everything that reads their results, has one
+ * path for both sources. Undefined when the source has no such series (a router without a histogram).
+ */
+function perTrack(m: MetricNames, scope: Scope, kind: "requests" | "buckets", fn: RangeFunction, window: string, sel: Selection): string | undefined {
+    if (m.router === undefined) {
+        const tracks = sel.tracks ? [`track=~"${sel.tracks.join("|")}"`] : [];
+        const extra = [...tracks, ...(sel.errors ? errorMatchers(m) : [])];
+        return `${fn}(${m.histogram}_${kind === "requests" ? "count" : "bucket"}${scopeMatchers(scope, userRequestMatchers(m, extra))}[${window}])`;
+    }
+    const r = ROUTER_METRICS[m.router.name];
+    const port = m.router.port;
+    const parts = (sel.tracks ?? ROUTED_TRACKS).flatMap((track) => {
+        const backend = r.backend({ ...scope, track, port });
+        const series = backend && routerSeries(r, kind, backend, sel.errors ?? false);
+        if (series === undefined) return [];
+        const counted = r.periodSeconds === undefined ? `${fn}(${series}[${window}])` : overPeriods(fn, series, window, r.periodSeconds);
+        const labels: [string, string][] = [
+            ["namespace", scope.namespace],
+            ["app", scope.app],
+            ["track", track],
+        ];
+        return [labels.reduce((e, [label, value]) => `label_replace(${e}, "${label}", ${quoted(value)}, "", "")`, counted)];
+    });
+    if (parts.length === 0) return undefined;
+    return parts.length === 1 ? parts[0] : `(${parts.join(" or ")})`;
+}
+
+/** The requests' series: every source has them for the split's tracks (the nginx router alone has no preview to select). */
+function requestSeries(m: MetricNames, scope: Scope, fn: RangeFunction, window: string, sel: Selection): string {
+    const series = perTrack(m, scope, "requests", fn, window, sel);
+    if (series === undefined) throw new Error(`the ${m.router?.name} router sends no traffic to ${sel.tracks?.join(", ")}: no request series to select`);
+    return series;
+}
+
+/** Whether the source has a latency histogram (the app's always may; CloudWatch's ALB metrics have none). */
+export const hasLatency = (m: MetricNames): boolean => m.router === undefined || ROUTER_METRICS[m.router.name].histogram !== undefined;
+
+/** Seconds per unit of the histogram's `le` (Istio and Envoy count milliseconds): what turns a bucket bound into seconds. */
+export const latencySecondsPerUnit = (m: MetricNames): number => (m.router === undefined ? 1 : (ROUTER_METRICS[m.router.name].histogram?.secondsPerUnit ?? 1));
 
 function by(labels: readonly string[]): string {
     return `by (${labels.join(", ")})`;
 }
 
 /** Requests per second, summed by `labels`. */
-export function requestRate(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = TRACK_LABELS, extra: Matchers = []): string {
-    return `sum ${by(labels)} (rate(${requests(m, scope, extra)}[${window}]))`;
+export function requestRate(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = TRACK_LABELS, sel: Selection = {}): string {
+    return `sum ${by(labels)} (${requestSeries(m, scope, "rate", window, sel)})`;
 }
 
 /**
  * Errors (`errorStatus`, 5xx by default) per second. With traffic but no error series yet (a counter only appears once a status was seen),
  * this is 0 rather than empty, so an error ratio exists whenever there is traffic.
  */
-export function errorRate(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = TRACK_LABELS, extra: Matchers = []): string {
-    return `(${requestRate(m, scope, window, labels, [...extra, ...errorMatchers(m)])} or (${requestRate(m, scope, window, labels, extra)} * 0))`;
+export function errorRate(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = TRACK_LABELS, sel: Selection = {}): string {
+    return `(${requestRate(m, scope, window, labels, { ...sel, errors: true })} or (${requestRate(m, scope, window, labels, sel)} * 0))`;
 }
 
 /**
  * Share of requests that failed. The denominator is filtered to > 0: no traffic gives no result
  * (never NaN, never a division by zero that fires or hides an alert).
  */
-export function errorRatio(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = TRACK_LABELS, extra: Matchers = []): string {
-    return `${errorRate(m, scope, window, labels, extra)} / (${requestRate(m, scope, window, labels, extra)} > 0)`;
+export function errorRatio(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = TRACK_LABELS, sel: Selection = {}): string {
+    return `${errorRate(m, scope, window, labels, sel)} / (${requestRate(m, scope, window, labels, sel)} > 0)`;
 }
 
-/** A latency quantile from the histogram buckets. */
-export function latencyQuantile(m: MetricNames, scope: Scope, q: number, window: string, labels: readonly string[] = TRACK_LABELS, extra: Matchers = []): string {
-    return `histogram_quantile(${q}, sum ${by([...labels, "le"])} (rate(${buckets(m, scope, extra)}[${window}])))`;
+/** A latency quantile from the histogram buckets, in seconds; undefined when the source has no histogram. */
+export function latencyQuantile(m: MetricNames, scope: Scope, q: number, window: string, labels: readonly string[] = TRACK_LABELS, sel: Selection = {}): string | undefined {
+    const buckets = perTrack(m, scope, "buckets", "rate", window, sel);
+    if (buckets === undefined) return undefined;
+    const quantile = `histogram_quantile(${q}, sum ${by([...labels, "le"])} (${buckets}))`;
+    const unit = latencySecondsPerUnit(m);
+    return unit === 1 ? quantile : `${quantile} * ${unit}`;
 }
 
 /** Requests counted over `window` (not a rate): how much evidence a measurement rests on. */
-export function requestCount(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
-    return `sum ${by(labels)} (increase(${requests(m, scope, extra)}[${window}]))`;
+export function requestCount(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, sel: Selection = {}): string {
+    return `sum ${by(labels)} (${requestSeries(m, scope, "increase", window, sel)})`;
 }
 
-/** Histogram bucket counts over `window` (not rates), by `labels` and `le`: the latency evidence. */
-export function bucketCount(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
-    return `sum ${by([...labels, "le"])} (increase(${buckets(m, scope, extra)}[${window}]))`;
+/**
+ * Histogram bucket counts over `window` (not rates), by `labels` and `le` (in the histogram's unit,
+ * `latencySecondsPerUnit`): the latency evidence; undefined when the source has no histogram.
+ */
+export function bucketCount(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, sel: Selection = {}): string | undefined {
+    const buckets = perTrack(m, scope, "buckets", "increase", window, sel);
+    return buckets === undefined ? undefined : `sum ${by([...labels, "le"])} (${buckets})`;
 }
 
-/** Counter resets of the request counter over `window` (a pod restarted and its counts began again). */
-export function counterResets(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, extra: Matchers = []): string {
-    return `sum ${by(labels)} (resets(${requests(m, scope, extra)}[${window}]))`;
+/** Counter resets of the request counter over `window` (a pod, or a router, restarted and its counts began again). */
+export function counterResets(m: MetricNames, scope: Scope, window: string, labels: readonly string[] = APP_LABELS, sel: Selection = {}): string {
+    return `sum ${by(labels)} (${requestSeries(m, scope, "resets", window, sel)})`;
 }
 
 /** An app counter's increase over `window`, summed by `labels`: a ratio metric's events or total. */

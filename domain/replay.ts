@@ -192,6 +192,45 @@ export function peerVerdicts(looks: readonly RecordedLook[], from: Date): PeerVe
     ];
 }
 
+/** A stage's live decision, as its AnalysisRun recorded it. */
+export interface LiveDecision {
+    readonly decision: Decision;
+    /** The run's look that decided (its count of measurements then). */
+    readonly look: number;
+    /** Seconds from the window's start to that look's ask: the measurement's start, as Kubernetes records it (whole seconds, rounded down). */
+    readonly seconds: number;
+}
+
+export interface Agreement {
+    readonly agrees: boolean;
+    /** The replay's deciding look less the live one, in intervals; null when they did not both decide the same way. */
+    readonly looksApart: number | null;
+    readonly message: string;
+}
+
+/**
+ * Whether a replay of a stage decides as its live judge did: ROLLBACK at the same look or one apart,
+ * PROMOTE at the same look (the cluster lane's check). Looks are compared by time, not by number: a
+ * live run takes its first look when the controller starts it, after the window's start, and each next
+ * one an interval after the last finished (analysis/analysis.go v1.8.0), so its numbers drift from the
+ * replay's even grid from the window's start (`lookInstants`). The live look is taken at the middle of
+ * its recorded second; the replay's look nearest it, in intervals, is the same look.
+ */
+export function agreement(live: LiveDecision, r: Pick<Replay, "decision" | "summary"> & { readonly looks: readonly Pick<ReplayedLook, "look" | "seconds">[] }, intervalSeconds: number): Agreement {
+    const deciding = r.looks.at(-1);
+    const liveText = `the live judge ${live.decision} at its look ${live.look} (${live.seconds}s into the window)`;
+    if (live.decision === "HOLD") return { agrees: false, looksApart: null, message: `${liveText}: the live judge did not decide, there is nothing to compare` };
+    if (r.decision !== live.decision || deciding === undefined) return { agrees: false, looksApart: null, message: `${liveText}; the replay ${r.summary}` };
+    const apart = Math.round((deciding.seconds - (live.seconds + 0.5)) / intervalSeconds);
+    const replayText = `the replay ${r.decision} at look ${deciding.look} (${deciding.seconds}s)`;
+    if (apart === 0) return { agrees: true, looksApart: 0, message: `${replayText}, the same look as ${liveText}` };
+    const why =
+        `a live look reads what Prometheus had ingested by its ask, the replay reads the same instants after the fact (a scrape of the ask's last second that arrived later is in it), ` +
+        `and a boundary crossed between two looks is seen by the first look after it on either grid`;
+    const agrees = Math.abs(apart) === 1 && live.decision === "ROLLBACK";
+    return { agrees, looksApart: apart, message: `${replayText}, ${Math.abs(apart)} look(s) ${apart > 0 ? "after" : "before"} ${liveText}${agrees ? `: ${why}` : ""}` };
+}
+
 // ---- the recording file ---------------------------------------------------------------------------
 
 /** What a recording's JSON is refused for: one message naming the field. */

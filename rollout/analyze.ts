@@ -4,7 +4,7 @@
  */
 import { DecisionPolicy, DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, StageContext, TrackCounts } from "../domain/decide";
 import { PrometheusClient, PrometheusError, Sample } from "./prometheus";
-import { bucketCount, counterCount, counterResets, errorMatchers, MetricNames, requestCount, SCRAPE_INTERVAL_SECONDS, Scope, SPLIT_TRACKS } from "../domain/promql";
+import { bucketCount, counterCount, counterResets, hasLatency, latencySecondsPerUnit, MetricNames, requestCount, SCRAPE_INTERVAL_SECONDS, Scope, SPLIT, SPLIT_TRACKS } from "../domain/promql";
 import type { RatioMetric } from "../domain/ratios";
 import { UsageError } from "../lib/args";
 import type { Track } from "../domain/tracks";
@@ -15,11 +15,13 @@ const TRACK_LABEL = ["track"];
 export function evidenceQueries(m: MetricNames, scope: Scope, windowSeconds: number, ratios: readonly RatioMetric[] = []): Record<string, string> {
     const w = `${windowSeconds}s`;
     const counter = (metric: string) => counterCount(metric, scope, w, TRACK_LABEL, SPLIT_TRACKS);
+    const buckets = bucketCount(m, scope, w, TRACK_LABEL, SPLIT);
     return {
-        requests: requestCount(m, scope, w, TRACK_LABEL, SPLIT_TRACKS),
-        errors: requestCount(m, scope, w, TRACK_LABEL, [...SPLIT_TRACKS, ...errorMatchers(m)]),
-        buckets: bucketCount(m, scope, w, TRACK_LABEL, SPLIT_TRACKS),
-        resets: counterResets(m, scope, w, TRACK_LABEL, SPLIT_TRACKS),
+        requests: requestCount(m, scope, w, TRACK_LABEL, SPLIT),
+        errors: requestCount(m, scope, w, TRACK_LABEL, { ...SPLIT, errors: true }),
+        // A source without a histogram has no latency evidence to read (`latencyUnjudged` says so in the answer).
+        ...(buckets !== undefined ? { buckets } : {}),
+        resets: counterResets(m, scope, w, TRACK_LABEL, SPLIT),
         ...Object.fromEntries(ratios.flatMap((r) => [[`${r.name}.events`, counter(r.events)], [`${r.name}.total`, counter(r.total)]])),
     };
 }
@@ -28,9 +30,13 @@ const forTrack = (samples: Sample[], track: Track) => samples.filter((s) => s.la
 /** `increase()` extrapolates to the window's edges; counts are whole requests. */
 const count = (samples: Sample[], track: Track) => Math.round(forTrack(samples, track).reduce((a, s) => a + s.value, 0));
 
-function countsOf(track: Track, r: Record<string, Sample[]>, ratios: readonly RatioMetric[]): TrackCounts {
-    const buckets = forTrack(r.buckets, track)
-        .map((s) => ({ le: s.labels.le === "+Inf" ? Infinity : Number(s.labels.le), count: Math.round(s.value) }))
+/** One track's counts; `secondsPerUnit` turns the histogram's bucket bounds into seconds (`latencySecondsPerUnit`). */
+function countsOf(track: Track, r: Record<string, Sample[]>, ratios: readonly RatioMetric[], secondsPerUnit: number): TrackCounts {
+    const buckets = forTrack(r.buckets ?? [], track)
+        // Bounds by value, never by their text: Prometheus 3 stores a whole-number bound as "1.0" where
+        // Prometheus 2 kept the text format's "1" (prometheus/prometheus docs/migration.md, "`le` and
+        // `quantile` label values"); test/e2e.test.ts checks it on the chart's Prometheus.
+        .map((s) => ({ le: s.labels.le === "+Inf" ? Infinity : Number(s.labels.le) * secondsPerUnit, count: Math.round(s.value) }))
         .filter((b) => !Number.isNaN(b.le))
         .sort((a, b) => a.le - b.le);
     const base = { requests: count(r.requests, track), errors: count(r.errors, track), buckets, resets: count(r.resets, track) };
@@ -79,14 +85,23 @@ export async function readLook(o: Pick<AnalyzeOptions, "prometheus" | "metrics" 
     const entries = await Promise.all(Object.entries(queries).map(async ([k, q]) => [k, await o.prometheus.query(q, o.now)] as const));
     const results: Record<string, Sample[]> = Object.fromEntries(entries);
     if (results.requests.length === 0) return null;
-    return { canary: countsOf("canary", results, ratios), stable: countsOf("stable", results, ratios) };
+    const unit = latencySecondsPerUnit(o.metrics);
+    return { canary: countsOf("canary", results, ratios, unit), stable: countsOf("stable", results, ratios, unit) };
 }
 
 /**
  * The judgement of one look's counts: what `analyze` answers once it has read them, and what `rollout
  * replay` answers for a recorded look. A window shorter than two scrapes is HOLD whatever was read.
  */
-export function judgeLook(counts: LookCounts, o: Omit<AnalyzeOptions, "prometheus" | "metrics">): Judgement {
+/**
+ * The policy for a source: one without a latency histogram judges the errors only and says why in every
+ * answer (`latencyUnjudged`).
+ */
+export function policyFor(m: MetricNames | undefined, policy: DecisionPolicy = DEFAULT_POLICY): DecisionPolicy {
+    return m === undefined || hasLatency(m) ? policy : { ...policy, latencyUnjudged: `the ${m.router?.name} source has no latency histogram (CloudWatch keeps none per target group): errors only` };
+}
+
+export function judgeLook(counts: LookCounts, o: Omit<AnalyzeOptions, "prometheus" | "metrics"> & { readonly metrics?: MetricNames }): Judgement {
     const windowSeconds = windowSecondsOf(o.since, o.now);
     const minimum = minimumWindowSeconds(o.scrapeIntervalSeconds ?? SCRAPE_INTERVAL_SECONDS);
     // A shorter window gives empty vectors, which would read like a label problem; this names the cause.
@@ -101,7 +116,7 @@ export function judgeLook(counts: LookCounts, o: Omit<AnalyzeOptions, "prometheu
             stable: EMPTY_COUNTS,
         };
     }
-    return judge(counts.canary, counts.stable, { ...o.stage, seconds: windowSeconds }, o.policy ?? DEFAULT_POLICY, o.ratios ?? []);
+    return judge(counts.canary, counts.stable, { ...o.stage, seconds: windowSeconds }, policyFor(o.metrics, o.policy), o.ratios ?? []);
 }
 
 export async function analyze(o: AnalyzeOptions): Promise<Judgement> {

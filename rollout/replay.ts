@@ -180,7 +180,7 @@ export async function replayCommand(s: StackFile, o: Options, io: CliIo): Promis
         result = replay(
             recording,
             { stage, intervalSeconds, deadlineSeconds, ratios: c.analysis.ratios },
-            (counts, since, now) => judgeLook(counts, { scope, since, now, stage, ratios: c.analysis.ratios, scrapeIntervalSeconds: recording.scrapeIntervalSeconds }),
+            (counts, since, now) => judgeLook(counts, { scope, metrics: c.metrics, since, now, stage, ratios: c.analysis.ratios, scrapeIntervalSeconds: recording.scrapeIntervalSeconds }),
             (j, windowSeconds) => judgedForecast(j, { windowSeconds, weight: stage.weight, stages: stage.stages, deadlineSeconds, policy: DEFAULT_POLICY }),
         );
     } catch (e) {
@@ -191,7 +191,7 @@ export async function replayCommand(s: StackFile, o: Options, io: CliIo): Promis
     if (record !== undefined) writeOut(record, recordingJson(recording), "record");
     const svg = stringOption(o, "svg");
     const title = `${scope.namespace}/${scope.app} at weight ${stage.weight}, from ${recording.from}`;
-    if (svg !== undefined) writeOut(svg, evidenceSvg(title, result.looks.map((l) => chartPoint(l.seconds, l.judgement))), "svg");
+    if (svg !== undefined) writeOut(svg, evidenceSvg(title, result.looks.map((l) => chartPoint(l.look, l.seconds, l.judgement))), "svg");
     return { decision: result.decision, report: replayReport(result, { title, intervalSeconds, deadlineSeconds, weight: stage.weight, record, svg }) };
 }
 

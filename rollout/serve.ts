@@ -34,9 +34,11 @@ import {
     MetricPreset,
     parseRatio,
     PRESET_NAMES,
+    RouterSourceOf,
     Scope,
 } from "../domain/promql";
 import { MAX_RATIOS, type RatioMetric } from "../domain/ratios";
+import { DEFAULT_SOURCE, isRouterSource, METRIC_SOURCES, ROUTER_SOURCES } from "../domain/routerMetrics";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 import { toJson } from "../lib/json";
@@ -148,7 +150,24 @@ function metricsOf(p: URLSearchParams): MetricNames {
     };
     const labels = contractLabelsProblem(m);
     if (labels) throw new UsageError(`statusLabel, routeLabel: ${labels}`);
-    return m;
+    const router = routerOf(p);
+    return router ? { ...m, router } : m;
+}
+
+/**
+ * The ask's metric source (`canary:metrics.source`, as `judgeUrl` writes it): `source` app (the default)
+ * or a router, whose backends `port` (the app's Service port) names.
+ */
+function routerOf(p: URLSearchParams): RouterSourceOf | undefined {
+    const source = p.get("source") ?? DEFAULT_SOURCE;
+    const port = p.get("port");
+    if (!(METRIC_SOURCES as readonly string[]).includes(source)) throw new UsageError(`source=${JSON.stringify(source)} is not one of ${METRIC_SOURCES.join(", ")}`);
+    if (!isRouterSource(source)) {
+        if (port !== null) throw new UsageError(`port=${JSON.stringify(port)} is read only with a router source (source=${ROUTER_SOURCES.join("|")}): the app's own series need no port`);
+        return undefined;
+    }
+    if (port === null || !/^[1-9][0-9]{0,4}$/.test(port) || Number(port) > 65535) throw new UsageError(`port=${JSON.stringify(port)} is not the app's Service port (1 to 65535), which names the ${source} router's backends`);
+    return { name: source, port: Number(port) };
 }
 
 /**

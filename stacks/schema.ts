@@ -21,6 +21,7 @@ import {
     PRESET_NAMES,
     SCRAPE_INTERVAL_SECONDS,
 } from "../domain/promql";
+import { DEFAULT_SOURCE, METRIC_SOURCES, ROUTER_SOURCES, SOURCE_ROUTER, isRouterSource } from "../domain/routerMetrics";
 import { baseUrlProblem } from "../domain/urls";
 import { DEFAULT_STAGES } from "../domain/stages";
 import { POD_LABELS } from "../domain/tracks";
@@ -467,6 +468,12 @@ const PRESET_DEFAULT = "Unset: the preset's";
 
 const metrics = z
     .strictObject({
+        source: z
+            .enum(METRIC_SOURCES, { error: `must be one of ${METRIC_SOURCES.join(", ")}` })
+            .default(DEFAULT_SOURCE)
+            .describe(
+                `Where the judge, the rules and the dashboard count requests, errors and latency: app (the app's own histogram, below) or the router in front of it, which counts what users saw, also from a canary that crashed or refuses connections: ${ROUTER_SOURCES.map((r) => `${r} (canary:router ${SOURCE_ROUTER[r]})`).join(", ")}. alb judges errors only (CloudWatch has no latency histogram). Ratio metrics stay the app's (docs/observability.md, "The router as the metric source").`,
+            ),
         preset: z
             .enum(PRESET_NAMES, { error: `must be one of ${PRESET_NAMES.join(", ")}` })
             .default(DEFAULT_PRESET)
@@ -943,11 +950,15 @@ function podIssues(c: Parsed): ConfigIssue[] {
 /** Cross-key rules that one field's schema cannot see. */
 export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
-    const labels = contractLabelsProblem(metricContract(c.metrics));
+    const labels = contractLabelsProblem(metricContract(c.metrics, c.app.port));
     if (labels) {
         // Name the key the stack file set (the other one may be the preset's).
         const [key, other] = c.metrics.routeLabel !== undefined ? ["routeLabel", "statusLabel"] : ["statusLabel", "routeLabel"];
         issues.push({ path: ["metrics", key], message: `must not be the same label as canary:metrics.${other} (set or the preset's): ${labels}` });
+    }
+    const source = c.metrics.source;
+    if (isRouterSource(source) && SOURCE_ROUTER[source] !== c.router) {
+        issues.push({ path: ["metrics", "source"], message: `is ${source}, the metrics of the ${SOURCE_ROUTER[source]} router, but canary:router is ${c.router}: use app or the source of canary:router ${c.router} (${ROUTER_SOURCES.filter((r) => SOURCE_ROUTER[r] === c.router).join(", ")})` });
     }
     const stages = c.stages;
     if (stages.some((s, i) => i > 0 && s <= stages[i - 1]) || stages[stages.length - 1] !== 100) {
@@ -1075,7 +1086,7 @@ export function resolve(c: Parsed): StackConfig {
     return {
         ...c,
         app: { ...c.app, namespace: c.app.namespace ?? c.app.name, stable, canary: canaryDiffers ? canary : { ...canary, replicas: 0 } },
-        metrics: metricContract(c.metrics),
+        metrics: metricContract(c.metrics, c.app.port),
         canaryDiffers,
     };
 }

@@ -296,6 +296,9 @@ describe("config that would validate and then break: refused with the key and th
         ["a route label the queries set themselves", { metrics: { routeLabel: "track" } }, /canary:metrics\.routeLabel = "track": must be a Prometheus label name .*other than namespace, app, track, le/],
         ["a status label that is the preset's route label", { metrics: { statusLabel: "path" } }, /canary:metrics\.statusLabel = "path": must not be the same label as canary:metrics\.routeLabel \(set or the preset's\)/],
         ["an unknown preset", { metrics: { preset: "otel" } }, /canary:metrics\.preset = "otel": must be one of prom-client, opentelemetry, micrometer/],
+        // The router's counts exist only where that router splits the traffic: the dev stack's router is gateway.
+        ["a router source that is not the stack's router", { metrics: { source: "istio" } }, /canary:metrics\.source = "istio": is istio, the metrics of the istio router, but canary:router is gateway: use app or the source of canary:router gateway \(traefik, envoy-gateway\)/],
+        ["an unknown source", { metrics: { source: "nginx" } }, /canary:metrics\.source = "nginx": must be one of app, traefik, envoy-gateway, istio, ingress-nginx, alb/],
         ["the retired duration key", { metrics: { duration: "app_seconds" } }, /canary:metrics\.duration = "app_seconds": is not a known key/],
         ["more excluded routes than the judge reads", { metrics: { excludedRoutes: Array.from({ length: 33 }, (_, i) => `/r${i}`) } }, /canary:metrics\.excludedRoutes = \[.*\]: must list at most 32 routes/],
         ["a load-test header value with a newline", { loadTest: { headers: { "x-a": "1\r\nx-b: 2" } } }, /canary:loadTest\.headers\.x-a = "1\\r\\nx-b: 2": must be an HTTP header value/],

@@ -1,7 +1,7 @@
 /**
- * End to end: the Debian `prometheus` binary on 127.0.0.1 scrapes two demo-app processes (stable and
- * canary) every second with the ServiceMonitor's own relabelling, load is driven at both, and the
- * real `rollout` command decides. No fake HTTP stub: the counts come from Prometheus (the processes
+ * End to end: the Prometheus the chart deploys (scripts/prometheus.sh) on 127.0.0.1 scrapes two
+ * demo-app processes (stable and canary) every second with the ServiceMonitor's own relabelling, load
+ * is driven at both, and the real `rollout` command decides. No fake HTTP stub: the counts come from Prometheus (the processes
  * and the load: test/live.ts).
  */
 import * as assert from "assert";
@@ -9,9 +9,11 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { JUDGE_SERIES, judgeRunSeries } from "../domain/promql";
+import { DEFAULT_METRICS, JUDGE_SERIES, judgeRunSeries } from "../domain/promql";
 import { CliIo, defaultIo, main } from "../rollout/cli";
-import { CHECKOUT_RATIO } from "../app/server";
+import { BUCKETS, CHECKOUT_RATIO } from "../app/server";
+import { readLook } from "../rollout/analyze";
+import { httpPrometheus } from "../rollout/prometheus";
 import { formatRatio } from "../domain/promql";
 import { copyProjectFile, ROOT } from "./harness";
 import { eventually, sleep } from "../demo/host";
@@ -229,6 +231,20 @@ describe("rollout analyze and the judge service against a real Prometheus scrapi
         };
         await eventually("both tracks' 200 requests counted", counted, { ...SERVER_POLL, timeoutMs: 5000 }).catch(() => undefined);
         assert.deepStrictEqual({ stable: after.stable - before.stable, canary: after.canary - before.canary }, { stable: 200, canary: 200 });
+    });
+
+    it("the bucket bounds as Prometheus 3 stores them (le=\"1.0\" for the app's 1), read by the evidence as the app's bounds", async () => {
+        // Prometheus 3 normalises `le` on ingestion, whole numbers as floats (prometheus/prometheus
+        // docs/migration.md, "`le` and `quantile` label values"); Prometheus 2 kept the text format's "1".
+        const since = new Date();
+        await steadyLoad([live.ports.stable, live.ports.canary], 20, 1);
+        const look = await eventually("the canary's user requests scraped", async () => {
+            const l = await readLook({ prometheus: httpPrometheus(live.promUrl), metrics: DEFAULT_METRICS, scope: { namespace: "podinfo", app: "podinfo" }, since, now: new Date() });
+            return l !== null && l.canary.buckets.length > 0 && l;
+        }, { ...SERVER_POLL, timeoutMs: 10_000 });
+        const stored = (await queryVector(live.promUrl, 'count by (le) (http_request_duration_seconds_bucket{job="podinfo"})')).map((s) => s.metric.le);
+        assert.ok(stored.includes("1.0") && !stored.includes("1"), `stored bounds: ${stored.join(", ")}`);
+        assert.deepStrictEqual(look.canary.buckets.map((b) => b.le), [...BUCKETS, Infinity]);
     });
 
     it("with Prometheus stopped the command and the judge answer HOLD (exit 3), with the reason", async () => {

@@ -194,8 +194,8 @@ describe("the test run's own hygiene", function () {
         assert.deepStrictEqual(left, [], "temp dirs left behind");
     });
 
-    it("a missing server binary fails at once with the package to install", () => {
+    it("a missing server binary fails at once saying what builds it", () => {
         const empty = tempDir("no-path");
-        assert.throws(() => requireTool("prometheus", { ...process.env, PATH: empty }), /prometheus is not installed: apt-get install prometheus/);
+        assert.throws(() => requireTool("prometheus", { ...process.env, PATH: empty }), /prometheus is not installed: scripts\/prometheus\.sh builds it/);
     });
 });

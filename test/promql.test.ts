@@ -28,6 +28,12 @@ import {
 import { evidenceQueries } from "../rollout/analyze";
 import { byName, runProgram, STACKS } from "./harness";
 
+/** An expression the app's source always has (its histogram's latency): fails the test when it is missing. */
+function defined(e: string | undefined): string {
+    assert.ok(e !== undefined, "the app's source has every series");
+    return e;
+}
+
 /** Parse errors of an expression: the grammar's error nodes, with their position. */
 export function promqlErrors(expr: string): string[] {
     const errors: string[] = [];
@@ -116,7 +122,7 @@ describe("PromQL: every expression parses (lezer-promql)", () => {
         const scope = { namespace: "podinfo", app: "podinfo" };
         assert.deepStrictEqual(userRequestMatchers(m, ['track="canary"']), ['track="canary"', 'path!~"healthz|health\\\\.check|a\\\\|b"']);
         assert.deepStrictEqual(userRequestMatchers({ ...m, excludedRoutes: [] }), []);
-        const exprs = [requestRate(m, scope, "5m"), errorRate(m, scope, "5m"), latencyQuantile(m, scope, 0.99, "5m"), requestCount(m, scope, "5m"), bucketCount(m, scope, "5m"), counterResets(m, scope, "5m")];
+        const exprs = [requestRate(m, scope, "5m"), errorRate(m, scope, "5m"), latencyQuantile(m, scope, 0.99, "5m"), requestCount(m, scope, "5m"), bucketCount(m, scope, "5m"), counterResets(m, scope, "5m")].map(defined);
         for (const e of exprs) {
             assert.deepStrictEqual(promqlErrors(e), [], e);
             const selectors = e.match(/http_request_duration_seconds_(count|bucket)\{[^}]*\}/g) ?? [];
@@ -135,7 +141,7 @@ describe("the metric contract: every builder reads the preset's histogram, label
         it(`${preset}: requests, errors and latency select its histogram, drop its excluded routes by its route label and count its 5xx by its status label`, () => {
             const m = METRIC_PRESETS[preset];
             const excluded = `${m.routeLabel}!~"${m.excludedRoutes.map((r) => r.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&")).join("|")}"`;
-            const exprs = [requestRate(m, scope, "5m"), errorRatio(m, scope, "5m"), latencyQuantile(m, scope, 0.95, "5m"), ...Object.values(evidenceQueries(m, scope, 300))];
+            const exprs = [requestRate(m, scope, "5m"), errorRatio(m, scope, "5m"), latencyQuantile(m, scope, 0.95, "5m"), ...Object.values(evidenceQueries(m, scope, 300))].map(defined);
             for (const e of exprs) {
                 assert.deepStrictEqual(promqlErrors(e), [], e);
                 const selectors = e.match(/\w+_(count|bucket)\{[^}]*\}/g) ?? [];
@@ -166,11 +172,11 @@ describe("the metric contract: every builder reads the preset's histogram, label
     });
 
     it("a key given in canary:metrics replaces the preset's part, the others stay the preset's", () => {
-        const m = metricContract({ preset: "micrometer", errorStatus: "5..|429", excludedRoutes: [] });
+        const m = metricContract({ preset: "micrometer", errorStatus: "5..|429", excludedRoutes: [] }, 9898);
         assert.deepStrictEqual(m, { ...METRIC_PRESETS.micrometer, errorStatus: "5..|429", excludedRoutes: [] });
         assert.strictEqual(errorRate(m, scope, "5m").match(/status=~"[^"]*"/g)?.[0], 'status=~"5..|429"');
         assert.ok(!requestRate(m, scope, "5m").includes("uri!~"), "no excluded routes, no route matcher");
-        assert.deepStrictEqual(metricContract({ preset: "opentelemetry", histogram: undefined }), METRIC_PRESETS.opentelemetry);
+        assert.deepStrictEqual(metricContract({ preset: "opentelemetry", histogram: undefined }, 9898), METRIC_PRESETS.opentelemetry);
     });
 
     it("values that would break out of a PromQL string or regex are refused; ordinary ones pass", () => {

@@ -2,16 +2,19 @@
  * `rollout replay`: the recorded looks judged as the live judge judges them (compared with `judge()`
  * on the same counts), the run's deadline, a range with no traffic, hostile recordings refused naming
  * the field, the chart as well-formed XML; and, against the real Prometheus the e2e suite starts
- * (demo/live.ts: the Debian prometheus on 127.0.0.1 scraping two demo-app processes), a replay from
+ * (demo/live.ts: the chart's Prometheus on 127.0.0.1 scraping two demo-app processes), a replay from
  * Prometheus deciding at the look the live `analyze` decided at, and `--record` then `--recording`
  * giving the same replay.
  */
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { chartPoint, escapeXml, evidenceSvg } from "../domain/chart";
-import { DEFAULT_POLICY, judge, TrackCounts } from "../domain/decide";
-import { parseRecording, Recording, RECORDING_VERSION, recordingJson, replay } from "../domain/replay";
+import { answerPoint, chartPoint, escapeXml, evidenceSvg } from "../domain/chart";
+import { DEFAULT_POLICY, judge, stageAlpha, StageContext, TrackCounts } from "../domain/decide";
+import { gateAnswer } from "../domain/evidence";
+import type { RatioMetric } from "../domain/ratios";
+import { agreement, parseRecording, Recording, RECORDING_VERSION, recordingJson, Replay, replay } from "../domain/replay";
+import { runAnswers, runChart } from "../demo/charts";
 import { judgeLook } from "../rollout/analyze";
 import { CliIo, defaultIo, main } from "../rollout/cli";
 import { copyProjectFile, ROOT } from "./harness";
@@ -111,7 +114,7 @@ describe("rollout replay over a recording (no Prometheus)", () => {
 
     it("the chart is well-formed XML with each test's boundaries and the decision; its text escaped", () => {
         const result = replay(recording(40, 60, 0.05), settings(), judgeAt, () => undefined);
-        const svg = evidenceSvg("podinfo <canary> & \"stable\"", result.looks.map((l) => chartPoint(l.seconds, l.judgement)));
+        const svg = evidenceSvg("podinfo <canary> & \"stable\"", result.looks.map((l) => chartPoint(l.look, l.seconds, l.judgement)));
         wellFormed(svg);
         assert.match(svg, /ROLLBACK at \d+m?\d+s \(look \d+\)/);
         assert.match(svg, />errors</);
@@ -121,6 +124,105 @@ describe("rollout replay over a recording (no Prometheus)", () => {
         // No look ran a test: still a picture, saying so.
         wellFormed(evidenceSvg("empty", []));
     });
+});
+
+describe("a stage's chart from the judge's live answers (an AnalysisRun's measurements)", () => {
+    const RATIO: RatioMetric = { name: "checkout", events: "checkouts_failed_total", total: "checkouts_total", bad: "up" };
+    /** Latency spread so that stable's p90 and p99 buckets differ (a tail test of its own), and the ratio metric counted. */
+    const track = (requests: number, errors: number, slow: number, failedCheckouts: number): TrackCounts => ({
+        requests,
+        errors,
+        buckets: [
+            { le: 0.05, count: requests - slow },
+            { le: 0.25, count: requests - Math.round(slow / 10) },
+            { le: 1, count: requests },
+            { le: Infinity, count: requests },
+        ],
+        resets: 0,
+        ratios: { checkout: { events: failedCheckouts, total: Math.round(requests / 4) } },
+    });
+
+    it("an answer's point is the judgement's: each test's α part, the stage's β, the errors mixture and the sides a PROMOTE waits for", () => {
+        const cases: { stage: StageContext; ratios: RatioMetric[]; canary: TrackCounts; stable: TrackCounts }[] = [
+            // The first stage: nothing carried, no 1.5× wait; 2 ratio metrics configured (only one counted) split the ratios' α.
+            { stage: { weight: 5, stages: [5, 25, 50, 100], seconds: 60 }, ratios: [RATIO, { ...RATIO, name: "signup", events: "signups_failed_total", total: "signups_total" }], canary: track(3000, 30, 300, 15), stable: track(57_000, 280, 5700, 285) },
+            // A middle stage, evidence carried (both alternatives of the errors test), a regression on the rollback side.
+            { stage: { weight: 25, stages: [5, 25, 50, 100], seconds: 60, carried: { errors: -2.1, "errors~1.5": -0.9, latency: -3.3, checkout: -1 } }, ratios: [RATIO], canary: track(5000, 150, 500, 25), stable: track(15_000, 75, 1500, 75) },
+            // The last compared stage (β), healthy.
+            { stage: { weight: 50, stages: [5, 25, 50, 100], seconds: 90, carried: { errors: -4, "errors~1.5": -2, latency: -4, tail: -1, checkout: -2 } }, ratios: [RATIO], canary: track(9000, 40, 900, 45), stable: track(9000, 45, 900, 45) },
+        ];
+        for (const c of cases) {
+            const j = judge(c.canary, c.stable, c.stage, DEFAULT_POLICY, c.ratios);
+            const names = j.evidence.errors && [j.evidence.errors, j.evidence.latency, j.evidence.tail, ...(j.evidence.ratios ?? [])].filter(Boolean).map((t) => t!.name);
+            assert.ok(names && names.includes("tail") && names.includes("checkout"), `every kind of test ran: ${names}`);
+            const answer = JSON.parse(JSON.stringify(gateAnswer(j, stageAlpha(DEFAULT_POLICY, c.stage))));
+            const fromAnswer = answerPoint(7, 14, answer, { weight: c.stage.weight, stages: c.stage.stages, ratioCount: c.ratios.length });
+            assert.deepStrictEqual(fromAnswer, chartPoint(7, 14, j), `weight ${c.stage.weight}`);
+        }
+    });
+
+    /** An AnalysisRun as the API server returns it: `count` counted measurements, the last 10 kept, one of them an Error. */
+    function analysisRun(count: number) {
+        const since = "2026-11-22T10:00:00Z";
+        const judged = (k: number) => judge(track(k * 40, k * 8, 0, 0), track(k * 760, k * 4, 0, 0), { weight: 5, stages: [5, 25, 50, 100], seconds: 2 * k });
+        const answerAt = (k: number) => JSON.stringify(gateAnswer(judged(k), stageAlpha(DEFAULT_POLICY, { weight: 5, stages: [5, 25, 50, 100] })));
+        const at = (k: number) => new Date(Date.parse(since) + (3 + 2 * k) * 1000).toISOString().replace(".000Z", "Z");
+        const kept = Array.from({ length: 9 }, (_, i) => count - 8 + i).map((k) => ({ phase: k === count ? "Failed" : "Inconclusive", value: answerAt(k), startedAt: at(k), finishedAt: at(k) }));
+        return {
+            metadata: { name: "podinfo-6-9-0-w5-e3-abc123", namespace: "podinfo" },
+            spec: {
+                args: [{ name: "run", value: "podinfo-6-9-0-w5-e3-abc123" }, { name: "weight", value: "5" }, { name: "carry", value: "" }, { name: "since", value: since }, { name: "token", valueFrom: {} }],
+                metrics: [{ name: "judge", provider: { web: { url: "http://judge/judge?namespace=podinfo&app=podinfo&stages=5%2C25%2C50%2C100&histogram=h&ratio=checkout%2Ca_total%2Cb_total%2Cup&run={{args.run}}" } } }],
+            },
+            status: { metricResults: [{ name: "judge", count, measurements: [{ phase: "Error", message: "connection refused", startedAt: at(count - 9), finishedAt: at(count - 9) }, ...kept] }] },
+            judged,
+        };
+    }
+
+    it("a run's kept answers are numbered from its count, timed from its since, its stage read from its arguments and the judge's URL", () => {
+        const run = analysisRun(23);
+        const r = runAnswers(run)!;
+        assert.deepStrictEqual(r.stage, { weight: 5, stages: [5, 25, 50, 100], ratioCount: 1 });
+        assert.deepStrictEqual([r.since, r.carry], ["2026-11-22T10:00:00Z", ""]);
+        assert.deepStrictEqual(r.answers.map((a) => a.look), [15, 16, 17, 18, 19, 20, 21, 22, 23], "the Error measurement is kept but not counted");
+        assert.deepStrictEqual(r.answers.map((a) => a.seconds), [33, 35, 37, 39, 41, 43, 45, 47, 49]);
+        assert.strictEqual(r.answers.at(-1)!.answer.decision, run.judged(23).decision);
+        const svg = runChart(run)!;
+        wellFormed(svg);
+        assert.match(svg, new RegExp(`${run.judged(23).decision} at 49s \\(look 23\\); looks 15 to 23 drawn`));
+        assert.match(svg, /podinfo\/podinfo-6-9-0-w5-e3-abc123 at weight 5: the judge&apos;s live answers/);
+        assert.strictEqual(runChart({ metadata: { name: "no-status" } }), undefined);
+    });
+});
+
+describe("a replay against the live decision (the cluster lane's check)", () => {
+    /** A replay that decided `decision` at look `look` of a grid every 2 s from the window's start. */
+    const replayed = (decision: Replay["decision"], look: number): Pick<Replay, "decision" | "looks" | "summary"> => ({
+        decision,
+        summary: `${decision} at look ${look}`,
+        looks: Array.from({ length: look }, (_, i) => ({ look: i + 1, at: "", seconds: 2 * i, judgement: { decision: i === look - 1 ? decision : "HOLD", reasons: [], canary: null, stable: null, evidence: {} }, forecast: undefined })),
+    });
+    const cases: [string, Parameters<typeof agreement>[0], Replay["decision"], number, boolean, number | null][] = [
+        // Live look 8 asked 3 s after the window's start plus 7 looks of 2 s and their answers' time: 17 s; the replay's look at 18 s (its 10th) is the nearest.
+        ["ROLLBACK at the same look", { decision: "ROLLBACK", look: 8, seconds: 17 }, "ROLLBACK", 10, true, 0],
+        ["ROLLBACK one look later", { decision: "ROLLBACK", look: 8, seconds: 17 }, "ROLLBACK", 11, true, 1],
+        ["ROLLBACK one look earlier", { decision: "ROLLBACK", look: 8, seconds: 17 }, "ROLLBACK", 9, true, -1],
+        ["ROLLBACK two looks later", { decision: "ROLLBACK", look: 8, seconds: 17 }, "ROLLBACK", 12, false, 2],
+        // PROMOTE after the stage's 45 s: the live ask in second 45, the replay's first look from 45 s is at 46 s.
+        ["PROMOTE at the same look", { decision: "PROMOTE", look: 22, seconds: 45 }, "PROMOTE", 24, true, 0],
+        ["PROMOTE one look later", { decision: "PROMOTE", look: 22, seconds: 45 }, "PROMOTE", 25, false, 1],
+        ["a replay that holds", { decision: "PROMOTE", look: 22, seconds: 45 }, "HOLD", 40, false, null],
+        ["a replay that rolls back a promoted stage", { decision: "PROMOTE", look: 22, seconds: 45 }, "ROLLBACK", 5, false, null],
+        ["a live run that never decided", { decision: "HOLD", look: 40, seconds: 80 }, "HOLD", 40, false, null],
+    ];
+    for (const [what, live, decision, look, agrees, apart] of cases) {
+        it(`${what}: ${agrees ? "agrees" : "does not agree"}`, () => {
+            const a = agreement(live, replayed(decision, look), 2);
+            assert.deepStrictEqual([a.agrees, a.looksApart], [agrees, apart], a.message);
+            if (apart === 1 && agrees) assert.match(a.message, /1 look\(s\) after the live judge ROLLBACK at its look 8 \(17s into the window\): a live look reads what Prometheus had ingested by its ask/);
+            if (apart === 0) assert.match(a.message, /the same look as the live judge/);
+        });
+    }
 });
 
 /** A small XML well-formedness check (no parser in node_modules): tags nest and close, attributes are quoted, text has no bare < or &. */

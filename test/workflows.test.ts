@@ -70,6 +70,7 @@ function runStep(step: Step, values: Record<string, string>, cwd: string, env: N
         "vars.PULUMI_ORG": "acme",
         "github.event.head_commit.message": "a change",
         "vars[format('PROMETHEUS_URL_{0}', matrix.stack)]": "http://127.0.0.1:9",
+        "runner.temp": path.join(cwd, "runner-temp"),
         ...values,
     };
     const render = (text: string) =>
@@ -171,6 +172,36 @@ describe("GitHub workflows", () => {
         for (const f of files) {
             for (const job of Object.values<any>(parse(f).jobs ?? {})) assert.ok(steps(job).every((s) => s.with?.command !== "up"), f);
         }
+    });
+
+    it("deploy: each stage's chart made by stage-up.sh, uploaded as an artifact whatever the up did, named in the run's summary, with no permission added", () => {
+        const wf = workflow("deploy.yml");
+        const job = wf.jobs.up;
+        const all = steps(job) as (Step & { id?: string; if?: string; name?: string })[];
+        const up = scriptStep(job, "stage-up.sh");
+        assert.strictEqual(up.env?.CHART_DIR, "${{ runner.temp }}/stage-chart");
+        assert.strictEqual(up.env?.PROMETHEUS_URL, workflow("watch.yml").jobs.watch.steps.find((s: Step) => s.run?.includes("watch.sh")).env.PROMETHEUS_URL, "the stack's Prometheus, as the watch reads it");
+        const uploads = all.filter((s) => s.uses?.startsWith("actions/upload-artifact@"));
+        assert.strictEqual(uploads.length, 1);
+        const upload = uploads[0];
+        // The major the other first-party actions here are pinned to (checkout, setup-node).
+        assert.strictEqual(upload.uses, "actions/upload-artifact@v4");
+        assert.ok(all.indexOf(upload) > all.indexOf(up), "after the up");
+        assert.strictEqual(upload.if, "always()", "a failed stage's chart too");
+        assert.deepStrictEqual(upload.with, { name: "stage-chart-${{ matrix.stack }}", path: up.env?.CHART_DIR, "if-no-files-found": "ignore", overwrite: true });
+        const summary = all.find((s) => s.run?.includes("$GITHUB_STEP_SUMMARY"));
+        assert.ok(summary && all.indexOf(summary) > all.indexOf(upload), "a summary step after the upload");
+        assert.strictEqual(summary.if, `always() && steps.${upload.id}.outputs.artifact-url != ''`);
+        assert.strictEqual(summary.env?.ARTIFACT_URL, `\${{ steps.${upload.id}.outputs.artifact-url }}`);
+        // The summary line as the runner writes it: the artifact by name, linked.
+        const dir = tempDir("summary");
+        const file = path.join(dir, "summary.md");
+        const r = runStep(summary, { "matrix.stack": "dev", [`steps.${upload.id}.outputs.artifact-url`]: "https://github.com/acme/canary/actions/runs/1/artifacts/2" }, dir, { ...process.env, GITHUB_STEP_SUMMARY: file });
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.strictEqual(fs.readFileSync(file, "utf8"), "The chart of the stage (SVG), its recording and the replay: [stage-chart-dev](https://github.com/acme/canary/actions/runs/1/artifacts/2)\n");
+        // Uploading an artifact needs no permission of the token: the job's stay the rollback's alone.
+        assert.deepStrictEqual(job.permissions, { contents: "write" });
+        assert.deepStrictEqual(wf.permissions, { contents: "read" });
     });
 
     it("watch: every 10 minutes, on main, in deploy's concurrency group for the stack (every waiting job keeps its place), rolling back only through rollback.sh", () => {
@@ -512,8 +543,8 @@ describe("automatic rollback: stage-up.sh, rollback.sh and watch.sh", function (
         assert.deepStrictEqual([s.originMain().commits, s.originMain().message], [2, "dev: back to 0 by hand"]);
     });
 
-    it("watch.sh: ROLLBACK from the judge rolls back and commits; HOLD and weight 0 change nothing", async () => {
-        // A Prometheus answering the canary's 20% errors against stable's 0.5%.
+    /** A Prometheus on 127.0.0.1 answering every query with the canary's 20% errors against stable's 0.5%, whatever the instant. */
+    async function faultyPrometheus(): Promise<http.Server> {
         const counts = { canary: { requests: 400, errors: 80 }, stable: { requests: 20_000, errors: 100 } };
         const prometheus = http.createServer((req, res) => {
             const q = new URL(req.url ?? "/", "http://p").searchParams.get("query") ?? "";
@@ -528,6 +559,77 @@ describe("automatic rollback: stage-up.sh, rollback.sh and watch.sh", function (
             res.end(JSON.stringify({ status: "success", data: { resultType: "vector", result } }));
         });
         await new Promise<void>((r) => prometheus.listen(0, "127.0.0.1", r));
+        return prometheus;
+    }
+
+    /**
+     * A fake kubectl in the sandbox's bin that records its arguments and prints the run's arguments as
+     * stage-chart.sh's jsonpath asks them (`name=value` lines) until the sandbox's `goneAt`-th pulumi
+     * call (a rollback's up, which deletes the run); then nothing, as for a run that is gone.
+     */
+    function fakeKubectl(s: Sandbox, args: Record<string, string>, goneAt = Infinity): () => string[] {
+        const bin = path.join(path.dirname(s.work), "bin");
+        const lines = Object.entries(args).map(([k, v]) => `${k}=${v}`).join("\n");
+        const gone = Number.isFinite(goneAt) ? `[ "$(wc -l < "${bin}/calls")" -ge ${goneAt} ] && exit 0\n` : "";
+        fs.writeFileSync(path.join(bin, "kubectl"), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> "${bin}/kubectl-calls"\n${gone}printf '%s\\n' '${lines}'\n`, { mode: 0o755 });
+        return () => fs.readFileSync(path.join(bin, "kubectl-calls"), "utf8").trim().split("\n");
+    }
+
+    it("stage-chart.sh (CHART_DIR): a failed stage's chart is replayed from its run before the rollback deletes the run, a passed stage's from its stageRun; the real rollout parses and replays", async () => {
+        const prometheus = await faultyPrometheus();
+        try {
+            const since = new Date(Math.floor(Date.now() / 1000) * 1000 - 150_000).toISOString().replace(".000Z", "Z");
+            const chartEnv = (s: Sandbox, dir: string) => ({ ...s.env, CHART_DIR: path.join(dir, "chart"), GITHUB_STEP_SUMMARY: path.join(dir, "summary.md"), PROMETHEUS_URL: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}` });
+
+            const failed = sandbox(5, [
+                { out: programError(FAILED), code: 255 },
+                { out: "Update succeeded\n", code: 0 },
+            ]);
+            const kubectl = fakeKubectl(failed, { run: "podinfo-5-6.8.0-0", weight: "5", carry: "", since, token: "" }, 2);
+            const dir = path.dirname(failed.work);
+            const r = await script("stage-up.sh", ["dev"], { ...failed, env: chartEnv(failed, dir) });
+            assert.strictEqual(r.code, 1, r.stderr);
+            assert.deepStrictEqual(kubectl(), [`get analysisruns.argoproj.io --all-namespaces --field-selector metadata.name=podinfo-5-6.8.0-0 -o jsonpath={range .items[0].spec.args[*]}{.name}={.value}{"\\n"}{end}`]);
+            assert.match(r.stderr, /stage-chart: dev at weight 5, run podinfo-5-6\.8\.0-0: ROLLBACK at look \d+/, "the chart before the rollback, which deletes the run");
+            assert.match(r.stderr, /rollback: dev is at weight 0, committed to main/);
+            const svg = fs.readFileSync(path.join(dir, "chart", "dev-w5.svg"), "utf8");
+            assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+            assert.match(svg, /podinfo\/podinfo at weight 5, from /);
+            const recording = JSON.parse(fs.readFileSync(path.join(dir, "chart", "dev-w5.json"), "utf8"));
+            assert.strictEqual(recording.from, new Date(since).toISOString());
+            assert.match(fs.readFileSync(path.join(dir, "summary.md"), "utf8"), /^### dev at weight 5: run podinfo-5-6\.8\.0-0, replayed\n\nROLLBACK at look \d+ .*a regression in errors/);
+
+            // A stage that passed: its run is the stageRun output; the evidence it carried in goes to the replay.
+            const passed = sandbox(25, [
+                { out: "Update succeeded\n", code: 0 },
+                { out: '{\n  "name": "podinfo-6-8-0-w25-e1-0a1b2c",\n  "since": "x"\n}\n', code: 0 },
+            ]);
+            fakeKubectl(passed, { run: "podinfo-6-8-0-w25-e1-0a1b2c", weight: "25", carry: "errors:-2.5000,errors~1.5:-1.1000,latency:-3.0000", since, token: "" });
+            const pdir = path.dirname(passed.work);
+            const p = await script("stage-up.sh", ["dev"], { ...passed, env: chartEnv(passed, pdir) });
+            assert.strictEqual(p.code, 0, p.stderr);
+            assert.match(p.stderr, /stage-chart: dev at weight 25/, p.stderr);
+            assert.deepStrictEqual(passed.calls().slice(1), ["stack output stageRun --json --stack acme/canary/dev"]);
+            assert.match(fs.readFileSync(path.join(pdir, "chart", "dev-w25.txt"), "utf8"), /^replay of podinfo\/podinfo at weight 25/);
+            assert.ok(fs.existsSync(path.join(pdir, "chart", "dev-w25.svg")));
+
+            // A chart that cannot be made (no Prometheus) is a warning; the stage's result is the update's.
+            const unreachable = sandbox(25, [
+                { out: "Update succeeded\n", code: 0 },
+                { out: '{"name": "podinfo-6-8-0-w25-e1-0a1b2c"}\n', code: 0 },
+            ]);
+            fakeKubectl(unreachable, { weight: "25", since });
+            const u = await script("stage-up.sh", ["dev"], { ...unreachable, env: { ...chartEnv(unreachable, path.dirname(unreachable.work)), PROMETHEUS_URL: "http://127.0.0.1:9" } });
+            assert.strictEqual(u.code, 0, u.stderr);
+            assert.match(u.stderr, /stage-chart: rollout replay failed \(exit 2\): [^]*Prometheus could not answer/);
+            assert.match(u.stderr, /::warning::stage-up: no chart of dev's stage \(run podinfo-6-8-0-w25-e1-0a1b2c\)/);
+        } finally {
+            prometheus.close();
+        }
+    });
+
+    it("watch.sh: ROLLBACK from the judge rolls back and commits; HOLD and weight 0 change nothing", async () => {
+        const prometheus = await faultyPrometheus();
         try {
             const s = sandbox(5, [IDLE, { out: "Update succeeded\n", code: 0 }]);
             const env = { ...s.env, PROMETHEUS_URL: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}` };

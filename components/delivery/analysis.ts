@@ -40,7 +40,7 @@ export const TOKEN_ARG = { name: "token", valueFrom: { secretKeyRef: { name: JUD
 export const AUTHORIZATION_HEADER = { key: "Authorization", value: "Bearer {{args.token}}" };
 
 /**
- * The judge's URL for this app: its scope, stages, metric contract and the stage's deadline (for the
+ * The judge's URL for this app: its scope, stages, metric contract and source and the stage's deadline (for the
  * forecast's warning) in the query, and the run and the stage as Argo arguments, so the template is the
  * same at every stage and only the run changes.
  * The arguments stay literal `{{args.…}}` (URLSearchParams would escape the braces Argo looks for).
@@ -55,6 +55,8 @@ export function judgeUrl(base: string, i: Pick<AnalysisInput, "scope" | "metrics
         routeLabel: i.metrics.routeLabel,
         errorStatus: i.metrics.errorStatus,
         excludedRoutes: i.metrics.excludedRoutes.join(","),
+        // A router source: its counts, its backends named by the Services' port (the judge's `source`, `port`).
+        ...(i.metrics.router ? { source: i.metrics.router.name, port: String(i.metrics.router.port) } : {}),
         deadline: i.deadline,
     });
     for (const r of i.ratios) fixed.append("ratio", formatRatio(r));

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { APP_LABELS, errorRatio, JUDGE_SERIES, judgeTestSeries, MetricNames, ratioShare, requestRate, Scope, scopeMatchers, SPLIT_TRACKS } from "../../domain/promql";
+import { APP_LABELS, errorRatio, JUDGE_SERIES, judgeTestSeries, MetricNames, ratioShare, requestRate, Scope, scopeMatchers, SPLIT } from "../../domain/promql";
 import { BUILT_IN_TESTS, type RatioMetric } from "../../domain/ratios";
 import { DASHBOARD_LABEL } from "./monitoring";
 import { TEMPO_DATASOURCE_UID } from "./tracing";
@@ -87,7 +87,7 @@ export function dashboardPanels(i: DashboardInput): Panel[] {
             unit: "percentunit",
             targets: [
                 {
-                    expr: `1 - (${errorRatio(i.metrics, i.scope, period, APP_LABELS, SPLIT_TRACKS)}) / ${budget}`,
+                    expr: `1 - (${errorRatio(i.metrics, i.scope, period, APP_LABELS, SPLIT)}) / ${budget}`,
                     legendFormat: "budget left",
                 },
             ],

@@ -4,7 +4,7 @@
  * Pure: the CanaryAlerts component wraps these in PrometheusRules, and the tests hand the same groups
  * to promtool.
  */
-import { APP_LABELS, errorRatio, errorRate, latencyQuantile, MetricNames, requestRate, Scope, scopeMatchers, SPLIT_TRACKS } from "../../domain/promql";
+import { APP_LABELS, errorRatio, errorRate, hasLatency, latencyQuantile, MetricNames, requestRate, Scope, scopeMatchers, SPLIT, SPLIT_TRACKS } from "../../domain/promql";
 import type { StackConfig } from "../../stacks/schema";
 import { BURN_WINDOWS, burnFactor, errorBudget, sloWindows } from "./slo";
 
@@ -76,16 +76,24 @@ export function isAlert(rule: Rule): rule is AlertingRule {
     return "alert" in rule;
 }
 
-/** Per-track request rate, errors, error ratio, latency quantiles and traffic share. */
+/**
+ * Per-track request rate, errors, error ratio, latency quantiles (when the source has a histogram) and
+ * traffic share, from the stack's metric source: with a router source the share is what the route
+ * actually split, counted where it split it.
+ */
 export function trackRecordingRules(i: RulesInput): RecordingRule[] {
     const { metrics: m, scope } = i;
     // The share is of the split's traffic: a preview's requests are no part of either side.
     const split = scopeMatchers(scope, SPLIT_TRACKS);
+    const latency = (Object.keys(QUANTILES) as (keyof typeof QUANTILES)[]).flatMap((q) => {
+        const expr = latencyQuantile(m, scope, QUANTILES[q], "5m");
+        return expr === undefined ? [] : [{ record: RECORD.latency(q), expr }];
+    });
     return [
         { record: RECORD.requests, expr: requestRate(m, scope, "5m") },
         { record: RECORD.errors, expr: errorRate(m, scope, "5m") },
         { record: RECORD.errorRatio, expr: errorRatio(m, scope, "5m") },
-        ...(Object.keys(QUANTILES) as (keyof typeof QUANTILES)[]).map((q) => ({ record: RECORD.latency(q), expr: latencyQuantile(m, scope, QUANTILES[q], "5m") })),
+        ...latency,
         {
             record: RECORD.share,
             expr: `${RECORD.requests}${split} / on (namespace, app) group_left () (sum by (namespace, app) (${RECORD.requests}${split}) > 0)`,
@@ -95,7 +103,7 @@ export function trackRecordingRules(i: RulesInput): RecordingRule[] {
 
 /** The whole app's error ratio over each burn-rate window: the users' tracks, not the preview testers reach. */
 export function sloRecordingRules(i: RulesInput): RecordingRule[] {
-    return sloWindows().map((w) => ({ record: RECORD.sloErrorRatio(w), expr: errorRatio(i.metrics, i.scope, w, APP_LABELS, SPLIT_TRACKS) }));
+    return sloWindows().map((w) => ({ record: RECORD.sloErrorRatio(w), expr: errorRatio(i.metrics, i.scope, w, APP_LABELS, SPLIT) }));
 }
 
 /**
@@ -125,7 +133,16 @@ function canaryPods(scope: Scope): string {
     return `max by (namespace, pod) (kube_pod_labels{namespace="${scope.namespace}", label_app_kubernetes_io_name="${scope.app}", label_track="canary"})`;
 }
 
+/** The alerts on the latency recording rules, which a source without a histogram has none of. */
+const LATENCY_ALERTS: readonly AlertName[] = ["CanaryHighLatency", "CanaryHigherLatency"];
+
+/** The app's alerts; without a latency histogram (the alb source), not the two that read one. */
 export function canaryAlerts(i: RulesInput): AlertingRule[] {
+    const alerts = allCanaryAlerts(i);
+    return hasLatency(i.metrics) ? alerts : alerts.filter((a) => !LATENCY_ALERTS.includes(a.alert as AlertName));
+}
+
+function allCanaryAlerts(i: RulesInput): AlertingRule[] {
     const { scope, thresholds: t } = i;
     const canary = scopeMatchers(scope, ['track="canary"']);
     const stable = scopeMatchers(scope, ['track="stable"']);

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { splitFor } from "../../domain/stages";
 import type { AlbConfig } from "../../stacks/schema";
+import { ALB_TARGET_GROUP_TAGS } from "../../domain/routerMetrics";
 import { PodTrack, PREVIEW_TRACK, Track, TRACKS } from "../../domain/tracks";
 import type { CanaryHeader, RouterArgs, TrackServices } from "./router";
 import { pinnedRelease } from "../platform/helm";
@@ -103,6 +104,8 @@ export class AlbRouting extends pulumi.ComponentResource {
                     targetType: "ip",
                     deregistrationDelay: 30,
                     healthCheck: { path: app.probes.readiness.path, matcher: "200", interval: 10, healthyThreshold: 2, unhealthyThreshold: 2 },
+                    // What names the track in the target group's CloudWatch series, through YACE's exportedTagsOnMetrics (canary:metrics.source alb).
+                    tags: { [ALB_TARGET_GROUP_TAGS.namespace]: args.namespace, [ALB_TARGET_GROUP_TAGS.app]: app.name, [ALB_TARGET_GROUP_TAGS.track]: track },
                 },
                 { parent: this },
             );

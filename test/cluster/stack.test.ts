@@ -17,6 +17,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import * as YAML from "yaml";
+import { runAnswers } from "../../demo/charts";
 import { timed } from "../../demo/engine";
 import { eventually, ROOT, sleep, tempDir } from "../../demo/host";
 import { JUDGE_TEST_TOKEN } from "../../demo/engine";
@@ -24,6 +25,9 @@ import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, Lab, ServiceSt
 import { queryVector } from "../../demo/live";
 import { imageParts } from "../../demo/pods";
 import { describeSplit, split } from "../../demo/split";
+import { durationSeconds } from "../../domain/promql";
+import { agreement } from "../../domain/replay";
+import { defaultIo, main } from "../../rollout/cli";
 
 const STACK = "organization/canary/dev";
 const STACK_TRACE = /\n\s+at .*\(.*:\d+:\d+\)/;
@@ -47,7 +51,36 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
     const measuring = (weight: number) =>
         eventually(`the run at ${weight} measuring`, async () => (await runs()).find((r) => r.metadata.labels?.["canary.stage/weight"] === String(weight) && (r.status?.metricResults?.[0]?.count ?? 0) >= 1));
 
-    /** A stage that must pass: the update succeeds on the run's PROMOTE, the route moved once the canary was ready, and a second preview changes nothing. */
+    /**
+     * The stage's run replayed, as issue 34 checks it: `rollout replay --record` from the lab's Prometheus
+     * over the run's window (its `since`, weight and carry; to a few looks past the live decision) into a
+     * recording in the lab's dir, then that recording replayed with no Prometheus: the same replay, and
+     * the live judge's decision at the same look (`agreement`: a ROLLBACK may be one look apart, and
+     * says why). The run as last seen: its answers are the live decision (demo/charts.ts, `runAnswers`).
+     */
+    const replayAgrees = async (step: string, run: AnalysisRunObject | undefined) => {
+        const r = run && runAnswers(run);
+        const live = r?.answers.at(-1);
+        assert.ok(r && live, `${step}: the run kept no answer of the judge: ${JSON.stringify(run?.status)}`);
+        const interval = durationSeconds((dev.config["canary:analysis"] as { interval: string }).interval);
+        const to = new Date(Math.min(Date.now(), Date.parse(r.since) + (live.seconds + 3 * interval) * 1000));
+        const file = path.join(lab.live.dir, `replay-${step.replace(/[^A-Za-z0-9]+/g, "-")}.json`);
+        const args = ["replay", "--stack", "dev", "--weight", String(r.stage.weight), ...(r.carry !== "" ? ["--carry", r.carry] : []), "--json"];
+        const replay = async (extra: string[]) => {
+            const out: string[] = [];
+            const code = await main([...args, ...extra], { ...defaultIo(lab.project), out: (l) => out.push(l), err: (l) => out.push(l) });
+            assert.ok([0, 1, 3].includes(code), `rollout ${[...args, ...extra].join(" ")}: exit ${code}: ${out.join("\n")}`);
+            return JSON.parse(out[out.length - 1]);
+        };
+        const fromPrometheus = await replay(["--prometheus", lab.live.promUrl, "--from", r.since, "--to", to.toISOString(), "--scrape-interval", lab.live.scrapeInterval, "--record", file]);
+        const fromFile = await replay(["--recording", file]);
+        assert.deepStrictEqual(fromFile, { ...fromPrometheus, recording: null }, `${step}: the recording replays otherwise than Prometheus`);
+        const a = agreement({ decision: live.answer.decision as "PROMOTE" | "ROLLBACK" | "HOLD", look: live.look, seconds: live.seconds }, fromFile, interval);
+        console.log(`      replay of ${step} (${file}): ${a.message}`);
+        assert.ok(a.agrees, `${step}: ${a.message}`);
+    };
+
+    /** A stage that must pass: the update succeeds on the run's PROMOTE, the route moved once the canary was ready, the replay of its window agrees, and a second preview changes nothing. */
     const passes = async (name: string, extra: Record<string, unknown>, during?: () => Promise<void>) => {
         const s = await dev.stage(extra, during);
         record(name, s);
@@ -71,6 +104,7 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
             assert.strictEqual(out.stageGate, "passed on the judge's PROMOTE");
             // The evidence the stack records is the answer the gate passed on, as prod's promotion check reads it.
             if (weight < 100) assert.strictEqual(out.canaryEvidence?.stages?.[String(weight)]?.canaryRequests, s.answer?.canaryRequests, JSON.stringify(out.canaryEvidence));
+            await replayAgrees(name, s.run);
         }
         noChanges();
         return s;
@@ -296,6 +330,8 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
             assert.strictEqual(YAML.parse(fs.readFileSync(path.join(lab.project, "Pulumi.dev.yaml"), "utf8")).config["canary:weight"], 0);
             const log = git(origin, ["log", "-1", "--format=%s%n%b", "main"]);
             assert.match(log, /^dev: automatic rollback to weight 0\n.*ended Failed/s, log);
+            // The run is gone (the rollback's up deleted it), its answers and window are as last seen; Prometheus kept the counts.
+            await replayAgrees("0 → 5 faulty", run);
         } finally {
             await dev.faults("canary", "errorRatio=0");
         }
