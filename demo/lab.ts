@@ -21,6 +21,7 @@ import { ControlPlane, startControlPlane } from "./controlplane";
 import { createGateway, GATEWAY, GATEWAY_PORT, gatewayBin, gatewayProgrammed, traefikArgs } from "./gateway";
 import { ImageCatalog, PodRunner } from "./pods";
 import { countsSince } from "./split";
+import { JUDGE_SERIES } from "../domain/promql";
 import { changes, devWithoutAddOns, Engine, JUDGE_TEST_TOKEN, PLATFORM_DIR, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
 import { settled, sleep } from "./host";
 import { Balancer, DiscoveryServer, freePort, judgeScrapeConfig, Live, LiveTrack, loadWhile, serviceMonitorScrapeConfig, startBalancer, startJudge, startLive, TS_NODE } from "./live";
@@ -79,13 +80,18 @@ export interface FirstForecast {
     readonly totalSeconds: number;
 }
 
-/** The earliest measurement's forecast with a number in it, among `run`'s measurements. */
-export function firstForecast(run: AnalysisRunObject | undefined): FirstForecast | undefined {
-    for (const m of run?.status?.metricResults?.find((r) => r.name === "judge")?.measurements ?? []) {
-        const f = parseAnswer(m.value)?.forecast;
-        if (f && typeof f.seconds === "number") return { atSeconds: f.elapsedSeconds, totalSeconds: f.elapsedSeconds + f.seconds };
-    }
-    return undefined;
+/**
+ * The judge's first forecast for `run`, from the series it exports (`canary_judge_forecast_seconds`,
+ * absent until there is canary traffic), as the lab's Prometheus scraped it: Argo keeps a run's last
+ * measurements only, and they hold the gate's part of the answer, not its forecast.
+ */
+export async function firstForecast(promUrl: string, run: AnalysisRunObject): Promise<FirstForecast | undefined> {
+    const start = Date.parse(run.metadata.creationTimestamp) / 1000;
+    const q = new URLSearchParams({ query: `min by (run) (${JUDGE_SERIES.forecastSeconds}{run="${run.metadata.name}"})`, start: String(start), end: String(Date.now() / 1000), step: "1" });
+    const r = await (await fetch(`${promUrl}/api/v1/query_range?${q}`)).json();
+    const first: [number, string] | undefined = r?.data?.result?.[0]?.values?.[0];
+    if (!first) return undefined;
+    return { atSeconds: first[0] - start, totalSeconds: first[0] - start + Number(first[1]) };
 }
 
 function parseAnswer(value: string | undefined): JudgeAnswer | undefined {
@@ -447,13 +453,11 @@ export class ServiceStack {
     async watchNewRun(before: ReadonlySet<string>, done: Promise<unknown>): Promise<Pick<StageResult, "run" | "answer" | "gateSeconds" | "forecast">> {
         const over = settled(done);
         let seen: AnalysisRunObject | undefined;
-        let forecast: FirstForecast | undefined;
         for (;;) {
             // Asked before the look, so that the last look starts after `done` settled: the run as the update left it.
             const last = over();
             seen = (await this.runs()).find((r) => !before.has(r.metadata.name)) ?? seen;
-            forecast ??= firstForecast(seen);
-            if (last) return { ...runResult(seen), forecast };
+            if (last) return { ...runResult(seen), forecast: seen && (await firstForecast(this.lab.live.promUrl, seen)) };
             await sleep(500);
         }
     }

@@ -52,6 +52,9 @@ export interface PodProcess {
 /** Starts an entry point as the lab starts its processes (Live.start), resolving once it prints its ready line. */
 export type Launch = (entry: string, args: readonly string[], env: Readonly<Record<string, string>>) => Promise<ChildProcess>;
 
+/** A crashed container's first restart back-off (kubernetes pkg/kubelet/kubelet.go: `backOffPeriod = time.Second * 10`). */
+export const RESTART_BACKOFF_MS = 10_000;
+
 /** How often the pods are listed: a new pod's process starts within this (plus its own start-up). */
 const POLL_MS = 300;
 
@@ -124,10 +127,18 @@ export class PodRunner {
         return [...this.processes.values()].filter((p) => p.namespace === namespace && (track === undefined || p.track === track) && p.process.exitCode === null);
     }
 
-    /** Kills `namespace`'s `track` processes (SIGKILL: a crashed container); their pods stay Running, as a kubelet that has not noticed yet. */
+    /**
+     * Kills `namespace`'s `track` processes (SIGKILL: a crashed container). Their pods stay Running and in
+     * the Service's endpoints, so a router's connections to them are refused, until each is started
+     * again after RESTART_BACKOFF_MS, as a kubelet restarts a crashed container.
+     */
     kill(namespace: string, track: string): number {
-        const victims = this.running(namespace, track);
-        for (const p of victims) p.process.kill("SIGKILL");
+        const victims = [...this.processes].filter(([, p]) => p.namespace === namespace && p.track === track && p.process.exitCode === null);
+        for (const [uid, p] of victims) {
+            p.process.kill("SIGKILL");
+            // Still in the map until the back-off ends: the next listing would start it again at once.
+            setTimeout(() => this.processes.get(uid) === p && this.processes.delete(uid), RESTART_BACKOFF_MS).unref();
+        }
         return victims.length;
     }
 

@@ -91,7 +91,8 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
             // The Gateway split the stage's requests by the route's weights, within a binomial bound (demo/split.ts).
             const canaryVersion = imageParts((dev.config["canary:app"] as any).canary.image)!.tag;
             const sp = split(s.served, canaryVersion, weight);
-            console.log(`      ${name}: ${describeSplit(sp, weight)}`);
+            const forecast = s.forecast ? `; forecast at ${s.forecast.atSeconds.toFixed(0)} s: a decision at ${s.forecast.totalSeconds.toFixed(0)} s, it took ${s.gateSeconds?.toFixed(0)} s` : "";
+            console.log(`      ${name}: ${describeSplit(sp, weight)}${forecast}`);
             assert.ok(sp.total >= STAGE_RATE, `only ${sp.total} requests answered after the route moved: ${JSON.stringify([...s.served])}`);
             assert.ok(sp.withinBound, describeSplit(sp, weight));
             assert.ok(s.routeMoved.seen, "the route never showed the stage's weights during the up");
@@ -346,6 +347,34 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
         // (the stack writes the time this up ran: stacks/clock.ts, runSince). On the first try's window,
         // with its 20% errors, this would be a ROLLBACK again.
         await passes("0 → 5, second try", { "canary:weight": 5 });
+    });
+
+    it("a canary whose process crashes mid-stage, judged on Traefik's counts (canary:metrics.source traefik): the router answers 502 for it and the stage is rolled back, where its own metrics count no error", async () => {
+        const app = dev.config["canary:app"] as any;
+        await passes("new canary 6.9.1 at 0", { "canary:weight": 0, "canary:app": { ...app, canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.1" } } });
+        const before = new Set((await runs()).map((r) => r.metadata.name));
+        let killed = 0;
+        let killedAt = 0;
+        const s = await dev.stage({ "canary:weight": 5, "canary:metrics": { ...(dev.config["canary:metrics"] as object), source: "traefik" } }, async () => {
+            await eventually("the new run measuring", async () => (await runs()).find((r) => !before.has(r.metadata.name) && (r.status?.metricResults?.[0]?.count ?? 0) >= 1));
+            await sleep(3000);
+            killedAt = Date.now();
+            killed = lab.pods.kill(NS, "canary");
+        });
+        record("0 → 5, canary crashed, router evidence", s);
+        assert.strictEqual(killed, 1, "one canary process killed");
+        const refused = s.served.get("status 502") ?? 0;
+        console.log(`      the Gateway answered ${refused} requests 502 for the crashed canary; ${JSON.stringify([...s.served])}`);
+        assert.ok(refused > 0, JSON.stringify([...s.served]));
+        assert.notStrictEqual(s.up.status, 0, s.up.stdout.slice(-3000));
+        assert.strictEqual(s.answer?.decision, "ROLLBACK", JSON.stringify(s.answer?.reasons));
+        assert.match(s.answer!.reasons[0], /^errors: canary \d+\/\d+ 5xx/);
+        // The app's own series count no 5xx for the canary over the stage: its process was dead, not failing.
+        const window = Math.ceil((Date.now() - killedAt) / 1000) + 60;
+        const own = await queryVector(lab.live.promUrl, `sum(increase(http_request_duration_seconds_count{namespace="${NS}",track="canary",status=~"5.."}[${window}s]))`);
+        assert.ok(Number(own[0]?.value[1] ?? 0) === 0, JSON.stringify(own));
+        assert.strictEqual(outputs().stage, 0, "the failed stage is not recorded");
+        await passes("rollback after the crash", { "canary:weight": 0 });
     });
 });
 
