@@ -176,11 +176,19 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
         assert.ok(expr, "the stack applies CanaryTrafficSplitMismatch");
         const firing = async () => (await queryVector(lab.live.promUrl, expr!)).length > 0;
         const route = await get(`/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes/podinfo`);
-        // Forced as another writer would (its own field manager), and put back below with the route's own
-        // managedFields too, so that the engine's next server-side apply meets no other manager's weights.
-        const forced = structuredClone(route);
-        delete forced.metadata.managedFields;
-        for (const b of forced.spec.rules.at(-1).backendRefs) b.weight = 50;
+        // Forced, and put back below, by a server-side apply under the engine's own field manager: under any
+        // other manager the engine's next apply would meet a conflict on the weights (it applies with its own).
+        const manager: string | undefined = route.metadata.managedFields?.find((f: { operation: string }) => f.operation === "Apply")?.manager;
+        assert.ok(manager, JSON.stringify(route.metadata.managedFields));
+        const apply = (spec: unknown) =>
+            lab.cp.request(
+                "PATCH",
+                `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes/podinfo?fieldManager=${encodeURIComponent(manager!)}&force=true`,
+                JSON.stringify({ apiVersion: route.apiVersion, kind: route.kind, metadata: { name: route.metadata.name, namespace: NS }, spec }),
+                "application/apply-patch+yaml",
+            );
+        const forced = structuredClone(route.spec);
+        for (const b of forced.rules.at(-1).backendRefs) b.weight = 50;
         let quietFor = 0;
         let firedAfter: number | undefined;
         const window = (async () => {
@@ -189,7 +197,7 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
                 assert.ok(!(await firing()), `fired at the stage's own weights: ${expr}`);
                 quietFor = (Date.now() - t0) / 1000;
             }
-            const put = await lab.cp.request("PUT", `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes/podinfo`, forced);
+            const put = await apply(forced);
             assert.strictEqual(put.status, 200, put.text);
             const t1 = Date.now();
             await eventually("CanaryTrafficSplitMismatch's expression firing", firing, { intervalMs: 2000, timeoutMs: 240_000 });
@@ -199,8 +207,7 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
             await dev.traffic(window.catch(() => undefined));
             await window;
         } finally {
-            const back = await get(`/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes/podinfo`);
-            const put = await lab.cp.request("PUT", `/apis/gateway.networking.k8s.io/v1/namespaces/${NS}/httproutes/podinfo`, { ...route, metadata: { ...route.metadata, resourceVersion: back.metadata.resourceVersion } });
+            const put = await apply(route.spec);
             assert.strictEqual(put.status, 200, put.text);
         }
         console.log(`      quiet for ${quietFor.toFixed(0)} s at 95/5; fired ${firedAfter?.toFixed(0)} s after the route was forced to 50/50`);
