@@ -18,7 +18,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { judgeBundle, judgeServiceMonitorSpec } from "../components/delivery/judge";
 import { serviceMonitorSpec } from "../components/delivery/workload";
-import { durationSeconds } from "../domain/promql";
+import { durationSeconds } from "../domain/duration";
 import { VERSION_HEADER } from "../app/faults";
 import { API_KEY_ENV, ORDERS_PATHS } from "../app/orders";
 import { loadStack } from "../rollout/stackFile";

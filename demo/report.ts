@@ -39,17 +39,25 @@ export function fit(text: string, width: number): string {
 export const seconds = (s: number | undefined) => (s === undefined ? "-" : `${s.toFixed(0)} s`);
 export const count = (n: number | undefined) => (n === undefined ? "-" : n.toLocaleString("en-US"));
 
+/** The titles of the columns that differ between the demo (`pulumi up`) and `npm run try` (`rollout run`). */
+export interface Columns {
+    /** What the step changed. */
+    readonly changed: string;
+    /** The step's time. */
+    readonly last: string;
+}
+
 export class Report {
     private readonly logs: string;
     private n = 0;
 
-    constructor() {
+    constructor(private readonly columns: Columns = { changed: "pulumi up changed", last: "up" }) {
         this.logs = fs.mkdtempSync(path.join(os.tmpdir(), "canary-demo-"));
     }
 
     /** The table's header row. */
     header(): void {
-        out(`${"stage".padEnd(14)}${"pulumi up changed".padEnd(62)}${"gate".padEnd(8)}${"judge".padEnd(10)}${"canary req".padEnd(12)}up`);
+        out(`${"stage".padEnd(14)}${this.columns.changed.padEnd(62)}${"gate".padEnd(8)}${"judge".padEnd(10)}${"canary req".padEnd(12)}${this.columns.last}`);
     }
 
     get dir(): string {

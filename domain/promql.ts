@@ -7,6 +7,7 @@
  * into these), never by version strings or job names.
  */
 
+import { durationSeconds } from "./duration";
 import { BUILT_IN_TESTS, isPrototypeName, type RatioMetric } from "./ratios";
 import { isRouterSource, type MetricSource, quoted, ROUTER_METRICS, type RouterMetrics, type RouterSource } from "./routerMetrics";
 import { PREVIEW_TRACK, type PodTrack, trackName, TRACKS } from "./tracks";
@@ -180,15 +181,6 @@ export function parseRatio(raw: string): RatioMetric {
  */
 export const SCRAPE_INTERVAL_SECONDS = 15;
 
-const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
-
-/** Seconds in a Prometheus duration such as `90s`, `1m` or `2h`. */
-export function durationSeconds(d: string): number {
-    const m = /^([0-9]+)(ms|s|m|h|d|w|y)$/.exec(d);
-    if (!m) throw new Error(`not a duration: ${d}`);
-    return Number(m[1]) * UNIT_SECONDS[m[2]];
-}
-
 /**
  * The longest stage deadline (`canary:analysis.deadline`), a week: the schema refuses a longer one, and
  * the judge's window (the range its queries read) is bounded from it (`MAX_WINDOW_SECONDS` in
@@ -258,7 +250,7 @@ type RangeFunction = "rate" | "increase" | "resets";
  */
 function overPeriods(fn: RangeFunction, series: string, window: string, periodSeconds: number): string {
     if (fn === "resets") return `(count_over_time(${series}[${window}]) * 0)`;
-    const periods = fn === "rate" ? `/ ${periodSeconds}` : `* ${durationSeconds(window) / periodSeconds}`;
+    const periods = fn === "rate" ? `/ ${periodSeconds}` : `* ${durationSeconds(window, "prometheus") / periodSeconds}`;
     return `(avg_over_time(${series}[${window}]) ${periods})`;
 }
 

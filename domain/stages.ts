@@ -30,6 +30,19 @@ export interface AppliedStage {
 }
 
 /**
+ * The stack outputs an applied stage is read back from: by the program through a StackReference to
+ * itself (stacks/previous.ts), by `rollout next` through `pulumi stack output` (rollout/apply.ts).
+ */
+export const APPLIED_OUTPUTS = { stage: "stage", canaryVersion: "canaryVersion", entry: "stageEntry" } as const;
+
+/** The applied stage in those outputs' values, or undefined before the first successful `pulumi up` (no numeric `stage`). */
+export function appliedStageOf(values: { readonly [K in keyof typeof APPLIED_OUTPUTS]?: unknown }): AppliedStage | undefined {
+    const { stage, canaryVersion, entry } = values;
+    if (typeof stage !== "number") return undefined;
+    return { stage, canaryVersion: typeof canaryVersion === "string" ? canaryVersion : undefined, entry: typeof entry === "number" ? entry : undefined };
+}
+
+/**
  * Which entry into a stage this update is: the last applied one when the stack stays at that stage with
  * that version (a repeated `up`, or one after a failed run, which records nothing), the next one for
  * any move (a new stage, a new version, a rollback, and the same weight again after a rollback). So a

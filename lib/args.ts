@@ -1,8 +1,9 @@
 /**
  * Command-line options for the project's entry points (the `rollout` command, the demo app, the
- * benchmark): `--name value` and `--name=value`, booleans without a value (or `=true`, `=false`), every option checked
+ * benchmark), on Node's `util.parseArgs`: `--name value` and `--name=value`, booleans without a value (or `=true`, `=false`), every option checked
  * against the list the command accepts, so a misspelt or misplaced option is an error, not ignored.
  */
+import { parseArgs as nodeParseArgs } from "node:util";
 
 /** A usage problem: the entry point prints the message and exits 2 (`exitOnProblem`, lib/system.ts). */
 export class UsageError extends Error {
@@ -28,16 +29,23 @@ export function optionHelp(specs: readonly OptionSpec[]): string[] {
     return specs.map((s, i) => `  ${heads[i].padEnd(width)}  ${s.help}`);
 }
 
-/** Parses `argv` (options only) against `specs`; `where` names the command in messages. */
+/**
+ * Parses `argv` (options only) against `specs`; `where` names the command in messages. The words are
+ * split by Node's own `util.parseArgs` (its tokens: `--name value`, `--name=value`, `-x`, `--`,
+ * positionals); it runs lenient (`strict: false`) so that each refusal here names the option and
+ * what it takes, as its own errors do not (a missing value, a flag given `=false` as a script writes it).
+ */
 export function parseOptions(argv: readonly string[], specs: readonly OptionSpec[], where: string): Options {
     const byName = new Map(specs.map((s) => [s.name, s]));
+    const config = Object.fromEntries(specs.map((s) => [s.name, { type: s.value ? ("string" as const) : ("boolean" as const) }]));
+    const { tokens } = nodeParseArgs({ args: [...argv], options: config, strict: false, allowPositionals: true, tokens: true });
     const out: Record<string, string | true> = {};
     const seen = new Set<string>();
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
-        if (!m) throw new UsageError(`${where}: unexpected argument ${JSON.stringify(arg)} (options are --name value or --name=value)`);
-        const [, name, inline] = m;
+    for (const t of tokens) {
+        if (t.kind !== "option" || !t.rawName.startsWith("--") || t.name.includes("=")) {
+            throw new UsageError(`${where}: unexpected argument ${JSON.stringify(argv[t.index])} (options are --name value or --name=value)`);
+        }
+        const { name } = t;
         const spec = byName.get(name);
         if (!spec) {
             const known = specs.map((s) => `--${s.name}`).join(", ") || "none";
@@ -47,14 +55,14 @@ export function parseOptions(argv: readonly string[], specs: readonly OptionSpec
         seen.add(name);
         if (!spec.value) {
             // `--json=true` and `--json=false` as scripts write a flag they compute; nothing else.
-            if (inline !== undefined && inline !== "true" && inline !== "false") throw new UsageError(`${where}: --${name} takes no value, or =true or =false (got ${JSON.stringify(inline)})`);
-            if (inline !== "false") out[name] = true;
+            if (t.inlineValue && t.value !== "true" && t.value !== "false") throw new UsageError(`${where}: --${name} takes no value, or =true or =false (got ${JSON.stringify(t.value)})`);
+            if (t.value !== "false") out[name] = true;
             continue;
         }
-        const value = inline ?? argv[++i];
-        if (value === undefined || (inline === undefined && value.startsWith("--"))) throw new UsageError(`${where}: --${name} needs a value (${spec.value})`);
-        if (value === "") throw new UsageError(`${where}: --${name} needs a value (${spec.value}), got an empty one`);
-        out[name] = value;
+        // parseArgs takes the next word as the value whatever it is; another option there means the value is missing.
+        if (t.value === undefined || (!t.inlineValue && t.value.startsWith("--"))) throw new UsageError(`${where}: --${name} needs a value (${spec.value})`);
+        if (t.value === "") throw new UsageError(`${where}: --${name} needs a value (${spec.value}), got an empty one`);
+        out[name] = t.value;
     }
     return out;
 }
@@ -73,36 +81,16 @@ export function numberOption(o: Options, name: string, fallback: number, min: nu
     return v;
 }
 
-const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-
-/** `500ms`, `30s`, `5m`, `1h` in milliseconds; undefined for anything else. */
-export function parseDuration(value: string): number | undefined {
-    const d = /^(\d+)(ms|s|m|h)$/.exec(value);
-    return d ? Number(d[1]) * UNITS[d[2] as keyof typeof UNITS] : undefined;
-}
-
-/** Milliseconds in the largest unit that writes them whole: 300000 → `5m`. */
-export function formatDuration(ms: number): string {
-    const [unit, size] = (Object.entries(UNITS) as [string, number][]).reverse().find(([, n]) => ms % n === 0) ?? ["ms", 1];
-    return `${ms / size}${unit}`;
-}
-
-/** A duration option in milliseconds, from `minMs` to `maxMs`. */
-export function durationOption(o: Options, name: string, fallbackMs: number, minMs = 1, maxMs = Infinity): number {
-    const raw = stringOption(o, name);
-    if (raw === undefined) return fallbackMs;
-    const ms = parseDuration(raw);
-    if (ms === undefined) throw new UsageError(`--${name} ${JSON.stringify(raw)} is not a duration such as 30s, 5m or 1h`);
-    if (ms < minMs) throw new UsageError(`--${name} ${raw} is too short: at least ${minMs} ms`);
-    if (ms > maxMs) throw new UsageError(`--${name} ${raw} is too long: at most ${formatDuration(maxMs)}`);
-    return ms;
-}
-
 /**
  * An absolute http(s) URL given as `--<name>` (`what` prefixes the message, e.g. "load: "); anything else
  * is a UsageError that says how to write it.
  */
 export function httpUrlOption(name: string, value: string, example: string, what = ""): URL {
+    // `localhost:9090` parses as a URL whose scheme is "localhost": a host and port without a scheme is the likelier meaning.
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+        const guess = /^[^\s/:?#]+(:\d+)?(\/\S*)?$/.test(value) ? `http://${value}` : example;
+        throw new UsageError(`${what}--${name} ${JSON.stringify(value)} is not a URL: write it with its scheme, e.g. ${guess}`);
+    }
     let url: URL;
     try {
         url = new URL(value);

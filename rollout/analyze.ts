@@ -6,6 +6,7 @@ import { DecisionPolicy, DEFAULT_POLICY, EMPTY_COUNTS, judge, Judgement, StageCo
 import { PrometheusClient, PrometheusError, Sample } from "./prometheus";
 import { bucketCount, counterCount, counterResets, hasLatency, latencySecondsPerUnit, MetricNames, requestCount, SCRAPE_INTERVAL_SECONDS, Scope, SPLIT, SPLIT_TRACKS } from "../domain/promql";
 import type { RatioMetric } from "../domain/ratios";
+import { DurationError, durationMs } from "../domain/duration";
 import { UsageError } from "../lib/args";
 import type { Track } from "../domain/tracks";
 
@@ -60,6 +61,12 @@ export interface AnalyzeOptions {
     readonly scrapeIntervalSeconds?: number;
     readonly policy?: DecisionPolicy;
 }
+
+/**
+ * What `analyze`, `run` and the judge (`serve`) say at weight 0, where no canary takes traffic: one
+ * refusal (exit 2, or the judge's 400), never a judgement of a stage that does not exist.
+ */
+export const NO_STAGE_AT_ZERO = "there is no stage to analyse at weight 0: `rollout next` writes the first stage and `pulumi up` applies it";
 
 /** HOLD with nothing read: the counts are unknown, not zero. */
 export function hold(reason: string): Judgement {
@@ -173,18 +180,29 @@ export function rfc3339Instant(value: string): Date | undefined {
     return Number.isNaN(t.getTime()) || !onCalendar(m) ? undefined : t;
 }
 
+/** Milliseconds back from now in a Go duration (`90s`, `1h30m`), 0 or more; undefined for a text that is none (an RFC 3339 time, say). */
+function durationBack(value: string): number | undefined {
+    try {
+        const ms = durationMs(value);
+        return ms >= 0 ? ms : undefined;
+    } catch (e) {
+        if (e instanceof DurationError && e.outOfRange) return Infinity;
+        if (e instanceof DurationError) return undefined;
+        throw e;
+    }
+}
+
 /**
- * `--since` (or `option`: replay's `--from`, `--to`): a duration back from now (`90s`, `15m`, `2h`) or a past RFC 3339 time with its zone, at
+ * `--since` (or `option`: replay's `--from`, `--to`): a duration back from now (`90s`, `15m`, `1h30m`) or a past RFC 3339 time with its zone, at
  * most `MAX_WINDOW_SECONDS` back.
  */
 export function parseSince(value: string, now: Date, option = "since"): Date {
     const form = "a duration back from now (90s, 15m, 2h) or an RFC 3339 time with its zone (2026-11-22T10:00:00Z, 2026-11-22T11:00:00+01:00)";
     const tooFar = `more than ${MAX_WINDOW_SECONDS / 86_400} days (${MAX_WINDOW_SECONDS / 3600}h) back: a stage's window is at most that long`;
-    const d = /^(\d+)(s|m|h)$/.exec(value);
-    if (d) {
-        const seconds = Number(d[1]) * { s: 1, m: 60, h: 3600 }[d[2] as "s" | "m" | "h"];
-        if (seconds > MAX_WINDOW_SECONDS) throw new UsageError(`--${option} ${value} is ${tooFar}`);
-        return new Date(now.getTime() - seconds * 1000);
+    const back = durationBack(value);
+    if (back !== undefined) {
+        if (back > MAX_WINDOW_SECONDS * 1000) throw new UsageError(`--${option} ${value} is ${tooFar}`);
+        return new Date(now.getTime() - back);
     }
     if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value)) throw new UsageError(`--${option} ${JSON.stringify(value)} has no time zone: add Z (UTC) or an offset such as +01:00`);
     if (!RFC3339.test(value)) throw new UsageError(`--${option} ${JSON.stringify(value)} is not ${form}`);

@@ -1,11 +1,14 @@
 /**
  * `rollout run --apply`: applies the stage the command wrote through the Pulumi Automation API
  * (LocalWorkspace: select the stack, set `canary:weight`, `up` with the project's policy pack, as CI's
- * `.github/scripts/stage-up.sh` runs it). The workspace is injected, so tests drive this code without
- * a Pulumi CLI; `selectLocalStack` is the real one.
+ * `.github/scripts/stage-up.sh` runs it), and `rollout next`'s read of the stage the stack applied last
+ * (`pulumi stack output`). The workspace is injected, so tests drive this code without a Pulumi CLI;
+ * `selectLocalStack` and `readLocalApplied` are the real ones.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { APPLIED_OUTPUTS, AppliedStage, appliedStageOf } from "../domain/stages";
 import { UsageError } from "../lib/args";
 import type { StackFile } from "./stackFile";
 
@@ -34,6 +37,8 @@ const automation = () => import("@pulumi/pulumi/automation");
 
 /** The part of an Automation API `Stack` this command uses. */
 export interface StackHandle {
+    /** `pulumi stack output --json` (@pulumi/pulumi automation/stack.js `outputs`). */
+    outputs(): Promise<Record<string, { value: unknown }>>;
     setConfig(key: string, value: { value: string; secret?: boolean }, path?: boolean): Promise<void>;
     /** `policyPacks`: Automation API's UpOptions.policyPacks, each passed as `--policy-pack` (@pulumi/pulumi automation/stack.js, `up`). */
     up(opts: { onOutput?: (out: string) => void; policyPacks?: string[] }): Promise<{ summary: { result: string } }>;
@@ -87,3 +92,38 @@ export async function applyStage(select: SelectStack, workDir: string, { stack: 
         throw new Error(pulumiMessage(e));
     }
 }
+
+/** The stage the stack applied last (undefined: none yet), or why it could not be read. */
+export type AppliedRead = { readonly applied: AppliedStage | undefined } | { readonly unknown: string };
+export type ReadApplied = (args: { stackName: string; workDir: string }) => Promise<AppliedRead>;
+
+/**
+ * Where Pulumi keeps its state, as the CLI finds it: `PULUMI_BACKEND_URL`, or the backend `pulumi
+ * login` stored as `current` in credentials.json under PULUMI_HOME (default ~/.pulumi; pulumi
+ * sdk/go/common/workspace/creds.go). Undefined when neither is set: the CLI would then turn to
+ * Pulumi Cloud and ask to log in, so the command does not start it.
+ */
+export function pulumiBackend(env: NodeJS.ProcessEnv, home = os.homedir()): string | undefined {
+    if (env.PULUMI_BACKEND_URL) return env.PULUMI_BACKEND_URL;
+    try {
+        const creds = JSON.parse(fs.readFileSync(path.join(env.PULUMI_HOME || path.join(home, ".pulumi"), "credentials.json"), "utf8"));
+        return typeof creds?.current === "string" && creds.current !== "" ? creds.current : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** The stack's own outputs through the Automation API (`pulumi stack output`), the same the program reads back (`APPLIED_OUTPUTS`). */
+export function readApplied(select: SelectStack, env: NodeJS.ProcessEnv = process.env): ReadApplied {
+    return async (args) => {
+        if (pulumiBackend(env) === undefined) return { unknown: "no Pulumi backend is logged in here (pulumi login, or PULUMI_BACKEND_URL)" };
+        try {
+            const outputs = await (await select(args)).outputs();
+            return { applied: appliedStageOf({ stage: outputs[APPLIED_OUTPUTS.stage]?.value, canaryVersion: outputs[APPLIED_OUTPUTS.canaryVersion]?.value, entry: outputs[APPLIED_OUTPUTS.entry]?.value }) };
+        } catch (e) {
+            return { unknown: pulumiMessage(e).split("\n")[0] };
+        }
+    };
+}
+
+export const readLocalApplied: ReadApplied = readApplied(selectLocalStack);

@@ -8,19 +8,21 @@
  * trace. Each command's help lists its own. With --json, stdout carries exactly one JSON document,
  * whatever the outcome (errors included); progress goes to stderr.
  */
+import * as path from "path";
 import { optionHelp, Options, OptionSpec, parseOptions, stringOption, UsageError } from "../lib/args";
 import { problemOf } from "../lib/system";
 import { DEFAULT_POLICY } from "../domain/decide";
 import { judgedForecast } from "../domain/forecast";
-import { durationSeconds } from "../domain/promql";
+import { allowedWeights } from "../domain/stages";
+import { durationSeconds } from "../domain/duration";
 import { parseSince, windowSecondsOf } from "./analyze";
-import { analysisArgs, analyzeStage, CliIo, EXIT } from "./context";
+import { analysisArgs, analyzeStage, CliIo, EXIT, refuseWeightZero } from "./context";
 import { liveRun } from "./judged";
 import { PROMETHEUS_OPTION, PrometheusError, prometheusUrl, QUERY_OPTIONS } from "./prometheus";
 import { toJson } from "../lib/json";
 import { ChangeSummary, editReport, forecastLines, judgementReport, newStageSummary, promoteSummary, Report, retrySummary, statusReport } from "./report";
 import { REPLAY_OPTIONS, replayCommand } from "./replay";
-import { runStage } from "./run";
+import { runStage, within } from "./run";
 import { judgeSettings, runJudge, SERVE_OPTIONS } from "./serve";
 import { PIN_OPTIONS, resolvePin } from "./pin";
 import { checkPromotable, Edit, loadStack, planNext, planPromote, planRetry, planRollback, StackFile, writeEdits } from "./stackFile";
@@ -31,13 +33,28 @@ const STACK: OptionSpec = { name: "stack", value: "NAME", help: "the stack: its 
 const JSON_OPT: OptionSpec = { name: "json", help: "print one JSON document on stdout instead of text (also --json=true; --json=false is text)" };
 const HELP: OptionSpec = { name: "help", help: "this help" };
 const WINDOW: OptionSpec[] = [
-    { name: "since", value: "WHEN", help: "the stage's start: 15m, 2h or an RFC 3339 time with zone, at most 30 days (720h) back (analyze, next: 15m ago; run: now)" },
+    { name: "since", value: "WHEN", help: "the stage's start: a duration back from now (15m, 1h30m) or an RFC 3339 time with zone, at most 30 days (720h) back (analyze, next: 15m ago; run: now)" },
     { name: "carry", value: "TEST:LLR,...", help: "go on from the evidence of the stages this version passed (each test's LLR summed, as the stage's run gets it: errors:-3.2,latency:-3.1); default: start afresh" },
     ...QUERY_OPTIONS,
 ];
-const ANALYSIS: OptionSpec[] = [PROMETHEUS_OPTION, ...WINDOW];
+const ANALYSIS: OptionSpec[] = [
+    PROMETHEUS_OPTION,
+    ...WINDOW,
+    { name: "min-stage", value: "45s", help: "the least time at a stage before it may promote, 1s to 1h (default 45s, as the stage's analysis judges; shorter only to try the gate: a regression that shows at the stage's load needs time to show)" },
+];
 /** Prometheus for a command that works without it and, given it, says more. */
-const LIVE: OptionSpec = { name: "prometheus", value: "URL", help: "Prometheus base URL: status shows the judge's live decision and forecast; next forecasts the next stage from the traffic since --since" };
+const LIVE: OptionSpec = { name: "prometheus", value: "URL", help: "Prometheus base URL (optional): status shows the judge's live decision and forecast" };
+const NEXT_LIVE: OptionSpec = {
+    name: "prometheus",
+    value: "URL",
+    help: "Prometheus base URL (optional): next first judges the window since --since and refuses when Prometheus cannot be read or the window judges ROLLBACK, then forecasts the next stage",
+};
+const FORCE: OptionSpec[] = [
+    { name: "force-unreachable", help: "with --prometheus: write the next stage though Prometheus cannot be read (the window is then not checked)" },
+    { name: "force-rollback", help: "with --prometheus: write the next stage though the current window judges ROLLBACK" },
+];
+/** Every command that writes a file takes it: the same checks and refusals, then the report of what would be written. */
+const DRY_RUN: OptionSpec = { name: "dry-run", help: "say what would be written and write nothing (the files stay byte for byte)" };
 
 /** An exit code and what it means for the command. */
 type Exit = readonly [code: number, meaning: string];
@@ -62,23 +79,28 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
         exits: done("the status is shown (with --prometheus also when Prometheus could not say: the judge is then unknown)"),
     },
     next: {
-        summary: "write the next stage into the stack file; with --prometheus first say how long it needs at the current traffic",
-        options: [STACK, LIVE, ...WINDOW, JSON_OPT, HELP],
-        exits: done("the next stage is written"),
+        summary:
+            "write the next stage into the stack file, never past the stage the stack applied last (read from its outputs with `pulumi stack output`, or said that it could not be checked); with --prometheus first check the current window and say how long the next stage needs",
+        options: [STACK, NEXT_LIVE, ...WINDOW, ...FORCE, DRY_RUN, JSON_OPT, HELP],
+        exits: [
+            [0, "the next stage is written"],
+            [EXIT.ROLLBACK, "with --prometheus: the current window judges ROLLBACK, nothing written (--force-rollback writes anyway)"],
+            [EXIT.USAGE, `${USAGE_MEANING}; or the file's stage is not the one the stack applied last (\`pulumi up\` it first); or, with --prometheus, Prometheus cannot be read (--force-unreachable writes anyway)`],
+        ],
     },
-    rollback: { summary: "write canary:weight 0 into the stack file", options: [STACK, JSON_OPT, HELP], exits: done("canary:weight 0 is written") },
+    rollback: { summary: "write canary:weight 0 into the stack file (at 0 already: says so, writes nothing)", options: [STACK, DRY_RUN, JSON_OPT, HELP], exits: done("canary:weight 0 is written, or was 0 already") },
     retry: {
         summary: "start a new analysis run for the current stage (canary:analysis.attempt + 1), after one that failed or was inconclusive",
-        options: [STACK, JSON_OPT, HELP],
+        options: [STACK, DRY_RUN, JSON_OPT, HELP],
         exits: done("the next attempt is written"),
     },
     promote: {
         summary: "from 100 only: stable takes the canary's image (and version), weight 0; a canary given as a tag is pinned to the digest its pods ran (--prometheus or --digest) or promoted --unpinned",
-        options: [STACK, ...PIN_OPTIONS, JSON_OPT, HELP],
+        options: [STACK, ...PIN_OPTIONS, DRY_RUN, JSON_OPT, HELP],
         exits: done("the promotion is written"),
     },
     analyze: {
-        summary: "PROMOTE, HOLD or ROLLBACK for the stage so far",
+        summary: "PROMOTE, HOLD or ROLLBACK for the stage so far (refused at weight 0: no stage to judge)",
         options: [STACK, ...ANALYSIS, JSON_OPT, HELP],
         exits: [
             [EXIT.PROMOTE, "PROMOTE: the stage may advance"],
@@ -95,6 +117,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
             { name: "interval", value: "15s", help: "time between looks, 1s to 1h (default 15s, the scrape interval)" },
             { name: "timeout", value: "30m", help: "give up with HOLD this long after the start, a look in flight included, 1s to 24h (default 30m; `pulumi up` after a decision is not counted)" },
             { name: "apply", help: "then `pulumi up` the stack through the Automation API with the policy pack policy/analyzer, as CI does (needs the Pulumi CLI and the pack: checked first)" },
+            { ...DRY_RUN, help: "judge as usual, then say what would be written and write nothing (not with --apply)" },
             JSON_OPT,
             HELP,
         ],
@@ -107,7 +130,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
     replay: {
         summary: "the gate's decisions look by look over a past range, from Prometheus (--from, --to) or a recording (--record writes one), with the forecast and what Flagger's default and Kayenta's judge would have done; --svg draws it",
-        options: [STACK, ...REPLAY_OPTIONS, JSON_OPT, HELP],
+        options: [STACK, ...REPLAY_OPTIONS, { ...DRY_RUN, help: "replay as usual, then say what --record and --svg would write and write nothing" }, JSON_OPT, HELP],
         exits: [
             [EXIT.PROMOTE, "PROMOTE: the gate would have promoted the stage"],
             [EXIT.ROLLBACK, "ROLLBACK: the gate would have rolled it back"],
@@ -138,13 +161,20 @@ function allExits(): Exit[] {
     });
 }
 
-/** Every option once, its help naming the commands that take it when not all do. */
+/**
+ * Every option once per meaning, its help naming the commands that take it when not all do: an option
+ * that means something else in some commands (--prometheus: required to judge, optional for next and
+ * status) gets a line for each meaning, never one command's help for all.
+ */
 function allOptions(): OptionSpec[] {
     const names = Object.keys(COMMANDS);
     const seen = new Map<string, OptionSpec>();
-    for (const c of Object.values(COMMANDS)) for (const o of c.options) seen.set(o.name, o);
-    return [...seen.values()].map((o) => {
-        const takers = names.filter((n) => COMMANDS[n].options.some((x) => x.name === o.name));
+    for (const c of Object.values(COMMANDS)) for (const o of c.options) seen.set(`${o.name}\0${o.help}`, o);
+    // An option's meanings side by side, in the order the option first appears.
+    const order = [...new Set([...seen.values()].map((o) => o.name))];
+    const specs = [...seen.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+    return specs.map((o) => {
+        const takers = names.filter((n) => COMMANDS[n].options.some((x) => x.name === o.name && x.help === o.help));
         return takers.length === names.length ? o : { ...o, help: `${o.help} [${takers.join(", ")}]` };
     });
 }
@@ -188,7 +218,8 @@ export function parseArgs(argv: readonly string[]): Args | { readonly help: stri
     if (command === undefined) throw new UsageError(`no command given: the commands are ${Object.keys(COMMANDS).join(", ")} (rollout help)`);
     if (command === "help" || command === "--help" || command === "-h") {
         // `help [command] [--json]`: a command it does not know is a mistake, not a request for the general help.
-        parseOptions(rest.filter((a) => a.startsWith("--")), [JSON_OPT], "help");
+        // `help --help` is help too.
+        parseOptions(rest.filter((a) => a.startsWith("--")), [JSON_OPT, HELP], "help");
         const names = rest.filter((a) => !a.startsWith("--"));
         if (names.length > 1) throw new UsageError(`help takes one command, not ${names.length} (${names.join(" ")})`);
         if (names[0] !== undefined && !COMMANDS[names[0]]) throw unknownCommand(names[0]);
@@ -199,6 +230,9 @@ export function parseArgs(argv: readonly string[]): Args | { readonly help: stri
     if (options.help) return { help: helpText(command) };
     if (!options.stack && !COMMANDS[command].stackless) throw new UsageError(`${command}: --stack is required`);
     if (!options.prometheus && COMMANDS[command].options.includes(PROMETHEUS_OPTION)) throw new UsageError(`${command}: --prometheus URL is required`);
+    const forced = FORCE.map((f) => f.name).find((f) => options[f]);
+    if (forced && !options.prometheus) throw new UsageError(`${command}: --${forced} overrides a refusal of --prometheus, and no --prometheus is given`);
+    if (options["dry-run"] && options.apply) throw new UsageError(`${command}: --dry-run writes nothing, so --apply has no stage to apply: give one of them`);
     if (options.prometheus) prometheusUrl(stringOption(options, "prometheus") as string);
     return { command, options };
 }
@@ -208,19 +242,28 @@ export function parseArgs(argv: readonly string[]): Args | { readonly help: stri
 async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): Promise<{ code: number; report: Report }> {
     if (a.command === "serve") return serve(a.options, io);
     const s = loadStack(io.root, stringOption(a.options, "stack") as string);
-    const edit = (edits: Edit[], summarize: ChangeSummary = newStageSummary) => ({ code: 0, report: editReport(writeEdits(s, edits), edits, summarize) });
+    const dryRun = a.options["dry-run"] === true;
+    const edit = (edits: Edit[], summarize: ChangeSummary = newStageSummary) => ({ code: 0, report: editReport(writeEdits(s, edits, dryRun), edits, summarize, dryRun) });
     switch (a.command) {
         case "status":
             return { code: 0, report: statusReport(s, a.options.prometheus ? await judgeSays(s, a.options, io) : undefined) };
         case "next": {
             const edits = planNext(s);
-            // Said before the stack file is written: the forecast reads the stage as it still is.
-            const ahead = a.options.prometheus ? await nextForecast(s, a.options, io, edits[0].to as number) : undefined;
+            const to = edits[0].to as number;
+            const applied = await appliedCheck(s, io, to);
+            // Judged before the stack file is written: the window and the forecast read the stage as it still is.
+            const ahead = a.options.prometheus ? await nextGate(s, a.options, io, to) : undefined;
+            if (ahead?.refused) return ahead.refused;
             const { report } = edit(edits);
-            return { code: 0, report: ahead ? { lines: [...ahead.lines, ...report.lines], json: { ...report.json, forecast: ahead.forecast ?? null } } : report };
+            const lines = [applied.line, ...(ahead?.lines ?? []), ...report.lines];
+            return { code: 0, report: { lines, json: { ...report.json, applied: applied.json, ...(ahead ? { window: ahead.window, forecast: ahead.forecast ?? null } : {}) } } };
         }
-        case "rollback":
-            return edit(planRollback(s));
+        case "rollback": {
+            const edits = planRollback(s);
+            if (edits.length > 0) return edit(edits);
+            const line = `${s.project}:weight is 0 already: nothing to roll back, ${path.basename(s.file)} is unchanged`;
+            return { code: 0, report: { lines: [line], json: { stack: s.stack, file: s.file, edits: [], change: line, dryRun } } };
+        }
         case "retry":
             return edit(planRetry(s), retrySummary);
         case "promote": {
@@ -234,6 +277,7 @@ async function dispatch(a: Args, io: CliIo, progress: (line: string) => void): P
             return { code: EXIT[r.decision], report: r.report };
         }
         case "analyze": {
+            refuseWeightZero(s, "analyze");
             const since = parseSince(stringOption(a.options, "since") ?? "15m", io.now());
             const j = await analyzeStage(s, analysisArgs(a.options, io, s), io, since);
             return { code: EXIT[j.decision], report: judgementReport(j) };
@@ -252,13 +296,63 @@ async function judgeSays(s: StackFile, o: Options, io: CliIo) {
     });
 }
 
-/** The next stage's forecast from this stage's window (the traffic, the tests' rates, what it would carry). */
-async function nextForecast(s: StackFile, o: Options, io: CliIo, weight: number) {
+/** The longest wait for `pulumi stack output`: past it, the applied stage is said to be unchecked. */
+const APPLIED_READ_TIMEOUT_MS = 60_000;
+
+/**
+ * `next`'s first check: the move from the stage the stack applied last (its `stage` output) must be
+ * one the program allows (`allowedWeights`: stay, the next stage or 0), so two `next` without a
+ * `pulumi up` between are refused, as the program would refuse the skip at `up`, only later. When the
+ * outputs cannot be read (no backend logged in, no stack, no CLI), it says so in one line and goes on.
+ */
+async function appliedCheck(s: StackFile, io: CliIo, to: number): Promise<{ line: string; json: Record<string, unknown> }> {
+    const read = (await within(io.readApplied({ stackName: s.stack, workDir: io.root }), APPLIED_READ_TIMEOUT_MS)) ?? { unknown: `no answer from \`pulumi stack output\` within ${APPLIED_READ_TIMEOUT_MS / 1000}s` };
+    if ("unknown" in read) return { line: `applied stage: could not check (${read.unknown}); going on`, json: { checked: false, why: read.unknown } };
+    const { applied } = read;
+    const c = s.config;
+    const json = { checked: true, stage: applied?.stage ?? null, canaryVersion: applied?.canaryVersion ?? null };
+    const said = applied === undefined ? "the stack has applied no stage yet" : `the stack applied ${s.project}:weight ${applied.stage} last (canary version ${applied.canaryVersion ?? "(none)"})`;
+    if (allowedWeights(applied, c.app.canary.version, c.stages).includes(to)) return { line: `applied stage: ${said}`, json };
+    if (c.allowStageSkip) return { line: `applied stage: ${said}; ${s.project}:allowStageSkip is true, so ${to} is written all the same`, json };
+    throw new UsageError(
+        `next: ${said}, and ${path.basename(s.file)} says ${c.weight} (canary version ${c.app.canary.version}): \`pulumi up\` the file's stage before the next \`next\`, which would write ${to} and skip a stage; nothing written`,
+    );
+}
+
+/**
+ * `next --prometheus`: the current window, judged before anything is written. An unreachable
+ * Prometheus is refused (exit 2), not taken for "no forecast yet", and a ROLLBACK in the window is
+ * refused (exit 1), each unless forced by name; then the next stage's forecast from this stage's
+ * window (the traffic, the tests' rates, what it would carry).
+ */
+async function nextGate(s: StackFile, o: Options, io: CliIo, weight: number) {
+    const args = analysisArgs(o, io, s);
+    const url = stringOption(o, "prometheus") as string;
     const now = io.now();
     const since = parseSince(stringOption(o, "since") ?? "15m", now);
-    const j = await analyzeStage(s, analysisArgs(o, io, s), io, since);
+    // A window too short to judge reads nothing, so reachability is asked on its own first.
+    const unreachable = await args.client.query("vector(1)", now).then(
+        () => undefined,
+        (e: Error) => {
+            if (e instanceof PrometheusError) return e.message;
+            throw e;
+        },
+    );
+    const forced: string[] = [];
+    if (unreachable !== undefined) {
+        const why = `Prometheus at ${url} cannot be read: ${unreachable}`;
+        if (!o["force-unreachable"]) throw new UsageError(`next: ${why}. The current window is not checked for a ROLLBACK, so nothing is written: start Prometheus or correct --prometheus, or give --force-unreachable`);
+        forced.push(`${why}; the window is not checked (--force-unreachable)`);
+    }
+    const j = await analyzeStage(s, args, io, since);
+    const judged = judgementReport(j);
+    if (j.decision === "ROLLBACK" && !o["force-rollback"]) {
+        const refusal = `next refused: the current window judges ROLLBACK, so nothing is written: \`rollout rollback\` writes weight 0, or give --force-rollback to write ${weight} all the same`;
+        return { refused: { code: EXIT.ROLLBACK, report: { lines: [...judged.lines, refusal], json: { ...(judged.json as object), edits: [], refused: refusal } } } };
+    }
+    if (j.decision === "ROLLBACK") forced.push("the current window judges ROLLBACK; written all the same (--force-rollback)");
     const forecast = judgedForecast(j, { windowSeconds: windowSecondsOf(since, now), weight, stages: s.config.stages, next: true, deadlineSeconds: durationSeconds(s.config.analysis.deadline), policy: DEFAULT_POLICY });
-    return { forecast, lines: forecastLines(forecast, weight) };
+    return { forecast, window: { decision: j.decision, reasons: j.reasons, forced }, lines: [`current window: ${j.decision}`, ...forced, ...forecastLines(forecast, weight)] };
 }
 
 /** `serve`: the judge until SIGTERM or SIGINT (`io.stopped()`). */

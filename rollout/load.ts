@@ -5,7 +5,8 @@
  */
 import * as http from "http";
 import * as https from "https";
-import { durationOption, httpUrlOption, numberOption, Options, OptionSpec, stringOption, UsageError } from "../lib/args";
+import { httpUrlOption, numberOption, Options, OptionSpec, stringOption, UsageError } from "../lib/args";
+import { durationOption } from "./options";
 import { MAX_DEADLINE_SECONDS } from "../domain/promql";
 
 export const LOAD_OPTIONS: readonly OptionSpec[] = [

@@ -5,7 +5,8 @@
  */
 import { SCRAPE_INTERVAL_SECONDS } from "../domain/promql";
 import { baseUrlProblem } from "../domain/urls";
-import { durationOption, httpUrlOption, Options, OptionSpec, UsageError } from "../lib/args";
+import { httpUrlOption, Options, OptionSpec, UsageError } from "../lib/args";
+import { durationOption } from "./options";
 
 /** The options of every command that reads Prometheus (`analyze`, `run`, `serve`). */
 export const PROMETHEUS_OPTION: OptionSpec = { name: "prometheus", value: "URL", help: "Prometheus base URL, http:// or https:// (required)" };

@@ -12,7 +12,7 @@ import { DEFAULT_POLICY } from "../domain/decide";
 import { carryProblem, parseLlrs } from "../domain/evidence";
 import { judgedForecast } from "../domain/forecast";
 import { chartPoint, evidenceSvg } from "../domain/chart";
-import { durationSeconds } from "../domain/promql";
+import { durationSeconds } from "../domain/duration";
 import { lookInstants, MAX_LOOKS, parseRecording, RecordedLook, Recording, RECORDING_VERSION, RecordingError, recordingJson, Replay, replay } from "../domain/replay";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 import { systemProblem } from "../lib/system";
@@ -187,15 +187,18 @@ export async function replayCommand(s: StackFile, o: Options, io: CliIo): Promis
         if (e instanceof RangeError) throw new UsageError(`--set ${e.message}`);
         throw e;
     }
+    // --dry-run: the replay as usual; the files it would write are only named.
+    const dryRun = o["dry-run"] === true;
     const record = stringOption(o, "record");
-    if (record !== undefined) writeOut(record, recordingJson(recording), "record");
+    if (record !== undefined && !dryRun) writeOut(record, recordingJson(recording), "record");
     const svg = stringOption(o, "svg");
     const title = `${scope.namespace}/${scope.app} at weight ${stage.weight}, from ${recording.from}`;
-    if (svg !== undefined) writeOut(svg, evidenceSvg(title, result.looks.map((l) => chartPoint(l.look, l.seconds, l.judgement))), "svg");
-    return { decision: result.decision, report: replayReport(result, { title, intervalSeconds, deadlineSeconds, weight: stage.weight, record, svg }) };
+    if (svg !== undefined && !dryRun) writeOut(svg, evidenceSvg(title, result.looks.map((l) => chartPoint(l.look, l.seconds, l.judgement))), "svg");
+    return { decision: result.decision, report: replayReport(result, { title, intervalSeconds, deadlineSeconds, weight: stage.weight, record, svg, dryRun }) };
 }
 
-export function replayReport(r: Replay, o: { title: string; intervalSeconds: number; deadlineSeconds: number; weight: number; record?: string; svg?: string }): Report {
+export function replayReport(r: Replay, o: { title: string; intervalSeconds: number; deadlineSeconds: number; weight: number; record?: string; svg?: string; dryRun?: boolean }): Report {
+    const would = o.dryRun ? "would write " : "";
     const deciding = r.looks.at(-1);
     const lines = [
         `replay of ${o.title}: a look every ${o.intervalSeconds}s, deadline ${o.deadlineSeconds}s`,
@@ -204,8 +207,9 @@ export function replayReport(r: Replay, o: { title: string; intervalSeconds: num
         ...(deciding ? deciding.judgement.reasons.map((x) => `- ${x}`) : []),
         "on the same counts:",
         ...r.peers.map((p) => `  ${p.policy}: ${p.decision} at ${p.seconds}s (${p.why})`),
-        ...(o.record ? [`recording: ${o.record}`] : []),
-        ...(o.svg ? [`chart: ${o.svg}`] : []),
+        ...(o.record ? [`${would}recording: ${o.record}`] : []),
+        ...(o.svg ? [`${would}chart: ${o.svg}`] : []),
+        ...(o.dryRun && (o.record || o.svg) ? ["dry run: nothing written"] : []),
     ];
     const json = {
         decision: r.decision,
@@ -215,6 +219,7 @@ export function replayReport(r: Replay, o: { title: string; intervalSeconds: num
         peers: r.peers,
         recording: o.record ?? null,
         svg: o.svg ?? null,
+        dryRun: o.dryRun === true,
     };
     return { lines, json };
 }

@@ -126,14 +126,17 @@ export interface EditJson {
     readonly file: string;
     readonly edits: { key: string; from: unknown; to: unknown }[];
     readonly change: string;
+    /** `--dry-run`: the edits are what would be written; the file is unchanged. */
+    readonly dryRun: boolean;
 }
 
-/** The edits written to the stack file and what applying them changes. */
-export function editReport(written: StackFile, edits: readonly Edit[], summarize: ChangeSummary): Report<EditJson> {
+/** The edits written to the stack file (with `dryRun`, that would be) and what applying them changes. */
+export function editReport(written: StackFile, edits: readonly Edit[], summarize: ChangeSummary, dryRun = false): Report<EditJson> {
     const change = summarize(written.config);
+    const edited = edits.map((e) => `${dryRun ? "would write " : ""}${written.file}: ${describeEdit(written.project, e)}`);
     return {
-        lines: [...edits.map((e) => `${written.file}: ${describeEdit(written.project, e)}`), change],
-        json: { stack: written.stack, file: written.file, edits: edits.map((e) => ({ key: editKey(written.project, e), from: e.from ?? null, to: e.to })), change },
+        lines: [...edited, change, ...(dryRun ? ["dry run: nothing written, the stack file is unchanged"] : [])],
+        json: { stack: written.stack, file: written.file, edits: edits.map((e) => ({ key: editKey(written.project, e), from: e.from ?? null, to: e.to })), change, dryRun },
     };
 }
 

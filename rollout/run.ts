@@ -3,14 +3,16 @@
  * then write `next` or `rollback` into the stack file and, with --apply, `pulumi up` it with the
  * project's policy pack. Everything that would stop it later (weight 0, a bad option, no working
  * Pulumi CLI or no policy pack, a timeout that ends before the first look could judge anything) is
- * refused before the first look. A stack file edited while it ran is not written over (`writeEdits`). The timeout counts from the
+ * refused before the first look. A stack file edited while it ran is not written over (`writeEdits`);
+ * with --dry-run the decision's edit is only reported. The timeout counts from the
  * command's start and bounds every look, one that Prometheus never answers included.
  */
-import { durationOption, Options, stringOption, UsageError } from "../lib/args";
+import { Options, stringOption, UsageError } from "../lib/args";
+import { durationOption } from "./options";
 import type { Judgement } from "../domain/decide";
 import { hold, minimumWindowSeconds, parseSince } from "./analyze";
 import { applyStage, policyPackOf } from "./apply";
-import { analysisArgs, analyzeStage, CliIo, EXIT } from "./context";
+import { analysisArgs, analyzeStage, CliIo, EXIT, refuseWeightZero } from "./context";
 import { editReport, judgementReport, newStageSummary, progressLine, Report } from "./report";
 import { planNext, planRollback, StackFile, writeEdits } from "./stackFile";
 
@@ -39,7 +41,7 @@ export const MAX_RUN_TIMEOUT_MS = 24 * 3_600_000;
 export const MAX_RUN_INTERVAL_MS = 3_600_000;
 
 /** `look`, or undefined when it has not settled within `ms` (a real timer: the look is what may hang). */
-function within<T>(look: Promise<T>, ms: number): Promise<T | undefined> {
+export function within<T>(look: Promise<T>, ms: number): Promise<T | undefined> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.min(MAX_TIMER_MS, Math.max(0, ms)))));
     return Promise.race([look, expired]).finally(() => clearTimeout(timer));
@@ -47,9 +49,7 @@ function within<T>(look: Promise<T>, ms: number): Promise<T | undefined> {
 
 export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (line: string) => void): Promise<{ code: number; report: Report }> {
     const start = io.now().getTime();
-    if (s.config.weight === 0) {
-        throw new UsageError(`run: ${s.project}:weight is 0, so there is no stage to analyse: \`rollout next\` writes the first stage and \`pulumi up\` applies it`);
-    }
+    refuseWeightZero(s, "run");
     const analysis = analysisArgs(o, io, s);
     // Default: the ServiceMonitor's scrape interval; looking more often sees no new data.
     const interval = durationOption(o, "interval", 15_000, 1000, MAX_RUN_INTERVAL_MS);
@@ -68,6 +68,7 @@ export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (l
                 `(${minimumWindowSeconds(analysis.scrapeIntervalSeconds)}s) only ${needed}s from now. Give --timeout more than ${needed}s, or --since for a stage that started earlier`,
         );
     }
+    const dryRun = o["dry-run"] === true;
     const policyPack = o.apply ? policyPackOf(io.root) : undefined;
     if (o.apply) await checkCli(io, progress);
 
@@ -92,13 +93,13 @@ export async function runStage(s: StackFile, o: Options, io: CliIo, progress: (l
         const edits = j.decision === "PROMOTE" ? planNext(s) : planRollback(s);
         let written: StackFile;
         try {
-            written = writeEdits(s, edits);
+            written = writeEdits(s, edits, dryRun);
         } catch (e) {
             // The decision stands and is reported; the file is not written (changed meanwhile, or not writable).
             if (!(e instanceof UsageError)) throw e;
             return done(EXIT.USAGE, [e.message], { edits: [], applied: false, error: e.message });
         }
-        const edited = editReport(written, edits, newStageSummary);
+        const edited = editReport(written, edits, newStageSummary, dryRun);
         const { edits: editJson, change } = edited.json;
         // No policy pack: no --apply.
         if (policyPack === undefined) return done(EXIT[j.decision], edited.lines, { edits: editJson, change, applied: false });

@@ -16,13 +16,13 @@ import * as http from "http";
 import * as net from "net";
 import { DEFAULT_POLICY, Llrs, stageAlpha } from "../domain/decide";
 import { carryProblem, gateAnswer, parseLlrs } from "../domain/evidence";
+import { durationSeconds } from "../domain/duration";
 import { judgedForecast } from "../domain/forecast";
 import {
     CONTRACT_RULES,
     contractLabelsProblem,
     DEFAULT_PRESET,
     DNS_LABEL,
-    durationSeconds,
     isContractLabel,
     isErrorStatus,
     isRouteValue,
@@ -43,7 +43,7 @@ import { DEFAULT_STAGES } from "../domain/stages";
 import { Options, OptionSpec, stringOption, UsageError } from "../lib/args";
 import { toJson } from "../lib/json";
 import { hostPort, listen, systemProblem } from "../lib/system";
-import { analyze, hold, parseSince, rfc3339Instant, windowSecondsOf } from "./analyze";
+import { analyze, hold, NO_STAGE_AT_ZERO, parseSince, rfc3339Instant, windowSecondsOf } from "./analyze";
 import { JudgeMetrics } from "./metrics";
 import { httpPrometheus, PROMETHEUS_OPTION, PrometheusClient, prometheusUrl, QUERY_OPTIONS, queryOptions } from "./prometheus";
 
@@ -215,6 +215,7 @@ export function judgeQuery(params: URLSearchParams, now: Date): JudgeQuery {
     };
     const stages = stagesOf(params.get("stages"));
     const weight = Number(required(params, "weight", /^\d+$/, "the stage's canary weight"));
+    if (weight === 0) throw new UsageError(`weight=0: ${NO_STAGE_AT_ZERO}`);
     if (!stages.includes(weight)) throw new UsageError(`weight=${weight} is not one of the stages ${stages.join(",")}: only a stage above 0 is judged`);
     const metrics = metricsOf(params);
     let carried: Llrs | undefined;
@@ -233,8 +234,8 @@ export function judgeQuery(params: URLSearchParams, now: Date): JudgeQuery {
     let deadlineSeconds: number | undefined;
     try {
         deadlineSeconds = deadline === null ? undefined : durationSeconds(deadline);
-    } catch {
-        throw new UsageError(`deadline=${JSON.stringify(deadline)} is not a duration such as 30m (the stage's canary:analysis.deadline)`);
+    } catch (e) {
+        throw new UsageError(`deadline=: ${(e as Error).message} (the stage's canary:analysis.deadline)`);
     }
     if (deadlineSeconds !== undefined && deadlineSeconds > MAX_DEADLINE_SECONDS) throw new UsageError(`deadline=${deadline} is longer than a stage's deadline may be (${MAX_DEADLINE_SECONDS / 86400}d)`);
     return {

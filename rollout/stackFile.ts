@@ -248,9 +248,9 @@ export function planRetry({ config: c, project }: StackFile): Edit[] {
     return [{ key: ["analysis", "attempt"], from: c.analysis.attempt, to: c.analysis.attempt + 1 }];
 }
 
-export function planRollback({ config: c, project }: StackFile): Edit[] {
-    if (c.weight === 0) throw new UsageError(`${project}:weight is already 0: nothing to roll back`);
-    return [{ key: ["weight"], from: c.weight, to: 0 }];
+/** `rollback`: weight 0; none at 0, where there is nothing to roll back (the command says so and writes nothing). */
+export function planRollback({ config: c }: StackFile): Edit[] {
+    return c.weight === 0 ? [] : [{ key: ["weight"], from: c.weight, to: 0 }];
 }
 
 /** Refuses a promotion from any weight but 100 (before anything, Prometheus included, is read). */
@@ -319,8 +319,12 @@ function refuseIfChanged(s: StackFile): void {
     throw new UsageError(`${name} changed since it was read (${what}): nothing written, so the change stays; run the command again on the file as it is now`);
 }
 
-/** Applies edits to a copy of the document, validates the result, and writes it atomically, unless the file changed since it was read. */
-export function writeEdits(s: StackFile, edits: readonly Edit[]): StackFile {
+/**
+ * Applies edits to a copy of the document, validates the result, and writes it atomically, unless the
+ * file changed since it was read; with `dryRun`, everything but the write (`--dry-run`: the same
+ * refusals, the file untouched). No edits write nothing.
+ */
+export function writeEdits(s: StackFile, edits: readonly Edit[], dryRun = false): StackFile {
     const doc = parseDocument(String(s.doc), path.basename(s.file));
     for (const e of edits) {
         const [head, ...rest] = e.key;
@@ -329,6 +333,7 @@ export function writeEdits(s: StackFile, edits: readonly Edit[]): StackFile {
     const config = validated(s.project, s.stack, doc, path.basename(s.file));
     const text = String(doc);
     refuseIfChanged(s);
+    if (dryRun || edits.length === 0) return { ...s, text, doc, config };
     const tmp = `${s.file}.${process.pid}.tmp`;
     try {
         fs.writeFileSync(tmp, text);

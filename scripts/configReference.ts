@@ -1,7 +1,7 @@
 /**
- * docs/configuration.md, generated from the stack config schema (stacks/schema.ts) and the
- * per-environment defaults (stacks/environments.ts): every key, its type, its default in each
- * environment and its description. `npm run docs:config` writes the page; test/docs.test.ts fails
+ * docs/configuration.md, generated from the stack config schema (stacks/schema.ts) as JSON Schema
+ * (zod's own `z.toJSONSchema`, not its internals) and the per-environment defaults
+ * (stacks/environments.ts): every key, its type, its default in each environment and its description. `npm run docs:config` writes the page; test/docs.test.ts fails
  * when the page in the repository is not what this renders.
  */
 import * as fs from "fs";
@@ -27,102 +27,79 @@ export interface ConfigKey {
     readonly defaults: Readonly<Record<Environment, Default>>;
 }
 
-// The zod 4 definition fields this reads (zod/v4/core schemas.ts); zod is pinned in the lockfile.
-interface Def {
-    readonly type: string;
-    readonly innerType?: z.ZodType;
-    readonly defaultValue?: unknown;
-    readonly shape?: Record<string, z.ZodType>;
-    readonly element?: z.ZodType;
-    readonly keyType?: z.ZodType;
-    readonly valueType?: z.ZodType;
-    readonly options?: readonly z.ZodType[];
-    readonly entries?: Record<string, string>;
-    readonly format?: string;
-    readonly checks?: readonly { _zod: { def: CheckDef } }[];
-}
-interface CheckDef {
-    readonly check: string;
-    /** The message a refusal shows (zod keeps a given message as a function of the issue). */
-    readonly error?: (issue: object) => unknown;
-    readonly format?: string;
-    readonly value?: number;
-    readonly inclusive?: boolean;
-    readonly minimum?: number;
-}
-
-const defOf = (s: z.ZodType): Def => s._zod.def as unknown as Def;
-
-/** A schema without its wrappers, and what they said: optional, a default, a description. */
-interface Unwrapped {
-    readonly core: z.ZodType;
-    readonly optional: boolean;
-    readonly defaultValue?: { value: unknown };
+/**
+ * A node of the JSON Schema `z.toJSONSchema` makes (draft 2020-12, the input side: what a stack file
+ * holds, so a key with a default is not required): the keywords this page reads.
+ */
+export interface JsonSchema {
+    readonly type?: string | readonly string[];
+    readonly properties?: Readonly<Record<string, JsonSchema>>;
+    readonly required?: readonly string[];
+    readonly additionalProperties?: JsonSchema | boolean;
+    readonly propertyNames?: JsonSchema;
+    readonly items?: JsonSchema;
+    readonly anyOf?: readonly JsonSchema[];
+    readonly enum?: readonly unknown[];
+    readonly default?: unknown;
     readonly description?: string;
+    readonly format?: string;
+    readonly minimum?: number;
+    readonly maximum?: number;
+    readonly exclusiveMinimum?: number;
+    readonly exclusiveMaximum?: number;
+    readonly minItems?: number;
+    /** The schema's own refusal for a value (stacks/schema.ts `text`, `checked`), which the YAML language server shows. */
+    readonly errorMessage?: string;
 }
 
-function unwrap(schema: z.ZodType): Unwrapped {
-    let s = schema;
-    let optional = false;
-    let defaultValue: { value: unknown } | undefined;
-    let description: string | undefined;
-    for (;;) {
-        description ??= s.description;
-        const d = defOf(s);
-        if (d.type === "optional") optional = true;
-        // A prefault is parsed (its keys' own defaults apply); a default is the value itself.
-        else if (d.type === "default") defaultValue ??= { value: d.defaultValue };
-        else if (d.type !== "prefault") return { core: s, optional, defaultValue, description };
-        s = d.innerType as z.ZodType;
-    }
+/** The JSON Schema of a zod schema, as editors and this page read it: the input side, every schema inline. */
+export const jsonSchemaOf = (schema: z.ZodType): JsonSchema => z.toJSONSchema(schema, { io: "input", reused: "inline" }) as JsonSchema;
+
+/** A key's node and what its parent says of it: whether the key may be left out. */
+interface Keyed {
+    readonly node: JsonSchema;
+    /** Left out, it stays unset: not required and without a default. */
+    readonly optional: boolean;
 }
 
-const checksOf = (d: Def) => (d.checks ?? []).map((c) => c._zod.def);
+/** zod's whole numbers carry the safe-integer range as bounds; those say nothing to a user. */
+const SAFE = Number.MAX_SAFE_INTEGER;
 
-function numberType(d: Def): string {
-    const checks = checksOf(d);
-    const whole = checks.some((c) => c.check === "number_format" && c.format === "safeint");
-    const bounds = checks.flatMap((c) =>
-        c.check === "greater_than" ? [`${c.inclusive ? "≥" : ">"} ${c.value}`] : c.check === "less_than" ? [`${c.inclusive ? "≤" : "<"} ${c.value}`] : [],
-    );
-    return [whole ? "whole number" : "number", ...bounds].join(", ");
+function numberType(n: JsonSchema): string {
+    const bound = (sign: string, v: number | undefined) => (v === undefined || Math.abs(v) >= SAFE ? [] : [`${sign} ${v}`]);
+    const bounds = [...bound("≥", n.minimum), ...bound(">", n.exclusiveMinimum), ...bound("≤", n.maximum), ...bound("<", n.exclusiveMaximum)];
+    return [n.type === "integer" ? "whole number" : "number", ...bounds].join(", ");
 }
 
 /** The type in a few words: what a user writes in the stack file. */
-export function typeOf(schema: z.ZodType): string {
-    const d = defOf(unwrap(schema).core);
-    switch (d.type) {
+export function typeOf(n: JsonSchema): string {
+    if (n.anyOf) return n.anyOf.map(typeOf).join(" or ");
+    if (Array.isArray(n.type)) return n.type.map((t) => typeOf({ ...n, type: t })).join(" or ");
+    if (n.enum) return `one of ${n.enum.map((v) => `\`${String(v)}\``).join(", ")}`;
+    switch (n.type) {
         case "boolean":
             return "boolean";
         case "number":
-            return numberType(d);
+        case "integer":
+            return numberType(n);
         case "string":
-            return d.format === "url" ? "URL" : d.format === "email" ? "e-mail address" : "string";
-        case "enum":
-            return `one of ${Object.values(d.entries ?? {}).map((v) => `\`${v}\``).join(", ")}`;
+            return n.format === "uri" ? "URL" : n.format === "email" ? "e-mail address" : "string";
         case "array": {
-            const least = checksOf(d).find((c) => c.check === "min_length")?.minimum;
-            return `list of ${plural(typeOf(d.element as z.ZodType))}${least !== undefined && least > 1 ? `, at least ${least}` : ""}`;
+            const least = n.minItems;
+            return `list of ${plural(typeOf(n.items ?? {}))}${least !== undefined && least > 1 ? `, at least ${least}` : ""}`;
         }
-        case "record":
-            return `map of ${typeOf(d.keyType as z.ZodType)} to ${typeOf(d.valueType as z.ZodType)}`;
         case "object":
-            return "object";
-        // A probe's port: a number or a name.
-        case "union":
-            return (d.options ?? []).map(typeOf).join(" or ");
+            // A record: its keys' and values' schemas; an object: its properties.
+            return n.properties === undefined && typeof n.additionalProperties === "object" ? `map of ${typeOf(n.propertyNames ?? { type: "string" })} to ${typeOf(n.additionalProperties)}` : "object";
         default:
-            throw new Error(`configReference: no words for a zod ${d.type}`);
+            throw new Error(`configReference: no words for the JSON Schema ${JSON.stringify(n).slice(0, 200)}`);
     }
 }
 
-/** What a string must look like, in the words its refusal uses: a value's pattern or rule (an element's, for a list). */
-export function allowedOf(schema: z.ZodType): string | undefined {
-    const d = defOf(unwrap(schema).core);
-    if (d.type === "array") return allowedOf(d.element as z.ZodType);
-    if (d.type !== "string") return undefined;
-    const said = checksOf(d).find((c) => (c.check === "custom" || (c.check === "string_format" && c.format === "regex")) && typeof c.error?.({}) === "string");
-    return said?.error?.({}) as string | undefined;
+/** What a string must look like, in the words its refusal uses (an element's, for a list). */
+export function allowedOf(n: JsonSchema): string | undefined {
+    if (n.type === "array") return allowedOf(n.items ?? {});
+    return n.type === "string" ? n.errorMessage : undefined;
 }
 
 function plural(type: string): string {
@@ -145,33 +122,32 @@ interface Walk {
 
 const keyName = (keys: readonly string[], project = "canary") => `${project}:${keys.join(".").replace(/\.\[\]/g, "[]")}`;
 
-function defaultIn(environment: Environment, keys: readonly string[], u: Unwrapped, walk: Walk): Default {
+function defaultIn(environment: Environment, keys: readonly string[], k: Keyed, walk: Walk): Default {
     const value = keys.includes("[]") ? undefined : valueAt(environmentValues(environment), keys);
     if (value !== undefined) return { value };
-    if (u.defaultValue !== undefined) return { value: u.defaultValue.value };
-    if (u.optional) return { none: "unset" };
+    if (k.node.default !== undefined) return { value: k.node.default };
+    if (k.optional) return { none: "unset" };
     return { none: walk.within === undefined ? "required" : `required in ${walk.within}` };
 }
 
 /** Every key of the schema below `keys`, each object before the keys inside it, in the schema's order. */
-export function configKeys(schema: z.ZodType = stackConfigSchema, keys: readonly string[] = [], walk: Walk = {}): ConfigKey[] {
-    const u = unwrap(schema);
-    const d = defOf(u.core);
+export function configKeys(schema: JsonSchema = jsonSchemaOf(stackConfigSchema), keys: readonly string[] = [], walk: Walk = {}, optional = false): ConfigKey[] {
+    const k = { node: schema, optional };
     const type = typeOf(schema);
     // An object's own row has no default: the keys below it have theirs.
-    const defaults = Object.fromEntries(ENVIRONMENTS.map((e) => [e, type === "object" ? { none: "unset" } : defaultIn(e, keys, u, walk)])) as Record<Environment, Default>;
+    const defaults = Object.fromEntries(ENVIRONMENTS.map((e) => [e, type === "object" ? { none: "unset" } : defaultIn(e, keys, k, walk)])) as Record<Environment, Default>;
     const allowed = allowedOf(schema);
-    const description = [u.description ?? "", allowed === undefined ? "" : `${allowed[0].toUpperCase()}${allowed.slice(1)}.`].filter((t) => t !== "").join(" ");
+    const description = [schema.description ?? "", allowed === undefined ? "" : `${allowed[0].toUpperCase()}${allowed.slice(1)}.`].filter((t) => t !== "").join(" ");
     // A list's entries have no row of their own: the list's row says what they are, their keys what is in them.
     const here: ConfigKey[] = keys.length === 0 || keys[keys.length - 1] === "[]" ? [] : [{ path: keys, type, description, defaults }];
     const { project } = walk;
-    const within = u.optional && keys.length > 0 ? `\`${keyName(keys, project)}\`` : walk.within;
-    if (d.type === "object") {
-        return [...here, ...Object.entries(d.shape ?? {}).flatMap(([k, s]) => configKeys(s, [...keys, k], { within, project }))];
+    const within = optional && keys.length > 0 ? `\`${keyName(keys, project)}\`` : walk.within;
+    if (schema.properties !== undefined) {
+        const required = new Set(schema.required ?? []);
+        return [...here, ...Object.entries(schema.properties).flatMap(([name, s]) => configKeys(s, [...keys, name], { within, project }, !required.has(name) && s.default === undefined))];
     }
-    const element = d.element;
-    if (d.type === "array" && element !== undefined && defOf(unwrap(element).core).type === "object") {
-        return [...here, ...configKeys(element, [...keys, "[]"], { within: `each entry of \`${keyName(keys, project)}\``, project })];
+    if (schema.type === "array" && schema.items?.properties !== undefined) {
+        return [...here, ...configKeys(schema.items, [...keys, "[]"], { within: `each entry of \`${keyName(keys, project)}\``, project })];
     }
     return here;
 }
@@ -231,6 +207,27 @@ Rules across keys (a canary image while \`canary:weight\` is above 0, the ALB's 
 \`router: alb\`, ...) are checked in the same run; a key's description says when it is required. The
 \`rollout\` command reads the stack file through the same schema.
 
+Durations take the syntax of what reads them: Go's (\`time.ParseDuration\`: \`30s\`, \`1h30m\`, \`1.5h\`)
+for the keys Argo Rollouts, Tempo and the judge read, Prometheus's (\`30d\`, \`1d12h\`: whole numbers,
+largest unit first) for \`monitoring.retention\` and \`logging.lokiRetention\`, which Prometheus and Loki
+read. None goes into a PromQL range selector.
+
+**In an editor.** The same script writes JSON Schemas of the stack files: \`schema/stack.schema.json\`
+(a service's \`Pulumi.<stack>.yaml\`) and \`schema/platform-stack.schema.json\` (a platform stack's),
+shipped in the package. An editor with the YAML language server (VS Code's YAML extension, or any LSP
+client of yaml-language-server) checks a stack file as you type (types, enums, patterns, misspelt
+nested keys, with this page's words for a refused value) when its first line names the schema:
+
+\`\`\`yaml
+# yaml-language-server: $schema=node_modules/canary/schema/stack.schema.json
+config:
+  checkout:weight: 5
+\`\`\`
+
+(this repository's stack files name \`schema/stack.schema.json\` by a relative path). Keys are matched
+as \`<project>:<key>\` for any project name; provider keys pass unchecked, and rules across keys and
+required keys are the program's (the environment's defaults fill what a file leaves out).
+
 Besides \`canary:*\`, a stack reads the Kubernetes provider's \`kubernetes:context\`,
 \`kubernetes:kubeconfig\` and \`kubernetes:renderYamlToDirectory\` (the one explicit provider every
 Kubernetes object uses; without them dev deploys to the current kube context, and prod refuses to
@@ -265,7 +262,7 @@ AnalysisRun (querying \`monitoring.prometheusUrl\`), the ClusterIssuer and Certi
 objects.`;
 
 /** The platform stack's keys (platform/, project `platform`): each add-on's, as a service stack has them, and its own. */
-export const platformKeys = (): ConfigKey[] => configKeys(platformConfigSchema, [], { project: "platform" });
+export const platformKeys = (): ConfigKey[] => configKeys(jsonSchemaOf(platformConfigSchema), [], { project: "platform" });
 
 const PLATFORM = `## The platform stack (\`platform:*\`)
 
@@ -288,7 +285,61 @@ export function renderConfigurationReference(keys: readonly ConfigKey[] = config
     return [INTRO, contents.join("\n"), ...body, BRING_YOUR_OWN, platform].join("\n\n") + "\n";
 }
 
+/**
+ * The JSON Schemas of the stack files, for editors: a service's `Pulumi.<stack>.yaml` and the
+ * platform's, committed under schema/ and shipped in the package (`files`), named by a YAML language
+ * server modeline at the top of each stack file.
+ */
+export const STACK_SCHEMAS = {
+    service: { file: path.join(__dirname, "..", "schema", "stack.schema.json"), schema: stackConfigSchema, what: "a service's stack (CanaryService)" },
+    platform: { file: path.join(__dirname, "..", "schema", "platform-stack.schema.json"), schema: platformConfigSchema, what: "a platform stack (CanaryPlatform)" },
+} as const;
+
+/** A key under any project's name: the project is the `name:` of the Pulumi.yaml beside the file (canary here, checkout in a team's program). */
+const projectKey = (key: string) => `^[A-Za-z_.][A-Za-z0-9_.-]{0,99}:${key.replace(/[.]/g, "\\.")}$`;
+
+/** Pulumi's ciphertext for a secret value (`pulumi config set --secret`), accepted at the schema's secret keys. */
+const SECURE: JsonSchema & Record<string, unknown> = { type: "object", properties: { secure: { type: "string" } }, required: ["secure"], additionalProperties: false };
+
+/**
+ * A key's schema as a stack file may hold it. No key is required: environment defaults merge under
+ * the file's values (stacks/environments.ts) and the program names a missing key; a secret key takes
+ * a `secure:` value; a top-level number or boolean takes its JSON text too (`pulumi config set
+ * canary:weight 25` writes "25", which the program reads as 25).
+ */
+function asInFile(node: JsonSchema, keys: readonly string[]): JsonSchema {
+    const { required: _required, ...rest } = node as JsonSchema & { required?: unknown };
+    const own: Record<string, unknown> = { ...rest };
+    if (node.properties) own.properties = Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, asInFile(v, [...keys, k])]));
+    if (node.items) own.items = asInFile(node.items, [...keys, "[]"]);
+    if (SECRET_KEYS.has(keys.join("."))) return { anyOf: [own, SECURE] } as JsonSchema;
+    const text = keys.length === 1 ? (node.type === "boolean" ? "^(true|false)$" : node.type === "number" || node.type === "integer" ? "^-?[0-9]+(\\.[0-9]+)?$" : undefined) : undefined;
+    return (text ? { anyOf: [own, { type: "string", pattern: text }] } : own) as JsonSchema;
+}
+
+export function renderStackSchema(kind: keyof typeof STACK_SCHEMAS): string {
+    const { schema, what } = STACK_SCHEMAS[kind];
+    const config = jsonSchemaOf(schema);
+    const keys = Object.entries(config.properties ?? {}).map(([k, v]) => [projectKey(k), asInFile(v, [k])]);
+    const doc = {
+        $schema: "https://json-schema.org/draft/2020-12/schema",
+        title: `Pulumi.<stack>.yaml of ${what}`,
+        description: `Generated by \`${COMMAND}\` from stacks/schema.ts (z.toJSONSchema): keys are <project>:<key>, the project the name: of the Pulumi.yaml beside the file. Provider keys (kubernetes:context, aws:region) pass unchecked. docs/configuration.md says what each key does.`,
+        type: "object",
+        properties: {
+            config: { type: "object", patternProperties: Object.fromEntries(keys), description: "The stack's configuration: <project>:<key> values." },
+        },
+        required: ["config"],
+    };
+    return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
 if (require.main === module) {
     fs.writeFileSync(PAGE, renderConfigurationReference());
     console.log(`wrote ${path.relative(process.cwd(), PAGE)}: ${configKeys().length} keys`);
+    for (const kind of Object.keys(STACK_SCHEMAS) as (keyof typeof STACK_SCHEMAS)[]) {
+        fs.mkdirSync(path.dirname(STACK_SCHEMAS[kind].file), { recursive: true });
+        fs.writeFileSync(STACK_SCHEMAS[kind].file, renderStackSchema(kind));
+        console.log(`wrote ${path.relative(process.cwd(), STACK_SCHEMAS[kind].file)}`);
+    }
 }

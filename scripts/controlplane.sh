@@ -35,7 +35,7 @@ PROMETHEUS_OPERATOR_VERSION=0.85.0
 
 say() { echo "controlplane: $*" >&2; }
 
-command -v go >/dev/null || { say "go is not installed: the control plane is built with it (Go 1.24+; the wrappers say go 1.26)"; exit 1; }
+command -v go >/dev/null || { say "go is not installed: the control plane is built with it (Go 1.26: the wrappers say go 1.26)"; exit 1; }
 sums=$(cat tools/controlplane-*/go.mod tools/controlplane-*/go.sum | sha256sum | cut -c1-12)
 cache="${CANARY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canary}/controlplane/etcd-$ETCD_VERSION-kubernetes-$KUBERNETES_VERSION-kwok-$KWOK_VERSION-rollouts-$ROLLOUTS_VERSION-$sums"
 bin=$cache/bin

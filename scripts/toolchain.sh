@@ -48,7 +48,7 @@ if [ "${CANARY_TOOLCHAIN_BUILD:-}" != 1 ] && dir=$(official_cli); then
     exit 0
 fi
 
-command -v go >/dev/null || { say "go is not installed: the toolchain builds the Pulumi CLI, language host and provider with it (Go 1.24+)"; exit 1; }
+command -v go >/dev/null || { say "go is not installed: the toolchain builds the Pulumi CLI, language host and provider with it (Go 1.26: the wrappers say go 1.26)"; exit 1; }
 sums=$(cat tools/pulumi-cli/go.sum tools/pulumi-language-nodejs/go.sum tools/pulumi-kubernetes/go.sum tools/pulumi-*/go.mod | sha256sum | cut -c1-12)
 cache="${CANARY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canary}/toolchain/cli-$CLI_VERSION-host-$HOST_VERSION-kubernetes-$PROVIDER_VERSION-$sums"
 bin=$cache/bin

@@ -4,13 +4,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { VersionEvidence } from "../domain/evidence";
-import type { AppliedStage } from "../domain/stages";
+import { APPLIED_OUTPUTS, appliedStageOf, type AppliedStage } from "../domain/stages";
 
 /** Output names the program exports and reads back on the next run. */
-export const STAGE_OUTPUT = "stage";
-export const CANARY_VERSION_OUTPUT = "canaryVersion";
+export const STAGE_OUTPUT = APPLIED_OUTPUTS.stage;
+export const CANARY_VERSION_OUTPUT = APPLIED_OUTPUTS.canaryVersion;
 /** The stack's entry into its stage (`stageEntry`), part of the stage's AnalysisRun name. */
-export const STAGE_ENTRY_OUTPUT = "stageEntry";
+export const STAGE_ENTRY_OUTPUT = APPLIED_OUTPUTS.entry;
 /** The current canary's evidence, stage by stage; and the promoted version's, which another stack's gate reads. */
 export const CANARY_EVIDENCE_OUTPUT = "canaryEvidence";
 export const PROMOTION_EVIDENCE_OUTPUT = "promotionEvidence";
@@ -72,10 +72,7 @@ export async function readPrevious(): Promise<Previous> {
     const names = [STAGE_OUTPUT, CANARY_VERSION_OUTPUT, STAGE_ENTRY_OUTPUT, CANARY_EVIDENCE_OUTPUT, PROMOTION_EVIDENCE_OUTPUT, PROMOTION_GATES_OUTPUT, STAGE_RUN_OUTPUT, CANARY_IMAGE_OUTPUT];
     const [stage, version, entry, canaryEvidence, promotionEvidence, gates, stageRun, canaryImage] = await Promise.all(names.map((n) => self.getOutputDetails(n)));
     return {
-        applied:
-            typeof stage.value === "number"
-                ? { stage: stage.value, canaryVersion: typeof version.value === "string" ? version.value : undefined, entry: typeof entry.value === "number" ? entry.value : undefined }
-                : undefined,
+        applied: appliedStageOf({ stage: stage.value, canaryVersion: version.value, entry: entry.value }),
         canaryEvidence: asEvidence(canaryEvidence.value),
         promotionEvidence: asEvidence(promotionEvidence.value),
         gates: stackNames(gates.value),

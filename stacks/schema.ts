@@ -9,7 +9,6 @@ import {
     contractLabelsProblem,
     DEFAULT_PRESET,
     DNS_LABEL,
-    durationSeconds,
     isContractLabel,
     isErrorStatus,
     isRouteValue,
@@ -24,6 +23,7 @@ import {
 import { DEFAULT_SOURCE, METRIC_SOURCES, ROUTER_SOURCES, SOURCE_ROUTER, isRouterSource } from "../domain/routerMetrics";
 import { baseUrlProblem } from "../domain/urls";
 import { DEFAULT_STAGES } from "../domain/stages";
+import { durationSeconds, GO_DURATION_PATTERN, isPositiveDuration, PROMETHEUS_DURATION_PATTERN } from "../domain/duration";
 import { POD_LABELS } from "../domain/tracks";
 import { ENVIRONMENTS } from "./environments";
 import { isPinned, versionOf } from "./images";
@@ -47,7 +47,22 @@ export const TLS12_POLICY_PREFIXES = ["ELBSecurityPolicy-TLS13-", "ELBSecurityPo
  * a key with no value and no default "is required", with what it takes.
  */
 const text = (pattern: RegExp, message: string) =>
-    z.string({ error: (i) => (i.input === undefined ? `is required (${message.replace(/^must be /, "")})` : message) }).regex(pattern, message);
+    z
+        .string({ error: (i) => (i.input === undefined ? `is required (${message.replace(/^must be /, "")})` : message) })
+        .regex(pattern, message)
+        .meta({ errorMessage: message });
+
+/**
+ * A string that `ok` accepts, refused with `message` (also when it is no string at all). `pattern`,
+ * where a regular expression can say as much, is for the JSON Schema editors read (the schema still
+ * checks with `ok`); `errorMessage` (here and in `text`) is the message the YAML language server
+ * shows for a value the JSON Schema refuses, and the configuration reference's "allowed" words.
+ */
+const checked = (ok: (v: string) => boolean, message: string, pattern?: string) =>
+    z
+        .string({ error: message })
+        .refine(ok, message)
+        .meta({ errorMessage: message, ...(pattern ? { pattern } : {}) });
 
 const dnsLabel = text(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', starting with a letter");
 const quantity = text(QUANTITY, "must be a Kubernetes quantity such as 100m, 1 or 128Mi");
@@ -62,7 +77,7 @@ const image = text(/^[^\s]+$/, "must be an image reference such as ghcr.io/org/a
 const baseUrl = (example: string) => {
     const message = `must be an http(s) base URL such as ${example}: no query (?), fragment (#), user name or password, or whitespace`;
     // Not z.url(): it hands on the URL as WHATWG parses it, a newline inside removed, where the file's text is what is checked.
-    return z.string({ error: message }).refine((v) => baseUrlProblem(v) === undefined, message);
+    return checked((v) => baseUrlProblem(v) === undefined, message);
 };
 
 const resourcesWithCpuLimit = <C extends z.ZodType>(cpuLimit: C) =>
@@ -150,7 +165,7 @@ export function isPortName(s: string): boolean {
 }
 
 const PORT_NAME_MESSAGE = "must be a port name: at most 15 lower-case letters, digits and '-', with a letter, no '--', such as admin";
-const portName = z.string({ error: PORT_NAME_MESSAGE }).refine(isPortName, PORT_NAME_MESSAGE);
+const portName = checked(isPortName, PORT_NAME_MESSAGE);
 const portNumber = z.number().int("must be a port, 1 to 65535").min(1, "must be a port, 1 to 65535").max(65535, "must be a port, 1 to 65535");
 const PROBE_PORT_MESSAGE = `must be a port number 1 to 65535, or a port name: ${APP_PORT_NAME} (canary:app.port) or one of canary:app.ports`;
 const probePort = z
@@ -377,9 +392,7 @@ const alb = z
         hostedZoneId: text(/^Z[A-Z0-9]+$/, "must be a Route 53 hosted zone id such as Z0123456789ABC")
             .optional()
             .describe("A Route 53 hosted zone: without certificateArn, an ACM certificate is created and DNS-validated in it."),
-        sslPolicy: z
-            .string()
-            .refine((p) => TLS12_POLICY_PREFIXES.some((prefix) => p.startsWith(prefix)), `must be a TLS 1.2+ policy starting with ${TLS12_POLICY_PREFIXES.join(", ")}`)
+        sslPolicy: checked((p) => TLS12_POLICY_PREFIXES.some((prefix) => p.startsWith(prefix)), `must be a TLS 1.2+ policy starting with ${TLS12_POLICY_PREFIXES.join(", ")}`)
             .default("ELBSecurityPolicy-TLS13-1-2-2021-06")
             .describe("The HTTPS listener's security policy."),
         allowedCidrs: z
@@ -449,21 +462,32 @@ const gateway = z
     })
     .describe("The gateway router (dev): an HTTPRoute on the Gateway API, by default on an Envoy Gateway the stack installs.");
 
-const PROMETHEUS_DURATION = /^[0-9]+(ms|s|m|h|d|w|y)$/;
-/**
- * A duration both Go's time.ParseDuration (what Argo Rollouts reads a metric's interval with,
- * pkg/apis/rollouts/v1alpha1/analysis_types.go DurationString.Duration) and `durationSeconds` read: Go
- * has no d, w or y, and a run with one ends Error.
- */
-const GO_DURATION = /^[0-9]+(ms|s|m|h)$/;
 const metricName = text(METRIC_NAME, "must be a Prometheus metric name");
 const ratio = (dflt: number) => z.number().gt(0, "must be a ratio above 0 and at most 1").max(1, "must be a ratio above 0 and at most 1").default(dflt);
 const positive = (dflt: number) => z.number().gt(0, "must be above 0").default(dflt);
 const factor = (dflt: number) => z.number().min(1, "must be a factor of at least 1").default(dflt);
 
-/** A string that `ok` accepts, refused with `message` (also when it is no string at all). */
-const checked = (ok: (v: string) => boolean, message: string) => z.string({ error: message }).refine(ok, message);
 const contractLabel = checked(isContractLabel, `must be ${CONTRACT_RULES.label}`);
+/**
+ * A duration key, read by the one parser (domain/duration.ts) in the syntax of what reads the value:
+ * Go's time.ParseDuration for Argo Rollouts' interval (pkg/apis/rollouts/v1alpha1/analysis_types.go
+ * DurationString.Duration), Tempo's retention and the command's own (deadline, the load test), so
+ * `1h30m` and `1.5h` pass where Go takes them; Prometheus's for what Prometheus and Loki read
+ * (prometheus/common model/time.go): `30d`, whole numbers. None of them goes into a PromQL range
+ * selector: the judge's ranges are whole seconds it writes itself (`evidenceQueries`).
+ */
+const goDuration = (example: string) =>
+    checked(
+        (v) => isPositiveDuration(v),
+        `must be a Go duration above 0 (time.ParseDuration) such as ${example}, 1h30m or 1.5h: units ns, us, ms, s, m or h; not d, w or y`,
+        GO_DURATION_PATTERN,
+    );
+const prometheusDuration = (example: string) =>
+    checked(
+        (v) => isPositiveDuration(v, "prometheus"),
+        `must be a Prometheus duration above 0 such as ${example} or 1d12h: whole numbers, units y, w, d, h, m, s or ms, largest first`,
+        PROMETHEUS_DURATION_PATTERN,
+    );
 const PRESET_DEFAULT = "Unset: the preset's";
 
 const metrics = z
@@ -534,7 +558,7 @@ const monitoring = z
             .describe("The Prometheus the judge queries; unset: the installed one. Required when install is false."),
         ruleLabels: labelMap.default({}).describe("Labels an existing Prometheus's ruleSelector needs on the PrometheusRules (e.g. release: kube-prometheus-stack)."),
         serviceMonitorLabels: labelMap.default({}).describe("Labels an existing Prometheus's serviceMonitorSelector needs on the ServiceMonitors."),
-        retention: text(PROMETHEUS_DURATION, "must be a Prometheus duration such as 30d").describe(
+        retention: prometheusDuration("30d").describe(
             "How long Prometheus keeps data: at least canary:alerts.slo.periodDays, which the error-budget panel and burn rates read.",
         ),
         storage: z
@@ -593,7 +617,7 @@ const logging = z
             .default("10Gi")
             .describe("The size of Loki's filesystem volume (single binary; no object storage)."),
         lokiStorageClass: dnsLabel.optional().describe("Loki's volume's StorageClass; unset: the cluster's default."),
-        lokiRetention: text(/^[0-9]+(h|d|w)$/, "must be a duration such as 168h or 14d")
+        lokiRetention: prometheusDuration("14d")
             .default("14d")
             .describe("How long Loki keeps logs; its compactor deletes older ones, so the volume does not fill up."),
     })
@@ -603,7 +627,7 @@ const tracing = z
     .strictObject({
         enabled: z.boolean().default(false).describe("Have both tracks export OTLP traces to Tempo in the monitoring namespace, installing it there unless install is false."),
         install: z.boolean().default(true).describe("Install Tempo and its Grafana datasource; false: a platform stack's (or the cluster's) Tempo in the monitoring namespace receives the traces."),
-        retention: text(/^[0-9]+(m|h)$/, "must be a duration in minutes or hours such as 72h").default("72h").describe("How long Tempo keeps traces (its block retention)."),
+        retention: goDuration("72h").default("72h").describe("How long Tempo keeps traces (its block retention)."),
         storageSize: text(QUANTITY, "must be a Kubernetes quantity such as 10Gi").default("10Gi").describe("The size of Tempo's PersistentVolumeClaim."),
         storageClass: dnsLabel.optional().describe("Its StorageClass; unset: the cluster's default."),
     })
@@ -659,10 +683,10 @@ const analysis = z
         wait: z.boolean().default(true).describe("pulumi up of a stage waits for its AnalysisRun and passes only on the judge's PROMOTE."),
         // Default the scrape interval: a look more often sees no new counts, a look less often (1m) made the
         // benchmark's healthy rollout about a minute longer, as each stage's decision waits for the next look.
-        interval: text(GO_DURATION, "must be a Go duration as Argo Rollouts parses it (time.ParseDuration): a whole number with ms, s, m or h, such as 15s; not d, w or y")
+        interval: goDuration("15s")
             .default(`${SCRAPE_INTERVAL_SECONDS}s`)
-            .describe("How often the run asks the judge (a Go duration: ms, s, m or h)."),
-        deadline: text(PROMETHEUS_DURATION, "must be a duration such as 30m")
+            .describe("How often the run asks the judge (a Go duration, as Argo Rollouts reads it)."),
+        deadline: goDuration("30m")
             .default("30m")
             .describe("The longest a stage is judged: HOLD until then ends the run Inconclusive. At least two intervals, at most 7d."),
         ratios: z
@@ -706,7 +730,7 @@ const loadTest = z
             .max(10_000, "must be at most 10000 requests per second")
             .default(10)
             .describe("Requests per second."),
-        duration: text(PROMETHEUS_DURATION, "must be a duration such as 30m").optional().describe("How long each stage's Job sends; unset: the analysis deadline."),
+        duration: goDuration("30m").optional().describe("How long each stage's Job sends; unset: the analysis deadline."),
         path: httpPath.default("/").describe("The path it requests."),
         headers: z
             .record(text(/^[A-Za-z0-9-]+$/, "must be an HTTP header name"), text(/^[^\p{Cc}]*$/u, "must be an HTTP header value: no control characters such as a newline"))
@@ -982,7 +1006,7 @@ export function crossKeyIssues(c: Parsed): ConfigIssue[] {
     if (c.logging.output === "elasticsearch" && c.logging.elasticsearch === undefined) {
         issues.push({ path: ["logging", "elasticsearch"], message: "is required when canary:logging.output is elasticsearch: set host (and port, index)" });
     }
-    if (c.monitoring.install && durationSeconds(c.monitoring.retention) < c.alerts.slo.periodDays * 86_400) {
+    if (c.monitoring.install && durationSeconds(c.monitoring.retention, "prometheus") < c.alerts.slo.periodDays * 86_400) {
         issues.push({
             path: ["monitoring", "retention"],
             message: `must cover the SLO period (canary:alerts.slo.periodDays = ${c.alerts.slo.periodDays} days): the error-budget panel and burn rates read that far back`,

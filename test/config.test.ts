@@ -240,6 +240,16 @@ describe("every config error at once, in the config's words", () => {
         assert.match(m, /canary:environment = \(not set\)/);
     });
 
+    it("duration keys take Go's syntax (1h30m, 1.5h), as Argo reads the interval; the keys Prometheus and Loki read, Prometheus's (30d, 1d12h)", () => {
+        const c = buildStackConfig("canary", "dev", { ...suiteConfig("dev"), analysis: { interval: "1.5s", deadline: "1h30m" }, loadTest: { duration: "1.5h" }, tracing: { retention: "2h45m30s" }, monitoring: { retention: "4w2d" } });
+        assert.deepStrictEqual([c.analysis.interval, c.analysis.deadline, c.loadTest.duration, c.tracing.retention, c.monitoring.retention], ["1.5s", "1h30m", "1.5h", "2h45m30s", "4w2d"]);
+        const m = refusal("dev", { analysis: { interval: "1d", deadline: "0s" }, monitoring: { retention: "1.5d" }, logging: { lokiRetention: "30m1h" } });
+        assert.match(m, /canary:analysis\.interval = "1d": must be a Go duration above 0 \(time\.ParseDuration\) such as 15s, 1h30m or 1\.5h: .*not d, w or y/);
+        assert.match(m, /canary:analysis\.deadline = "0s": must be a Go duration above 0/);
+        assert.match(m, /canary:monitoring\.retention = "1\.5d": must be a Prometheus duration above 0 such as 30d or 1d12h: whole numbers/);
+        assert.match(m, /canary:logging\.lokiRetention = "30m1h": must be a Prometheus duration above 0 .*largest first/);
+    });
+
     const wrong: [string, Record<string, unknown>, RegExp][] = [
         ["a duration given as a number", { analysis: { interval: 15 } }, /canary:analysis\.interval = 15: must be a Go duration .*such as 15s/],
         ["a flag given as a word", { tls: { enabled: "yes" } }, /canary:tls\.enabled = "yes": must be true or false/],

@@ -8,7 +8,8 @@ import * as path from "path";
 import { ANALYSIS_TIMEOUT_MARGIN_SECONDS, analysisRunName, analysisTimeoutSeconds, consecutiveErrorLimit, JUDGE_OUTAGE_SECONDS, judgeUrl, measurementCount, runVerdict, stageEvidence, stageObjectName, TERMINAL_PHASES } from "../components/delivery/analysis";
 import { judgeBundle } from "../components/delivery/judge";
 import { CHARTS } from "../components/platform/versions";
-import { DEFAULT_METRICS, durationSeconds } from "../domain/promql";
+import { DEFAULT_METRICS } from "../domain/promql";
+import { durationSeconds } from "../domain/duration";
 import { DEFAULT_JUDGE_IMAGE } from "../stacks/schema";
 import { judgeQuery } from "../rollout/serve";
 import { byName, changedBetween, DEV_EVIDENCE, DEV_STACK, ofType, Registered, runProgram, RunOptions, suiteConfig, testDigest } from "./harness";
@@ -50,7 +51,7 @@ describe("analysis (pure)", () => {
     });
 
     it("durations and the wait timeout: every question until the deadline, each taking up to its timeout, one outage up to the error limit, plus a margin", () => {
-        assert.deepStrictEqual(["30s", "1m", "2h"].map(durationSeconds), [30, 60, 7200]);
+        assert.deepStrictEqual(["30s", "1m", "2h"].map((d) => durationSeconds(d)), [30, 60, 7200]);
         assert.throws(() => durationSeconds("1 minute"));
         assert.strictEqual(measurementCount({ interval: "1m", deadline: "30m" } as any), 30);
         assert.strictEqual(measurementCount({ interval: "45s", deadline: "10m" } as any), 14, "the deadline rounds up to a whole question");

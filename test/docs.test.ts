@@ -8,7 +8,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
-import { anchor, COMMAND, configKeys, environmentValues, PAGE, renderConfigurationReference } from "../scripts/configReference";
+import Ajv2020 from "ajv/dist/2020";
+import * as YAML from "yaml";
+import { anchor, COMMAND, configKeys, environmentValues, PAGE, renderConfigurationReference, renderStackSchema, STACK_SCHEMAS } from "../scripts/configReference";
 import { deepMerge } from "../stacks/merge";
 import { valueAt } from "../stacks/validate";
 import { stackConfigSchema } from "../stacks/schema";
@@ -45,6 +47,53 @@ function jsonSchemaKeys(schema: Record<string, any>, prefix: string[] = []): str
     const items = schema.type === "array" && schema.items?.type === "object" ? jsonSchemaKeys(schema.items, [...prefix, "[]"]) : [];
     return [...items, ...Object.entries(props).flatMap(([k, s]) => [[...prefix, k], ...jsonSchemaKeys(s, [...prefix, k])])];
 }
+
+describe("the stack files' JSON Schema (schema/*.schema.json), for editors", () => {
+    /** The schema as an editor's validator reads it: ajv, draft 2020-12; errorMessage is the YAML language server's keyword. */
+    const validator = (kind: keyof typeof STACK_SCHEMAS) => {
+        const ajv = new Ajv2020({ allErrors: true, validateFormats: false });
+        ajv.addKeyword("errorMessage");
+        return ajv.compile(JSON.parse(fs.readFileSync(STACK_SCHEMAS[kind].file, "utf8")));
+    };
+    const STACKS = { service: ["Pulumi.dev.yaml", "Pulumi.prod.yaml", "examples/own-service/Pulumi.dev.yaml"], platform: ["platform/Pulumi.dev.yaml"] } as const;
+
+    it(`is what \`${COMMAND}\` writes, and shipped in the package`, () => {
+        for (const kind of Object.keys(STACK_SCHEMAS) as (keyof typeof STACK_SCHEMAS)[]) {
+            assert.ok(fs.readFileSync(STACK_SCHEMAS[kind].file, "utf8") === renderStackSchema(kind), `${STACK_SCHEMAS[kind].file} is out of date: run \`${COMMAND}\` and commit it`);
+        }
+        assert.ok(JSON.parse(read("package.json")).files.includes("schema"));
+    });
+
+    it("validates the repository's stack files, each naming it in a YAML language-server modeline", () => {
+        for (const [kind, files] of Object.entries(STACKS) as [keyof typeof STACK_SCHEMAS, readonly string[]][]) {
+            const validate = validator(kind);
+            for (const file of files) {
+                const text = read(file);
+                const named = /^# yaml-language-server: \$schema=(\S+)\n/.exec(text)?.[1];
+                assert.strictEqual(named && path.resolve(ROOT, path.dirname(file), named), STACK_SCHEMAS[kind].file, `${file}: the modeline names ${named}`);
+                assert.ok(validate(YAML.parse(text)), `${file}: ${JSON.stringify(validate.errors?.slice(0, 3))}`);
+            }
+        }
+    });
+
+    it("refuses a bad stack file: a value of the wrong type or form, an unknown nested key; takes a secret as secure: and a number as its text", () => {
+        const validate = validator("service");
+        const file = (config: Record<string, unknown>) => ({ config: { "canary:app": { name: "podinfo", port: 9898 }, ...config } });
+        const refused = (config: Record<string, unknown>) => {
+            assert.strictEqual(validate(file(config)), false, JSON.stringify(config));
+            return JSON.stringify(validate.errors);
+        };
+        assert.match(refused({ "canary:weight": "a lot" }), /pattern|type/);
+        assert.match(refused({ "canary:analysis": { interval: "1d" } }), /pattern/);
+        assert.match(refused({ "canary:app": { name: "Pod Info" } }), /pattern/);
+        assert.match(refused({ "canary:app": { name: "podinfo", prot: 9898 } }), /additionalProperties/);
+        assert.match(refused({ "checkout:monitoring": { retention: "1.5d" } }), /pattern/);
+        assert.match(refused({ "canary:grafanaAdminPassword": { secure: 1 } }), /type/);
+        for (const ok of [{ "canary:weight": "25" }, { "canary:analysis": { interval: "1h30m", judge: { token: { secure: "AAABAC" } } } }, { "kubernetes:context": "kind-canary" }]) {
+            assert.ok(validate(file(ok)), `${JSON.stringify(ok)}: ${JSON.stringify(validate.errors)}`);
+        }
+    });
+});
 
 describe("docs/configuration.md, generated from the schema", () => {
     it(`is what \`${COMMAND}\` writes`, () => {

@@ -50,6 +50,9 @@ describe("options: --name value and --name=value, checked per entry point", () =
             [["--json=false", "--json"], /--json is given twice/],
             [["--port", "1", "--port", "2"], /--port is given twice/],
             [["8080"], /unexpected argument "8080"/],
+            // util.parseArgs reads these as a short option and the end of options: neither is an option here.
+            [["-p", "1"], /unexpected argument "-p"/],
+            [["--", "--port"], /unexpected argument "--"/],
         ] as [string[], RegExp][]) {
             assert.throws(() => parseOptions(argv, specs, "x"), message, argv.join(" "));
         }

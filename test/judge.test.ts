@@ -225,8 +225,11 @@ describe("the judge service: bounded work and memory", () => {
             assert.strictEqual((await j.get(ask({ run: "r", since: longest }))).status, 200);
             const long = await j.get(ask({ run: "r", since: tooLong }));
             assert.deepStrictEqual([long.status, long.body.error], [400, `since="${tooLong}" starts a window longer than the judge reads (8d: a stage's deadline is at most 7d)`]);
-            const deadline = await j.get(ask({ deadline: "8d" }));
-            assert.deepStrictEqual([deadline.status, deadline.body.error], [400, "deadline=8d is longer than a stage's deadline may be (7d)"]);
+            // The stack writes deadline= in Go's syntax (canary:analysis.deadline), which has no d.
+            const deadline = await j.get(ask({ deadline: "192h" }));
+            assert.deepStrictEqual([deadline.status, deadline.body.error], [400, "deadline=192h is longer than a stage's deadline may be (7d)"]);
+            const notGo = await j.get(ask({ deadline: "8d" }));
+            assert.match(notGo.body.error, /^deadline=: "8d" is not a duration \(unknown unit "d"\): write a Go duration/);
         } finally {
             await j.close();
         }
@@ -235,7 +238,7 @@ describe("the judge service: bounded work and memory", () => {
             const v = validateStackConfig("canary", "dev", { app: suiteConfig("dev").app, analysis });
             return v.ok ? "" : v.message;
         };
-        assert.match(problems({ deadline: "8d" }), /canary:analysis\.deadline.*must be at most 7d/);
+        assert.match(problems({ deadline: "192h" }), /canary:analysis\.deadline.*must be at most 7d/);
         assert.strictEqual(problems({ deadline: `${MAX_DEADLINE_SECONDS}s` }), "");
         const ratio = (i: number) => ({ name: `r${i}`, events: `a${i}_total`, total: `b${i}_total`, bad: "up" });
         assert.match(problems({ ratios: Array.from({ length: MAX_RATIOS + 1 }, (_, i) => ratio(i)) }), /canary:analysis\.ratios.*at most 8 ratio metrics/);

@@ -132,7 +132,7 @@ describe("observability components", () => {
         const sized = await runProgram({ stack: "dev", config: { tracing: { retention: "336h", storageSize: "20Gi", storageClass: "fast" } } });
         assert.deepStrictEqual(byName(sized.resources, "tracing-tempo").inputs.values.persistence, { enabled: true, size: "20Gi", storageClassName: "fast" });
         const bad = await runProgram({ stack: "dev", config: { tracing: { retention: "3d" } } });
-        assert.match(bad.error?.message ?? "", /canary:tracing\.retention = "3d": must be a duration in minutes or hours such as 72h/);
+        assert.match(bad.error?.message ?? "", /canary:tracing\.retention = "3d": must be a Go duration above 0 \(time\.ParseDuration\) such as 72h, 1h30m or 1\.5h: .*not d, w or y/);
     });
 
     it("tracing: the dashboard's latency panel links to the canary version's traces; off (prod's default) means no Tempo, no exporter, no link", async () => {

@@ -10,7 +10,7 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { analyze, parseSince } from "../rollout/analyze";
-import { pulumiMessage, StackHandle } from "../rollout/apply";
+import { pulumiBackend, pulumiMessage, readApplied, StackHandle } from "../rollout/apply";
 import { CliIo, COMMANDS, defaultIo, main } from "../rollout/cli";
 import { DEFAULT_POLICY, judge, stageAlpha, TrackCounts } from "../domain/decide";
 import { carriedLlrs, formatLlrs, gateAnswer, parseLlrs, withStage } from "../domain/evidence";
@@ -424,10 +424,14 @@ describe("rollout analyze: a Prometheus that cannot be trusted gives HOLD, never
 
     it("--since: durations and past RFC 3339 times; each refusal says what is wrong", () => {
         assert.strictEqual(parseSince("15m", NOW).toISOString(), "2026-11-21T11:45:00.000Z");
+        // Go's syntax, as every duration the command reads (domain/duration.ts).
+        assert.deepStrictEqual(["1h30m", "1.5h", "90m0s"].map((d) => parseSince(d, NOW).toISOString()), Array(3).fill("2026-11-21T10:30:00.000Z"));
         assert.strictEqual(parseSince("2026-11-21T11:00:00Z", NOW).toISOString(), "2026-11-21T11:00:00.000Z");
         assert.strictEqual(parseSince("2026-11-21T12:00:00+01:00", NOW).toISOString(), "2026-11-21T11:00:00.000Z");
         const refusals: [string, RegExp][] = [
             ["15", /is not a duration back from now \(90s, 15m, 2h\) or an RFC 3339 time with its zone/],
+            ["-5m", /is not a duration back from now/],
+            ["721h", /is more than 30 days \(720h\) back/],
             ["yesterday", /is not a duration/],
             ["2026-11-21", /is not a duration/],
             ["2026-11-21T11:00:00", /has no time zone: add Z \(UTC\) or an offset such as \+01:00/],
@@ -493,7 +497,8 @@ function project(text = STACK_FILE, overrides: Partial<CliIo> = {}) {
     fs.mkdirSync(path.join(dir, "policy"));
     fs.writeFileSync(path.join(dir, "policy", "analyzer"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
     const out: string[] = [];
-    const io: CliIo = { ...defaultIo(dir), out: (l) => out.push(l), err: (l) => out.push(l), ...overrides };
+    // The stack's outputs are read only where a test gives them: never a real `pulumi` from a test.
+    const io: CliIo = { ...defaultIo(dir), out: (l) => out.push(l), err: (l) => out.push(l), readApplied: async () => ({ unknown: "not read in this test" }), ...overrides };
     return { dir, file, out, io, run: (...argv: string[]) => main(argv, io), text: () => fs.readFileSync(file, "utf8") };
 }
 
@@ -656,6 +661,154 @@ describe("rollout next / rollback / promote edit the stack file in place", () =>
         fs.writeFileSync(path.join(q.dir, "Pulumi.prod.yaml"), fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8").replace("    stable:\n", `    canary:\n      image: ${PROMOTED_PIN}\n    stable:\n`));
         assert.strictEqual(await q.run("status", "--stack", "prod"), 0, q.out.join("\n"));
         assert.match(q.out.join("\n"), /next: 5: stable 95%, canary 5%: `pulumi up` updates the weighted ALB listener rule/);
+    });
+});
+
+describe("rollout never hides a problem: next checks what the stack applied and the current window; one answer at weight 0; --dry-run", () => {
+    const AT_0 = STACK_FILE.replace("canary:weight: 50", "canary:weight: 0");
+    const applied = (stage: number, canaryVersion = "6.8.0"): Partial<CliIo> => ({ readApplied: async () => ({ applied: { stage, canaryVersion } }) });
+    // A healthy canary at 50, the last compared stage: enough requests to rule out 1.5× as well as 2×.
+    const LAST_HEALTHY = [track(12_000, 60), track(100_000, 500)] as const;
+
+    it("next refuses to move past the stage the stack applied last: two `next` without an `up` between refuse the second, naming both stages", async () => {
+        const p = project(AT_0, applied(0));
+        assert.strictEqual(await p.run("next", "--stack", "dev"), 0);
+        assert.match(p.out.join("\n"), /applied stage: the stack applied canary:weight 0 last \(canary version 6\.8\.0\)/);
+        const afterFirst = p.text();
+        assert.match(afterFirst, /canary:weight: 5 # inline comment/);
+        p.out.length = 0;
+        assert.strictEqual(await p.run("next", "--stack", "dev"), 2);
+        assert.match(p.out.join("\n"), /next: the stack applied canary:weight 0 last \(canary version 6\.8\.0\), and Pulumi\.dev\.yaml says 5 .*`pulumi up` the file's stage before the next `next`, which would write 25 and skip a stage; nothing written/);
+        assert.strictEqual(p.text(), afterFirst);
+        // Once applied, next goes on; a new canary version starts from 0 whatever the old one reached.
+        assert.strictEqual(await project(STACK_FILE, applied(50)).run("next", "--stack", "dev"), 0);
+        assert.strictEqual(await project(STACK_FILE, applied(50, "6.7.9")).run("next", "--stack", "dev"), 2);
+        // allowStageSkip: the program takes the skip, so next writes it and says why.
+        const skip = project(STACK_FILE.replace("  kubernetes:context", "  canary:allowStageSkip: true\n  kubernetes:context"), applied(25));
+        assert.strictEqual(await skip.run("next", "--stack", "dev"), 0);
+        assert.match(skip.out.join("\n"), /canary:allowStageSkip is true, so 100 is written all the same/);
+    });
+
+    it("next says in one line when it could not check the applied stage, and goes on; JSON says which", async () => {
+        const p = project(STACK_FILE, { readApplied: async () => ({ unknown: "no Pulumi backend is logged in here (pulumi login, or PULUMI_BACKEND_URL)" }) });
+        assert.strictEqual(await p.run("next", "--stack", "dev"), 0);
+        assert.deepStrictEqual(p.out.filter((l) => l.startsWith("applied stage")), ["applied stage: could not check (no Pulumi backend is logged in here (pulumi login, or PULUMI_BACKEND_URL)); going on"]);
+        const q = project(STACK_FILE, applied(50));
+        assert.strictEqual(await q.run("next", "--stack", "dev", "--json"), 0);
+        assert.deepStrictEqual(JSON.parse(q.out[0]).applied, { checked: true, stage: 50, canaryVersion: "6.8.0" });
+    });
+
+    it("the applied stage is the stack's stage output, read only where a backend is logged in (no `pulumi` that would ask Pulumi Cloud)", async () => {
+        const selected: string[] = [];
+        const select = (outputs: Record<string, { value: unknown }> | Error) => async (args: { stackName: string; workDir: string }): Promise<StackHandle> => {
+            selected.push(args.stackName);
+            return {
+                outputs: async () => (outputs instanceof Error ? Promise.reject(outputs) : outputs),
+                setConfig: async () => undefined,
+                up: async () => ({ summary: { result: "succeeded" } }),
+            };
+        };
+        const backend = { PULUMI_BACKEND_URL: "file:///tmp/state" };
+        const read = (o: Record<string, { value: unknown }> | Error, env: NodeJS.ProcessEnv = backend) => readApplied(select(o), env)({ stackName: "dev", workDir: "/p" });
+        assert.deepStrictEqual(await read({ stage: { value: 25 }, canaryVersion: { value: "6.8.0" }, stageEntry: { value: 2 }, url: { value: "x" } }), { applied: { stage: 25, canaryVersion: "6.8.0", entry: 2 } });
+        assert.deepStrictEqual(await read({}), { applied: undefined }, "a stack that has applied no stage");
+        assert.deepStrictEqual(await read(new Error("no stack named 'dev' found\nmore")), { unknown: "no stack named 'dev' found" });
+        selected.length = 0;
+        const home = tempDir("pulumi-home");
+        assert.match(((await read({ stage: { value: 5 } }, { PULUMI_HOME: home })) as { unknown: string }).unknown, /no Pulumi backend is logged in here/);
+        assert.deepStrictEqual(selected, [], "no CLI started without a backend");
+        fs.writeFileSync(path.join(home, "credentials.json"), JSON.stringify({ current: "https://api.pulumi.com" }));
+        assert.strictEqual(pulumiBackend({ PULUMI_HOME: home }), "https://api.pulumi.com");
+        assert.strictEqual(pulumiBackend({}, home), undefined);
+    });
+
+    it("next --prometheus refuses an unreachable Prometheus (exit 2, naming the URL and the error) and a ROLLBACK in the window (exit 1); each forced by name", async () => {
+        const down = await server(() => undefined);
+        down.close();
+        const p = project(STACK_FILE);
+        assert.strictEqual(await p.run("next", "--stack", "dev", "--prometheus", down.url, "--query-timeout", "1s"), 2);
+        assert.match(p.out.join("\n"), new RegExp(`next: Prometheus at ${down.url.replace(/[.]/g, "\\.")} cannot be read: .*ECONNREFUSED.*nothing is written: start Prometheus or correct --prometheus, or give --force-unreachable`));
+        assert.strictEqual(p.text(), STACK_FILE);
+        p.out.length = 0;
+        assert.strictEqual(await p.run("next", "--stack", "dev", "--prometheus", down.url, "--query-timeout", "1s", "--force-unreachable"), 0);
+        assert.match(p.out.join("\n"), /cannot be read: .*ECONNREFUSED.*the window is not checked \(--force-unreachable\)/);
+        assert.match(p.text(), /canary:weight: 100/);
+
+        const bad = { prometheus: () => fixedPrometheus(track(1000, 200), track(100_000, 500)) };
+        const q = project(STACK_FILE, bad);
+        assert.strictEqual(await q.run("next", "--stack", "dev", "--prometheus", "http://prom"), 1);
+        assert.match(q.out.join("\n"), /decision: ROLLBACK[\s\S]*next refused: the current window judges ROLLBACK, so nothing is written: `rollout rollback` writes weight 0, or give --force-rollback/);
+        assert.strictEqual(q.text(), STACK_FILE);
+        q.out.length = 0;
+        assert.strictEqual(await q.run("next", "--stack", "dev", "--prometheus", "http://prom", "--force-rollback", "--json"), 0);
+        assert.deepStrictEqual(JSON.parse(q.out[0]).window.forced, ["the current window judges ROLLBACK; written all the same (--force-rollback)"]);
+        assert.strictEqual(await project(STACK_FILE).run("next", "--stack", "dev", "--force-rollback"), 2, "a force without --prometheus");
+    });
+
+    it("weight 0: analyze, run and the judge give the one refusal, naming weight 0 and what to do", async () => {
+        const healthy = { prometheus: () => fixedPrometheus(track(6000, 30), track(100_000, 500)) };
+        const what = /weight is 0, so there is no stage to analyse at weight 0: `rollout next` writes the first stage and `pulumi up` applies it/;
+        for (const command of ["analyze", "run"]) {
+            const p = project(AT_0, healthy);
+            assert.strictEqual(await p.run(command, "--stack", "dev", "--prometheus", "http://prom"), 2, command);
+            assert.match(p.out.join("\n"), new RegExp(`^rollout: ${command}: canary:${what.source}`), command);
+        }
+        assert.throws(() => judgeQuery(new URLSearchParams({ namespace: "podinfo", app: "podinfo", weight: "0", since: "5m" }), NOW), (e: Error) => /^weight=0: there is no stage to analyse at weight 0: `rollout next`/.test(e.message));
+    });
+
+    it("rollback at 0 is a no-op that says so: exit 0, the file byte for byte", async () => {
+        const p = project(AT_0);
+        assert.strictEqual(await p.run("rollback", "--stack", "dev"), 0);
+        assert.deepStrictEqual(p.out, ["canary:weight is 0 already: nothing to roll back, Pulumi.dev.yaml is unchanged"]);
+        assert.strictEqual(p.text(), AT_0);
+    });
+
+    it("--dry-run on every command that writes: what it would write, and the files byte for byte", async () => {
+        const AT_100 = STACK_FILE.replace("canary:weight: 50", "canary:weight: 100");
+        for (const [text, argv, would] of [
+            [STACK_FILE, ["next"], /would write .*Pulumi\.dev\.yaml: canary:weight: 50 → 100/],
+            [STACK_FILE, ["rollback"], /would write .*Pulumi\.dev\.yaml: canary:weight: 50 → 0/],
+            [STACK_FILE, ["retry"], /would write .*Pulumi\.dev\.yaml: canary:analysis\.attempt: 0 → 1/],
+            [AT_100, ["promote", "--unpinned"], /would write .*Pulumi\.dev\.yaml: canary:app\.stable\.image: "ghcr\.io\/stefanprodan\/podinfo:6\.7\.1" → "ghcr\.io\/stefanprodan\/podinfo:6\.8\.0"/],
+            [STACK_FILE, ["run", "--prometheus", "http://prom", "--since", "10m"], /decision: PROMOTE[\s\S]*would write .*Pulumi\.dev\.yaml: canary:weight: 50 → 100/],
+        ] as [string, string[], RegExp][]) {
+            const p = project(text, { prometheus: () => fixedPrometheus(...LAST_HEALTHY) });
+            assert.strictEqual(await p.run(argv[0], "--stack", "dev", ...argv.slice(1), "--dry-run"), 0, argv.join(" "));
+            assert.match(p.out.join("\n"), would, argv.join(" "));
+            assert.match(p.out.join("\n"), /dry run: nothing written, the stack file is unchanged/, argv.join(" "));
+            assert.strictEqual(p.text(), text, argv.join(" "));
+        }
+        const q = project(STACK_FILE);
+        assert.strictEqual(await q.run("run", "--stack", "dev", "--prometheus", "http://prom", "--dry-run", "--apply"), 2);
+        assert.match(q.out.join("\n"), /run: --dry-run writes nothing, so --apply has no stage to apply/);
+    });
+
+    it("replay --record and --svg with --dry-run: the replay as usual, the files named, not written (one already there stays byte for byte)", async () => {
+        const p = project(STACK_FILE, { prometheus: () => fixedPrometheus(...LAST_HEALTHY) });
+        const [record, svg] = ["looks.json", "chart.svg"].map((f) => path.join(p.dir, f));
+        fs.writeFileSync(svg, "an older chart");
+        assert.strictEqual(await p.run("replay", "--stack", "dev", "--prometheus", "http://prom", "--from", "10m", "--record", record, "--svg", svg, "--dry-run"), 0);
+        assert.match(p.out.join("\n"), new RegExp(`would write recording: ${record}\nwould write chart: ${svg}\ndry run: nothing written$`));
+        assert.strictEqual(fs.existsSync(record), false);
+        assert.strictEqual(fs.readFileSync(svg, "utf8"), "an older chart");
+        p.out.length = 0;
+        assert.strictEqual(await p.run("replay", "--stack", "dev", "--prometheus", "http://prom", "--from", "10m", "--record", record, "--svg", svg), 0);
+        assert.match(p.out.join("\n"), new RegExp(`\nrecording: ${record}\nchart: ${svg}$`));
+        assert.ok(fs.statSync(record).size > 0 && fs.readFileSync(svg, "utf8").startsWith("<"), "written without --dry-run");
+    });
+
+    it("help matches the behaviour: `help --help` is help; --prometheus is optional for next, which says what it adds", async () => {
+        const p = project();
+        assert.strictEqual(await p.run("help", "--help"), 0);
+        assert.match(p.out.join("\n"), /^usage: rollout <command>/);
+        const general = p.out.join("\n");
+        assert.match(general, /--prometheus URL +Prometheus base URL, http:\/\/ or https:\/\/ \(required\) \[analyze, run, serve\]/);
+        assert.match(general, /--prometheus URL +Prometheus base URL \(optional\): next first judges the window .* \[next\]/);
+        p.out.length = 0;
+        assert.strictEqual(await p.run("next", "--help"), 0);
+        const next = p.out.join("\n");
+        assert.doesNotMatch(next, /--prometheus URL .*required/);
+        assert.match(next, /--force-unreachable[\s\S]*--force-rollback[\s\S]*--dry-run/);
     });
 });
 
@@ -852,6 +1005,9 @@ describe("rollout run: analyze until a decision, then next or rollback, and appl
     const workspace = (result = "succeeded") => async (args: { stackName: string; workDir: string }): Promise<StackHandle> => {
         calls.push(`select ${args.stackName} ${path.basename(args.workDir)}`);
         return {
+            async outputs() {
+                return {};
+            },
             async setConfig(key, v, usePath) {
                 calls.push(`set ${key}=${v.value}${usePath ? " --path" : ""}`);
             },
@@ -953,7 +1109,8 @@ describe("rollout run: analyze until a decision, then next or rollback, and appl
     it("refused before the first look: weight 0, a URL without a scheme, a bad or unbounded duration or --since, no working Pulumi CLI with --apply", async () => {
         const cases: [string, string[], Partial<CliIo>, RegExp][] = [
             [STACK_FILE.replace("canary:weight: 50", "canary:weight: 0"), [], {}, /canary:weight is 0, so there is no stage to analyse/],
-            [STACK_FILE, ["--prometheus", "127.0.0.1:9090"], {}, /--prometheus "127.0.0.1:9090" is not a URL: write it with its scheme/],
+            [STACK_FILE, ["--prometheus", "127.0.0.1:9090"], {}, /--prometheus "127.0.0.1:9090" is not a URL: write it with its scheme, e\.g\. http:\/\/127\.0\.0\.1:9090$/],
+            [STACK_FILE, ["--prometheus", "localhost:9090"], {}, /--prometheus "localhost:9090" is not a URL: write it with its scheme, e\.g\. http:\/\/localhost:9090$/],
             [STACK_FILE, ["--prometheus", "ftp://prom"], {}, /the scheme must be http or https, not ftp/],
             [STACK_FILE, ["--interval", "soon"], {}, /--interval "soon" is not a duration/],
             [STACK_FILE, ["--apply"], { checkPulumi: async () => Promise.reject(new Error("spawn pulumi ENOENT")) }, /--apply needs a working Pulumi CLI and `pulumi version` failed: spawn pulumi ENOENT/],
@@ -962,7 +1119,7 @@ describe("rollout run: analyze until a decision, then next or rollback, and appl
             [STACK_FILE, ["--scrape-interval", "6m"], {}, /--scrape-interval 6m is too long: at most 5m/],
             [STACK_FILE, ["--interval", "61m"], {}, /--interval 61m is too long: at most 1h/],
             [STACK_FILE, ["--timeout", "25h"], {}, /--timeout 25h is too long: at most 24h/],
-            [STACK_FILE, ["--timeout", `${"9".repeat(400)}s`], {}, /--timeout 9{400}s is too long: at most 24h/],
+            [STACK_FILE, ["--timeout", `${"9".repeat(400)}s`], {}, /--timeout "9{64}\.\.\." is not a duration \(longer than 64 characters\)/],
             [STACK_FILE, ["--since", "9000000000000s"], {}, /--since 9000000000000s is more than 30 days \(720h\) back/],
             [STACK_FILE, ["--since", "2026-02-30T10:00:00Z"], {}, /--since "2026-02-30T10:00:00Z" is not a time on the calendar/],
         ];
@@ -1026,7 +1183,7 @@ describe("rollout help, option forms and --json", () => {
             const text = p.out.join("\n");
             for (const name of Object.keys(COMMANDS)) assert.match(text, new RegExp(`^  ${name} `, "m"), name);
             for (const o of new Set(Object.values(COMMANDS).flatMap((c) => c.options.map((x) => x.name)))) assert.ok(text.includes(`--${o}`), o);
-            assert.match(text, /^exit codes .*\n  0  PROMOTE, or the command is done\n  1  ROLLBACK \[analyze, run, replay\]\n  3  HOLD: no decision yet \[analyze, run, replay\]\n  2  a usage or config error, or the machine's state/m);
+            assert.match(text, /^exit codes .*\n  0  PROMOTE, or the command is done\n  1  ROLLBACK \[next, analyze, run, replay\]\n  3  HOLD: no decision yet \[analyze, run, replay\]\n  2  a usage or config error, or the machine's state/m);
         }
         p.out.length = 0;
         assert.strictEqual(await p.run("run", "--help"), 0);
@@ -1042,11 +1199,13 @@ describe("rollout help, option forms and --json", () => {
             assert.ok(section, `${command}: an exit codes section`);
             return section.split("\n").map((l) => /^  (\d)  (\S+)/.exec(l)!.slice(1).join(" "));
         };
-        for (const command of ["status", "next", "rollback", "retry", "promote"]) {
+        for (const command of ["status", "rollback", "retry", "promote"]) {
             const codes = await codesOf(command);
             assert.deepStrictEqual(codes.map((c) => c[0]), ["0", "2"], command);
             assert.doesNotMatch(codes.join(" "), /PROMOTE|HOLD|ROLLBACK/, `${command} never decides`);
         }
+        // next refuses a ROLLBACK in the current window with ROLLBACK's code (with --prometheus).
+        assert.deepStrictEqual(await codesOf("next"), ["0 the", "1 with", "2 a"]);
         assert.deepStrictEqual(await codesOf("analyze"), ["0 PROMOTE:", "1 ROLLBACK:", "3 HOLD:", "2 a"]);
         assert.deepStrictEqual(await codesOf("run"), ["0 PROMOTE:", "1 ROLLBACK:", "3 HOLD:", "2 a"]);
         assert.deepStrictEqual(await codesOf("serve"), ["0 stopped", "2 a"]);
@@ -1134,7 +1293,7 @@ describe("rollout serve: the judge as an HTTP service", () => {
         assert.ok(!("carried" in judgeQuery(params({ since: "5m", carry: "" }), NOW).stage));
         for (const [q, message] of [
             [{ since: "5m", namespace: "Bad_NS" }, /namespace="Bad_NS" is not the app's namespace/],
-            [{ since: "5m", weight: "0" }, /weight=0 is not one of the stages 5,25,50,100/],
+            [{ since: "5m", weight: "0" }, /weight=0: there is no stage to analyse at weight 0: `rollout next` writes the first stage and `pulumi up` applies it/],
             [{ since: "5m", stages: "50,25,100" }, /stages="50,25,100" is not strictly increasing/],
             [{ since: "5m", histogram: "a-b" }, /histogram="a-b" is not a Prometheus metric name/],
             [{ since: "5m", excludedRoutes: 'a,"b' }, /excludedRoutes: "\\"b" is not a route label value/],

@@ -30,13 +30,14 @@ fi
 for attempt in 1 2 3; do
     [ "$attempt" -gt 1 ] && sleep $(((attempt - 1) * 5))
     if ! { git fetch --quiet origin "$branch" && git reset --quiet --hard FETCH_HEAD; }; then continue; fi
-    if ! "${rollout[@]}" rollback --stack "$stack" > /dev/null; then
-        if "${rollout[@]}" status --stack "$stack" --json | jq -e '.stage == 0' > /dev/null; then
-            echo "rollback: $stack is at weight 0, and $branch already says so" >&2
-            exit 0
-        fi
+    if ! written=$("${rollout[@]}" rollback --stack "$stack" --json); then
         echo "rollback: $stack is at weight 0, but its rollback cannot be written onto $branch's $file: a person must look" >&2
         exit 1
+    fi
+    # At weight 0 already, `rollout rollback` writes nothing and says so (no edits).
+    if jq -e '.edits | length == 0' <<< "$written" > /dev/null; then
+        echo "rollback: $stack is at weight 0, and $branch already says so" >&2
+        exit 0
     fi
     git add "$file"
     git -c user.name="canary-rollback" -c user.email="canary-rollback@users.noreply.github.com" \

@@ -5,7 +5,8 @@
  */
 import { createHash } from "crypto";
 import type { GateAnswer, StageEvidence } from "../../domain/evidence";
-import { durationSeconds, formatRatio, MetricNames, Scope } from "../../domain/promql";
+import { durationSeconds } from "../../domain/duration";
+import { formatRatio, MetricNames, Scope } from "../../domain/promql";
 import type { RatioMetric } from "../../domain/ratios";
 import { formatSince, StageRun } from "../../stacks/previous";
 import { looksBeforeDeadline } from "../../domain/stages";

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { durationSeconds } from "../../domain/promql";
+import { durationSeconds } from "../../domain/duration";
 import { installsRouterEntry, StackConfig } from "../../stacks/schema";
 import { bundle, bundleConfigMap, bundlePodSpec } from "./bundle";
 import { appLabels } from "../platform/labels";

@@ -25,7 +25,7 @@ import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, Lab, ServiceSt
 import { queryVector } from "../../demo/live";
 import { imageParts } from "../../demo/pods";
 import { describeSplit, split } from "../../demo/split";
-import { durationSeconds } from "../../domain/promql";
+import { durationSeconds } from "../../domain/duration";
 import { agreement } from "../../domain/replay";
 import { defaultIo, main } from "../../rollout/cli";
 
