@@ -23,7 +23,7 @@ import { ImageCatalog, PodRunner } from "./pods";
 import { countsSince } from "./split";
 import { JUDGE_SERIES } from "../domain/promql";
 import { changes, devWithoutAddOns, Engine, JUDGE_TEST_TOKEN, PLATFORM_DIR, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
-import { settled, sleep } from "./host";
+import { eventually, settled, sleep } from "./host";
 import { Balancer, DiscoveryServer, freePort, judgeScrapeConfig, Live, LiveTrack, loadWhile, serviceMonitorScrapeConfig, startBalancer, startJudge, startLive, TS_NODE } from "./live";
 
 /** The dev stack's (podinfo's) namespace. */
@@ -394,6 +394,13 @@ export class ServiceStack {
     async routeWeights(): Promise<number[] | undefined> {
         const r = await this.lab.cp.request("GET", `/apis/gateway.networking.k8s.io/v1/namespaces/${this.namespace}/httproutes/${this.app}`);
         return r.body?.spec?.rules?.at(-1)?.backendRefs?.map((b: { weight: number }) => b.weight);
+    }
+
+    /** Until a run made after `before` (run names; default: any run not yet finished) has its first measurement: a stage being judged. */
+    measuring(before: ReadonlySet<string> = new Set()): Promise<AnalysisRunObject> {
+        return eventually(`a run of ${this.stack} measuring`, async () =>
+            (await this.runs()).find((r) => !before.has(r.metadata.name) && !["Successful", "Failed", "Error", "Inconclusive"].includes(r.status?.phase ?? "") && (r.status?.metricResults?.[0]?.count ?? 0) >= 1),
+        );
     }
 
     async runs(): Promise<AnalysisRunObject[]> {

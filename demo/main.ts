@@ -9,9 +9,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { chartName } from "./charts";
-import { removeTempDirs } from "./host";
-import { FAULTY, Lab, STAGE_RATE } from "./lab";
+import { removeTempDirs, sleep } from "./host";
+import { APP_NAMESPACE, FAULTY, Lab, STAGE_RATE } from "./lab";
 import { count, out, Report } from "./report";
+
+/** A healthy build of the demo app whose process the demo kills mid-stage (demo/pods.ts `kill`). */
+const CRASHING = "6.9.1";
 
 async function demo(): Promise<boolean> {
     const t0 = Date.now();
@@ -62,11 +65,25 @@ async function demo(): Promise<boolean> {
         report.stage("rollback", back);
         const rolledBack = back.up.status === 0 && JSON.stringify(await dev.routeWeights()) === "[100,0]";
         out();
-        ok = promoted && caught && rolledBack && splitsHeld;
+        out(`a new canary, ${CRASHING}, whose process crashes mid-stage, judged on Traefik's counts (canary:metrics.source traefik): its own metrics see nothing`);
+        const after = dev.config["canary:app"] as any;
+        report.stage(`${CRASHING} at 0`, await dev.stage({ "canary:app": { ...after, canary: { image: `ghcr.io/stefanprodan/podinfo:${CRASHING}` } } }));
+        const crash = await dev.stage({ "canary:weight": 5, "canary:metrics": { ...(dev.config["canary:metrics"] as object), source: "traefik" } }, async () => {
+            await dev.measuring();
+            await sleep(3000);
+            lab.pods.kill(APP_NAMESPACE, "canary");
+        });
+        report.stage("0 → 5", crash, chartName("crash", 5));
+        report.traffic(crash, 5, CRASHING);
+        const crashCaught = crash.up.status !== 0 && crash.answer?.decision === "ROLLBACK" && (crash.served.get("status 502") ?? 0) > 0;
+        const crashBack = await dev.stage({ "canary:weight": 0 });
+        report.stage("rollback", crashBack);
+        out();
+        ok = promoted && caught && rolledBack && splitsHeld && crashCaught && crashBack.up.status === 0;
         out(
             ok
-                ? `6.8.0 promoted through 5, 25, 50 and 100 on the judge's PROMOTE, each stage's split within its bound; ${FAULTY.version} rolled back at 5 on its ROLLBACK, after ${count(faulty.answer?.canaryRequests)} canary requests.`
-                : `the demo did not go as it should: promoted ${promoted}, faulty canary caught ${caught}, rolled back ${rolledBack}, splits within bound ${splitsHeld}; see the logs`,
+                ? `6.8.0 promoted through 5, 25, 50 and 100 on the judge's PROMOTE, each stage's split within its bound; ${FAULTY.version} rolled back at 5 on its ROLLBACK, after ${count(faulty.answer?.canaryRequests)} canary requests; ${CRASHING}, crashed, rolled back on the Gateway's 502s.`
+                : `the demo did not go as it should: promoted ${promoted}, faulty canary caught ${caught}, rolled back ${rolledBack}, splits within bound ${splitsHeld}, crashed canary caught ${crashCaught}; see the logs`,
         );
     } finally {
         for (const name of ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "etcd", "rollouts-controller"]) {
