@@ -26,6 +26,7 @@ import { queryVector } from "../../demo/live";
 import { imageParts } from "../../demo/pods";
 import { describeSplit, split } from "../../demo/split";
 import { durationSeconds } from "../../domain/duration";
+import { DEFAULT_POLICY } from "../../domain/decide";
 import { agreement } from "../../domain/replay";
 import { defaultIo, main } from "../../rollout/cli";
 
@@ -63,7 +64,9 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
         const live = r?.answers.at(-1);
         assert.ok(r && live, `${step}: the run kept no answer of the judge: ${JSON.stringify(run?.status)}`);
         const interval = durationSeconds((dev.config["canary:analysis"] as { interval: string }).interval);
-        const to = new Date(Math.min(Date.now(), Date.parse(r.since) + (live.seconds + 3 * interval) * 1000));
+        // Three looks past the live decision, once Prometheus has them (the up may end before they pass).
+        const to = new Date(Date.parse(r.since) + (live.seconds + 3 * interval) * 1000);
+        await sleep(to.getTime() + 2000 - Date.now());
         const file = path.join(lab.live.dir, `replay-${step.replace(/[^A-Za-z0-9]+/g, "-")}.json`);
         const args = ["replay", "--stack", "dev", "--weight", String(r.stage.weight), ...(r.carry !== "" ? ["--carry", r.carry] : []), "--json"];
         const replay = async (extra: string[]) => {
@@ -75,7 +78,7 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
         const fromPrometheus = await replay(["--prometheus", lab.live.promUrl, "--from", r.since, "--to", to.toISOString(), "--scrape-interval", lab.live.scrapeInterval, "--record", file]);
         const fromFile = await replay(["--recording", file]);
         assert.deepStrictEqual(fromFile, { ...fromPrometheus, recording: null }, `${step}: the recording replays otherwise than Prometheus`);
-        const a = agreement({ decision: live.answer.decision as "PROMOTE" | "ROLLBACK" | "HOLD", look: live.look, seconds: live.seconds }, fromFile, interval);
+        const a = agreement({ decision: live.answer.decision as "PROMOTE" | "ROLLBACK" | "HOLD", look: live.look, seconds: live.seconds }, fromFile, interval, DEFAULT_POLICY.minStageSeconds);
         console.log(`      replay of ${step} (${file}): ${a.message}`);
         assert.ok(a.agrees, `${step}: ${a.message}`);
     };
