@@ -30,6 +30,12 @@ import { Balancer, DiscoveryServer, freePort, judgeScrapeConfig, Live, LiveTrack
 export const APP_NAMESPACE = "podinfo";
 /** Requests a second to the Gateway while a stage is judged: the stage's weight decides each track's share. */
 export const STAGE_RATE = 800;
+/**
+ * How long after the API server shows a route's new weights its requests are counted for the split:
+ * Traefik applies the change from its watch of the API server a moment later (seen here: 0.2% of a 100
+ * stage's requests, some 70 at 800 a second, still answered by stable just after the route moved).
+ */
+export const ROUTE_SETTLE_MS = 2000;
 /** The faulty build of the demo app the lab knows: this podinfo tag answers this share of its requests 500. */
 export const FAULTY = { version: "6.9.0", errorRatio: 0.2 } as const;
 /** The lab's pod network (demo/controlplane.ts `--cidr`; scripts/netns.sh puts it on the namespace's loopback). */
@@ -116,8 +122,8 @@ export interface StageResult {
     /** The judge's first forecast of the stage (Argo keeps a run's last measurements only: the first seen while watching). */
     readonly forecast?: FirstForecast;
     /**
-     * The stage's requests through the Gateway from the moment the route showed the stage's weights to
-     * the end of the up, by the version that answered them (`status <code>` where the router answered itself).
+     * The stage's requests through the Gateway from ROUTE_SETTLE_MS after the route showed the stage's
+     * weights to the end of the up, by the version that answered them (`status <code>` where the router answered itself).
      */
     readonly served: ReadonlyMap<string, number>;
     /** The route as first seen at the stage's weights, and the canary Deployment at that moment. */
@@ -441,7 +447,7 @@ export class ServiceStack {
         const up = this.lab.engine.start(["up", "--yes", "--skip-preview", "--stack", this.stack], this.lab.project);
         const all = new Map<string, number>();
         let atMove: Map<string, number> | undefined;
-        const watched = Promise.all([this.watchRoute([100 - weight, weight], up, () => (atMove = new Map(all))), this.watchNewRun(before, up)]);
+        const watched = Promise.all([this.watchRoute([100 - weight, weight], up, () => void setTimeout(() => (atMove = new Map(all)), ROUTE_SETTLE_MS)), this.watchNewRun(before, up)]);
         // The update runs to its end whatever happens beside it: nothing may start while it runs. (The
         // watchers are settled here too, so that one failing meanwhile is not an unhandled rejection.)
         const side = await Promise.allSettled([this.traffic(up, all), during?.(), watched]);
