@@ -19,7 +19,7 @@ import * as YAML from "yaml";
 import { serviceMonitorSpec } from "../components/delivery/workload";
 import { ControlPlane, startControlPlane } from "./controlplane";
 import { createGateway, GATEWAY, GATEWAY_PORT, gatewayBin, gatewayProgrammed, traefikArgs } from "./gateway";
-import { ImageCatalog, PodRunner } from "./pods";
+import { ImageCatalog, podRequest, PodRunner } from "./pods";
 import { countsSince } from "./split";
 import { JUDGE_SERIES } from "../domain/promql";
 import { changes, devWithoutAddOns, Engine, JUDGE_TEST_TOKEN, PLATFORM_DIR, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
@@ -419,8 +419,8 @@ export class ServiceStack {
         if (processes.length === 0) throw new Error(`${this.namespace} has no running ${track} pod`);
         for (const p of processes) {
             await p.listening;
-            const r = await fetch(`http://${p.ip}:${p.port}/faults?${query}`, { method: "PUT", headers: { ...this.service.faultHeaders } });
-            if (r.status !== 200) throw new Error(`PUT /faults?${query} on ${p.namespace}/${p.pod}: ${r.status} ${await r.text()}`);
+            const r = await podRequest(p.ip, p.port, "PUT", `/faults?${query}`, { ...this.service.faultHeaders });
+            if (r.status !== 200) throw new Error(`PUT /faults?${query} on ${p.namespace}/${p.pod}: ${r.status} ${r.body}`);
         }
     }
 

@@ -10,6 +10,7 @@
  * where the pod network is local.
  */
 import { ChildProcess } from "child_process";
+import * as http from "http";
 import type { ControlPlane } from "./controlplane";
 import { sleep } from "./host";
 
@@ -75,11 +76,31 @@ export function programFor(catalog: ImageCatalog, image: string): (ImageProgram 
     return { entry: known.entry, args: known.tags?.[parts.tag] ?? [], version: parts.tag, warmPath: known.warmPath };
 }
 
+/**
+ * One request to a pod's process on a connection of its own, never a pooled one: pods come and go on
+ * the same addresses, and a kept-alive connection to a process that has since exited (fetch's pool keeps
+ * one per address) fails a request meant for the new one ("other side closed", seen in the cluster lane).
+ * Resolves with the status and the body; bounded by `timeoutMs`.
+ */
+export function podRequest(ip: string, port: number, method: string, urlPath: string, headers: Readonly<Record<string, string>> = {}, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+        const req = http.request({ host: ip, port, method, path: urlPath, headers, agent: false }, (res) => {
+            let body = "";
+            res.setEncoding("utf8");
+            res.on("data", (d: string) => body.length < 4096 && (body += d));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${ip}:${port}${urlPath}: no answer within ${timeoutMs} ms`)));
+        req.on("error", reject);
+        req.end();
+    });
+}
+
 /** WARM_REQUESTS GETs of `warmPath`, four at a time; any answer will do (a faulty build's 500s too). */
 async function warm(ip: string, port: number, warmPath: string): Promise<void> {
     let sent = 0;
     const one = async () => {
-        while (sent++ < WARM_REQUESTS) await (await fetch(`http://${ip}:${port}${warmPath}`, { signal: AbortSignal.timeout(5000) })).arrayBuffer();
+        while (sent++ < WARM_REQUESTS) await podRequest(ip, port, "GET", warmPath);
     };
     await Promise.all([one(), one(), one(), one()]);
 }
