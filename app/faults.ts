@@ -1,12 +1,16 @@
 /**
  * What the repo's own test services share: injected faults (each a number in a range, set by
  * `--<name>` at start and by `PUT /faults?<name>=<value>` at run time, a bad value refused with the
- * reason), and starting an entry point (listen on 127.0.0.1, print `listening <port>`, stop on
+ * reason), and starting an entry point (listen on 127.0.0.1 or `--host`, print `listening <port>`, stop on
  * SIGTERM). The demo app (server.ts) and the orders service (orders.ts) each name their own faults.
  */
 import type { Server } from "http";
+import { isIP } from "net";
 import { OptionSpec, Options, stringOption, UsageError } from "../lib/args";
 import { listen } from "../lib/system";
+
+/** The response header each test service answers with its version: how the lab's load tells which track a router sent a request to. */
+export const VERSION_HEADER = "x-app-version";
 
 /** Each fault's inclusive range, by name. */
 export type FaultRanges<K extends string> = Readonly<Record<K, readonly [number, number]>>;
@@ -65,13 +69,20 @@ export function faultsFromOptions<K extends string>(o: Options, defaults: FaultV
     }
 }
 
+/** `--host`: an IP address, 127.0.0.1 by default (a name would be resolved, and could leave the machine). */
+export function hostOption(o: Options, where: string): string {
+    const host = stringOption(o, "host") ?? "127.0.0.1";
+    if (isIP(host) === 0) throw new UsageError(`${where}: --host ${JSON.stringify(host)} is not an IP address`);
+    return host;
+}
+
 /**
- * Listens on 127.0.0.1:`port` (0: a free one), prints `listening <port>` once connections are
+ * Listens on `host`:`port` (0: a free one), prints `listening <port>` once connections are
  * accepted (what the lab and the tests wait for), and on SIGTERM stops accepting and exits 0 once the
  * open requests are answered, as a pod's container is stopped.
  */
-export async function serveUntilTerminated(server: Server, port: number): Promise<void> {
-    const address = await listen(server, "127.0.0.1", port, "--port N (0 picks a free one)");
+export async function serveUntilTerminated(server: Server, port: number, host = "127.0.0.1"): Promise<void> {
+    const address = await listen(server, host, port, "--port N (0 picks a free one)");
     process.stdout.write(`listening ${address.port}\n`);
     // http.Server's close() also closes the idle kept-alive connections (Node.js 19+), so none holds it open.
     process.on("SIGTERM", () => server.close(() => process.exit(0)));

@@ -5,11 +5,12 @@
  */
 import { numberOption, optionHelp, OptionSpec, parseOptions, stringOption } from "../lib/args";
 import { exitOnProblem } from "../lib/system";
-import { faultOptionSpecs, faultsFromOptions, serveUntilTerminated } from "./faults";
+import { faultOptionSpecs, faultsFromOptions, hostOption, serveUntilTerminated } from "./faults";
 import { createApp, DEFAULT_FAULTS, FAULT_RANGES } from "./server";
 
 const OPTIONS: OptionSpec[] = [
     { name: "port", value: "N", help: "port on 127.0.0.1 (default 8080; 0 picks a free one)" },
+    { name: "host", value: "IP", help: "the address to listen on (default 127.0.0.1; the lab gives each pod's process its pod IP)" },
     { name: "version", value: "V", help: "the version it reports (default 0.0.0)" },
     ...faultOptionSpecs(FAULT_RANGES, DEFAULT_FAULTS, {
         errorRatio: { value: "R", text: "share of requests answered 500" },
@@ -26,7 +27,7 @@ async function start(argv: readonly string[]): Promise<void> {
         return;
     }
     const faults = faultsFromOptions(o, DEFAULT_FAULTS, FAULT_RANGES, "app");
-    await serveUntilTerminated(createApp({ ...faults, version: stringOption(o, "version") ?? "0.0.0" }), numberOption(o, "port", 8080, 0, 65535, true));
+    await serveUntilTerminated(createApp({ ...faults, version: stringOption(o, "version") ?? "0.0.0" }), numberOption(o, "port", 8080, 0, 65535, true), hostOption(o, "app"));
 }
 
 exitOnProblem(() => start(process.argv.slice(2)));

@@ -33,7 +33,7 @@ import {
     METRIC_HTTP_SERVER_REQUEST_DURATION,
 } from "@opentelemetry/semantic-conventions";
 import { UsageError } from "../lib/args";
-import { FaultRanges, faultsUpdate } from "./faults";
+import { FaultRanges, faultsUpdate, VERSION_HEADER } from "./faults";
 
 /** The environment variable the API key comes in (in a cluster: `env[].valueFrom.secretKeyRef` of the service's Secret). */
 export const API_KEY_ENV = "ORDERS_API_KEY";
@@ -153,7 +153,7 @@ export function createOrders(opts: OrdersOptions): Orders {
         // A request body is never read: drained, so it holds no memory.
         req.resume();
         const send = (status: number, body: unknown) => {
-            res.writeHead(status, { "content-type": "application/json" });
+            res.writeHead(status, { "content-type": "application/json", [VERSION_HEADER]: opts.version });
             res.end(JSON.stringify(body));
         };
         if (url.pathname === ORDERS_PATHS.metrics) return exporter.getMetricsRequestHandler(req, res);
@@ -163,7 +163,7 @@ export function createOrders(opts: OrdersOptions): Orders {
             if (!bearerMatches(req.headers.authorization, opts.apiKey)) return send(401, { error: `PUT /faults needs Authorization: Bearer <the ${API_KEY_ENV} key>` });
             const update = faultsUpdate(url.searchParams, faults, ORDERS_FAULT_RANGES);
             faults = update.faults;
-            res.writeHead(update.status, { "content-type": "application/json" });
+            res.writeHead(update.status, { "content-type": "application/json", [VERSION_HEADER]: opts.version });
             return res.end(update.body);
         }
         if (route === undefined) return send(404, { error: `no route ${url.pathname}` });

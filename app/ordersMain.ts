@@ -6,7 +6,7 @@
  */
 import { numberOption, optionHelp, OptionSpec, parseOptions, stringOption } from "../lib/args";
 import { exitOnProblem } from "../lib/system";
-import { faultOptionSpecs, faultsFromOptions, serveUntilTerminated } from "./faults";
+import { faultOptionSpecs, faultsFromOptions, hostOption, serveUntilTerminated } from "./faults";
 import { API_KEY_ENV, apiKeyFrom, createOrders, ORDERS_DEFAULT_FAULTS, ORDERS_FAULT_RANGES, ORDERS_PATHS } from "./orders";
 
 /** Its own default port: neither podinfo's 9898 nor the demo app's and the judge's 8080. */
@@ -14,6 +14,7 @@ export const ORDERS_PORT = 8090;
 
 const OPTIONS: OptionSpec[] = [
     { name: "port", value: "N", help: `port on 127.0.0.1 (default ${ORDERS_PORT}; 0 picks a free one)` },
+    { name: "host", value: "IP", help: "the address to listen on (default 127.0.0.1; the lab gives each pod's process its pod IP)" },
     { name: "version", value: "V", help: "the version it reports as service.version (default 0.0.0)" },
     ...faultOptionSpecs(ORDERS_FAULT_RANGES, ORDERS_DEFAULT_FAULTS, {
         errorRatio: { value: "R", text: "share of /orders requests answered 500" },
@@ -31,7 +32,7 @@ async function start(argv: readonly string[]): Promise<void> {
     }
     const faults = faultsFromOptions(o, ORDERS_DEFAULT_FAULTS, ORDERS_FAULT_RANGES, "orders");
     const orders = createOrders({ ...faults, version: stringOption(o, "version") ?? "0.0.0", apiKey: apiKeyFrom(process.env) });
-    await serveUntilTerminated(orders.server, numberOption(o, "port", ORDERS_PORT, 0, 65535, true));
+    await serveUntilTerminated(orders.server, numberOption(o, "port", ORDERS_PORT, 0, 65535, true), hostOption(o, "orders"));
 }
 
 exitOnProblem(() => start(process.argv.slice(2)));

@@ -9,7 +9,7 @@
  */
 import * as http from "http";
 import * as client from "prom-client";
-import { FaultRanges, faultsUpdate } from "./faults";
+import { FaultRanges, faultsUpdate, VERSION_HEADER } from "./faults";
 
 export interface Faults {
     /** Share of requests answered 500, 0..1 (default 0). */
@@ -70,7 +70,7 @@ export function createApp(opts: AppOptions): http.Server {
 
     /** Answers and records the request as podinfo's middleware does. */
     const answer = (req: http.IncomingMessage, res: http.ServerResponse, path: string, stop: (labels: Record<string, string>) => number, status: number, type: string, body: string) => {
-        res.writeHead(status, { "content-type": type });
+        res.writeHead(status, { "content-type": type, [VERSION_HEADER]: opts.version });
         res.end(body);
         requests.inc({ status: String(status) });
         stop({ method: req.method ?? "GET", path: pathLabel(path), status: String(status) });

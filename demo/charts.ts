@@ -95,4 +95,4 @@ export function runChart(run: { readonly metadata: { readonly name: string; read
 }
 
 /** A stage's chart's name in the demo's logs: `stage-05`, `faulty-05`, `stage-100` (two digits at least, so they sort by weight). */
-export const chartName = (kind: "stage" | "faulty", weight: number) => `${kind}-${String(weight).padStart(2, "0")}`;
+export const chartName = (kind: "stage" | "faulty" | "crash", weight: number) => `${kind}-${String(weight).padStart(2, "0")}`;

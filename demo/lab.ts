@@ -1,26 +1,64 @@
 /**
  * Service stacks on a local cluster, as the demo runs the dev stack and the cluster lane tests it and
- * more services beside it. `Lab` holds the cluster's pieces: the local control plane
- * (demo/controlplane.ts) with the real Argo Rollouts controller out of cluster, the Gateway API and
- * prometheus-operator CRDs from their modules, a real Prometheus scraping each service's processes
- * labelled as its tracks, the program's own judge bundle on the host, and the project copy the stacks
- * run in through the toolchain's engine on a file backend (a platform stack too: `platform()`). A
- * `ServiceStack` drives one service's stack in it, one stage at a time. Bring-your-own add-ons: no
- * Helm release, no containers (kwok's node), no router data path: each service stack sends its
- * stage's traffic to its two tracks itself. Everything is on 127.0.0.1 and stopped by `stop()`.
+ * more services beside it. `Lab` holds the cluster's pieces, all inside the lab's own network namespace
+ * (scripts/netns.sh): the local control plane (demo/controlplane.ts) with the real Argo Rollouts
+ * controller out of cluster, the Gateway API and prometheus-operator CRDs from their modules, Traefik
+ * as the Gateway's data plane (demo/gateway.ts), a real app process for each app pod on the pod's own
+ * IP (demo/pods.ts), a real Prometheus that finds those pods through the API server with each
+ * ServiceMonitor's relabelling and scrapes Traefik too, the program's own judge bundle, and the project
+ * copy the stacks run in through the toolchain's engine on a file backend (a platform stack too:
+ * `platform()`). A `ServiceStack` drives one service's stack in it, one stage at a time, its traffic
+ * sent to the Gateway with the route's host so that the stage's weights decide what each track gets.
+ * Bring-your-own add-ons: no Helm release, no containers (kwok's node). Stopped by `stop()`.
  */
 import { ChildProcess } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
+import * as YAML from "yaml";
+import { serviceMonitorSpec } from "../components/delivery/workload";
 import { ControlPlane, startControlPlane } from "./controlplane";
+import { createGateway, GATEWAY, GATEWAY_PORT, gatewayBin, gatewayProgrammed, traefikArgs } from "./gateway";
+import { ImageCatalog, podRequest, PodRunner } from "./pods";
+import { countsSince } from "./split";
+import { JUDGE_SERIES } from "../domain/promql";
 import { changes, devWithoutAddOns, Engine, JUDGE_TEST_TOKEN, PLATFORM_DIR, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
-import { settled, sleep } from "./host";
-import { Balancer, freePort, judgeScrapeConfig, Live, LiveService, LiveTrack, loadWhile, putFaults, startBalancer, startJudge, startLive } from "./live";
+import { eventually, settled, sleep } from "./host";
+import { Balancer, DiscoveryServer, freePort, judgeScrapeConfig, Live, LiveTrack, loadWhile, serviceMonitorScrapeConfig, startBalancer, startJudge, startLive, TS_NODE } from "./live";
 
 /** The dev stack's (podinfo's) namespace. */
 export const APP_NAMESPACE = "podinfo";
-/** Requests a second to each track while a stage is judged: the judge compares the two tracks' rates, not their share. */
-export const STAGE_RATE = 100;
+/** Requests a second to the Gateway while a stage is judged: the stage's weight decides each track's share. */
+export const STAGE_RATE = 800;
+/**
+ * How long after the API server shows a route's new weights its requests are counted for the split:
+ * Traefik applies the change from its watch of the API server a moment later (seen here: 0.2% of a 100
+ * stage's requests, some 70 at 800 a second, still answered by stable just after the route moved).
+ */
+export const ROUTE_SETTLE_MS = 2000;
+/** The faulty build of the demo app the lab knows: this podinfo tag answers this share of its requests 500. */
+export const FAULTY = { version: "6.9.0", errorRatio: 0.2 } as const;
+/** The lab's pod network (demo/controlplane.ts `--cidr`; scripts/netns.sh puts it on the namespace's loopback). */
+const POD_NETWORK_PROBE = "10.244.0.254";
+
+/**
+ * The images the lab runs, as processes: podinfo's as the demo app (FAULTY's tag with its faults), the
+ * orders service's as app/ordersMain.ts.
+ */
+export const LAB_IMAGES: ImageCatalog = {
+    "ghcr.io/stefanprodan/podinfo": { entry: path.join(__dirname, "..", "app", "main.ts"), warmPath: "/", tags: { [FAULTY.version]: ["--errorRatio", String(FAULTY.errorRatio)] } },
+    "registry.example.com/orders": { entry: path.join(__dirname, "..", "app", "ordersMain.ts"), warmPath: "/orders" },
+};
+
+/** A service the lab runs a stack of: its app, its namespace, its route's host, and what its processes need. */
+export interface LabService {
+    readonly app: string;
+    readonly namespace: string;
+    /** The route's host: what the Gateway matches the service's requests by. */
+    readonly host: string;
+    /** Headers `PUT /faults` needs. */
+    readonly faultHeaders?: Readonly<Record<string, string>>;
+}
 
 export interface AnalysisRunObject {
     metadata: { name: string; creationTimestamp: string; labels?: Record<string, string> };
@@ -38,6 +76,38 @@ export interface JudgeAnswer {
     readonly reasons: readonly string[];
     readonly canaryRequests: number | null;
     readonly stableRequests: number | null;
+    /** Its forecast (domain/forecast.ts): seconds from now to a decision, and the stage's seconds so far. */
+    readonly forecast?: { readonly seconds: number | null; readonly elapsedSeconds: number } | null;
+}
+
+/** The first forecast of a stage the judge gave with traffic to forecast from: when it was given, and the gate's total time it foresaw, seconds. */
+export interface FirstForecast {
+    readonly atSeconds: number;
+    readonly totalSeconds: number;
+}
+
+/**
+ * The judge's first forecast for `run`, from the series it exports (`canary_judge_forecast_seconds`,
+ * absent until there is canary traffic), as the lab's Prometheus scraped it: Argo keeps a run's last
+ * measurements only, and they hold the gate's part of the answer, not its forecast.
+ */
+export async function firstForecast(promUrl: string, run: AnalysisRunObject): Promise<FirstForecast | undefined> {
+    const start = Date.parse(run.metadata.creationTimestamp) / 1000;
+    const q = new URLSearchParams({ query: `min by (run) (${JUDGE_SERIES.forecastSeconds}{run="${run.metadata.name}"})`, start: String(start), end: String(Date.now() / 1000), step: "1" });
+    const r = await (await fetch(`${promUrl}/api/v1/query_range?${q}`)).json();
+    const first: [number, string] | undefined = r?.data?.result?.[0]?.values?.[0];
+    if (!first) return undefined;
+    return { atSeconds: first[0] - start, totalSeconds: first[0] - start + Number(first[1]) };
+}
+
+function parseAnswer(value: string | undefined): JudgeAnswer | undefined {
+    if (value === undefined) return undefined;
+    try {
+        const a = JSON.parse(value);
+        return typeof a?.decision === "string" ? a : undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 export interface StageResult {
@@ -49,6 +119,13 @@ export interface StageResult {
     readonly answer?: JudgeAnswer;
     /** From the run's creation to the judge's last answer, seconds. */
     readonly gateSeconds?: number;
+    /** The judge's first forecast of the stage (Argo keeps a run's last measurements only: the first seen while watching). */
+    readonly forecast?: FirstForecast;
+    /**
+     * The stage's requests through the Gateway from ROUTE_SETTLE_MS after the route showed the stage's
+     * weights to the end of the up, by the version that answered them (`status <code>` where the router answered itself).
+     */
+    readonly served: ReadonlyMap<string, number>;
     /** The route as first seen at the stage's weights, and the canary Deployment at that moment. */
     readonly routeMoved: { readonly seen: boolean; readonly canaryReady: boolean; readonly canaryStatus?: unknown };
 }
@@ -82,20 +159,24 @@ export function deploymentReady(d: any): boolean {
 
 /** The judge's last answer in a run's status, if its last measurement is one. */
 export function lastAnswer(run: AnalysisRunObject | undefined): JudgeAnswer | undefined {
-    const value = run?.status?.metricResults?.find((m) => m.name === "judge")?.measurements?.at(-1)?.value;
-    if (value === undefined) return undefined;
-    try {
-        const a = JSON.parse(value);
-        return typeof a?.decision === "string" ? a : undefined;
-    } catch {
-        return undefined;
-    }
+    return parseAnswer(run?.status?.metricResults?.find((m) => m.name === "judge")?.measurements?.at(-1)?.value);
 }
 
 function runResult(run: AnalysisRunObject | undefined): Pick<StageResult, "run" | "answer" | "gateSeconds"> {
     const finished = run?.status?.metricResults?.find((m) => m.name === "judge")?.measurements?.at(-1)?.finishedAt;
     const gateSeconds = run && finished ? (Date.parse(finished) - Date.parse(run.metadata.creationTimestamp)) / 1000 : undefined;
     return { run, answer: lastAnswer(run), gateSeconds };
+}
+
+/** Fails unless this process runs in the lab's network namespace, where the pod network is local (scripts/netns.sh). */
+function requirePodNetwork(): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const probe = net.createServer();
+        probe.once("error", () =>
+            reject(new Error(`the lab needs its own network namespace, where ${POD_NETWORK_PROBE} is local: run it through scripts/netns.sh (npm run demo and npm run test:cluster do)`)),
+        );
+        probe.listen(0, POD_NETWORK_PROBE, () => probe.close(() => resolve()));
+    });
 }
 
 export class Lab {
@@ -113,14 +194,23 @@ export class Lab {
         readonly tokenFile: string,
         /** What the CRDs came from, one line each. */
         readonly crds: readonly string[],
+        /** The app pods' processes. */
+        readonly pods: PodRunner,
+        /** Where Prometheus finds the pods. */
+        private readonly discovery: DiscoveryServer,
+        /** Traefik's metrics port on 127.0.0.1. */
+        readonly traefikMetricsPort: number,
     ) {}
 
-    /** Starts the control plane, the controller, Prometheus, the demo apps and the judge; no stack yet. */
+    /** Starts the control plane, the controller, the Gateway (Traefik), Prometheus, the pods' processes and the judge; no stack yet. */
     static async start(): Promise<Lab> {
+        await requirePodNetwork();
         const engine = new Engine(toolchainBin());
+        const traefik = path.join(gatewayBin(), "traefik");
         const cp = await startControlPlane();
         let live: Live | undefined;
         let stopBalancer: (() => Promise<void>) | undefined;
+        let pods: PodRunner | undefined;
         try {
             await cp.startRolloutsController();
             const crds = ["argo-rollouts (its module's manifests/crds)"];
@@ -132,21 +222,36 @@ export class Lab {
             const ns = await cp.request("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "monitoring" } });
             if (ns.status !== 201) throw new Error(`creating namespace monitoring: ${ns.status} ${ns.text}`);
             const judgePorts = [await freePort(), await freePort()];
-            // A third app as the canary header's preview track: its requests are never the canary's.
-            live = await startLive({ scrapeConfigs: [judgeScrapeConfig(judgePorts)], preview: true });
+            const traefikMetricsPort = await freePort();
+            const traefikJob = { job_name: "traefik", static_configs: [{ targets: [`127.0.0.1:${traefikMetricsPort}`] }] };
+            live = await startLive({ scrapeConfigs: [judgeScrapeConfig(judgePorts), traefikJob], podinfo: false });
             const tokenFile = path.join(live.dir, "judge-token");
             fs.writeFileSync(tokenFile, JUDGE_TEST_TOKEN, { mode: 0o600 });
+            const discovery = { server: cp.server, ca: cp.ca, tokenFile: path.join(live.dir, "discovery-token") };
+            fs.writeFileSync(discovery.tokenFile, cp.token, { mode: 0o600 });
+            await createGateway(cp);
+            await live.start(traefik, traefikArgs(cp, traefikMetricsPort), null);
+            await gatewayProgrammed(cp);
+            const started = live;
+            pods = new PodRunner(cp, LAB_IMAGES, (entry, args, env) => started.start(TS_NODE, ["--transpile-only", entry, ...args], /listening/, env), (line) => process.stderr.write(`lab: ${line}\n`));
+            pods.start();
             const judges = new Map<number, ChildProcess>();
             for (const port of judgePorts) judges.set(port, await startJudge(live, port, tokenFile));
             const balancer = await startBalancer(judgePorts);
             stopBalancer = () => balancer.close();
-            return new Lab(cp, live, engine, projectCopy(), judges, balancer, tokenFile, crds);
+            return new Lab(cp, live, engine, projectCopy(), judges, balancer, tokenFile, crds, pods, discovery, traefikMetricsPort);
         } catch (e) {
+            await pods?.stop();
             await stopBalancer?.();
             await live?.stop();
             await cp.stop();
             throw e;
         }
+    }
+
+    /** The Gateway's entry point, where a stage's traffic goes. */
+    get gatewayUrl(): string {
+        return `http://127.0.0.1:${GATEWAY_PORT}`;
     }
 
     get judgeUrl(): string {
@@ -164,9 +269,9 @@ export class Lab {
      */
     serviceConfig(): Record<string, unknown> {
         return {
-            "canary:gateway": { install: false, parentRef: { name: "shared", namespace: "gateways" } },
+            "canary:gateway": { install: false, parentRef: { ...GATEWAY } },
             "canary:analysis": { interval: "2s", judge: { install: false, url: this.judgeUrl, token: JUDGE_TEST_TOKEN } },
-            // No router data path to send a load Job's requests through: each service stack sends its stage's traffic.
+            // No container runs a load Job here: each service stack sends its stage's traffic to the Gateway itself.
             "canary:loadTest": { enabled: false },
             "kubernetes:kubeconfig": this.cp.kubeconfig,
         };
@@ -175,7 +280,8 @@ export class Lab {
     /** The repository's dev stack (podinfo) with its add-ons off, on this cluster and its Prometheus, the controller the lab's. */
     devStack(): ServiceStack {
         const own = this.serviceConfig();
-        return this.serviceStack("dev", this.live.services.get("podinfo")!, {
+        const app = devWithoutAddOns()["canary:app"] as { name: string; namespace: string; host: string };
+        return this.serviceStack("dev", { app: app.name, namespace: app.namespace, host: app.host }, {
             ...devWithoutAddOns(),
             ...own,
             "canary:monitoring": { install: false, prometheusUrl: this.live.promUrl },
@@ -183,18 +289,43 @@ export class Lab {
         });
     }
 
-    /** Inits `stack` in the project copy, for the service whose tracks are `live`, with `config` in its stack file. */
-    serviceStack(stack: string, live: LiveService, config: Record<string, unknown>, trafficPath = "/"): ServiceStack {
+    /**
+     * Inits `stack` in the project copy, for `service`, with `config` in its stack file, and has
+     * Prometheus discover its pods as its ServiceMonitor says (scraped every second here).
+     */
+    serviceStack(stack: string, service: LabService, config: Record<string, unknown>, trafficPath = "/"): ServiceStack {
         this.engine.ok(["stack", "init", stack], this.project);
-        const service = new ServiceStack(this, stack, live, trafficPath);
-        service.writeConfig(config);
-        return service;
+        this.scrape(service);
+        const stackOf = new ServiceStack(this, stack, service, trafficPath);
+        stackOf.writeConfig(config);
+        return stackOf;
     }
 
     /**
      * A platform stack (program platform/, project `platform`) on this cluster: `stack` inited with
      * `config` (its `platform:` keys) and brought up; the name its services' `canary:platform` gives.
      */
+    /** Has Prometheus discover `service`'s pods through the API server as its ServiceMonitor says (scraped every second here). */
+    scrape(service: LabService): void {
+        this.live.addScrapeConfigs([serviceMonitorScrapeConfig(service.app, service.namespace, serviceMonitorSpec({ name: service.app }), this.discovery, this.live.scrapeInterval)]);
+    }
+
+    /**
+     * Loads every PrometheusRule in the cluster into the lab's Prometheus, as prometheus-operator
+     * would (each object's `spec` is a rule file), and reloads it: the rules then evaluate on the
+     * pods' series. Returns the rule files' names.
+     */
+    async syncRules(): Promise<string[]> {
+        const rules = (await this.get("/apis/monitoring.coreos.com/v1/prometheusrules")).items as { metadata: { namespace: string; name: string }; spec: unknown }[];
+        const dir = path.join(this.live.dir, "rules");
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.mkdirSync(dir);
+        const names = rules.map((r) => `${r.metadata.namespace}-${r.metadata.name}.yaml`);
+        rules.forEach((r, i) => fs.writeFileSync(path.join(dir, names[i]), YAML.stringify(r.spec)));
+        this.live.reload();
+        return names;
+    }
+
     platform(stack: string, config: Record<string, unknown>): { name: string; up: Run } {
         const dir = path.join(this.project, PLATFORM_DIR);
         this.engine.ok(["stack", "init", stack], dir);
@@ -221,6 +352,7 @@ export class Lab {
     }
 
     async stop(): Promise<void> {
+        await this.pods.stop();
         await this.balancer.close();
         await this.live.stop();
         await this.cp.stop();
@@ -238,16 +370,16 @@ export class ServiceStack {
     constructor(
         readonly lab: Lab,
         readonly stack: string,
-        readonly live: LiveService,
+        readonly service: LabService,
         readonly trafficPath: string,
     ) {}
 
     get namespace(): string {
-        return this.live.namespace;
+        return this.service.namespace;
     }
 
     get app(): string {
-        return this.live.app;
+        return this.service.app;
     }
 
     /** Merges `extra` into the stack's config and writes the stack file. */
@@ -270,18 +402,34 @@ export class ServiceStack {
         return r.body?.spec?.rules?.at(-1)?.backendRefs?.map((b: { weight: number }) => b.weight);
     }
 
+    /** Until a run made after `before` (run names; default: any run not yet finished) has its first measurement: a stage being judged. */
+    measuring(before: ReadonlySet<string> = new Set()): Promise<AnalysisRunObject> {
+        return eventually(`a run of ${this.stack} measuring`, async () =>
+            (await this.runs()).find((r) => !before.has(r.metadata.name) && !["Successful", "Failed", "Error", "Inconclusive"].includes(r.status?.phase ?? "") && (r.status?.metricResults?.[0]?.count ?? 0) >= 1),
+        );
+    }
+
     async runs(): Promise<AnalysisRunObject[]> {
         return (await this.lab.get(`/apis/argoproj.io/v1alpha1/namespaces/${this.namespace}/analysisruns`)).items;
     }
 
-    /** Sets a track's injected faults at run time (`PUT /faults`, app/faults.ts). */
-    faults(track: LiveTrack, query: string): Promise<void> {
-        return putFaults(this.live, track, query);
+    /** Sets the injected faults of every process of a track's pods at run time (`PUT /faults`, app/faults.ts); fails if the track has none. */
+    async faults(track: LiveTrack, query: string): Promise<void> {
+        const processes = this.lab.pods.running(this.namespace, track);
+        if (processes.length === 0) throw new Error(`${this.namespace} has no running ${track} pod`);
+        for (const p of processes) {
+            await p.listening;
+            const r = await podRequest(p.ip, p.port, "PUT", `/faults?${query}`, { ...this.service.faultHeaders });
+            if (r.status !== 200) throw new Error(`PUT /faults?${query} on ${p.namespace}/${p.pod}: ${r.status} ${r.body}`);
+        }
     }
 
-    /** Traffic to both tracks until `done` settles. */
-    traffic(done: Promise<unknown>): Promise<void> {
-        return loadWhile(done, [this.live.ports.stable, this.live.ports.canary], STAGE_RATE, undefined, this.trafficPath);
+    /**
+     * Traffic to the Gateway with the route's host until `done` settles, STAGE_RATE requests a second
+     * (and `headers`, the canary header say), each answer counted in `tally` by the version that answered.
+     */
+    traffic(done: Promise<unknown>, tally = new Map<string, number>(), headers: Readonly<Record<string, string>> = {}): Promise<void> {
+        return loadWhile(done, [GATEWAY_PORT], STAGE_RATE, undefined, this.trafficPath, { headers: { host: this.service.host, ...headers }, tally });
     }
 
     /**
@@ -297,12 +445,14 @@ export class ServiceStack {
         const weight = this.config["canary:weight"] as number;
         const before = new Set((await this.runs()).map((r) => r.metadata.name));
         const up = this.lab.engine.start(["up", "--yes", "--skip-preview", "--stack", this.stack], this.lab.project);
-        const watched = Promise.all([this.watchRoute([100 - weight, weight], up), this.watchNewRun(before, up)]);
+        const all = new Map<string, number>();
+        let atMove: Map<string, number> | undefined;
+        const watched = Promise.all([this.watchRoute([100 - weight, weight], up, () => void setTimeout(() => (atMove = new Map(all)), ROUTE_SETTLE_MS)), this.watchNewRun(before, up)]);
         // The update runs to its end whatever happens beside it: nothing may start while it runs. (The
         // watchers are settled here too, so that one failing meanwhile is not an unhandled rejection.)
-        const side = await Promise.allSettled([this.traffic(up), during?.(), watched]);
+        const side = await Promise.allSettled([this.traffic(up, all), during?.(), watched]);
         const [routeMoved, run] = await watched;
-        const result = { changed, up: await up, ...run, routeMoved };
+        const result = { changed, up: await up, ...run, routeMoved, served: atMove ? countsSince(all, atMove) : new Map<string, number>() };
         const failed = side.find((s): s is PromiseRejectedResult => s.status === "rejected");
         if (failed) throw failed.reason;
         return result;
@@ -313,23 +463,24 @@ export class ServiceStack {
      * looked at every 500 ms until `done` settles and once more after, the run as last seen (also
      * when a rollback then deleted it).
      */
-    async watchNewRun(before: ReadonlySet<string>, done: Promise<unknown>): Promise<Pick<StageResult, "run" | "answer" | "gateSeconds">> {
+    async watchNewRun(before: ReadonlySet<string>, done: Promise<unknown>): Promise<Pick<StageResult, "run" | "answer" | "gateSeconds" | "forecast">> {
         const over = settled(done);
         let seen: AnalysisRunObject | undefined;
         for (;;) {
             // Asked before the look, so that the last look starts after `done` settled: the run as the update left it.
             const last = over();
             seen = (await this.runs()).find((r) => !before.has(r.metadata.name)) ?? seen;
-            if (last) return runResult(seen);
+            if (last) return { ...runResult(seen), forecast: seen && (await firstForecast(this.lab.live.promUrl, seen)) };
             await sleep(500);
         }
     }
 
-    /** Polls the route every 100 ms while `done` is pending: the first moment it shows `weights`, with the canary Deployment then. */
-    private async watchRoute(weights: number[], done: Promise<unknown>): Promise<StageResult["routeMoved"]> {
+    /** Polls the route every 100 ms while `done` is pending: the first moment it shows `weights` (`moved` is called then), with the canary Deployment then. */
+    private async watchRoute(weights: number[], done: Promise<unknown>, moved: () => void): Promise<StageResult["routeMoved"]> {
         const over = settled(done);
         for (;;) {
             if (JSON.stringify(await this.routeWeights()) === JSON.stringify(weights)) {
+                moved();
                 const d = (await this.lab.cp.request("GET", `/apis/apps/v1/namespaces/${this.namespace}/deployments/${this.app}-canary`)).body;
                 return { seen: true, canaryReady: deploymentReady(d), canaryStatus: d?.status };
             }

@@ -19,11 +19,12 @@ import * as YAML from "yaml";
 import { judgeBundle, judgeServiceMonitorSpec } from "../components/delivery/judge";
 import { serviceMonitorSpec } from "../components/delivery/workload";
 import { durationSeconds } from "../domain/duration";
+import { VERSION_HEADER } from "../app/faults";
 import { API_KEY_ENV, ORDERS_PATHS } from "../app/orders";
 import { loadStack } from "../rollout/stackFile";
 import { eventually, ROOT, settled, sleep, tempDir, usePrometheusTools } from "./host";
 
-const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
+export const TS_NODE = path.join(ROOT, "node_modules", ".bin", "ts-node");
 /** The canary header's preview track runs the canary's version (components/delivery/workload.ts). */
 const VERSIONS = { stable: "6.7.1", canary: "6.8.0", preview: "6.8.0" } as const;
 export type LiveTrack = keyof typeof VERSIONS;
@@ -91,7 +92,7 @@ const REQUEST_MS = 10_000;
 export interface Live {
     /** Prometheus' base URL, `http://127.0.0.1:<port>`. */
     readonly promUrl: string;
-    /** The demo apps' (podinfo's) ports on 127.0.0.1; `preview` where started with one. */
+    /** The demo apps' (podinfo's) ports on 127.0.0.1; `preview` where started with one. Throws where started with `podinfo: false`. */
     readonly ports: LiveService["ports"];
     /** Every service started, podinfo first, by app. */
     readonly services: ReadonlyMap<string, LiveService>;
@@ -100,7 +101,7 @@ export interface Live {
     /** A temp dir of this stack's own (Prometheus' config and data), removed after the run; a suite may write its files here. */
     readonly dir: string;
     /** Starts another process (a judge, say) as the stack's own are started: `stop()` stops it too; a failure carries the processes' output. */
-    start(cmd: string, args: readonly string[], ready: RegExp | null): Promise<ChildProcess>;
+    start(cmd: string, args: readonly string[], ready: RegExp | null, env?: Readonly<Record<string, string>>): Promise<ChildProcess>;
     /** Stops Prometheus alone, the apps still serving: for what a client does when it is gone. */
     stopPrometheus(): Promise<void>;
     /**
@@ -109,6 +110,10 @@ export interface Live {
      * reloaded on SIGHUP); resolves once every one of its tracks has been scraped.
      */
     addService(spec: LiveServiceSpec): Promise<LiveService>;
+    /** Adds Prometheus `scrape_configs` entries (a service discovered from the lab's API server) and reloads its config. */
+    addScrapeConfigs(configs: readonly Record<string, unknown>[]): void;
+    /** Has Prometheus read its config and its rule files (`<dir>/rules/*.yaml`) again. */
+    reload(): void;
     /** Stops every process started (SIGTERM, then SIGKILL after 10 s), waits until they have exited, and closes the load's idle sockets; safe to call twice. */
     stop(): Promise<void>;
 }
@@ -210,6 +215,52 @@ export function serviceScrapeConfig(service: LiveService): Record<string, unknow
     };
 }
 
+/** Where Prometheus finds the lab's API server: its URL, its CA, and a file with a token that may list endpoints and pods. */
+export interface DiscoveryServer {
+    readonly server: string;
+    readonly ca: string;
+    readonly tokenFile: string;
+}
+
+/**
+ * A ServiceMonitor as prometheus-operator turns it into a scrape job, with Kubernetes service discovery
+ * (role endpointslice) on `cluster`: the Services of `namespace` its selector matches, the endpoints on
+ * its port's name, the operator's own target labels (namespace, service, pod, container, endpoint, job:
+ * the Service's name), then the endpoint's relabelings and metric relabelings (prometheus-operator
+ * pkg/prometheus/promcfg.go, generateServiceMonitorConfig). So the series carry what the pods' labels
+ * say, as in a cluster; pods are found as they come and go.
+ */
+export function serviceMonitorScrapeConfig(job: string, namespace: string, spec: Record<string, any>, cluster: DiscoveryServer, interval: string): Record<string, unknown> {
+    const endpoint = spec.endpoints[0];
+    const selector: Record<string, string> = spec.selector.matchLabels;
+    const sanitize = (label: string) => label.replace(/[^a-zA-Z0-9_]/g, "_");
+    const meta = (kind: string, name: string) => ({ action: "replace", source_labels: [`__meta_kubernetes_${kind}`], target_label: name });
+    return {
+        job_name: job,
+        scrape_interval: interval,
+        metrics_path: endpoint.path,
+        kubernetes_sd_configs: [
+            { role: "endpointslice", api_server: cluster.server, namespaces: { names: [namespace] }, tls_config: { ca_file: cluster.ca }, authorization: { credentials_file: cluster.tokenFile } },
+        ],
+        relabel_configs: [
+            ...Object.entries(selector).map(([k, v]) => ({
+                action: "keep",
+                source_labels: [`__meta_kubernetes_service_label_${sanitize(k)}`, `__meta_kubernetes_service_labelpresent_${sanitize(k)}`],
+                regex: `(${v});true`,
+            })),
+            { action: "keep", source_labels: ["__meta_kubernetes_endpointslice_port_name"], regex: endpoint.port },
+            meta("namespace", "namespace"),
+            meta("service_name", "service"),
+            meta("pod_name", "pod"),
+            meta("pod_container_name", "container"),
+            { action: "replace", source_labels: ["__meta_kubernetes_service_name"], target_label: "job" },
+            { action: "replace", target_label: "endpoint", replacement: endpoint.port },
+            ...endpoint.relabelings.map((r: any) => ({ action: r.action, source_labels: r.sourceLabels, target_label: r.targetLabel })),
+        ],
+        metric_relabel_configs: (endpoint.metricRelabelings ?? []).map((r: any) => ({ action: r.action, source_labels: r.sourceLabels, regex: r.regex })),
+    };
+}
+
 /**
  * Starts the two demo apps, the tracks of each of `services` (another app's, see `ordersService`)
  * and Prometheus (scraping every `scrapeInterval`, default 1s, and the `scrapeConfigs` given as
@@ -218,7 +269,7 @@ export function serviceScrapeConfig(service: LiveService): Record<string, unknow
  * any failure it stops what it started before rejecting.
  */
 export async function startLive(
-    opts: { scrapeInterval?: string; scrapeConfigs?: readonly Record<string, unknown>[]; preview?: boolean; services?: readonly LiveServiceSpec[] } = {},
+    opts: { scrapeInterval?: string; scrapeConfigs?: readonly Record<string, unknown>[]; preview?: boolean; services?: readonly LiveServiceSpec[]; podinfo?: boolean } = {},
 ): Promise<Live> {
     // The Prometheus the chart deploys (built on a cold cache), first on PATH for the spawn below.
     usePrometheusTools();
@@ -247,12 +298,15 @@ export async function startLive(
             await Promise.all(tracks.map((track) => start(TS_NODE, ["--transpile-only", path.join(ROOT, spec.entry), "--port", String(ports[track]), "--version", spec.versions[track]!], /listening/, log, started, spec.env)));
             return service;
         };
-        for (const spec of [podinfoService(opts.preview ?? false), ...(opts.services ?? [])]) await startTracks(spec);
+        for (const spec of [...(opts.podinfo === false ? [] : [podinfoService(opts.preview ?? false)]), ...(opts.services ?? [])]) await startTracks(spec);
+        const scrapeConfigs = [...(opts.scrapeConfigs ?? [])];
         const writeConfig = () => {
             const config = {
                 global: { scrape_interval: scrapeInterval, evaluation_interval: scrapeInterval },
+                // Rule files a suite writes into `rules/` (the lab: the stacks' PrometheusRules), read on reload.
+                rule_files: [path.join(dir, "rules", "*.yaml")],
                 // `scrapeConfigs`: a suite's own targets (the judge), which it starts once Prometheus is up.
-                scrape_configs: [...[...services.values()].map(serviceScrapeConfig), ...(opts.scrapeConfigs ?? [])],
+                scrape_configs: [...[...services.values()].map(serviceScrapeConfig), ...scrapeConfigs],
             };
             fs.writeFileSync(path.join(dir, "prometheus.yml"), YAML.stringify(config));
         };
@@ -274,14 +328,23 @@ export async function startLive(
             started,
         );
         await waitReady(`${promUrl}/-/ready`, 20_000);
-        await scraped([...services.keys()]);
+        if (services.size > 0) await scraped([...services.keys()]);
+        // Prometheus reloads its config file on SIGHUP (prometheus/cmd/prometheus/main.go: the hup channel).
+        const reload = () => {
+            writeConfig();
+            prometheus.kill("SIGHUP");
+        };
         return {
             promUrl,
-            ports: services.get("podinfo")!.ports,
+            get ports() {
+                const ports = services.get("podinfo")?.ports;
+                if (!ports) throw new Error("this live stack runs no demo app of its own: the lab's apps are its pods' processes (demo/pods.ts)");
+                return ports;
+            },
             services,
             scrapeInterval,
             dir,
-            start: (cmd, args, ready) => start(cmd, args, ready, log, started).catch((e) => {
+            start: (cmd, args, ready, env) => start(cmd, args, ready, log, started, env).catch((e) => {
                 throw withOutput(e);
             }),
             stopPrometheus: () => stopProcess(prometheus),
@@ -289,12 +352,15 @@ export async function startLive(
                 const service = await startTracks(spec).catch((e) => {
                     throw withOutput(e);
                 });
-                writeConfig();
-                // Prometheus reloads its config file on SIGHUP (prometheus/cmd/prometheus/main.go: the hup channel).
-                prometheus.kill("SIGHUP");
+                reload();
                 await scraped([spec.app]);
                 return service;
             },
+            addScrapeConfigs: (configs) => {
+                scrapeConfigs.push(...configs);
+                reload();
+            },
+            reload,
             stop,
         };
     } catch (e) {
@@ -305,18 +371,33 @@ export async function startLive(
 
 // Keep-alive, so that thousands of requests reuse a few sockets instead of using up ephemeral ports.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-function get(port: number, path = "/"): Promise<number> {
+
+/** What a load's requests carry beyond the port and path: headers (a route's host, the canary header) and a tally of who answered. */
+export interface RequestOptions {
+    readonly headers?: Readonly<Record<string, string>>;
+    /** Counted per answer by the version the app answered with (VERSION_HEADER; `status <code>` when none: a router's own answer). */
+    readonly tally?: Map<string, number>;
+}
+
+function get(port: number, path = "/", options: RequestOptions = {}): Promise<number> {
     return new Promise((resolve, reject) => {
-        const req = http.get({ host: "127.0.0.1", port, path, agent }, (res) => {
+        const req = http.get({ host: "127.0.0.1", port, path, agent, headers: options.headers }, (res) => {
             res.resume();
-            res.on("end", () => resolve(res.statusCode ?? 0));
+            res.on("end", () => {
+                if (options.tally) {
+                    const version = res.headers[VERSION_HEADER];
+                    const key = typeof version === "string" ? version : `status ${res.statusCode}`;
+                    options.tally.set(key, (options.tally.get(key) ?? 0) + 1);
+                }
+                resolve(res.statusCode ?? 0);
+            });
         });
         req.setTimeout(REQUEST_MS, () => req.destroy(new Error(`GET 127.0.0.1:${port}${path}: no answer within ${REQUEST_MS} ms`)));
         req.on("error", (e: NodeJS.ErrnoException) => {
             // A kept-alive socket the server closed while this process was busy (a synchronous `pulumi
             // preview`, say) fails on reuse before the request reached the server: sent again on a new
             // socket, as Node's http docs advise (`request.reusedSocket`). Never counted twice.
-            if (req.reusedSocket && e.code === "ECONNRESET") get(port, path).then(resolve, reject);
+            if (req.reusedSocket && e.code === "ECONNRESET") get(port, path, options).then(resolve, reject);
             else reject(e);
         });
     });
@@ -349,7 +430,7 @@ export async function load(ports: number[], n: number, path = "/"): Promise<void
  * i-th sent at i / perSecond s whether or not the earlier ones have been answered (a rate, as a load
  * Job's, not a closed loop); resolves once all are answered, rejects on the first failed request.
  */
-export async function steadyLoad(ports: number[], perSecond: number, seconds: number, path = "/"): Promise<void> {
+export async function steadyLoad(ports: number[], perSecond: number, seconds: number, path = "/", options: RequestOptions = {}): Promise<void> {
     const total = Math.round(perSecond * seconds);
     if (!(perSecond > 0 && Number.isFinite(total) && total > 0)) throw new RangeError(`steadyLoad: ${perSecond}/s for ${seconds} s is not a bounded load`);
     const t0 = Date.now();
@@ -359,7 +440,7 @@ export async function steadyLoad(ports: number[], perSecond: number, seconds: nu
         await sleep(t0 + (i * 1000) / perSecond - Date.now());
         // Every request due by now: a late timer sends the ones it held up at once, keeping the rate.
         const due = Math.min(total, Math.floor(((Date.now() - t0) * perSecond) / 1000) + 1);
-        for (; i < due; i++) for (const port of ports) answered.push(get(port, path).catch((e) => (failed ??= e)));
+        for (; i < due; i++) for (const port of ports) answered.push(get(port, path, options).catch((e) => (failed ??= e)));
     }
     await Promise.all(answered);
     if (failed !== undefined) throw failed;
@@ -457,8 +538,8 @@ export function startBalancer(backends: readonly number[]): Promise<Balancer> {
  * Steady load at `path` of `ports` (`perSecond` each) in rounds of two seconds until `done` settles, as a
  * stage's traffic while `pulumi up` waits for its verdict; bounded by `maxSeconds` whatever happens.
  */
-export async function loadWhile(done: Promise<unknown>, ports: number[], perSecond: number, maxSeconds = 1200, path = "/"): Promise<void> {
+export async function loadWhile(done: Promise<unknown>, ports: number[], perSecond: number, maxSeconds = 1200, path = "/", options: RequestOptions = {}): Promise<void> {
     const over = settled(done);
     const until = Date.now() + maxSeconds * 1000;
-    while (!over() && Date.now() < until) await steadyLoad(ports, perSecond, 2, path);
+    while (!over() && Date.now() < until) await steadyLoad(ports, perSecond, 2, path, options);
 }

@@ -9,11 +9,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import { chartName } from "./charts";
-import { removeTempDirs } from "./host";
-import { Lab, STAGE_RATE } from "./lab";
+import { removeTempDirs, sleep } from "./host";
+import { APP_NAMESPACE, FAULTY, Lab, STAGE_RATE } from "./lab";
 import { count, out, Report } from "./report";
 
-const FAULTY_ERROR_RATIO = 0.2;
+/** A healthy build of the demo app whose process the demo kills mid-stage (demo/pods.ts `kill`). */
+const CRASHING = "6.9.1";
 
 async function demo(): Promise<boolean> {
     const t0 = Date.now();
@@ -23,9 +24,11 @@ async function demo(): Promise<boolean> {
     let ok = false;
     const report = new Report();
     try {
-        out(`  cluster     ${lab.cp.server}: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a kwok node (no containers)`);
+        out(`  cluster     ${lab.cp.server}: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, a kwok node, in a network namespace of its own`);
+        out(`  pods        a demo-app process on each pod's IP (10.244.0.x), the version its image's tag says`);
         out(`  CRDs        ${lab.crds.join("; ")}`);
-        out(`  Prometheus  ${lab.live.promUrl}, scraping the demo app as stable 6.7.1 (:${lab.live.ports.stable}) and canary 6.8.0 (:${lab.live.ports.canary}), ${STAGE_RATE} requests a second to each during a stage`);
+        out(`  gateway     Traefik v3.6.12 at ${lab.gatewayUrl}, serving the Gateway gateways/shared by the stage's HTTPRoute; ${STAGE_RATE} requests a second to it during a stage`);
+        out(`  Prometheus  ${lab.live.promUrl}, finding the pods through the API server as the ServiceMonitor says, and scraping Traefik`);
         out(`  judge       ${lab.judgeUrl}: two replicas of the program's own bundle behind a round robin, asked with the stack's token by the controller every 2 s`);
         out(`  ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
         out();
@@ -33,9 +36,11 @@ async function demo(): Promise<boolean> {
         report.stage("0", await dev.stage({}));
         let from = 0;
         let promoted = true;
+        let splitsHeld = true;
         for (const weight of [5, 25, 50, 100]) {
             const s = await dev.stage({ "canary:weight": weight });
             report.stage(`${from} → ${weight}`, s, chartName("stage", weight));
+            splitsHeld = report.traffic(s, weight, "6.8.0") && splitsHeld;
             from = weight;
             promoted &&= s.up.status === 0 && s.answer?.decision === "PROMOTE";
             if (!promoted) break;
@@ -48,24 +53,37 @@ async function demo(): Promise<boolean> {
             if (promoted) report.note("stable runs 6.8.0; the canary Deployment is scaled to 0; the stack exports promotedVersion 6.8.0");
         }
         out();
-        out(`a new canary, 6.9.0, with ${FAULTY_ERROR_RATIO * 100}% of its requests answered 500`);
+        out(`a new canary, ${FAULTY.version}, a build that answers ${FAULTY.errorRatio * 100}% of its requests 500`);
         const next = dev.config["canary:app"] as any;
-        report.stage("6.9.0 at 0", await dev.stage({ "canary:app": { ...next, canary: { image: "ghcr.io/stefanprodan/podinfo:6.9.0" } } }));
-        await dev.faults("canary", `errorRatio=${FAULTY_ERROR_RATIO}`);
+        report.stage(`${FAULTY.version} at 0`, await dev.stage({ "canary:app": { ...next, canary: { image: `ghcr.io/stefanprodan/podinfo:${FAULTY.version}` } } }));
         const faulty = await dev.stage({ "canary:weight": 5 });
         report.stage("0 → 5", faulty, chartName("faulty", 5));
+        report.traffic(faulty, 5, FAULTY.version);
         const caught = faulty.up.status !== 0 && faulty.answer?.decision === "ROLLBACK" && dev.outputs().stage === 0;
         if (caught) report.note("the stack still records stage 0: a failed stage is never recorded");
         const back = await dev.stage({ "canary:weight": 0 });
         report.stage("rollback", back);
-        await dev.faults("canary", "errorRatio=0");
         const rolledBack = back.up.status === 0 && JSON.stringify(await dev.routeWeights()) === "[100,0]";
         out();
-        ok = promoted && caught && rolledBack;
+        out(`a new canary, ${CRASHING}, whose process crashes mid-stage, judged on Traefik's counts (canary:metrics.source traefik): its own metrics see nothing`);
+        const after = dev.config["canary:app"] as any;
+        report.stage(`${CRASHING} at 0`, await dev.stage({ "canary:app": { ...after, canary: { image: `ghcr.io/stefanprodan/podinfo:${CRASHING}` } } }));
+        const crash = await dev.stage({ "canary:weight": 5, "canary:metrics": { ...(dev.config["canary:metrics"] as object), source: "traefik" } }, async () => {
+            await dev.measuring();
+            await sleep(3000);
+            lab.pods.kill(APP_NAMESPACE, "canary");
+        });
+        report.stage("0 → 5", crash, chartName("crash", 5));
+        report.traffic(crash, 5, CRASHING);
+        const crashCaught = crash.up.status !== 0 && crash.answer?.decision === "ROLLBACK" && (crash.served.get("status 502") ?? 0) > 0;
+        const crashBack = await dev.stage({ "canary:weight": 0 });
+        report.stage("rollback", crashBack);
+        out();
+        ok = promoted && caught && rolledBack && splitsHeld && crashCaught && crashBack.up.status === 0;
         out(
             ok
-                ? `6.8.0 promoted through 5, 25, 50 and 100 on the judge's PROMOTE; 6.9.0 rolled back at 5 on its ROLLBACK, after ${count(faulty.answer?.canaryRequests)} canary requests.`
-                : `the demo did not go as it should: promoted ${promoted}, faulty canary caught ${caught}, rolled back ${rolledBack}; see the logs`,
+                ? `6.8.0 promoted through 5, 25, 50 and 100 on the judge's PROMOTE, each stage's split within its bound; ${FAULTY.version} rolled back at 5 on its ROLLBACK, after ${count(faulty.answer?.canaryRequests)} canary requests; ${CRASHING}, crashed, rolled back on the Gateway's 502s.`
+                : `the demo did not go as it should: promoted ${promoted}, faulty canary caught ${caught}, rolled back ${rolledBack}, splits within bound ${splitsHeld}, crashed canary caught ${crashCaught}; see the logs`,
         );
     } finally {
         for (const name of ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "etcd", "rollouts-controller"]) {

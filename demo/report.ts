@@ -5,6 +5,7 @@ import * as path from "path";
 import { runChart } from "./charts";
 import type { Run } from "./engine";
 import type { StageResult } from "./lab";
+import { describeSplit, split } from "./split";
 
 export const out = (line = "") => process.stdout.write(`${line}\n`);
 
@@ -82,6 +83,19 @@ export class Report {
             fs.writeFileSync(at, svg);
             out(`${"".padEnd(14)}chart: ${at}`);
         }
+    }
+
+    /**
+     * Under a stage's row: the split the Gateway made after the route moved, against the weight, and the
+     * judge's first forecast of the gate's time against the time it took. Returns whether the split was
+     * within its bound (true where there is nothing to hold: weight 0, no requests).
+     */
+    traffic(s: Pick<StageResult, "served" | "forecast" | "gateSeconds">, weight: number, canaryVersion: string): boolean {
+        const sp = split(s.served, canaryVersion, weight);
+        const routerAnswers = [...s.served].filter(([k]) => k.startsWith("status ")).map(([k, n]) => `${n} × ${k}`);
+        if (sp.total > 0) this.note(`gateway: ${describeSplit(sp, weight)}${routerAnswers.length > 0 ? `; the router itself answered ${routerAnswers.join(", ")}` : ""}`);
+        if (s.forecast) this.note(`forecast at ${seconds(s.forecast.atSeconds)}: a decision at ${seconds(s.forecast.totalSeconds)}; it took ${seconds(s.gateSeconds)}`);
+        return sp.total === 0 || sp.withinBound;
     }
 
     note(line: string): void {

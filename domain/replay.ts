@@ -210,13 +210,19 @@ export interface Agreement {
 
 /**
  * Whether a replay of a stage decides as its live judge did: ROLLBACK at the same look or one apart,
- * PROMOTE at the same look (the cluster lane's check). Looks are compared by time, not by number: a
+ * PROMOTE at the same look, or one apart where both waited for the stage's least time
+ * (`minStageSeconds`) and decided at their first look past it (the cluster lane's check). Looks are compared by time, not by number: a
  * live run takes its first look when the controller starts it, after the window's start, and each next
  * one an interval after the last finished (analysis/analysis.go v1.8.0), so its numbers drift from the
  * replay's even grid from the window's start (`lookInstants`). The live look is taken at the middle of
  * its recorded second; the replay's look nearest it, in intervals, is the same look.
  */
-export function agreement(live: LiveDecision, r: Pick<Replay, "decision" | "summary"> & { readonly looks: readonly Pick<ReplayedLook, "look" | "seconds">[] }, intervalSeconds: number): Agreement {
+export function agreement(
+    live: LiveDecision,
+    r: Pick<Replay, "decision" | "summary"> & { readonly looks: readonly Pick<ReplayedLook, "look" | "seconds">[] },
+    intervalSeconds: number,
+    minStageSeconds?: number,
+): Agreement {
     const deciding = r.looks.at(-1);
     const liveText = `the live judge ${live.decision} at its look ${live.look} (${live.seconds}s into the window)`;
     if (live.decision === "HOLD") return { agrees: false, looksApart: null, message: `${liveText}: the live judge did not decide, there is nothing to compare` };
@@ -227,8 +233,12 @@ export function agreement(live: LiveDecision, r: Pick<Replay, "decision" | "summ
     const why =
         `a live look reads what Prometheus had ingested by its ask, the replay reads the same instants after the fact (a scrape of the ask's last second that arrived later is in it), ` +
         `and a boundary crossed between two looks is seen by the first look after it on either grid`;
-    const agrees = Math.abs(apart) === 1 && live.decision === "ROLLBACK";
-    return { agrees, looksApart: apart, message: `${replayText}, ${Math.abs(apart)} look(s) ${apart > 0 ? "after" : "before"} ${liveText}${agrees ? `: ${why}` : ""}` };
+    // A PROMOTE that waited for the stage's least time comes at the first look past it, on either grid:
+    // the two grids' looks around that instant may be one interval apart.
+    const atLeastTime = live.decision === "PROMOTE" && minStageSeconds !== undefined && deciding.seconds >= minStageSeconds && deciding.seconds - intervalSeconds < minStageSeconds;
+    const leastTime = `the PROMOTE waited for the stage's least time (${minStageSeconds}s), and each grid decided at its first look past it (the live looks drift from the replay's even grid, and Kubernetes records their times to the second)`;
+    const agrees = Math.abs(apart) === 1 && (live.decision === "ROLLBACK" || atLeastTime);
+    return { agrees, looksApart: apart, message: `${replayText}, ${Math.abs(apart)} look(s) ${apart > 0 ? "after" : "before"} ${liveText}${agrees ? `: ${atLeastTime ? leastTime : why}` : ""}` };
 }
 
 // ---- the recording file ---------------------------------------------------------------------------

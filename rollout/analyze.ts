@@ -86,15 +86,27 @@ export type LookCounts = { readonly canary: TrackCounts; readonly stable: TrackC
 export const tooShort = (o: Pick<AnalyzeOptions, "since" | "now" | "scrapeIntervalSeconds">) => windowSecondsOf(o.since, o.now) < minimumWindowSeconds(o.scrapeIntervalSeconds ?? SCRAPE_INTERVAL_SECONDS);
 
 /** One look's counts from Prometheus at `now` over the window from `since`; a PrometheusError when it cannot answer. */
-export async function readLook(o: Pick<AnalyzeOptions, "prometheus" | "metrics" | "scope" | "since" | "now" | "ratios">): Promise<LookCounts> {
+export async function readLook(o: Pick<AnalyzeOptions, "prometheus" | "metrics" | "scope" | "since" | "now" | "ratios"> & { readonly weight?: number }): Promise<LookCounts> {
     const ratios = o.ratios ?? [];
     const queries = evidenceQueries(o.metrics, o.scope, windowSecondsOf(o.since, o.now), ratios);
-    const entries = await Promise.all(Object.entries(queries).map(async ([k, q]) => [k, await o.prometheus.query(q, o.now)] as const));
-    const results: Record<string, Sample[]> = Object.fromEntries(entries);
+    const at = async (t: Date): Promise<Record<string, Sample[]>> => Object.fromEntries(await Promise.all(Object.entries(queries).map(async ([k, q]) => [k, await o.prometheus.query(q, t)] as const)));
+    const results = await at(o.now);
     if (results.requests.length === 0) return null;
     const unit = latencySecondsPerUnit(o.metrics);
-    return { canary: countsOf("canary", results, ratios, unit), stable: countsOf("stable", results, ratios, unit) };
+    const stable = stableBaselineBefore(o.weight) ? await at(o.since) : results;
+    return { canary: countsOf("canary", results, ratios, unit), stable: countsOf("stable", stable, ratios, unit) };
 }
+
+/**
+ * Whether the stable's counts come from before the stage: at weight 100 the route sends stable nothing,
+ * so over the stage's own window it has no baseline and no test could ever decide (seen first with real
+ * traffic through the lab's Gateway: the 100 stage held until its deadline). Its counts are then read
+ * over a window of the same length that ends where the stage starts (the same queries, evaluated at
+ * `since`): what stable answered while it still had traffic. The tests compare rates per request, so
+ * two windows of different times are compared as two samples; carried evidence still needs this
+ * stage's own to lean to no regression.
+ */
+export const stableBaselineBefore = (weight: number | undefined): boolean => weight !== undefined && weight >= 100;
 
 /**
  * The judgement of one look's counts: what `analyze` answers once it has read them, and what `rollout
@@ -129,7 +141,7 @@ export function judgeLook(counts: LookCounts, o: Omit<AnalyzeOptions, "prometheu
 export async function analyze(o: AnalyzeOptions): Promise<Judgement> {
     if (tooShort(o)) return judgeLook(null, o);
     try {
-        return judgeLook(await readLook(o), o);
+        return judgeLook(await readLook({ ...o, weight: o.stage.weight }), o);
     } catch (e) {
         if (e instanceof PrometheusError) return hold(e.message);
         throw e;

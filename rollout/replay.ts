@@ -104,7 +104,7 @@ export function readRecording(file: string): Recording {
 }
 
 /** The looks from Prometheus, as a recording: each at its instant, over the window from `from`; a look Prometheus cannot answer ends the replay (exit 2), naming it. */
-async function recordFromPrometheus(c: StackConfig, o: Options, io: CliIo, intervalSeconds: number, deadlineSeconds: number): Promise<Recording> {
+async function recordFromPrometheus(c: StackConfig, o: Options, io: CliIo, intervalSeconds: number, deadlineSeconds: number, weight: number): Promise<Recording> {
     const now = io.now();
     const raw = stringOption(o, "from");
     if (raw === undefined) throw new UsageError("replay: --from is required with --prometheus (the stage's start)");
@@ -118,7 +118,7 @@ async function recordFromPrometheus(c: StackConfig, o: Options, io: CliIo, inter
     const scope = { namespace: c.app.namespace, app: c.app.name };
     const looks: RecordedLook[] = [];
     for (const t of instants) {
-        const look = { prometheus, metrics: c.metrics, scope, since: from, now: t, ratios: c.analysis.ratios, scrapeIntervalSeconds: q.scrapeIntervalSeconds };
+        const look = { prometheus, metrics: c.metrics, scope, since: from, now: t, ratios: c.analysis.ratios, scrapeIntervalSeconds: q.scrapeIntervalSeconds, weight };
         try {
             looks.push({ at: t.toISOString(), counts: tooShort(look) ? null : await readLook(look) });
         } catch (e) {
@@ -170,7 +170,7 @@ export async function replayCommand(s: StackFile, o: Options, io: CliIo): Promis
     const intervalSeconds = durationSeconds(c.analysis.interval);
     const deadlineSeconds = durationSeconds(c.analysis.deadline);
     const recordingFile = stringOption(o, "recording");
-    const recording = recordingFile !== undefined ? readRecording(recordingFile) : await recordFromPrometheus(c, o, io, intervalSeconds, deadlineSeconds);
+    const recording = recordingFile !== undefined ? readRecording(recordingFile) : await recordFromPrometheus(c, o, io, intervalSeconds, deadlineSeconds, stage.weight);
     if (recording.namespace !== c.app.namespace || recording.app !== c.app.name) {
         throw new UsageError(`--recording ${recordingFile}: it records ${recording.namespace}/${recording.app}, the stack judges ${c.app.namespace}/${c.app.name}`);
     }

@@ -223,6 +223,16 @@ describe("a replay against the live decision (the cluster lane's check)", () => 
             if (apart === 0) assert.match(a.message, /the same look as the live judge/);
         });
     }
+
+    it("a PROMOTE that waited for the stage's least time may come one look apart: each grid's first look past it (seen in the cluster lane)", () => {
+        // The live ask recorded in second 44 (its window just past 45 s), the replay's first look from 45 s at 46 s.
+        const atLeast = agreement({ decision: "PROMOTE", look: 23, seconds: 44 }, replayed("PROMOTE", 24), 2, 45);
+        assert.deepStrictEqual([atLeast.agrees, atLeast.looksApart], [true, 1], atLeast.message);
+        assert.match(atLeast.message, /waited for the stage's least time \(45s\)/);
+        // Without the least time, or past it (the evidence decided), one look apart is no agreement.
+        assert.strictEqual(agreement({ decision: "PROMOTE", look: 23, seconds: 44 }, replayed("PROMOTE", 24), 2).agrees, false);
+        assert.strictEqual(agreement({ decision: "PROMOTE", look: 30, seconds: 58 }, replayed("PROMOTE", 31), 2, 45).agrees, false);
+    });
 });
 
 /** A small XML well-formedness check (no parser in node_modules): tags nest and close, attributes are quoted, text has no bare < or &. */

@@ -354,6 +354,37 @@ const SCOPE = { namespace: "podinfo", app: "podinfo" };
 const NOW = new Date("2026-11-21T12:00:00Z");
 const analyzeAt = (prometheus: PrometheusClient) => analyze({ prometheus, metrics: DEFAULT_METRICS, scope: SCOPE, since: new Date(NOW.getTime() - 600_000), now: NOW, stage: STAGE5 });
 
+describe("rollout analyze at weight 100: stable's baseline is read from before the stage, where it still had traffic", () => {
+    // What Prometheus holds once the route sends everything to the canary: stable's requests all end at
+    // `since`. The fake answers each query by the instant it is evaluated at: over the stage (at `now`)
+    // only the canary counts, over the window before it (at `since`) only stable.
+    const since = new Date(NOW.getTime() - 120_000);
+    const healthy = (requests: number): TrackCounts => ({ requests, errors: 0, resets: 0, buckets: [{ le: 0.025, count: requests }, { le: Infinity, count: requests }] });
+    const none: TrackCounts = { requests: 0, errors: 0, resets: 0, buckets: [{ le: 0.025, count: 0 }, { le: Infinity, count: 0 }] };
+    const asked: Date[] = [];
+    const byInstant: PrometheusClient = {
+        query: (q, t) => (asked.push(t!), t!.getTime() === since.getTime() ? fixedPrometheus(none, healthy(30_000)) : fixedPrometheus(healthy(30_000), none)).query(q, t),
+    };
+    const carried = { errors: -27.87, latency: -19.3 };
+    const at = (weight: number) => analyze({ prometheus: byInstant, metrics: DEFAULT_METRICS, scope: SCOPE, since, now: NOW, stage: { weight, stages: [5, 25, 50, 100], carried } });
+
+    it("at 100 the stable counts are the window that ends at since, and the stage can decide", async () => {
+        asked.length = 0;
+        const j = await at(100);
+        assert.deepStrictEqual([j.canary?.requests, j.stable?.requests], [30_000, 30_000]);
+        assert.ok(asked.some((t) => t.getTime() === since.getTime()), "no query evaluated at since");
+        assert.notStrictEqual(j.decision, "HOLD", j.reasons.join("; "));
+    });
+
+    it("below 100 stable is read over the stage's own window: with none there, HOLD naming the baseline", async () => {
+        asked.length = 0;
+        const j = await at(50);
+        assert.ok(asked.every((t) => t.getTime() === NOW.getTime()));
+        assert.strictEqual(j.decision, "HOLD");
+        assert.match(j.reasons[0], /stable served 0 requests in the window; the baseline needs/);
+    });
+});
+
 describe("rollout analyze: a Prometheus that cannot be trusted gives HOLD, never PROMOTE", () => {
     const cases: [string, http.RequestListener, RegExp][] = [
         ["answers 503", (_q, r) => (r.writeHead(503), r.end("overloaded")), /answered HTTP 503/],

@@ -102,7 +102,7 @@ const RELABEL: Record<string, string> = {
  * Scrapes both tracks' Services. Pod labels become `app`, `version` and `track` on every series;
  * `namespace` is the operator's own target label. Go runtime series are dropped: nothing reads them.
  */
-export function serviceMonitorSpec(app: AppConfig): Record<string, unknown> {
+export function serviceMonitorSpec(app: Pick<AppConfig, "name">): Record<string, unknown> {
     return {
         selector: { matchLabels: appLabels(app.name) },
         endpoints: [

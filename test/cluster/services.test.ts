@@ -22,7 +22,6 @@ import { API_KEY_ENV, ORDERS_PATHS } from "../../app/orders";
 import { PLATFORM_DIR, rolloutCommand, Run, stackFileConfig, writeStackConfig } from "../../demo/engine";
 import { eventually, ROOT } from "../../demo/host";
 import { AnalysisRunObject, deploymentReady, Lab, ServiceStack, StageResult, stageRow, StageRow } from "../../demo/lab";
-import { ordersService } from "../../demo/live";
 
 const STACK_TRACE = /\n\s+at .*\(.*:\d+:\d+\)/;
 /** The orders service's Secret, which the test creates in its namespace, and the key its API key is under. */
@@ -133,7 +132,7 @@ describe("two services on one platform: podinfo and the orders service canaried 
 
     it("both service stacks' first ups at 0 at once, over the platform: the orders Deployments take the API key from the Secret, probe /ready, and route on their own HTTPRoute", async () => {
         const onPlatform = { "canary:environment": "dev", "canary:platform": platform, "canary:tls": { installCertManager: false }, ...lab.serviceConfig() };
-        podinfo = lab.serviceStack("podinfo", lab.live.services.get("podinfo")!, { ...stackFileConfig(path.join(ROOT, "Pulumi.dev.yaml")), ...onPlatform });
+        podinfo = lab.serviceStack("podinfo", { app: "podinfo", namespace: "podinfo", host: "podinfo.127.0.0.1.nip.io" }, { ...stackFileConfig(path.join(ROOT, "Pulumi.dev.yaml")), ...onPlatform });
         const ordersConfig = {
             ...onPlatform,
             "canary:weight": 0,
@@ -152,8 +151,8 @@ describe("two services on one platform: podinfo and the orders service canaried 
         };
         lab.engine.ok(["stack", "init", "orders"], lab.project);
         writeStackConfig(path.join(lab.project, "Pulumi.orders.yaml"), ordersConfig);
-        // The orders tracks start only with the key read back from its Secret, which goes into the
-        // namespace the stack creates, while its pods wait for it (kwok starts them regardless).
+        // The orders pods' processes start only once the Secret their spec names is there: it goes into
+        // the namespace the stack creates, while its pods wait for it (kwok reports them Running regardless).
         const key = randomBytes(24).toString("base64url");
         const createSecret = async () => {
             await eventually("namespace orders", async () => (await lab.cp.request("GET", "/api/v1/namespaces/orders")).status === 200, { intervalMs: 100, timeoutMs: 300_000 });
@@ -168,8 +167,10 @@ describe("two services on one platform: podinfo and the orders service canaried 
         const stored = await lab.get(`/api/v1/namespaces/orders/secrets/${SECRET.name}`);
         const readBack = Buffer.from(stored.data[SECRET.key], "base64").toString("utf8");
         assert.strictEqual(readBack, key);
-        const live = await lab.live.addService(ordersService(readBack));
-        orders = new ServiceStack(lab, "orders", live, "/orders");
+        // Its pods' processes get the key as a kubelet gives it, from the Secret their spec names (demo/pods.ts).
+        const service = { app: "orders", namespace: "orders", host: "orders.127.0.0.1.nip.io", faultHeaders: { authorization: `Bearer ${readBack}` } };
+        lab.scrape(service);
+        orders = new ServiceStack(lab, "orders", service, "/orders");
         orders.config = ordersConfig;
         await passed(podinfo, p);
         assert.strictEqual(orders.outputs().stage, 0);

@@ -1,0 +1,73 @@
+/**
+ * The lab's pure pieces (demo/split.ts, demo/pods.ts, demo/live.ts `serviceMonitorScrapeConfig`): the
+ * split's binomial bound, which program a pod's image runs, and the scrape job a ServiceMonitor becomes,
+ * checked by the real promtool (the Prometheus the chart deploys) as Prometheus would load it. The lab
+ * itself runs in the cluster lane (test/cluster/).
+ */
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { serviceMonitorSpec } from "../components/delivery/workload";
+import { runTool, tempDir } from "../demo/host";
+import { serviceMonitorScrapeConfig } from "../demo/live";
+import { imageParts, programFor } from "../demo/pods";
+import { countsSince, describeSplit, split } from "../demo/split";
+
+describe("the lab's split: the canary's share of what the Gateway answered, against the weight", () => {
+    it("holds a share within 4.5 binomial standard deviations of the weight, and refuses one outside", () => {
+        const at = (canary: number, stable: number, weight: number) => split(new Map([["6.8.0", canary], ["6.7.1", stable]]), "6.8.0", weight);
+        assert.ok(at(500, 9500, 5).withinBound, describeSplit(at(500, 9500, 5), 5));
+        // sd = sqrt(10000 * 0.05 * 0.95) = 21.8: 4.5 sd + 1 is 99 requests either side.
+        assert.ok(at(598, 9402, 5).withinBound);
+        assert.ok(!at(601, 9399, 5).withinBound, describeSplit(at(601, 9399, 5), 5));
+        assert.match(describeSplit(at(2500, 7500, 50), 50), /^canary 25\.0% of 10,000 \(weight 50%, bound ±2\.3%\): OUT OF BOUND$/);
+    });
+
+    it("is exact at 0 and 100, leaves the router's own answers out, and holds nothing with no answers", () => {
+        assert.ok(split(new Map([["6.8.0", 1000]]), "6.8.0", 100).withinBound);
+        assert.ok(!split(new Map([["6.8.0", 999], ["6.7.1", 1]]), "6.8.0", 100).withinBound);
+        assert.ok(!split(new Map([["6.8.0", 1]]), "6.8.0", 0).withinBound);
+        const with502 = split(new Map([["6.8.0", 50], ["6.7.1", 950], ["status 502", 40]]), "6.8.0", 5);
+        assert.deepStrictEqual([with502.canary, with502.total, with502.withinBound], [50, 1000, true]);
+        assert.deepStrictEqual([split(new Map(), "6.8.0", 5).withinBound, describeSplit(split(new Map(), "6.8.0", 5), 5)], [false, "no requests answered"]);
+        assert.throws(() => split(new Map(), "6.8.0", 101), /weight 101 is not within 0\.\.100/);
+    });
+
+    it("counts only what was answered since a moment", () => {
+        assert.deepStrictEqual([...countsSince(new Map([["a", 10], ["b", 3]]), new Map([["a", 4], ["b", 3]]))], [["a", 6]]);
+    });
+});
+
+describe("the lab's pods: which program an image runs", () => {
+    const catalog = { "ghcr.io/stefanprodan/podinfo": { entry: "app/main.ts", warmPath: "/", tags: { "6.9.0": ["--errorRatio", "0.2"] } } };
+    it("by the image's repository, with its tag as the version and the tag's own options", () => {
+        assert.deepStrictEqual(programFor(catalog, "ghcr.io/stefanprodan/podinfo:6.8.0"), { entry: "app/main.ts", args: [], version: "6.8.0", warmPath: "/" });
+        assert.deepStrictEqual(programFor(catalog, "ghcr.io/stefanprodan/podinfo:6.9.0")?.args, ["--errorRatio", "0.2"]);
+    });
+    it("nothing for an image it does not know, or one without a tag (a registry's port is not a tag)", () => {
+        assert.strictEqual(programFor(catalog, "registry.invalid/none:1"), undefined);
+        assert.strictEqual(programFor(catalog, "ghcr.io/stefanprodan/podinfo"), undefined);
+        assert.strictEqual(imageParts("localhost:5000/podinfo"), undefined);
+        assert.deepStrictEqual(imageParts("localhost:5000/podinfo:6.8.0@sha256:abc"), { repository: "localhost:5000/podinfo", tag: "6.8.0" });
+    });
+});
+
+describe("the lab's Prometheus: a ServiceMonitor as prometheus-operator turns it into a scrape job", () => {
+    it("discovers the Services' endpoint slices through the API server, keeps the selector's and the port's, relabels as the ServiceMonitor says, and promtool accepts it", () => {
+        const dir = tempDir("lab-scrape");
+        const job = serviceMonitorScrapeConfig("podinfo", "podinfo", serviceMonitorSpec({ name: "podinfo" }), { server: "https://127.0.0.1:6443", ca: path.join(dir, "ca.crt"), tokenFile: path.join(dir, "token") }, "1s");
+        const relabel = job.relabel_configs as { action: string; source_labels?: string[]; regex?: string; target_label?: string }[];
+        assert.deepStrictEqual(relabel.filter((r) => r.action === "keep").map((r) => [r.source_labels?.[0], r.regex]), [
+            ["__meta_kubernetes_service_label_app_kubernetes_io_name", "(podinfo);true"],
+            ["__meta_kubernetes_service_label_app_kubernetes_io_part_of", "(canary);true"],
+            ["__meta_kubernetes_endpointslice_port_name", "http"],
+        ]);
+        assert.ok(relabel.some((r) => r.target_label === "track" && r.source_labels?.[0] === "__meta_kubernetes_pod_label_track"), JSON.stringify(relabel));
+        fs.writeFileSync(path.join(dir, "ca.crt"), "");
+        fs.writeFileSync(path.join(dir, "token"), "t");
+        fs.writeFileSync(path.join(dir, "prometheus.yml"), YAML.stringify({ scrape_configs: [job] }));
+        const r = runTool("promtool", ["check", "config", "--syntax-only", path.join(dir, "prometheus.yml")]);
+        assert.strictEqual(r.status, 0, r.output);
+    });
+});
