@@ -37,7 +37,7 @@ export const STAGE_RATE = 800;
  */
 export const ROUTE_SETTLE_MS = 2000;
 /** The faulty build of the demo app the lab knows: this podinfo tag answers this share of its requests 500. */
-export const FAULTY = { version: "6.9.0", errorRatio: 0.2 } as const;
+export const FAULTY = { version: "6.10.0", errorRatio: 0.2 } as const;
 /** The lab's pod network (demo/controlplane.ts `--cidr`; scripts/netns.sh puts it on the namespace's loopback). */
 const POD_NETWORK_PROBE = "10.244.0.254";
 
