@@ -97,7 +97,7 @@ export function podRequest(ip: string, port: number, method: string, urlPath: st
 }
 
 /** WARM_REQUESTS GETs of `warmPath`, four at a time; any answer will do (a faulty build's 500s too). */
-async function warm(ip: string, port: number, warmPath: string): Promise<void> {
+export async function warm(ip: string, port: number, warmPath: string): Promise<void> {
     let sent = 0;
     const one = async () => {
         while (sent++ < WARM_REQUESTS) await podRequest(ip, port, "GET", warmPath);

@@ -21,6 +21,7 @@ import { loadStack } from "../rollout/stackFile";
 import type { Run } from "./engine";
 import { removeTempDirs, ROOT } from "./host";
 import { Live, loadWhile, putFaults, startLive } from "./live";
+import { warm } from "./pods";
 import { count, out, Report } from "./report";
 
 /** The least time at a stage unless --min-stage says otherwise: four stages and a rollback in about two minutes. */
@@ -183,6 +184,9 @@ async function tryGate(minStage: string): Promise<TryResult> {
     process.once("SIGTERM", interrupted);
     try {
         live = await startLive();
+        // Both tracks warmed before the first stage's window, as a cluster's pods are (demo/pods.ts `warm`):
+        // a cold Node.js process answers its first requests slowly, and the latency test would see it.
+        await Promise.all([warm("127.0.0.1", live.ports.stable, "/"), warm("127.0.0.1", live.ports.canary, "/")]);
         writeStackFile(live.dir);
         const { versions } = live.services.get("podinfo")!;
         out(`  Prometheus  ${live.promUrl} (${live.scrapeInterval} scrapes), the demo app as stable ${versions.stable} (:${live.ports.stable}) and canary ${versions.canary} (:${live.ports.canary}), ${RATE} requests a second to each during a stage`);
