@@ -11,6 +11,7 @@ import { ALERT_NAMES, isAlert, RuleGroup } from "../components/observability/rul
 import { PRESET_NAMES, type MetricPreset } from "../domain/promql";
 import { byName, ROOT, runProgram } from "./harness";
 import { runTool, tempDir } from "../demo/host";
+import { highErrorRateAlert } from "./tools";
 
 const SUITES = path.join(ROOT, "test", "promtool");
 
@@ -65,22 +66,7 @@ function presetSuite(preset: MetricPreset): unknown {
                 interval: "1m",
                 input_series: [series("stable", "user", 200, 600), series("canary", "user", 200, 540), series("canary", "user", 500, 60), series("stable", "probe", 200, 3000), series("canary", "probe", 200, 3000)],
                 promql_expr_test: [{ expr: 'track:http_requests:rate5m{track="canary"}', eval_time: "10m", exp_samples: [{ labels: canary, value: 10 }] }],
-                alert_rule_test: [
-                    {
-                        eval_time: "10m",
-                        alertname: "CanaryHighErrorRate",
-                        exp_alerts: [
-                            {
-                                exp_labels: { severity: "critical", namespace: "podinfo", app: "podinfo", track: "canary" },
-                                exp_annotations: {
-                                    summary: "Canary error ratio is high",
-                                    description: "The canary of podinfo in podinfo fails 10% of requests (threshold 5%).",
-                                    runbook_url: "https://github.com/example/canary/blob/main/docs/runbooks/CanaryHighErrorRate.md",
-                                },
-                            },
-                        ],
-                    },
-                ],
+                alert_rule_test: [highErrorRateAlert(10, "https://github.com/example/canary/blob/main/docs/runbooks")],
             },
             {
                 name: `${preset}: a failing probe and 4xx are not the canary's errors`,

@@ -26,6 +26,7 @@ import { judgeUrl } from "../components/delivery/analysis";
 import { validateStackConfig } from "../stacks/validate";
 import { byName, runProgram, suiteConfig } from "./harness";
 import { promqlErrors } from "./promql.test";
+import { highErrorRateAlert } from "./tools";
 
 const SCOPE = { namespace: "podinfo", app: "podinfo" };
 const PORT = 9898;
@@ -116,22 +117,7 @@ function routerSuite(router: RouterSource): unknown {
                 interval: "1m",
                 input_series: routerSeries(router, { stable: { ok: 1800, bad: 0 }, canary: { ok: 480, bad: 120 } }),
                 promql_expr_test: [{ expr: 'track:http_error_ratio:rate5m{track="canary"}', eval_time: "10m", exp_samples: [{ labels: CANARY("track:http_error_ratio:rate5m"), value: 0.2 }] }],
-                alert_rule_test: [
-                    {
-                        eval_time: "10m",
-                        alertname: "CanaryHighErrorRate",
-                        exp_alerts: [
-                            {
-                                exp_labels: { severity: "critical", namespace: "podinfo", app: "podinfo", track: "canary" },
-                                exp_annotations: {
-                                    summary: "Canary error ratio is high",
-                                    description: "The canary of podinfo in podinfo fails 20% of requests (threshold 5%).",
-                                    runbook_url: `${RUNBOOKS}/CanaryHighErrorRate.md`,
-                                },
-                            },
-                        ],
-                    },
-                ],
+                alert_rule_test: [highErrorRateAlert(20, RUNBOOKS)],
             },
             {
                 name: `${router}: the route splits 50/50 at weight 25: CanaryTrafficSplitMismatch fires`,

@@ -57,3 +57,21 @@ export function waitForMatches(annotation: string, objects: readonly unknown[]):
     if (r.status !== 0) throw new Error(`waitfor ${annotation}: ${r.stderr}`);
     return r.stdout.trim().split("\n").map((l) => l === "true");
 }
+
+/** The CanaryHighErrorRate alert promtool must see at 10m for podinfo's canary failing `percent`% of its requests (threshold 5%). */
+export function highErrorRateAlert(percent: number, runbooks: string) {
+    return {
+        eval_time: "10m",
+        alertname: "CanaryHighErrorRate",
+        exp_alerts: [
+            {
+                exp_labels: { severity: "critical", namespace: "podinfo", app: "podinfo", track: "canary" },
+                exp_annotations: {
+                    summary: "Canary error ratio is high",
+                    description: `The canary of podinfo in podinfo fails ${percent}% of requests (threshold 5%).`,
+                    runbook_url: `${runbooks}/CanaryHighErrorRate.md`,
+                },
+            },
+        ],
+    };
+}
