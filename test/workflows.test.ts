@@ -160,7 +160,7 @@ describe("GitHub workflows", () => {
         assert.strictEqual(up.run, 'bash .github/scripts/stage-up.sh "$STACK"');
         assert.strictEqual(up.env?.STACK, "${{ matrix.stack }}");
         assert.strictEqual(up.env?.STACK_NAME, "${{ vars.PULUMI_ORG }}/canary/${{ matrix.stack }}");
-        assert.deepStrictEqual(job.permissions, { contents: "write" }, "an automatic rollback commits the stack file");
+        assert.deepStrictEqual(job.permissions, { contents: "write", "pull-requests": "write" }, "an automatic rollback commits the stack file; the chart's link goes on the pull request");
         assert.ok(steps(wf.jobs.changes).some((s) => s.run?.includes(".github/scripts/changed-stacks.sh --deployed ")));
         assert.strictEqual(steps(wf.jobs.changes)[0].with?.["fetch-depth"], 0, "the history and the deployed/<stack> tags");
         // Every `pulumi up` is in the two scripts, each with the policy pack.
@@ -199,9 +199,42 @@ describe("GitHub workflows", () => {
         const r = runStep(summary, { "matrix.stack": "dev", [`steps.${upload.id}.outputs.artifact-url`]: "https://github.com/acme/canary/actions/runs/1/artifacts/2" }, dir, { ...process.env, GITHUB_STEP_SUMMARY: file });
         assert.strictEqual(r.status, 0, r.stderr);
         assert.strictEqual(fs.readFileSync(file, "utf8"), "The chart of the stage (SVG), its recording and the replay: [stage-chart-dev](https://github.com/acme/canary/actions/runs/1/artifacts/2)\n");
-        // Uploading an artifact needs no permission of the token: the job's stay the rollback's alone.
-        assert.deepStrictEqual(job.permissions, { contents: "write" });
+        // Uploading an artifact needs no permission of the token; commenting on the pull request needs pull-requests.
+        assert.deepStrictEqual(job.permissions, { contents: "write", "pull-requests": "write" });
         assert.deepStrictEqual(wf.permissions, { contents: "read" });
+    });
+
+    it("deploy: the chart's link goes on the pull request whose merge made the stage; none, or a failed comment, is no failure", () => {
+        const all = steps(workflow("deploy.yml").jobs.up) as (Step & { id?: string; if?: string; name?: string })[];
+        const upload = all.find((s) => s.uses?.startsWith("actions/upload-artifact@"))!;
+        const comment = all.find((s) => s.run?.includes("gh pr comment"));
+        assert.ok(comment && all.indexOf(comment) > all.indexOf(upload), "a comment step after the upload");
+        assert.strictEqual(comment.if, `always() && steps.${upload.id}.outputs.artifact-url != ''`);
+        // Every value reaches the script as data (env), none interpolated into it.
+        assert.doesNotMatch(comment.run!, /\$\{\{/);
+        const values = { "matrix.stack": "dev", [`steps.${upload.id}.outputs.artifact-url`]: "https://github.com/acme/canary/actions/runs/1/artifacts/2", "github.token": "t", "github.repository": "acme/canary", "github.sha": "abc123" };
+        // A fake gh: the commit's pull requests from PULLS, each call logged; `pr comment` fails when FAIL is set.
+        const dir = tempDir("pr-comment");
+        const bin = path.join(dir, "bin");
+        fs.mkdirSync(bin);
+        const log = path.join(dir, "gh.log");
+        fs.writeFileSync(path.join(bin, "gh"), `#!/usr/bin/env bash\nprintf '%s\\n' "$*" >> ${JSON.stringify(log)}\nif [ "$1" = api ]; then printf '%s' "$PULLS"; exit 0; fi\n[ -z "$FAIL" ]\n`, { mode: 0o755 });
+        const run = (extra: Record<string, string>) => {
+            fs.rmSync(log, { force: true });
+            const r = runStep(comment, values, dir, { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...extra });
+            return { ...r, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "" };
+        };
+        const merged = run({ PULLS: "42" });
+        assert.strictEqual(merged.status, 0, merged.stderr);
+        assert.match(merged.calls, /^api repos\/acme\/canary\/commits\/abc123\/pulls --jq \.\[0\]\.number \/\/ empty\n/);
+        assert.match(merged.calls, /\npr comment 42 --repo acme\/canary --body The chart of dev's stage \(SVG\), its recording and the replay: \[stage-chart-dev\]\(https:\/\/github\.com\/acme\/canary\/actions\/runs\/1\/artifacts\/2\)\n$/);
+        const direct = run({ PULLS: "" });
+        assert.strictEqual(direct.status, 0, direct.stderr);
+        assert.match(direct.stdout, /no pull request for abc123/);
+        assert.doesNotMatch(direct.calls, /pr comment/);
+        const failed = run({ PULLS: "42", FAIL: "1" });
+        assert.strictEqual(failed.status, 0, failed.stderr);
+        assert.match(failed.stdout, /::warning::could not comment the chart on pull request 42/);
     });
 
     it("watch: every 10 minutes, on main, in deploy's concurrency group for the stack (every waiting job keeps its place), rolling back only through rollback.sh", () => {
@@ -290,7 +323,8 @@ describe("GitHub workflows", () => {
 
     it("credentials come from repository secrets, never inline", () => {
         const credential = /TOKEN|SECRET|PASSWORD|PASSPHRASE|ACCESS_KEY|KUBECONFIG|^kubeconfig$|github-token/i;
-        const fromSecret = /^\$\{\{ (secrets\.[A-Z_]+|secrets\[format\('[A-Z_]+\{0\}', matrix\.stack\)\]|inputs\.[a-z-]+) \}\}$/;
+        // Or the run's own token (`github.token`), which the job's `permissions` scope and which expires with the run.
+        const fromSecret = /^\$\{\{ (secrets\.[A-Z_]+|secrets\[format\('[A-Z_]+\{0\}', matrix\.stack\)\]|inputs\.[a-z-]+|github\.token) \}\}$/;
         const checked: string[] = [];
         const visit = (where: string, map: Record<string, unknown> | undefined) => {
             for (const [k, v] of Object.entries(map ?? {})) {
