@@ -24,7 +24,7 @@ import { countsSince } from "./split";
 import { JUDGE_SERIES } from "../domain/promql";
 import { changes, devWithoutAddOns, Engine, JUDGE_TEST_TOKEN, PLATFORM_DIR, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
 import { eventually, settled, sleep } from "./host";
-import { Balancer, DiscoveryServer, freePort, judgeScrapeConfig, Live, LiveTrack, loadWhile, serviceMonitorScrapeConfig, startBalancer, startJudge, startLive, TS_NODE } from "./live";
+import { Balancer, DiscoveryServer, freePort, judgeScrapeConfig, Live, LiveTrack, loadWhile, serviceMonitorScrapeConfig, startBalancer, startJudge, startLive, steadyLoad, TS_NODE } from "./live";
 
 /** The dev stack's (podinfo's) namespace. */
 export const APP_NAMESPACE = "podinfo";
@@ -36,6 +36,13 @@ export const STAGE_RATE = 800;
  * stage's requests, some 70 at 800 a second, still answered by stable just after the route moved).
  */
 export const ROUTE_SETTLE_MS = 2000;
+/**
+ * The dev stack's canary header value here (canary:header.value): a fixed test value, as the judge's token
+ * is, since the module proxy serves no pulumi-random provider and the toolchain has no random plugin.
+ */
+export const LAB_HEADER_VALUE = "labcanaryheader0123456789abcdefghij";
+/** The requests a stage's header check sends through the Gateway with the canary header: 50 a second for 2 s. */
+export const HEADER_PROBE = { perSecond: 50, seconds: 2 } as const;
 /** The faulty build of the demo app the lab knows: this podinfo tag answers this share of its requests 500. */
 export const FAULTY = { version: "6.10.0", errorRatio: 0.2 } as const;
 /** The lab's pod network (demo/controlplane.ts `--cidr`; scripts/netns.sh puts it on the namespace's loopback). */
@@ -277,7 +284,10 @@ export class Lab {
         };
     }
 
-    /** The repository's dev stack (podinfo) with its add-ons off, on this cluster and its Prometheus, the controller the lab's. */
+    /**
+     * The repository's dev stack (podinfo) with its add-ons off, on this cluster and its Prometheus, the
+     * controller the lab's, and the canary header on (LAB_HEADER_VALUE).
+     */
     devStack(): ServiceStack {
         const own = this.serviceConfig();
         const app = devWithoutAddOns()["canary:app"] as { name: string; namespace: string; host: string };
@@ -286,6 +296,7 @@ export class Lab {
             ...own,
             "canary:monitoring": { install: false, prometheusUrl: this.live.promUrl },
             "canary:analysis": { ...(own["canary:analysis"] as object), installController: false },
+            "canary:header": { enabled: true, value: LAB_HEADER_VALUE },
         });
     }
 
@@ -301,10 +312,6 @@ export class Lab {
         return stackOf;
     }
 
-    /**
-     * A platform stack (program platform/, project `platform`) on this cluster: `stack` inited with
-     * `config` (its `platform:` keys) and brought up; the name its services' `canary:platform` gives.
-     */
     /** Has Prometheus discover `service`'s pods through the API server as its ServiceMonitor says (scraped every second here). */
     scrape(service: LabService): void {
         this.live.addScrapeConfigs([serviceMonitorScrapeConfig(service.app, service.namespace, serviceMonitorSpec({ name: service.app }), this.discovery, this.live.scrapeInterval)]);
@@ -326,6 +333,10 @@ export class Lab {
         return names;
     }
 
+    /**
+     * A platform stack (program platform/, project `platform`) on this cluster: `stack` inited with
+     * `config` (its `platform:` keys) and brought up; the name its services' `canary:platform` gives.
+     */
     platform(stack: string, config: Record<string, unknown>): { name: string; up: Run } {
         const dir = path.join(this.project, PLATFORM_DIR);
         this.engine.ok(["stack", "init", stack], dir);
@@ -425,11 +436,26 @@ export class ServiceStack {
     }
 
     /**
-     * Traffic to the Gateway with the route's host until `done` settles, STAGE_RATE requests a second
-     * (and `headers`, the canary header say), each answer counted in `tally` by the version that answered.
+     * Traffic to the Gateway with the route's host until `done` settles, STAGE_RATE requests a second,
+     * each answer counted in `tally` by the version that answered.
      */
-    traffic(done: Promise<unknown>, tally = new Map<string, number>(), headers: Readonly<Record<string, string>> = {}): Promise<void> {
-        return loadWhile(done, [GATEWAY_PORT], STAGE_RATE, undefined, this.trafficPath, { headers: { host: this.service.host, ...headers }, tally });
+    traffic(done: Promise<unknown>, tally = new Map<string, number>()): Promise<void> {
+        return loadWhile(done, [GATEWAY_PORT], STAGE_RATE, undefined, this.trafficPath, { headers: { host: this.service.host }, tally });
+    }
+
+    /**
+     * What a tester with the canary header gets: HEADER_PROBE's requests through the Gateway with the
+     * route's host and the header as the stack's `canaryHeader` output gives it (`name: value`, read as
+     * `pulumi stack output canaryHeader --show-secrets` reads it), the answers counted by version.
+     */
+    async headerAnswers(): Promise<Map<string, number>> {
+        const line: unknown = this.outputs().canaryHeader;
+        const colon = typeof line === "string" ? line.indexOf(": ") : -1;
+        if (typeof line !== "string" || colon < 1) throw new Error(`${this.stack}: no canaryHeader output (canary:header.enabled): ${JSON.stringify(line)}`);
+        const tally = new Map<string, number>();
+        const headers = { host: this.service.host, [line.slice(0, colon)]: line.slice(colon + 2) };
+        await steadyLoad([GATEWAY_PORT], HEADER_PROBE.perSecond, HEADER_PROBE.seconds, this.trafficPath, { headers, tally });
+        return tally;
     }
 
     /**

@@ -37,10 +37,12 @@ async function demo(): Promise<boolean> {
         let from = 0;
         let promoted = true;
         let splitsHeld = true;
+        let headerHeld = true;
         for (const weight of [5, 25, 50, 100]) {
             const s = await dev.stage({ "canary:weight": weight });
             report.stage(`${from} → ${weight}`, s, chartName("stage", weight));
             splitsHeld = report.traffic(s, weight, "6.8.0") && splitsHeld;
+            headerHeld = (await report.canaryHeader(dev, "6.8.0")) && headerHeld;
             from = weight;
             promoted &&= s.up.status === 0 && s.answer?.decision === "PROMOTE";
             if (!promoted) break;
@@ -56,6 +58,7 @@ async function demo(): Promise<boolean> {
         out(`a new canary, ${FAULTY.version}, a build that answers ${FAULTY.errorRatio * 100}% of its requests 500`);
         const next = dev.config["canary:app"] as any;
         report.stage(`${FAULTY.version} at 0`, await dev.stage({ "canary:app": { ...next, canary: { image: `ghcr.io/stefanprodan/podinfo:${FAULTY.version}` } } }));
+        headerHeld = (await report.canaryHeader(dev, FAULTY.version)) && headerHeld;
         const faulty = await dev.stage({ "canary:weight": 5 });
         report.stage("0 → 5", faulty, chartName("faulty", 5));
         report.traffic(faulty, 5, FAULTY.version);
@@ -79,11 +82,11 @@ async function demo(): Promise<boolean> {
         const crashBack = await dev.stage({ "canary:weight": 0 });
         report.stage("rollback", crashBack);
         out();
-        ok = promoted && caught && rolledBack && splitsHeld && crashCaught && crashBack.up.status === 0;
+        ok = promoted && caught && rolledBack && splitsHeld && headerHeld && crashCaught && crashBack.up.status === 0;
         out(
             ok
-                ? `6.8.0 promoted through 5, 25, 50 and 100 on the judge's PROMOTE, each stage's split within its bound; ${FAULTY.version} rolled back at 5 on its ROLLBACK, after ${count(faulty.answer?.canaryRequests)} canary requests; ${CRASHING}, crashed, rolled back on the Gateway's 502s.`
-                : `the demo did not go as it should: promoted ${promoted}, faulty canary caught ${caught}, rolled back ${rolledBack}, splits within bound ${splitsHeld}, crashed canary caught ${crashCaught}; see the logs`,
+                ? `6.8.0 promoted through 5, 25, 50 and 100 on the judge's PROMOTE, each stage's split within its bound, the canary header reaching the canary's image at each; ${FAULTY.version} rolled back at 5 on its ROLLBACK, after ${count(faulty.answer?.canaryRequests)} canary requests; ${CRASHING}, crashed, rolled back on the Gateway's 502s.`
+                : `the demo did not go as it should: promoted ${promoted}, faulty canary caught ${caught}, rolled back ${rolledBack}, splits within bound ${splitsHeld}, canary header reaching the canary ${headerHeld}, crashed canary caught ${crashCaught}; see the logs`,
         );
     } finally {
         for (const name of ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "etcd", "rollouts-controller"]) {

@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { runChart } from "./charts";
 import type { Run } from "./engine";
-import type { StageResult } from "./lab";
+import type { ServiceStack, StageResult } from "./lab";
 import { describeSplit, split } from "./split";
 
 export const out = (line = "") => process.stdout.write(`${line}\n`);
@@ -28,6 +28,8 @@ export function upError(up: Run): string {
     return at < 0 ? `pulumi up exited ${up.status}` : lines[at].replace(/^error: /, "");
 }
 
+/** How much of what a step changed a row shows (the whole list is in the step's log). */
+const CHANGED_WIDTH = 61;
 /** How much of a judge's reason a row shows. */
 const REASON_WIDTH = 130;
 
@@ -57,7 +59,7 @@ export class Report {
 
     /** The table's header row. */
     header(): void {
-        out(`${"stage".padEnd(14)}${this.columns.changed.padEnd(62)}${"gate".padEnd(8)}${"judge".padEnd(10)}${"canary req".padEnd(12)}${this.columns.last}`);
+        out(`${"stage".padEnd(14)}${this.columns.changed.padEnd(CHANGED_WIDTH + 1)}${"gate".padEnd(8)}${"judge".padEnd(10)}${"canary req".padEnd(12)}${this.columns.last}`);
     }
 
     get dir(): string {
@@ -70,7 +72,7 @@ export class Report {
      * its path printed under the row.
      */
     stage(name: string, s: Pick<StageResult, "changed" | "up" | "run" | "answer" | "gateSeconds">, chart?: string): void {
-        out(`${name.padEnd(14)}${changeSummary(s.changed).padEnd(62)}${seconds(s.gateSeconds).padEnd(8)}${(s.answer?.decision ?? "-").padEnd(10)}${count(s.answer?.canaryRequests).padEnd(12)}${seconds(s.up.seconds)}`);
+        out(`${name.padEnd(14)}${fit(changeSummary(s.changed), CHANGED_WIDTH).padEnd(CHANGED_WIDTH + 1)}${seconds(s.gateSeconds).padEnd(8)}${(s.answer?.decision ?? "-").padEnd(10)}${count(s.answer?.canaryRequests).padEnd(12)}${seconds(s.up.seconds)}`);
         // The reasons' first words in the table (a line each, cut to fit a terminal); whole in the logs.
         for (const reason of s.answer?.reasons.slice(0, 3) ?? []) out(`${"".padEnd(14)}judge: ${fit(reason, REASON_WIDTH)}`);
         if (s.up.status !== 0) out(`${"".padEnd(14)}pulumi up failed: ${fit(upError(s.up), REASON_WIDTH)}`);
@@ -96,6 +98,18 @@ export class Report {
         if (sp.total > 0) this.note(`gateway: ${describeSplit(sp, weight)}${routerAnswers.length > 0 ? `; the router itself answered ${routerAnswers.join(", ")}` : ""}`);
         if (s.forecast) this.note(`forecast at ${seconds(s.forecast.atSeconds)}: a decision at ${seconds(s.forecast.totalSeconds)}; it took ${seconds(s.gateSeconds)}`);
         return sp.total === 0 || sp.withinBound;
+    }
+
+    /**
+     * Under a stage's row: what the canary header's requests through the Gateway got (`ServiceStack.headerAnswers`).
+     * Returns whether every one was answered by `canaryVersion`.
+     */
+    async canaryHeader(stack: Pick<ServiceStack, "headerAnswers">, canaryVersion: string): Promise<boolean> {
+        const answers = await stack.headerAnswers();
+        const total = [...answers.values()].reduce((a, b) => a + b, 0);
+        const held = total > 0 && answers.get(canaryVersion) === total;
+        this.note(`canary header: ${[...answers].map(([v, n]) => `${n}/${total} answered by ${v}`).join(", ")}${held ? "" : `, not all by ${canaryVersion}`}`);
+        return held;
     }
 
     note(line: string): void {

@@ -18,7 +18,7 @@ import { otlpEndpoint, Tracing, tracingEnv } from "../components/observability/t
 import { MonitoringStack, prometheusUrl } from "../components/observability/monitoring";
 import { LOGGING_NAMESPACE, Namespaces } from "../components/platform/namespaces";
 import { NginxRouting, nginxPeers } from "../components/routing/nginxRouting";
-import { generatedHeader, headerLine, PreviewRoute } from "../components/routing/router";
+import { canaryHeader, headerLine, PreviewRoute } from "../components/routing/router";
 import { kubernetesProvider } from "../components/platform/kubernetesProvider";
 import { CanaryWorkload } from "../components/delivery/workload";
 import { checkTransition, splitFor, stageEntry } from "../domain/stages";
@@ -181,10 +181,10 @@ export class CanaryService extends pulumi.ComponentResource {
 
         const vpcCidr = albRouting?.vpcCidrOf(cfg.alb.vpcId as string);
         const routerPeers = albRouting && vpcCidr ? albRouting.albPeers(vpcCidr) : cfg.router === "gateway" ? gatewayPeers(cfg.gateway) : cfg.router === "istio" ? istioPeers(cfg.istio) : nginxPeers(cfg.nginx);
-        // The canary header (off unless configured): a generated secret value, routed to a preview of the
-        // canary's image under its own track, so testers' requests are never the stage's evidence. Without
-        // a canary there is nothing to preview, and no header route.
-        const header = cfg.header.enabled ? generatedHeader("canary-header", cfg.header.name, child) : undefined;
+        // The canary header (off unless configured): a secret value (configured, or generated), routed to a
+        // preview of the canary's image under its own track, so testers' requests are never the stage's
+        // evidence. Without a canary there is nothing to preview, and no header route.
+        const header = cfg.header.enabled ? canaryHeader("canary-header", cfg.header, child) : undefined;
         const workloadArgs = { namespace, app, routerPeers, monitoringNamespace: cfg.monitoring.namespace, crds, serviceMonitorLabels: cfg.monitoring.serviceMonitorLabels, env: traceExport };
         const workload = new CanaryWorkload(app.name, { ...workloadArgs, preview: header !== undefined && cfg.canaryDiffers }, k8s);
         const preview: PreviewRoute | undefined =

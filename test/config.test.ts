@@ -35,7 +35,9 @@ const cases: BadCase[] = [
     { what: "stage out of range", run: { stack: "dev", config: { stages: [0, 100] } }, messages: [/canary:stages\[0\] = 0: must be 1 to 100/] },
     { what: "canary header name in upper case", run: { stack: "dev", config: { header: { name: "X-Canary" } } }, messages: [/canary:header\.name = "X-Canary": must be a lower-case HTTP header name/] },
     { what: "canary header on the host header", run: { stack: "dev", config: { header: { name: "host" } } }, messages: [/canary:header\.name = "host": must not be host/] },
-    { what: "canary header value configured", run: { stack: "dev", config: { header: { value: "always" } } }, messages: [/canary:header\.value = "always": is not a known key/] },
+    { what: "canary header value a guessable word", run: { stack: "dev", config: { header: { enabled: true, value: "always" } } }, messages: [/canary:header\.value = \[secret\]: must be at least 32 characters/] },
+    { what: "canary header value in upper case", run: { stack: "dev", config: { header: { enabled: true, value: "A".repeat(40) } } }, messages: [/canary:header\.value = \[secret\]: must be lower-case letters and digits only/] },
+    { what: "canary header value with the header off", run: { stack: "dev", config: { header: { value: "a".repeat(40) } } }, messages: [/canary:header\.value = \[secret\]: is used only when canary:header\.enabled is true/] },
     {
         what: "canary image missing while weight > 0",
         run: { stack: "dev", baseConfig: without("dev", "app", "canary", "image"), config: { weight: 5 } },

@@ -552,6 +552,20 @@ describe("program: the canary header is a choice, not a door", () => {
         assert.match(outputs.canaryHeader, /^x-canary: generated-password-/);
     });
 
+    it("a configured value (canary:header.value) is the header's, a secret in its own route and the output, and no RandomPassword is made", async () => {
+        const value = "k3v9".repeat(10);
+        const { error, resources, outputs, secretOutputs } = await runProgram({ stack: "dev", config: { header: { enabled: true, value }, weight: 5 } });
+        assert.ifError(error);
+        const [m, ...more] = headerMatches(resources);
+        assert.deepStrictEqual(more, []);
+        assert.strictEqual(m.value, value);
+        assert.ok(carriesSecret(byName(resources, m.resource).wireInputs), `${m.resource} holds the value as a secret`);
+        assert.ok(!carriesSecret(byName(resources, "route-httproute").wireInputs), "the weighted route carries no secret");
+        assert.ok(!resources.some((r) => r.name === "canary-header"), "no generated value beside the configured one");
+        assert.strictEqual(outputs.canaryHeader, `x-canary: ${value}`);
+        assert.ok(secretOutputs.includes("canaryHeader"));
+    });
+
     it("refused with router nginx, naming the keys: ingress-nginx would count header requests as the canary's", async () => {
         const { error, resources } = await runProgram({ stack: "dev", config: { ...HEADER, router: "nginx" } });
         assert.match(error?.message ?? "", /canary:header\.enabled = true: must be false with canary:router nginx/);

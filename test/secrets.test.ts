@@ -1,5 +1,5 @@
 /**
- * Slack, PagerDuty and Grafana credentials reach the cluster only as secret outputs: inside Pulumi's
+ * Slack, PagerDuty and Grafana credentials and a configured canary header value reach the cluster only as secret outputs: inside Pulumi's
  * secret envelope, in Kubernetes Secrets, never in Helm values, ConfigMaps or stack outputs.
  */
 import * as assert from "assert";
@@ -8,7 +8,8 @@ import { byName, isSecretEnvelope, ofType, runProgram } from "./harness";
 const SLACK = "https://hooks.slack.com/services/T0000/B0000/secretsecretsecret";
 const PAGERDUTY = "abcdef0123456789abcdef0123456789";
 const GRAFANA = "correct-horse-battery-staple";
-const SECRET_VALUES = [SLACK, PAGERDUTY, GRAFANA];
+const HEADER_VALUE = "s3cr3theadervalue0123456789abcdefgh";
+const SECRET_VALUES = [SLACK, PAGERDUTY, GRAFANA, HEADER_VALUE];
 
 /** Paths where a secret value appears outside a secret envelope. */
 function plaintextLeaks(v: unknown, path = ""): string[] {
@@ -23,7 +24,7 @@ describe("secrets reach the cluster only as secret outputs", () => {
     const run = () =>
         runProgram({
             stack: "prod",
-            config: { slackWebhookUrl: SLACK, pagerdutyRoutingKey: PAGERDUTY, grafanaAdminPassword: GRAFANA },
+            config: { slackWebhookUrl: SLACK, pagerdutyRoutingKey: PAGERDUTY, grafanaAdminPassword: GRAFANA, header: { enabled: true, value: HEADER_VALUE } },
             secretKeys: ["slackWebhookUrl", "pagerdutyRoutingKey", "grafanaAdminPassword"],
         });
 
@@ -45,13 +46,15 @@ describe("secrets reach the cluster only as secret outputs", () => {
         assert.deepStrictEqual(ofType(resources, "random:index/randomPassword:RandomPassword").map((r) => r.name), ["delivery-judge-token"], "a configured password is used, not generated: only the judge's token is");
     });
 
-    it("neither the Helm values nor the stack outputs contain them", async () => {
-        const { resources, outputs } = await run();
+    it("neither the Helm values nor the stack outputs contain them, but for the canary header's own secret output", async () => {
+        const { resources, outputs, secretOutputs } = await run();
         const values = JSON.stringify(byName(resources, "monitoring-kube-prometheus-stack").inputs.values);
+        const plainOutputs = JSON.stringify(Object.entries(outputs).filter(([k]) => !secretOutputs.includes(k)));
         for (const s of SECRET_VALUES) {
             assert.ok(!values.includes(s), "Helm values");
-            assert.ok(!JSON.stringify(outputs).includes(s), "stack outputs");
+            assert.ok(!plainOutputs.includes(s), "stack outputs");
         }
+        assert.ok(secretOutputs.includes("canaryHeader") && String(outputs.canaryHeader).endsWith(HEADER_VALUE), "testers read the header as a secret output");
         assert.match(values, /api_url_file/);
         assert.match(values, /routing_key_file/);
         assert.match(values, /"existingSecret":"grafana-admin"/);

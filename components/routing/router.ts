@@ -12,15 +12,16 @@ export interface CanaryHeader {
 }
 
 /**
- * The header's value: generated once and kept in the stack's state, a secret from the start. Lower-case
- * letters and digits only: an ALB compares header values case-insensitively (ListenerRule
- * HttpHeaderConditionConfig), so upper case would add no strength there; 32 of 36 symbols are about
- * 165 bits. `RandomPassword.result` is secret through the engine's additionalSecretOutputs; the
- * explicit `pulumi.secret` keeps it secret where no engine marks it (previews of new resources, mocks).
+ * The header's value: the configured secret (`canary:header.value`), or generated once and kept in the
+ * stack's state, a secret from the start. Lower-case letters and digits only: an ALB compares header
+ * values case-insensitively (ListenerRule HttpHeaderConditionConfig), so upper case would add no
+ * strength there; 32 of 36 symbols are about 165 bits. `RandomPassword.result` is secret through the
+ * engine's additionalSecretOutputs; the explicit `pulumi.secret` keeps it secret where no engine marks
+ * it (previews of new resources, mocks) and keeps a configured value out of every plain output.
  */
-export function generatedHeader(name: string, headerName: string, opts?: pulumi.CustomResourceOptions): CanaryHeader {
-    const password = new random.RandomPassword(name, { length: 32, special: false, upper: false }, opts);
-    return { name: headerName, value: pulumi.secret(password.result) };
+export function canaryHeader(name: string, header: { readonly name: string; readonly value?: string }, opts?: pulumi.CustomResourceOptions): CanaryHeader {
+    const value = header.value ?? new random.RandomPassword(name, { length: 32, special: false, upper: false }, opts).result;
+    return { name: header.name, value: pulumi.secret(value) };
 }
 
 /** `name: value`, as `curl -H` takes it: the stack output testers read with `--show-secrets`. */

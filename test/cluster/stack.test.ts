@@ -21,7 +21,7 @@ import { runAnswers } from "../../demo/charts";
 import { timed } from "../../demo/engine";
 import { eventually, ROOT, sleep, tempDir } from "../../demo/host";
 import { JUDGE_TEST_TOKEN } from "../../demo/engine";
-import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, Lab, ServiceStack, STAGE_RATE, StageResult, stageRow, StageRow } from "../../demo/lab";
+import { AnalysisRunObject, APP_NAMESPACE as NS, deploymentReady, HEADER_PROBE, Lab, ServiceStack, STAGE_RATE, StageResult, stageRow, StageRow } from "../../demo/lab";
 import { queryVector } from "../../demo/live";
 import { imageParts } from "../../demo/pods";
 import { describeSplit, split } from "../../demo/split";
@@ -83,7 +83,48 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
         assert.ok(a.agrees, `${step}: ${a.message}`);
     };
 
-    /** A stage that must pass: the update succeeds on the run's PROMOTE, the route moved once the canary was ready, the replay of its window agrees, and a second preview changes nothing. */
+    /**
+     * The canary header as a tester sends it (the stack's canaryHeader output), through the Gateway: every
+     * answer the canary's version. While the canary's image differs from stable's, the header's route sends
+     * them to the preview pod: counted under its series (track="preview"), none under the canary's, so they
+     * are never the stage's evidence. Without a canary image the weighted route answers (stable runs it).
+     */
+    const headerReachesCanary = async (step: string) => {
+        const app = dev.config["canary:app"] as any;
+        const [stableVersion, canaryVersion] = [app.stable.image, app.canary.image].map((i: string) => imageParts(i)!.tag);
+        const n = HEADER_PROBE.perSecond * HEADER_PROBE.seconds;
+        // Every request but Prometheus' own scrapes, which the app counts too (path="metrics", app/server.ts).
+        const counts = async () => {
+            const requests = `http_request_duration_seconds_count{namespace="${NS}",path!="metrics"`;
+            const v = await queryVector(lab.live.promUrl, `sum by (track) (${requests},track="canary"} or ${requests},pod=~"${previews.map((p) => p.pod).join("|") || "none"}"})`);
+            return { canary: Number(v.find((x) => x.metric.track === "canary")?.value[1] ?? 0), preview: Number(v.find((x) => x.metric.track === "preview")?.value[1] ?? 0) };
+        };
+        // Every pod's process started and warmed: kwok reports a pod Ready before its process's warm-up
+        // requests (demo/pods.ts WARM_REQUESTS), which its series count. Then the last of those, and of the
+        // stage's, scraped (every second here) before the counts are taken.
+        await eventually(`${step}: every pod's process warm`, async () => {
+            const pods = ((await get(`/api/v1/namespaces/${NS}/pods`)).items as any[]).filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === "Running");
+            const processes = lab.pods.running(NS);
+            if (!pods.every((p) => processes.some((q) => q.pod === p.metadata.name))) return false;
+            await Promise.all(processes.map((q) => q.listening));
+            return true;
+        });
+        await sleep(3000);
+        const previews = lab.pods.running(NS, "preview");
+        const before = await counts();
+        const answers = await dev.headerAnswers();
+        assert.deepStrictEqual([...answers], [[canaryVersion, n]], `${step}: the canary header's ${n} requests were answered by ${JSON.stringify([...answers])}`);
+        if (canaryVersion === stableVersion) return;
+        assert.strictEqual(previews.length, 1, `${step}: one preview pod runs the canary's image`);
+        const after = await eventually(`${step}: the header's requests in the preview's series`, async () => {
+            const c = await counts();
+            return c.preview - before.preview >= n ? c : undefined;
+        });
+        assert.strictEqual(after.canary, before.canary, `${step}: the header's requests counted as the canary's`);
+        console.log(`      ${step}: the canary header's ${n} requests answered by ${canaryVersion}, all by the preview pod`);
+    };
+
+    /** A stage that must pass: the update succeeds on the run's PROMOTE, the route moved once the canary was ready, the replay of its window agrees, the canary header reaches the canary's image, and a second preview changes nothing. */
     const passes = async (name: string, extra: Record<string, unknown>, during?: () => Promise<void>) => {
         const s = await dev.stage(extra, during);
         record(name, s);
@@ -110,6 +151,7 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
             if (weight < 100) assert.strictEqual(out.canaryEvidence?.stages?.[String(weight)]?.canaryRequests, s.answer?.canaryRequests, JSON.stringify(out.canaryEvidence));
             await replayAgrees(name, s.run);
         }
+        await headerReachesCanary(name);
         noChanges();
         return s;
     };
