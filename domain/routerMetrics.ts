@@ -101,9 +101,10 @@ export function traefikServiceName(namespace: string, service: string, port: num
  * components/routing/gatewayRouting.ts `httpRouteRules`) and of the preview route `<app>-preview` (its one
  * backend). Envoy Gateway names a route rule's cluster `httproute/<namespace>/<name>/rule/<n>` and splits it
  * into one cluster per backendRef, `.../rule/<n>/backend/<i>`, only when a backendRef has filters
- * (github.com/envoyproxy/gateway/issues/7008; per-backendRef clusters by default are asked for in issues/6742 and issues/7017): with a
- * rule whose two backends share one cluster, no series tells the tracks apart, and the judge holds for
- * lack of canary requests.
+ * (envoyproxy/gateway v1.9.0 internal/ir/xds.go `NeedsClusterPerSetting`; github.com/envoyproxy/gateway/issues/7008;
+ * per-backendRef clusters by default are asked for in issues/6742 and issues/7017). So with this source the
+ * stack's weighted route gives each backendRef a filter (`perBackendClusters`); without one both tracks
+ * would share one cluster and no series would tell them apart.
  */
 export function envoyGatewayCluster(b: TrackBackend): string {
     return b.track === "stable" || b.track === "canary" ? `httproute/${b.namespace}/${b.app}/rule/0/backend/${TRACKS.indexOf(b.track)}` : `httproute/${b.namespace}/${trackName(b.app, b.track)}/rule/0`;

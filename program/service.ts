@@ -199,7 +199,11 @@ export class CanaryService extends pulumi.ComponentResource {
             weightedRoute = alb.weightedRule;
         } else if (cfg.router === "gateway") {
             const tlsSecret = usesCertManager(cfg) ? tlsSecretName(app.name) : undefined;
-            const gateway = new GatewayRouting("route", { ...routing, serviceNames: workload.serviceNames, gateway: cfg.gateway, tlsSecretName: tlsSecret }, k8s);
+            const gateway = new GatewayRouting(
+                "route",
+                { ...routing, serviceNames: workload.serviceNames, gateway: cfg.gateway, tlsSecretName: tlsSecret, perBackendClusters: cfg.metrics.router?.name === "envoy-gateway" },
+                k8s,
+            );
             if (tlsSecret) {
                 const tlsArgs = { tls: cfg.tls, app: app.name, host: app.host, namespace, http01: gatewayHttp01Solver(installedGateway(app)), gatewayApi: gateway.controller };
                 new Tls("tls", tlsArgs, k8s);

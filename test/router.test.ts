@@ -187,6 +187,24 @@ describe("the router as the metric source: each router's names", () => {
         refused({ port: "9898" });
     });
 
+    it("envoy-gateway: the HTTPRoute's backendRefs carry a filter (each sets x-canary-track), so Envoy Gateway makes the per-track clusters its source reads; other sources leave the route as it was", async () => {
+        const backendRefs = async (source: string) => {
+            const { error, resources } = await runProgram({ stack: "dev", config: { weight: 25, metrics: { source } } });
+            assert.ifError(error);
+            return byName(resources, "route-httproute").inputs.spec.rules[0].backendRefs as { name: string; weight: number; filters?: unknown[] }[];
+        };
+        const envoy = await backendRefs("envoy-gateway");
+        assert.deepStrictEqual(
+            envoy.map((b) => [b.weight, b.filters]),
+            ["stable", "canary"].map((track, i) => [[75, 25][i], [{ type: "RequestHeaderModifier", requestHeaderModifier: { set: [{ name: "x-canary-track", value: track }] } }]]),
+        );
+        // The clusters the source's queries name are those backendRefs', in the route's order (stable 0, canary 1).
+        const queries = requestCount(withRouter(devConfig().metrics, "envoy-gateway"), SCOPE, "5m");
+        assert.match(queries, /httproute\/podinfo\/podinfo\/rule\/0\/backend\/0/);
+        assert.match(queries, /httproute\/podinfo\/podinfo\/rule\/0\/backend\/1/);
+        for (const source of ["app", "traefik"]) assert.ok((await backendRefs(source)).every((b) => b.filters === undefined), source);
+    });
+
     it("Istio's and Envoy's histograms count milliseconds: the quantile is scaled to seconds", () => {
         for (const router of ["istio", "envoy-gateway"] as const) assert.match(latencyQuantile(withRouter(devConfig().metrics, router), SCOPE, 0.95, "5m") ?? "", /\)\) \* 0\.001$/);
         assert.doesNotMatch(latencyQuantile(withRouter(devConfig().metrics, "traefik"), SCOPE, 0.95, "5m") ?? "", /\*/);

@@ -32,6 +32,7 @@ const runs: [string, RunOptions][] = [
     ["dev at 5 with ACME through the Gateway", { stack: "dev", config: { weight: 5, tls: { issuer: "acme", acmeEmail: "ops@example.com" } } }],
     ["dev with an existing Gateway at 50", { stack: "dev", config: { weight: 50, gateway: { install: false, parentRef: { name: "shared", namespace: "gateways", sectionName: "https" } }, loadTest: { target: "https://shared.gateways.svc:443" } } }],
     ["dev on ingress-nginx at 25", { stack: "dev", config: { weight: 25, router: "nginx" } }],
+    ["dev at 25 judged on Envoy Gateway's per-track clusters (backendRef filters)", { stack: "dev", config: { weight: 25, metrics: { source: "envoy-gateway" } } }],
     ["dev after promotion", { stack: "dev", config: { app: { stable: { image: "ghcr.io/stefanprodan/podinfo:6.8.0" } } } }],
     ["prod at 5", { stack: "prod", config: { weight: 5 } }],
     ["dev at 5 with an external judge and Prometheus", { stack: "dev", config: { weight: 5, monitoring: { install: false, prometheusUrl: "https://prometheus.example.com" }, analysis: { judge: { install: false, url: "http://judge.ops:8080", token: "ext-judge-token-0123456789abcdefghijklmnopqrstu" } } } }],

@@ -21,7 +21,8 @@ export function envoyServiceName(className: string): string {
 export const LISTENER = { http: "http", https: "https" } as const;
 
 type RouteMatch = { path: { type: "PathPrefix"; value: "/" }; headers?: { type: "Exact"; name: string; value: pulumi.Input<string> }[] };
-type BackendRef = { name: pulumi.Input<string>; port: number; weight?: number };
+type BackendFilter = { type: "RequestHeaderModifier"; requestHeaderModifier: { set: { name: string; value: string }[] } };
+type BackendRef = { name: pulumi.Input<string>; port: number; weight?: number; filters?: BackendFilter[] };
 
 export interface HttpRouteRule {
     readonly matches: RouteMatch[];
@@ -42,10 +43,23 @@ export function gatewayPeers(gateway: GatewayConfig): k8s.types.input.networking
 
 const EVERYTHING = { type: "PathPrefix", value: "/" } as const;
 
-/** The weighted HTTPRoute's one rule: every request of the host split by the stage's weights (summing to 100). */
-export function httpRouteRules(serviceNames: Record<Track, pulumi.Input<string>>, port: number, weight: number): HttpRouteRule[] {
+/** The request header a backendRef's filter sets to its track, where the route needs per-backend clusters. */
+export const TRACK_HEADER = "x-canary-track";
+
+/**
+ * The weighted HTTPRoute's one rule: every request of the host split by the stage's weights (summing to
+ * 100). With `perBackendClusters`, each backendRef also sets TRACK_HEADER to its track on the requests
+ * it forwards: a filter on a backendRef is what makes Envoy Gateway give each backendRef a cluster of its
+ * own, `.../rule/0/backend/<i>`, and so statistics per track (envoyproxy/gateway v1.9.0
+ * internal/ir/xds.go, `RouteDestination.NeedsClusterPerSetting` via `HasFiltersInSettings`; the name from
+ * internal/gatewayapi/helpers.go `irDestinationSettingName`). Without a filter both tracks share the
+ * rule's one cluster and no series tells them apart.
+ */
+export function httpRouteRules(serviceNames: Record<Track, pulumi.Input<string>>, port: number, weight: number, perBackendClusters = false): HttpRouteRule[] {
     const split = splitFor(weight);
-    return [{ matches: [{ path: EVERYTHING }], backendRefs: TRACKS.map((track) => ({ name: serviceNames[track], port, weight: split[track] })) }];
+    const filters = (track: Track): Pick<BackendRef, "filters"> =>
+        perBackendClusters ? { filters: [{ type: "RequestHeaderModifier", requestHeaderModifier: { set: [{ name: TRACK_HEADER, value: track }] } }] } : {};
+    return [{ matches: [{ path: EVERYTHING }], backendRefs: TRACKS.map((track) => ({ name: serviceNames[track], port, weight: split[track], ...filters(track) })) }];
 }
 
 /**
@@ -86,6 +100,8 @@ export interface GatewayRoutingArgs extends RouterArgs, TrackServices {
     readonly gateway: GatewayConfig;
     /** The Secret with the host's certificate; without it the installed Gateway serves plain HTTP. */
     readonly tlsSecretName?: string;
+    /** A cluster per track in Envoy Gateway (`httpRouteRules`): where its statistics are the gate's evidence (`canary:metrics.source` envoy-gateway). */
+    readonly perBackendClusters?: boolean;
 }
 
 /**
@@ -122,7 +138,7 @@ export class GatewayRouting extends pulumi.ComponentResource {
                 apiVersion: GATEWAY_API,
                 kind: "HTTPRoute",
                 metadata: { name: app.name, namespace: args.namespace, labels: appLabels(app.name) },
-                spec: { parentRefs: [parentRef], hostnames: [app.host], rules: httpRouteRules(args.serviceNames, app.port, args.weight) },
+                spec: { parentRefs: [parentRef], hostnames: [app.host], rules: httpRouteRules(args.serviceNames, app.port, args.weight, args.perBackendClusters) },
             },
             { parent: this, dependsOn: [...args.workloads, ...parentDependsOn] },
         );
