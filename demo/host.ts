@@ -143,3 +143,53 @@ export function settled(promise: Promise<unknown>): () => boolean {
     promise.then(end, end);
     return () => over;
 }
+
+/** The network namespace a process is in (`net:[inode]`), or undefined when it has gone (or is a zombie). */
+export function networkNamespace(pid: number | "self"): string | undefined {
+    try {
+        return fs.readlinkSync(`/proc/${pid}/ns/net`);
+    } catch {
+        return undefined;
+    }
+}
+
+/** The processes in network namespace `ns` (but `except`), as `pid command`. */
+export function processesInNamespace(ns: string, except: ReadonlySet<number> = new Set()): string[] {
+    const found: string[] = [];
+    for (const entry of fs.readdirSync("/proc")) {
+        const pid = Number(entry);
+        if (!Number.isInteger(pid) || except.has(pid) || networkNamespace(pid) !== ns) continue;
+        let command = "(gone)";
+        try {
+            command = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 160);
+        } catch {
+            // exited between the two reads
+        }
+        found.push(`${pid} ${command}`);
+    }
+    return found;
+}
+
+/** This process and its ancestors: what started it (scripts/netns.sh execs into its command, npx runs mocha as a child). */
+function selfAndAncestors(): Set<number> {
+    const chain = new Set<number>();
+    for (let pid = process.pid; pid > 1 && !chain.has(pid); ) {
+        chain.add(pid);
+        pid = Number(/^\d+ \(.*\) \S+ (\d+)/s.exec(fs.readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1] ?? 0);
+    }
+    return chain;
+}
+
+/**
+ * The processes left in this process's network namespace, beside it and its ancestors, once they have
+ * had `withinMs` to go: none after a lab has stopped, as the lab's namespace holds only what it started.
+ */
+export async function strayProcesses(withinMs = 10_000): Promise<string[]> {
+    const ns = networkNamespace("self")!;
+    const deadline = Date.now() + withinMs;
+    for (;;) {
+        const left = processesInNamespace(ns, selfAndAncestors());
+        if (left.length === 0 || Date.now() > deadline) return left;
+        await sleep(250);
+    }
+}

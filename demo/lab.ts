@@ -23,7 +23,7 @@ import { ImageCatalog, podRequest, PodRunner } from "./pods";
 import { countsSince } from "./split";
 import { JUDGE_SERIES } from "../domain/promql";
 import { changes, devWithoutAddOns, Engine, JUDGE_TEST_TOKEN, PLATFORM_DIR, previewSteps, projectCopy, Run, toolchainBin, writeStackConfig } from "./engine";
-import { eventually, settled, sleep } from "./host";
+import { eventually, settled, sleep, strayProcesses } from "./host";
 import { Balancer, DiscoveryServer, freePort, judgeScrapeConfig, Live, LiveTrack, loadWhile, serviceMonitorScrapeConfig, startBalancer, startJudge, startLive, steadyLoad, TS_NODE } from "./live";
 
 /** The dev stack's (podinfo's) namespace. */
@@ -362,11 +362,17 @@ export class Lab {
         this.judges.set(port, await startJudge(this.live, port, this.tokenFile));
     }
 
+    /**
+     * Stops everything the lab started, then checks that nothing is left in its network namespace (which
+     * holds only what the lab started): throws naming what is.
+     */
     async stop(): Promise<void> {
         await this.pods.stop();
         await this.balancer.close();
         await this.live.stop();
         await this.cp.stop();
+        const left = await strayProcesses();
+        if (left.length > 0) throw new Error(`left running after the lab stopped: ${left.join("; ")}`);
     }
 }
 

@@ -94,6 +94,7 @@ async function demo(): Promise<boolean> {
         }
         await lab.stop();
     }
+    // Lab.stop has checked its namespace: it throws, naming them, when anything is left.
     out(`took ${((Date.now() - t0) / 60_000).toFixed(1)} min; nothing is left running`);
     out(`logs: ${report.dir} (each pulumi up's output, a chart of each judged stage's live answers, the control plane's and the controller's logs)`);
     return ok;

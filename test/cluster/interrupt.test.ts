@@ -7,32 +7,8 @@
  */
 import * as assert from "assert";
 import { spawn } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
-import { eventually, ROOT } from "../../demo/host";
-
-/** The network namespace a process is in (`net:[inode]`), or undefined when it has gone. */
-function netns(pid: number | string): string | undefined {
-    try {
-        return fs.readlinkSync(`/proc/${pid}/ns/net`);
-    } catch {
-        return undefined;
-    }
-}
-
-/** The processes in network namespace `ns`, as `pid command`. */
-function processesIn(ns: string): string[] {
-    return fs
-        .readdirSync("/proc")
-        .filter((d) => /^\d+$/.test(d) && netns(d) === ns)
-        .map((pid) => {
-            try {
-                return `${pid} ${fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").slice(0, 160)}`;
-            } catch {
-                return `${pid} (gone)`;
-            }
-        });
-}
+import { eventually, networkNamespace, processesInNamespace, ROOT } from "../../demo/host";
 
 describe("Ctrl-C on the demo, mid-update", function () {
     this.timeout(10 * 60_000);
@@ -55,21 +31,21 @@ describe("Ctrl-C on the demo, mid-update", function () {
             // The table's header row: the lab is up and the first stage's update is starting.
             await eventually("the demo's lab up", async () => /^stage\s+pulumi up changed/m.test(output), { timeoutMs: 5 * 60_000, intervalMs: 500, failEarly: () => (demo.exitCode !== null ? `the demo exited ${demo.exitCode}: ${output.slice(-3000)}` : undefined) });
             // netns.sh execs into the demo: the same pid, now in the demo's namespace.
-            ns = netns(demo.pid!);
-            assert.ok(ns && ns !== netns("self"), `the demo runs in a namespace of its own: ${ns}`);
+            ns = networkNamespace(demo.pid!);
+            assert.ok(ns && ns !== networkNamespace("self"), `the demo runs in a namespace of its own: ${ns}`);
             // The engine mid-update: the CLI, its language host and the Kubernetes provider are running.
-            await eventually("pulumi up running in the demo's namespace", async () => processesIn(ns!).some((p) => /pulumi-resource-kubernetes/.test(p)), { timeoutMs: 120_000, intervalMs: 200 });
-            const before = processesIn(ns);
+            await eventually("pulumi up running in the demo's namespace", async () => processesInNamespace(ns!).some((p) => /pulumi-resource-kubernetes/.test(p)), { timeoutMs: 120_000, intervalMs: 200 });
+            const before = processesInNamespace(ns);
             process.kill(-demo.pid!, "SIGINT");
             const code = await Promise.race([exit, new Promise<string>((r) => setTimeout(() => r("still running 60 s after SIGINT"), 60_000))]);
             assert.strictEqual(code, 130, `the demo's exit: ${code}; ${output.slice(-2000)}`);
             // The namespace goes with its last process: none may be left, however long it takes them to stop (bounded).
-            const left = await eventually("no process left in the demo's namespace", async () => processesIn(ns!).length === 0 || undefined, { timeoutMs: 30_000, intervalMs: 500 }).catch(() => processesIn(ns!));
+            const left = await eventually("no process left in the demo's namespace", async () => processesInNamespace(ns!).length === 0 || undefined, { timeoutMs: 30_000, intervalMs: 500 }).catch(() => processesInNamespace(ns!));
             assert.deepStrictEqual(left, true, `left running after Ctrl-C: ${JSON.stringify(left)}`);
             console.log(`      interrupted with ${before.length} processes in its namespace (the engine's among them); none left`);
         } finally {
             if (demo.exitCode === null && demo.signalCode === null) process.kill(-demo.pid!, "SIGKILL");
-            if (ns) for (const p of processesIn(ns)) process.kill(Number(p.split(" ")[0]), "SIGKILL");
+            if (ns) for (const p of processesInNamespace(ns)) process.kill(Number(p.split(" ")[0]), "SIGKILL");
         }
     });
 });
