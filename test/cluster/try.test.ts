@@ -7,12 +7,12 @@
 import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as path from "path";
-import { eventually, ROOT } from "../demo/host";
-import { DEFAULT_POLICY } from "../domain/decide";
-import { parseOptions } from "../lib/args";
-import { CliIo, COMMANDS, defaultIo, main } from "../rollout/cli";
-import { analysisArgs } from "../rollout/context";
-import { loadStack } from "../rollout/stackFile";
+import { eventually, ROOT } from "../../demo/host";
+import { DEFAULT_POLICY } from "../../domain/decide";
+import { parseOptions } from "../../lib/args";
+import { CliIo, COMMANDS, defaultIo, main } from "../../rollout/cli";
+import { analysisArgs } from "../../rollout/context";
+import { loadStack } from "../../rollout/stackFile";
 
 const TS_NODE = path.join(ROOT, "node_modules", "ts-node", "dist", "bin.js");
 
