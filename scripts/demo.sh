@@ -15,13 +15,13 @@ fi
 PATH="$(bash scripts/node22.sh):$PATH"
 export PATH
 start=$SECONDS
-echo "demo: building the Pulumi toolchain (scripts/toolchain.sh; about 15 minutes the first time)" >&2
+echo "demo: building the Pulumi toolchain (scripts/toolchain.sh; about 10 minutes the first time)" >&2
 bash scripts/toolchain.sh >/dev/null
-echo "demo: building the local control plane (scripts/controlplane.sh; about 16 minutes the first time)" >&2
+echo "demo: building the local control plane (scripts/controlplane.sh; about 8 minutes the first time)" >&2
 bash scripts/controlplane.sh >/dev/null
-echo "demo: building the Gateway's data plane (scripts/gateway.sh: Traefik; 10 to 20 minutes the first time)" >&2
+echo "demo: building the Gateway's data plane (scripts/gateway.sh: Traefik; about 5 minutes the first time)" >&2
 bash scripts/gateway.sh >/dev/null
-echo "demo: building Prometheus and Alertmanager (scripts/prometheus.sh; about 20 minutes the first time)" >&2
+echo "demo: building Prometheus and Alertmanager (scripts/prometheus.sh; about 5 minutes the first time)" >&2
 # demo/live.ts runs it again (seconds when built) and puts its bin dir first on PATH.
 bash scripts/prometheus.sh >/dev/null
 echo "demo: built in $((SECONDS - start)) s" >&2

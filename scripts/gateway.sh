@@ -5,7 +5,7 @@
 # github.com/traefik/traefik/dynamic/ext is not served, nor several of lego's DNS SDKs at the versions
 # v3.7 pins. The wrapper repeats Traefik's own `replace` block (a dependency's replaces do not apply to
 # the main module). Built once into a cache outside the repository keyed by the version and the
-# wrapper's sums (about 10 minutes on a new machine, seconds after); the go tool's output goes to the
+# wrapper's sums (about 5 minutes on a new 2-core machine, seconds after); the go tool's output goes to the
 # step's log, printed when the step fails.
 #   bin=$(bash scripts/gateway.sh | tail -n 1)
 set -euo pipefail

@@ -50,7 +50,7 @@ build() {
 
 total=$SECONDS
 if ! [ -e "$bin/prometheus" ] || ! [ -e "$bin/promtool" ] || ! [ -e "$bin/alertmanager" ] || ! [ -e "$bin/amtool" ]; then
-    say "building Prometheus v$PROMETHEUS_VERSION and Alertmanager v$ALERTMANAGER_VERSION (kube-prometheus-stack $CHART_VERSION) into $cache: about 20 minutes on a new 2-core machine"
+    say "building Prometheus v$PROMETHEUS_VERSION and Alertmanager v$ALERTMANAGER_VERSION (kube-prometheus-stack $CHART_VERSION) into $cache: about 5 minutes on a new 2-core machine"
 fi
 step bin/prometheus "prometheus v$PROMETHEUS_VERSION" build prometheus prometheus github.com/prometheus/prometheus/cmd/prometheus "$PROMETHEUS_VERSION"
 step bin/promtool "promtool v$PROMETHEUS_VERSION" build prometheus promtool github.com/prometheus/prometheus/cmd/promtool "$PROMETHEUS_VERSION"
