@@ -426,6 +426,20 @@ export class ServiceStack {
         );
     }
 
+    /**
+     * Until every Running pod of the namespace has its process started and warmed: kwok reports a pod
+     * Ready before its process has answered its warm-up requests (demo/pods.ts WARM_REQUESTS).
+     */
+    processesWarm(): Promise<true> {
+        return eventually(`${this.namespace}'s pods' processes warm`, async () => {
+            const pods = ((await this.lab.get(`/api/v1/namespaces/${this.namespace}/pods`)).items as any[]).filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === "Running");
+            const processes = this.lab.pods.running(this.namespace);
+            if (!pods.every((p) => processes.some((q) => q.pod === p.metadata.name))) return false;
+            await Promise.all(processes.map((q) => q.listening));
+            return true;
+        });
+    }
+
     async runs(): Promise<AnalysisRunObject[]> {
         return (await this.lab.get(`/apis/argoproj.io/v1alpha1/namespaces/${this.namespace}/analysisruns`)).items;
     }

@@ -93,24 +93,18 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
         const app = dev.config["canary:app"] as any;
         const [stableVersion, canaryVersion] = [app.stable.image, app.canary.image].map((i: string) => imageParts(i)!.tag);
         const n = HEADER_PROBE.perSecond * HEADER_PROBE.seconds;
-        // Every request but Prometheus' own scrapes, which the app counts too (path="metrics", app/server.ts).
-        const counts = async () => {
-            const requests = `http_request_duration_seconds_count{namespace="${NS}",path!="metrics"`;
-            const v = await queryVector(lab.live.promUrl, `sum by (track) (${requests},track="canary"} or ${requests},pod=~"${previews.map((p) => p.pod).join("|") || "none"}"})`);
-            return { canary: Number(v.find((x) => x.metric.track === "canary")?.value[1] ?? 0), preview: Number(v.find((x) => x.metric.track === "preview")?.value[1] ?? 0) };
-        };
-        // Every pod's process started and warmed: kwok reports a pod Ready before its process's warm-up
-        // requests (demo/pods.ts WARM_REQUESTS), which its series count. Then the last of those, and of the
-        // stage's, scraped (every second here) before the counts are taken.
-        await eventually(`${step}: every pod's process warm`, async () => {
-            const pods = ((await get(`/api/v1/namespaces/${NS}/pods`)).items as any[]).filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === "Running");
-            const processes = lab.pods.running(NS);
-            if (!pods.every((p) => processes.some((q) => q.pod === p.metadata.name))) return false;
-            await Promise.all(processes.map((q) => q.listening));
-            return true;
-        });
+        // The warm-up requests (which the series count) over, then the last of those and of the stage's
+        // scraped (every second here) before the counts are taken.
+        await dev.processesWarm();
         await sleep(3000);
         const previews = lab.pods.running(NS, "preview");
+        // Every request but Prometheus' own scrapes, which the app counts too (path="metrics", app/server.ts).
+        const requests = `http_request_duration_seconds_count{namespace="${NS}",path!="metrics"`;
+        const query = `sum by (track) (${requests},track="canary"} or ${requests},pod=~"${previews.map((p) => p.pod).join("|") || "none"}"})`;
+        const counts = async () => {
+            const v = await queryVector(lab.live.promUrl, query);
+            return { canary: Number(v.find((x) => x.metric.track === "canary")?.value[1] ?? 0), preview: Number(v.find((x) => x.metric.track === "preview")?.value[1] ?? 0) };
+        };
         const before = await counts();
         const answers = await dev.headerAnswers();
         assert.deepStrictEqual([...answers], [[canaryVersion, n]], `${step}: the canary header's ${n} requests were answered by ${JSON.stringify([...answers])}`);
