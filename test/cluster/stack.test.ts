@@ -105,7 +105,14 @@ describe("the dev stack on a real API server, with the real Argo Rollouts contro
             const v = await queryVector(lab.live.promUrl, query);
             return { canary: Number(v.find((x) => x.metric.track === "canary")?.value[1] ?? 0), preview: Number(v.find((x) => x.metric.track === "preview")?.value[1] ?? 0) };
         };
-        const before = await counts();
+        // Settled: the same counts twice, 2 s apart (the stage's last requests, which Traefik may still
+        // send the canary just after the route moved, scraped); at most 30 s.
+        let before = await counts();
+        for (let last, tries = 0; JSON.stringify(before) !== JSON.stringify(last) && tries < 15; tries++) {
+            last = before;
+            await sleep(2000);
+            before = await counts();
+        }
         const answers = await dev.headerAnswers();
         assert.deepStrictEqual([...answers], [[canaryVersion, n]], `${step}: the canary header's ${n} requests were answered by ${JSON.stringify([...answers])}`);
         if (canaryVersion === stableVersion) return;
