@@ -193,3 +193,46 @@ export async function strayProcesses(withinMs = 10_000): Promise<string[]> {
         await sleep(250);
     }
 }
+
+/**
+ * The process listening on `ip`:`port` (IPv4) in this network namespace, as `pid command`, or undefined:
+ * the socket from /proc/net/tcp (state 0A, LISTEN; the address in the kernel's byte order), its holder
+ * from the processes' descriptors. Says who holds an address a pod's process could not bind.
+ */
+export function listenerOf(ip: string, port: number): string | undefined {
+    const hex = (n: number, width: number) => n.toString(16).toUpperCase().padStart(width, "0");
+    const address = `${hex(Buffer.from(ip.split(".").map(Number).reverse()).readUInt32BE(0), 8)}:${hex(port, 4)}`;
+    const wildcard = `00000000:${hex(port, 4)}`;
+    const inodes = new Set<string>();
+    for (const line of fs.readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f[3] === "0A" && (f[1] === address || f[1] === wildcard)) inodes.add(`socket:[${f[9]}]`);
+    }
+    if (inodes.size === 0) return undefined;
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        let fds: string[];
+        try {
+            fds = fs.readdirSync(`/proc/${entry}/fd`);
+        } catch {
+            continue;
+        }
+        for (const fd of fds) {
+            let target: string;
+            try {
+                target = fs.readlinkSync(`/proc/${entry}/fd/${fd}`);
+            } catch {
+                continue;
+            }
+            if (!inodes.has(target)) continue;
+            let command = "(gone)";
+            try {
+                command = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 200);
+            } catch {
+                // exited between the reads
+            }
+            return `${entry} ${command}`;
+        }
+    }
+    return "(a socket no process here holds)";
+}

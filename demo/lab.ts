@@ -433,10 +433,9 @@ export class ServiceStack {
     processesWarm(): Promise<true> {
         return eventually(`${this.namespace}'s pods' processes warm`, async () => {
             const pods = ((await this.lab.get(`/api/v1/namespaces/${this.namespace}/pods`)).items as any[]).filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === "Running");
-            const processes = this.lab.pods.running(this.namespace);
-            if (!pods.every((p) => processes.some((q) => q.pod === p.metadata.name))) return false;
-            await Promise.all(processes.map((q) => q.listening));
-            return true;
+            const processes = pods.map((p) => this.lab.pods.of(this.namespace, p.metadata.name));
+            // One still waiting for its address, or failed to start (it is started again), is not warm yet.
+            return (await Promise.all(processes.map((q) => q?.ready ?? false))).every(Boolean);
         });
     }
 
@@ -449,7 +448,6 @@ export class ServiceStack {
         const processes = this.lab.pods.running(this.namespace, track);
         if (processes.length === 0) throw new Error(`${this.namespace} has no running ${track} pod`);
         for (const p of processes) {
-            await p.listening;
             const r = await podRequest(p.ip, p.port, "PUT", `/faults?${query}`, { ...this.service.faultHeaders });
             if (r.status !== 200) throw new Error(`PUT /faults?${query} on ${p.namespace}/${p.pod}: ${r.status} ${r.body}`);
         }

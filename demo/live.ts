@@ -137,15 +137,19 @@ export function freePort(): Promise<number> {
 
 /**
  * Starts a process and resolves once a chunk of its stdout matches `ready` (once spawned if null); rejects if
- * it exits first or is not ready within READY_MS. It goes into `started` as soon as it is spawned, so a
- * process that never gets ready is stopped with the rest. Its stdout and stderr go to `log`.
+ * it exits first or is not ready within READY_MS, and then it is killed: a late start would hold its
+ * address with nothing to stop it (a pod's process, demo/pods.ts). It goes into `started` as soon as it
+ * is spawned, so it is stopped with the rest. Its stdout and stderr go to `log`.
  */
 function start(cmd: string, args: readonly string[], ready: RegExp | null, log: string[], started: ChildProcess[], env?: Readonly<Record<string, string>>): Promise<ChildProcess> {
     return new Promise((resolve, reject) => {
         const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: env === undefined ? process.env : { ...process.env, ...env } });
         started.push(p);
         running.add(p);
-        const timer = setTimeout(() => reject(new Error(`${cmd} not ready within ${READY_MS} ms`)), READY_MS);
+        const timer = setTimeout(() => {
+            p.kill("SIGKILL");
+            reject(new Error(`${cmd} not ready within ${READY_MS} ms`));
+        }, READY_MS);
         const settle = (done: () => void) => {
             clearTimeout(timer);
             done();
@@ -224,11 +228,19 @@ export interface DiscoveryServer {
 
 /**
  * A ServiceMonitor as prometheus-operator turns it into a scrape job, with Kubernetes service discovery
- * (role endpointslice) on `cluster`: the Services of `namespace` its selector matches, the endpoints on
- * its port's name, the operator's own target labels (namespace, service, pod, container, endpoint, job:
- * the Service's name), then the endpoint's relabelings and metric relabelings (prometheus-operator
+ * on `cluster`: the Services of `namespace` its selector matches, the endpoints on its port's name, the
+ * operator's own target labels (namespace, service, pod, container, endpoint, job: the Service's name),
+ * then the endpoint's relabelings and metric relabelings (prometheus-operator v0.85.0
  * pkg/prometheus/promcfg.go, generateServiceMonitorConfig). So the series carry what the pods' labels
  * say, as in a cluster; pods are found as they come and go.
+ *
+ * Role `endpoints`, the operator's default (promcfg.go: `ServiceDiscoveryRole` defaults to
+ * `EndpointsRole`; EndpointSlice only when a Prometheus asks for it). It also matters here: Prometheus'
+ * endpointslice role reads a pod's labels only when the slice changes (discovery/kubernetes/
+ * endpointslice.go has no pod handler), and kwok makes a pod Ready as it is created, so a slice seen
+ * before the pod left a canary's target without its track label for good (seen: a stage that held on
+ * "no canary requests" until its deadline). The endpoints role looks again when a pod's phase changes
+ * (endpoints.go, prometheus/prometheus#11305).
  */
 export function serviceMonitorScrapeConfig(job: string, namespace: string, spec: Record<string, any>, cluster: DiscoveryServer, interval: string): Record<string, unknown> {
     const endpoint = spec.endpoints[0];
@@ -240,7 +252,7 @@ export function serviceMonitorScrapeConfig(job: string, namespace: string, spec:
         scrape_interval: interval,
         metrics_path: endpoint.path,
         kubernetes_sd_configs: [
-            { role: "endpointslice", api_server: cluster.server, namespaces: { names: [namespace] }, tls_config: { ca_file: cluster.ca }, authorization: { credentials_file: cluster.tokenFile } },
+            { role: "endpoints", api_server: cluster.server, namespaces: { names: [namespace] }, tls_config: { ca_file: cluster.ca }, authorization: { credentials_file: cluster.tokenFile } },
         ],
         relabel_configs: [
             ...Object.entries(selector).map(([k, v]) => ({
@@ -248,10 +260,11 @@ export function serviceMonitorScrapeConfig(job: string, namespace: string, spec:
                 source_labels: [`__meta_kubernetes_service_label_${sanitize(k)}`, `__meta_kubernetes_service_labelpresent_${sanitize(k)}`],
                 regex: `(${v});true`,
             })),
-            { action: "keep", source_labels: ["__meta_kubernetes_endpointslice_port_name"], regex: endpoint.port },
+            { action: "keep", source_labels: ["__meta_kubernetes_endpoint_port_name"], regex: endpoint.port },
+            // The pod from the endpoint's target reference, as the operator does (promcfg.go), not from the pod's own metadata.
+            { action: "replace", source_labels: ["__meta_kubernetes_endpoint_address_target_kind", "__meta_kubernetes_endpoint_address_target_name"], separator: ";", regex: "Pod;(.*)", replacement: "${1}", target_label: "pod" },
             meta("namespace", "namespace"),
             meta("service_name", "service"),
-            meta("pod_name", "pod"),
             meta("pod_container_name", "container"),
             { action: "replace", source_labels: ["__meta_kubernetes_service_name"], target_label: "job" },
             { action: "replace", target_label: "endpoint", replacement: endpoint.port },

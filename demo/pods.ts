@@ -12,7 +12,7 @@
 import { ChildProcess } from "child_process";
 import * as http from "http";
 import type { ControlPlane } from "./controlplane";
-import { sleep } from "./host";
+import { listenerOf, sleep } from "./host";
 
 /** What a known image runs here: the entry point (run with `--host <pod IP> --port <port> --version <tag>`) and any extra options. */
 export interface ImageProgram {
@@ -45,9 +45,10 @@ export interface PodProcess {
     readonly version: string;
     readonly ip: string;
     readonly port: number;
-    readonly process: ChildProcess;
-    /** Settles once the process listens (or has failed to). */
-    readonly listening: Promise<void>;
+    /** The process, once it listens (undefined while it starts, or if it failed to). */
+    readonly process?: ChildProcess;
+    /** Settles once the process listens and is warm (true), or has failed to start or was stopped first (false). */
+    readonly ready: Promise<boolean>;
 }
 
 /** Starts an entry point as the lab starts its processes (Live.start), resolving once it prints its ready line. */
@@ -114,15 +115,30 @@ interface EnvSource {
     readonly prefix?: string;
 }
 
+/** What the runner keeps of a pod's process: what it shows, and what it needs to stop it. */
+interface Entry extends PodProcess {
+    process?: ChildProcess;
+    /** The process once spawned and listening; undefined if it failed (then it has exited, or was killed). */
+    readonly started: Promise<ChildProcess | undefined>;
+    /** Whether it has been warmed: only then is it among `running`. */
+    warm: boolean;
+}
+
+const address = (p: { ip: string; port: number }) => `${p.ip}:${p.port}`;
+const alive = (child: ChildProcess | undefined): child is ChildProcess => child !== undefined && child.exitCode === null && child.signalCode === null;
+
 export class PodRunner {
-    private readonly processes = new Map<string, PodProcess>();
+    /** The pods' processes, by pod UID: starting, running, or crashed and in their restart back-off. */
+    private readonly processes = new Map<string, Entry>();
+    /** Processes of pods that have gone, until they have exited: their addresses are not free before. */
+    private readonly stopping = new Set<Entry>();
     private stopped = false;
     private loop?: Promise<void>;
     /** The last listing's failure, if the last listing failed: said once, not on every poll. */
     private problem?: string;
 
     constructor(
-        private readonly cp: ControlPlane,
+        private readonly cp: Pick<ControlPlane, "request">,
         private readonly catalog: ImageCatalog,
         private readonly launch: Launch,
         private readonly log: (line: string) => void,
@@ -143,9 +159,14 @@ export class PodRunner {
         })();
     }
 
-    /** The running processes of `namespace`'s pods of `track` (all tracks if not given). */
+    /** The running, warmed processes of `namespace`'s pods of `track` (all tracks if not given). */
     running(namespace: string, track?: string): PodProcess[] {
-        return [...this.processes.values()].filter((p) => p.namespace === namespace && (track === undefined || p.track === track) && p.process.exitCode === null);
+        return [...this.processes.values()].filter((p) => p.namespace === namespace && (track === undefined || p.track === track) && p.warm && alive(p.process));
+    }
+
+    /** The process of pod `namespace`/`pod`, in whatever state: undefined if none has been started for it yet. */
+    of(namespace: string, pod: string): PodProcess | undefined {
+        return [...this.processes.values()].find((p) => p.namespace === namespace && p.pod === pod);
     }
 
     /**
@@ -154,71 +175,97 @@ export class PodRunner {
      * again after RESTART_BACKOFF_MS, as a kubelet restarts a crashed container.
      */
     kill(namespace: string, track: string): number {
-        const victims = [...this.processes].filter(([, p]) => p.namespace === namespace && p.track === track && p.process.exitCode === null);
-        for (const [uid, p] of victims) {
-            p.process.kill("SIGKILL");
-            // Still in the map until the back-off ends: the next listing would start it again at once.
-            setTimeout(() => this.processes.get(uid) === p && this.processes.delete(uid), RESTART_BACKOFF_MS).unref();
-        }
+        const victims = this.running(namespace, track);
+        for (const p of victims) p.process!.kill("SIGKILL");
         return victims.length;
     }
 
     async stop(): Promise<void> {
         this.stopped = true;
         await this.loop;
-        await Promise.all([...this.processes.values()].map((p) => this.end(p)));
+        const all = [...this.processes.values(), ...this.stopping];
         this.processes.clear();
+        await Promise.all(all.map((p) => this.end(p)));
     }
 
     private async sync(): Promise<void> {
         const r = await this.cp.request("GET", "/api/v1/pods");
         if (r.status !== 200) throw new Error(`listing pods: ${r.status} ${r.text}`);
-        const seen = new Set<string>();
-        for (const pod of r.body.items as any[]) {
-            const uid: string = pod.metadata.uid;
+        const pods = (r.body.items as any[]).flatMap((pod) => {
             const container = pod.spec?.containers?.[0];
             const program = container && programFor(this.catalog, container.image);
-            if (!program) continue;
-            const gone = pod.metadata.deletionTimestamp !== undefined;
-            if (!gone) seen.add(uid);
-            if (gone || this.processes.has(uid) || pod.status?.phase !== "Running" || !pod.status?.podIP) continue;
-            const port = container.ports?.[0]?.containerPort;
-            if (typeof port !== "number") continue;
-            // A Secret or ConfigMap not there yet holds this pod back, not the others (a kubelet's CreateContainerConfigError, retried).
-            const env = await this.env(pod.metadata.namespace, container).catch((e: Error) => void this.log(`pods: ${pod.metadata.namespace}/${pod.metadata.name} waits: ${e.message}`));
-            if (!env) continue;
-            const args = ["--host", pod.status.podIP, "--port", String(port), "--version", program.version, ...(program.args ?? [])];
-            const started = this.launch(program.entry, args, env);
-            // Placeholder until spawned: a second listing must not start the pod twice.
-            const entry = { namespace: pod.metadata.namespace, pod: pod.metadata.name, track: pod.metadata.labels?.track ?? "", version: program.version, ip: pod.status.podIP, port };
-            const listening = started.then(
-                async (process) => {
-                    await warm(entry.ip, port, program.warmPath).catch((e: Error) => this.log(`pods: warming ${entry.namespace}/${entry.pod}: ${e.message}`));
-                    this.processes.set(uid, { ...entry, process, listening });
-                },
-                (e: Error) => {
-                    this.log(`pods: ${entry.namespace}/${entry.pod} on ${entry.ip}:${port}: ${e.message}`);
-                    this.processes.delete(uid);
-                },
-            );
-            this.processes.set(uid, { ...entry, process: { exitCode: null, kill: () => false } as unknown as ChildProcess, listening });
-        }
+            return program && pod.metadata.deletionTimestamp === undefined ? [{ pod, container, program }] : [];
+        });
+        // Gone pods first: kwok hands a deleted pod's IP to the next pod at once, as the old process stops.
+        const seen = new Set(pods.map(({ pod }) => pod.metadata.uid as string));
         for (const [uid, p] of this.processes) {
             if (seen.has(uid)) continue;
             this.processes.delete(uid);
             void this.end(p);
         }
+        for (const { pod, container, program } of pods) {
+            const uid: string = pod.metadata.uid;
+            const port = container.ports?.[0]?.containerPort;
+            if (this.processes.has(uid) || pod.status?.phase !== "Running" || !pod.status?.podIP || typeof port !== "number") continue;
+            // A kubelet's sandbox keeps its address until torn down: the pod waits for the process still on it.
+            const at = address({ ip: pod.status.podIP, port });
+            if ([...this.processes.values(), ...this.stopping].some((p) => address(p) === at)) continue;
+            // A Secret or ConfigMap not there yet holds this pod back, not the others (a kubelet's CreateContainerConfigError, retried).
+            const env = await this.env(pod.metadata.namespace, container).catch((e: Error) => void this.log(`pods: ${pod.metadata.namespace}/${pod.metadata.name} waits: ${e.message}`));
+            if (!env) continue;
+            this.startProcess(uid, pod, port, program, env);
+        }
     }
 
-    private async end(p: PodProcess): Promise<void> {
-        await p.listening;
-        const child = p.process;
-        if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-        await exited;
-        clearTimeout(timer);
+    private startProcess(uid: string, pod: any, port: number, program: ImageProgram & { version: string; warmPath: string }, env: Record<string, string>): void {
+        const ip: string = pod.status.podIP;
+        const launched = this.launch(program.entry, ["--host", ip, "--port", String(port), "--version", program.version, ...(program.args ?? [])], env);
+        const started = launched.then(
+            (child) => child,
+            (e: Error) => {
+                this.log(`pods: ${pod.metadata.namespace}/${pod.metadata.name} on ${ip}:${port}${e.message.includes("EADDRINUSE") ? ` (held by ${listenerOf(ip, port) ?? "nothing now"})` : ""}: ${e.message}`);
+                return undefined;
+            },
+        );
+        const entry: Entry = {
+            namespace: pod.metadata.namespace,
+            pod: pod.metadata.name,
+            track: pod.metadata.labels?.track ?? "",
+            version: program.version,
+            ip,
+            port,
+            started,
+            warm: false,
+            ready: started.then(async (child) => {
+                const current = () => this.processes.get(uid) === entry;
+                if (!child || !current()) {
+                    // Failed: the pod is started again at the next listing. Stopped first: `end` kills it.
+                    if (current()) this.processes.delete(uid);
+                    return false;
+                }
+                entry.process = child;
+                // A crash (or `kill`) leaves the pod Running: it is started again after the kubelet's back-off.
+                child.once("exit", () => setTimeout(() => current() && this.processes.delete(uid), RESTART_BACKOFF_MS).unref());
+                await warm(ip, port, program.warmPath).catch((e: Error) => this.log(`pods: warming ${entry.namespace}/${entry.pod}: ${e.message}`));
+                entry.warm = current() && alive(child);
+                return entry.warm;
+            }),
+        };
+        this.processes.set(uid, entry);
+    }
+
+    /** Stops a pod's process (SIGTERM, as a container is; SIGKILL 5 s later), whenever it has started; its address is busy until it has exited. */
+    private async end(p: Entry): Promise<void> {
+        this.stopping.add(p);
+        const child = await p.started;
+        if (alive(child)) {
+            const exited = new Promise((r) => child.once("exit", r));
+            child.kill("SIGTERM");
+            const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+            await exited;
+            clearTimeout(timer);
+        }
+        this.stopping.delete(p);
     }
 
     /** The container's environment as a kubelet resolves it: values, Secret and ConfigMap keys, and envFrom. */

@@ -1,17 +1,21 @@
 /**
- * The lab's pure pieces (demo/split.ts, demo/pods.ts, demo/live.ts `serviceMonitorScrapeConfig`): the
- * split's binomial bound, which program a pod's image runs, and the scrape job a ServiceMonitor becomes,
- * checked by the real promtool (the Prometheus the chart deploys) as Prometheus would load it. The lab
- * itself runs in the cluster lane (test/cluster/).
+ * The lab's pieces that need no control plane (demo/split.ts, demo/pods.ts, demo/live.ts
+ * `serviceMonitorScrapeConfig`): the split's binomial bound, which program a pod's image runs, how the pod
+ * runner hands a pod's address from a gone pod's process to the next (real processes on loopback, the pod
+ * listing given), and the scrape job a ServiceMonitor becomes, checked by the real promtool (the
+ * Prometheus the chart deploys) as Prometheus would load it. The lab itself runs in the cluster lane
+ * (test/cluster/).
  */
 import * as assert from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { serviceMonitorSpec } from "../components/delivery/workload";
-import { runTool, tempDir } from "../demo/host";
-import { serviceMonitorScrapeConfig } from "../demo/live";
-import { imageParts, programFor } from "../demo/pods";
+import type { ApiResponse } from "../demo/controlplane";
+import { eventually, listenerOf, runTool, sleep, tempDir } from "../demo/host";
+import { freePort, serviceMonitorScrapeConfig } from "../demo/live";
+import { imageParts, Launch, PodRunner, programFor } from "../demo/pods";
 import { countsSince, describeSplit, split } from "../demo/split";
 
 describe("the lab's split: the canary's share of what the Gateway answered, against the weight", () => {
@@ -53,17 +57,108 @@ describe("the lab's pods: which program an image runs", () => {
     });
 });
 
+describe("the lab's pods: a process per Running pod, on the pod's address", function () {
+    this.timeout(60_000);
+    /**
+     * A container's process as the runner starts it (`--host --port --version`), listening after
+     * `LISTEN_AFTER_MS` and, on SIGTERM, holding its address for 1.5 s before it exits: a server draining
+     * its connections, as the demo app does.
+     */
+    const APP = `
+        const http = require("http");
+        const arg = (n) => process.argv[process.argv.indexOf("--" + n) + 1];
+        const server = http.createServer((q, r) => r.end(arg("version")));
+        setTimeout(() => server.listen(Number(arg("port")), arg("host"), () => console.log("listening")), Number(process.env.LISTEN_AFTER_MS ?? 0));
+        process.on("SIGTERM", () => setTimeout(() => process.exit(0), 1500));
+    `;
+    let entry: string;
+    let port: number;
+    let runner: PodRunner | undefined;
+    const children: ReturnType<typeof spawn>[] = [];
+    const logs: string[] = [];
+    let pods: object[] = [];
+
+    /** Starts `entry` as the lab does (Live.start): resolves on its ready line, rejects if it exits first. */
+    const launch: Launch = (file, args, env) =>
+        new Promise((resolve, reject) => {
+            const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+            children.push(child);
+            let err = "";
+            child.stderr!.on("data", (d) => (err += d));
+            child.stdout!.on("data", (d) => /listening/.test(String(d)) && resolve(child));
+            child.on("exit", (code) => reject(new Error(`exited ${code}: ${err.slice(0, 300)}`)));
+        });
+    const pod = (uid: string, version: string) => ({
+        metadata: { uid, name: `app-${uid}`, namespace: "apps", labels: { track: "stable" } },
+        spec: { containers: [{ image: `registry.invalid/app:${version}`, ports: [{ containerPort: port }] }] },
+        status: { phase: "Running", podIP: "127.0.0.1" },
+    });
+    const start = () => {
+        const cp = { request: async (): Promise<ApiResponse> => ({ status: 200, body: { items: pods }, text: "" }) };
+        runner = new PodRunner(cp, { "registry.invalid/app": { entry, warmPath: "/" } }, launch, (line) => logs.push(line));
+        runner.start();
+        return runner;
+    };
+    const answer = async () => (await fetch(`http://127.0.0.1:${port}/`)).text();
+
+    beforeEach(async () => {
+        entry = path.join(tempDir("lab-pods"), "app.js");
+        fs.writeFileSync(entry, APP);
+        port = await freePort();
+        logs.length = 0;
+    });
+
+    afterEach(async () => {
+        await runner?.stop();
+        runner = undefined;
+        for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    });
+
+    it("starts a replaced pod's process on the address its predecessor held once that process has exited, never beside it", async () => {
+        pods = [pod("a", "1.0.0")];
+        const r = start();
+        await eventually("pod a's process warm", async () => r.running("apps").length === 1);
+        assert.strictEqual(await answer(), "1.0.0");
+        const first = r.running("apps")[0].process!;
+        // kwok hands a deleted pod's IP to the next pod at once; the old process still drains for 1.5 s.
+        pods = [pod("b", "2.0.0")];
+        await eventually("pod b's process warm", async () => r.running("apps")[0]?.pod === "app-b", { timeoutMs: 20_000 });
+        assert.notStrictEqual(first.exitCode ?? first.signalCode, null, "pod a's process still runs");
+        assert.strictEqual(await answer(), "2.0.0");
+        assert.deepStrictEqual(logs, [], "no start failed (an address in use, say)");
+        assert.strictEqual(children.length, 2, "one process per pod, none started again");
+    });
+
+    it("stops the process of a pod gone while it was starting, once it listens: nothing is left on the address", async () => {
+        process.env.LISTEN_AFTER_MS = "1000";
+        try {
+            pods = [pod("a", "1.0.0")];
+            const r = start();
+            await eventually("pod a's process spawned", async () => children.length === 1);
+            pods = [];
+            await sleep(1500);
+            await eventually("nothing listening on the pod's address", async () => listenerOf("127.0.0.1", port) === undefined, { timeoutMs: 10_000 });
+            assert.deepStrictEqual(r.running("apps"), []);
+            assert.strictEqual(r.of("apps", "app-a"), undefined);
+        } finally {
+            delete process.env.LISTEN_AFTER_MS;
+        }
+    });
+});
+
 describe("the lab's Prometheus: a ServiceMonitor as prometheus-operator turns it into a scrape job", () => {
-    it("discovers the Services' endpoint slices through the API server, keeps the selector's and the port's, relabels as the ServiceMonitor says, and promtool accepts it", () => {
+    it("discovers the Services' endpoints through the API server (role endpoints, the operator's default), keeps the selector's and the port's, relabels as the ServiceMonitor says, and promtool accepts it", () => {
         const dir = tempDir("lab-scrape");
         const job = serviceMonitorScrapeConfig("podinfo", "podinfo", serviceMonitorSpec({ name: "podinfo" }), { server: "https://127.0.0.1:6443", ca: path.join(dir, "ca.crt"), tokenFile: path.join(dir, "token") }, "1s");
         const relabel = job.relabel_configs as { action: string; source_labels?: string[]; regex?: string; target_label?: string }[];
         assert.deepStrictEqual(relabel.filter((r) => r.action === "keep").map((r) => [r.source_labels?.[0], r.regex]), [
             ["__meta_kubernetes_service_label_app_kubernetes_io_name", "(podinfo);true"],
             ["__meta_kubernetes_service_label_app_kubernetes_io_part_of", "(canary);true"],
-            ["__meta_kubernetes_endpointslice_port_name", "http"],
+            ["__meta_kubernetes_endpoint_port_name", "http"],
         ]);
+        assert.deepStrictEqual((job.kubernetes_sd_configs as { role: string }[]).map((c) => c.role), ["endpoints"]);
         assert.ok(relabel.some((r) => r.target_label === "track" && r.source_labels?.[0] === "__meta_kubernetes_pod_label_track"), JSON.stringify(relabel));
+        assert.ok(relabel.some((r) => r.target_label === "pod" && r.source_labels?.[1] === "__meta_kubernetes_endpoint_address_target_name"), JSON.stringify(relabel));
         fs.writeFileSync(path.join(dir, "ca.crt"), "");
         fs.writeFileSync(path.join(dir, "token"), "t");
         fs.writeFileSync(path.join(dir, "prometheus.yml"), YAML.stringify({ scrape_configs: [job] }));
