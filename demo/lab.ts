@@ -445,6 +445,8 @@ export class ServiceStack {
 
     /** Sets the injected faults of every process of a track's pods at run time (`PUT /faults`, app/faults.ts); fails if the track has none. */
     async faults(track: LiveTrack, query: string): Promise<void> {
+        // Each pod's process started and warm first: a new pod's may still wait for its address.
+        await this.processesWarm();
         const processes = this.lab.pods.running(this.namespace, track);
         if (processes.length === 0) throw new Error(`${this.namespace} has no running ${track} pod`);
         for (const p of processes) {

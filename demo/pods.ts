@@ -238,14 +238,15 @@ export class PodRunner {
             warm: false,
             ready: started.then(async (child) => {
                 const current = () => this.processes.get(uid) === entry;
+                // A failed start, a crash or `kill` leaves the pod Running: it is started again after the kubelet's back-off.
+                const restartLater = () => setTimeout(() => current() && this.processes.delete(uid), RESTART_BACKOFF_MS).unref();
                 if (!child || !current()) {
-                    // Failed: the pod is started again at the next listing. Stopped first: `end` kills it.
-                    if (current()) this.processes.delete(uid);
+                    // Stopped before it started: `end` kills it.
+                    if (current()) restartLater();
                     return false;
                 }
                 entry.process = child;
-                // A crash (or `kill`) leaves the pod Running: it is started again after the kubelet's back-off.
-                child.once("exit", () => setTimeout(() => current() && this.processes.delete(uid), RESTART_BACKOFF_MS).unref());
+                child.once("exit", restartLater);
                 await warm(ip, port, program.warmPath).catch((e: Error) => this.log(`pods: warming ${entry.namespace}/${entry.pod}: ${e.message}`));
                 entry.warm = current() && alive(child);
                 return entry.warm;

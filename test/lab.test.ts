@@ -8,14 +8,16 @@
  */
 import * as assert from "assert";
 import { spawn } from "child_process";
+import { once } from "events";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 import * as YAML from "yaml";
 import { serviceMonitorSpec } from "../components/delivery/workload";
 import type { ApiResponse } from "../demo/controlplane";
 import { eventually, listenerOf, runTool, sleep, tempDir } from "../demo/host";
 import { freePort, serviceMonitorScrapeConfig } from "../demo/live";
-import { imageParts, Launch, PodRunner, programFor } from "../demo/pods";
+import { imageParts, Launch, PodRunner, programFor, RESTART_BACKOFF_MS } from "../demo/pods";
 import { countsSince, describeSplit, split } from "../demo/split";
 
 describe("the lab's split: the canary's share of what the Gateway answered, against the weight", () => {
@@ -68,6 +70,7 @@ describe("the lab's pods: a process per Running pod, on the pod's address", func
         const http = require("http");
         const arg = (n) => process.argv[process.argv.indexOf("--" + n) + 1];
         const server = http.createServer((q, r) => r.end(arg("version")));
+        server.on("error", (e) => { console.error("cannot listen: " + e.code); process.exit(2); });
         setTimeout(() => server.listen(Number(arg("port")), arg("host"), () => console.log("listening")), Number(process.env.LISTEN_AFTER_MS ?? 0));
         process.on("SIGTERM", () => setTimeout(() => process.exit(0), 1500));
     `;
@@ -127,6 +130,24 @@ describe("the lab's pods: a process per Running pod, on the pod's address", func
         assert.strictEqual(await answer(), "2.0.0");
         assert.deepStrictEqual(logs, [], "no start failed (an address in use, say)");
         assert.strictEqual(children.length, 2, "one process per pod, none started again");
+    });
+
+    it("a pod whose address another process holds: one line naming that process, and a new start only after the kubelet's back-off", async () => {
+        const holder = net.createServer().listen(port, "127.0.0.1");
+        await once(holder, "listening");
+        try {
+            pods = [pod("a", "1.0.0")];
+            const r = start();
+            await eventually("the failed start said", async () => logs.length > 0);
+            assert.match(logs[0], new RegExp(`^pods: apps/app-a on 127\\.0\\.0\\.1:${port} \\(held by ${process.pid} .*mocha.*\\): exited 2: cannot listen: EADDRINUSE`), logs[0]);
+            await sleep(3000);
+            assert.strictEqual(logs.length, 1, `started again inside the back-off: ${logs.join("; ")}`);
+            holder.close();
+            await eventually("pod a's process warm after the back-off", async () => r.running("apps").length === 1, { timeoutMs: RESTART_BACKOFF_MS + 10_000 });
+            assert.strictEqual(await answer(), "1.0.0");
+        } finally {
+            holder.close();
+        }
     });
 
     it("stops the process of a pod gone while it was starting, once it listens: nothing is left on the address", async () => {
