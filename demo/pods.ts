@@ -247,7 +247,8 @@ export class PodRunner {
                 }
                 entry.process = child;
                 child.once("exit", restartLater);
-                await warm(ip, port, program.warmPath).catch((e: Error) => this.log(`pods: warming ${entry.namespace}/${entry.pod}: ${e.message}`));
+                // A pod gone (or the lab stopping) mid-warm-up resets its requests: said only while the pod is still wanted.
+                await warm(ip, port, program.warmPath).catch((e: Error) => current() && this.log(`pods: warming ${entry.namespace}/${entry.pod}: ${e.message}`));
                 entry.warm = current() && alive(child);
                 return entry.warm;
             }),
