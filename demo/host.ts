@@ -153,19 +153,22 @@ export function networkNamespace(pid: number | "self"): string | undefined {
     }
 }
 
+/** A process's command line, bounded, or "(gone)" when it exited before it was read. */
+function commandOf(pid: number): string {
+    try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 160);
+    } catch {
+        return "(gone)";
+    }
+}
+
 /** The processes in network namespace `ns` (but `except`), as `pid command`. */
 export function processesInNamespace(ns: string, except: ReadonlySet<number> = new Set()): string[] {
     const found: string[] = [];
     for (const entry of fs.readdirSync("/proc")) {
         const pid = Number(entry);
         if (!Number.isInteger(pid) || except.has(pid) || networkNamespace(pid) !== ns) continue;
-        let command = "(gone)";
-        try {
-            command = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 160);
-        } catch {
-            // exited between the two reads
-        }
-        found.push(`${pid} ${command}`);
+        found.push(`${pid} ${commandOf(pid)}`);
     }
     return found;
 }
@@ -224,14 +227,7 @@ export function listenerOf(ip: string, port: number): string | undefined {
             } catch {
                 continue;
             }
-            if (!inodes.has(target)) continue;
-            let command = "(gone)";
-            try {
-                command = fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ").trim().slice(0, 200);
-            } catch {
-                // exited between the reads
-            }
-            return `${entry} ${command}`;
+            if (inodes.has(target)) return `${entry} ${commandOf(Number(entry))}`;
         }
     }
     return "(a socket no process here holds)";
